@@ -1,0 +1,101 @@
+// Package identity holds Tollgate's tenants, human users, memberships and
+// roles: the types, the rules that keep them consistent, and the Store
+// interface the backends implement.
+package identity
+
+import "time"
+
+// TenantStatus is whether a tenant may be used.
+type TenantStatus string
+
+const (
+	TenantActive    TenantStatus = "active"
+	TenantSuspended TenantStatus = "suspended"
+)
+
+// Tenant is an organisation (a microDAO). Every tenant-scoped record belongs
+// to exactly one.
+type Tenant struct {
+	ID        string
+	Slug      string
+	Name      string
+	Status    TenantStatus
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// UserStatus is whether a user may sign in.
+type UserStatus string
+
+const (
+	UserActive   UserStatus = "active"
+	UserDisabled UserStatus = "disabled"
+)
+
+// UserActorPrefix is the actor-id prefix of human users.
+const UserActorPrefix = "user:"
+
+// User is a human actor. Its actor id is "user:" + ID.
+type User struct {
+	ID            string
+	Email         string // normalised; see NormalizeEmail
+	DisplayName   string
+	Status        UserStatus
+	PasswordHash  string
+	PlatformAdmin bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// ActorID returns the user's typed actor id.
+func (u User) ActorID() string { return UserActorPrefix + u.ID }
+
+// Membership is an actor's roles in one tenant.
+type Membership struct {
+	TenantID  string
+	ActorID   string
+	Roles     []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Role is a tenant-defined role: a named set of catalogue permissions.
+type Role struct {
+	TenantID    string
+	Name        string
+	Description string
+	Permissions []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// TenantMembership pairs a tenant with the caller's roles in it; it is what
+// "the tenants I belong to" lists.
+type TenantMembership struct {
+	Tenant Tenant
+	Roles  []string
+}
+
+// Page asks for one page of a list ordered by id. After is the last id of the
+// previous page ("" for the first page).
+type Page struct {
+	After string
+	Limit int
+}
+
+// Limits of list pages.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 200
+)
+
+// Normalize clamps the limit into [1, MaxPageLimit].
+func (p Page) Normalize() Page {
+	if p.Limit <= 0 {
+		p.Limit = DefaultPageLimit
+	}
+	if p.Limit > MaxPageLimit {
+		p.Limit = MaxPageLimit
+	}
+	return p
+}

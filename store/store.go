@@ -1,0 +1,29 @@
+// Package store names everything a storage backend must implement. The
+// backends live in store/sqlite and store/postgres; store/storetest is the one
+// conformance suite both pass.
+package store
+
+import (
+	"context"
+
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/loginguard"
+	"github.com/tollgate/tollgate/session"
+	"github.com/tollgate/tollgate/token"
+)
+
+// Store is a complete backend.
+type Store interface {
+	identity.Store
+	session.Store
+	token.KeyStore
+	loginguard.Store
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// MigrationStatus reports the applied and the newest embedded migration
+	// version; readiness requires them equal.
+	MigrationStatus(ctx context.Context) (applied, latest int64, err error)
+	// Close releases connections.
+	Close() error
+}
