@@ -1,0 +1,221 @@
+// Package config resolves Tollgate's settings from, in increasing precedence,
+// built-in defaults, an optional YAML file, TOLLGATE_* environment variables and
+// the command-line flags the user set explicitly.
+//
+// Every setting is described once, in the table in fields.go. Its flag name
+// (--kebab-case), environment variable (TOLLGATE_UPPER_SNAKE) and YAML key
+// (lower_snake) are all derived from that one entry, so the three sources, the
+// printed configuration and docs/configuration.md cannot drift apart.
+//
+// A command creates its own flag.FlagSet, calls Register, parses its arguments
+// and then calls Loader.Load:
+//
+//	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+//	loader := config.Register(fs)
+//	if err := fs.Parse(args); err != nil { ... }
+//	cfg, err := loader.Load(os.LookupEnv)
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is the resolved configuration of one Tollgate process. The zero value
+// is not useful; obtain one from Loader.Load or Defaults.
+type Config struct {
+	Listen      string
+	DataDir     string
+	DatabaseURL string // "" means sqlite://<DataDir>/tollgate.db; see EffectiveDatabaseURL
+	// MasterKey seals signing private keys at rest. It is a secret: it has no
+	// flag (arguments are visible in ps) and is redacted whenever it is printed.
+	// Its format (base64 or hex of 32 bytes) belongs to token.ParseMasterKey,
+	// which is also where it is required on PostgreSQL: Validate does not
+	// demand it, so that "tollgate migrate" can run without the key.
+	MasterKey         string
+	AutoMigrate       bool
+	LogFormat         string // "auto", "json" or "text"
+	LogLevel          string // "debug", "info", "warn" or "error"
+	ShutdownTimeout   time.Duration
+	MaxBodyBytes      int64
+	Issuer            string // "" means derived from Listen; see EffectiveIssuer
+	Audience          string
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+	SigningAlgorithm  string // "EdDSA" or "ES256"
+	Argon2MemoryKiB   uint32
+	Argon2Iterations  uint32
+	Argon2Parallelism uint8
+	HashConcurrency   int // 0 means GOMAXPROCS; see EffectiveHashConcurrency
+
+	LoginMaxAccountFailures int
+	LoginMaxIPFailures      int
+	LoginBackoffBase        time.Duration
+	LoginBackoffMax         time.Duration
+	LoginFailureWindow      time.Duration
+
+	TokenCacheSize     int
+	KeyRefreshInterval time.Duration
+}
+
+// MasterKeyFileName is the file in the data directory that holds the master
+// key on the embedded (SQLite) deployment when none is configured.
+const MasterKeyFileName = "master.key"
+
+// Defaults returns the built-in defaults, before any file, environment
+// variable or flag is applied.
+func Defaults() Config {
+	var c Config
+	for i := range fields {
+		f := &fields[i]
+		if err := f.bind(&c).set(f.def); err != nil {
+			// The table is static; TestDefaults keeps this unreachable.
+			panic(fmt.Sprintf("config: default of %s: %v", f.key, err))
+		}
+	}
+	return c
+}
+
+// Validate reports every invalid setting and every invalid combination of
+// settings, naming the settings by their YAML keys. Loader.Load runs the same
+// checks but names the source (file line, environment variable or flag) that
+// supplied each value.
+func (c Config) Validate() error {
+	return c.validate(nil)
+}
+
+// validate runs the per-setting checks and then the cross-setting ones.
+// origins maps a YAML key to the source that last set it ("" or missing for
+// the built-in default).
+func (c Config) validate(origins map[string]string) error {
+	var errs []error
+	for i := range fields {
+		f := &fields[i]
+		if err := f.bind(&c).check(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.label(origins), err))
+		}
+	}
+	if len(errs) > 0 {
+		// Cross-setting checks on values that are already invalid only add noise.
+		return errors.Join(errs...)
+	}
+
+	// describe names a setting together with where its value came from, so an
+	// operator can tell which of two sources to fix.
+	describe := func(key string) string {
+		if src := origins[key]; src != "" {
+			return fmt.Sprintf("%s (from %s)", key, src)
+		}
+		return key
+	}
+	if c.AccessTokenTTL > c.RefreshTokenTTL {
+		errs = append(errs, fmt.Errorf("%s must not be longer than %s: %s > %s",
+			describe("access_token_ttl"), describe("refresh_token_ttl"),
+			formatDuration(c.AccessTokenTTL), formatDuration(c.RefreshTokenTTL)))
+	}
+	if c.LoginBackoffBase > c.LoginBackoffMax {
+		errs = append(errs, fmt.Errorf("%s must not be longer than %s: %s > %s",
+			describe("login_backoff_base"), describe("login_backoff_max"),
+			formatDuration(c.LoginBackoffBase), formatDuration(c.LoginBackoffMax)))
+	}
+	// Argon2 (RFC 9106, section 3.1) requires at least 8 KiB per lane.
+	if uint64(c.Argon2MemoryKiB) < 8*uint64(c.Argon2Parallelism) {
+		errs = append(errs, fmt.Errorf("%s must be at least 8 × %s: %d < 8 × %d",
+			describe("argon2_memory_kib"), describe("argon2_parallelism"),
+			c.Argon2MemoryKiB, c.Argon2Parallelism))
+	}
+	return errors.Join(errs...)
+}
+
+// EffectiveDatabaseURL returns DatabaseURL, or when it is empty the embedded
+// default sqlite://<DataDir>/tollgate.db.
+func (c Config) EffectiveDatabaseURL() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "tollgate.db"))
+}
+
+// IsSQLite reports whether the effective database is an embedded SQLite file.
+func (c Config) IsSQLite() bool {
+	_, ok := sqlitePath(c.EffectiveDatabaseURL())
+	return ok
+}
+
+// SQLitePath returns the file path of the effective SQLite database, or "" if
+// the database is not SQLite. See sqlitePath for the accepted URL forms.
+func (c Config) SQLitePath() string {
+	p, _ := sqlitePath(c.EffectiveDatabaseURL())
+	return p
+}
+
+// IsPostgres reports whether the effective database URL is a PostgreSQL URL
+// (postgres:// or postgresql://).
+func (c Config) IsPostgres() bool {
+	return isPostgresURL(c.EffectiveDatabaseURL())
+}
+
+// MasterKeyFile is where the embedded deployment reads or generates the master
+// key when MasterKey is empty: <DataDir>/master.key.
+func (c Config) MasterKeyFile() string {
+	return filepath.Join(c.DataDir, MasterKeyFileName)
+}
+
+// EffectiveIssuer returns Issuer, or when it is empty "http://" + Listen. A
+// listen address without a host or with an unspecified one (":9200",
+// "0.0.0.0:9200", "[::]:9200") is not a usable URL host, so "localhost" stands
+// in for it. Production deployments should set Issuer to their public URL.
+func (c Config) EffectiveIssuer() string {
+	if c.Issuer != "" {
+		return c.Issuer
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return "http://" + c.Listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// EffectiveHashConcurrency returns HashConcurrency, or GOMAXPROCS when it is 0.
+func (c Config) EffectiveHashConcurrency() int {
+	if c.HashConcurrency > 0 {
+		return c.HashConcurrency
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// String renders the configuration with secrets redacted, so that a Config
+// passed to fmt or a logger by mistake does not leak them.
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range fields {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%s:%s", fields[i].key, fields[i].display(&c))
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString keeps %#v from printing secrets.
+func (c Config) GoString() string { return "config.Config" + c.String() }
+
+// LogValue keeps slog from printing secrets.
+func (c Config) LogValue() slog.Value {
+	attrs := make([]slog.Attr, len(fields))
+	for i := range fields {
+		attrs[i] = slog.String(fields[i].key, fields[i].display(&c))
+	}
+	return slog.GroupValue(attrs...)
+}

@@ -1,0 +1,436 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EnvPrefix starts the name of every environment variable Tollgate reads.
+const EnvPrefix = "TOLLGATE_"
+
+// ConfigFileEnv names the environment variable that holds the path of the YAML
+// configuration file; the --config flag takes precedence over it.
+const ConfigFileEnv = EnvPrefix + "CONFIG"
+
+// redacted replaces a secret that is set whenever a value is printed.
+const redacted = "<redacted>"
+
+// field describes one setting. key is its YAML key; the flag and environment
+// variable names are derived from it.
+type field struct {
+	name   string // Go field name in Config
+	key    string // lower_snake
+	def    string // default, in the same syntax as a file, env or flag value
+	help   string
+	secret bool // no flag; redacted when printed
+	bind   func(*Config) setting
+}
+
+func (f *field) flagName() string {
+	if f.secret {
+		return ""
+	}
+	return strings.ReplaceAll(f.key, "_", "-")
+}
+
+func (f *field) envName() string { return EnvPrefix + strings.ToUpper(f.key) }
+
+// label names the setting for an error: the source that set it when known,
+// the YAML key otherwise.
+func (f *field) label(origins map[string]string) string {
+	switch src := origins[f.key]; {
+	case src == "":
+		return f.key
+	case strings.HasPrefix(src, EnvPrefix), strings.HasPrefix(src, "--"):
+		return src
+	default: // file:line
+		return src + ": " + f.key
+	}
+}
+
+// display renders the value of the setting in c for people: secrets redacted,
+// passwords removed from database URLs.
+func (f *field) display(c *Config) string {
+	v := f.bind(c).get()
+	switch {
+	case f.secret && v != "":
+		return redacted
+	case f.key == "database_url":
+		return RedactURL(v)
+	}
+	return v
+}
+
+// fields is the single description of every setting, in the order they are
+// documented and printed. It is never modified.
+var fields = []field{
+	{name: "Listen", key: "listen", def: "127.0.0.1:9200",
+		help: "Address (host:port) the HTTP server listens on",
+		bind: func(c *Config) setting { return stringSetting(&c.Listen, checkListen) }},
+	{name: "DataDir", key: "data_dir", def: "./tollgate-data",
+		help: "Directory for the embedded SQLite database and the generated master key",
+		bind: func(c *Config) setting { return stringSetting(&c.DataDir, nonEmpty) }},
+	{name: "DatabaseURL", key: "database_url", def: "",
+		help: "Database URL: sqlite:PATH, sqlite://PATH or postgres://…; empty means sqlite://<data_dir>/tollgate.db",
+		bind: func(c *Config) setting { return stringSetting(&c.DatabaseURL, checkDatabaseURL) }},
+	{name: "MasterKey", key: "master_key", def: "", secret: true,
+		help: "32 random bytes in base64 (or hex) that seal signing private keys; empty means <data_dir>/master.key on SQLite, required on PostgreSQL",
+		bind: func(c *Config) setting { return stringSetting(&c.MasterKey, nil) }},
+	{name: "AutoMigrate", key: "auto_migrate", def: "true",
+		help: "Apply pending database migrations when the server starts",
+		bind: func(c *Config) setting { return boolSetting(&c.AutoMigrate) }},
+	{name: "LogFormat", key: "log_format", def: "auto",
+		help: "Log format: auto (text on a terminal, json otherwise), json or text",
+		bind: func(c *Config) setting { return enumSetting(&c.LogFormat, "auto", "json", "text") }},
+	{name: "LogLevel", key: "log_level", def: "info",
+		help: "Minimum log level: debug, info, warn or error",
+		bind: func(c *Config) setting { return enumSetting(&c.LogLevel, "debug", "info", "warn", "error") }},
+	{name: "ShutdownTimeout", key: "shutdown_timeout", def: "15s",
+		help: "How long the server waits for in-flight requests when shutting down",
+		bind: func(c *Config) setting { return durationSetting(&c.ShutdownTimeout, atLeast[time.Duration](0)) }},
+	{name: "MaxBodyBytes", key: "max_body_bytes", def: "1048576",
+		help: "Largest accepted request body in bytes (at least 1024)",
+		bind: func(c *Config) setting { return intSetting(&c.MaxBodyBytes, atLeast[int64](1024)) }},
+	{name: "Issuer", key: "issuer", def: "",
+		help: "Token issuer (iss claim), an http(s) URL; empty means http://<listen>",
+		bind: func(c *Config) setting { return stringSetting(&c.Issuer, checkIssuer) }},
+	{name: "Audience", key: "audience", def: "tollgate",
+		help: "Token audience (aud claim)",
+		bind: func(c *Config) setting { return stringSetting(&c.Audience, nonEmpty) }},
+	{name: "AccessTokenTTL", key: "access_token_ttl", def: "15m",
+		help: "Lifetime of access tokens; at most refresh_token_ttl",
+		bind: func(c *Config) setting { return durationSetting(&c.AccessTokenTTL, positive) }},
+	{name: "RefreshTokenTTL", key: "refresh_token_ttl", def: "720h",
+		help: "Lifetime of refresh tokens",
+		bind: func(c *Config) setting { return durationSetting(&c.RefreshTokenTTL, positive) }},
+	{name: "SigningAlgorithm", key: "signing_algorithm", def: "EdDSA",
+		help: "Algorithm of token signing keys: EdDSA or ES256",
+		bind: func(c *Config) setting { return enumSetting(&c.SigningAlgorithm, "EdDSA", "ES256") }},
+	{name: "Argon2MemoryKiB", key: "argon2_memory_kib", def: "19456",
+		help: "Argon2id memory per password hash in KiB (at most 4194304, i.e. 4 GiB)",
+		bind: func(c *Config) setting { return uintSetting(&c.Argon2MemoryKiB, between[uint32](8, 4<<20)) }},
+	{name: "Argon2Iterations", key: "argon2_iterations", def: "2",
+		help: "Argon2id passes over memory (time cost)",
+		bind: func(c *Config) setting { return uintSetting(&c.Argon2Iterations, atLeast[uint32](1)) }},
+	{name: "Argon2Parallelism", key: "argon2_parallelism", def: "1",
+		help: "Argon2id lanes per password hash",
+		bind: func(c *Config) setting { return uintSetting(&c.Argon2Parallelism, atLeast[uint8](1)) }},
+	{name: "HashConcurrency", key: "hash_concurrency", def: "0",
+		help: "Password hashes computed at once, bounding memory use; 0 means GOMAXPROCS",
+		bind: func(c *Config) setting { return intSetting(&c.HashConcurrency, atLeast(0)) }},
+	{name: "LoginMaxAccountFailures", key: "login_max_account_failures", def: "5",
+		help: "Failed logins per account before back-off starts",
+		bind: func(c *Config) setting { return intSetting(&c.LoginMaxAccountFailures, atLeast(1)) }},
+	{name: "LoginMaxIPFailures", key: "login_max_ip_failures", def: "20",
+		help: "Failed logins per client IP address before back-off starts",
+		bind: func(c *Config) setting { return intSetting(&c.LoginMaxIPFailures, atLeast(1)) }},
+	{name: "LoginBackoffBase", key: "login_backoff_base", def: "1s",
+		help: "Login delay after the first failure past a threshold; doubles with each further failure",
+		bind: func(c *Config) setting { return durationSetting(&c.LoginBackoffBase, positive) }},
+	{name: "LoginBackoffMax", key: "login_backoff_max", def: "15m",
+		help: "Longest login back-off delay",
+		bind: func(c *Config) setting { return durationSetting(&c.LoginBackoffMax, positive) }},
+	{name: "LoginFailureWindow", key: "login_failure_window", def: "1h",
+		help: "Login failure counters reset after this long without a failure",
+		bind: func(c *Config) setting { return durationSetting(&c.LoginFailureWindow, positive) }},
+	{name: "TokenCacheSize", key: "token_cache_size", def: "10000",
+		help: "Entries in the in-process cache of verified tokens",
+		bind: func(c *Config) setting { return intSetting(&c.TokenCacheSize, atLeast(1)) }},
+	{name: "KeyRefreshInterval", key: "key_refresh_interval", def: "30s",
+		help: "How often the server reloads signing keys and revocations made by other processes",
+		bind: func(c *Config) setting { return durationSetting(&c.KeyRefreshInterval, positive) }},
+}
+
+// fieldsByKey indexes fields by YAML key. It is built once and never modified.
+var fieldsByKey = func() map[string]*field {
+	m := make(map[string]*field, len(fields))
+	for i := range fields {
+		m[fields[i].key] = &fields[i]
+	}
+	return m
+}()
+
+// FieldDoc describes one setting for documentation and tests.
+type FieldDoc struct {
+	Name    string // Go field name in Config, e.g. "AccessTokenTTL"
+	Flag    string // flag name without dashes, e.g. "access-token-ttl"; "" for secrets
+	Env     string // e.g. "TOLLGATE_ACCESS_TOKEN_TTL"
+	YAML    string // e.g. "access_token_ttl"
+	Default string // in the syntax the sources accept, e.g. "15m"; "" when empty
+	Help    string
+	Secret  bool
+}
+
+// Fields describes every setting, in documentation order.
+func Fields() []FieldDoc {
+	docs := make([]FieldDoc, len(fields))
+	for i := range fields {
+		f := &fields[i]
+		docs[i] = FieldDoc{
+			Name: f.name, Flag: f.flagName(), Env: f.envName(), YAML: f.key,
+			Default: f.def, Help: f.help, Secret: f.secret,
+		}
+	}
+	return docs
+}
+
+// setting is a typed view of one Config field: set parses and checks a value
+// from any source, get formats it back in the same syntax, check re-checks the
+// current value (for Validate on a Config built by hand).
+type setting interface {
+	set(s string) error
+	get() string
+	check() error
+	isBool() bool
+	yamlTag() string // how WriteRedacted tags the value
+	addr() any       // the field's address, for tests
+}
+
+type typedSetting[T any] struct {
+	p      *T
+	parse  func(string) (T, error)
+	format func(T) string
+	valid  func(T) error // nil: every parsed value is valid
+}
+
+func (s typedSetting[T]) set(raw string) error {
+	v, err := s.parse(raw)
+	if err != nil {
+		return err
+	}
+	if s.valid != nil {
+		if err := s.valid(v); err != nil {
+			return err
+		}
+	}
+	*s.p = v
+	return nil
+}
+
+func (s typedSetting[T]) get() string { return s.format(*s.p) }
+
+func (s typedSetting[T]) check() error {
+	if s.valid == nil {
+		return nil
+	}
+	return s.valid(*s.p)
+}
+
+func (s typedSetting[T]) isBool() bool { _, ok := any(s.p).(*bool); return ok }
+
+func (s typedSetting[T]) yamlTag() string {
+	switch any(s.p).(type) {
+	case *bool:
+		return "!!bool"
+	case *int, *int64, *uint8, *uint32:
+		return "!!int"
+	}
+	return "!!str"
+}
+
+func (s typedSetting[T]) addr() any { return s.p }
+
+func stringSetting(p *string, valid func(string) error) setting {
+	return typedSetting[string]{p: p, valid: valid,
+		parse:  func(s string) (string, error) { return s, nil },
+		format: func(v string) string { return v }}
+}
+
+// enumSetting accepts one of choices, case-insensitively, and stores its
+// canonical spelling.
+func enumSetting(p *string, choices ...string) setting {
+	want := func() string { return strings.Join(choices, ", ") }
+	return typedSetting[string]{p: p,
+		parse: func(s string) (string, error) {
+			for _, c := range choices {
+				if strings.EqualFold(s, c) {
+					return c, nil
+				}
+			}
+			return "", fmt.Errorf("invalid value %q (want one of %s)", s, want())
+		},
+		format: func(v string) string { return v },
+		valid: func(v string) error {
+			for _, c := range choices {
+				if v == c {
+					return nil
+				}
+			}
+			return fmt.Errorf("invalid value %q (want one of %s)", v, want())
+		}}
+}
+
+func boolSetting(p *bool) setting {
+	return typedSetting[bool]{p: p,
+		parse: func(s string) (bool, error) {
+			v, err := strconv.ParseBool(s)
+			if err != nil {
+				return false, fmt.Errorf("invalid boolean %q (want true or false)", s)
+			}
+			return v, nil
+		},
+		format: strconv.FormatBool}
+}
+
+func durationSetting(p *time.Duration, valid func(time.Duration) error) setting {
+	return typedSetting[time.Duration]{p: p, valid: valid,
+		parse: func(s string) (time.Duration, error) {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				if _, numErr := strconv.ParseFloat(s, 64); numErr == nil && s != "0" {
+					return 0, fmt.Errorf("invalid duration %q (missing unit, e.g. %q)", s, s+"s")
+				}
+				return 0, fmt.Errorf("invalid duration %q", s)
+			}
+			return d, nil
+		},
+		format: formatDuration}
+}
+
+func intSetting[T int | int64](p *T, valid func(T) error) setting {
+	var zero T
+	bits := 64
+	if _, isInt := any(zero).(int); isInt {
+		bits = strconv.IntSize
+	}
+	return typedSetting[T]{p: p, valid: valid,
+		parse: func(s string) (T, error) {
+			v, err := strconv.ParseInt(s, 10, bits)
+			if err != nil {
+				if errors.Is(err, strconv.ErrRange) {
+					return 0, fmt.Errorf("invalid integer %q: out of range", s)
+				}
+				return 0, fmt.Errorf("invalid integer %q", s)
+			}
+			return T(v), nil
+		},
+		format: func(v T) string { return strconv.FormatInt(int64(v), 10) }}
+}
+
+func uintSetting[T uint8 | uint32](p *T, valid func(T) error) setting {
+	var zero T
+	bits := 32
+	if _, isUint8 := any(zero).(uint8); isUint8 {
+		bits = 8
+	}
+	return typedSetting[T]{p: p, valid: valid,
+		parse: func(s string) (T, error) {
+			v, err := strconv.ParseUint(s, 10, bits)
+			if err != nil {
+				if errors.Is(err, strconv.ErrRange) {
+					return 0, fmt.Errorf("invalid integer %q: out of range (0 to %d)", s, uint64(1)<<bits-1)
+				}
+				return 0, fmt.Errorf("invalid integer %q (want a whole number ≥ 0)", s)
+			}
+			return T(v), nil
+		},
+		format: func(v T) string { return strconv.FormatUint(uint64(v), 10) }}
+}
+
+// formatDuration is time.Duration.String without the trailing zero units
+// ("15m" rather than "15m0s"); time.ParseDuration reads both.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// Checks. Their messages never repeat a secret's value.
+
+type ordered interface {
+	~int | ~int64 | ~uint8 | ~uint32
+}
+
+func atLeast[T ordered](lo T) func(T) error {
+	return func(v T) error {
+		if v < lo {
+			return fmt.Errorf("must be at least %d, got %d", lo, v)
+		}
+		return nil
+	}
+}
+
+func between[T ordered](lo, hi T) func(T) error {
+	return func(v T) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("must be between %d and %d, got %d", lo, hi, v)
+		}
+		return nil
+	}
+}
+
+func positive(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("must be greater than 0, got %q", formatDuration(d))
+	}
+	return nil
+}
+
+func nonEmpty(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func checkListen(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("invalid listen address %q (want host:port, e.g. \"127.0.0.1:9200\" or \":9200\")", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("invalid listen address %q: port must be a number from 0 to 65535", s)
+	}
+	return nil
+}
+
+func checkIssuer(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("invalid issuer %q (want an absolute http or https URL)", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#") {
+		return fmt.Errorf("invalid issuer %q: must not have a query or fragment", s)
+	}
+	if u.User != nil {
+		return errors.New("invalid issuer: must not contain user information")
+	}
+	return nil
+}
+
+func checkDatabaseURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	if isPostgresURL(s) {
+		if _, err := url.Parse(s); err != nil {
+			// url.Error repeats the URL, password included; say less.
+			return fmt.Errorf("invalid PostgreSQL URL %q (percent-encode special characters in the user name and password)", RedactURL(s))
+		}
+		return nil
+	}
+	if hasSQLiteScheme(s) {
+		p, ok := sqlitePath(s)
+		if !ok || p == "" {
+			return fmt.Errorf("invalid SQLite URL %q: missing file path (e.g. sqlite:///var/lib/tollgate/tollgate.db)", s)
+		}
+		if strings.ContainsAny(p, "?#") {
+			return fmt.Errorf("invalid SQLite URL %q: query parameters are not supported", s)
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported database URL %q (want sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…)", RedactURL(s))
+}
