@@ -1,0 +1,23 @@
+package postgres_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/store/postgres/pgtest"
+)
+
+func BenchmarkGetUser(b *testing.B) {
+	s := pgtest.Open(b)
+	now := time.Now()
+	u := identity.User{ID: "u1", Email: "alice@example.com", Status: identity.UserActive, CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateUser(b.Context(), u); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.GetUser(b.Context(), "u1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

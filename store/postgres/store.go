@@ -1,0 +1,98 @@
+// Package postgres is the store.Store backend for PostgreSQL, used when
+// several stateless replicas share one database. It honours a search_path
+// given in the connection URL, so one database can hold several isolated
+// schemas (tests use one per test).
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store on a pgx connection pool.
+type Store struct {
+	pool *pgxpool.Pool
+	// sqlDB shares pool's connections; it exists only because goose speaks
+	// database/sql.
+	sqlDB      *sql.DB
+	migrations *goose.Provider
+}
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// DSN). Parameters pgx does not know, such as search_path, are sent as
+// run-time parameters on every connection. It does not migrate; call Migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fault.Wrap(fault.Invalid, "invalid_database_url", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+	// current_schema() is where unqualified CREATE TABLE puts tables; it is
+	// NULL when no schema on search_path exists, and migrating would then fail
+	// with a less helpful message.
+	var schema *string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
+		return nil, dbErr(err)
+	}
+	if schema == nil {
+		pool.Close()
+		return nil, fault.New(fault.Unavailable, "store_unavailable", "no schema on the search_path exists")
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	p, err := newProvider(db, *schema)
+	if err != nil {
+		_ = db.Close()
+		pool.Close()
+		return nil, fault.Wrap(fault.Internal, "store_error", err)
+	}
+	return &Store{pool: pool, sqlDB: db, migrations: p}, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+	return nil
+}
+
+// Close releases every connection.
+func (s *Store) Close() error {
+	err := s.sqlDB.Close()
+	s.pool.Close()
+	return err
+}
+
+// ts is how a time is written: truncated to the microseconds PostgreSQL
+// keeps (it would otherwise round) and in UTC.
+func ts(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
+
+func tsPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ts(*t)
+	return &v
+}
+
+// list never passes NULL for a NOT NULL array column.
+func list(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}

@@ -1,0 +1,112 @@
+// Package sqlite is the embedded store.Store backend: one database file, no
+// server. SQLite allows a single writer, so writes go through their own
+// one-connection pool and reads through another, which keeps concurrent
+// writers queueing in Go instead of failing with SQLITE_BUSY.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ store.Store = (*Store)(nil)
+
+// readConns bounds the read pool; WAL lets these run alongside the writer.
+const readConns = 4
+
+// Pragmas every connection needs. They go in the DSN because database/sql
+// opens connections lazily and a one-off PRAGMA would reach only one of them.
+const pragmas = "_pragma=busy_timeout(5000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)"
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	write      *sql.DB
+	read       *sql.DB
+	migrations *goose.Provider
+}
+
+// Open opens (creating if needed) the database file at path, which is a
+// plain file path: the caller strips any "sqlite://" scheme. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		// The two pools must see the same database, which an in-memory or
+		// URI name does not guarantee.
+		return nil, fault.Invalidf("", "invalid_sqlite_path", "sqlite needs a plain file path, got %q", path)
+	}
+	if strings.ContainsRune(path, '?') {
+		// The driver cuts the DSN at the first '?'.
+		return nil, fault.Invalidf("", "invalid_sqlite_path", "sqlite path must not contain '?'")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fault.Wrap(fault.Unavailable, "store_unavailable", fmt.Errorf("create database directory: %w", err))
+		}
+	}
+
+	// _txlock=immediate takes the write lock at BEGIN, so a transaction that
+	// reads then writes cannot deadlock against another one upgrading its lock.
+	write, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+	write.SetMaxOpenConns(1)
+	// Connect the writer first: it switches the file to WAL, which the
+	// readers then find already set.
+	if err := write.PingContext(ctx); err != nil {
+		_ = write.Close()
+		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+
+	read, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		_ = write.Close()
+		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+	read.SetMaxOpenConns(readConns)
+	read.SetMaxIdleConns(readConns)
+	if err := read.PingContext(ctx); err != nil {
+		_ = write.Close()
+		_ = read.Close()
+		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+
+	p, err := newProvider(write)
+	if err != nil {
+		_ = write.Close()
+		_ = read.Close()
+		return nil, fault.Wrap(fault.Internal, "store_error", err)
+	}
+	return &Store{write: write, read: read, migrations: p}, nil
+}
+
+// Ping checks that both pools answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+	if err := s.write.PingContext(ctx); err != nil {
+		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}

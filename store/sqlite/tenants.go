@@ -1,0 +1,146 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
+)
+
+const tenantCols = `t.id, t.slug, t.name, t.status, t.created_at, t.updated_at`
+
+func errTenantNotFound() error { return fault.NotFoundf("tenant_not_found", "tenant not found") }
+
+func scanTenant(r scanner, extra ...any) (identity.Tenant, error) {
+	var t identity.Tenant
+	var created, updated int64
+	dest := append([]any{&t.ID, &t.Slug, &t.Name, &t.Status, &created, &updated}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return identity.Tenant{}, err
+	}
+	t.CreatedAt, t.UpdatedAt = fromTS(created), fromTS(updated)
+	return t, nil
+}
+
+// CreateTenant inserts t and owner's membership in one transaction.
+func (s *Store) CreateTenant(ctx context.Context, t identity.Tenant, owner identity.Membership) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO tenants (id, slug, name, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			t.ID, t.Slug, t.Name, string(t.Status), ts(t.CreatedAt), ts(t.UpdatedAt))
+		switch {
+		case isUnique(err, "tenants.slug"):
+			return fault.Conflictf("tenant_slug_taken", "a tenant with this slug exists")
+		case isUnique(err, "tenants.id"):
+			return fault.Conflictf("tenant_exists", "a tenant with this id exists")
+		case err != nil:
+			return err
+		}
+		// The owner always joins the tenant being created, whatever TenantID
+		// the caller left in owner.
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO memberships (tenant_id, actor_id, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			t.ID, owner.ActorID, encodeList(owner.Roles), ts(owner.CreatedAt), ts(owner.UpdatedAt))
+		return err
+	})
+}
+
+// GetTenant returns the tenant with id.
+func (s *Store) GetTenant(ctx context.Context, id string) (identity.Tenant, error) {
+	return s.getTenant(ctx, `SELECT `+tenantCols+` FROM tenants t WHERE t.id = ?`, id)
+}
+
+// GetTenantBySlug returns the tenant with slug.
+func (s *Store) GetTenantBySlug(ctx context.Context, slug string) (identity.Tenant, error) {
+	return s.getTenant(ctx, `SELECT `+tenantCols+` FROM tenants t WHERE t.slug = ?`, slug)
+}
+
+func (s *Store) getTenant(ctx context.Context, query, arg string) (identity.Tenant, error) {
+	t, err := scanTenant(s.read.QueryRowContext(ctx, query, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return identity.Tenant{}, errTenantNotFound()
+	}
+	if err != nil {
+		return identity.Tenant{}, dbErr(err)
+	}
+	return t, nil
+}
+
+// UpdateTenant writes t's name, status and update time.
+func (s *Store) UpdateTenant(ctx context.Context, t identity.Tenant) error {
+	res, err := s.write.ExecContext(ctx,
+		`UPDATE tenants SET name = ?, status = ?, updated_at = ? WHERE id = ?`,
+		t.Name, string(t.Status), ts(t.UpdatedAt), t.ID)
+	return affectedOne(res, err, errTenantNotFound)
+}
+
+// ListTenants pages through every tenant by id.
+func (s *Store) ListTenants(ctx context.Context, p identity.Page) ([]identity.Tenant, error) {
+	p = p.Normalize()
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+tenantCols+` FROM tenants t WHERE t.id > ? ORDER BY t.id LIMIT ?`, p.After, p.Limit)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := []identity.Tenant{}
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, t)
+	}
+	return out, dbErr(rows.Err())
+}
+
+// ListTenantsOf pages through actorID's tenants by tenant id.
+func (s *Store) ListTenantsOf(ctx context.Context, actorID string, p identity.Page) ([]identity.TenantMembership, error) {
+	p = p.Normalize()
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+tenantCols+`, m.roles FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+		 WHERE m.actor_id = ? AND m.tenant_id > ? ORDER BY m.tenant_id LIMIT ?`,
+		actorID, p.After, p.Limit)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := []identity.TenantMembership{}
+	for rows.Next() {
+		var roles string
+		t, err := scanTenant(rows, &roles)
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		tm := identity.TenantMembership{Tenant: t}
+		if tm.Roles, err = decodeList(roles); err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, tm)
+	}
+	return out, dbErr(rows.Err())
+}
+
+// CountTenants counts every tenant.
+func (s *Store) CountTenants(ctx context.Context) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM tenants`).Scan(&n)
+	return n, dbErr(err)
+}
+
+// affectedOne turns an UPDATE or DELETE that matched no row into notFound.
+func affectedOne(res sql.Result, err error, notFound func() error) error {
+	if err != nil {
+		return dbErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return dbErr(err)
+	}
+	if n == 0 {
+		return notFound()
+	}
+	return nil
+}

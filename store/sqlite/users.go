@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
+)
+
+const userCols = `id, email, display_name, status, password_hash, platform_admin, created_at, updated_at`
+
+func errUserNotFound() error { return fault.NotFoundf("user_not_found", "user not found") }
+
+func scanUser(r scanner) (identity.User, error) {
+	var u identity.User
+	var created, updated int64
+	err := r.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Status, &u.PasswordHash, &u.PlatformAdmin, &created, &updated)
+	if err != nil {
+		return identity.User{}, err
+	}
+	u.CreatedAt, u.UpdatedAt = fromTS(created), fromTS(updated)
+	return u, nil
+}
+
+// CreateUser inserts u; the email must already be normalised.
+func (s *Store) CreateUser(ctx context.Context, u identity.User) error {
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.DisplayName, string(u.Status), u.PasswordHash, u.PlatformAdmin,
+		ts(u.CreatedAt), ts(u.UpdatedAt))
+	switch {
+	case isUnique(err, "users.email"):
+		return fault.Conflictf("email_taken", "a user with this email exists")
+	case isUnique(err, "users.id"):
+		return fault.Conflictf("user_exists", "a user with this id exists")
+	}
+	return dbErr(err)
+}
+
+// GetUser returns the user with raw id (no "user:" prefix).
+func (s *Store) GetUser(ctx context.Context, id string) (identity.User, error) {
+	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
+}
+
+// GetUserByEmail returns the user with the normalised email.
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (identity.User, error) {
+	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email)
+}
+
+func (s *Store) getUser(ctx context.Context, query, arg string) (identity.User, error) {
+	u, err := scanUser(s.read.QueryRowContext(ctx, query, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return identity.User{}, errUserNotFound()
+	}
+	if err != nil {
+		return identity.User{}, dbErr(err)
+	}
+	return u, nil
+}
+
+// UpdateUser writes every mutable field of u; the email is not one.
+func (s *Store) UpdateUser(ctx context.Context, u identity.User) error {
+	res, err := s.write.ExecContext(ctx,
+		`UPDATE users SET display_name = ?, status = ?, platform_admin = ?, password_hash = ?, updated_at = ?
+		 WHERE id = ?`,
+		u.DisplayName, string(u.Status), u.PlatformAdmin, u.PasswordHash, ts(u.UpdatedAt), u.ID)
+	return affectedOne(res, err, errUserNotFound)
+}
+
+// ListUsers pages through every user by id.
+func (s *Store) ListUsers(ctx context.Context, p identity.Page) ([]identity.User, error) {
+	p = p.Normalize()
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := []identity.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, u)
+	}
+	return out, dbErr(rows.Err())
+}

@@ -1,0 +1,115 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/store"
+)
+
+func memberTests() []test {
+	return []test{
+		{"AddAndGet", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			newTenant(t, s, "t1", "user:owner")
+			m := addMember(t, s, "t1", "user:bob", "member", "auditor")
+			check(t, "GetMember", ok(s.GetMember(ctx, "t1", "user:bob"))(t), truncMember(m))
+		}},
+		{"Exists", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			newTenant(t, s, "t1", "user:owner")
+			addMember(t, s, "t1", "user:bob", "member")
+			wantConflict(t, s.AddMember(ctx, membership("t1", "user:bob", "admin")), "member_exists")
+			wantConflict(t, s.AddMember(ctx, membership("t1", "user:owner", "member")), "member_exists")
+			if got := ok(s.GetMember(ctx, "t1", "user:bob"))(t); !slices.Equal(got.Roles, []string{"member"}) {
+				t.Errorf("roles = %v after refused add, want [member]", got.Roles)
+			}
+		}},
+		{"AddToUnknownTenant", func(t *testing.T, s store.Store) {
+			wantNotFound(t, s.AddMember(t.Context(), membership("nope", "user:bob", "member")), "tenant_not_found")
+		}},
+		{"NoRoles", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			newTenant(t, s, "t1", "user:owner")
+			addMember(t, s, "t1", "user:bob")
+			if got := ok(s.GetMember(ctx, "t1", "user:bob"))(t); len(got.Roles) != 0 {
+				t.Errorf("roles = %v, want none", got.Roles)
+			}
+		}},
+		{"NotFound", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			newTenant(t, s, "t1", "user:owner")
+			_, err := s.GetMember(ctx, "t1", "user:nobody")
+			wantNotFound(t, err, "member_not_found")
+			_, err = s.GetMember(ctx, "nope", "user:owner")
+			wantNotFound(t, err, "member_not_found")
+			wantNotFound(t, s.SetMemberRoles(ctx, "t1", "user:nobody", []string{"member"}), "member_not_found")
+			wantNotFound(t, s.SetMemberRoles(ctx, "nope", "user:owner", []string{"member"}), "member_not_found")
+			wantNotFound(t, s.RemoveMember(ctx, "t1", "user:nobody"), "member_not_found")
+			wantNotFound(t, s.RemoveMember(ctx, "nope", "user:owner"), "member_not_found")
+		}},
+		{"ListPages", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			newTenant(t, s, "t1", "user:a-owner")
+			newTenant(t, s, "t2", "user:z-owner")
+			actors := ids("user:m", 5)
+			for _, a := range shuffled(actors) {
+				addMember(t, s, "t1", a, "member")
+			}
+			addMember(t, s, "t2", "user:m-02b", "member")
+			want := append([]string{"user:a-owner"}, actors...)
+
+			var got []string
+			after := ""
+			for range 10 {
+				page := ok(s.ListMembers(ctx, "t1", identity.Page{After: after, Limit: 4}))(t)
+				if len(page) == 0 {
+					break
+				}
+				for _, m := range page {
+					if m.TenantID != "t1" {
+						t.Fatalf("ListMembers(t1) returned a member of %s", m.TenantID)
+					}
+					got = append(got, m.ActorID)
+				}
+				after = page[len(page)-1].ActorID
+			}
+			check(t, "paged actor ids", got, want)
+
+			page := ok(s.ListMembers(ctx, "t1", identity.Page{After: "user:m-01", Limit: 1}))(t)
+			check(t, "after m-01", page, []identity.Membership{truncMember(membership("t1", "user:m-02", "member"))})
+			if l := ok(s.ListMembers(ctx, "nope", pageAll))(t); len(l) != 0 {
+				t.Errorf("ListMembers(unknown tenant) = %v, want none", l)
+			}
+		}},
+		{"SetRoles", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			newTenant(t, s, "t1", "user:owner")
+			orig := addMember(t, s, "t1", "user:bob", "member")
+			must(t, s.SetMemberRoles(ctx, "t1", "user:bob", []string{"admin", "billing"}))
+			got := ok(s.GetMember(ctx, "t1", "user:bob"))(t)
+			check(t, "roles", got.Roles, []string{"admin", "billing"})
+			check(t, "created_at", got.CreatedAt, us(orig.CreatedAt))
+			must(t, s.SetMemberRoles(ctx, "t1", "user:bob", nil))
+			if got := ok(s.GetMember(ctx, "t1", "user:bob"))(t); len(got.Roles) != 0 {
+				t.Errorf("roles = %v after clearing, want none", got.Roles)
+			}
+		}},
+		{"Remove", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			newTenant(t, s, "t1", "user:owner")
+			newTenant(t, s, "t2", "user:owner")
+			addMember(t, s, "t1", "user:bob", "member")
+			addMember(t, s, "t2", "user:bob", "member")
+			must(t, s.RemoveMember(ctx, "t1", "user:bob"))
+			_, err := s.GetMember(ctx, "t1", "user:bob")
+			wantNotFound(t, err, "member_not_found")
+			wantNotFound(t, s.RemoveMember(ctx, "t1", "user:bob"), "member_not_found")
+			// Only the one membership went.
+			ok(s.GetMember(ctx, "t2", "user:bob"))(t)
+			// And the actor may join again.
+			addMember(t, s, "t1", "user:bob", "admin")
+		}},
+	}
+}
