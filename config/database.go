@@ -31,11 +31,7 @@ func sqlitePath(s string) (string, bool) {
 	if !hasSQLiteScheme(s) {
 		return "", false
 	}
-	rest := s[len("sqlite:"):]
-	if strings.HasPrefix(rest, "//") {
-		rest = rest[2:]
-	}
-	return rest, true
+	return strings.TrimPrefix(s[len("sqlite:"):], "//"), true
 }
 
 func isPostgresURL(s string) bool {

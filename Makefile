@@ -1,0 +1,29 @@
+# The two commands a newcomer needs are `make run` and `make test`.
+
+GO ?= go
+
+.PHONY: run test build lint bench fuzz
+
+## run: the server on the embedded default (SQLite + in-process), data in ./tollgate-data
+run:
+	$(GO) run ./cmd/tollgate serve
+
+## test: every test, with the race detector; PostgreSQL tests run when TOLLGATE_TEST_POSTGRES_URL is set
+test:
+	$(GO) test -race -count=1 ./...
+
+build:
+	$(GO) build -o bin/tollgate ./cmd/tollgate
+
+lint:
+	test -z "$$(gofmt -l .)"
+	$(GO) vet ./...
+	staticcheck ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1,2 ./token ./password
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./token
+	$(GO) test -run '^$$' -fuzz FuzzVerifyEncoded -fuzztime 30s ./password
+	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./httpapi

@@ -1,0 +1,154 @@
+// Package app assembles a Tollgate server from configuration and a store:
+// the domain services, the HTTP API and the background loops that keep a
+// replica in step with the others. cmd/tollgate and end-to-end tests share
+// it so that tests exercise exactly what ships.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tollgate/tollgate/config"
+	"github.com/tollgate/tollgate/httpapi"
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/loginguard"
+	"github.com/tollgate/tollgate/password"
+	"github.com/tollgate/tollgate/session"
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/token"
+)
+
+// TokenLeeway is the clock skew tolerated between replicas and verifiers.
+const TokenLeeway = time.Minute
+
+// App is one assembled replica.
+type App struct {
+	API      *httpapi.Server
+	Keys     *token.Keyring
+	Identity *identity.Service
+	Sessions *session.Service
+	Hasher   *password.Hasher
+
+	cfg         config.Config
+	store       store.Store
+	revocations *session.Revocations
+	guard       *loginguard.Guard
+	log         *slog.Logger
+}
+
+// New builds a replica over st. masterKey seals the signing keys.
+func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byte, log *slog.Logger) (*App, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &App{cfg: cfg, store: st, log: log}
+	var err error
+	if a.Keys, err = NewKeyring(ctx, cfg, st, masterKey, log); err != nil {
+		return nil, err
+	}
+	if a.Hasher, err = NewHasher(cfg); err != nil {
+		return nil, err
+	}
+	verifier := token.NewVerifier(a.Keys, token.VerifierOptions{
+		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, Leeway: TokenLeeway, CacheSize: cfg.TokenCacheSize,
+	})
+	a.revocations = session.NewRevocations(st, cfg.AccessTokenTTL, TokenLeeway, nil)
+	if err := a.revocations.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("loading session revocations: %w", err)
+	}
+	a.guard = loginguard.New(st, loginguard.Options{
+		MaxAccountFailures: cfg.LoginMaxAccountFailures, MaxIPFailures: cfg.LoginMaxIPFailures,
+		BaseDelay: cfg.LoginBackoffBase, MaxDelay: cfg.LoginBackoffMax, Window: cfg.LoginFailureWindow,
+	}, nil)
+	a.Identity = identity.NewService(st, nil)
+	metrics := httpapi.NewMetrics()
+	h := a.Hasher
+	metrics.RegisterGauge("tollgate_password_hashes_in_flight", "Password hash computations running now.", func() float64 { return float64(h.InFlight()) })
+	metrics.RegisterGauge("tollgate_password_hashes_waiting", "Password hash computations waiting for a slot.", func() float64 { return float64(h.Waiting()) })
+	a.Sessions = session.NewService(session.Deps{
+		Sessions: st, Identities: st, Roles: a.Identity, Hasher: h, Keys: a.Keys, Verifier: verifier,
+		Guard: a.guard, Revocations: a.revocations, Log: log, LoginOutcome: metrics.LoginOutcome,
+	}, session.Options{
+		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+	})
+	a.API = httpapi.New(httpapi.Deps{
+		Sessions: a.Sessions, Identity: a.Identity, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
+	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes})
+	return a, nil
+}
+
+// NewKeyring loads the signing keys, creating the first one on an empty store.
+func NewKeyring(ctx context.Context, cfg config.Config, st token.KeyStore, masterKey []byte, log *slog.Logger) (*token.Keyring, error) {
+	sealer, err := token.NewSealer(masterKey)
+	if err != nil {
+		return nil, err
+	}
+	kr := token.NewKeyring(st, sealer, token.KeyringOptions{
+		Algorithm: cfg.SigningAlgorithm, TokenTTL: cfg.AccessTokenTTL, Leeway: TokenLeeway, Log: log,
+	})
+	if err := kr.Load(ctx); err != nil {
+		return nil, fmt.Errorf("loading signing keys: %w", err)
+	}
+	return kr, nil
+}
+
+// NewHasher builds the password hasher from the argon2id settings.
+func NewHasher(cfg config.Config) (*password.Hasher, error) {
+	p := password.DefaultParams()
+	p.MemoryKiB, p.Iterations, p.Parallelism = cfg.Argon2MemoryKiB, cfg.Argon2Iterations, cfg.Argon2Parallelism
+	return password.NewHasher(p, cfg.HashConcurrency)
+}
+
+// sweepInterval spaces the clean-up of expired rows.
+const sweepInterval = 10 * time.Minute
+
+// RunBackground starts the loops that keep this replica in step with the
+// store — signing keys and revocations made by other processes — and the
+// clean-up. It returns a function that waits for them after ctx ends.
+func (a *App) RunBackground(ctx context.Context) (wait func()) {
+	every := a.cfg.KeyRefreshInterval
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); a.Keys.Run(ctx, every) }()
+	go func() { defer wg.Done(); a.revocations.Run(ctx, every, a.log) }()
+	go func() { defer wg.Done(); a.sweepLoop(ctx) }()
+	return wg.Wait
+}
+
+func (a *App) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.Sweep(ctx)
+		}
+	}
+}
+
+// Sweep deletes expired sessions, stale login counters and signing keys no
+// token can still need.
+func (a *App) Sweep(ctx context.Context) {
+	if n, err := a.store.DeleteExpired(ctx, time.Now()); err != nil {
+		a.log.Warn("deleting expired sessions failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("deleted expired sessions", "count", n)
+	}
+	if _, err := a.guard.Sweep(ctx); err != nil {
+		a.log.Warn("deleting stale login counters failed", "err", err)
+	}
+	if kids, err := a.Keys.Prune(ctx); err != nil {
+		a.log.Warn("pruning signing keys failed", "err", err)
+	} else if len(kids) > 0 {
+		a.log.Info("pruned retired signing keys", "kids", kids)
+	}
+}
+
+// SyncRevocations pulls revocations made by other processes now, instead of
+// at the next tick.
+func (a *App) SyncRevocations(ctx context.Context) error { return a.revocations.Sync(ctx) }

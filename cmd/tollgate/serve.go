@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/config"
+	"github.com/tollgate/tollgate/httpapi"
+)
+
+func runServe(ctx context.Context, env *environment, args []string) error {
+	var printConfig bool
+	cfg, _, err := parseConfig(env, "tollgate serve", "tollgate serve [flags]", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&printConfig, "print-config", false, "print the effective configuration (secrets redacted) and exit")
+	})
+	if err != nil {
+		return err
+	}
+	if printConfig {
+		return cfg.WriteRedacted(env.stdout)
+	}
+	log, err := newLogger(cfg, env)
+	if err != nil {
+		return err
+	}
+	srv, err := buildServer(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	return srv.serve(ctx, ln, env)
+}
+
+func newLogger(cfg config.Config, env *environment) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(env.stdout, opts)
+	text := cfg.LogFormat == "text"
+	if cfg.LogFormat == "auto" {
+		f, ok := env.stdout.(*os.File)
+		text = ok && term.IsTerminal(int(f.Fd()))
+	}
+	if text {
+		h = slog.NewTextHandler(env.stdout, opts)
+	}
+	return slog.New(httpapi.LogHandler{Handler: h}), nil
+}
+
+// server is a running Tollgate replica.
+type server struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store backend
+	app   *app.App
+}
+
+func buildServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*server, error) {
+	st, err := openStore(ctx, cfg, cfg.AutoMigrate)
+	if err != nil {
+		return nil, err
+	}
+	if applied, latest, err := st.MigrationStatus(ctx); err != nil {
+		st.Close()
+		return nil, err
+	} else if applied != latest {
+		log.Warn("database schema is behind this binary; run tollgate migrate up", "applied", applied, "latest", latest)
+	}
+	mk, err := masterKey(cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a, err := app.New(ctx, cfg, st, mk, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &server{cfg: cfg, log: log, store: st, app: a}, nil
+}
+
+// serve answers on ln until ctx ends, then drains in-flight requests for up
+// to the shutdown timeout.
+func (s *server) serve(ctx context.Context, ln net.Listener, env *environment) error {
+	hs := &http.Server{
+		Handler:           s.app.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	waitBackground := s.app.RunBackground(bg)
+	s.log.Info("tollgate listening", "addr", ln.Addr().String(), "version", versionString(), "database", redactedDatabaseURL(s.cfg))
+	s.firstRunHint(ctx, env)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		err = hs.Shutdown(sctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.log.Warn("shutdown deadline passed; closing remaining connections")
+			err = hs.Close()
+		}
+	}
+	stopBackground()
+	waitBackground()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// firstRunHint tells a newcomer how to create the first account.
+func (s *server) firstRunHint(ctx context.Context, env *environment) {
+	n, err := s.store.CountTenants(ctx)
+	if err != nil || n > 0 {
+		return
+	}
+	fmt.Fprintf(env.stderr, `
+The store is empty. Create the first tenant and its owner (a platform admin) with:
+
+    %s
+
+It asks for a password, or reads one line from stdin with --password-stdin.
+
+`, strings.TrimSpace("tollgate admin bootstrap --email you@example.com --tenant my-team "+sharedFlags(s.cfg)))
+}
+
+func (s *server) close() {
+	if err := s.store.Close(); err != nil {
+		s.log.Warn("closing the store failed", "err", err)
+	}
+}

@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/session"
+)
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Tenant   string `json:"tenant,omitempty"`
+}
+
+type tokenActor struct {
+	ID       string   `json:"id"`
+	Type     string   `json:"type"`
+	TenantID string   `json:"tenant_id,omitempty"`
+	Roles    []string `json:"roles"`
+}
+
+type tokenResponse struct {
+	AccessToken  string     `json:"access_token"`
+	TokenType    string     `json:"token_type"`
+	ExpiresIn    int64      `json:"expires_in"`
+	RefreshToken string     `json:"refresh_token"`
+	SessionID    string     `json:"session_id"`
+	Actor        tokenActor `json:"actor"`
+}
+
+func tokenJSON(t session.Tokens) tokenResponse {
+	return tokenResponse{
+		AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second),
+		RefreshToken: t.RefreshToken, SessionID: t.SessionID,
+		Actor: tokenActor{ID: t.ActorID, Type: identity.ActorHuman, TenantID: t.TenantID, Roles: t.Roles},
+	}
+}
+
+// client describes the peer. The socket address is used as is: trusting
+// X-Forwarded-For needs a configured proxy list, which comes with rate
+// limiting.
+func client(r *http.Request) session.Client {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return session.Client{IP: ip, UserAgent: r.UserAgent()}
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var in loginRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := s.Sessions.Login(r.Context(), session.LoginRequest{
+		Email: in.Email, Password: in.Password, Tenant: in.Tenant, Client: client(r),
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tokenJSON(t))
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
+	var in refreshRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := s.Sessions.Refresh(r.Context(), in.RefreshToken, client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tokenJSON(t))
+}
+
+type logoutRequest struct {
+	All bool `json:"all"`
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	var in logoutRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	if err := s.Sessions.Logout(r.Context(), *actor(r), in.All); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, actor(r))
+}
+
+type switchTenantRequest struct {
+	TenantID string `json:"tenant_id"`
+}
+
+func (s *Server) switchTenant(w http.ResponseWriter, r *http.Request) error {
+	var in switchTenantRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := s.Sessions.SwitchTenant(r.Context(), *actor(r), in.TenantID, client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tokenJSON(t))
+}

@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/tollgate/tollgate/fault"
+)
+
+// decodeJSON reads exactly one JSON object into dst: the body must be JSON,
+// at most the configured size, with no unknown fields and nothing after it.
+func decodeJSON(r *http.Request, dst any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return &fault.Error{Kind: fault.Invalid, Code: "unsupported_media_type", Detail: "the body must be application/json"}
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fault.Invalidf("", "invalid_json", "the body must hold one JSON object and nothing after it")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var maxErr *http.MaxBytesError
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &maxErr):
+		return &fault.Error{Kind: fault.TooLarge, Code: "body_too_large", Detail: "the request body is larger than the server accepts"}
+	case errors.Is(err, io.EOF):
+		return fault.Invalidf("", "invalid_json", "the request body is empty")
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return fault.Invalidf("", "invalid_json", "the request body is not valid JSON")
+	case errors.As(err, &typeErr):
+		return fault.Invalidf(typeErr.Field, "invalid_type", "%s must be of JSON type %s", fieldName(typeErr.Field), jsonType(typeErr.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return fault.Invalidf(name, "unknown_field", "unknown field %q", name)
+	default:
+		return fault.Invalidf("", "invalid_json", "the request body could not be read as JSON")
+	}
+}
+
+func fieldName(f string) string {
+	if f == "" {
+		return "the body"
+	}
+	return f
+}
+
+func jsonType(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "map", "struct", "ptr":
+		return "object"
+	default:
+		return "number"
+	}
+}

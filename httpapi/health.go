@@ -1,0 +1,58 @@
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tollgate/tollgate/fault"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether this replica should get traffic: the store answers
+// and its schema is the one this binary expects.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+	applied, latest, err := s.Store.MigrationStatus(ctx)
+	if err != nil {
+		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+	}
+	if applied != latest {
+		return &fault.Error{Kind: fault.Unavailable, Code: "migrations_pending",
+			Detail: "the database schema is not at this binary's version; run tollgate migrate up"}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "schema_version": applied})
+}
+
+func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
+	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	// Short: a rotated key signs at once, so verifiers that see an unknown
+	// kid should refetch, and a cache must not hide the new key for long.
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	_, err := w.Write(s.Keys.JWKS())
+	return err
+}
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(openapiDoc)
+	return err
+}

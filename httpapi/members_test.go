@@ -1,0 +1,147 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+)
+
+func TestMembers(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		base := "/v1/tenants/" + w.tenantA + "/members"
+		newbie := ts.user("newbie@a.example", false)
+		byEmail := ts.user("Second.Person@A.example", false)
+
+		added := ts.do("POST", base, w.adminTok, map[string]any{"actor_id": newbie.ActorID(), "roles": []string{"member"}})
+		expect(t, added, http.StatusCreated, "")
+		expect(t, ts.do("POST", base, w.adminTok, map[string]any{"email": " second.person@a.EXAMPLE", "roles": []string{"member"}}), http.StatusCreated, "")
+		expect(t, ts.do("POST", base, w.adminTok, map[string]any{"actor_id": newbie.ActorID(), "roles": []string{"member"}}), http.StatusConflict, "member_exists")
+
+		// Pagination walks every member exactly once.
+		seen := map[string]bool{}
+		cursor := ""
+		for pages := 0; ; pages++ {
+			r := ts.do("GET", base+"?limit=2&cursor="+cursor, w.memberTok, nil)
+			expect(t, r, http.StatusOK, "")
+			for _, it := range r.body["items"].([]any) {
+				id := it.(map[string]any)["actor_id"].(string)
+				if seen[id] {
+					t.Fatalf("member %s listed twice", id)
+				}
+				seen[id] = true
+			}
+			if cursor = r.str("next_cursor"); cursor == "" {
+				break
+			}
+			if pages > 10 {
+				t.Fatal("pagination does not end")
+			}
+		}
+		if len(seen) != 5 || !seen[byEmail.ActorID()] {
+			t.Fatalf("listed %v", seen)
+		}
+
+		m := base + "/" + newbie.ActorID()
+		expect(t, ts.do("PATCH", m, w.adminTok, map[string]any{"roles": []string{"admin", "member"}}), http.StatusOK, "")
+		// Members may not manage members.
+		expect(t, ts.do("PATCH", m, w.memberTok, map[string]any{"roles": []string{"member"}}), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("DELETE", m, w.memberTok, nil), http.StatusForbidden, "permission_denied")
+		// Only owners make or unmake owners.
+		expect(t, ts.do("PATCH", m, w.adminTok, map[string]any{"roles": []string{"owner"}}), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("PATCH", base+"/"+w.owner.ActorID(), w.adminTok, map[string]any{"roles": []string{"member"}}), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("DELETE", base+"/"+w.owner.ActorID(), w.adminTok, nil), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("PATCH", m, w.ownerTok, map[string]any{"roles": []string{"owner"}}), http.StatusOK, "")
+
+		// The tenant always keeps an owner.
+		expect(t, ts.do("PATCH", m, w.ownerTok, map[string]any{"roles": []string{"member"}}), http.StatusOK, "")
+		expect(t, ts.do("PATCH", base+"/"+w.owner.ActorID(), w.ownerTok, map[string]any{"roles": []string{"admin"}}), http.StatusConflict, "last_owner")
+		expect(t, ts.do("DELETE", base+"/"+w.owner.ActorID(), w.ownerTok, nil), http.StatusConflict, "last_owner")
+
+		// Anyone may leave.
+		expect(t, ts.do("DELETE", base+"/"+w.member.ActorID(), w.memberTok, nil), http.StatusNoContent, "")
+		expect(t, ts.do("GET", "/v1/tenants/"+w.tenantA, w.memberTok, nil), http.StatusNotFound, "tenant_not_found")
+		expect(t, ts.do("DELETE", m, w.adminTok, nil), http.StatusNoContent, "")
+		expect(t, ts.do("GET", m, w.adminTok, nil), http.StatusNotFound, "member_not_found")
+	})
+}
+
+func TestMemberBadInput(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		base := "/v1/tenants/" + w.tenantA + "/members"
+		many := make([]string, 33)
+		for i := range many {
+			many[i] = "member"
+		}
+		cases := []struct {
+			name   string
+			body   any
+			status int
+			code   string
+		}{
+			{"no roles", map[string]any{"actor_id": w.outB.ActorID()}, 400, "invalid_roles"},
+			{"too many roles", map[string]any{"actor_id": w.outB.ActorID(), "roles": many}, 400, "invalid_roles"},
+			{"bad role name", map[string]any{"actor_id": w.outB.ActorID(), "roles": []string{"Robert'); DROP"}}, 400, "invalid_role_name"},
+			{"undefined role", map[string]any{"actor_id": w.outB.ActorID(), "roles": []string{"auditor"}}, 400, "unknown_role"},
+			{"both ids", map[string]any{"actor_id": w.outB.ActorID(), "email": w.outB.Email, "roles": []string{"member"}}, 400, "ambiguous_member"},
+			{"neither id", map[string]any{"roles": []string{"member"}}, 400, "missing_member"},
+			{"agent id", map[string]any{"actor_id": "agent:7f3a", "roles": []string{"member"}}, 400, "invalid_actor_id"},
+			{"unknown user", map[string]any{"actor_id": "user:01jz0000000000000000000000", "roles": []string{"member"}}, 404, "user_not_found"},
+			{"bad email", map[string]any{"email": "@@", "roles": []string{"member"}}, 400, "invalid_email"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				expect(t, ts.do("POST", base, w.adminTok, c.body), c.status, c.code)
+			})
+		}
+		list := ts.do("GET", base, w.adminTok, nil)
+		if n := len(list.body["items"].([]any)); n != 3 {
+			t.Fatalf("bad input changed members: %s", list.raw)
+		}
+	})
+}
+
+func TestCustomRoles(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		roles := "/v1/tenants/" + w.tenantA + "/roles"
+		put := ts.do("PUT", roles+"/auditor", w.adminTok, map[string]any{"description": "reads the audit log", "permissions": []string{"audit:read", "usage:read", "audit:read"}})
+		expect(t, put, http.StatusOK, "")
+		if perms := put.body["permissions"].([]any); len(perms) != 2 {
+			t.Fatalf("permissions not de-duplicated: %s", put.raw)
+		}
+		expect(t, ts.do("GET", roles+"/auditor", w.memberTok, nil), http.StatusOK, "")
+		owner := ts.do("GET", roles+"/owner", w.memberTok, nil)
+		expect(t, owner, http.StatusOK, "")
+		if !owner.body["builtin"].(bool) {
+			t.Fatalf("owner role: %s", owner.raw)
+		}
+		list := ts.do("GET", roles, w.memberTok, nil)
+		if n := len(list.body["items"].([]any)); n != 1 {
+			t.Fatalf("roles: %s", list.raw)
+		}
+
+		// Assign it; the member's next session carries its permissions.
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA+"/members/"+w.member.ActorID(), w.adminTok,
+			map[string]any{"roles": []string{"member", "auditor"}}), http.StatusOK, "")
+		tok := ts.login(w.member.Email, w.tenantA).str("access_token")
+		me := ts.do("GET", "/v1/auth/me", tok, nil)
+		if perms := me.body["permissions"].([]any); !slices.Contains(perms, any("audit:read")) {
+			t.Fatalf("custom role permissions missing: %s", me.raw)
+		}
+
+		expect(t, ts.do("DELETE", roles+"/auditor", w.adminTok, nil), http.StatusConflict, "role_in_use")
+		expect(t, ts.do("PUT", roles+"/admin", w.ownerTok, map[string]any{"permissions": []string{}}), http.StatusBadRequest, "builtin_role")
+		expect(t, ts.do("PUT", roles+"/crown", w.ownerTok, map[string]any{"permissions": []string{"owners:write"}}), http.StatusBadRequest, "reserved_permission")
+		expect(t, ts.do("PUT", roles+"/bad", w.ownerTok, map[string]any{"permissions": []string{"root:all"}}), http.StatusBadRequest, "unknown_permission")
+		expect(t, ts.do("PUT", roles+"/Bad%20Name", w.ownerTok, map[string]any{"permissions": []string{}}), http.StatusBadRequest, "invalid_role_name")
+		expect(t, ts.do("PUT", roles+"/spy", w.memberTok, map[string]any{"permissions": []string{"tenant:read"}}), http.StatusForbidden, "permission_denied")
+
+		// Back to plain member; now the role can go.
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA+"/members/"+w.member.ActorID(), w.adminTok,
+			map[string]any{"roles": []string{"member"}}), http.StatusOK, "")
+		expect(t, ts.do("DELETE", roles+"/auditor", w.adminTok, nil), http.StatusNoContent, "")
+		expect(t, ts.do("GET", roles+"/auditor", w.adminTok, nil), http.StatusNotFound, "role_not_found")
+	})
+}

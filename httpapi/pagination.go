@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
+)
+
+// Page sizes of list endpoints.
+const (
+	defaultListLimit = 50
+	maxListLimit     = 100
+	maxCursorLen     = 256
+)
+
+// listPage reads ?limit and ?cursor. The cursor is the last item's key,
+// which is opaque to clients; one extra item is fetched to learn whether a
+// next page exists.
+func listPage(r *http.Request) (identity.Page, int, error) {
+	limit := defaultListLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListLimit {
+			return identity.Page{}, 0, fault.Invalidf("limit", "invalid_limit", "limit must be an integer from 1 to %d", maxListLimit)
+		}
+		limit = n
+	}
+	cursor := r.URL.Query().Get("cursor")
+	if len(cursor) > maxCursorLen {
+		return identity.Page{}, 0, fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
+	}
+	return identity.Page{After: cursor, Limit: limit + 1}, limit, nil
+}
+
+// listResponse is the envelope of every list.
+type listResponse[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// page trims the extra item and sets the cursor from key(last item).
+func page[S, T any](items []S, limit int, conv func(S) T, key func(S) string) listResponse[T] {
+	out := listResponse[T]{Items: make([]T, 0, min(len(items), limit))}
+	for i, it := range items {
+		if i == limit {
+			out.NextCursor = key(items[i-1])
+			break
+		}
+		out.Items = append(out.Items, conv(it))
+	}
+	return out
+}

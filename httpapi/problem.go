@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/tollgate/tollgate/fault"
+)
+
+// problemBase prefixes problem "type" URIs; each code documents itself at
+// docs/errors.md#<code>.
+const problemBase = "https://tollgate.dev/problems/"
+
+// Problem is an RFC 9457 problem document with Tollgate's stable code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code"`
+	Field     string `json:"field,omitempty"`
+	Instance  string `json:"instance,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+func statusOf(k fault.Kind) int {
+	switch k {
+	case fault.Invalid:
+		return http.StatusBadRequest
+	case fault.Unauthenticated:
+		return http.StatusUnauthorized
+	case fault.Forbidden:
+		return http.StatusForbidden
+	case fault.NotFound:
+		return http.StatusNotFound
+	case fault.Conflict:
+		return http.StatusConflict
+	case fault.RateLimited:
+		return http.StatusTooManyRequests
+	case fault.Unavailable:
+		return http.StatusServiceUnavailable
+	case fault.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// writeError is the one place an error becomes a response. Internal causes
+// are logged with the request id and never sent.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var fe *fault.Error
+	if !errors.As(err, &fe) {
+		fe = fault.Wrap(fault.Internal, "internal_error", err)
+	}
+	status := statusOf(fe.Kind)
+	p := Problem{
+		Type: problemBase + fe.Code, Title: http.StatusText(status), Status: status,
+		Detail: fe.Detail, Code: fe.Code, Field: fe.Field, Instance: r.URL.Path,
+		RequestID: requestIDFrom(r.Context()),
+	}
+	if fe.Kind == fault.Internal || fe.Kind == fault.Unavailable {
+		if p.Detail == "" {
+			p.Detail = "the server could not complete the request; it has been logged with the request id"
+		}
+		log.ErrorContext(r.Context(), "request failed", "code", fe.Code, "err", err)
+	} else if fe.Err != nil {
+		log.DebugContext(r.Context(), "request refused", "code", fe.Code, "err", fe.Err)
+	}
+	if fe.Kind == fault.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
+	}
+	if fe.RetryAfter > 0 {
+		secs := int((fe.RetryAfter + 999_999_999) / 1_000_000_000)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON sends v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,114 @@
+// Package httpapi translates HTTP to calls on the domain services: it decodes
+// and bounds input, resolves the caller, and renders results and errors. It
+// holds no business rules.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/session"
+)
+
+// Readiness is what /readyz asks of the store.
+type Readiness interface {
+	Ping(ctx context.Context) error
+	MigrationStatus(ctx context.Context) (applied, latest int64, err error)
+}
+
+// JWKS publishes the verification keys.
+type JWKS interface {
+	JWKS() []byte
+}
+
+// Deps are the services the API translates to.
+type Deps struct {
+	Sessions *session.Service
+	Identity *identity.Service
+	Keys     JWKS
+	Store    Readiness
+	Metrics  *Metrics
+	Log      *slog.Logger
+}
+
+// Options bound requests.
+type Options struct {
+	MaxBodyBytes int64
+}
+
+// Server is Tollgate's HTTP API.
+type Server struct {
+	Deps
+	opts    Options
+	handler http.Handler
+}
+
+// route is one endpoint. The table in routes() is also what the OpenAPI
+// test compares against, so an endpoint cannot exist undocumented.
+type route struct {
+	method, pattern string
+	// public endpoints need no credential.
+	public bool
+	h      handlerFunc
+}
+
+// New builds the API.
+func New(d Deps, opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	s := &Server{Deps: d, opts: opts}
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		h := s.handle(rt.h)
+		if !rt.public {
+			h = s.authenticate(h)
+		}
+		mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error { return errNoRoute() }))
+	s.handler = s.instrument(mux)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", true, s.healthz},
+		{"GET", "/readyz", true, s.readyz},
+		{"GET", "/metrics", true, s.metricsHandler},
+		{"GET", "/openapi.json", true, s.openapi},
+		{"GET", "/.well-known/jwks.json", true, s.jwks},
+
+		{"POST", "/v1/auth/login", true, s.login},
+		{"POST", "/v1/auth/refresh", true, s.refresh},
+		{"POST", "/v1/auth/logout", false, s.logout},
+		{"GET", "/v1/auth/me", false, s.me},
+		{"POST", "/v1/auth/switch-tenant", false, s.switchTenant},
+
+		{"POST", "/v1/tenants", false, s.createTenant},
+		{"GET", "/v1/tenants", false, s.listTenants},
+		{"GET", "/v1/tenants/{id}", false, s.getTenant},
+		{"PATCH", "/v1/tenants/{id}", false, s.patchTenant},
+
+		{"GET", "/v1/tenants/{id}/members", false, s.listMembers},
+		{"POST", "/v1/tenants/{id}/members", false, s.addMember},
+		{"GET", "/v1/tenants/{id}/members/{actor_id}", false, s.getMember},
+		{"PATCH", "/v1/tenants/{id}/members/{actor_id}", false, s.patchMember},
+		{"DELETE", "/v1/tenants/{id}/members/{actor_id}", false, s.deleteMember},
+
+		{"GET", "/v1/tenants/{id}/roles", false, s.listRoles},
+		{"GET", "/v1/tenants/{id}/roles/{name}", false, s.getRole},
+		{"PUT", "/v1/tenants/{id}/roles/{name}", false, s.putRole},
+		{"DELETE", "/v1/tenants/{id}/roles/{name}", false, s.deleteRole},
+	}
+}

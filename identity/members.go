@@ -1,0 +1,195 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/ids"
+)
+
+// NewMember names an existing user by actor id or by email, with roles.
+type NewMember struct {
+	ActorID string
+	Email   string
+	Roles   []string
+}
+
+// ListMembers lists a tenant's members (members:read).
+func (s *Service) ListMembers(ctx context.Context, c Caller, tenantID string, p Page) ([]Membership, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.require(PermMembersRead); err != nil {
+		return nil, err
+	}
+	return s.store.ListMembers(ctx, tenantID, p.Normalize())
+}
+
+// GetMember returns one membership (members:read, or the member themself).
+func (s *Service) GetMember(ctx context.Context, c Caller, tenantID, actorID string) (Membership, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return Membership{}, err
+	}
+	if actorID != c.ActorID {
+		if err := a.require(PermMembersRead); err != nil {
+			return Membership{}, err
+		}
+	}
+	return s.store.GetMember(ctx, tenantID, actorID)
+}
+
+// AddMember adds an existing user to a tenant (members:write; granting owner
+// needs owners:write).
+func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in NewMember) (Membership, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return Membership{}, err
+	}
+	if err := a.require(PermMembersWrite); err != nil {
+		return Membership{}, err
+	}
+	roles, err := s.checkAssignable(ctx, a, in.Roles)
+	if err != nil {
+		return Membership{}, err
+	}
+	actorID, err := s.resolveUser(ctx, in)
+	if err != nil {
+		return Membership{}, err
+	}
+	now := s.timestamp()
+	m := Membership{TenantID: tenantID, ActorID: actorID, Roles: roles, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.AddMember(ctx, m); err != nil {
+		return Membership{}, err
+	}
+	return m, nil
+}
+
+// resolveUser finds the user a NewMember names. Only users are members in
+// this release; agents and services join with the credentials work.
+func (s *Service) resolveUser(ctx context.Context, in NewMember) (string, error) {
+	switch {
+	case in.ActorID != "" && in.Email != "":
+		return "", fault.Invalidf("actor_id", "ambiguous_member", "give either actor_id or email, not both")
+	case in.ActorID != "":
+		id, ok := strings.CutPrefix(in.ActorID, UserActorPrefix)
+		if !ok || !ids.Valid(id) {
+			return "", fault.Invalidf("actor_id", "invalid_actor_id", "actor_id must look like user:<id>")
+		}
+		u, err := s.store.GetUser(ctx, id)
+		if err != nil {
+			return "", userNotFound(err)
+		}
+		return u.ActorID(), nil
+	case in.Email != "":
+		email, err := NormalizeEmail(in.Email)
+		if err != nil {
+			return "", err
+		}
+		u, err := s.store.GetUserByEmail(ctx, email)
+		if err != nil {
+			return "", userNotFound(err)
+		}
+		return u.ActorID(), nil
+	default:
+		return "", fault.Invalidf("actor_id", "missing_member", "give actor_id or email")
+	}
+}
+
+func userNotFound(err error) error {
+	if errors.Is(err, fault.ErrNotFound) {
+		return fault.NotFoundf("user_not_found", "no user matches; they must sign up before they can be added")
+	}
+	return err
+}
+
+// UpdateMemberRoles replaces a member's roles. Changing who is an owner, in
+// either direction, needs owners:write; the store keeps at least one owner.
+func (s *Service) UpdateMemberRoles(ctx context.Context, c Caller, tenantID, actorID string, roles []string) (Membership, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return Membership{}, err
+	}
+	if err := a.require(PermMembersWrite); err != nil {
+		return Membership{}, err
+	}
+	current, err := s.store.GetMember(ctx, tenantID, actorID)
+	if err != nil {
+		return Membership{}, err
+	}
+	roles, err = s.checkAssignable(ctx, a, roles)
+	if err != nil {
+		return Membership{}, err
+	}
+	if HasOwner(current.Roles) != HasOwner(roles) {
+		if err := a.require(PermOwnersWrite); err != nil {
+			return Membership{}, err
+		}
+	}
+	if err := s.store.SetMemberRoles(ctx, tenantID, actorID, roles); err != nil {
+		return Membership{}, err
+	}
+	current.Roles = roles
+	current.UpdatedAt = s.timestamp()
+	return current, nil
+}
+
+// RemoveMember removes a member (members:write; removing an owner needs
+// owners:write). Anyone may remove themself — leaving a tenant — unless they
+// are its last owner.
+func (s *Service) RemoveMember(ctx context.Context, c Caller, tenantID, actorID string) error {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return err
+	}
+	current, err := s.store.GetMember(ctx, tenantID, actorID)
+	if err != nil {
+		return err
+	}
+	if actorID != c.ActorID {
+		if err := a.require(PermMembersWrite); err != nil {
+			return err
+		}
+		if HasOwner(current.Roles) {
+			if err := a.require(PermOwnersWrite); err != nil {
+				return err
+			}
+		}
+	}
+	return s.store.RemoveMember(ctx, tenantID, actorID)
+}
+
+// checkAssignable validates roles and checks the caller may hand them out:
+// owner needs owners:write, and a custom role must exist and grant nothing
+// the caller lacks (no escalation by proxy).
+func (s *Service) checkAssignable(ctx context.Context, a access, roles []string) ([]string, error) {
+	roles, err := ValidateRoleNames(roles)
+	if err != nil {
+		return nil, err
+	}
+	if HasOwner(roles) {
+		if err := a.require(PermOwnersWrite); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range roles {
+		if IsBuiltinRole(r) {
+			continue
+		}
+		role, err := s.store.GetRole(ctx, a.tenant.ID, r)
+		if err != nil {
+			if errors.Is(err, fault.ErrNotFound) {
+				return nil, fault.Invalidf("roles", "unknown_role", "role %q is not defined in this tenant", r)
+			}
+			return nil, err
+		}
+		if i := slices.IndexFunc(role.Permissions, func(p string) bool { return !a.perms.Has(Permission(p)) }); i >= 0 {
+			return nil, fault.Forbiddenf("permission_denied", "role %q grants %s, which you do not hold", r, role.Permissions[i])
+		}
+	}
+	return roles, nil
+}

@@ -1,0 +1,110 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/tollgate/tollgate/fault"
+)
+
+// RoleInput is the body of PUT …/roles/{name}.
+type RoleInput struct {
+	Description string
+	Permissions []string
+}
+
+// ListRoles lists a tenant's custom roles (roles:read).
+func (s *Service) ListRoles(ctx context.Context, c Caller, tenantID string) ([]Role, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.require(PermRolesRead); err != nil {
+		return nil, err
+	}
+	return s.store.ListRoles(ctx, tenantID)
+}
+
+// GetRole returns a custom or built-in role (roles:read). Built-in roles are
+// readable so clients can show what they grant.
+func (s *Service) GetRole(ctx context.Context, c Caller, tenantID, name string) (Role, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return Role{}, err
+	}
+	if err := a.require(PermRolesRead); err != nil {
+		return Role{}, err
+	}
+	if IsBuiltinRole(name) {
+		perms := BuiltinPermissions(name)
+		out := make([]string, len(perms))
+		for i, p := range perms {
+			out[i] = string(p)
+		}
+		slices.Sort(out)
+		return Role{TenantID: tenantID, Name: name, Description: "built-in role", Permissions: out}, nil
+	}
+	return s.store.GetRole(ctx, tenantID, name)
+}
+
+// PutRole creates or replaces a custom role (roles:write). A role may not
+// grant owners:write (ownership is the owner role's alone) nor anything the
+// caller lacks.
+func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, in RoleInput) (Role, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return Role{}, err
+	}
+	if err := a.require(PermRolesWrite); err != nil {
+		return Role{}, err
+	}
+	if IsBuiltinRole(name) {
+		return Role{}, fault.Invalidf("name", "builtin_role", "%s is a built-in role and cannot be changed", name)
+	}
+	if err := ValidateRoleName(name); err != nil {
+		return Role{}, err
+	}
+	if !utf8.ValidString(in.Description) || utf8.RuneCountInString(in.Description) > MaxRoleDescLen {
+		return Role{}, fault.Invalidf("description", "invalid_description", "description must be valid UTF-8 of at most %d characters", MaxRoleDescLen)
+	}
+	perms, err := ValidatePermissions(in.Permissions)
+	if err != nil {
+		return Role{}, err
+	}
+	for _, p := range perms {
+		if Permission(p) == PermOwnersWrite {
+			return Role{}, fault.Invalidf("permissions", "reserved_permission", "owners:write belongs to the owner role only")
+		}
+		if !a.perms.Has(Permission(p)) {
+			return Role{}, fault.Forbiddenf("permission_denied", "you cannot grant %s, which you do not hold", p)
+		}
+	}
+	now := s.timestamp()
+	r := Role{TenantID: tenantID, Name: name, Description: in.Description, Permissions: perms, CreatedAt: now, UpdatedAt: now}
+	if existing, err := s.store.GetRole(ctx, tenantID, name); err == nil {
+		r.CreatedAt = existing.CreatedAt
+	} else if !errors.Is(err, fault.ErrNotFound) {
+		return Role{}, err
+	}
+	if err := s.store.PutRole(ctx, r); err != nil {
+		return Role{}, err
+	}
+	return r, nil
+}
+
+// DeleteRole deletes a custom role that no member holds (roles:write).
+func (s *Service) DeleteRole(ctx context.Context, c Caller, tenantID, name string) error {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return err
+	}
+	if err := a.require(PermRolesWrite); err != nil {
+		return err
+	}
+	if IsBuiltinRole(name) {
+		return fault.Invalidf("name", "builtin_role", "%s is a built-in role and cannot be deleted", name)
+	}
+	return s.store.DeleteRole(ctx, tenantID, name)
+}

@@ -1,0 +1,117 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/ids"
+)
+
+// Service applies the identity rules: who may create, read and change
+// tenants, members and roles. Every method takes the caller and checks their
+// live membership, so a revoked role stops working at once.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service over store. now may be nil (time.Now).
+func NewService(store Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, now: now}
+}
+
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// errTenantNotFound is what a caller without access to a tenant sees, whether
+// or not it exists: a member of tenant A learns nothing about tenant B.
+func errTenantNotFound() error {
+	return fault.NotFoundf("tenant_not_found", "tenant not found")
+}
+
+// access is the caller's standing in one tenant.
+type access struct {
+	tenant     Tenant
+	membership Membership // zero for a platform admin who is not a member
+	perms      PermissionSet
+	platform   bool
+}
+
+// resolve loads the caller's access to tenantID, hiding tenants the caller
+// cannot see behind NotFound.
+func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (access, error) {
+	if !ids.Valid(tenantID) {
+		return access{}, errTenantNotFound()
+	}
+	t, err := s.store.GetTenant(ctx, tenantID)
+	if err != nil {
+		if errors.Is(err, fault.ErrNotFound) {
+			return access{}, errTenantNotFound()
+		}
+		return access{}, err
+	}
+	m, err := s.store.GetMember(ctx, tenantID, c.ActorID)
+	switch {
+	case err == nil:
+		custom, err := s.customRolesFor(ctx, tenantID, m.Roles)
+		if err != nil {
+			return access{}, err
+		}
+		return access{tenant: t, membership: m, perms: ResolvePermissions(m.Roles, custom)}, nil
+	case errors.Is(err, fault.ErrNotFound):
+		if s.isPlatformAdmin(ctx, c) {
+			return access{tenant: t, perms: ResolvePermissions([]string{RoleOwner}, nil), platform: true}, nil
+		}
+		return access{}, errTenantNotFound()
+	default:
+		return access{}, err
+	}
+}
+
+func (s *Service) customRolesFor(ctx context.Context, tenantID string, roles []string) (map[string]Role, error) {
+	if !slices.ContainsFunc(roles, func(r string) bool { return !IsBuiltinRole(r) }) {
+		return nil, nil
+	}
+	return s.CustomRoles(ctx, tenantID)
+}
+
+// CustomRoles returns a tenant's custom roles by name, for resolving the
+// permissions that role names grant.
+func (s *Service) CustomRoles(ctx context.Context, tenantID string) (map[string]Role, error) {
+	list, err := s.store.ListRoles(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Role, len(list))
+	for _, r := range list {
+		out[r.Name] = r
+	}
+	return out, nil
+}
+
+func (s *Service) isPlatformAdmin(ctx context.Context, c Caller) bool {
+	id, ok := strings.CutPrefix(c.ActorID, UserActorPrefix)
+	if !ok {
+		return false
+	}
+	u, err := s.store.GetUser(ctx, id)
+	return err == nil && u.PlatformAdmin && u.Status == UserActive
+}
+
+func (a access) require(p Permission) error {
+	if a.perms.Has(p) {
+		return nil
+	}
+	return fault.Forbiddenf("permission_denied", "this action needs the %s permission in this tenant", p)
+}
+
+// IsPlatformAdmin reports whether the caller is an active platform admin.
+func (s *Service) IsPlatformAdmin(ctx context.Context, c Caller) bool {
+	return s.isPlatformAdmin(ctx, c)
+}

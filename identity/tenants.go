@@ -1,0 +1,114 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/ids"
+)
+
+// NewTenant is the input of CreateTenant.
+type NewTenant struct {
+	Slug string
+	Name string
+}
+
+// CreateTenant creates a tenant whose owner is ownerActorID. Any signed-in
+// human may create one; the slug is the only global name and is checked here.
+func (s *Service) CreateTenant(ctx context.Context, ownerActorID string, in NewTenant) (Tenant, error) {
+	if err := ValidateSlug(in.Slug); err != nil {
+		return Tenant{}, err
+	}
+	if in.Name == "" {
+		in.Name = in.Slug
+	}
+	if err := ValidateName("name", in.Name, false); err != nil {
+		return Tenant{}, err
+	}
+	now := s.timestamp()
+	t := Tenant{ID: ids.NewAt(now), Slug: in.Slug, Name: in.Name, Status: TenantActive, CreatedAt: now, UpdatedAt: now}
+	owner := Membership{TenantID: t.ID, ActorID: ownerActorID, Roles: []string{RoleOwner}, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateTenant(ctx, t, owner); err != nil {
+		return Tenant{}, err
+	}
+	return t, nil
+}
+
+// GetTenant returns a tenant the caller belongs to (or any, for a platform
+// admin) together with the caller's roles in it.
+func (s *Service) GetTenant(ctx context.Context, c Caller, tenantID string) (TenantMembership, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return TenantMembership{}, err
+	}
+	if err := a.require(PermTenantRead); err != nil {
+		return TenantMembership{}, err
+	}
+	return TenantMembership{Tenant: a.tenant, Roles: a.membership.Roles}, nil
+}
+
+// ListMyTenants lists the tenants the caller belongs to.
+func (s *Service) ListMyTenants(ctx context.Context, c Caller, p Page) ([]TenantMembership, error) {
+	return s.store.ListTenantsOf(ctx, c.ActorID, p.Normalize())
+}
+
+// ListAllTenants lists every tenant; platform admins only.
+func (s *Service) ListAllTenants(ctx context.Context, c Caller, p Page) ([]Tenant, error) {
+	if !s.isPlatformAdmin(ctx, c) {
+		return nil, fault.Forbiddenf("platform_admin_required", "listing every tenant needs a platform admin")
+	}
+	return s.store.ListTenants(ctx, p.Normalize())
+}
+
+// TenantPatch holds the fields PATCH may change; nil means unchanged.
+type TenantPatch struct {
+	Name   *string
+	Status *TenantStatus
+}
+
+// UpdateTenant renames a tenant (tenant:write) or changes its status (platform
+// admins only: a tenant's own admins must not be able to lift a suspension).
+func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p TenantPatch) (Tenant, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return Tenant{}, err
+	}
+	if err := a.require(PermTenantWrite); err != nil {
+		return Tenant{}, err
+	}
+	t := a.tenant
+	if p.Name != nil {
+		if err := ValidateName("name", *p.Name, false); err != nil {
+			return Tenant{}, err
+		}
+		t.Name = *p.Name
+	}
+	if p.Status != nil {
+		if *p.Status != TenantActive && *p.Status != TenantSuspended {
+			return Tenant{}, fault.Invalidf("status", "invalid_status", "status must be active or suspended")
+		}
+		if *p.Status != t.Status && !s.isPlatformAdmin(ctx, c) {
+			return Tenant{}, fault.Forbiddenf("platform_admin_required", "only a platform admin may change a tenant's status")
+		}
+		t.Status = *p.Status
+	}
+	t.UpdatedAt = s.timestamp()
+	if err := s.store.UpdateTenant(ctx, t); err != nil {
+		return Tenant{}, err
+	}
+	return t, nil
+}
+
+// AdminCreateTenant creates a tenant for the admin CLI, which runs with the
+// operator's authority rather than a caller's.
+func (s *Service) AdminCreateTenant(ctx context.Context, ownerEmail string, in NewTenant) (Tenant, error) {
+	email, err := NormalizeEmail(ownerEmail)
+	if err != nil {
+		return Tenant{}, err
+	}
+	u, err := s.store.GetUserByEmail(ctx, email)
+	if err != nil {
+		return Tenant{}, err
+	}
+	return s.CreateTenant(ctx, u.ActorID(), in)
+}

@@ -1,0 +1,71 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/tollgate/tollgate/fault"
+
+	"github.com/tollgate/tollgate/ids"
+)
+
+// NewUser is the input of CreateUser. PasswordHash is already hashed (or an
+// imported legacy hash); this package never sees plain passwords.
+type NewUser struct {
+	Email         string
+	DisplayName   string
+	PasswordHash  string
+	PlatformAdmin bool
+}
+
+// CreateUser creates an active human user. Uniqueness is on the normalised
+// email, so "Ann@Example.COM" and "ann@example.com" are one account.
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return User{}, err
+	}
+	if err := ValidateName("display_name", in.DisplayName, true); err != nil {
+		return User{}, err
+	}
+	now := s.timestamp()
+	u := User{
+		ID: ids.NewAt(now), Email: email, DisplayName: in.DisplayName, Status: UserActive,
+		PasswordHash: in.PasswordHash, PlatformAdmin: in.PlatformAdmin, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// ListUsers lists every user, for the admin CLI.
+func (s *Service) ListUsers(ctx context.Context, p Page) ([]User, error) {
+	return s.store.ListUsers(ctx, p.Normalize())
+}
+
+// ListTenants lists every tenant, for the admin CLI.
+func (s *Service) ListTenants(ctx context.Context, p Page) ([]Tenant, error) {
+	return s.store.ListTenants(ctx, p.Normalize())
+}
+
+// Bootstrap creates the first user as a platform admin and the owner of a
+// new tenant. It is how an empty installation gets its first account.
+func (s *Service) Bootstrap(ctx context.Context, u NewUser, t NewTenant) (User, Tenant, error) {
+	if err := ValidateSlug(t.Slug); err != nil {
+		return User{}, Tenant{}, err
+	}
+	// Checked up front so that a taken slug does not leave a user behind.
+	if _, err := s.store.GetTenantBySlug(ctx, t.Slug); err == nil {
+		return User{}, Tenant{}, fault.Conflictf("tenant_slug_taken", "a tenant with slug %q exists", t.Slug)
+	}
+	u.PlatformAdmin = true
+	user, err := s.CreateUser(ctx, u)
+	if err != nil {
+		return User{}, Tenant{}, err
+	}
+	tenant, err := s.CreateTenant(ctx, user.ActorID(), t)
+	if err != nil {
+		return User{}, Tenant{}, err
+	}
+	return user, tenant, nil
+}

@@ -1,0 +1,114 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Revocations is this process's view of revoked session ids. The access-token
+// hot path asks it instead of the store; it learns of revocations made here
+// at once and of those made by other replicas (or the admin CLI) by polling
+// the store. Entries are forgotten once no access token of that session can
+// still be valid.
+type Revocations struct {
+	store  Store
+	keep   time.Duration // access-token TTL plus clock leeway
+	now    func() time.Time
+	mu     sync.RWMutex
+	ids    map[string]time.Time
+	cursor time.Time
+}
+
+// NewRevocations returns an empty set; call Sync before serving.
+func NewRevocations(store Store, accessTTL, leeway time.Duration, now func() time.Time) *Revocations {
+	if now == nil {
+		now = time.Now
+	}
+	keep := accessTTL + leeway
+	return &Revocations{store: store, keep: keep, now: now, ids: map[string]time.Time{}, cursor: now().Add(-keep)}
+}
+
+// Revoked reports whether sid has been revoked.
+func (r *Revocations) Revoked(sid string) bool {
+	r.mu.RLock()
+	_, ok := r.ids[sid]
+	r.mu.RUnlock()
+	return ok
+}
+
+// Add records revocations made by this process.
+func (r *Revocations) Add(at time.Time, sids ...string) {
+	r.mu.Lock()
+	for _, sid := range sids {
+		if _, ok := r.ids[sid]; !ok {
+			r.ids[sid] = at
+		}
+	}
+	r.mu.Unlock()
+}
+
+// syncPage bounds one poll; a backlog is drained page by page.
+const syncPage = 1000
+
+// Sync pulls revocations recorded since the last sync and drops expired ones.
+func (r *Revocations) Sync(ctx context.Context) error {
+	for {
+		r.mu.RLock()
+		since := r.cursor
+		r.mu.RUnlock()
+		list, err := r.store.RevokedSince(ctx, since, syncPage)
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		for _, rv := range list {
+			if _, ok := r.ids[rv.SessionID]; !ok {
+				r.ids[rv.SessionID] = rv.RevokedAt
+			}
+			// The cursor stays on the last timestamp seen (not past it):
+			// another revocation may share it and arrive in the next page.
+			if rv.RevokedAt.After(r.cursor) {
+				r.cursor = rv.RevokedAt
+			}
+		}
+		r.forgetExpiredLocked()
+		r.mu.Unlock()
+		if len(list) < syncPage {
+			return nil
+		}
+		if !list[len(list)-1].RevokedAt.After(since) {
+			// A full page of one timestamp would loop forever; such a burst
+			// is already in the set, so step past it.
+			r.mu.Lock()
+			r.cursor = since.Add(time.Microsecond)
+			r.mu.Unlock()
+		}
+	}
+}
+
+func (r *Revocations) forgetExpiredLocked() {
+	cutoff := r.now().Add(-r.keep)
+	for sid, at := range r.ids {
+		if at.Before(cutoff) {
+			delete(r.ids, sid)
+		}
+	}
+}
+
+// Run syncs every interval until ctx ends.
+func (r *Revocations) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.Sync(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("syncing session revocations failed", "err", err)
+			}
+		}
+	}
+}

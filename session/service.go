@@ -1,0 +1,444 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/loginguard"
+	"github.com/tollgate/tollgate/password"
+	"github.com/tollgate/tollgate/token"
+)
+
+// Options configure token lifetimes and claims.
+type Options struct {
+	Issuer     string
+	Audience   string
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+}
+
+// Service signs people in and keeps their sessions.
+type Service struct {
+	sessions    Store
+	identities  identity.Store
+	roles       *identity.Service
+	hasher      *password.Hasher
+	keys        *token.Keyring
+	verifier    *token.Verifier
+	guard       *loginguard.Guard
+	revocations *Revocations
+	opts        Options
+	log         *slog.Logger
+	now         func() time.Time
+	// Outcomes counts login outcomes for metrics; nil to skip.
+	outcome func(outcome string)
+}
+
+// Deps are what a Service is built from.
+type Deps struct {
+	Sessions    Store
+	Identities  identity.Store
+	Roles       *identity.Service
+	Hasher      *password.Hasher
+	Keys        *token.Keyring
+	Verifier    *token.Verifier
+	Guard       *loginguard.Guard
+	Revocations *Revocations
+	Log         *slog.Logger
+	Now         func() time.Time
+	// LoginOutcome is called with "success", "invalid_credentials",
+	// "rate_limited" or "error" after every login attempt.
+	LoginOutcome func(outcome string)
+}
+
+// NewService wires a Service.
+func NewService(d Deps, opts Options) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.LoginOutcome == nil {
+		d.LoginOutcome = func(string) {}
+	}
+	return &Service{
+		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
+		keys: d.Keys, verifier: d.Verifier, guard: d.Guard, revocations: d.Revocations,
+		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome,
+	}
+}
+
+// Tokens is what a successful login, refresh or tenant switch returns.
+type Tokens struct {
+	AccessToken  string
+	ExpiresIn    time.Duration
+	RefreshToken string
+	ActorID      string
+	TenantID     string
+	Roles        []string
+	SessionID    string
+}
+
+// Client describes where a request came from, for the session record and
+// brute-force counters.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// LoginRequest is the input of Login. Tenant is a tenant id or slug; empty
+// selects the user's first tenant.
+type LoginRequest struct {
+	Email    string
+	Password string
+	Tenant   string
+	Client   Client
+}
+
+// maxPasswordInput bounds work before hashing; the policy's 256 code points
+// fit in 1 KiB of UTF-8.
+const maxPasswordInput = 1024
+
+func errInvalidCredentials() error {
+	return fault.Unauthenticatedf("invalid_credentials", "the email or password is wrong")
+}
+
+// Login checks a password and opens a session. Unknown emails, wrong
+// passwords and disabled accounts give the same error after the same amount
+// of hashing work, so responses reveal nothing about which accounts exist.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, error) {
+	tokens, err := s.login(ctx, req)
+	switch {
+	case err == nil:
+		s.outcome("success")
+	case errors.Is(err, fault.ErrRateLimited):
+		s.outcome("rate_limited")
+	case errors.Is(err, fault.ErrUnauthenticated):
+		s.outcome("invalid_credentials")
+	default:
+		s.outcome("error")
+	}
+	return tokens, err
+}
+
+func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
+	email, err := identity.NormalizeEmail(req.Email)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if req.Password == "" {
+		return Tokens{}, fault.Invalidf("password", "invalid_password", "password is required")
+	}
+	if len(req.Password) > maxPasswordInput {
+		return Tokens{}, fault.Invalidf("password", "invalid_password", "password is too long")
+	}
+	if err := s.guard.Check(ctx, email, req.Client.IP); err != nil {
+		return Tokens{}, err
+	}
+	user, err := s.identities.GetUserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+		return Tokens{}, err
+	}
+	known := err == nil
+	ok, rehash := false, false
+	if known && user.PasswordHash != "" {
+		ok, rehash, err = s.hasher.Verify(ctx, req.Password, user.PasswordHash)
+		if err != nil && errors.Is(err, fault.ErrUnavailable) {
+			return Tokens{}, err
+		}
+	} else {
+		s.hasher.VerifyDummy(ctx, req.Password)
+		// The real path fails with hasher_busy when ctx ends while queued;
+		// the dummy path must answer the same way or it reveals the account.
+		if err := ctx.Err(); err != nil {
+			return Tokens{}, fault.Wrap(fault.Unavailable, "hasher_busy", err)
+		}
+	}
+	if !ok || user.Status != identity.UserActive {
+		if ferr := s.guard.Fail(ctx, email, req.Client.IP); ferr != nil {
+			return Tokens{}, ferr
+		}
+		return Tokens{}, errInvalidCredentials()
+	}
+	if err := s.guard.Succeed(ctx, email); err != nil {
+		s.log.WarnContext(ctx, "resetting login failures failed", "err", err)
+	}
+	if rehash {
+		s.upgradeHash(ctx, user, req.Password)
+	}
+	tenantID, roles, err := s.pickTenant(ctx, user.ActorID(), req.Tenant)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return s.open(ctx, user.ActorID(), tenantID, roles, req.Client)
+}
+
+// upgradeHash moves a legacy or weaker hash to the current parameters. A
+// failure is logged, not returned: the password was right.
+func (s *Service) upgradeHash(ctx context.Context, u identity.User, plain string) {
+	h, err := s.hasher.Hash(ctx, plain)
+	if err == nil {
+		u.PasswordHash = h
+		u.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
+		err = s.identities.UpdateUser(ctx, u)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "re-hashing password failed", "actor", u.ActorID(), "err", err)
+		return
+	}
+	s.log.InfoContext(ctx, "password re-hashed with current parameters", "actor", u.ActorID())
+}
+
+func errNoSuchTenant() error {
+	return fault.Forbiddenf("tenant_access_denied", "you are not a member of that tenant")
+}
+
+// pickTenant chooses the session's tenant: the one asked for (by id or
+// slug), else the user's first. A user with no tenant gets a tenantless
+// session, enough to create one.
+func (s *Service) pickTenant(ctx context.Context, actorID, want string) (string, []string, error) {
+	if want == "" {
+		list, err := s.identities.ListTenantsOf(ctx, actorID, identity.Page{Limit: identity.MaxPageLimit})
+		if err != nil {
+			return "", nil, err
+		}
+		for _, tm := range list {
+			if tm.Tenant.Status == identity.TenantActive {
+				return tm.Tenant.ID, tm.Roles, nil
+			}
+		}
+		return "", nil, nil
+	}
+	var t identity.Tenant
+	var err error
+	if ids.Valid(want) {
+		t, err = s.identities.GetTenant(ctx, want)
+	} else if identity.ValidateSlug(want) == nil {
+		t, err = s.identities.GetTenantBySlug(ctx, want)
+	} else {
+		return "", nil, fault.Invalidf("tenant", "invalid_tenant", "tenant must be a tenant id or slug")
+	}
+	if errors.Is(err, fault.ErrNotFound) {
+		return "", nil, errNoSuchTenant()
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	m, err := s.identities.GetMember(ctx, t.ID, actorID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return "", nil, errNoSuchTenant()
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if t.Status != identity.TenantActive {
+		return "", nil, fault.Forbiddenf("tenant_suspended", "that tenant is suspended")
+	}
+	return t.ID, m.Roles, nil
+}
+
+// refreshPrefix marks Tollgate refresh tokens so that secret scanners and
+// people can tell them apart from API keys and JWTs.
+const refreshPrefix = "tgr_"
+
+func newRefreshToken() (string, []byte) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	raw := refreshPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return raw, hashRefresh(raw)
+}
+
+func hashRefresh(raw string) []byte {
+	sum := sha256.Sum256([]byte(raw))
+	return sum[:]
+}
+
+// open starts a new session and issues its first tokens.
+func (s *Service) open(ctx context.Context, actorID, tenantID string, roles []string, c Client) (Tokens, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	raw, hash := newRefreshToken()
+	sess := Session{
+		ID: ids.NewAt(now), ActorID: actorID, TenantID: tenantID, CreatedAt: now, RefreshedAt: now,
+		ExpiresAt: now.Add(s.opts.RefreshTTL), UserAgent: truncate(c.UserAgent, 256), IP: c.IP,
+	}
+	if err := s.sessions.CreateSession(ctx, sess, hash); err != nil {
+		return Tokens{}, err
+	}
+	return s.issue(sess, roles, raw, now)
+}
+
+func (s *Service) issue(sess Session, roles []string, refresh string, now time.Time) (Tokens, error) {
+	if roles == nil {
+		roles = []string{}
+	}
+	exp := now.Add(s.opts.AccessTTL)
+	access, err := s.keys.Sign(token.Claims{
+		Issuer: s.opts.Issuer, Subject: sess.ActorID, Audience: []string{s.opts.Audience},
+		ExpiresAt: exp, IssuedAt: now, NotBefore: now, ID: ids.NewAt(now), SessionID: sess.ID,
+		TenantID: sess.TenantID, Roles: roles, ActorType: identity.ActorHuman,
+	})
+	if err != nil {
+		return Tokens{}, fault.Wrap(fault.Internal, "signing_failed", err)
+	}
+	return Tokens{
+		AccessToken: access, ExpiresIn: s.opts.AccessTTL, RefreshToken: refresh,
+		ActorID: sess.ActorID, TenantID: sess.TenantID, Roles: roles, SessionID: sess.ID,
+	}, nil
+}
+
+func errInvalidRefresh() error {
+	return fault.Unauthenticatedf("invalid_refresh_token", "the refresh token is invalid, expired or revoked")
+}
+
+// maxRefreshTokenLen bounds input before hashing.
+const maxRefreshTokenLen = 128
+
+// Refresh rotates a refresh token. Presenting one that was already rotated
+// means two parties hold it, so the whole session is revoked (RFC 9700).
+func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Tokens, error) {
+	if !strings.HasPrefix(raw, refreshPrefix) || len(raw) > maxRefreshTokenLen {
+		return Tokens{}, errInvalidRefresh()
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	next, nextHash := newRefreshToken()
+	sess, err := s.sessions.RotateRefresh(ctx, hashRefresh(raw), nextHash, "", now, now.Add(s.opts.RefreshTTL))
+	var reuse *ReuseError
+	if errors.As(err, &reuse) {
+		s.log.WarnContext(ctx, "refresh token reuse: revoking the session family",
+			"session", reuse.SessionID, "actor", reuse.ActorID, "ip", c.IP)
+		if rerr := s.revoke(ctx, reuse.SessionID, "refresh_reuse", now); rerr != nil {
+			return Tokens{}, rerr
+		}
+		return Tokens{}, errInvalidRefresh()
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	roles, err := s.currentRoles(ctx, sess)
+	if err != nil {
+		if errors.Is(err, fault.ErrUnauthenticated) {
+			_ = s.revoke(ctx, sess.ID, "account_disabled", now)
+		}
+		return Tokens{}, err
+	}
+	return s.issue(sess, roles, next, now)
+}
+
+// currentRoles re-reads the user and membership so that a refresh reflects
+// role changes and stops for disabled users.
+func (s *Service) currentRoles(ctx context.Context, sess Session) ([]string, error) {
+	id, _ := strings.CutPrefix(sess.ActorID, identity.UserActorPrefix)
+	u, err := s.identities.GetUser(ctx, id)
+	if errors.Is(err, fault.ErrNotFound) || err == nil && u.Status != identity.UserActive {
+		return nil, errInvalidRefresh()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.TenantID == "" {
+		return nil, nil
+	}
+	m, err := s.identities.GetMember(ctx, sess.TenantID, sess.ActorID)
+	if errors.Is(err, fault.ErrNotFound) {
+		// Removed from the tenant: the session lives on, tenantless.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m.Roles, nil
+}
+
+func (s *Service) revoke(ctx context.Context, sid, reason string, now time.Time) error {
+	if err := s.sessions.RevokeSession(ctx, sid, reason, now); err != nil && !errors.Is(err, fault.ErrNotFound) {
+		return err
+	}
+	s.revocations.Add(now, sid)
+	return nil
+}
+
+// Logout revokes the caller's session, or every session of theirs.
+func (s *Service) Logout(ctx context.Context, ac identity.ActorContext, all bool) error {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	if !all {
+		return s.revoke(ctx, ac.SessionID, "logout", now)
+	}
+	sids, err := s.sessions.RevokeActorSessions(ctx, ac.ActorID, "logout_all", now)
+	if err != nil {
+		return err
+	}
+	s.revocations.Add(now, append(sids, ac.SessionID)...)
+	return nil
+}
+
+// SwitchTenant opens a session in another tenant of the caller's and closes
+// the current one, so that no token of the old tenant outlives the switch.
+func (s *Service) SwitchTenant(ctx context.Context, ac identity.ActorContext, tenantID string, c Client) (Tokens, error) {
+	if !ids.Valid(tenantID) {
+		return Tokens{}, errNoSuchTenant()
+	}
+	tid, roles, err := s.pickTenant(ctx, ac.ActorID, tenantID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	tokens, err := s.open(ctx, ac.ActorID, tid, roles, c)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := s.revoke(ctx, ac.SessionID, "switch", s.now().UTC().Truncate(time.Microsecond)); err != nil {
+		return Tokens{}, err
+	}
+	return tokens, nil
+}
+
+// Authenticate resolves an access token to an ActorContext: signature and
+// claims by the verifier (cached), then the revocation set by session id.
+func (s *Service) Authenticate(ctx context.Context, raw string) (identity.ActorContext, error) {
+	claims, err := s.verifier.Verify(raw)
+	if err != nil {
+		return identity.ActorContext{}, err
+	}
+	if s.revocations.Revoked(claims.SessionID) {
+		return identity.ActorContext{}, fault.Unauthenticatedf("token_revoked", "the session of this token has ended")
+	}
+	perms, err := s.permissions(ctx, claims.TenantID, claims.Roles)
+	if err != nil {
+		return identity.ActorContext{}, err
+	}
+	return identity.ActorContext{
+		ActorID: claims.Subject, ActorType: claims.ActorType, TenantID: claims.TenantID,
+		Roles: claims.Roles, Permissions: perms, Credential: identity.CredentialSession,
+		SessionID: claims.SessionID, ExpiresAt: claims.ExpiresAt,
+	}, nil
+}
+
+func (s *Service) permissions(ctx context.Context, tenantID string, roles []string) ([]string, error) {
+	var custom map[string]identity.Role
+	for _, r := range roles {
+		if !identity.IsBuiltinRole(r) {
+			var err error
+			if custom, err = s.roles.CustomRoles(ctx, tenantID); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	return identity.ResolvePermissions(roles, custom).Sorted(), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,50 @@
+package token
+
+import (
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tollgate/tollgate/fault"
+)
+
+// AccessTokenType is the typ header of access tokens (RFC 9068), which keeps
+// other JWTs signed by the same keys from passing as access tokens.
+const AccessTokenType = "at+jwt"
+
+// Sign issues an access token for c with the current signing key. IssuedAt
+// defaults to now. sub, jti, sid and exp are required, and exp may not be
+// more than TokenTTL (plus Leeway for the caller's clock) ahead: key pruning
+// relies on no token outliving that.
+func (kr *Keyring) Sign(c Claims) (string, error) {
+	s := kr.snap.Load()
+	if s == nil {
+		return "", fault.New(fault.Unavailable, "signing_keys_not_loaded", "the signing keys are not loaded")
+	}
+	now := kr.opts.Now()
+	if c.IssuedAt.IsZero() {
+		c.IssuedAt = now
+	}
+	if m := c.missing(); m != "" {
+		return "", claimsError("the %s claim is required", m)
+	}
+	if !c.ExpiresAt.After(now) {
+		return "", claimsError("exp %s is not in the future", c.ExpiresAt)
+	}
+	if limit := now.Add(kr.opts.TokenTTL + kr.opts.Leeway); c.ExpiresAt.After(limit) {
+		return "", claimsError("exp %s is beyond the keyring's token lifetime of %s", c.ExpiresAt, kr.opts.TokenTTL)
+	}
+	sk := s.signer(now)
+	t := jwt.NewWithClaims(sk.method, &c)
+	t.Header["kid"] = sk.id
+	t.Header["typ"] = AccessTokenType
+	raw, err := t.SignedString(sk.priv)
+	if err != nil {
+		return "", fault.Wrap(fault.Internal, "token_signing_failed", err)
+	}
+	return raw, nil
+}
+
+func claimsError(format string, args ...any) *fault.Error {
+	return &fault.Error{Kind: fault.Internal, Code: "token_claims_invalid", Detail: fmt.Sprintf(format, args...)}
+}
