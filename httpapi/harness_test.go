@@ -50,43 +50,48 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, ts *testServer)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, newTestServer(t, b.open(t), nil))
+			fn(t, newTestServer(t, b.open(t)))
 		})
 	}
 }
 
 // testConfig is the default configuration with cheap password hashing and
 // a login back-off long enough that tests never race its expiry.
-func testConfig(t *testing.T, tweak func(*config.Config)) config.Config {
+func testConfig(t *testing.T) config.Config {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Argon2MemoryKiB, cfg.Argon2Iterations = 64, 1
 	cfg.LoginBackoffBase, cfg.LoginBackoffMax = time.Hour, 2*time.Hour
 	cfg.Issuer = "http://tollgate.test"
-	if tweak != nil {
-		tweak(&cfg)
-	}
 	return cfg
 }
 
 type testServer struct {
-	t   *testing.T
-	app *app.App
-	url string
+	t         *testing.T
+	app       *app.App
+	url       string
+	masterKey []byte
 }
 
-func newTestServer(t *testing.T, st store.Store, tweak func(*config.Config)) *testServer {
+func newTestServer(t *testing.T, st store.Store) *testServer {
 	t.Helper()
 	mk := make([]byte, 32)
 	_, _ = rand.Read(mk)
-	a, err := app.New(context.Background(), testConfig(t, tweak), st, mk, nil)
+	return newTestServerWithKey(t, st, mk)
+}
+
+// newTestServerWithKey builds a replica with a given master key, so that
+// several replicas can share one store's signing keys.
+func newTestServerWithKey(t *testing.T, st store.Store, masterKey []byte) *testServer {
+	t.Helper()
+	a, err := app.New(context.Background(), testConfig(t), st, masterKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(a.API)
 	t.Cleanup(hs.Close)
-	return &testServer{t: t, app: a, url: hs.URL}
+	return &testServer{t: t, app: a, url: hs.URL, masterKey: masterKey}
 }
 
 // user creates a user directly through the identity service.

@@ -49,7 +49,7 @@ func TestSystemEndpoints(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
-	ts := newTestServer(t, backends[0].open(t), nil)
+	ts := newTestServer(t, backends[0].open(t))
 	for _, c := range []struct {
 		name, sent string
 		echoed     bool
