@@ -99,7 +99,7 @@ func NewKeyring(ctx context.Context, cfg config.Config, st token.KeyStore, maste
 func NewHasher(cfg config.Config) (*password.Hasher, error) {
 	p := password.DefaultParams()
 	p.MemoryKiB, p.Iterations, p.Parallelism = cfg.Argon2MemoryKiB, cfg.Argon2Iterations, cfg.Argon2Parallelism
-	return password.NewHasher(p, cfg.HashConcurrency)
+	return password.NewHasher(p, cfg.EffectiveHashConcurrency(), password.ThreadNice(cfg.HashNice))
 }
 
 // sweepInterval spaces the clean-up of expired rows.

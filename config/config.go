@@ -53,6 +53,7 @@ type Config struct {
 	Argon2Iterations  uint32
 	Argon2Parallelism uint8
 	HashConcurrency   int // 0 means GOMAXPROCS; see EffectiveHashConcurrency
+	HashNice          int // niceness of hashing threads; 0 leaves priority alone
 
 	LoginMaxAccountFailures int
 	LoginMaxIPFailures      int

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -33,7 +32,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, r, s.Log, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyActor, &ac)))
+		infoFrom(r.Context()).actor = &ac
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -52,7 +52,7 @@ func bearer(r *http.Request) (string, bool) {
 
 // actor returns the authenticated caller; only called behind authenticate.
 func actor(r *http.Request) *identity.ActorContext {
-	return r.Context().Value(keyActor).(*identity.ActorContext)
+	return infoFrom(r.Context()).actor
 }
 
 func caller(r *http.Request) identity.Caller {

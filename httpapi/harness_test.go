@@ -28,9 +28,9 @@ const testPassword = "correct horse battery staple"
 // joins when TOLLGATE_TEST_POSTGRES_URL is set (pgtest skips otherwise).
 var backends = []struct {
 	name string
-	open func(t *testing.T) store.Store
+	open func(t testing.TB) store.Store
 }{
-	{"sqlite", func(t *testing.T) store.Store {
+	{"sqlite", func(t testing.TB) store.Store {
 		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tollgate.db"))
 		if err != nil {
 			t.Fatal(err)
@@ -41,7 +41,7 @@ var backends = []struct {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}},
-	{"postgres", func(t *testing.T) store.Store { return pgtest.Open(t) }},
+	{"postgres", func(t testing.TB) store.Store { return pgtest.Open(t) }},
 }
 
 // forEachBackend runs fn once per backend, each with its own server.
@@ -57,7 +57,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, ts *testServer)) {
 
 // testConfig is the default configuration with cheap password hashing and
 // a login back-off long enough that tests never race its expiry.
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
@@ -68,13 +68,13 @@ func testConfig(t *testing.T) config.Config {
 }
 
 type testServer struct {
-	t         *testing.T
+	t         testing.TB
 	app       *app.App
 	url       string
 	masterKey []byte
 }
 
-func newTestServer(t *testing.T, st store.Store) *testServer {
+func newTestServer(t testing.TB, st store.Store) *testServer {
 	t.Helper()
 	mk := make([]byte, 32)
 	_, _ = rand.Read(mk)
@@ -83,7 +83,7 @@ func newTestServer(t *testing.T, st store.Store) *testServer {
 
 // newTestServerWithKey builds a replica with a given master key, so that
 // several replicas can share one store's signing keys.
-func newTestServerWithKey(t *testing.T, st store.Store, masterKey []byte) *testServer {
+func newTestServerWithKey(t testing.TB, st store.Store, masterKey []byte) *testServer {
 	t.Helper()
 	a, err := app.New(context.Background(), testConfig(t), st, masterKey, nil)
 	if err != nil {

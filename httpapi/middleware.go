@@ -11,19 +11,31 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
 )
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	keyRequestID ctxKey = iota
-	keyTraceID
-	keyActor
-)
+// requestInfo is everything the API attaches to a request's context. It is
+// one value, filled in as the request passes the layers, so that a request
+// is cloned once (WithContext copies the whole Request) instead of per layer.
+type requestInfo struct {
+	id      string
+	traceID string
+	// actor is set by authenticate.
+	actor *identity.ActorContext
+}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(ctxKey{}).(*requestInfo)
+	return info
+}
 
 func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(keyRequestID).(string)
-	return id
+	if info := infoFrom(ctx); info != nil {
+		return info.id
+	}
+	return ""
 }
 
 // requestIDRE accepts caller-chosen ids that are safe to echo and log.
@@ -43,11 +55,11 @@ func newRequestID() string {
 type LogHandler struct{ slog.Handler }
 
 func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := requestIDFrom(ctx); id != "" {
-		r.AddAttrs(slog.String("request_id", id))
-	}
-	if tid, _ := ctx.Value(keyTraceID).(string); tid != "" {
-		r.AddAttrs(slog.String("trace_id", tid))
+	if info := infoFrom(ctx); info != nil {
+		r.AddAttrs(slog.String("request_id", info.id))
+		if info.traceID != "" {
+			r.AddAttrs(slog.String("trace_id", info.traceID))
+		}
 	}
 	return h.Handler.Handle(ctx, r)
 }
@@ -88,10 +100,13 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		if !requestIDRE.MatchString(id) {
 			id = newRequestID()
 		}
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		if m := traceparentRE.FindStringSubmatch(r.Header.Get("Traceparent")); m != nil {
-			ctx = context.WithValue(ctx, keyTraceID, m[1])
+		info := &requestInfo{id: id}
+		if tp := r.Header.Get("Traceparent"); tp != "" {
+			if m := traceparentRE.FindStringSubmatch(tp); m != nil {
+				info.traceID = m[1]
+			}
 		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, info)
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}

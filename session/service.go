@@ -28,19 +28,19 @@ type Options struct {
 
 // Service signs people in and keeps their sessions.
 type Service struct {
-	sessions    Store
-	identities  identity.Store
-	roles       *identity.Service
-	hasher      *password.Hasher
-	keys        *token.Keyring
-	verifier    *token.Verifier
-	guard       *loginguard.Guard
-	revocations *Revocations
-	opts        Options
-	log         *slog.Logger
-	now         func() time.Time
-	// Outcomes counts login outcomes for metrics; nil to skip.
-	outcome func(outcome string)
+	sessions     Store
+	identities   identity.Store
+	roles        *identity.Service
+	hasher       *password.Hasher
+	keys         *token.Keyring
+	verifier     *token.Verifier
+	guard        *loginguard.Guard
+	revocations  *Revocations
+	opts         Options
+	log          *slog.Logger
+	now          func() time.Time
+	outcome      func(outcome string)
+	builtinPerms [8][]string
 }
 
 // Deps are what a Service is built from.
@@ -75,6 +75,7 @@ func NewService(d Deps, opts Options) *Service {
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
 		keys: d.Keys, verifier: d.Verifier, guard: d.Guard, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome,
+		builtinPerms: builtinPermissionTable(),
 	}
 }
 
@@ -422,18 +423,42 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (identity.ActorC
 	}, nil
 }
 
+// permissions resolves roles to a sorted permission list. Sessions almost
+// always hold built-in roles only, whose lists are precomputed; custom roles
+// need the tenant's definitions.
 func (s *Service) permissions(ctx context.Context, tenantID string, roles []string) ([]string, error) {
-	var custom map[string]identity.Role
+	mask := 0
 	for _, r := range roles {
-		if !identity.IsBuiltinRole(r) {
-			var err error
-			if custom, err = s.roles.CustomRoles(ctx, tenantID); err != nil {
+		bit, ok := builtinBit[r]
+		if !ok {
+			custom, err := s.roles.CustomRoles(ctx, tenantID)
+			if err != nil {
 				return nil, err
 			}
-			break
+			return identity.ResolvePermissions(roles, custom).Sorted(), nil
 		}
+		mask |= bit
 	}
-	return identity.ResolvePermissions(roles, custom).Sorted(), nil
+	return s.builtinPerms[mask], nil
+}
+
+var builtinBit = map[string]int{identity.RoleOwner: 1, identity.RoleAdmin: 2, identity.RoleMember: 4}
+
+// builtinPermissionTable lists the permissions of every combination of
+// built-in roles, indexed by builtinBit mask. Callers share the slices and
+// must not modify them.
+func builtinPermissionTable() [8][]string {
+	var table [8][]string
+	for mask := range table {
+		var roles []string
+		for r, bit := range builtinBit {
+			if mask&bit != 0 {
+				roles = append(roles, r)
+			}
+		}
+		table[mask] = identity.ResolvePermissions(roles, nil).Sorted()
+	}
+	return table
 }
 
 func truncate(s string, n int) string {

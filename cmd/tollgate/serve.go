@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	reserveHashThreads(&cfg)
 	srv, err := buildServer(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -44,6 +46,19 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	return srv.serve(ctx, ln, env)
+}
+
+// reserveHashThreads gives low-priority hashing threads scheduler slots of
+// their own. Without them a hashing thread the kernel holds back would still
+// hold one of Go's GOMAXPROCS slots, and requests would queue behind it; with
+// them, requests keep the usual slots and the kernel decides how much CPU
+// hashing gets. The concurrency is fixed first so that it stays at the
+// number of cores.
+func reserveHashThreads(cfg *config.Config) {
+	cfg.HashConcurrency = cfg.EffectiveHashConcurrency()
+	if cfg.HashNice > 0 {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + cfg.HashConcurrency)
+	}
 }
 
 func newLogger(cfg config.Config, env *environment) (*slog.Logger, error) {
