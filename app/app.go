@@ -88,12 +88,19 @@ func NewKeyring(ctx context.Context, cfg config.Config, st token.KeyStore, maste
 	}
 	kr := token.NewKeyring(st, sealer, token.KeyringOptions{
 		Algorithm: cfg.SigningAlgorithm, TokenTTL: cfg.AccessTokenTTL, Leeway: TokenLeeway, Log: log,
+		// A rotated key is published at once but signs only after every
+		// replica has had two chances to load it, so no replica meets a
+		// token whose key it does not know yet.
+		ActivationDelay: KeyActivationDelay(cfg),
 	})
 	if err := kr.Load(ctx); err != nil {
 		return nil, fmt.Errorf("loading signing keys: %w", err)
 	}
 	return kr, nil
 }
+
+// KeyActivationDelay is how long after a rotation the new key starts signing.
+func KeyActivationDelay(cfg config.Config) time.Duration { return 2 * cfg.KeyRefreshInterval }
 
 // NewHasher builds the password hasher from the argon2id settings.
 func NewHasher(cfg config.Config) (*password.Hasher, error) {

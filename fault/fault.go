@@ -25,6 +25,7 @@ const (
 	RateLimited
 	Unavailable
 	TooLarge
+	UnsupportedMediaType
 )
 
 func (k Kind) String() string {
@@ -45,6 +46,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case TooLarge:
 		return "too_large"
+	case UnsupportedMediaType:
+		return "unsupported_media_type"
 	default:
 		return "internal"
 	}

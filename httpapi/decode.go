@@ -17,7 +17,7 @@ func decodeJSON(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &fault.Error{Kind: fault.Invalid, Code: "unsupported_media_type", Detail: "the body must be application/json"}
+			return &fault.Error{Kind: fault.UnsupportedMediaType, Code: "unsupported_media_type", Detail: "the body must be application/json"}
 		}
 	}
 	dec := json.NewDecoder(r.Body)

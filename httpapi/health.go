@@ -18,6 +18,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 // readyz reports whether this replica should get traffic: the store answers
 // and its schema is the one this binary expects.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.draining.Load() {
+		return &fault.Error{Kind: fault.Unavailable, Code: "shutting_down", Detail: "this replica is shutting down"}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -52,10 +53,35 @@ func FuzzDecodeJSON(f *testing.F) {
 		if err == nil {
 			return
 		}
-		if k := fault.KindOf(err); k != fault.Invalid && k != fault.TooLarge {
+		if k := fault.KindOf(err); k != fault.Invalid && k != fault.TooLarge && k != fault.UnsupportedMediaType {
 			t.Fatalf("decode error of kind %v for %q: %v", k, body, err)
 		}
 	})
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestReadyzFailsWhileDraining(t *testing.T) {
+	s := New(Deps{Store: readyStore{}}, Options{})
+	for _, c := range []struct {
+		drain bool
+		want  int
+	}{{false, 200}, {true, 503}} {
+		if c.drain {
+			s.Drain()
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		if rec.Code != c.want {
+			t.Fatalf("draining=%v: status %d, want %d", c.drain, rec.Code, c.want)
+		}
+	}
+}
+
+// readyStore is a healthy, migrated store for the readiness probe.
+type readyStore struct{}
+
+func (readyStore) Ping(context.Context) error { return nil }
+func (readyStore) MigrationStatus(context.Context) (int64, int64, error) {
+	return 1, 1, nil
+}

@@ -145,3 +145,60 @@ func TestCustomRoles(t *testing.T) {
 		expect(t, ts.do("GET", roles+"/auditor", w.adminTok, nil), http.StatusNotFound, "role_not_found")
 	})
 }
+
+// TestNoEscalationThroughMembersWrite gives a member a custom role with
+// members:write and checks it cannot hand out or take away more than it
+// holds.
+func TestNoEscalationThroughMembersWrite(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		base := "/v1/tenants/" + w.tenantA
+		expect(t, ts.do("PUT", base+"/roles/hr", w.adminTok, map[string]any{"permissions": []string{"members:read", "members:write", "tenant:read"}}), http.StatusOK, "")
+		expect(t, ts.do("PATCH", base+"/members/"+w.member.ActorID(), w.adminTok, map[string]any{"roles": []string{"member", "hr"}}), http.StatusOK, "")
+		hr := ts.login(w.member.Email, w.tenantA).str("access_token")
+		newbie := ts.user("newbie@a.example", false)
+
+		expect(t, ts.do("PATCH", base+"/members/"+w.member.ActorID(), hr, map[string]any{"roles": []string{"admin"}}), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("POST", base+"/members", hr, map[string]any{"actor_id": newbie.ActorID(), "roles": []string{"admin"}}), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("PATCH", base+"/members/"+w.admin.ActorID(), hr, map[string]any{"roles": []string{"member"}}), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("DELETE", base+"/members/"+w.admin.ActorID(), hr, nil), http.StatusForbidden, "permission_denied")
+		// Within its own rights it works.
+		expect(t, ts.do("POST", base+"/members", hr, map[string]any{"actor_id": newbie.ActorID(), "roles": []string{"member"}}), http.StatusCreated, "")
+		expect(t, ts.do("DELETE", base+"/members/"+newbie.ActorID(), hr, nil), http.StatusNoContent, "")
+		admin := ts.do("GET", base+"/members/"+w.admin.ActorID(), w.ownerTok, nil)
+		if admin.body["roles"].([]any)[0] != "admin" {
+			t.Fatalf("admin changed: %s", admin.raw)
+		}
+	})
+}
+
+// TestRefreshLeavesTenantOnRemovalOrSuspension checks that a refresh
+// re-reads membership and tenant status.
+func TestRefreshLeavesTenantOnRemovalOrSuspension(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		login := ts.login(w.member.Email, w.tenantA)
+		expect(t, ts.do("DELETE", "/v1/tenants/"+w.tenantA+"/members/"+w.member.ActorID(), w.adminTok, nil), http.StatusNoContent, "")
+		r := ts.do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": login.str("refresh_token")})
+		expect(t, r, http.StatusOK, "")
+		if tid, _ := r.body["actor"].(map[string]any)["tenant_id"].(string); tid != "" {
+			t.Fatalf("refresh after removal kept tenant %q", tid)
+		}
+
+		root := ts.user("root@platform.example", true)
+		rootTok := ts.login(root.Email, "").str("access_token")
+		adminLogin := ts.login(w.admin.Email, w.tenantA)
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, rootTok, map[string]string{"status": "suspended"}), http.StatusOK, "")
+		// Members of a suspended tenant can no longer use it...
+		expect(t, ts.do("GET", "/v1/tenants/"+w.tenantA+"/members", w.adminTok, nil), http.StatusForbidden, "tenant_suspended")
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, w.ownerTok, map[string]string{"name": "still mine"}), http.StatusForbidden, "tenant_suspended")
+		// ...and their sessions fall out of it at the next refresh.
+		r = ts.do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": adminLogin.str("refresh_token")})
+		expect(t, r, http.StatusOK, "")
+		if tid, _ := r.body["actor"].(map[string]any)["tenant_id"].(string); tid != "" {
+			t.Fatalf("refresh in a suspended tenant kept tenant %q", tid)
+		}
+		// Platform admins still manage it.
+		expect(t, ts.do("GET", "/v1/tenants/"+w.tenantA+"/members", rootTok, nil), http.StatusOK, "")
+	})
+}

@@ -124,7 +124,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				}
 			}
 			route := r.Pattern
-			if route == "" {
+			if route == "" || route == "/" {
+				// Unknown paths share one label so that scanners cannot
+				// blow up the metric's cardinality.
 				route = "unmatched"
 			}
 			elapsed := time.Since(start)

@@ -44,6 +44,8 @@ func statusOf(k fault.Kind) int {
 		return http.StatusServiceUnavailable
 	case fault.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case fault.UnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/session"
@@ -43,7 +44,13 @@ type Server struct {
 	Deps
 	opts    Options
 	handler http.Handler
+	// draining makes /readyz fail so that load balancers stop sending new
+	// requests while in-flight ones finish.
+	draining atomic.Bool
 }
+
+// Drain marks the server as shutting down.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // route is one endpoint. The table in routes() is also what the OpenAPI
 // test compares against, so an endpoint cannot exist undocumented.

@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/tollgate/tollgate/fault"
@@ -102,7 +101,7 @@ func (s *Service) resolveUser(ctx context.Context, in NewMember) (string, error)
 
 func userNotFound(err error) error {
 	if errors.Is(err, fault.ErrNotFound) {
-		return fault.NotFoundf("user_not_found", "no user matches; they must sign up before they can be added")
+		return fault.NotFoundf("user_not_found", "no user matches; the person needs an account before they can be added")
 	}
 	return err
 }
@@ -125,17 +124,14 @@ func (s *Service) UpdateMemberRoles(ctx context.Context, c Caller, tenantID, act
 	if err != nil {
 		return Membership{}, err
 	}
-	if HasOwner(current.Roles) != HasOwner(roles) {
-		if err := a.require(PermOwnersWrite); err != nil {
-			return Membership{}, err
-		}
+	if err := s.checkOutranks(ctx, a, current); err != nil {
+		return Membership{}, err
 	}
 	if err := s.store.SetMemberRoles(ctx, tenantID, actorID, roles); err != nil {
 		return Membership{}, err
 	}
-	current.Roles = roles
-	current.UpdatedAt = s.timestamp()
-	return current, nil
+	// Re-read so that the answer carries the store's timestamps.
+	return s.store.GetMember(ctx, tenantID, actorID)
 }
 
 // RemoveMember removes a member (members:write; removing an owner needs
@@ -154,28 +150,23 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, tenantID, actorID 
 		if err := a.require(PermMembersWrite); err != nil {
 			return err
 		}
-		if HasOwner(current.Roles) {
-			if err := a.require(PermOwnersWrite); err != nil {
-				return err
-			}
+		if err := s.checkOutranks(ctx, a, current); err != nil {
+			return err
 		}
 	}
 	return s.store.RemoveMember(ctx, tenantID, actorID)
 }
 
 // checkAssignable validates roles and checks the caller may hand them out:
-// owner needs owners:write, and a custom role must exist and grant nothing
-// the caller lacks (no escalation by proxy).
+// every role, built-in or custom, must exist and grant nothing the caller
+// lacks — so members:write alone cannot mint admins — and owner needs
+// owners:write.
 func (s *Service) checkAssignable(ctx context.Context, a access, roles []string) ([]string, error) {
 	roles, err := ValidateRoleNames(roles)
 	if err != nil {
 		return nil, err
 	}
-	if HasOwner(roles) {
-		if err := a.require(PermOwnersWrite); err != nil {
-			return nil, err
-		}
-	}
+	custom := map[string]Role{}
 	for _, r := range roles {
 		if IsBuiltinRole(r) {
 			continue
@@ -187,9 +178,32 @@ func (s *Service) checkAssignable(ctx context.Context, a access, roles []string)
 			}
 			return nil, err
 		}
-		if i := slices.IndexFunc(role.Permissions, func(p string) bool { return !a.perms.Has(Permission(p)) }); i >= 0 {
-			return nil, fault.Forbiddenf("permission_denied", "role %q grants %s, which you do not hold", r, role.Permissions[i])
-		}
+		custom[r] = role
+	}
+	if err := a.covers(roles, custom); err != nil {
+		return nil, err
 	}
 	return roles, nil
+}
+
+// checkOutranks refuses to let the caller change or remove a member whose
+// roles grant something the caller lacks: an admin cannot demote an owner,
+// and a custom "hr" role cannot touch an admin.
+func (s *Service) checkOutranks(ctx context.Context, a access, target Membership) error {
+	custom, err := s.customRolesFor(ctx, a.tenant.ID, target.Roles)
+	if err != nil {
+		return err
+	}
+	return a.covers(target.Roles, custom)
+}
+
+// covers reports whether the caller holds every permission roles grant.
+func (a access) covers(roles []string, custom map[string]Role) error {
+	granted := ResolvePermissions(roles, custom)
+	for _, p := range granted.Sorted() {
+		if !a.perms.Has(Permission(p)) {
+			return fault.Forbiddenf("permission_denied", "that needs %s, which you do not hold", p)
+		}
+	}
+	return nil
 }

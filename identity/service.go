@@ -57,6 +57,10 @@ func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (acces
 		return access{}, err
 	}
 	m, err := s.store.GetMember(ctx, tenantID, c.ActorID)
+	if err == nil && t.Status != TenantActive && !s.isPlatformAdmin(ctx, c) {
+		// Members know the tenant exists, so they learn why, not a 404.
+		return access{}, fault.Forbiddenf("tenant_suspended", "this tenant is suspended")
+	}
 	switch {
 	case err == nil:
 		custom, err := s.customRolesFor(ctx, tenantID, m.Roles)

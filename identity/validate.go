@@ -60,11 +60,10 @@ func ValidateName(field, name string, optional bool) error {
 	return nil
 }
 
-// NormalizeEmail trims surrounding space and lower-cases the domain. The local
-// part is kept as written except that it is compared case-insensitively for
-// ASCII: RFC 5321 lets servers treat local parts as case-sensitive, but no
-// mainstream provider does, and two accounts differing only in case are a
-// phishing vector. Dots and "+tags" are not stripped: that rule is specific to
+// NormalizeEmail trims surrounding space, lower-cases the domain and
+// lower-cases ASCII letters in the local part: RFC 5321 lets servers treat
+// local parts as case-sensitive, but no mainstream provider does, and two
+// accounts differing only in case are a phishing vector. Dots and "+tags" are not stripped: that rule is specific to
 // some providers and would merge distinct mailboxes elsewhere.
 func NormalizeEmail(raw string) (string, error) {
 	e := strings.TrimSpace(raw)

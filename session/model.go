@@ -56,9 +56,11 @@ type Store interface {
 	// RevokeActorSessions revokes every live session of actorID and returns
 	// their ids.
 	RevokeActorSessions(ctx context.Context, actorID, reason string, at time.Time) ([]string, error)
-	// RevokedSince lists sessions revoked at or after since, oldest first, at
-	// most limit. Replicas poll it to learn of revocations made elsewhere.
-	RevokedSince(ctx context.Context, since time.Time, limit int) ([]Revocation, error)
+	// RevokedSince lists revoked sessions in (RevokedAt, SessionID) order,
+	// starting after the position (since, afterID) — afterID "" includes
+	// every revocation at since — at most limit. Replicas page through it
+	// to learn of revocations made elsewhere.
+	RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]Revocation, error)
 	// DeleteExpired removes sessions (and their tokens) whose ExpiresAt is
 	// before cutoff, returning how many.
 	DeleteExpired(ctx context.Context, cutoff time.Time) (int, error)

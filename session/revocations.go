@@ -27,7 +27,7 @@ func NewRevocations(store Store, accessTTL, leeway time.Duration, now func() tim
 		now = time.Now
 	}
 	keep := accessTTL + leeway
-	return &Revocations{store: store, keep: keep, now: now, ids: map[string]time.Time{}, cursor: now().Add(-keep)}
+	return &Revocations{store: store, keep: keep, now: now, ids: map[string]time.Time{}, cursor: now().Add(-keep + syncOverlap)}
 }
 
 // Revoked reports whether sid has been revoked.
@@ -49,16 +49,23 @@ func (r *Revocations) Add(at time.Time, sids ...string) {
 	r.mu.Unlock()
 }
 
-// syncPage bounds one poll; a backlog is drained page by page.
+// syncPage bounds one read; a backlog is drained page by page.
 const syncPage = 1000
+
+// syncOverlap re-reads this much before the newest revocation seen. The
+// poll orders by the revoking process's clock and by commit, so a replica
+// with a slower clock, or a transaction that commits late, can record a
+// revocation "in the past"; re-reading a window makes that harmless.
+const syncOverlap = time.Minute
 
 // Sync pulls revocations recorded since the last sync and drops expired ones.
 func (r *Revocations) Sync(ctx context.Context) error {
+	r.mu.RLock()
+	since, after := r.cursor.Add(-syncOverlap), ""
+	r.mu.RUnlock()
+	newest := since
 	for {
-		r.mu.RLock()
-		since := r.cursor
-		r.mu.RUnlock()
-		list, err := r.store.RevokedSince(ctx, since, syncPage)
+		list, err := r.store.RevokedSince(ctx, since, after, syncPage)
 		if err != nil {
 			return err
 		}
@@ -67,25 +74,26 @@ func (r *Revocations) Sync(ctx context.Context) error {
 			if _, ok := r.ids[rv.SessionID]; !ok {
 				r.ids[rv.SessionID] = rv.RevokedAt
 			}
-			// The cursor stays on the last timestamp seen (not past it):
-			// another revocation may share it and arrive in the next page.
-			if rv.RevokedAt.After(r.cursor) {
-				r.cursor = rv.RevokedAt
+		}
+		r.mu.Unlock()
+		if len(list) > 0 {
+			last := list[len(list)-1]
+			since, after = last.RevokedAt, last.SessionID
+			if last.RevokedAt.After(newest) {
+				newest = last.RevokedAt
 			}
 		}
-		r.forgetExpiredLocked()
-		r.mu.Unlock()
 		if len(list) < syncPage {
-			return nil
-		}
-		if !list[len(list)-1].RevokedAt.After(since) {
-			// A full page of one timestamp would loop forever; such a burst
-			// is already in the set, so step past it.
-			r.mu.Lock()
-			r.cursor = since.Add(time.Microsecond)
-			r.mu.Unlock()
+			break
 		}
 	}
+	r.mu.Lock()
+	if newest.After(r.cursor) {
+		r.cursor = newest
+	}
+	r.forgetExpiredLocked()
+	r.mu.Unlock()
+	return nil
 }
 
 func (r *Revocations) forgetExpiredLocked() {

@@ -325,39 +325,47 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Tokens, er
 	if err != nil {
 		return Tokens{}, err
 	}
-	roles, err := s.currentRoles(ctx, sess)
+	tenantID, roles, err := s.currentRoles(ctx, sess)
 	if err != nil {
 		if errors.Is(err, fault.ErrUnauthenticated) {
 			_ = s.revoke(ctx, sess.ID, "account_disabled", now)
 		}
 		return Tokens{}, err
 	}
+	sess.TenantID = tenantID
 	return s.issue(sess, roles, next, now)
 }
 
-// currentRoles re-reads the user and membership so that a refresh reflects
-// role changes and stops for disabled users.
-func (s *Service) currentRoles(ctx context.Context, sess Session) ([]string, error) {
+// currentRoles re-reads the user, tenant and membership so that a refresh
+// reflects role changes, stops for disabled users, and leaves a tenant the
+// user was removed from or that was suspended: the new token is tenantless.
+func (s *Service) currentRoles(ctx context.Context, sess Session) (string, []string, error) {
 	id, _ := strings.CutPrefix(sess.ActorID, identity.UserActorPrefix)
 	u, err := s.identities.GetUser(ctx, id)
 	if errors.Is(err, fault.ErrNotFound) || err == nil && u.Status != identity.UserActive {
-		return nil, errInvalidRefresh()
+		return "", nil, errInvalidRefresh()
 	}
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if sess.TenantID == "" {
-		return nil, nil
+		return "", nil, nil
+	}
+	t, err := s.identities.GetTenant(ctx, sess.TenantID)
+	if errors.Is(err, fault.ErrNotFound) || err == nil && t.Status != identity.TenantActive {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
 	}
 	m, err := s.identities.GetMember(ctx, sess.TenantID, sess.ActorID)
 	if errors.Is(err, fault.ErrNotFound) {
-		// Removed from the tenant: the session lives on, tenantless.
-		return nil, nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return m.Roles, nil
+	return sess.TenantID, m.Roles, nil
 }
 
 func (s *Service) revoke(ctx context.Context, sid, reason string, now time.Time) error {

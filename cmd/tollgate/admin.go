@@ -233,8 +233,8 @@ func runKeysRotate(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "new signing key %s (%s); running servers switch to it within %s, and keep publishing older keys until their tokens expire\n",
-		k.ID, k.Algorithm, cfg.KeyRefreshInterval)
+	fmt.Fprintf(env.stdout, "new signing key %s (%s): published now, signing from %s; older keys stay published until their tokens expire\n",
+		k.ID, k.Algorithm, k.CreatedAt.Add(app.KeyActivationDelay(cfg)).Format(time.RFC3339))
 	return nil
 }
 

@@ -88,6 +88,12 @@ type server struct {
 }
 
 func buildServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*server, error) {
+	// The master key first: a misconfigured replica should fail before it
+	// touches the database, let alone migrates it.
+	mk, err := masterKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, cfg, cfg.AutoMigrate)
 	if err != nil {
 		return nil, err
@@ -97,11 +103,6 @@ func buildServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*ser
 		return nil, err
 	} else if applied != latest {
 		log.Warn("database schema is behind this binary; run tollgate migrate up", "applied", applied, "latest", latest)
-	}
-	mk, err := masterKey(cfg, log)
-	if err != nil {
-		st.Close()
-		return nil, err
 	}
 	a, err := app.New(ctx, cfg, st, mk, log)
 	if err != nil {
@@ -135,6 +136,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener, env *environment) e
 	case err = <-errc:
 	case <-ctx.Done():
 		s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
+		s.app.API.Drain()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 		err = hs.Shutdown(sctx)
 		cancel()

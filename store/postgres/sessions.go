@@ -180,14 +180,17 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 	return ids, nil
 }
 
-// RevokedSince lists revocations at or after since, oldest first.
-func (s *Store) RevokedSince(ctx context.Context, since time.Time, limit int) ([]session.Revocation, error) {
+// RevokedSince lists revocations after the position (since, afterID) in
+// (revoked_at, id) order; afterID "" includes every revocation at since.
+func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]session.Revocation, error) {
 	if limit <= 0 {
 		limit = defaultRevokedLimit
 	}
 	rows, err := s.pool.Query(ctx,
-		`SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1 ORDER BY revoked_at, id LIMIT $2`,
-		ts(since), limit)
+		`SELECT id, revoked_at FROM sessions
+		 WHERE revoked_at > $1 OR (revoked_at = $1 AND id > $2)
+		 ORDER BY revoked_at, id LIMIT $3`,
+		ts(since), afterID, limit)
 	if err != nil {
 		return nil, dbErr(err)
 	}

@@ -181,14 +181,17 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 	return ids, nil
 }
 
-// RevokedSince lists revocations at or after since, oldest first.
-func (s *Store) RevokedSince(ctx context.Context, since time.Time, limit int) ([]session.Revocation, error) {
+// RevokedSince lists revocations after the position (since, afterID) in
+// (revoked_at, id) order; afterID "" includes every revocation at since.
+func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]session.Revocation, error) {
 	if limit <= 0 {
 		limit = defaultRevokedLimit
 	}
 	rows, err := s.read.QueryContext(ctx,
-		`SELECT id, revoked_at FROM sessions WHERE revoked_at >= ? ORDER BY revoked_at, id LIMIT ?`,
-		ts(since), limit)
+		`SELECT id, revoked_at FROM sessions
+		 WHERE revoked_at > ? OR (revoked_at = ? AND id > ?)
+		 ORDER BY revoked_at, id LIMIT ?`,
+		ts(since), ts(since), afterID, limit)
 	if err != nil {
 		return nil, dbErr(err)
 	}
