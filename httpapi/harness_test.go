@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +17,7 @@ import (
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
-	"github.com/tollgate/tollgate/store/sqlite"
+	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 )
 
 // testPassword satisfies the password policy.
@@ -30,17 +29,7 @@ var backends = []struct {
 	name string
 	open func(t testing.TB) store.Store
 }{
-	{"sqlite", func(t testing.TB) store.Store {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tollgate.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}},
+	{"sqlite", func(t testing.TB) store.Store { return sqlitetest.Open(t) }},
 	{"postgres", func(t testing.TB) store.Store { return pgtest.Open(t) }},
 }
 

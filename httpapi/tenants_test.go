@@ -150,3 +150,18 @@ func TestCrossTenant(t *testing.T) {
 		}
 	})
 }
+
+// TestPlatformAdminWhoIsAMember checks that membership does not shrink a
+// platform admin's rights: they keep managing the tenant, suspended or not.
+func TestPlatformAdminWhoIsAMember(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		root := ts.user("root@platform.example", true)
+		expect(t, ts.do("POST", "/v1/tenants/"+w.tenantA+"/members", w.ownerTok,
+			map[string]any{"actor_id": root.ActorID(), "roles": []string{"member"}}), http.StatusCreated, "")
+		tok := ts.login(root.Email, w.tenantA).str("access_token")
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, tok, map[string]string{"status": "suspended"}), http.StatusOK, "")
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, tok, map[string]string{"status": "active", "name": "Back"}), http.StatusOK, "")
+		expect(t, ts.do("GET", "/v1/tenants/"+w.tenantA+"/members", w.memberTok, nil), http.StatusOK, "")
+	})
+}

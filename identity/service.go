@@ -57,25 +57,26 @@ func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (acces
 		return access{}, err
 	}
 	m, err := s.store.GetMember(ctx, tenantID, c.ActorID)
-	if err == nil && t.Status != TenantActive && !s.isPlatformAdmin(ctx, c) {
+	member := err == nil
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
+		return access{}, err
+	}
+	switch {
+	case s.isPlatformAdmin(ctx, c):
+		// Platform admins manage every tenant with an owner's rights,
+		// whether or not they are members and whatever its status.
+		return access{tenant: t, membership: m, perms: ResolvePermissions([]string{RoleOwner}, nil), platform: true}, nil
+	case !member:
+		return access{}, errTenantNotFound()
+	case t.Status != TenantActive:
 		// Members know the tenant exists, so they learn why, not a 404.
 		return access{}, fault.Forbiddenf("tenant_suspended", "this tenant is suspended")
 	}
-	switch {
-	case err == nil:
-		custom, err := s.customRolesFor(ctx, tenantID, m.Roles)
-		if err != nil {
-			return access{}, err
-		}
-		return access{tenant: t, membership: m, perms: ResolvePermissions(m.Roles, custom)}, nil
-	case errors.Is(err, fault.ErrNotFound):
-		if s.isPlatformAdmin(ctx, c) {
-			return access{tenant: t, perms: ResolvePermissions([]string{RoleOwner}, nil), platform: true}, nil
-		}
-		return access{}, errTenantNotFound()
-	default:
+	custom, err := s.customRolesFor(ctx, tenantID, m.Roles)
+	if err != nil {
 		return access{}, err
 	}
+	return access{tenant: t, membership: m, perms: ResolvePermissions(m.Roles, custom)}, nil
 }
 
 func (s *Service) customRolesFor(ctx context.Context, tenantID string, roles []string) (map[string]Role, error) {

@@ -3,32 +3,18 @@ package session_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/session"
-	"github.com/tollgate/tollgate/store/sqlite"
+	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 )
-
-func openStore(t *testing.T) *sqlite.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 func TestRevocationsSync(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	clock := func() time.Time { return now }
-	st := openStore(t)
+	st := sqlitetest.Open(t)
 	newSession := func(id, actor string) {
 		t.Helper()
 		s := session.Session{ID: id, ActorID: actor, CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(time.Hour)}
