@@ -106,7 +106,7 @@ func KeyActivationDelay(cfg config.Config) time.Duration { return 2 * cfg.KeyRef
 func NewHasher(cfg config.Config) (*password.Hasher, error) {
 	p := password.DefaultParams()
 	p.MemoryKiB, p.Iterations, p.Parallelism = cfg.Argon2MemoryKiB, cfg.Argon2Iterations, cfg.Argon2Parallelism
-	return password.NewHasher(p, cfg.EffectiveHashConcurrency(), password.ThreadNice(cfg.HashNice))
+	return password.NewHasher(p, cfg.EffectiveHashConcurrency())
 }
 
 // sweepInterval spaces the clean-up of expired rows.

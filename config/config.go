@@ -52,8 +52,8 @@ type Config struct {
 	Argon2MemoryKiB   uint32
 	Argon2Iterations  uint32
 	Argon2Parallelism uint8
-	HashConcurrency   int // 0 means GOMAXPROCS; see EffectiveHashConcurrency
-	HashNice          int // niceness of hashing threads; 0 leaves priority alone
+	HashConcurrency   int  // 0 means GOMAXPROCS; see EffectiveHashConcurrency
+	HashOwnProcs      bool // serve adds hash_concurrency to GOMAXPROCS
 
 	LoginMaxAccountFailures int
 	LoginMaxIPFailures      int

@@ -69,13 +69,11 @@ type Hasher struct {
 	// dummy is a real hash of a random secret under the current params, so
 	// VerifyDummy costs exactly what a wrong password for a real account does.
 	dummy string
-	// nice is the OS niceness of hashing threads; 0 runs them in the caller.
-	nice int
 }
 
 // NewHasher returns a Hasher writing argon2id hashes with p and running at
 // most concurrency hash computations at a time (GOMAXPROCS when < 1).
-func NewHasher(p Params, concurrency int, opts ...Option) (*Hasher, error) {
+func NewHasher(p Params, concurrency int) (*Hasher, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -83,9 +81,6 @@ func NewHasher(p Params, concurrency int, opts ...Option) (*Hasher, error) {
 		concurrency = runtime.GOMAXPROCS(0)
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, concurrency)}
-	for _, o := range opts {
-		o(h)
-	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms
 	h.dummy = newArgon2(hex.EncodeToString(secret), p).String()
@@ -98,9 +93,7 @@ func (h *Hasher) Hash(ctx context.Context, plain string) (string, error) {
 		return "", err
 	}
 	defer h.release()
-	var out string
-	h.compute(func() { out = newArgon2(plain, h.params).String() })
-	return out, nil
+	return newArgon2(plain, h.params).String(), nil
 }
 
 // Verify reports whether plain matches encoded, an argon2id PHC string or a
@@ -122,7 +115,7 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRe
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	h.compute(func() { ok, err = s.matches(plain) })
+	ok, err = s.matches(plain)
 	h.release()
 	if err != nil || !ok {
 		return false, false, err

@@ -35,7 +35,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	reserveHashThreads(&cfg)
+	reserveHashProcs(&cfg)
 	srv, err := buildServer(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -48,15 +48,15 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	return srv.serve(ctx, ln, env)
 }
 
-// reserveHashThreads gives low-priority hashing threads scheduler slots of
-// their own. Without them a hashing thread the kernel holds back would still
-// hold one of Go's GOMAXPROCS slots, and requests would queue behind it; with
-// them, requests keep the usual slots and the kernel decides how much CPU
-// hashing gets. The concurrency is fixed first so that it stays at the
-// number of cores.
-func reserveHashThreads(cfg *config.Config) {
+// reserveHashProcs gives password hashing scheduler slots of its own.
+// argon2 keeps a goroutine busy for tens of milliseconds, so with one slot
+// per core a burst of logins holds every slot and cheap requests queue
+// behind it; with hash_concurrency extra slots the kernel shares the cores
+// instead. The concurrency is fixed first so that it stays at the number of
+// cores rather than growing with the slots.
+func reserveHashProcs(cfg *config.Config) {
 	cfg.HashConcurrency = cfg.EffectiveHashConcurrency()
-	if cfg.HashNice > 0 {
+	if cfg.HashOwnProcs {
 		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + cfg.HashConcurrency)
 	}
 }
