@@ -154,8 +154,13 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 	ok, rehash := false, false
 	if known && user.PasswordHash != "" {
 		ok, rehash, err = s.hasher.Verify(ctx, req.Password, user.PasswordHash)
-		if err != nil && errors.Is(err, fault.ErrUnavailable) {
+		if errors.Is(err, fault.ErrUnavailable) {
 			return Tokens{}, err
+		}
+		if err != nil {
+			// A stored hash this build cannot read; the login fails like a
+			// wrong password, and the operator needs to know.
+			s.log.ErrorContext(ctx, "stored password hash is unreadable", "actor", user.ActorID(), "err", err)
 		}
 	} else {
 		s.hasher.VerifyDummy(ctx, req.Password)

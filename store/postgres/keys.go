@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/token"
 )
@@ -27,27 +29,16 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]token.StoredKey, error) 
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []token.StoredKey{}
-	for rows.Next() {
+	return collect(rows, func(r pgx.Row) (token.StoredKey, error) {
 		var k token.StoredKey
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, &k.CreatedAt); err != nil {
-			return nil, dbErr(err)
-		}
+		err := r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, &k.CreatedAt)
 		k.CreatedAt = k.CreatedAt.UTC()
-		out = append(out, k)
-	}
-	return out, dbErr(rows.Err())
+		return k, err
+	})
 }
 
 // DeleteSigningKey removes the key with id.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE id = $1`, id)
-	if err != nil {
-		return dbErr(err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fault.NotFoundf("key_not_found", "signing key not found")
-	}
-	return nil
+	return affectedOne(tag, err, func() error { return fault.NotFoundf("key_not_found", "signing key not found") })
 }

@@ -43,13 +43,7 @@ func (s *Store) PutRole(ctx context.Context, r identity.Role) error {
 func (s *Store) GetRole(ctx context.Context, tenantID, name string) (identity.Role, error) {
 	r, err := scanRole(s.pool.QueryRow(ctx,
 		`SELECT `+roleCols+` FROM roles WHERE tenant_id = $1 AND name = $2`, tenantID, name))
-	if isNoRows(err) {
-		return identity.Role{}, errRoleNotFound()
-	}
-	if err != nil {
-		return identity.Role{}, dbErr(err)
-	}
-	return r, nil
+	return one(r, err, errRoleNotFound)
 }
 
 // ListRoles returns all of tenantID's custom roles by name.
@@ -59,16 +53,7 @@ func (s *Store) ListRoles(ctx context.Context, tenantID string) ([]identity.Role
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.Role{}
-	for rows.Next() {
-		r, err := scanRole(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, r)
-	}
-	return out, dbErr(rows.Err())
+	return collect(rows, scanRole)
 }
 
 // DeleteRole deletes a custom role that no member of the tenant holds. The
@@ -81,11 +66,8 @@ func (s *Store) DeleteRole(ctx context.Context, tenantID, name string) error {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM roles WHERE tenant_id = $1 AND name = $2`, tenantID, name)
-		if err != nil {
+		if err := affectedOne(tag, err, errRoleNotFound); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return errRoleNotFound()
 		}
 		var inUse bool
 		err = tx.QueryRow(ctx,

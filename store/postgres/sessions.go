@@ -61,13 +61,7 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session, refresh
 // GetSession returns the session with id.
 func (s *Store) GetSession(ctx context.Context, id string) (session.Session, error) {
 	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id))
-	if isNoRows(err) {
-		return session.Session{}, errSessionNotFound()
-	}
-	if err != nil {
-		return session.Session{}, dbErr(err)
-	}
-	return sess, nil
+	return one(sess, err, errSessionNotFound)
 }
 
 // RotateRefresh consumes oldHash and stores newHash. Every writer of a
@@ -169,12 +163,12 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, err := collect(rows, func(r pgx.Row) (id string, err error) {
+		err = r.Scan(&id)
+		return id, err
+	})
 	if err != nil {
-		return nil, dbErr(err)
-	}
-	if ids == nil {
-		ids = []string{}
+		return nil, err
 	}
 	slices.Sort(ids)
 	return ids, nil
@@ -194,17 +188,12 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID strin
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []session.Revocation{}
-	for rows.Next() {
-		var r session.Revocation
-		if err := rows.Scan(&r.SessionID, &r.RevokedAt); err != nil {
-			return nil, dbErr(err)
-		}
-		r.RevokedAt = r.RevokedAt.UTC()
-		out = append(out, r)
-	}
-	return out, dbErr(rows.Err())
+	return collect(rows, func(r pgx.Row) (session.Revocation, error) {
+		var rev session.Revocation
+		err := r.Scan(&rev.SessionID, &rev.RevokedAt)
+		rev.RevokedAt = rev.RevokedAt.UTC()
+		return rev, err
+	})
 }
 
 // DeleteExpired deletes sessions that expired before cutoff; their refresh

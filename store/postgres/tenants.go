@@ -59,13 +59,7 @@ func (s *Store) GetTenantBySlug(ctx context.Context, slug string) (identity.Tena
 
 func (s *Store) getTenant(ctx context.Context, query, arg string) (identity.Tenant, error) {
 	t, err := scanTenant(s.pool.QueryRow(ctx, query, arg))
-	if isNoRows(err) {
-		return identity.Tenant{}, errTenantNotFound()
-	}
-	if err != nil {
-		return identity.Tenant{}, dbErr(err)
-	}
-	return t, nil
+	return one(t, err, errTenantNotFound)
 }
 
 // UpdateTenant writes t's name, status and update time.
@@ -73,13 +67,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t identity.Tenant) error {
 	tag, err := s.pool.Exec(ctx,
 		`UPDATE tenants SET name = $1, status = $2, updated_at = $3 WHERE id = $4`,
 		t.Name, string(t.Status), ts(t.UpdatedAt), t.ID)
-	if err != nil {
-		return dbErr(err)
-	}
-	if tag.RowsAffected() == 0 {
-		return errTenantNotFound()
-	}
-	return nil
+	return affectedOne(tag, err, errTenantNotFound)
 }
 
 // ListTenants pages through every tenant by id.
@@ -90,16 +78,7 @@ func (s *Store) ListTenants(ctx context.Context, p identity.Page) ([]identity.Te
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.Tenant{}
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, t)
-	}
-	return out, dbErr(rows.Err())
+	return collect(rows, func(r pgx.Row) (identity.Tenant, error) { return scanTenant(r) })
 }
 
 // ListTenantsOf pages through actorID's tenants by tenant id.
@@ -112,18 +91,12 @@ func (s *Store) ListTenantsOf(ctx context.Context, actorID string, p identity.Pa
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.TenantMembership{}
-	for rows.Next() {
+	return collect(rows, func(r pgx.Row) (identity.TenantMembership, error) {
 		var tm identity.TenantMembership
-		t, err := scanTenant(rows, &tm.Roles)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		tm.Tenant = t
-		out = append(out, tm)
-	}
-	return out, dbErr(rows.Err())
+		var err error
+		tm.Tenant, err = scanTenant(r, &tm.Roles)
+		return tm, err
+	})
 }
 
 // CountTenants counts every tenant.

@@ -51,13 +51,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (identity.User
 
 func (s *Store) getUser(ctx context.Context, query, arg string) (identity.User, error) {
 	u, err := scanUser(s.pool.QueryRow(ctx, query, arg))
-	if isNoRows(err) {
-		return identity.User{}, errUserNotFound()
-	}
-	if err != nil {
-		return identity.User{}, dbErr(err)
-	}
-	return u, nil
+	return one(u, err, errUserNotFound)
 }
 
 // UpdateUser writes every mutable field of u; the email is not one.
@@ -66,13 +60,7 @@ func (s *Store) UpdateUser(ctx context.Context, u identity.User) error {
 		`UPDATE users SET display_name = $1, status = $2, platform_admin = $3, password_hash = $4, updated_at = $5
 		 WHERE id = $6`,
 		u.DisplayName, string(u.Status), u.PlatformAdmin, u.PasswordHash, ts(u.UpdatedAt), u.ID)
-	if err != nil {
-		return dbErr(err)
-	}
-	if tag.RowsAffected() == 0 {
-		return errUserNotFound()
-	}
-	return nil
+	return affectedOne(tag, err, errUserNotFound)
 }
 
 // ListUsers pages through every user by id.
@@ -83,14 +71,5 @@ func (s *Store) ListUsers(ctx context.Context, p identity.Page) ([]identity.User
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, u)
-	}
-	return out, dbErr(rows.Err())
+	return collect(rows, scanUser)
 }

@@ -27,18 +27,13 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]token.StoredKey, error) 
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []token.StoredKey{}
-	for rows.Next() {
+	return collect(rows, func(r scanner) (token.StoredKey, error) {
 		var k token.StoredKey
 		var created int64
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, &created); err != nil {
-			return nil, dbErr(err)
-		}
+		err := r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, &created)
 		k.CreatedAt = fromTS(created)
-		out = append(out, k)
-	}
-	return out, dbErr(rows.Err())
+		return k, err
+	})
 }
 
 // DeleteSigningKey removes the key with id.

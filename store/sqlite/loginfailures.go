@@ -52,10 +52,5 @@ func (s *Store) ResetFailures(ctx context.Context, key string) error {
 
 // DeleteStaleFailures removes counters whose last failure is before cutoff.
 func (s *Store) DeleteStaleFailures(ctx context.Context, cutoff time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM login_failures WHERE last_failed < ?`, ts(cutoff))
-	if err != nil {
-		return 0, dbErr(err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), dbErr(err)
+	return affected(s.write.ExecContext(ctx, `DELETE FROM login_failures WHERE last_failed < ?`, ts(cutoff)))
 }

@@ -48,13 +48,7 @@ func (s *Store) AddMember(ctx context.Context, m identity.Membership) error {
 func (s *Store) GetMember(ctx context.Context, tenantID, actorID string) (identity.Membership, error) {
 	m, err := scanMember(s.read.QueryRowContext(ctx,
 		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id = ?`, tenantID, actorID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return identity.Membership{}, errMemberNotFound()
-	}
-	if err != nil {
-		return identity.Membership{}, dbErr(err)
-	}
-	return m, nil
+	return one(m, err, errMemberNotFound)
 }
 
 // ListMembers pages through tenantID's memberships by actor id.
@@ -66,16 +60,7 @@ func (s *Store) ListMembers(ctx context.Context, tenantID string, p identity.Pag
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.Membership{}
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, m)
-	}
-	return out, dbErr(rows.Err())
+	return collect(rows, scanMember)
 }
 
 // SetMemberRoles replaces a member's roles, refusing to demote the last

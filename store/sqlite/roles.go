@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
@@ -48,13 +47,7 @@ func (s *Store) PutRole(ctx context.Context, r identity.Role) error {
 func (s *Store) GetRole(ctx context.Context, tenantID, name string) (identity.Role, error) {
 	r, err := scanRole(s.read.QueryRowContext(ctx,
 		`SELECT `+roleCols+` FROM roles WHERE tenant_id = ? AND name = ?`, tenantID, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return identity.Role{}, errRoleNotFound()
-	}
-	if err != nil {
-		return identity.Role{}, dbErr(err)
-	}
-	return r, nil
+	return one(r, err, errRoleNotFound)
 }
 
 // ListRoles returns all of tenantID's custom roles by name.
@@ -64,16 +57,7 @@ func (s *Store) ListRoles(ctx context.Context, tenantID string) ([]identity.Role
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.Role{}
-	for rows.Next() {
-		r, err := scanRole(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, r)
-	}
-	return out, dbErr(rows.Err())
+	return collect(rows, scanRole)
 }
 
 // DeleteRole deletes a custom role that no member of the tenant holds.

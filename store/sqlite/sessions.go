@@ -66,13 +66,7 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session, refresh
 // GetSession returns the session with id.
 func (s *Store) GetSession(ctx context.Context, id string) (session.Session, error) {
 	sess, err := scanSession(s.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return session.Session{}, errSessionNotFound()
-	}
-	if err != nil {
-		return session.Session{}, dbErr(err)
-	}
-	return sess, nil
+	return one(sess, err, errSessionNotFound)
 }
 
 // RotateRefresh consumes oldHash and stores newHash. The IMMEDIATE
@@ -155,7 +149,7 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 // RevokeActorSessions revokes actorID's unrevoked sessions and returns their
 // ids in ascending order.
 func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string, at time.Time) ([]string, error) {
-	ids := []string{}
+	var ids []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx,
 			`UPDATE sessions SET revoked_at = ?, revoke_reason = ?
@@ -164,15 +158,11 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
+		ids, err = collect(rows, func(r scanner) (id string, err error) {
+			err = r.Scan(&id)
+			return id, err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -195,27 +185,17 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID strin
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []session.Revocation{}
-	for rows.Next() {
-		var r session.Revocation
+	return collect(rows, func(r scanner) (session.Revocation, error) {
+		var rev session.Revocation
 		var at int64
-		if err := rows.Scan(&r.SessionID, &at); err != nil {
-			return nil, dbErr(err)
-		}
-		r.RevokedAt = fromTS(at)
-		out = append(out, r)
-	}
-	return out, dbErr(rows.Err())
+		err := r.Scan(&rev.SessionID, &at)
+		rev.RevokedAt = fromTS(at)
+		return rev, err
+	})
 }
 
 // DeleteExpired deletes sessions that expired before cutoff; their refresh
 // tokens go with them by cascade.
 func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, ts(cutoff))
-	if err != nil {
-		return 0, dbErr(err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), dbErr(err)
+	return affected(s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, ts(cutoff)))
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
@@ -59,13 +58,7 @@ func (s *Store) GetTenantBySlug(ctx context.Context, slug string) (identity.Tena
 
 func (s *Store) getTenant(ctx context.Context, query, arg string) (identity.Tenant, error) {
 	t, err := scanTenant(s.read.QueryRowContext(ctx, query, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return identity.Tenant{}, errTenantNotFound()
-	}
-	if err != nil {
-		return identity.Tenant{}, dbErr(err)
-	}
-	return t, nil
+	return one(t, err, errTenantNotFound)
 }
 
 // UpdateTenant writes t's name, status and update time.
@@ -84,16 +77,7 @@ func (s *Store) ListTenants(ctx context.Context, p identity.Page) ([]identity.Te
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.Tenant{}
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, t)
-	}
-	return out, dbErr(rows.Err())
+	return collect(rows, func(r scanner) (identity.Tenant, error) { return scanTenant(r) })
 }
 
 // ListTenantsOf pages through actorID's tenants by tenant id.
@@ -106,21 +90,16 @@ func (s *Store) ListTenantsOf(ctx context.Context, actorID string, p identity.Pa
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.TenantMembership{}
-	for rows.Next() {
+	return collect(rows, func(r scanner) (identity.TenantMembership, error) {
 		var roles string
-		t, err := scanTenant(rows, &roles)
+		t, err := scanTenant(r, &roles)
 		if err != nil {
-			return nil, dbErr(err)
+			return identity.TenantMembership{}, err
 		}
 		tm := identity.TenantMembership{Tenant: t}
-		if tm.Roles, err = decodeList(roles); err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, tm)
-	}
-	return out, dbErr(rows.Err())
+		tm.Roles, err = decodeList(roles)
+		return tm, err
+	})
 }
 
 // CountTenants counts every tenant.
@@ -128,19 +107,4 @@ func (s *Store) CountTenants(ctx context.Context) (int, error) {
 	var n int
 	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM tenants`).Scan(&n)
 	return n, dbErr(err)
-}
-
-// affectedOne turns an UPDATE or DELETE that matched no row into notFound.
-func affectedOne(res sql.Result, err error, notFound func() error) error {
-	if err != nil {
-		return dbErr(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return dbErr(err)
-	}
-	if n == 0 {
-		return notFound()
-	}
-	return nil
 }

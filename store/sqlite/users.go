@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
@@ -51,13 +49,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (identity.User
 
 func (s *Store) getUser(ctx context.Context, query, arg string) (identity.User, error) {
 	u, err := scanUser(s.read.QueryRowContext(ctx, query, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return identity.User{}, errUserNotFound()
-	}
-	if err != nil {
-		return identity.User{}, dbErr(err)
-	}
-	return u, nil
+	return one(u, err, errUserNotFound)
 }
 
 // UpdateUser writes every mutable field of u; the email is not one.
@@ -77,14 +69,5 @@ func (s *Store) ListUsers(ctx context.Context, p identity.Page) ([]identity.User
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	defer rows.Close()
-	out := []identity.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, u)
-	}
-	return out, dbErr(rows.Err())
+	return collect(rows, scanUser)
 }
