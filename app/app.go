@@ -40,7 +40,8 @@ type App struct {
 }
 
 // New builds a replica over st. masterKey seals the signing keys.
-func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byte, log *slog.Logger) (*App, error) {
+// hashOpts configure the password hasher, e.g. password.WithWorker.
+func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byte, log *slog.Logger, hashOpts ...password.Option) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -49,7 +50,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	if a.Keys, err = NewKeyring(ctx, cfg, st, masterKey, log); err != nil {
 		return nil, err
 	}
-	if a.Hasher, err = NewHasher(cfg); err != nil {
+	if a.Hasher, err = NewHasher(cfg, hashOpts...); err != nil {
 		return nil, err
 	}
 	verifier := token.NewVerifier(a.Keys, token.VerifierOptions{
@@ -103,10 +104,10 @@ func NewKeyring(ctx context.Context, cfg config.Config, st token.KeyStore, maste
 func KeyActivationDelay(cfg config.Config) time.Duration { return 2 * cfg.KeyRefreshInterval }
 
 // NewHasher builds the password hasher from the argon2id settings.
-func NewHasher(cfg config.Config) (*password.Hasher, error) {
+func NewHasher(cfg config.Config, opts ...password.Option) (*password.Hasher, error) {
 	p := password.DefaultParams()
 	p.MemoryKiB, p.Iterations, p.Parallelism = cfg.Argon2MemoryKiB, cfg.Argon2Iterations, cfg.Argon2Parallelism
-	return password.NewHasher(p, cfg.EffectiveHashConcurrency())
+	return password.NewHasher(p, cfg.EffectiveHashConcurrency(), opts...)
 }
 
 // sweepInterval spaces the clean-up of expired rows.

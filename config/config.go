@@ -53,7 +53,7 @@ type Config struct {
 	Argon2Iterations  uint32
 	Argon2Parallelism uint8
 	HashConcurrency   int  // 0 means GOMAXPROCS; see EffectiveHashConcurrency
-	HashOwnProcs      bool // serve adds hash_concurrency to GOMAXPROCS
+	HashWorker        bool // serve hashes passwords in a low-priority child process
 
 	LoginMaxAccountFailures int
 	LoginMaxIPFailures      int

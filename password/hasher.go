@@ -69,11 +69,19 @@ type Hasher struct {
 	// dummy is a real hash of a random secret under the current params, so
 	// VerifyDummy costs exactly what a wrong password for a real account does.
 	dummy string
+	// worker, when set, does the computations in a low-priority process.
+	worker *Worker
 }
+
+// Option adjusts a Hasher.
+type Option func(*Hasher)
+
+// WithWorker makes the Hasher compute in w's process instead of its own.
+func WithWorker(w *Worker) Option { return func(h *Hasher) { h.worker = w } }
 
 // NewHasher returns a Hasher writing argon2id hashes with p and running at
 // most concurrency hash computations at a time (GOMAXPROCS when < 1).
-func NewHasher(p Params, concurrency int) (*Hasher, error) {
+func NewHasher(p Params, concurrency int, opts ...Option) (*Hasher, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -81,6 +89,9 @@ func NewHasher(p Params, concurrency int) (*Hasher, error) {
 		concurrency = runtime.GOMAXPROCS(0)
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, concurrency)}
+	for _, o := range opts {
+		o(h)
+	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on supported platforms
 	h.dummy = newArgon2(hex.EncodeToString(secret), p).String()
@@ -93,6 +104,9 @@ func (h *Hasher) Hash(ctx context.Context, plain string) (string, error) {
 		return "", err
 	}
 	defer h.release()
+	if h.worker != nil {
+		return h.worker.hash(plain, h.params)
+	}
 	return newArgon2(plain, h.params).String(), nil
 }
 
@@ -115,7 +129,11 @@ func (h *Hasher) Verify(ctx context.Context, plain, encoded string) (ok, needsRe
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	ok, err = s.matches(plain)
+	if h.worker != nil {
+		ok, err = h.worker.verify(plain, encoded)
+	} else {
+		ok, err = s.matches(plain)
+	}
 	h.release()
 	if err != nil || !ok {
 		return false, false, err

@@ -19,6 +19,8 @@ type command struct {
 	summary  string
 	run      func(ctx context.Context, env *environment, args []string) error
 	children []*command
+	// hidden commands are for Tollgate's own use and not listed in help.
+	hidden bool
 }
 
 // environment is what commands read and write instead of globals, so tests
@@ -41,6 +43,7 @@ func rootCommand() *command {
 			{name: "status", summary: "show the applied and the latest schema version", run: runMigrateStatus},
 		}},
 		{name: "version", summary: "print the version", run: runVersion},
+		{name: hashWorkerCommand, summary: "compute password hashes for a running server (internal)", run: runHashWorker, hidden: true},
 		{name: "admin", summary: "administer tenants, users and keys directly in the store", children: []*command{
 			{name: "bootstrap", summary: "create the first user, as platform admin and owner of a new tenant", run: runBootstrap},
 			{name: "tenant", summary: "manage tenants", children: []*command{
@@ -83,7 +86,9 @@ func dispatch(ctx context.Context, env *environment, cmd *command, path string, 
 func printGroupHelp(w io.Writer, cmd *command, path string) {
 	fmt.Fprintf(w, "Usage: %s <command> [flags]\n\n%s\n\nCommands:\n", path, cmd.summary)
 	for _, c := range cmd.children {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		if !c.hidden {
+			fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		}
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for details.\n", path)
 }

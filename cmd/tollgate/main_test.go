@@ -15,8 +15,21 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/store/sqlite"
 )
+
+// TestMain lets the test binary stand in for tollgate when serve starts its
+// password hashing worker (os.Executable is the test binary here).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == hashWorkerCommand {
+		if err := password.ServeWorker(os.Stdin, os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // syncBuffer collects a running command's output.
 type syncBuffer struct {

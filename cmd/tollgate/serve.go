@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/httpapi"
+	"github.com/tollgate/tollgate/password"
 )
 
 func runServe(ctx context.Context, env *environment, args []string) error {
@@ -35,7 +35,6 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	reserveHashProcs(&cfg)
 	srv, err := buildServer(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -46,19 +45,6 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	return srv.serve(ctx, ln, env)
-}
-
-// reserveHashProcs gives password hashing scheduler slots of its own.
-// argon2 keeps a goroutine busy for tens of milliseconds, so with one slot
-// per core a burst of logins holds every slot and cheap requests queue
-// behind it; with hash_concurrency extra slots the kernel shares the cores
-// instead. The concurrency is fixed first so that it stays at the number of
-// cores rather than growing with the slots.
-func reserveHashProcs(cfg *config.Config) {
-	cfg.HashConcurrency = cfg.EffectiveHashConcurrency()
-	if cfg.HashOwnProcs {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + cfg.HashConcurrency)
-	}
 }
 
 func newLogger(cfg config.Config, env *environment) (*slog.Logger, error) {
@@ -81,10 +67,11 @@ func newLogger(cfg config.Config, env *environment) (*slog.Logger, error) {
 
 // server is a running Tollgate replica.
 type server struct {
-	cfg   config.Config
-	log   *slog.Logger
-	store backend
-	app   *app.App
+	cfg    config.Config
+	log    *slog.Logger
+	store  backend
+	app    *app.App
+	worker *password.Worker // nil when hashing in process
 }
 
 func buildServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*server, error) {
@@ -104,12 +91,24 @@ func buildServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*ser
 	} else if applied != latest {
 		log.Warn("database schema is behind this binary; run tollgate migrate up", "applied", applied, "latest", latest)
 	}
-	a, err := app.New(ctx, cfg, st, mk, log)
+	var hashOpts []password.Option
+	var worker *password.Worker
+	if cfg.HashWorker {
+		if worker, err = startHashWorker(log); err != nil {
+			st.Close()
+			return nil, err
+		}
+		hashOpts = append(hashOpts, password.WithWorker(worker))
+	}
+	a, err := app.New(ctx, cfg, st, mk, log, hashOpts...)
 	if err != nil {
+		if worker != nil {
+			worker.Close()
+		}
 		st.Close()
 		return nil, err
 	}
-	return &server{cfg: cfg, log: log, store: st, app: a}, nil
+	return &server{cfg: cfg, log: log, store: st, app: a, worker: worker}, nil
 }
 
 // serve answers on ln until ctx ends, then drains in-flight requests for up
@@ -170,6 +169,9 @@ It asks for a password, or reads one line from stdin with --password-stdin.
 }
 
 func (s *server) close() {
+	if s.worker != nil {
+		_ = s.worker.Close()
+	}
 	if err := s.store.Close(); err != nil {
 		s.log.Warn("closing the store failed", "err", err)
 	}
