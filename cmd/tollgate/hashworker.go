@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
+
+	"github.com/tollgate/tollgate/config"
 
 	"github.com/tollgate/tollgate/password"
 )
@@ -26,10 +29,23 @@ func startHashWorker(log *slog.Logger) (*password.Worker, error) {
 	w := password.NewWorker(func() *exec.Cmd {
 		cmd := exec.Command(exe, hashWorkerCommand)
 		cmd.Stderr = os.Stderr
+		cmd.Env = workerEnv(os.Environ())
 		return cmd
 	}, log)
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// workerEnv drops Tollgate's settings — the master key and database URL
+// among them — from the worker's environment: it needs none of them.
+func workerEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, config.EnvPrefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

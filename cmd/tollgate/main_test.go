@@ -268,3 +268,10 @@ func eventually(cond func() bool) bool {
 	}
 	return false
 }
+
+func TestWorkerEnvDropsSecrets(t *testing.T) {
+	got := workerEnv([]string{"PATH=/bin", "TOLLGATE_MASTER_KEY=secret", "TOLLGATE_DATABASE_URL=postgres://x", "GOGC=100"})
+	if strings.Join(got, " ") != "PATH=/bin GOGC=100" {
+		t.Fatalf("worker env = %v", got)
+	}
+}
