@@ -21,9 +21,6 @@ import (
 	"github.com/tollgate/tollgate/token"
 )
 
-// TokenLeeway is the clock skew tolerated between replicas and verifiers.
-const TokenLeeway = time.Minute
-
 // App is one assembled replica.
 type App struct {
 	API      *httpapi.Server
@@ -47,16 +44,16 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}
 	a := &App{cfg: cfg, store: st, log: log}
 	var err error
-	if a.Keys, err = NewKeyring(ctx, cfg, st, masterKey, log); err != nil {
+	if a.Keys, err = NewKeyring(ctx, cfg, st, masterKey); err != nil {
 		return nil, err
 	}
 	if a.Hasher, err = NewHasher(cfg, hashOpts...); err != nil {
 		return nil, err
 	}
 	verifier := token.NewVerifier(a.Keys, token.VerifierOptions{
-		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, Leeway: TokenLeeway, CacheSize: cfg.TokenCacheSize,
+		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, CacheSize: cfg.TokenCacheSize,
 	})
-	a.revocations = session.NewRevocations(st, cfg.AccessTokenTTL, TokenLeeway, nil)
+	a.revocations = session.NewRevocations(st, cfg.AccessTokenTTL, token.DefaultLeeway, nil)
 	if err := a.revocations.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("loading session revocations: %w", err)
 	}
@@ -82,13 +79,13 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 }
 
 // NewKeyring loads the signing keys, creating the first one on an empty store.
-func NewKeyring(ctx context.Context, cfg config.Config, st token.KeyStore, masterKey []byte, log *slog.Logger) (*token.Keyring, error) {
+func NewKeyring(ctx context.Context, cfg config.Config, st token.KeyStore, masterKey []byte) (*token.Keyring, error) {
 	sealer, err := token.NewSealer(masterKey)
 	if err != nil {
 		return nil, err
 	}
 	kr := token.NewKeyring(st, sealer, token.KeyringOptions{
-		Algorithm: cfg.SigningAlgorithm, TokenTTL: cfg.AccessTokenTTL, Leeway: TokenLeeway, Log: log,
+		Algorithm: cfg.SigningAlgorithm, TokenTTL: cfg.AccessTokenTTL,
 		// A rotated key is published at once but signs only after every
 		// replica has had two chances to load it, so no replica meets a
 		// token whose key it does not know yet.
@@ -117,26 +114,24 @@ const sweepInterval = 10 * time.Minute
 // store — signing keys and revocations made by other processes — and the
 // clean-up. It returns a function that waits for them after ctx ends.
 func (a *App) RunBackground(ctx context.Context) (wait func()) {
-	every := a.cfg.KeyRefreshInterval
+	refresh := a.cfg.KeyRefreshInterval
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); a.Keys.Run(ctx, every) }()
-	go func() { defer wg.Done(); a.revocations.Run(ctx, every, a.log) }()
-	go func() { defer wg.Done(); a.sweepLoop(ctx) }()
-	return wg.Wait
-}
-
-func (a *App) sweepLoop(ctx context.Context) {
-	t := time.NewTicker(sweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			a.Sweep(ctx)
-		}
+	for _, job := range []struct {
+		what  string
+		every time.Duration
+		run   func(context.Context) error
+	}{
+		{"refreshing signing keys", refresh, a.Keys.Refresh},
+		{"syncing session revocations", refresh, a.revocations.Sync},
+		{"sweeping expired rows", sweepInterval, func(ctx context.Context) error { a.Sweep(ctx); return nil }},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			every(ctx, job.every, a.log, job.what, job.run)
+		}()
 	}
+	return wg.Wait
 }
 
 // Sweep deletes expired sessions, stale login counters and signing keys no

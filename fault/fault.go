@@ -97,9 +97,7 @@ func (e *Error) Is(target error) bool {
 // Sentinels for errors.Is checks by kind. Never return these directly: build
 // an Error with a specific code instead.
 var (
-	ErrInvalid         = &Error{Kind: Invalid}
 	ErrUnauthenticated = &Error{Kind: Unauthenticated}
-	ErrForbidden       = &Error{Kind: Forbidden}
 	ErrNotFound        = &Error{Kind: NotFound}
 	ErrConflict        = &Error{Kind: Conflict}
 	ErrRateLimited     = &Error{Kind: RateLimited}

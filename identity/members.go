@@ -201,7 +201,7 @@ func (s *Service) checkOutranks(ctx context.Context, a access, target Membership
 func (a access) covers(roles []string, custom map[string]Role) error {
 	granted := ResolvePermissions(roles, custom)
 	for _, p := range granted.Sorted() {
-		if !a.perms.Has(Permission(p)) {
+		if !a.has(Permission(p)) {
 			return fault.Forbiddenf("permission_denied", "that needs %s, which you do not hold", p)
 		}
 	}

@@ -77,7 +77,7 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 		if Permission(p) == PermOwnersWrite {
 			return Role{}, fault.Invalidf("permissions", "reserved_permission", "owners:write belongs to the owner role only")
 		}
-		if !a.perms.Has(Permission(p)) {
+		if !a.has(Permission(p)) {
 			return Role{}, fault.Forbiddenf("permission_denied", "you cannot grant %s, which you do not hold", p)
 		}
 	}

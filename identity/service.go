@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate/fault"
@@ -40,8 +41,15 @@ type access struct {
 	tenant     Tenant
 	membership Membership // zero for a platform admin who is not a member
 	perms      PermissionSet
-	platform   bool
+	// platform reports whether the caller is a platform admin, who holds an
+	// owner's rights in every tenant. It is looked up at most once, and only
+	// when the membership alone does not decide, so that ordinary calls
+	// skip the read.
+	platform func() bool
 }
+
+// has reports whether the caller holds p here.
+func (a access) has(p Permission) bool { return a.perms.Has(p) || a.platform() }
 
 // resolve loads the caller's access to tenantID, hiding tenants the caller
 // cannot see behind NotFound.
@@ -61,14 +69,12 @@ func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (acces
 	if err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return access{}, err
 	}
+	// Platform admins manage every tenant, member or not, whatever its status.
+	platform := sync.OnceValue(func() bool { return s.isPlatformAdmin(ctx, c) })
 	switch {
-	case s.isPlatformAdmin(ctx, c):
-		// Platform admins manage every tenant with an owner's rights,
-		// whether or not they are members and whatever its status.
-		return access{tenant: t, membership: m, perms: ResolvePermissions([]string{RoleOwner}, nil), platform: true}, nil
-	case !member:
+	case !member && !platform():
 		return access{}, errTenantNotFound()
-	case t.Status != TenantActive:
+	case member && t.Status != TenantActive && !platform():
 		// Members know the tenant exists, so they learn why, not a 404.
 		return access{}, fault.Forbiddenf("tenant_suspended", "this tenant is suspended")
 	}
@@ -76,7 +82,7 @@ func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (acces
 	if err != nil {
 		return access{}, err
 	}
-	return access{tenant: t, membership: m, perms: ResolvePermissions(m.Roles, custom)}, nil
+	return access{tenant: t, membership: m, perms: ResolvePermissions(m.Roles, custom), platform: platform}, nil
 }
 
 func (s *Service) customRolesFor(ctx context.Context, tenantID string, roles []string) (map[string]Role, error) {
@@ -110,7 +116,7 @@ func (s *Service) isPlatformAdmin(ctx context.Context, c Caller) bool {
 }
 
 func (a access) require(p Permission) error {
-	if a.perms.Has(p) {
+	if a.has(p) {
 		return nil
 	}
 	return fault.Forbiddenf("permission_denied", "this action needs the %s permission in this tenant", p)

@@ -87,7 +87,7 @@ func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p
 		if *p.Status != TenantActive && *p.Status != TenantSuspended {
 			return Tenant{}, fault.Invalidf("status", "invalid_status", "status must be active or suspended")
 		}
-		if *p.Status != t.Status && !a.platform {
+		if *p.Status != t.Status && !a.platform() {
 			return Tenant{}, fault.Forbiddenf("platform_admin_required", "only a platform admin may change a tenant's status")
 		}
 		t.Status = *p.Status

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
 )
@@ -27,7 +26,7 @@ func NewRevocations(store Store, accessTTL, leeway time.Duration, now func() tim
 		now = time.Now
 	}
 	keep := accessTTL + leeway
-	return &Revocations{store: store, keep: keep, now: now, ids: map[string]time.Time{}, cursor: now().Add(-keep + syncOverlap)}
+	return &Revocations{store: store, keep: keep, now: now, ids: map[string]time.Time{}, cursor: now().Add(-keep)}
 }
 
 // Revoked reports whether sid has been revoked.
@@ -101,22 +100,6 @@ func (r *Revocations) forgetExpiredLocked() {
 	for sid, at := range r.ids {
 		if at.Before(cutoff) {
 			delete(r.ids, sid)
-		}
-	}
-}
-
-// Run syncs every interval until ctx ends.
-func (r *Revocations) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.Sync(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("syncing session revocations failed", "err", err)
-			}
 		}
 	}
 }

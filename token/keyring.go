@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,9 +14,8 @@ import (
 
 // Defaults of KeyringOptions.
 const (
-	DefaultTokenTTL        = time.Hour
-	DefaultLeeway          = time.Minute
-	DefaultRefreshInterval = 30 * time.Second
+	DefaultTokenTTL = time.Hour
+	DefaultLeeway   = time.Minute
 )
 
 // KeyringOptions configure a Keyring. Zero values take the defaults.
@@ -38,8 +36,6 @@ type KeyringOptions struct {
 	ActivationDelay time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Log receives the errors of Run; nil discards them.
-	Log *slog.Logger
 }
 
 // Keyring holds the signing keys of one process: the key that signs and the
@@ -80,9 +76,6 @@ func NewKeyring(store KeyStore, sealer *Sealer, opts KeyringOptions) *Keyring {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
-	}
 	return &Keyring{store: store, sealer: sealer, opts: opts}
 }
 
@@ -99,25 +92,6 @@ func (kr *Keyring) Refresh(ctx context.Context) error {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	return kr.reload(ctx, false)
-}
-
-// Run refreshes every interval (default 30s) until ctx ends.
-func (kr *Keyring) Run(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		every = DefaultRefreshInterval
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := kr.Refresh(ctx); err != nil && ctx.Err() == nil {
-				kr.opts.Log.WarnContext(ctx, "refreshing signing keys failed; still using the previous ones", "err", err)
-			}
-		}
-	}
 }
 
 // Rotate generates a new key, stores it and reloads. Other replicas pick it

@@ -11,11 +11,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"reflect"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -460,62 +457,6 @@ func b64(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// syncBuffer is a log sink safe for the Run goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func TestRun(t *testing.T) {
-	fx := newFixture(t, AlgEdDSA)
-	var logs syncBuffer
-	kr := fx.keyring(KeyringOptions{Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err := kr.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { kr.Run(runCtx, time.Millisecond); close(stopped) }()
-
-	fx.clock.Advance(time.Minute)
-	k2, err := fx.kr.Rotate(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, func() bool { return fx.currentKid(kr) == k2.ID })
-
-	fx.store.mu.Lock()
-	fx.store.listErr = errors.New("db down")
-	fx.store.mu.Unlock()
-	eventually(t, func() bool { return strings.Contains(logs.String(), "db down") })
-	cancel()
-	<-stopped
-}
-
-// eventually polls cond; the generous deadline only guards against a hang.
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // A rotation within the clock's resolution still produces the newest key.

@@ -216,7 +216,7 @@ func runKeysRotate(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		kr, err := app.NewKeyring(ctx, a.cfg, a.store, mk, a.log)
+		kr, err := app.NewKeyring(ctx, a.cfg, a.store, mk)
 		if err != nil {
 			return err
 		}
