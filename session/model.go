@@ -28,9 +28,12 @@ type Session struct {
 	IP           string
 }
 
-// Revocation is a revoked session id and when it was revoked.
+// Revocation is the id of a revoked credential — a session, an API key or a
+// service's client secret; ids are unique across all of them — and when it
+// was revoked. Access tokens name the credentials they derive from (sid,
+// cid), so one set of revoked ids serves every token.
 type Revocation struct {
-	SessionID string
+	ID        string
 	RevokedAt time.Time
 }
 
@@ -56,7 +59,8 @@ type Store interface {
 	// RevokeActorSessions revokes every live session of actorID and returns
 	// their ids.
 	RevokeActorSessions(ctx context.Context, actorID, reason string, at time.Time) ([]string, error)
-	// RevokedSince lists revoked sessions in (RevokedAt, SessionID) order,
+	// RevokedSince lists revoked credentials — sessions, API keys and
+	// service secrets — in (RevokedAt, ID) order,
 	// starting after the position (since, afterID) — afterID "" includes
 	// every revocation at since — at most limit. Replicas page through it
 	// to learn of revocations made elsewhere.

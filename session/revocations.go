@@ -70,14 +70,14 @@ func (r *Revocations) Sync(ctx context.Context) error {
 		}
 		r.mu.Lock()
 		for _, rv := range list {
-			if _, ok := r.ids[rv.SessionID]; !ok {
-				r.ids[rv.SessionID] = rv.RevokedAt
+			if _, ok := r.ids[rv.ID]; !ok {
+				r.ids[rv.ID] = rv.RevokedAt
 			}
 		}
 		r.mu.Unlock()
 		if len(list) > 0 {
 			last := list[len(list)-1]
-			since, after = last.RevokedAt, last.SessionID
+			since, after = last.RevokedAt, last.ID
 			if last.RevokedAt.After(newest) {
 				newest = last.RevokedAt
 			}

@@ -6,8 +6,11 @@ package store
 import (
 	"context"
 
+	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/loginguard"
+	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/token"
 )
@@ -15,6 +18,10 @@ import (
 // Store is a complete backend.
 type Store interface {
 	identity.Store
+	identity.AgentStore
+	apikey.Store
+	serviceaccount.Store
+	credential.BlockStore
 	session.Store
 	token.KeyStore
 	loginguard.Store

@@ -190,7 +190,7 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID strin
 	}
 	return collect(rows, func(r pgx.Row) (session.Revocation, error) {
 		var rev session.Revocation
-		err := r.Scan(&rev.SessionID, &rev.RevokedAt)
+		err := r.Scan(&rev.ID, &rev.RevokedAt)
 		rev.RevokedAt = rev.RevokedAt.UTC()
 		return rev, err
 	})

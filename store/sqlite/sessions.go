@@ -188,7 +188,7 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID strin
 	return collect(rows, func(r scanner) (session.Revocation, error) {
 		var rev session.Revocation
 		var at int64
-		err := r.Scan(&rev.SessionID, &at)
+		err := r.Scan(&rev.ID, &at)
 		rev.RevokedAt = fromTS(at)
 		return rev, err
 	})

@@ -133,7 +133,7 @@ func sessionTests() []test {
 				}
 			}
 			rev := func(id string) session.Revocation {
-				return session.Revocation{SessionID: id, RevokedAt: us(at(times[id]))}
+				return session.Revocation{ID: id, RevokedAt: us(at(times[id]))}
 			}
 			check(t, "since 0", ok(s.RevokedSince(ctx, at(0), "", 10))(t),
 				[]session.Revocation{rev("s2"), rev("s3"), rev("s4"), rev("s1")})
