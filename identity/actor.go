@@ -11,20 +11,46 @@ const (
 
 // Credential kinds an ActorContext can be resolved from.
 const (
+	// CredentialSession is a human's access token from a login.
 	CredentialSession = "session"
+	// CredentialAPIKey is an API key, held by any actor type.
+	CredentialAPIKey = "api_key"
+	// CredentialDelegation is an access token from an RFC 8693 token
+	// exchange: an agent acting on behalf of a human.
+	CredentialDelegation = "delegation"
+	// CredentialClientCredentials is a service's access token from the
+	// OAuth 2.0 client credentials grant.
+	CredentialClientCredentials = "client_credentials"
 )
 
 // ActorContext is what every authenticated request resolves to. It is built
 // from a verified credential and is immutable once built.
 type ActorContext struct {
-	ActorID     string    `json:"actor_id"`
-	ActorType   string    `json:"actor_type"`
-	TenantID    string    `json:"tenant_id,omitempty"`
-	Roles       []string  `json:"roles"`
-	Permissions []string  `json:"permissions"`
-	Credential  string    `json:"credential"`
-	SessionID   string    `json:"session_id,omitempty"`
-	ExpiresAt   time.Time `json:"expires_at"`
+	// ActorID is who is acting: "user:…", "agent:…" or "service:…". Under
+	// delegation it is the agent, and OnBehalfOf is the human.
+	ActorID   string `json:"actor_id"`
+	ActorType string `json:"actor_type"`
+	TenantID  string `json:"tenant_id,omitempty"`
+	// Roles are the tenant roles of the actor (of the human under
+	// delegation).
+	Roles []string `json:"roles"`
+	// Permissions are what this request may do: for a session the
+	// permissions of its roles, for any other credential the intersection
+	// of its scopes with what its holder may do.
+	Permissions []string `json:"permissions"`
+	// Scopes are the scopes the credential was issued with (API keys,
+	// delegated and service tokens).
+	Scopes     []string `json:"scopes,omitempty"`
+	Credential string   `json:"credential"`
+	// CredentialID is the API key id, or the client secret id of a
+	// service token, or the agent key id of a delegated token.
+	CredentialID string `json:"credential_id,omitempty"`
+	SessionID    string `json:"session_id,omitempty"`
+	// OnBehalfOf is the human a delegated agent acts for.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	// ExpiresAt is when the credential stops working; zero for an API key
+	// without expiry.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // Caller identifies who is asking the identity service for something. It is

@@ -3,6 +3,7 @@ package token
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -27,6 +28,13 @@ type Claims struct {
 	// Act is the RFC 8693 actor: who acts on behalf of Subject. Nil unless
 	// the token was obtained by delegation.
 	Act *Actor // act
+	// CredentialID names the credential other than the session the token
+	// derives from — the agent's API key of a delegated token, the client
+	// secret of a service's token — so that revoking it ends the token too.
+	CredentialID string // cid
+	// Scope is the permissions the token grants (RFC 8693 §4.2 "scope",
+	// space-separated on the wire), fixed when it was issued.
+	Scope []string // scope
 }
 
 // Actor is an RFC 8693 "act" claim. A nested Act records a delegation
@@ -54,6 +62,22 @@ type wireClaims struct {
 	Roles     []string `json:"roles"`
 	ActorType string   `json:"act_type,omitempty"`
 	Act       *Actor   `json:"act,omitempty"`
+	CID       string   `json:"cid,omitempty"`
+	Scope     scope    `json:"scope,omitempty"`
+}
+
+// scope is RFC 6749 §3.3's space-delimited list in a JSON string.
+type scope []string
+
+func (s scope) MarshalJSON() ([]byte, error) { return json.Marshal(strings.Join(s, " ")) }
+
+func (s *scope) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return err
+	}
+	*s = strings.Fields(str)
+	return nil
 }
 
 // audience is aud: a string or an array of strings (RFC 7519 §4.1.3).
@@ -104,6 +128,7 @@ func (c *Claims) wire() wireClaims {
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience,
 		ExpiresAt: seconds(c.ExpiresAt), IssuedAt: seconds(c.IssuedAt), NotBefore: seconds(c.NotBefore),
 		ID: c.ID, SessionID: c.SessionID, TenantID: c.TenantID, Roles: roles, ActorType: c.ActorType, Act: c.Act,
+		CID: c.CredentialID, Scope: c.Scope,
 	}
 }
 
@@ -112,6 +137,7 @@ func (w *wireClaims) claims() *Claims {
 		Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience,
 		ExpiresAt: timeOf(w.ExpiresAt), IssuedAt: timeOf(w.IssuedAt), NotBefore: timeOf(w.NotBefore),
 		ID: w.ID, SessionID: w.SessionID, TenantID: w.TenantID, Roles: w.Roles, ActorType: w.ActorType, Act: w.Act,
+		CredentialID: w.CID, Scope: w.Scope,
 	}
 }
 

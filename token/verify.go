@@ -1,6 +1,7 @@
 package token
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"math"
@@ -30,28 +31,66 @@ type VerifierOptions struct {
 	// CacheSize bounds the verified-token cache: 0 means DefaultCacheSize,
 	// negative disables the cache.
 	CacheSize int
-	// Now is the clock; default the Keyring's.
+	// Now is the clock; default the key source's.
 	Now func() time.Time
 }
 
-// Verifier checks access tokens against the Keyring's published keys.
+// Verifier checks access tokens against the keys of a Keyring (in Tollgate)
+// or of a RemoteKeys (in a service that trusts Tollgate's JWKS).
 type Verifier struct {
-	kr     *Keyring
+	src    keySource
 	parser *jwt.Parser
 	now    func() time.Time
 	leeway time.Duration
 	cache  *tokenCache // nil when disabled
 }
 
+// keySource is where a Verifier finds the published keys.
+type keySource interface {
+	// verificationKeys returns the published keys by kid, nil before the
+	// first load. The map is immutable and a kid keeps its
+	// *verificationKey for as long as its material is unchanged: the
+	// cache recognises "still the key that verified this token" by
+	// pointer.
+	verificationKeys() map[string]*verificationKey
+	// awaitKeys is called when there are no keys yet or they lack kid. It
+	// returns newer keys that have kid (any keys when kid is ""), possibly
+	// after fetching them, or nil when there is nothing new to try.
+	awaitKeys(ctx context.Context, kid string) map[string]*verificationKey
+}
+
+func (kr *Keyring) verificationKeys() map[string]*verificationKey {
+	if s := kr.snap.Load(); s != nil {
+		return s.keys
+	}
+	return nil
+}
+
+// awaitKeys never reloads: a Keyring follows the store on its own
+// schedule, and a forged kid must not make it read the store.
+func (kr *Keyring) awaitKeys(context.Context, string) map[string]*verificationKey { return nil }
+
 // NewVerifier returns a Verifier over kr's current keys; it follows kr's
 // reloads without being told.
 func NewVerifier(kr *Keyring, opts VerifierOptions) *Verifier {
+	return newVerifier(kr, kr.opts.Now, kr.opts.Leeway, opts)
+}
+
+// NewRemoteVerifier returns a Verifier over the keys rk fetches. A token
+// whose kid rk does not know makes it refresh (at most once per
+// MinRefreshInterval) and, within VerifyContext's ctx, waits for that
+// refresh once. A zero Leeway means DefaultLeeway.
+func NewRemoteVerifier(rk *RemoteKeys, opts VerifierOptions) *Verifier {
+	return newVerifier(rk, rk.opts.Now, DefaultLeeway, opts)
+}
+
+func newVerifier(src keySource, now func() time.Time, leeway time.Duration, opts VerifierOptions) *Verifier {
 	if opts.Now == nil {
-		opts.Now = kr.opts.Now
+		opts.Now = now
 	}
 	switch {
 	case opts.Leeway == 0:
-		opts.Leeway = kr.opts.Leeway
+		opts.Leeway = leeway
 	case opts.Leeway < 0:
 		opts.Leeway = 0
 	}
@@ -71,7 +110,7 @@ func NewVerifier(kr *Keyring, opts VerifierOptions) *Verifier {
 	if opts.Audience != "" {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
 	}
-	v := &Verifier{kr: kr, parser: jwt.NewParser(popts...), now: opts.Now, leeway: opts.Leeway}
+	v := &Verifier{src: src, parser: jwt.NewParser(popts...), now: opts.Now, leeway: opts.Leeway}
 	switch {
 	case opts.CacheSize == 0:
 		v.cache = newTokenCache(DefaultCacheSize)
@@ -104,16 +143,28 @@ func invalidToken(cause error) *fault.Error {
 // is wrapped for logs. The returned Claims are shared with the cache and
 // must not be modified. Verify does not check revocation: callers check
 // SessionID.
+//
+// Over RemoteKeys, a token with an unknown kid may wait for a refresh of
+// the keys, bounded by RemoteKeysOptions.Timeout; VerifyContext bounds
+// that wait by a context too.
 func (v *Verifier) Verify(raw string) (*Claims, error) {
+	return v.VerifyContext(context.Background(), raw)
+}
+
+// VerifyContext is Verify, giving up waiting for a refresh of remote keys
+// when ctx ends. Over a Keyring it never waits.
+func (v *Verifier) VerifyContext(ctx context.Context, raw string) (*Claims, error) {
 	if len(raw) > MaxTokenLength {
 		return nil, invalidToken(errTooLong)
 	}
-	s := v.kr.snap.Load()
-	if s == nil {
-		return nil, invalidToken(errNotLoaded)
+	keys := v.src.verificationKeys()
+	if keys == nil {
+		if keys = v.src.awaitKeys(ctx, ""); keys == nil {
+			return nil, invalidToken(errNotLoaded)
+		}
 	}
 	if v.cache == nil {
-		c, _, err := v.verify(raw, s)
+		c, _, err := v.verifyRetry(ctx, raw, keys)
 		return c, err
 	}
 	h := tokenHash(raw)
@@ -122,17 +173,31 @@ func (v *Verifier) Verify(raw string) (*Claims, error) {
 		if now < e.validFrom || now >= e.deadline {
 			return nil, invalidToken(errCachedExpired)
 		}
-		if s.keys[e.key.id] != e.key {
+		if keys[e.key.id] != e.key {
 			return nil, invalidToken(errKeyRetired)
 		}
 		return e.claims, nil
 	}
-	c, vk, err := v.verify(raw, s)
+	c, vk, err := v.verifyRetry(ctx, raw, keys)
 	if err != nil {
 		return nil, err
 	}
 	v.cache.put(&h, v.entry(c, vk), now)
 	return c, nil
+}
+
+// verifyRetry verifies raw and, if its kid is unknown, once more with the
+// keys the source fetched for it.
+func (v *Verifier) verifyRetry(ctx context.Context, raw string, keys map[string]*verificationKey) (*Claims, *verificationKey, error) {
+	c, vk, unknown, err := v.verify(raw, keys)
+	if unknown == "" {
+		return c, vk, err
+	}
+	if keys = v.src.awaitKeys(ctx, unknown); keys == nil {
+		return nil, nil, err
+	}
+	c, vk, _, err = v.verify(raw, keys)
+	return c, vk, err
 }
 
 // entry mirrors the time checks of jwt.Validator, which compares against
@@ -165,10 +230,11 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func (v *Verifier) verify(raw string, s *snapshot) (*Claims, *verificationKey, error) {
+// verify checks raw against keys. When raw is well-formed up to naming a
+// kid that keys lack, unknown is that kid.
+func (v *Verifier) verify(raw string, keys map[string]*verificationKey) (c *Claims, vk *verificationKey, unknown string, err error) {
 	w := new(wireClaims)
-	var vk *verificationKey
-	_, err := v.parser.ParseWithClaims(raw, w, func(t *jwt.Token) (any, error) {
+	_, err = v.parser.ParseWithClaims(raw, w, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, AccessTokenType) &&
 			!strings.EqualFold(typ, "application/"+AccessTokenType) {
 			return nil, errType
@@ -177,8 +243,9 @@ func (v *Verifier) verify(raw string, s *snapshot) (*Claims, *verificationKey, e
 		if kid == "" {
 			return nil, errNoKid
 		}
-		k, ok := s.keys[kid]
+		k, ok := keys[kid]
 		if !ok {
+			unknown = kid
 			return nil, errUnknownKid
 		}
 		// Without this an attacker could pick the verification routine
@@ -190,13 +257,13 @@ func (v *Verifier) verify(raw string, s *snapshot) (*Claims, *verificationKey, e
 		return k.pub, nil
 	})
 	if err != nil {
-		return nil, nil, invalidToken(err)
+		return nil, nil, unknown, invalidToken(err)
 	}
-	c := w.claims()
+	c = w.claims()
 	if m := c.missing(); m != "" {
-		return nil, nil, invalidToken(errors.New("no " + m + " claim"))
+		return nil, nil, "", invalidToken(errors.New("no " + m + " claim"))
 	}
-	return c, vk, nil
+	return c, vk, "", nil
 }
 
 // tokenHash is SHA-256 of raw. Copying into a stack buffer avoids the heap

@@ -14,9 +14,6 @@ import (
 
 const sessionCols = `id, actor_id, tenant_id, created_at, refreshed_at, expires_at, revoked_at, revoke_reason, user_agent, ip`
 
-// defaultRevokedLimit applies when RevokedSince is given no positive limit.
-const defaultRevokedLimit = 1000
-
 func errSessionNotFound() error { return fault.NotFoundf("session_not_found", "session not found") }
 
 func errInvalidRefresh() error {
@@ -172,28 +169,6 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 	}
 	slices.Sort(ids)
 	return ids, nil
-}
-
-// RevokedSince lists revocations after the position (since, afterID) in
-// (revoked_at, id) order; afterID "" includes every revocation at since.
-func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]session.Revocation, error) {
-	if limit <= 0 {
-		limit = defaultRevokedLimit
-	}
-	rows, err := s.pool.Query(ctx,
-		`SELECT id, revoked_at FROM sessions
-		 WHERE revoked_at > $1 OR (revoked_at = $1 AND id > $2)
-		 ORDER BY revoked_at, id LIMIT $3`,
-		ts(since), afterID, limit)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, func(r pgx.Row) (session.Revocation, error) {
-		var rev session.Revocation
-		err := r.Scan(&rev.ID, &rev.RevokedAt)
-		rev.RevokedAt = rev.RevokedAt.UTC()
-		return rev, err
-	})
 }
 
 // DeleteExpired deletes sessions that expired before cutoff; their refresh

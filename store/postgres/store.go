@@ -96,3 +96,20 @@ func list(l []string) []string {
 	}
 	return l
 }
+
+// utcPtr returns t in UTC; pgx scans timestamptz in the local zone.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+// nullBytes writes an empty byte slice as NULL, so that it reads back nil.
+func nullBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -46,3 +46,19 @@ func decodeList(s string) ([]string, error) {
 type scanner interface {
 	Scan(dest ...any) error
 }
+
+// nullTS is ts for an optional time: nil is stored as NULL.
+func nullTS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: ts(*t), Valid: true}
+}
+
+// nullBytes stores an empty byte slice as NULL, so that it comes back nil.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -13,9 +13,6 @@ import (
 
 const sessionCols = `id, actor_id, tenant_id, created_at, refreshed_at, expires_at, revoked_at, revoke_reason, user_agent, ip`
 
-// defaultRevokedLimit applies when RevokedSince is given no positive limit.
-const defaultRevokedLimit = 1000
-
 func errSessionNotFound() error { return fault.NotFoundf("session_not_found", "session not found") }
 
 func errInvalidRefresh() error {
@@ -34,13 +31,6 @@ func scanSession(r scanner) (session.Session, error) {
 	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = fromTS(created), fromTS(refreshed), fromTS(expires)
 	s.RevokedAt = fromNullTS(revoked)
 	return s, nil
-}
-
-func nullTS(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: ts(*t), Valid: true}
 }
 
 // CreateSession inserts s and its first refresh token hash.
@@ -169,29 +159,6 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 	}
 	slices.Sort(ids)
 	return ids, nil
-}
-
-// RevokedSince lists revocations after the position (since, afterID) in
-// (revoked_at, id) order; afterID "" includes every revocation at since.
-func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]session.Revocation, error) {
-	if limit <= 0 {
-		limit = defaultRevokedLimit
-	}
-	rows, err := s.read.QueryContext(ctx,
-		`SELECT id, revoked_at FROM sessions
-		 WHERE revoked_at > ? OR (revoked_at = ? AND id > ?)
-		 ORDER BY revoked_at, id LIMIT ?`,
-		ts(since), ts(since), afterID, limit)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, func(r scanner) (session.Revocation, error) {
-		var rev session.Revocation
-		var at int64
-		err := r.Scan(&rev.ID, &at)
-		rev.RevokedAt = fromTS(at)
-		return rev, err
-	})
 }
 
 // DeleteExpired deletes sessions that expired before cutoff; their refresh

@@ -32,9 +32,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Roles", roleTests()},
 		{"Isolation", isolationTests()},
 		{"Sessions", sessionTests()},
+		{"RevocationFeed", revocationFeedTests()},
 		{"RotateRefresh", rotateTests()},
 		{"SigningKeys", keyTests()},
 		{"LoginFailures", loginFailureTests()},
+		{"Agents", agentTests()},
+		{"APIKeys", apiKeyTests()},
+		{"Services", serviceTests()},
+		{"BlockLists", blockTests()},
 		{"Values", valueTests()},
 	}
 	for _, g := range groups {

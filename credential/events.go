@@ -1,0 +1,77 @@
+package credential
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tollgate/tollgate/bus"
+)
+
+// Subject is the bus subject of credential events. Services using the Go
+// SDK subscribe to it too, so its name and payload are a public contract
+// (docs/credentials.md).
+const Subject = "credential.events"
+
+// Event kinds.
+const (
+	// KindCredentialRevoked: ID is a revoked session, API key or client
+	// secret id. Tokens naming it (sid or cid) stop working.
+	KindCredentialRevoked = "credential_revoked"
+	// KindActorChanged: ID is an actor id whose roles, scopes or ownership
+	// changed; caches drop what they hold about it.
+	KindActorChanged = "actor_changed"
+	// KindActorDisabled and KindActorEnabled: ID is an actor id.
+	KindActorDisabled = "actor_disabled"
+	KindActorEnabled  = "actor_enabled"
+	// KindTenantSuspended and KindTenantActivated: ID is a tenant id.
+	KindTenantSuspended = "tenant_suspended"
+	KindTenantActivated = "tenant_activated"
+)
+
+// Event is one change that credential caches must apply.
+type Event struct {
+	Kind string    `json:"kind"`
+	ID   string    `json:"id"`
+	At   time.Time `json:"at"`
+}
+
+// maxEventSize bounds what DecodeEvent reads: events are a few dozen bytes.
+const maxEventSize = 4 << 10
+
+// DecodeEvent parses an event from the bus. Unknown kinds are an error so
+// that a newer publisher's events are logged, not silently misapplied.
+func DecodeEvent(data []byte) (Event, error) {
+	if len(data) > maxEventSize {
+		return Event{}, fmt.Errorf("credential event of %d bytes exceeds %d", len(data), maxEventSize)
+	}
+	var e Event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return Event{}, fmt.Errorf("decoding credential event: %w", err)
+	}
+	switch e.Kind {
+	case KindCredentialRevoked, KindActorChanged, KindActorDisabled, KindActorEnabled,
+		KindTenantSuspended, KindTenantActivated:
+	default:
+		return Event{}, fmt.Errorf("unknown credential event kind %q", e.Kind)
+	}
+	if e.ID == "" || len(e.ID) > 256 {
+		return Event{}, fmt.Errorf("credential event %s has an invalid id", e.Kind)
+	}
+	return e, nil
+}
+
+// Publish sends events on b.
+func Publish(ctx context.Context, b bus.Bus, events ...Event) error {
+	for _, e := range events {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if err := b.Publish(ctx, Subject, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/tollgate/tollgate/session"
+)
+
+// defaultRevokedLimit applies when RevokedSince is given no positive limit.
+const defaultRevokedLimit = 1000
+
+// revokedAfter is one arm of the revocation feed: a table's revocations
+// after the position (?1, ?2), in (revoked_at, id) order, at most ?3. The
+// row comparison seeks the (revoked_at, id) index to the position and the
+// LIMIT stops the walk early, so an arm reads only what it may return.
+// SQLite allows ORDER BY and LIMIT only on a compound's last SELECT, hence
+// the subquery.
+func revokedAfter(table string) string {
+	return `SELECT * FROM (SELECT id, revoked_at FROM ` + table + `
+	  WHERE (revoked_at, id) > (?1, ?2)
+	  ORDER BY revoked_at, id LIMIT ?3)`
+}
+
+// revokedSinceQuery merges the three arms. Ids are unique across sessions,
+// API keys and service secrets, so (revoked_at, id) orders the union
+// totally and keyset paging works across it.
+var revokedSinceQuery = revokedAfter("sessions") +
+	` UNION ALL ` + revokedAfter("api_keys") +
+	` UNION ALL ` + revokedAfter("service_secrets") +
+	` ORDER BY revoked_at, id LIMIT ?3`
+
+// RevokedSince lists revoked sessions, API keys and service secrets after
+// the position (since, afterID) in (revoked_at, id) order; afterID ""
+// includes every revocation at since.
+func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]session.Revocation, error) {
+	if limit <= 0 {
+		limit = defaultRevokedLimit
+	}
+	rows, err := s.read.QueryContext(ctx, revokedSinceQuery, ts(since), afterID, limit)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	return collect(rows, func(r scanner) (session.Revocation, error) {
+		var rev session.Revocation
+		var at int64
+		err := r.Scan(&rev.ID, &at)
+		rev.RevokedAt = fromTS(at)
+		return rev, err
+	})
+}
