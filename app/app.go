@@ -11,11 +11,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/bus"
 	"github.com/tollgate/tollgate/config"
+	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/loginguard"
+	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/password"
+	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/token"
@@ -23,17 +29,23 @@ import (
 
 // App is one assembled replica.
 type App struct {
-	API      *httpapi.Server
-	Keys     *token.Keyring
-	Identity *identity.Service
-	Sessions *session.Service
-	Hasher   *password.Hasher
+	API         *httpapi.Server
+	Keys        *token.Keyring
+	Identity    *identity.Service
+	Sessions    *session.Service
+	Hasher      *password.Hasher
+	Credentials *credential.Resolver
+	APIKeys     *apikey.Service
+	Services    *serviceaccount.Registry
 
 	cfg         config.Config
 	store       store.Store
 	revocations *session.Revocations
 	guard       *loginguard.Guard
 	log         *slog.Logger
+	metrics     *httpapi.Metrics
+	bus         bus.Bus
+	stopEvents  func()
 }
 
 // New builds a replica over st. masterKey seals the signing keys.
@@ -61,8 +73,9 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		MaxAccountFailures: cfg.LoginMaxAccountFailures, MaxIPFailures: cfg.LoginMaxIPFailures,
 		BaseDelay: cfg.LoginBackoffBase, MaxDelay: cfg.LoginBackoffMax, Window: cfg.LoginFailureWindow,
 	}, nil)
-	a.Identity = identity.NewService(st, nil)
 	metrics := httpapi.NewMetrics()
+	a.metrics = metrics
+	a.Identity = identity.NewService(st, nil, a.notify)
 	h := a.Hasher
 	metrics.RegisterGauge("tollgate_password_hashes_in_flight", "Password hash computations running now.", func() float64 { return float64(h.InFlight()) })
 	metrics.RegisterGauge("tollgate_password_hashes_waiting", "Password hash computations waiting for a slot.", func() float64 { return float64(h.Waiting()) })
@@ -72,9 +85,29 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})
+	a.Credentials = credential.NewResolver(credential.Deps{
+		Verifier: verifier, Revoked: a.revocations, RolePermissions: a.Sessions.Permissions,
+		Keys: st, Rights: a.Identity, Services: st, Blocks: st, Rejected: metrics.CredentialRejected,
+	}, credential.Options{KeyCacheTTL: cfg.APIKeyCacheTTL})
+	if err := a.Credentials.SyncBlocks(ctx); err != nil {
+		return nil, fmt.Errorf("loading suspended tenants and disabled actors: %w", err)
+	}
+	a.APIKeys = apikey.NewService(st, a.Identity, st, a.notify, apikey.Options{Env: cfg.APIKeyEnvironment}, nil)
+	a.Services = serviceaccount.NewRegistry(st, a.Identity, a.notify, cfg.APIKeyEnvironment, nil)
+	endpoint := oauth.NewEndpoint(a.Credentials, a.Services, a.Identity, a.Keys, oauth.Options{
+		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
+	}, nil)
 	a.API = httpapi.New(httpapi.Deps{
-		Sessions: a.Sessions, Identity: a.Identity, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
-	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes})
+		Sessions: a.Sessions, Identity: a.Identity, Credentials: a.Credentials, APIKeys: a.APIKeys,
+		Services: a.Services, OAuth: endpoint, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
+	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod})
+	if a.bus, err = openBus(ctx, cfg, a); err != nil {
+		return nil, err
+	}
+	if a.stopEvents, err = a.bus.Subscribe(context.Background(), event.Subject, a.receive); err != nil {
+		_ = a.bus.Close()
+		return nil, fmt.Errorf("subscribing to credential events: %w", err)
+	}
 	return a, nil
 }
 
@@ -122,7 +155,9 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 		run   func(context.Context) error
 	}{
 		{"refreshing signing keys", refresh, a.Keys.Refresh},
-		{"syncing session revocations", refresh, a.revocations.Sync},
+		{"syncing credential revocations", refresh, a.revocations.Sync},
+		{"syncing suspended tenants and disabled actors", refresh, a.Credentials.SyncBlocks},
+		{"recording API key use", touchInterval, a.Credentials.FlushTouches},
 		{"sweeping expired rows", sweepInterval, func(ctx context.Context) error { a.Sweep(ctx); return nil }},
 	} {
 		wg.Add(1)
@@ -150,6 +185,19 @@ func (a *App) Sweep(ctx context.Context) {
 	} else if len(kids) > 0 {
 		a.log.Info("pruned retired signing keys", "kids", kids)
 	}
+}
+
+// touchInterval spaces the batched writes of API keys' last_used_at.
+const touchInterval = 10 * time.Second
+
+// Close stops the event subscription, writes pending key use and closes
+// the bus. The store belongs to the caller.
+func (a *App) Close(ctx context.Context) error {
+	a.stopEvents()
+	if err := a.Credentials.FlushTouches(ctx); err != nil {
+		a.log.Warn("recording API key use failed", "err", err)
+	}
+	return a.bus.Close()
 }
 
 // SyncRevocations pulls revocations made by other processes now, instead of

@@ -55,6 +55,12 @@ type Config struct {
 	HashConcurrency   int  // 0 means GOMAXPROCS; see EffectiveHashConcurrency
 	HashWorker        bool // serve hashes passwords in a low-priority child process
 
+	NATSURL             string // "" means the in-process bus
+	NATSPrefix          string
+	APIKeyEnvironment   string // "live" or "test"
+	APIKeyCacheTTL      time.Duration
+	RotationGracePeriod time.Duration
+
 	LoginMaxAccountFailures int
 	LoginMaxIPFailures      int
 	LoginBackoffBase        time.Duration

@@ -69,6 +69,7 @@ func TestDefaults(t *testing.T) {
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
 		SigningAlgorithm: "EdDSA",
 		Argon2MemoryKiB:  19456, Argon2Iterations: 2, Argon2Parallelism: 1, HashConcurrency: 0, HashWorker: true,
+		NATSPrefix: "tollgate", APIKeyEnvironment: "live", APIKeyCacheTTL: 30 * time.Second,
 		LoginMaxAccountFailures: 5, LoginMaxIPFailures: 20,
 		LoginBackoffBase: time.Second, LoginBackoffMax: 15 * time.Minute, LoginFailureWindow: time.Hour,
 		TokenCacheSize: 10000, KeyRefreshInterval: 30 * time.Second,

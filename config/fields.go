@@ -60,7 +60,7 @@ func (f *field) display(c *Config) string {
 	switch {
 	case f.secret && v != "":
 		return redacted
-	case f.key == "database_url":
+	case f.key == "database_url" || f.key == "nats_url":
 		return RedactURL(v)
 	}
 	return v
@@ -126,6 +126,21 @@ var fields = []field{
 	{name: "HashWorker", key: "hash_worker", def: "true",
 		help: "Compute password hashes in a child process at the lowest CPU priority, so login bursts take only CPU other requests leave idle",
 		bind: func(c *Config) setting { return boolSetting(&c.HashWorker) }},
+	{name: "NATSURL", key: "nats_url", def: "",
+		help: "NATS server URL(s) for the event bus between replicas, e.g. nats://127.0.0.1:4222; empty means an in-process bus (one replica)",
+		bind: func(c *Config) setting { return stringSetting(&c.NATSURL, checkNATSURL) }},
+	{name: "NATSPrefix", key: "nats_prefix", def: "tollgate",
+		help: "Subject prefix on NATS, keeping installations that share a server apart",
+		bind: func(c *Config) setting { return stringSetting(&c.NATSPrefix, checkSubjectToken) }},
+	{name: "APIKeyEnvironment", key: "api_key_environment", def: "live",
+		help: "Environment marker in new API keys and client secrets (tg_<env>_…): live or test",
+		bind: func(c *Config) setting { return enumSetting(&c.APIKeyEnvironment, "live", "test") }},
+	{name: "APIKeyCacheTTL", key: "api_key_cache_ttl", def: "30s",
+		help: "How long a replica reuses an API key's record and its holder's rights without a store read; revocations on the bus apply at once regardless",
+		bind: func(c *Config) setting { return durationSetting(&c.APIKeyCacheTTL, between(time.Second, time.Hour)) }},
+	{name: "RotationGracePeriod", key: "rotation_grace_period", def: "0s",
+		help: "How long a rotated-out API key or client secret keeps working when the rotate request does not say (at most 168h)",
+		bind: func(c *Config) setting { return durationSetting(&c.RotationGracePeriod, between(0, 7*24*time.Hour)) }},
 	{name: "LoginMaxAccountFailures", key: "login_max_account_failures", def: "5",
 		help: "Failed logins per account before back-off starts",
 		bind: func(c *Config) setting { return intSetting(&c.LoginMaxAccountFailures, atLeast(1)) }},
@@ -436,4 +451,26 @@ func checkDatabaseURL(s string) error {
 		return nil
 	}
 	return fmt.Errorf("unsupported database URL %q (want sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…)", RedactURL(s))
+}
+
+func checkNATSURL(s string) error {
+	for _, one := range strings.Split(s, ",") {
+		if s == "" {
+			return nil
+		}
+		u, err := url.Parse(strings.TrimSpace(one))
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return fmt.Errorf("invalid NATS URL %q (want nats://host:port or tls://host:port, comma-separated)", RedactURL(one))
+		}
+	}
+	return nil
+}
+
+func checkSubjectToken(s string) error {
+	if s == "" || len(s) > 64 || strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) >= 0 {
+		return fmt.Errorf("invalid NATS prefix %q (want 1-64 letters, digits, _ or -)", s)
+	}
+	return nil
 }

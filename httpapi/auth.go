@@ -91,6 +91,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if err := requireSession(r); err != nil {
+		return err
+	}
 	if err := s.Sessions.Logout(r.Context(), *actor(r), in.All); err != nil {
 		return err
 	}
@@ -109,6 +112,9 @@ type switchTenantRequest struct {
 func (s *Server) switchTenant(w http.ResponseWriter, r *http.Request) error {
 	var in switchTenantRequest
 	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := requireSession(r); err != nil {
 		return err
 	}
 	t, err := s.Sessions.SwitchTenant(r.Context(), *actor(r), in.TenantID, client(r))

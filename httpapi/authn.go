@@ -12,22 +12,22 @@ import (
 const maxCredentialLen = 8 << 10
 
 func errNoCredential() error {
-	return fault.Unauthenticatedf("missing_credential", "send an access token as Authorization: Bearer <token>")
+	return fault.Unauthenticatedf("missing_credential", "send an access token or API key as Authorization: Bearer <credential>, or an API key as X-API-Key")
 }
 
 func errNoRoute() error {
 	return fault.NotFoundf("route_not_found", "no endpoint matches this path")
 }
 
-// authenticate resolves the bearer token to an ActorContext or answers 401.
+// authenticate resolves the credential to an ActorContext or answers 401.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := bearer(r)
-		if !ok {
-			writeError(w, r, s.Log, errNoCredential())
+		raw, err := credentialOf(r)
+		if err != nil {
+			writeError(w, r, s.Log, err)
 			return
 		}
-		ac, err := s.Sessions.Authenticate(r.Context(), raw)
+		ac, err := s.Credentials.Resolve(r.Context(), raw)
 		if err != nil {
 			writeError(w, r, s.Log, err)
 			return
@@ -35,6 +35,24 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		infoFrom(r.Context()).actor = &ac
 		next.ServeHTTP(w, r)
 	})
+}
+
+// credentialOf reads Authorization: Bearer or X-API-Key; sending both is
+// refused rather than guessing which one counts.
+func credentialOf(r *http.Request) (string, error) {
+	tok, hasBearer := bearer(r)
+	key := strings.TrimSpace(r.Header.Get("X-API-Key"))
+	switch {
+	case len(key) > maxCredentialLen:
+		return "", errNoCredential()
+	case hasBearer && key != "":
+		return "", fault.Unauthenticatedf("ambiguous_credential", "send either Authorization or X-API-Key, not both")
+	case key != "":
+		return key, nil
+	case hasBearer:
+		return tok, nil
+	}
+	return "", errNoCredential()
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -55,6 +73,14 @@ func actor(r *http.Request) *identity.ActorContext {
 	return infoFrom(r.Context()).actor
 }
 
-func caller(r *http.Request) identity.Caller {
-	return identity.Caller{ActorID: actor(r).ActorID}
+func caller(r *http.Request) identity.Caller { return actor(r).Caller() }
+
+// requireSession refuses credentials other than a human's own session for
+// acts that only the person may do: signing out, switching tenant,
+// creating tenants.
+func requireSession(r *http.Request) error {
+	if actor(r).Credential != identity.CredentialSession {
+		return fault.Forbiddenf("session_required", "this needs a signed-in user's own access token, not an API key or delegated token")
+	}
+	return nil
 }

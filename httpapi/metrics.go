@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tollgate/tollgate/oauth"
 )
 
 // Metrics are the server's Prometheus collectors, on their own registry so
@@ -15,6 +17,9 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	grants   *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	events   *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP and login collectors plus the Go runtime and
@@ -32,8 +37,17 @@ func NewMetrics() *Metrics {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_login_attempts_total", Help: "Password logins by outcome.",
 		}, []string{"outcome"}),
+		grants: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_oauth_token_requests_total", Help: "Token endpoint requests by grant type and outcome (issued or the OAuth error code).",
+		}, []string{"grant_type", "outcome"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_credential_rejections_total", Help: "Refused credentials by kind (access_token, api_key) and error code.",
+		}, []string{"kind", "code"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_credential_events_total", Help: "Credential events by kind and direction (published, received, publish_failed, invalid).",
+		}, []string{"kind", "direction"}),
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.logins,
+	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -45,6 +59,28 @@ func (m *Metrics) observe(method, route string, status int, d time.Duration) {
 
 // LoginOutcome counts one login attempt; pass it to the session service.
 func (m *Metrics) LoginOutcome(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
+
+// grantLabel keeps the grant_type label bounded whatever clients send.
+func grantLabel(g string) string {
+	switch g {
+	case oauth.GrantClientCredentials:
+		return "client_credentials"
+	case oauth.GrantTokenExchange:
+		return "token_exchange"
+	}
+	return "other"
+}
+
+func (m *Metrics) tokenGrant(grantType, outcome string) {
+	m.grants.WithLabelValues(grantLabel(grantType), outcome).Inc()
+}
+
+// CredentialRejected counts a refused credential; codes are the stable
+// error codes, a bounded set.
+func (m *Metrics) CredentialRejected(kind, code string) { m.rejected.WithLabelValues(kind, code).Inc() }
+
+// CredentialEvent counts credential events crossing the bus.
+func (m *Metrics) CredentialEvent(kind, direction string) { m.events.WithLabelValues(kind, direction).Inc() }
 
 // RegisterGauge adds a gauge read at scrape time, e.g. hasher queue length.
 func (m *Metrics) RegisterGauge(name, help string, read func() float64) {

@@ -8,8 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
+	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 )
 
@@ -26,17 +31,24 @@ type JWKS interface {
 
 // Deps are the services the API translates to.
 type Deps struct {
-	Sessions *session.Service
-	Identity *identity.Service
-	Keys     JWKS
-	Store    Readiness
-	Metrics  *Metrics
-	Log      *slog.Logger
+	Sessions    *session.Service
+	Identity    *identity.Service
+	Credentials *credential.Resolver
+	APIKeys     *apikey.Service
+	Services    *serviceaccount.Registry
+	OAuth       *oauth.Endpoint
+	Keys        JWKS
+	Store       Readiness
+	Metrics     *Metrics
+	Log         *slog.Logger
 }
 
 // Options bound requests.
 type Options struct {
 	MaxBodyBytes int64
+	// RotationGrace is how long a rotated-out API key or client secret
+	// keeps working when the request does not say.
+	RotationGrace time.Duration
 }
 
 // Server is Tollgate's HTTP API.
@@ -101,6 +113,21 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/auth/logout", false, s.logout},
 		{"GET", "/v1/auth/me", false, s.me},
 		{"POST", "/v1/auth/switch-tenant", false, s.switchTenant},
+		{"POST", "/v1/auth/introspect", false, s.introspect},
+		{"POST", "/oauth/token", true, s.oauthToken},
+
+		{"POST", "/v1/api-keys", false, s.createAPIKey},
+		{"GET", "/v1/api-keys", false, s.listAPIKeys},
+		{"GET", "/v1/api-keys/{id}", false, s.getAPIKey},
+		{"DELETE", "/v1/api-keys/{id}", false, s.revokeAPIKey},
+		{"POST", "/v1/api-keys/{id}/rotate", false, s.rotateAPIKey},
+
+		{"POST", "/v1/services", false, s.createService},
+		{"GET", "/v1/services", false, s.listServices},
+		{"GET", "/v1/services/{id}", false, s.getService},
+		{"PATCH", "/v1/services/{id}", false, s.patchService},
+		{"DELETE", "/v1/services/{id}", false, s.deleteService},
+		{"POST", "/v1/services/{id}/rotate-secret", false, s.rotateServiceSecret},
 
 		{"POST", "/v1/tenants", false, s.createTenant},
 		{"GET", "/v1/tenants", false, s.listTenants},
@@ -117,5 +144,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}/roles/{name}", false, s.getRole},
 		{"PUT", "/v1/tenants/{id}/roles/{name}", false, s.putRole},
 		{"DELETE", "/v1/tenants/{id}/roles/{name}", false, s.deleteRole},
+
+		{"POST", "/v1/tenants/{id}/agents", false, s.createAgent},
+		{"GET", "/v1/tenants/{id}/agents", false, s.listAgents},
+		{"GET", "/v1/tenants/{id}/agents/{agent_id}", false, s.getAgent},
+		{"PATCH", "/v1/tenants/{id}/agents/{agent_id}", false, s.patchAgent},
+		{"DELETE", "/v1/tenants/{id}/agents/{agent_id}", false, s.deleteAgent},
 	}
 }

@@ -37,6 +37,9 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	if err := requireSession(r); err != nil {
+		return err
+	}
 	t, err := s.Identity.CreateTenant(r.Context(), actor(r).ActorID, identity.NewTenant{Slug: in.Slug, Name: in.Name})
 	if err != nil {
 		return err

@@ -58,4 +58,23 @@ type ActorContext struct {
 // store so that a membership change takes effect before tokens expire.
 type Caller struct {
 	ActorID string
+	// Bounded callers act through a credential narrower than the actor —
+	// an API key, or an agent's delegated token, whose Caller is the human
+	// it acts for — and hold at most Scopes, in TenantID only, never a
+	// platform admin's rights.
+	Bounded  bool
+	TenantID string
+	Scopes   []string
+}
+
+// Caller returns who the identity rules should check for this request.
+func (ac ActorContext) Caller() Caller {
+	if ac.Credential == CredentialSession {
+		return Caller{ActorID: ac.ActorID}
+	}
+	id := ac.ActorID
+	if ac.OnBehalfOf != "" {
+		id = ac.OnBehalfOf
+	}
+	return Caller{ActorID: id, Bounded: true, TenantID: ac.TenantID, Scopes: ac.Permissions}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/tollgate/tollgate/credential/event"
+
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ids"
 )
@@ -130,6 +132,7 @@ func (s *Service) UpdateMemberRoles(ctx context.Context, c Caller, tenantID, act
 	if err := s.store.SetMemberRoles(ctx, tenantID, actorID, roles); err != nil {
 		return Membership{}, err
 	}
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: actorID, At: s.timestamp()})
 	// Re-read so that the answer carries the store's timestamps.
 	return s.store.GetMember(ctx, tenantID, actorID)
 }
@@ -154,7 +157,11 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, tenantID, actorID 
 			return err
 		}
 	}
-	return s.store.RemoveMember(ctx, tenantID, actorID)
+	if err := s.store.RemoveMember(ctx, tenantID, actorID); err != nil {
+		return err
+	}
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: actorID, At: s.timestamp()})
+	return nil
 }
 
 // checkAssignable validates roles and checks the caller may hand them out:

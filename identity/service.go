@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ids"
 )
@@ -18,14 +19,18 @@ import (
 type Service struct {
 	store Store
 	now   func() time.Time
+	// notify reports changes that credential caches must apply: role
+	// changes, suspensions, agents disabled or deleted.
+	notify event.Notifier
 }
 
-// NewService returns a Service over store. now may be nil (time.Now).
-func NewService(store Store, now func() time.Time) *Service {
+// NewService returns a Service over store. now may be nil (time.Now);
+// notify may be nil.
+func NewService(store Store, now func() time.Time, notify event.Notifier) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now}
+	return &Service{store: store, now: now, notify: notify}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -54,7 +59,7 @@ func (a access) has(p Permission) bool { return a.perms.Has(p) || a.platform() }
 // resolve loads the caller's access to tenantID, hiding tenants the caller
 // cannot see behind NotFound.
 func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (access, error) {
-	if !ids.Valid(tenantID) {
+	if !ids.Valid(tenantID) || c.Bounded && tenantID != c.TenantID {
 		return access{}, errTenantNotFound()
 	}
 	t, err := s.store.GetTenant(ctx, tenantID)
@@ -82,7 +87,17 @@ func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (acces
 	if err != nil {
 		return access{}, err
 	}
-	return access{tenant: t, membership: m, perms: ResolvePermissions(m.Roles, custom), platform: platform}, nil
+	perms := ResolvePermissions(m.Roles, custom)
+	if c.Bounded {
+		bounded := PermissionSet{}
+		for _, p := range c.Scopes {
+			if perms.Has(Permission(p)) {
+				bounded[Permission(p)] = struct{}{}
+			}
+		}
+		perms = bounded
+	}
+	return access{tenant: t, membership: m, perms: perms, platform: platform}, nil
 }
 
 func (s *Service) customRolesFor(ctx context.Context, tenantID string, roles []string) (map[string]Role, error) {
@@ -107,6 +122,9 @@ func (s *Service) CustomRoles(ctx context.Context, tenantID string) (map[string]
 }
 
 func (s *Service) isPlatformAdmin(ctx context.Context, c Caller) bool {
+	if c.Bounded {
+		return false
+	}
 	id, ok := strings.CutPrefix(c.ActorID, UserActorPrefix)
 	if !ok {
 		return false

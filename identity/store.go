@@ -9,6 +9,8 @@ import "context"
 // Lists return at most p.Limit items with ids greater than p.After, ordered by
 // id (for memberships: by actor id).
 type Store interface {
+	AgentStore
+
 	// CreateTenant inserts t and makes owner its first owner, atomically.
 	// Conflict "tenant_slug_taken" when the slug exists.
 	CreateTenant(ctx context.Context, t Tenant, owner Membership) error

@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 
+	"github.com/tollgate/tollgate/credential/event"
+
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ids"
 )
@@ -49,6 +51,14 @@ func (s *Service) GetTenant(ctx context.Context, c Caller, tenantID string) (Ten
 
 // ListMyTenants lists the tenants the caller belongs to.
 func (s *Service) ListMyTenants(ctx context.Context, c Caller, p Page) ([]TenantMembership, error) {
+	if c.Bounded {
+		// A key or delegated token sees the one tenant it was issued for.
+		a, err := s.resolve(ctx, c, c.TenantID)
+		if err != nil || p.After >= c.TenantID {
+			return []TenantMembership{}, nil
+		}
+		return []TenantMembership{{Tenant: a.tenant, Roles: a.membership.Roles}}, nil
+	}
 	return s.store.ListTenantsOf(ctx, c.ActorID, p.Normalize())
 }
 
@@ -92,9 +102,17 @@ func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p
 		}
 		t.Status = *p.Status
 	}
+	statusChanged := t.Status != a.tenant.Status
 	t.UpdatedAt = s.timestamp()
 	if err := s.store.UpdateTenant(ctx, t); err != nil {
 		return Tenant{}, err
+	}
+	if statusChanged {
+		kind := event.KindTenantActivated
+		if t.Status != TenantActive {
+			kind = event.KindTenantSuspended
+		}
+		s.notify.Notify(ctx, event.Event{Kind: kind, ID: t.ID, At: t.UpdatedAt})
 	}
 	return t, nil
 }

@@ -280,18 +280,24 @@ func (s *Service) open(ctx context.Context, actorID, tenantID string, roles []st
 	if err := s.sessions.CreateSession(ctx, sess, hash); err != nil {
 		return Tokens{}, err
 	}
-	return s.issue(sess, roles, raw, now)
+	return s.issue(ctx, sess, roles, raw, now)
 }
 
-func (s *Service) issue(sess Session, roles []string, refresh string, now time.Time) (Tokens, error) {
+func (s *Service) issue(ctx context.Context, sess Session, roles []string, refresh string, now time.Time) (Tokens, error) {
 	if roles == nil {
 		roles = []string{}
+	}
+	// The permissions ride in scope for services that verify tokens with
+	// the SDK and cannot resolve custom roles themselves.
+	perms, err := s.Permissions(ctx, sess.TenantID, roles)
+	if err != nil {
+		return Tokens{}, err
 	}
 	exp := now.Add(s.opts.AccessTTL)
 	access, err := s.keys.Sign(token.Claims{
 		Issuer: s.opts.Issuer, Subject: sess.ActorID, Audience: []string{s.opts.Audience},
 		ExpiresAt: exp, IssuedAt: now, NotBefore: now, ID: ids.NewAt(now), SessionID: sess.ID,
-		TenantID: sess.TenantID, Roles: roles, ActorType: identity.ActorHuman,
+		TenantID: sess.TenantID, Roles: roles, ActorType: identity.ActorHuman, Scope: perms,
 	})
 	if err != nil {
 		return Tokens{}, fault.Wrap(fault.Internal, "signing_failed", err)
@@ -338,7 +344,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Tokens, er
 		return Tokens{}, err
 	}
 	sess.TenantID = tenantID
-	return s.issue(sess, roles, next, now)
+	return s.issue(ctx, sess, roles, next, now)
 }
 
 // currentRoles re-reads the user, tenant and membership so that a refresh
@@ -425,7 +431,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (identity.ActorC
 	if s.revocations.Revoked(claims.SessionID) {
 		return identity.ActorContext{}, fault.Unauthenticatedf("token_revoked", "the session of this token has ended")
 	}
-	perms, err := s.permissions(ctx, claims.TenantID, claims.Roles)
+	perms, err := s.Permissions(ctx, claims.TenantID, claims.Roles)
 	if err != nil {
 		return identity.ActorContext{}, err
 	}
@@ -439,7 +445,9 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (identity.ActorC
 // permissions resolves roles to a sorted permission list. Sessions almost
 // always hold built-in roles only, whose lists are precomputed; custom roles
 // need the tenant's definitions.
-func (s *Service) permissions(ctx context.Context, tenantID string, roles []string) ([]string, error) {
+// Permissions resolves the permissions of roles in tenantID; built-in
+// combinations come from a precomputed table.
+func (s *Service) Permissions(ctx context.Context, tenantID string, roles []string) ([]string, error) {
 	mask := 0
 	for _, r := range roles {
 		bit, ok := builtinBit[r]

@@ -18,7 +18,6 @@ import (
 // Store is a complete backend.
 type Store interface {
 	identity.Store
-	identity.AgentStore
 	apikey.Store
 	serviceaccount.Store
 	credential.BlockStore

@@ -169,6 +169,13 @@ It asks for a password, or reads one line from stdin with --password-stdin.
 }
 
 func (s *server) close() {
+	if s.app != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.app.Close(ctx); err != nil {
+			s.log.Warn("closing the event bus failed", "err", err)
+		}
+		cancel()
+	}
 	if s.worker != nil {
 		_ = s.worker.Close()
 	}

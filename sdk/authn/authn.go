@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/bus"
-	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/token"
 )
@@ -52,7 +52,7 @@ type Config struct {
 	// HTTPClient calls Tollgate; default a client with a 5 s timeout and a
 	// pool of keep-alive connections.
 	HTTPClient *http.Client
-	// Events, when set, is subscribed to credential.Subject so that
+	// Events, when set, is subscribed to event.Subject so that
 	// revocations, disabled actors and suspended tenants take effect at
 	// once. Without it, an access token of a revoked session stays valid
 	// until it expires (access tokens are short-lived, 15 minutes by
@@ -167,10 +167,10 @@ func newAuthenticator(ctx context.Context, cfg Config, now func() time.Time) (*A
 		}
 	}
 	if cfg.Events != nil {
-		stop, err := cfg.Events.Subscribe(a.bg, credential.Subject, a.onEvent)
+		stop, err := cfg.Events.Subscribe(a.bg, event.Subject, a.onEvent)
 		if err != nil {
 			a.cancel()
-			return nil, fmt.Errorf("authn: subscribing to %s: %w", credential.Subject, err)
+			return nil, fmt.Errorf("authn: subscribing to %s: %w", event.Subject, err)
 		}
 		a.stopSub = stop
 	}
@@ -310,7 +310,7 @@ func credentialOf(r *http.Request) (string, error) {
 // not decode, empties the introspection cache: an unknown change might
 // concern any key.
 func (a *Authenticator) onEvent(ctx context.Context, m bus.Message) {
-	e, err := credential.DecodeEvent(m.Data)
+	e, err := event.Decode(m.Data)
 	if err != nil {
 		a.log.WarnContext(ctx, "authn: ignoring a credential event", "err", err)
 	} else {

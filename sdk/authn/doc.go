@@ -13,7 +13,7 @@
 // with 503 (ErrUnavailable), never let through.
 //
 // Revocation: with Config.Events, the Authenticator follows Tollgate's
-// credential events (credential.Subject) and refuses at once the tokens of a
+// credential events (event.Subject) and refuses at once the tokens of a
 // revoked session or credential, a disabled actor or a suspended tenant.
 // Without it, an access token stays valid until it expires — minutes — and
 // an API key's last answer until CacheTTL. The bus delivers at most once, so

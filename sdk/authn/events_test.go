@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/bus"
-	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/token"
 )
 
@@ -31,7 +31,7 @@ func newEventsFixture(t *testing.T) *eventsFixture {
 
 // publish sends events and waits until the Authenticator has applied them:
 // a marker event published after them has purged the introspection cache.
-func (fx *eventsFixture) publish(t *testing.T, events ...credential.Event) {
+func (fx *eventsFixture) publish(t *testing.T, events ...event.Event) {
 	t.Helper()
 	marker := fmt.Sprint("tg_marker_", time.Now().UnixNano())
 	fx.tg.answer(marker, map[string]any{"active": true, "token_type": "api_key", "sub": "service:marker"})
@@ -42,7 +42,7 @@ func (fx *eventsFixture) publish(t *testing.T, events ...credential.Event) {
 	for i := range events {
 		events[i].At = fx.tg.clock.Now()
 	}
-	if err := credential.Publish(ctx, fx.bus, events...); err != nil {
+	if err := event.Publish(ctx, fx.bus, events...); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the events to be applied", func() bool {
@@ -60,19 +60,19 @@ func TestEventsRevokeJWT(t *testing.T) {
 	tests := []struct {
 		name   string
 		edit   func(c *token.Claims)
-		revoke credential.Event
-		undo   *credential.Event // nil: the revocation is final
+		revoke event.Event
+		undo   *event.Event // nil: the revocation is final
 	}{
-		{"session revoked", nil, credential.Event{Kind: credential.KindCredentialRevoked, ID: "sess-1"}, nil},
-		{"credential revoked", delegated, credential.Event{Kind: credential.KindCredentialRevoked, ID: "agentkey-1"}, nil},
-		{"actor disabled", nil, credential.Event{Kind: credential.KindActorDisabled, ID: "user:93"},
-			&credential.Event{Kind: credential.KindActorEnabled, ID: "user:93"}},
-		{"acting agent disabled", delegated, credential.Event{Kind: credential.KindActorDisabled, ID: "agent:2"},
-			&credential.Event{Kind: credential.KindActorEnabled, ID: "agent:2"}},
-		{"represented human disabled", delegated, credential.Event{Kind: credential.KindActorDisabled, ID: "user:1"},
-			&credential.Event{Kind: credential.KindActorEnabled, ID: "user:1"}},
-		{"tenant suspended", nil, credential.Event{Kind: credential.KindTenantSuspended, ID: "tenant-1"},
-			&credential.Event{Kind: credential.KindTenantActivated, ID: "tenant-1"}},
+		{"session revoked", nil, event.Event{Kind: event.KindCredentialRevoked, ID: "sess-1"}, nil},
+		{"credential revoked", delegated, event.Event{Kind: event.KindCredentialRevoked, ID: "agentkey-1"}, nil},
+		{"actor disabled", nil, event.Event{Kind: event.KindActorDisabled, ID: "user:93"},
+			&event.Event{Kind: event.KindActorEnabled, ID: "user:93"}},
+		{"acting agent disabled", delegated, event.Event{Kind: event.KindActorDisabled, ID: "agent:2"},
+			&event.Event{Kind: event.KindActorEnabled, ID: "agent:2"}},
+		{"represented human disabled", delegated, event.Event{Kind: event.KindActorDisabled, ID: "user:1"},
+			&event.Event{Kind: event.KindActorEnabled, ID: "user:1"}},
+		{"tenant suspended", nil, event.Event{Kind: event.KindTenantSuspended, ID: "tenant-1"},
+			&event.Event{Kind: event.KindTenantActivated, ID: "tenant-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,13 +115,13 @@ func TestEventsPurgeIntrospectionCache(t *testing.T) {
 		send func(t *testing.T, fx *eventsFixture)
 	}{
 		{"actor changed", func(t *testing.T, fx *eventsFixture) {
-			fx.publish(t, credential.Event{Kind: credential.KindActorChanged, ID: keyActor})
+			fx.publish(t, event.Event{Kind: event.KindActorChanged, ID: keyActor})
 		}},
 		{"key revoked", func(t *testing.T, fx *eventsFixture) {
-			fx.publish(t, credential.Event{Kind: credential.KindCredentialRevoked, ID: "key-1"})
+			fx.publish(t, event.Event{Kind: event.KindCredentialRevoked, ID: "key-1"})
 		}},
 		{"undecodable", func(t *testing.T, fx *eventsFixture) {
-			if err := fx.bus.Publish(ctx, credential.Subject, []byte(`{"kind":"from_the_future","id":"x"}`)); err != nil {
+			if err := fx.bus.Publish(ctx, event.Subject, []byte(`{"kind":"from_the_future","id":"x"}`)); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "the purge", func() bool { return fx.a.cache.len() == 0 })
@@ -162,7 +162,7 @@ func TestEventsRevokeAPIKey(t *testing.T) {
 	if _, err := fx.a.AuthenticateToken(ctx, testKey); err != nil {
 		t.Fatal(err)
 	}
-	fx.publish(t, credential.Event{Kind: credential.KindCredentialRevoked, ID: "key-1"})
+	fx.publish(t, event.Event{Kind: event.KindCredentialRevoked, ID: "key-1"})
 	// Tollgate's answer, if stale, is overruled.
 	_, err := fx.a.AuthenticateToken(ctx, testKey)
 	wantError(t, err, http.StatusUnauthorized, CodeTokenRevoked)
@@ -172,34 +172,34 @@ func TestRevocationsMemory(t *testing.T) {
 	r := newRevocations()
 	now := time.Unix(1000, 0)
 	c := &token.Claims{Subject: "user:1", SessionID: "s1", TenantID: "t1"}
-	r.apply(credential.Event{Kind: credential.KindCredentialRevoked, ID: "s1"}, now)
+	r.apply(event.Event{Kind: event.KindCredentialRevoked, ID: "s1"}, now)
 	if !r.rejectsClaims(c) {
 		t.Fatal("not revoked")
 	}
 	// Remembered for revocationMemory, then forgotten at the next change.
-	r.apply(credential.Event{Kind: credential.KindCredentialRevoked, ID: "other"}, now.Add(revocationMemory-time.Nanosecond))
+	r.apply(event.Event{Kind: event.KindCredentialRevoked, ID: "other"}, now.Add(revocationMemory-time.Nanosecond))
 	if !r.rejectsClaims(c) {
 		t.Fatal("forgotten too early")
 	}
-	r.apply(credential.Event{Kind: credential.KindCredentialRevoked, ID: "other2"}, now.Add(revocationMemory))
+	r.apply(event.Event{Kind: event.KindCredentialRevoked, ID: "other2"}, now.Add(revocationMemory))
 	if r.rejectsClaims(c) || r.len() != 2 {
 		t.Fatalf("not forgotten: %d held", r.len())
 	}
 	// Disable, enable, disable again: the second disable is remembered from
 	// its own time, not forgotten with the first's queue entry.
 	at := now.Add(3 * revocationMemory)
-	r.apply(credential.Event{Kind: credential.KindActorDisabled, ID: "user:1"}, at)
-	r.apply(credential.Event{Kind: credential.KindActorEnabled, ID: "user:1"}, at)
+	r.apply(event.Event{Kind: event.KindActorDisabled, ID: "user:1"}, at)
+	r.apply(event.Event{Kind: event.KindActorEnabled, ID: "user:1"}, at)
 	if r.rejectsClaims(c) {
 		t.Fatal("enabled actor rejected")
 	}
-	r.apply(credential.Event{Kind: credential.KindActorDisabled, ID: "user:1"}, at.Add(time.Hour))
-	r.apply(credential.Event{Kind: credential.KindTenantSuspended, ID: "t9"}, at.Add(revocationMemory+time.Minute))
+	r.apply(event.Event{Kind: event.KindActorDisabled, ID: "user:1"}, at.Add(time.Hour))
+	r.apply(event.Event{Kind: event.KindTenantSuspended, ID: "t9"}, at.Add(revocationMemory+time.Minute))
 	if !r.rejectsClaims(c) {
 		t.Fatal("re-disabled actor forgotten with its earlier entry")
 	}
 	// Kinds do not mix: a tenant named like a session is not a session.
-	r.apply(credential.Event{Kind: credential.KindTenantSuspended, ID: "s2"}, at.Add(time.Hour))
+	r.apply(event.Event{Kind: event.KindTenantSuspended, ID: "s2"}, at.Add(time.Hour))
 	if r.rejectsClaims(&token.Claims{Subject: "user:2", SessionID: "s2"}) {
 		t.Fatal("kinds mixed")
 	}

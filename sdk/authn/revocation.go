@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/token"
 )
@@ -59,17 +59,17 @@ func newRevocations() *revocations {
 	return &revocations{m: map[revKey]uint64{}, max: maxRevocations}
 }
 
-func (r *revocations) apply(e credential.Event, now time.Time) {
+func (r *revocations) apply(e event.Event, now time.Time) {
 	switch e.Kind {
-	case credential.KindCredentialRevoked:
+	case event.KindCredentialRevoked:
 		r.add(revKey{revCredential, e.ID}, now)
-	case credential.KindActorDisabled:
+	case event.KindActorDisabled:
 		r.add(revKey{revActor, e.ID}, now)
-	case credential.KindActorEnabled:
+	case event.KindActorEnabled:
 		r.remove(revKey{revActor, e.ID})
-	case credential.KindTenantSuspended:
+	case event.KindTenantSuspended:
 		r.add(revKey{revTenant, e.ID}, now)
-	case credential.KindTenantActivated:
+	case event.KindTenantActivated:
 		r.remove(revKey{revTenant, e.ID})
 	}
 }

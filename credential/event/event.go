@@ -1,4 +1,7 @@
-package credential
+// Package event defines the credential events replicas and SDK users apply:
+// revocations, suspensions and changes of an actor's rights. It is a leaf
+// package so that every domain package can publish them.
+package event
 
 import (
 	"context"
@@ -40,9 +43,9 @@ type Event struct {
 // maxEventSize bounds what DecodeEvent reads: events are a few dozen bytes.
 const maxEventSize = 4 << 10
 
-// DecodeEvent parses an event from the bus. Unknown kinds are an error so
+// Decode parses an event from the bus. Unknown kinds are an error so
 // that a newer publisher's events are logged, not silently misapplied.
-func DecodeEvent(data []byte) (Event, error) {
+func Decode(data []byte) (Event, error) {
 	if len(data) > maxEventSize {
 		return Event{}, fmt.Errorf("credential event of %d bytes exceeds %d", len(data), maxEventSize)
 	}
@@ -74,4 +77,25 @@ func Publish(ctx context.Context, b bus.Bus, events ...Event) error {
 		}
 	}
 	return nil
+}
+
+// Notifier is how domain services report changes. The app's notifier
+// applies them to this replica at once and publishes them for the others;
+// a nil Notifier drops them.
+type Notifier func(ctx context.Context, events ...Event)
+
+// Notify calls n if it is set.
+func (n Notifier) Notify(ctx context.Context, events ...Event) {
+	if n != nil && len(events) > 0 {
+		n(ctx, events...)
+	}
+}
+
+// Of builds events of one kind at at.
+func Of(kind string, at time.Time, ids ...string) []Event {
+	out := make([]Event, len(ids))
+	for i, id := range ids {
+		out[i] = Event{Kind: kind, ID: id, At: at}
+	}
+	return out
 }

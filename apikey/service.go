@@ -1,0 +1,364 @@
+package apikey
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/credential/secret"
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/serviceaccount"
+)
+
+// Rights answers what actors may do; identity.Service implements it.
+type Rights interface {
+	// TenantPermissions is what actorID (a human, or an agent through its
+	// owner) may do in tenantID now.
+	TenantPermissions(ctx context.Context, tenantID, actorID string) (identity.PermissionSet, error)
+	Agent(ctx context.Context, tenantID, agentID string) (identity.Agent, error)
+	OwnedAgents(ctx context.Context, tenantID, ownerID string) ([]identity.Agent, error)
+	IsPlatformAdmin(ctx context.Context, c identity.Caller) bool
+}
+
+// Services finds registered services; the store implements it.
+type Services interface {
+	GetServiceByName(ctx context.Context, name string) (serviceaccount.Service, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	// Env is the environment marker of new keys: secret.EnvLive or EnvTest.
+	Env string
+	// MaxRotationGrace bounds how long a rotated-out secret may keep working.
+	MaxRotationGrace time.Duration
+}
+
+// Service manages API keys.
+type Service struct {
+	store    Store
+	rights   Rights
+	services Services
+	notify   event.Notifier
+	opts     Options
+	now      func() time.Time
+}
+
+// NewService wires a Service; notify and now may be nil.
+func NewService(store Store, rights Rights, services Services, notify event.Notifier, opts Options, now func() time.Time) *Service {
+	if opts.Env == "" {
+		opts.Env = secret.EnvLive
+	}
+	if opts.MaxRotationGrace <= 0 {
+		opts.MaxRotationGrace = 7 * 24 * time.Hour
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, rights: rights, services: services, notify: notify, opts: opts, now: now}
+}
+
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Bounds of a key's fields.
+const (
+	maxNameLen = 100
+	maxScopes  = 64
+)
+
+// NewKey is the input of Create. ActorID "" means the caller.
+type NewKey struct {
+	Name      string
+	TenantID  string
+	ActorID   string
+	Scopes    []string
+	ExpiresAt *time.Time
+}
+
+func errKeyNotFound() error { return fault.NotFoundf("api_key_not_found", "API key not found") }
+
+// callerRights is what the caller may do in tenantID. A session is checked
+// against live membership; any other credential is bounded by the
+// permissions it was authenticated with, in its own tenant only.
+func (s *Service) callerRights(ctx context.Context, ac identity.ActorContext, tenantID string) (identity.PermissionSet, error) {
+	if !ids.Valid(tenantID) {
+		return nil, fault.NotFoundf("tenant_not_found", "tenant not found")
+	}
+	if ac.Credential == identity.CredentialSession {
+		return s.rights.TenantPermissions(ctx, tenantID, ac.ActorID)
+	}
+	if ac.TenantID != tenantID {
+		return nil, fault.NotFoundf("tenant_not_found", "tenant not found")
+	}
+	set := identity.PermissionSet{}
+	for _, p := range ac.Permissions {
+		set[identity.Permission(p)] = struct{}{}
+	}
+	return set, nil
+}
+
+// ownedBy reports whether the caller holds key k or owns the agent holding it.
+func (s *Service) ownedBy(ctx context.Context, ac identity.ActorContext, k Key) bool {
+	if k.ActorID == ac.ActorID {
+		return true
+	}
+	id, ok := strings.CutPrefix(k.ActorID, identity.AgentActorPrefix)
+	if !ok {
+		return false
+	}
+	ag, err := s.rights.Agent(ctx, k.TenantID, id)
+	return err == nil && ag.OwnerID == ac.ActorID
+}
+
+// Create issues a key and returns it with its secret, which is never
+// available again.
+func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKey) (Key, string, error) {
+	rights, err := s.callerRights(ctx, ac, in.TenantID)
+	if err != nil {
+		return Key{}, "", err
+	}
+	if err := identity.ValidateName("name", in.Name, false); err != nil {
+		return Key{}, "", err
+	}
+	scopes, err := validateScopes(in.Scopes, rights)
+	if err != nil {
+		return Key{}, "", err
+	}
+	now := s.timestamp()
+	if in.ExpiresAt != nil {
+		if !in.ExpiresAt.After(now) {
+			return Key{}, "", fault.Invalidf("expires_at", "expires_at_in_past", "expires_at must be in the future")
+		}
+		t := in.ExpiresAt.UTC().Truncate(time.Microsecond)
+		in.ExpiresAt = &t
+	}
+	holder := in.ActorID
+	if holder == "" {
+		holder = ac.ActorID
+	}
+	if err := s.checkHolder(ctx, ac, rights, in.TenantID, holder); err != nil {
+		return Key{}, "", err
+	}
+	id := ids.NewAt(now)
+	raw, hash := secret.Generate(secret.KeyPrefix, s.opts.Env, id)
+	k := Key{
+		ID: id, TenantID: in.TenantID, ActorID: holder, CreatedBy: ac.ActorID, Name: in.Name,
+		Scopes: scopes, Hash: hash, ExpiresAt: in.ExpiresAt, CreatedAt: now,
+	}
+	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+		return Key{}, "", err
+	}
+	return k, raw, nil
+}
+
+// validateScopes checks scopes against the catalogue and the caller's
+// rights: a key can never do more than whoever made it.
+func validateScopes(scopes []string, rights identity.PermissionSet) ([]string, error) {
+	if len(scopes) > maxScopes {
+		return nil, fault.Invalidf("scopes", "too_many_scopes", "at most %d scopes", maxScopes)
+	}
+	out := make([]string, 0, len(scopes))
+	for _, sc := range scopes {
+		if !identity.KnownPermission(sc) {
+			return nil, fault.Invalidf("scopes", "unknown_scope", "%q is not a permission of the catalogue", truncate(sc, 64))
+		}
+		if !rights.Has(identity.Permission(sc)) {
+			return nil, fault.Forbiddenf("scope_exceeds_rights", "a key cannot have %s: you do not hold it in this tenant", sc)
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// checkHolder decides who may receive a key: oneself; an agent one owns (or
+// any agent with agents:write); a service, by a platform admin. Nobody
+// mints keys for another human.
+func (s *Service) checkHolder(ctx context.Context, ac identity.ActorContext, rights identity.PermissionSet, tenantID, holder string) error {
+	if holder == ac.ActorID {
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(holder, identity.AgentActorPrefix):
+		id := strings.TrimPrefix(holder, identity.AgentActorPrefix)
+		if !ids.Valid(id) {
+			return fault.NotFoundf("agent_not_found", "agent not found")
+		}
+		ag, err := s.rights.Agent(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if ag.OwnerID != ac.ActorID && !rights.Has(identity.PermAgentsWrite) {
+			return fault.Forbiddenf("permission_denied", "only the agent's owner or a holder of agents:write may give it keys")
+		}
+		if ag.Status != identity.AgentActive {
+			return fault.Conflictf("agent_disabled", "this agent is disabled")
+		}
+		return nil
+	case strings.HasPrefix(holder, serviceaccount.ActorPrefix):
+		if ac.Credential != identity.CredentialSession || !s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID}) {
+			return fault.Forbiddenf("platform_admin_required", "only a platform admin may give a service keys")
+		}
+		svc, err := s.services.GetServiceByName(ctx, strings.TrimPrefix(holder, serviceaccount.ActorPrefix))
+		if err != nil {
+			return err
+		}
+		if svc.Status != serviceaccount.Active {
+			return fault.Conflictf("service_disabled", "this service is disabled")
+		}
+		return nil
+	case strings.HasPrefix(holder, identity.UserActorPrefix):
+		return fault.Forbiddenf("key_for_other_user", "a key can only be created for yourself, your agents or a service")
+	}
+	return fault.Invalidf("actor_id", "invalid_actor_id", "actor_id must be a user:, agent: or service: actor id")
+}
+
+// visible loads key id for the caller, who must be in its tenant and hold
+// it, own its agent, or hold perm. Anything else is NotFound.
+func (s *Service) visible(ctx context.Context, ac identity.ActorContext, id string, perm identity.Permission) (Key, error) {
+	if !ids.Valid(id) {
+		return Key{}, errKeyNotFound()
+	}
+	k, err := s.store.GetAPIKey(ctx, id)
+	if err != nil {
+		return Key{}, err
+	}
+	rights, err := s.callerRights(ctx, ac, k.TenantID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return Key{}, errKeyNotFound()
+	}
+	if err != nil {
+		return Key{}, err
+	}
+	if s.ownedBy(ctx, ac, k) {
+		return k, nil
+	}
+	if !rights.Has(identity.PermAPIKeysRead) {
+		return Key{}, errKeyNotFound()
+	}
+	if !rights.Has(perm) {
+		return Key{}, fault.Forbiddenf("permission_denied", "this action needs the %s permission in this tenant", perm)
+	}
+	return k, nil
+}
+
+// Get returns a key's metadata.
+func (s *Service) Get(ctx context.Context, ac identity.ActorContext, id string) (Key, error) {
+	return s.visible(ctx, ac, id, identity.PermAPIKeysRead)
+}
+
+// List lists keys of a tenant: all of them with apikeys:read, otherwise the
+// caller's own and those of their agents. actorID "" lists every holder.
+func (s *Service) List(ctx context.Context, ac identity.ActorContext, tenantID, actorID string, includeRevoked bool, p identity.Page) ([]Key, error) {
+	rights, err := s.callerRights(ctx, ac, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	f := Filter{TenantID: tenantID, IncludeRevoked: includeRevoked}
+	if actorID != "" {
+		f.ActorIDs = []string{actorID}
+	}
+	if !rights.Has(identity.PermAPIKeysRead) {
+		mine, err := s.ownHolders(ctx, ac, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		if actorID != "" && !slices.Contains(mine, actorID) {
+			return []Key{}, nil
+		}
+		if actorID == "" {
+			f.ActorIDs = mine
+		}
+	}
+	return s.store.ListAPIKeys(ctx, f, p.Normalize())
+}
+
+// ownHolders is the caller and, for a human, the agents they own.
+func (s *Service) ownHolders(ctx context.Context, ac identity.ActorContext, tenantID string) ([]string, error) {
+	out := []string{ac.ActorID}
+	if !strings.HasPrefix(ac.ActorID, identity.UserActorPrefix) {
+		return out, nil
+	}
+	agents, err := s.rights.OwnedAgents(ctx, tenantID, ac.ActorID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range agents {
+		out = append(out, a.ActorID())
+	}
+	return out, nil
+}
+
+// Revoke ends a key at once, on every replica.
+func (s *Service) Revoke(ctx context.Context, ac identity.ActorContext, id string) error {
+	k, err := s.visible(ctx, ac, id, identity.PermAPIKeysWrite)
+	if err != nil {
+		return err
+	}
+	now := s.timestamp()
+	if err := s.store.RevokeAPIKey(ctx, k.ID, now); err != nil {
+		return err
+	}
+	s.notify.Notify(ctx, event.Event{Kind: event.KindCredentialRevoked, ID: k.ID, At: now})
+	return nil
+}
+
+// Rotate gives a key a new secret; the old one keeps working for grace.
+func (s *Service) Rotate(ctx context.Context, ac identity.ActorContext, id string, grace time.Duration) (Key, string, error) {
+	if grace < 0 || grace > s.opts.MaxRotationGrace {
+		return Key{}, "", fault.Invalidf("grace_period_seconds", "invalid_grace_period", "the grace period must be between 0 and %d seconds", int64(s.opts.MaxRotationGrace/time.Second))
+	}
+	k, err := s.visible(ctx, ac, id, identity.PermAPIKeysWrite)
+	if err != nil {
+		return Key{}, "", err
+	}
+	now := s.timestamp()
+	raw, hash := secret.Generate(secret.KeyPrefix, s.opts.Env, k.ID)
+	var until *time.Time
+	if grace > 0 {
+		t := now.Add(grace)
+		until = &t
+	}
+	k, err = s.store.RotateAPIKey(ctx, k.ID, hash, until, now)
+	if err != nil {
+		return Key{}, "", err
+	}
+	// Caches hold the old hash; make every replica re-read the key.
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: k.ActorID, At: now})
+	return k, raw, nil
+}
+
+// Matches reports whether hash opens k at now: the current secret, or the
+// previous one during a rotation's grace period. Constant time in the hash.
+func (k Key) Matches(hash []byte, now time.Time) bool {
+	if subtle.ConstantTimeCompare(k.Hash, hash) == 1 {
+		return true
+	}
+	return k.PreviousHash != nil && k.PreviousExpiresAt != nil && now.Before(*k.PreviousExpiresAt) &&
+		subtle.ConstantTimeCompare(k.PreviousHash, hash) == 1
+}
+
+// Usable reports why k cannot be used at now, or nil.
+func (k Key) Usable(now time.Time) error {
+	switch {
+	case k.RevokedAt != nil:
+		return fault.Unauthenticatedf("api_key_revoked", "this API key has been revoked")
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return fault.Unauthenticatedf("api_key_expired", "this API key has expired")
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tollgate/tollgate/bus"
+	natsbus "github.com/tollgate/tollgate/bus/nats"
+	"github.com/tollgate/tollgate/config"
+	"github.com/tollgate/tollgate/credential/event"
+)
+
+// openBus connects to NATS when configured, or returns an in-process bus.
+func openBus(ctx context.Context, cfg config.Config, a *App) (bus.Bus, error) {
+	if cfg.NATSURL == "" {
+		return bus.NewLocal(), nil
+	}
+	b, err := natsbus.Connect(ctx, cfg.NATSURL, natsbus.Options{Prefix: cfg.NATSPrefix, Name: "tollgate", Log: a.log})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to NATS: %w", err)
+	}
+	return b, nil
+}
+
+// notify applies events on this replica at once, then tells the others.
+// A lost publish is not fatal: other replicas still learn of revocations
+// by polling the store and of other changes when caches expire.
+func (a *App) notify(ctx context.Context, events ...event.Event) {
+	for _, e := range events {
+		a.Credentials.Apply(e)
+	}
+	if err := event.Publish(context.WithoutCancel(ctx), a.bus, events...); err != nil {
+		a.log.Warn("publishing credential events failed; other replicas catch up by polling", "err", err, "count", len(events))
+		for _, e := range events {
+			a.metrics.CredentialEvent(e.Kind, "publish_failed")
+		}
+		return
+	}
+	for _, e := range events {
+		a.metrics.CredentialEvent(e.Kind, "published")
+	}
+}
+
+// receive applies an event published by any replica, this one included
+// (applying twice is harmless).
+func (a *App) receive(_ context.Context, m bus.Message) {
+	e, err := event.Decode(m.Data)
+	if err != nil {
+		a.metrics.CredentialEvent("unknown", "invalid")
+		a.log.Warn("ignoring an invalid credential event", "err", err)
+		return
+	}
+	a.metrics.CredentialEvent(e.Kind, "received")
+	a.Credentials.Apply(e)
+}

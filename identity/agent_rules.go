@@ -1,0 +1,242 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/ids"
+)
+
+// NewAgent is the input of CreateAgent.
+type NewAgent struct {
+	Name        string
+	Description string
+}
+
+// AgentPatch changes an agent; nil fields are left alone.
+type AgentPatch struct {
+	Name        *string
+	Description *string
+	Status      *AgentStatus
+}
+
+// maxDescriptionLen bounds free-text descriptions.
+const maxDescriptionLen = 1000
+
+func errAgentNotFound() error { return fault.NotFoundf("agent_not_found", "agent not found") }
+
+func validateDescription(d string) error {
+	if len(d) > maxDescriptionLen {
+		return fault.Invalidf("description", "description_too_long", "description must be at most %d bytes", maxDescriptionLen)
+	}
+	return nil
+}
+
+// humanMember resolves the caller's access to a tenant and requires a
+// human: agents and services cannot own agents.
+func (s *Service) humanMember(ctx context.Context, c Caller, tenantID string) (access, error) {
+	if !strings.HasPrefix(c.ActorID, UserActorPrefix) {
+		return access{}, fault.Forbiddenf("human_required", "only a human can own and manage agents")
+	}
+	return s.resolve(ctx, c, tenantID)
+}
+
+// CreateAgent creates an agent owned by the calling human. Any member of
+// the tenant may create their own agents.
+func (s *Service) CreateAgent(ctx context.Context, c Caller, tenantID string, in NewAgent) (Agent, error) {
+	if _, err := s.humanMember(ctx, c, tenantID); err != nil {
+		return Agent{}, err
+	}
+	if err := ValidateName("name", in.Name, false); err != nil {
+		return Agent{}, err
+	}
+	if err := validateDescription(in.Description); err != nil {
+		return Agent{}, err
+	}
+	now := s.timestamp()
+	a := Agent{
+		ID: ids.NewAt(now), TenantID: tenantID, OwnerID: c.ActorID, Name: in.Name,
+		Description: in.Description, Status: AgentActive, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.CreateAgent(ctx, a); err != nil {
+		return Agent{}, err
+	}
+	return a, nil
+}
+
+// agentFor loads an agent the caller may see: its owner, or anyone with p.
+func (s *Service) agentFor(ctx context.Context, c Caller, tenantID, agentID string, p Permission) (Agent, error) {
+	acc, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return Agent{}, err
+	}
+	if !ids.Valid(agentID) {
+		return Agent{}, errAgentNotFound()
+	}
+	ag, err := s.store.GetAgent(ctx, tenantID, agentID)
+	if err != nil {
+		return Agent{}, err
+	}
+	if ag.OwnerID == c.ActorID {
+		return ag, nil
+	}
+	if !acc.has(PermAgentsRead) {
+		return Agent{}, errAgentNotFound()
+	}
+	if err := acc.require(p); err != nil {
+		return Agent{}, err
+	}
+	return ag, nil
+}
+
+// GetAgent returns an agent to its owner or to holders of agents:read.
+func (s *Service) GetAgent(ctx context.Context, c Caller, tenantID, agentID string) (Agent, error) {
+	return s.agentFor(ctx, c, tenantID, agentID, PermAgentsRead)
+}
+
+// ListAgents lists the tenant's agents for holders of agents:read, and the
+// caller's own agents for everyone else.
+func (s *Service) ListAgents(ctx context.Context, c Caller, tenantID string, p Page) ([]Agent, error) {
+	acc, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	owner := ""
+	if !acc.has(PermAgentsRead) {
+		owner = c.ActorID
+	}
+	return s.store.ListAgents(ctx, tenantID, owner, p.Normalize())
+}
+
+// UpdateAgent renames, describes, disables or enables an agent (its owner,
+// or agents:write).
+func (s *Service) UpdateAgent(ctx context.Context, c Caller, tenantID, agentID string, p AgentPatch) (Agent, error) {
+	ag, err := s.agentFor(ctx, c, tenantID, agentID, PermAgentsWrite)
+	if err != nil {
+		return Agent{}, err
+	}
+	before := ag.Status
+	if p.Name != nil {
+		if err := ValidateName("name", *p.Name, false); err != nil {
+			return Agent{}, err
+		}
+		ag.Name = *p.Name
+	}
+	if p.Description != nil {
+		if err := validateDescription(*p.Description); err != nil {
+			return Agent{}, err
+		}
+		ag.Description = *p.Description
+	}
+	if p.Status != nil {
+		if *p.Status != AgentActive && *p.Status != AgentDisabled {
+			return Agent{}, fault.Invalidf("status", "invalid_status", "status must be active or disabled")
+		}
+		ag.Status = *p.Status
+	}
+	ag.UpdatedAt = s.timestamp()
+	if err := s.store.UpdateAgent(ctx, ag); err != nil {
+		return Agent{}, err
+	}
+	if ag.Status != before {
+		kind := event.KindActorEnabled
+		if ag.Status == AgentDisabled {
+			kind = event.KindActorDisabled
+		}
+		s.notify.Notify(ctx, event.Event{Kind: kind, ID: ag.ActorID(), At: ag.UpdatedAt})
+	}
+	return ag, nil
+}
+
+// DeleteAgent deletes an agent and revokes its API keys (its owner, or
+// agents:write). Tokens delegated to it name one of those keys, so they
+// stop working too.
+func (s *Service) DeleteAgent(ctx context.Context, c Caller, tenantID, agentID string) error {
+	ag, err := s.agentFor(ctx, c, tenantID, agentID, PermAgentsWrite)
+	if err != nil {
+		return err
+	}
+	now := s.timestamp()
+	revoked, err := s.store.DeleteAgent(ctx, tenantID, ag.ID, now)
+	if err != nil {
+		return err
+	}
+	s.notify.Notify(ctx, append(event.Of(event.KindCredentialRevoked, now, revoked...),
+		event.Event{Kind: event.KindActorChanged, ID: ag.ActorID(), At: now})...)
+	return nil
+}
+
+// TenantPermissions returns what actorID may do in tenantID right now:
+// a human's role permissions (a platform admin's: every permission), or an
+// agent's ceiling — its owner's permissions — while the agent is active.
+// NotFound when the actor has no standing there; Forbidden
+// "tenant_suspended" when the tenant is not active.
+func (s *Service) TenantPermissions(ctx context.Context, tenantID, actorID string) (PermissionSet, error) {
+	if id, ok := strings.CutPrefix(actorID, AgentActorPrefix); ok {
+		ag, err := s.store.GetAgent(ctx, tenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		if ag.Status != AgentActive {
+			return nil, fault.Forbiddenf("agent_disabled", "this agent is disabled")
+		}
+		actorID = ag.OwnerID
+	}
+	if _, ok := strings.CutPrefix(actorID, UserActorPrefix); !ok {
+		return nil, fault.NotFoundf("member_not_found", "member not found")
+	}
+	acc, err := s.resolve(ctx, Caller{ActorID: actorID}, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if acc.platform() {
+		all := PermissionSet{}
+		for _, p := range catalogue {
+			all[p] = struct{}{}
+		}
+		return all, nil
+	}
+	if err := s.activeUser(ctx, actorID); err != nil {
+		return nil, err
+	}
+	return acc.perms, nil
+}
+
+// activeUser fails unless the user exists and is active.
+func (s *Service) activeUser(ctx context.Context, actorID string) error {
+	u, err := s.store.GetUser(ctx, strings.TrimPrefix(actorID, UserActorPrefix))
+	if errors.Is(err, fault.ErrNotFound) || err == nil && u.Status != UserActive {
+		return fault.Forbiddenf("user_disabled", "this user is disabled")
+	}
+	return err
+}
+
+// Agent returns an agent by tenant and id, without access checks, for
+// credential resolution.
+func (s *Service) Agent(ctx context.Context, tenantID, agentID string) (Agent, error) {
+	return s.store.GetAgent(ctx, tenantID, agentID)
+}
+
+// maxOwnedAgents bounds OwnedAgents; listing keys "of mine" filters by it.
+const maxOwnedAgents = 1000
+
+// OwnedAgents lists up to maxOwnedAgents agents of ownerID in tenantID.
+func (s *Service) OwnedAgents(ctx context.Context, tenantID, ownerID string) ([]Agent, error) {
+	var out []Agent
+	p := Page{Limit: MaxPageLimit}
+	for len(out) < maxOwnedAgents {
+		page, err := s.store.ListAgents(ctx, tenantID, ownerID, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < p.Limit {
+			break
+		}
+		p.After = page[len(page)-1].ID
+	}
+	return out, nil
+}

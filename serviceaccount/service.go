@@ -1,0 +1,274 @@
+package serviceaccount
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/credential/secret"
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/ids"
+)
+
+// Scopes a service may be granted. They are platform-level abilities, not
+// tenant permissions: what a service may do in a tenant comes from API keys
+// a platform admin gives it there.
+const (
+	// ScopeAuthzCheck lets a service ask the policy decision point about
+	// any principal.
+	ScopeAuthzCheck = "authz:check"
+	// ScopeRateLimitCheck lets a service use Tollgate's rate limiter.
+	ScopeRateLimitCheck = "ratelimit:check"
+)
+
+var scopeCatalogue = []string{ScopeAuthzCheck, ScopeRateLimitCheck}
+
+// ScopeCatalogue returns the scopes a service may hold.
+func ScopeCatalogue() []string { return slices.Clone(scopeCatalogue) }
+
+// Admins tells platform admins apart; identity.Service implements it.
+type Admins interface {
+	IsPlatformAdmin(ctx context.Context, c identity.Caller) bool
+}
+
+// Registry registers services and checks their client credentials.
+type Registry struct {
+	store            Store
+	admins           Admins
+	notify           event.Notifier
+	env              string
+	maxRotationGrace time.Duration
+	now              func() time.Time
+}
+
+// NewRegistry wires a Registry. env is the environment marker of secrets.
+func NewRegistry(store Store, admins Admins, notify event.Notifier, env string, now func() time.Time) *Registry {
+	if now == nil {
+		now = time.Now
+	}
+	if env == "" {
+		env = secret.EnvLive
+	}
+	return &Registry{store: store, admins: admins, notify: notify, env: env, maxRotationGrace: 7 * 24 * time.Hour, now: now}
+}
+
+func (r *Registry) timestamp() time.Time { return r.now().UTC().Truncate(time.Microsecond) }
+
+func (r *Registry) requireAdmin(ctx context.Context, ac identity.ActorContext) error {
+	if ac.Credential != identity.CredentialSession || !r.admins.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID}) {
+		return fault.Forbiddenf("platform_admin_required", "only a platform admin may manage services")
+	}
+	return nil
+}
+
+// NewService is the input of Register.
+type NewService struct {
+	Name        string
+	Description string
+	Scopes      []string
+}
+
+// Patch changes a service; nil fields are left alone.
+type Patch struct {
+	Description *string
+	Scopes      *[]string
+	Status      *Status
+}
+
+const maxDescriptionLen = 1000
+
+func validateScopes(scopes []string) ([]string, error) {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if !slices.Contains(scopeCatalogue, s) {
+			return nil, fault.Invalidf("scopes", "unknown_scope", "%q is not a service scope; known: %v", s, scopeCatalogue)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (r *Registry) newSecret(serviceID string, now time.Time) (Secret, string) {
+	id := ids.NewAt(now)
+	raw, hash := secret.Generate(secret.ClientSecretPrefix, r.env, id)
+	return Secret{ID: id, ServiceID: serviceID, Hash: hash, CreatedAt: now}, raw
+}
+
+// Register creates a service and returns its client secret, shown once.
+func (r *Registry) Register(ctx context.Context, ac identity.ActorContext, in NewService) (Service, string, error) {
+	if err := r.requireAdmin(ctx, ac); err != nil {
+		return Service{}, "", err
+	}
+	if err := identity.ValidateSlug(in.Name); err != nil {
+		return Service{}, "", fault.Invalidf("name", "invalid_service_name", "name must be a slug: lower-case letters, digits and dashes")
+	}
+	if len(in.Description) > maxDescriptionLen {
+		return Service{}, "", fault.Invalidf("description", "description_too_long", "description must be at most %d bytes", maxDescriptionLen)
+	}
+	scopes, err := validateScopes(in.Scopes)
+	if err != nil {
+		return Service{}, "", err
+	}
+	now := r.timestamp()
+	svc := Service{
+		ID: ids.NewAt(now), Name: in.Name, Description: in.Description, Scopes: scopes,
+		Status: Active, CreatedAt: now, UpdatedAt: now,
+	}
+	secret, raw := r.newSecret(svc.ID, now)
+	if err := r.store.CreateService(ctx, svc, secret); err != nil {
+		return Service{}, "", err
+	}
+	return svc, raw, nil
+}
+
+func errServiceNotFound() error { return fault.NotFoundf("service_not_found", "service not found") }
+
+// Get returns a service to a platform admin.
+func (r *Registry) Get(ctx context.Context, ac identity.ActorContext, id string) (Service, error) {
+	if err := r.requireAdmin(ctx, ac); err != nil {
+		return Service{}, err
+	}
+	if !ids.Valid(id) {
+		return Service{}, errServiceNotFound()
+	}
+	return r.store.GetService(ctx, id)
+}
+
+// List lists services for a platform admin.
+func (r *Registry) List(ctx context.Context, ac identity.ActorContext, p identity.Page) ([]Service, error) {
+	if err := r.requireAdmin(ctx, ac); err != nil {
+		return nil, err
+	}
+	return r.store.ListServices(ctx, p.Normalize())
+}
+
+// Update changes a service's description, scopes or status.
+func (r *Registry) Update(ctx context.Context, ac identity.ActorContext, id string, p Patch) (Service, error) {
+	svc, err := r.Get(ctx, ac, id)
+	if err != nil {
+		return Service{}, err
+	}
+	before := svc.Status
+	if p.Description != nil {
+		if len(*p.Description) > maxDescriptionLen {
+			return Service{}, fault.Invalidf("description", "description_too_long", "description must be at most %d bytes", maxDescriptionLen)
+		}
+		svc.Description = *p.Description
+	}
+	if p.Scopes != nil {
+		if svc.Scopes, err = validateScopes(*p.Scopes); err != nil {
+			return Service{}, err
+		}
+	}
+	if p.Status != nil {
+		if *p.Status != Active && *p.Status != Disabled {
+			return Service{}, fault.Invalidf("status", "invalid_status", "status must be active or disabled")
+		}
+		svc.Status = *p.Status
+	}
+	svc.UpdatedAt = r.timestamp()
+	if err := r.store.UpdateService(ctx, svc); err != nil {
+		return Service{}, err
+	}
+	kind := event.KindActorChanged
+	switch {
+	case svc.Status != before && svc.Status == Disabled:
+		kind = event.KindActorDisabled
+	case svc.Status != before:
+		kind = event.KindActorEnabled
+	}
+	r.notify.Notify(ctx, event.Event{Kind: kind, ID: svc.ActorID(), At: svc.UpdatedAt})
+	return svc, nil
+}
+
+// RotateSecret issues a new client secret; the previous one keeps working
+// for grace (0: it stops now, and so do the tokens obtained with it).
+func (r *Registry) RotateSecret(ctx context.Context, ac identity.ActorContext, id string, grace time.Duration) (Service, string, error) {
+	if grace < 0 || grace > r.maxRotationGrace {
+		return Service{}, "", fault.Invalidf("grace_period_seconds", "invalid_grace_period", "the grace period must be between 0 and %d seconds", int64(r.maxRotationGrace/time.Second))
+	}
+	svc, err := r.Get(ctx, ac, id)
+	if err != nil {
+		return Service{}, "", err
+	}
+	now := r.timestamp()
+	secret, raw := r.newSecret(svc.ID, now)
+	var until *time.Time
+	if grace > 0 {
+		t := now.Add(grace)
+		until = &t
+	}
+	previous, err := r.store.RotateServiceSecret(ctx, svc.ID, secret, until)
+	if err != nil {
+		return Service{}, "", err
+	}
+	var revoked []string
+	for _, p := range previous {
+		if p.RevokedAt != nil {
+			revoked = append(revoked, p.ID)
+		}
+	}
+	r.notify.Notify(ctx, event.Of(event.KindCredentialRevoked, now, revoked...)...)
+	return svc, raw, nil
+}
+
+// Delete removes a service, revoking its secrets and keys everywhere.
+func (r *Registry) Delete(ctx context.Context, ac identity.ActorContext, id string) error {
+	svc, err := r.Get(ctx, ac, id)
+	if err != nil {
+		return err
+	}
+	now := r.timestamp()
+	revoked, err := r.store.DeleteService(ctx, svc.ID, now)
+	if err != nil {
+		return err
+	}
+	r.notify.Notify(ctx, append(event.Of(event.KindCredentialRevoked, now, revoked...),
+		event.Event{Kind: event.KindActorChanged, ID: svc.ActorID(), At: now})...)
+	return nil
+}
+
+// errInvalidClient is the one answer to every failed client
+// authentication, whichever part was wrong.
+func errInvalidClient() error {
+	return fault.Unauthenticatedf("invalid_client", "client authentication failed")
+}
+
+// Authenticate checks a client id and secret and returns the service and
+// the id of the secret that matched.
+func (r *Registry) Authenticate(ctx context.Context, clientID, clientSecret string) (Service, string, error) {
+	p, err := secret.Parse(clientSecret, secret.ClientSecretPrefix, "client_secret")
+	if err != nil || !ids.Valid(clientID) {
+		return Service{}, "", errInvalidClient()
+	}
+	s, err := r.store.GetServiceSecret(ctx, p.ID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return Service{}, "", errInvalidClient()
+	}
+	if err != nil {
+		return Service{}, "", err
+	}
+	now := r.now()
+	if s.ServiceID != clientID || subtle.ConstantTimeCompare(s.Hash, p.Hash) != 1 ||
+		s.RevokedAt != nil || s.ExpiresAt != nil && !now.Before(*s.ExpiresAt) {
+		return Service{}, "", errInvalidClient()
+	}
+	svc, err := r.store.GetService(ctx, clientID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return Service{}, "", errInvalidClient()
+	}
+	if err != nil {
+		return Service{}, "", err
+	}
+	if svc.Status != Active {
+		return Service{}, "", errInvalidClient()
+	}
+	return svc, s.ID, nil
+}
