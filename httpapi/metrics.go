@@ -80,7 +80,9 @@ func (m *Metrics) tokenGrant(grantType, outcome string) {
 func (m *Metrics) CredentialRejected(kind, code string) { m.rejected.WithLabelValues(kind, code).Inc() }
 
 // CredentialEvent counts credential events crossing the bus.
-func (m *Metrics) CredentialEvent(kind, direction string) { m.events.WithLabelValues(kind, direction).Inc() }
+func (m *Metrics) CredentialEvent(kind, direction string) {
+	m.events.WithLabelValues(kind, direction).Inc()
+}
 
 // RegisterGauge adds a gauge read at scrape time, e.g. hasher queue length.
 func (m *Metrics) RegisterGauge(name, help string, read func() float64) {
