@@ -80,8 +80,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	metrics.RegisterGauge("tollgate_password_hashes_in_flight", "Password hash computations running now.", func() float64 { return float64(h.InFlight()) })
 	metrics.RegisterGauge("tollgate_password_hashes_waiting", "Password hash computations waiting for a slot.", func() float64 { return float64(h.Waiting()) })
 	a.Sessions = session.NewService(session.Deps{
-		Sessions: st, Identities: st, Roles: a.Identity, Hasher: h, Keys: a.Keys, Verifier: verifier,
-		Guard: a.guard, Revocations: a.revocations, Log: log, LoginOutcome: metrics.LoginOutcome,
+		Sessions: st, Identities: st, Roles: a.Identity, Hasher: h, Keys: a.Keys,
+		Guard: a.guard, Revocations: a.revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: a.notify,
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
@@ -33,13 +34,13 @@ type Service struct {
 	roles        *identity.Service
 	hasher       *password.Hasher
 	keys         *token.Keyring
-	verifier     *token.Verifier
 	guard        *loginguard.Guard
 	revocations  *Revocations
 	opts         Options
 	log          *slog.Logger
 	now          func() time.Time
 	outcome      func(outcome string)
+	notify       event.Notifier
 	builtinPerms [8][]string
 }
 
@@ -50,11 +51,12 @@ type Deps struct {
 	Roles       *identity.Service
 	Hasher      *password.Hasher
 	Keys        *token.Keyring
-	Verifier    *token.Verifier
 	Guard       *loginguard.Guard
 	Revocations *Revocations
 	Log         *slog.Logger
 	Now         func() time.Time
+	// Notify announces revoked sessions to other replicas.
+	Notify event.Notifier
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
@@ -73,8 +75,8 @@ func NewService(d Deps, opts Options) *Service {
 	}
 	return &Service{
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
-		keys: d.Keys, verifier: d.Verifier, guard: d.Guard, revocations: d.Revocations,
-		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome,
+		keys: d.Keys, guard: d.Guard, revocations: d.Revocations,
+		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
 		builtinPerms: builtinPermissionTable(),
 	}
 }
@@ -383,8 +385,15 @@ func (s *Service) revoke(ctx context.Context, sid, reason string, now time.Time)
 	if err := s.sessions.RevokeSession(ctx, sid, reason, now); err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return err
 	}
-	s.revocations.Add(now, sid)
+	s.revoked(ctx, now, sid)
 	return nil
+}
+
+// revoked records revoked sessions here at once and announces them to the
+// other replicas and to services on the bus.
+func (s *Service) revoked(ctx context.Context, at time.Time, sids ...string) {
+	s.revocations.Add(at, sids...)
+	s.notify.Notify(ctx, event.Of(event.KindCredentialRevoked, at, sids...)...)
 }
 
 // Logout revokes the caller's session, or every session of theirs.
@@ -397,7 +406,7 @@ func (s *Service) Logout(ctx context.Context, ac identity.ActorContext, all bool
 	if err != nil {
 		return err
 	}
-	s.revocations.Add(now, append(sids, ac.SessionID)...)
+	s.revoked(ctx, now, append(sids, ac.SessionID)...)
 	return nil
 }
 
@@ -419,27 +428,6 @@ func (s *Service) SwitchTenant(ctx context.Context, ac identity.ActorContext, te
 		return Tokens{}, err
 	}
 	return tokens, nil
-}
-
-// Authenticate resolves an access token to an ActorContext: signature and
-// claims by the verifier (cached), then the revocation set by session id.
-func (s *Service) Authenticate(ctx context.Context, raw string) (identity.ActorContext, error) {
-	claims, err := s.verifier.Verify(raw)
-	if err != nil {
-		return identity.ActorContext{}, err
-	}
-	if s.revocations.Revoked(claims.SessionID) {
-		return identity.ActorContext{}, fault.Unauthenticatedf("token_revoked", "the session of this token has ended")
-	}
-	perms, err := s.Permissions(ctx, claims.TenantID, claims.Roles)
-	if err != nil {
-		return identity.ActorContext{}, err
-	}
-	return identity.ActorContext{
-		ActorID: claims.Subject, ActorType: claims.ActorType, TenantID: claims.TenantID,
-		Roles: claims.Roles, Permissions: perms, Credential: identity.CredentialSession,
-		SessionID: claims.SessionID, ExpiresAt: claims.ExpiresAt,
-	}, nil
 }
 
 // permissions resolves roles to a sorted permission list. Sessions almost
