@@ -122,6 +122,8 @@ func (s *Server) routes() []route {
 		{"DELETE", "/v1/api-keys/{id}", false, s.revokeAPIKey},
 		{"POST", "/v1/api-keys/{id}/rotate", false, s.rotateAPIKey},
 
+		{"PATCH", "/v1/users/{id}", false, s.patchUser},
+
 		{"POST", "/v1/services", false, s.createService},
 		{"GET", "/v1/services", false, s.listServices},
 		{"GET", "/v1/services/{id}", false, s.getService},

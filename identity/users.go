@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 
+	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/fault"
 
 	"github.com/tollgate/tollgate/ids"
@@ -68,4 +69,40 @@ func (s *Service) Bootstrap(ctx context.Context, u NewUser, t NewTenant) (User, 
 		return User{}, Tenant{}, err
 	}
 	return user, tenant, nil
+}
+
+// SetUserStatus disables or re-enables a user (platform admins only; not
+// oneself, so the last admin cannot lock everyone out by accident). A
+// disabled user's tokens, keys and agents' delegated tokens stop at once on
+// every replica; their refresh tokens are refused at the next refresh.
+func (s *Service) SetUserStatus(ctx context.Context, c Caller, userID string, status UserStatus) (User, error) {
+	if !s.isPlatformAdmin(ctx, c) {
+		return User{}, fault.Forbiddenf("platform_admin_required", "only a platform admin may change a user's status")
+	}
+	if status != UserActive && status != UserDisabled {
+		return User{}, fault.Invalidf("status", "invalid_status", "status must be active or disabled")
+	}
+	if !ids.Valid(userID) {
+		return User{}, fault.NotFoundf("user_not_found", "user not found")
+	}
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return User{}, err
+	}
+	if u.ActorID() == c.ActorID {
+		return User{}, fault.Conflictf("cannot_change_own_status", "you cannot change your own status")
+	}
+	if u.Status == status {
+		return u, nil
+	}
+	u.Status, u.UpdatedAt = status, s.timestamp()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return User{}, err
+	}
+	kind := event.KindActorEnabled
+	if status == UserDisabled {
+		kind = event.KindActorDisabled
+	}
+	s.notify.Notify(ctx, event.Event{Kind: kind, ID: u.ActorID(), At: u.UpdatedAt})
+	return u, nil
 }
