@@ -65,11 +65,8 @@ func NewService(store Store, rights Rights, services Services, notify event.Noti
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// Bounds of a key's fields.
-const (
-	maxNameLen = 100
-	maxScopes  = 64
-)
+// maxScopes bounds a key's scopes; the catalogue is smaller.
+const maxScopes = 64
 
 // NewKey is the input of Create. ActorID "" means the caller.
 type NewKey struct {

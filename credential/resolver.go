@@ -146,7 +146,9 @@ func (r *Resolver) resolveToken(ctx context.Context, raw string) (identity.Actor
 		ac.ActorID, ac.OnBehalfOf, ac.ActorType = c.Act.Subject, c.Subject, identity.ActorAgent
 		ac.Credential, ac.Permissions, ac.Scopes = identity.CredentialDelegation, c.Scope, c.Scope
 	case c.ActorType == identity.ActorService:
+		// A service token's sid is the client secret it was obtained with.
 		ac.Credential, ac.Permissions, ac.Scopes = identity.CredentialClientCredentials, c.Scope, c.Scope
+		ac.CredentialID, ac.SessionID = c.SessionID, ""
 	default:
 		ac.Credential = identity.CredentialSession
 		if ac.Permissions, err = r.d.RolePermissions(ctx, c.TenantID, c.Roles); err != nil {

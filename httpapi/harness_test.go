@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +81,13 @@ func newTestServerWithKey(t testing.TB, st store.Store, masterKey []byte) *testS
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run last-registered first: the server stops taking requests,
+	// then the app flushes and lets go of its bus, then the store closes.
+	t.Cleanup(func() {
+		if err := a.Close(context.Background()); err != nil {
+			t.Errorf("closing the app: %v", err)
+		}
+	})
 	hs := httptest.NewServer(a.API)
 	t.Cleanup(hs.Close)
 	return &testServer{t: t, app: a, url: hs.URL, masterKey: masterKey}
@@ -110,8 +120,44 @@ func (r response) str(key string) string {
 	return s
 }
 
-// do sends body (a string is sent verbatim, anything else as JSON).
+// do sends body (a string is sent verbatim, anything else as JSON) with
+// token, when not "", as a bearer credential.
 func (ts *testServer) do(method, path, token string, body any) response {
+	ts.t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	return ts.send(method, path, h, body)
+}
+
+// withKey sends body like do, with key in the X-API-Key header.
+func (ts *testServer) withKey(method, path, key string, body any) response {
+	ts.t.Helper()
+	return ts.send(method, path, http.Header{"X-Api-Key": {key}}, body)
+}
+
+// postForm posts form as application/x-www-form-urlencoded with the
+// headers h (which may be nil).
+func (ts *testServer) postForm(path string, h http.Header, form url.Values) response {
+	ts.t.Helper()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	return ts.send("POST", path, h, form.Encode())
+}
+
+// basicAuth is an Authorization header of HTTP Basic credentials, encoded
+// as RFC 6749 §2.3.1 asks of OAuth clients.
+func basicAuth(user, pass string) http.Header {
+	raw := url.QueryEscape(user) + ":" + url.QueryEscape(pass)
+	return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(raw))}}
+}
+
+// send sends body as do does, with the headers h. A body goes as JSON
+// unless h sets a Content-Type.
+func (ts *testServer) send(method, path string, h http.Header, body any) response {
 	ts.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -131,11 +177,11 @@ func (ts *testServer) do(method, path, token string, body any) response {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+	for k, vs := range h {
+		req.Header[k] = vs
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if rd != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -146,6 +192,75 @@ func (ts *testServer) do(method, path, token string, body any) response {
 	out := response{status: res.StatusCode, header: res.Header, raw: raw}
 	_ = json.Unmarshal(raw, &out.body)
 	return out
+}
+
+// metric returns the value of one series on /metrics, e.g.
+// `tollgate_credential_rejections_total{code="invalid_api_key",kind="api_key"}`,
+// or 0 when it has not been recorded yet.
+func (ts *testServer) metric(series string) float64 {
+	ts.t.Helper()
+	r := ts.do("GET", "/metrics", "", nil)
+	if r.status != http.StatusOK {
+		ts.t.Fatalf("/metrics: %d", r.status)
+	}
+	for line := range strings.Lines(string(r.raw)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				ts.t.Fatalf("metric %s: %v", series, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// platformAdmin creates a platform admin with no tenant and signs them in.
+func (ts *testServer) platformAdmin(email string) (identity.User, string) {
+	ts.t.Helper()
+	u := ts.user(email, true)
+	return u, ts.login(email, "").str("access_token")
+}
+
+// items returns a list response's items as objects.
+func (r response) items() []map[string]any {
+	list, _ := r.body["items"].([]any)
+	out := make([]map[string]any, 0, len(list))
+	for _, it := range list {
+		m, _ := it.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+// strs returns a JSON array of strings held under key.
+func (r response) strs(key string) []string {
+	list, _ := r.body[key].([]any)
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		s, _ := v.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// jwtClaims decodes a JWT's payload without verifying it: the server
+// verifies; tests only read what it signed.
+func jwtClaims(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	return c
 }
 
 // login signs in and returns the token response; it fails the test unless 200.
@@ -220,4 +335,74 @@ func newWorld(t *testing.T, ts *testServer) *world {
 	w.memberTok = ts.login(w.member.Email, w.tenantA).str("access_token")
 	w.outBTok = ts.login(w.outB.Email, w.tenantB).str("access_token")
 	return w
+}
+
+// createKey creates an API key as token, failing unless 201, and returns
+// the key's id and secret.
+func createKey(t *testing.T, ts *testServer, token string, body map[string]any) (id, key string) {
+	t.Helper()
+	r := ts.do("POST", "/v1/api-keys", token, body)
+	expect(t, r, http.StatusCreated, "")
+	if r.str("id") == "" || r.str("key") == "" {
+		t.Fatalf("create key: %s", r.raw)
+	}
+	return r.str("id"), r.str("key")
+}
+
+// createAgent creates an agent in tenantID as token, failing unless 201,
+// and returns its id.
+func createAgent(t *testing.T, ts *testServer, token, tenantID, name string) string {
+	t.Helper()
+	r := ts.do("POST", "/v1/tenants/"+tenantID+"/agents", token, map[string]any{"name": name})
+	expect(t, r, http.StatusCreated, "")
+	return r.str("id")
+}
+
+// addMember creates a user and adds them to tenantID with roles, as token,
+// and returns the user and a session token in that tenant.
+func addMember(t *testing.T, ts *testServer, token, tenantID, email string, roles ...string) (identity.User, string) {
+	t.Helper()
+	u := ts.user(email, false)
+	expect(t, ts.do("POST", "/v1/tenants/"+tenantID+"/members", token,
+		map[string]any{"actor_id": u.ActorID(), "roles": roles}), http.StatusCreated, "")
+	return u, ts.login(email, tenantID).str("access_token")
+}
+
+// Token exchange parameters of RFC 8693 as Tollgate takes them.
+const (
+	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	tokenTypeAccess    = "urn:ietf:params:oauth:token-type:access_token"
+	tokenTypeAPIKey    = "urn:tollgate:params:oauth:token-type:api_key"
+)
+
+// exchangeForm is a token exchange request delegating subject's rights to
+// the agent holding agentKey; extra adds or overrides parameters.
+func exchangeForm(subject, agentKey string, extra ...string) url.Values {
+	f := url.Values{
+		"grant_type": {grantTokenExchange}, "subject_token": {subject}, "subject_token_type": {tokenTypeAccess},
+		"actor_token": {agentKey}, "actor_token_type": {tokenTypeAPIKey},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		if extra[i+1] == "" {
+			f.Del(extra[i])
+			continue
+		}
+		f.Set(extra[i], extra[i+1])
+	}
+	return f
+}
+
+// expectOAuth fails unless r is an RFC 6749 §5.2 error with status and
+// error code.
+func expectOAuth(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	if r.status != status || r.str("error") != code {
+		t.Fatalf("got %d %s, want %d error %q", r.status, r.raw, status, code)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("content type = %q, want application/json", ct)
+	}
+	if r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("OAuth error without Cache-Control: no-store")
+	}
 }

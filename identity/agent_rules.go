@@ -47,8 +47,16 @@ func (s *Service) humanMember(ctx context.Context, c Caller, tenantID string) (a
 // CreateAgent creates an agent owned by the calling human. Any member of
 // the tenant may create their own agents.
 func (s *Service) CreateAgent(ctx context.Context, c Caller, tenantID string, in NewAgent) (Agent, error) {
-	if _, err := s.humanMember(ctx, c, tenantID); err != nil {
+	acc, err := s.humanMember(ctx, c, tenantID)
+	if err != nil {
 		return Agent{}, err
+	}
+	// A person may always make their own agents; a key or an agent acting
+	// for them needs that right in its scopes.
+	if c.Bounded {
+		if err := acc.require(PermAgentsWrite); err != nil {
+			return Agent{}, err
+		}
 	}
 	if err := ValidateName("name", in.Name, false); err != nil {
 		return Agent{}, err

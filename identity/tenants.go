@@ -54,6 +54,9 @@ func (s *Service) ListMyTenants(ctx context.Context, c Caller, p Page) ([]Tenant
 	if c.Bounded {
 		// A key or delegated token sees the one tenant it was issued for.
 		a, err := s.resolve(ctx, c, c.TenantID)
+		if k := fault.KindOf(err); err != nil && (k == fault.Internal || k == fault.Unavailable) {
+			return nil, err
+		}
 		if err != nil || p.After >= c.TenantID {
 			return []TenantMembership{}, nil
 		}

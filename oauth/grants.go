@@ -112,7 +112,7 @@ func (e *Endpoint) clientCredentials(ctx context.Context, r Request) (Response, 
 	svc, secretID, err := e.clients.Authenticate(ctx, r.ClientID, r.ClientSecret)
 	if err != nil {
 		if isClientFault(err) {
-			return Response{}, errInvalidClient("client authentication failed", r.ClientSecret != "" && r.ClientID != "")
+			return Response{}, errInvalidClient("client authentication failed", r.BasicAuth)
 		}
 		return Response{}, err
 	}

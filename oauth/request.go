@@ -36,6 +36,9 @@ type Request struct {
 	ActorTokenType     string
 	RequestedTokenType string
 	Audience           string
+	// BasicAuth reports that the client authenticated with HTTP Basic, so
+	// that a failure answers with a Basic challenge.
+	BasicAuth bool
 }
 
 // Bounds of a token request's parameters.
@@ -73,7 +76,7 @@ func ParseRequest(form url.Values, basicUser, basicPass string, basicOK bool) (R
 		if err1 != nil || err2 != nil || r.ClientID != "" && r.ClientID != user {
 			return Request{}, errInvalidClient("client authentication failed", true)
 		}
-		r.ClientID, r.ClientSecret = user, pass
+		r.ClientID, r.ClientSecret, r.BasicAuth = user, pass, true
 	}
 	if s, ok := form["scope"]; ok {
 		r.ScopeGiven = true

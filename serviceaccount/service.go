@@ -82,6 +82,9 @@ type Patch struct {
 const maxDescriptionLen = 1000
 
 func validateScopes(scopes []string) ([]string, error) {
+	if len(scopes) > 64 {
+		return nil, fault.Invalidf("scopes", "too_many_scopes", "at most 64 scopes")
+	}
 	out := make([]string, 0, len(scopes))
 	for _, s := range scopes {
 		if !slices.Contains(scopeCatalogue, s) {
