@@ -23,6 +23,8 @@ type Rights interface {
 	TenantPermissions(ctx context.Context, tenantID, actorID string) (identity.PermissionSet, error)
 	Agent(ctx context.Context, tenantID, agentID string) (identity.Agent, error)
 	OwnedAgents(ctx context.Context, tenantID, ownerID string) ([]identity.Agent, error)
+	// TenantExists: NotFound "tenant_not_found" otherwise.
+	TenantExists(ctx context.Context, tenantID string) error
 	IsPlatformAdmin(ctx context.Context, c identity.Caller) bool
 }
 
@@ -99,6 +101,24 @@ func (s *Service) callerRights(ctx context.Context, ac identity.ActorContext, te
 	return set, nil
 }
 
+// creatorRights is what the creator may put in a key for holder. Platform
+// admins give services keys in any tenant: a service's rights there are
+// exactly its key's scopes, so the whole catalogue is theirs to grant.
+func (s *Service) creatorRights(ctx context.Context, ac identity.ActorContext, tenantID, holder string) (identity.PermissionSet, error) {
+	if strings.HasPrefix(holder, serviceaccount.ActorPrefix) && ac.Credential == identity.CredentialSession &&
+		s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID}) {
+		if err := s.rights.TenantExists(ctx, tenantID); err != nil {
+			return nil, err
+		}
+		all := identity.PermissionSet{}
+		for _, p := range identity.Catalogue() {
+			all[p] = struct{}{}
+		}
+		return all, nil
+	}
+	return s.callerRights(ctx, ac, tenantID)
+}
+
 // ownedBy reports whether the caller holds key k or owns the agent holding it.
 func (s *Service) ownedBy(ctx context.Context, ac identity.ActorContext, k Key) bool {
 	if k.ActorID == ac.ActorID {
@@ -115,7 +135,11 @@ func (s *Service) ownedBy(ctx context.Context, ac identity.ActorContext, k Key) 
 // Create issues a key and returns it with its secret, which is never
 // available again.
 func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKey) (Key, string, error) {
-	rights, err := s.callerRights(ctx, ac, in.TenantID)
+	holder := in.ActorID
+	if holder == "" {
+		holder = ac.ActorID
+	}
+	rights, err := s.creatorRights(ctx, ac, in.TenantID, holder)
 	if err != nil {
 		return Key{}, "", err
 	}
@@ -133,10 +157,6 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 		}
 		t := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		in.ExpiresAt = &t
-	}
-	holder := in.ActorID
-	if holder == "" {
-		holder = ac.ActorID
 	}
 	if err := s.checkHolder(ctx, ac, rights, in.TenantID, holder); err != nil {
 		return Key{}, "", err

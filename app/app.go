@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/loginguard"
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/password"
@@ -46,6 +47,8 @@ type App struct {
 	metrics     *httpapi.Metrics
 	bus         bus.Bus
 	stopEvents  func()
+	// origin tells this replica's events from others' on the bus.
+	origin string
 }
 
 // New builds a replica over st. masterKey seals the signing keys.
@@ -54,7 +57,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &App{cfg: cfg, store: st, log: log}
+	a := &App{cfg: cfg, store: st, log: log, origin: ids.New()}
 	var err error
 	if a.Keys, err = NewKeyring(ctx, cfg, st, masterKey); err != nil {
 		return nil, err

@@ -26,8 +26,9 @@ func openBus(ctx context.Context, cfg config.Config, a *App) (bus.Bus, error) {
 // A lost publish is not fatal: other replicas still learn of revocations
 // by polling the store and of other changes when caches expire.
 func (a *App) notify(ctx context.Context, events ...event.Event) {
-	for _, e := range events {
-		a.Credentials.Apply(e)
+	for i := range events {
+		events[i].Origin = a.origin
+		a.Credentials.Apply(events[i])
 	}
 	if err := event.Publish(context.WithoutCancel(ctx), a.bus, events...); err != nil {
 		a.log.Warn("publishing credential events failed; other replicas catch up by polling", "err", err, "count", len(events))
@@ -41,13 +42,15 @@ func (a *App) notify(ctx context.Context, events ...event.Event) {
 	}
 }
 
-// receive applies an event published by any replica, this one included
-// (applying twice is harmless).
+// receive applies an event published by another replica.
 func (a *App) receive(_ context.Context, m bus.Message) {
 	e, err := event.Decode(m.Data)
 	if err != nil {
 		a.metrics.CredentialEvent("unknown", "invalid")
 		a.log.Warn("ignoring an invalid credential event", "err", err)
+		return
+	}
+	if e.Origin == a.origin {
 		return
 	}
 	a.metrics.CredentialEvent(e.Kind, "received")

@@ -77,6 +77,16 @@ func TestAgentLifecycle(t *testing.T) {
 			t.Fatalf("deleted agent's keys: %s", keys.raw)
 		}
 
+		// A key creates agents for its holder only with agents:write.
+		_, readKey := createKey(t, ts, w.memberTok, map[string]any{"name": "r", "scopes": []string{"agents:read", "tenant:read"}})
+		expect(t, ts.withKey("POST", base, readKey, map[string]any{"name": "via key"}), http.StatusForbidden, "permission_denied")
+		_, writeKey := createKey(t, ts, w.adminTok, map[string]any{"name": "w", "scopes": []string{"agents:write"}})
+		viaKey := ts.withKey("POST", base, writeKey, map[string]any{"name": "via key"})
+		expect(t, viaKey, http.StatusCreated, "")
+		if viaKey.str("owner_id") != w.admin.ActorID() {
+			t.Fatalf("agent made with a key: %s", viaKey.raw)
+		}
+
 		// An admin may delete any agent.
 		second := createAgent(t, ts, w.memberTok, w.tenantA, "second")
 		expect(t, ts.do("DELETE", base+"/"+second, w.adminTok, nil), http.StatusNoContent, "")

@@ -64,6 +64,9 @@ type testServer struct {
 	app       *app.App
 	url       string
 	masterKey []byte
+	// store is the backend, for setting up what the API cannot, such as
+	// credentials that have already expired.
+	store store.Store
 }
 
 func newTestServer(t testing.TB, st store.Store) *testServer {
@@ -90,7 +93,7 @@ func newTestServerWithKey(t testing.TB, st store.Store, masterKey []byte) *testS
 	})
 	hs := httptest.NewServer(a.API)
 	t.Cleanup(hs.Close)
-	return &testServer{t: t, app: a, url: hs.URL, masterKey: masterKey}
+	return &testServer{t: t, app: a, url: hs.URL, masterKey: masterKey, store: st}
 }
 
 // user creates a user directly through the identity service.

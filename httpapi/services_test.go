@@ -1,14 +1,17 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/credential/secret"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/serviceaccount"
 )
 
 // registerService registers a service as the platform admin token and
@@ -93,6 +96,9 @@ func TestServiceRegistry(t *testing.T) {
 
 		// Only a platform admin's own session manages services: not a tenant
 		// owner, not even the admin's API key.
+		// Keys are tenant credentials: the admin joins tenant A to hold one.
+		expect(t, ts.do("POST", "/v1/tenants/"+w.tenantA+"/members", w.ownerTok,
+			map[string]any{"email": "root@platform.example", "roles": []string{"member"}}), http.StatusCreated, "")
 		_, rootKey := createKey(t, ts, root, map[string]any{"name": "root", "tenant_id": w.tenantA, "scopes": []string{"tenant:read"}})
 		for _, c := range []struct {
 			method, path string
@@ -183,6 +189,7 @@ func TestClientCredentials(t *testing.T) {
 			expect(t, me, http.StatusOK, "")
 			if me.str("actor_type") != "service" || me.str("credential") != "client_credentials" ||
 				me.str("actor_id") != "service:messaging" || me.str("tenant_id") != "" ||
+				me.str("credential_id") == "" || me.str("session_id") != "" ||
 				strings.Join(me.strs("scopes"), " ") != scope || strings.Join(me.strs("permissions"), " ") != scope {
 				t.Fatalf("service me: %s", me.raw)
 			}
@@ -258,11 +265,7 @@ func TestClientCredentials(t *testing.T) {
 					t.Fatalf("invalid_client after HTTP Basic without a Basic challenge: %q", challenge)
 				}
 				if !c.basic && challenge != "" {
-					if c.code == "invalid_client" && c.form.Get("client_secret") != "" {
-						t.Skipf("BUG: oauth/grants.go clientCredentials sets the Basic challenge when client_id and client_secret "+
-							"were sent as form fields, not only after HTTP Basic: WWW-Authenticate %q", challenge)
-					}
-					t.Fatalf("unexpected challenge %q", challenge)
+					t.Fatalf("a challenge without HTTP Basic: %q", challenge)
 				}
 			})
 		}
@@ -296,6 +299,11 @@ func TestServiceSecretRotation(t *testing.T) {
 		}
 		t2 := serviceToken(t, ts, id, s2)
 		t1b := serviceToken(t, ts, id, s1)
+		// Each token names the secret it was obtained with.
+		cred := func(tok string) string { return ts.do("GET", "/v1/auth/me", tok, nil).str("credential_id") }
+		if c1, c1b, c2 := cred(t1), cred(t1b), cred(t2); c1 == "" || c1 != c1b || c2 == c1 {
+			t.Fatalf("credential ids: %q %q %q", c1, c1b, c2)
+		}
 		for _, tok := range []string{t1, t1b, t2} {
 			expect(t, ts.do("GET", "/v1/auth/me", tok, nil), http.StatusOK, "")
 		}
@@ -387,10 +395,27 @@ func TestServiceNameReuse(t *testing.T) {
 		id3, secret3 := registerService(t, ts, root, "messaging", "authz:check")
 		me := ts.do("GET", "/v1/auth/me", serviceToken(t, ts, id3, secret3), nil)
 		if me.status == http.StatusUnauthorized && me.str("code") == "actor_disabled" {
-			t.Skipf("BUG: serviceaccount/service.go Delete announces actor_changed, not actor_enabled, so a deleted disabled "+
-				"service's actor id stays in the resolver's blocklist and a new service of that name is refused until the "+
-				"next block sync: %s", me.raw)
+			t.Fatalf("a new service inherited the block of a deleted disabled one of the same name: %s", me.raw)
 		}
 		expect(t, me, http.StatusOK, "")
+	})
+}
+
+// TestServiceSecretGraceEnds checks a rotated-out secret whose grace period
+// has ended, written to the store so that nothing waits for a clock.
+func TestServiceSecretGraceEnds(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		_, root := ts.platformAdmin("root@platform.example")
+		id, old := registerService(t, ts, root, "messaging", "authz:check")
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		past := now.Add(-time.Minute)
+		secretID := ids.New()
+		next, hash := secret.Generate(secret.ClientSecretPrefix, secret.EnvLive, secretID)
+		if _, err := ts.store.RotateServiceSecret(context.Background(), id,
+			serviceaccount.Secret{ID: secretID, ServiceID: id, Hash: hash, CreatedAt: now}, &past); err != nil {
+			t.Fatal(err)
+		}
+		expectOAuth(t, ts.postForm("/oauth/token", basicAuth(id, old), url.Values{"grant_type": {"client_credentials"}}), 401, "invalid_client")
+		serviceToken(t, ts, id, next)
 	})
 }

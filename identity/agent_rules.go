@@ -177,9 +177,10 @@ func (s *Service) DeleteAgent(ctx context.Context, c Caller, tenantID, agentID s
 	return nil
 }
 
-// TenantPermissions returns what actorID may do in tenantID right now:
-// a human's role permissions (a platform admin's: every permission), or an
-// agent's ceiling — its owner's permissions — while the agent is active.
+// TenantPermissions returns what actorID may do in tenantID right now as a
+// member: a human's role permissions, or an agent's ceiling — its owner's
+// permissions — while the agent is active. Platform-admin standing does not
+// count: keys are tenant credentials, bounded by membership.
 // NotFound when the actor has no standing there; Forbidden
 // "tenant_suspended" when the tenant is not active.
 func (s *Service) TenantPermissions(ctx context.Context, tenantID, actorID string) (PermissionSet, error) {
@@ -200,12 +201,8 @@ func (s *Service) TenantPermissions(ctx context.Context, tenantID, actorID strin
 	if err != nil {
 		return nil, err
 	}
-	if acc.platform() {
-		all := PermissionSet{}
-		for _, p := range catalogue {
-			all[p] = struct{}{}
-		}
-		return all, nil
+	if acc.membership.ActorID == "" {
+		return nil, fault.NotFoundf("tenant_not_found", "tenant not found")
 	}
 	if err := s.activeUser(ctx, actorID); err != nil {
 		return nil, err

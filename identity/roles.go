@@ -6,6 +6,8 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/tollgate/tollgate/credential/event"
+
 	"github.com/tollgate/tollgate/fault"
 )
 
@@ -91,6 +93,9 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 	if err := s.store.PutRole(ctx, r); err != nil {
 		return Role{}, err
 	}
+	// Every holder's keys change with the role. Caches drop everything on
+	// any change of rights, so one event names the role, not each holder.
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: "role:" + tenantID + "/" + name, At: now})
 	return r, nil
 }
 

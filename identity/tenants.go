@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 
 	"github.com/tollgate/tollgate/credential/event"
 
@@ -132,4 +133,17 @@ func (s *Service) AdminCreateTenant(ctx context.Context, ownerEmail string, in N
 		return Tenant{}, err
 	}
 	return s.CreateTenant(ctx, u.ActorID(), in)
+}
+
+// TenantExists fails with NotFound "tenant_not_found" unless tenantID names
+// a tenant. For callers that already hold platform standing.
+func (s *Service) TenantExists(ctx context.Context, tenantID string) error {
+	if !ids.Valid(tenantID) {
+		return errTenantNotFound()
+	}
+	_, err := s.store.GetTenant(ctx, tenantID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return errTenantNotFound()
+	}
+	return err
 }

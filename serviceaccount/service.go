@@ -233,8 +233,14 @@ func (r *Registry) Delete(ctx context.Context, ac identity.ActorContext, id stri
 	if err != nil {
 		return err
 	}
-	r.notify.Notify(ctx, append(event.Of(event.KindCredentialRevoked, now, revoked...),
-		event.Event{Kind: event.KindActorChanged, ID: svc.ActorID(), At: now})...)
+	events := append(event.Of(event.KindCredentialRevoked, now, revoked...),
+		event.Event{Kind: event.KindActorChanged, ID: svc.ActorID(), At: now})
+	if svc.Status == Disabled {
+		// The name may be registered again; a new service must not inherit
+		// the old one's block. Its secrets and keys are revoked above.
+		events = append(events, event.Event{Kind: event.KindActorEnabled, ID: svc.ActorID(), At: now})
+	}
+	r.notify.Notify(ctx, events...)
 	return nil
 }
 

@@ -38,6 +38,10 @@ type Event struct {
 	Kind string    `json:"kind"`
 	ID   string    `json:"id"`
 	At   time.Time `json:"at"`
+	// Origin names the publishing process. A replica applies its own
+	// changes when it makes them and skips their echo from the bus, which
+	// could otherwise arrive after a later change and undo it.
+	Origin string `json:"origin,omitempty"`
 }
 
 // maxEventSize bounds what DecodeEvent reads: events are a few dozen bytes.
