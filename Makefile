@@ -8,7 +8,8 @@ GO ?= go
 run:
 	$(GO) run ./cmd/tollgate serve
 
-## test: every test, with the race detector; PostgreSQL tests run when TOLLGATE_TEST_POSTGRES_URL is set
+## test: every test, with the race detector; PostgreSQL and NATS tests run when
+## TOLLGATE_TEST_POSTGRES_URL and TOLLGATE_TEST_NATS_URL are set (.ci/run sets both)
 test:
 	$(GO) test -race -count=1 ./...
 
@@ -27,3 +28,6 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./token
 	$(GO) test -run '^$$' -fuzz FuzzVerifyEncoded -fuzztime 30s ./password
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./httpapi
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./credential/secret
+	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./oauth
+	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./token
