@@ -31,7 +31,7 @@ go build -o "$work/bare" ./bench/bare
 
 export TOLLGATE_DATA_DIR="$work/data" TOLLGATE_LISTEN=127.0.0.1:$port TOLLGATE_LOG_FORMAT=json
 if [ "$backend" = postgres ]; then
-	psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+	PGOPTIONS=--client-min-messages=warning psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 	export TOLLGATE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
 	export TOLLGATE_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
 fi

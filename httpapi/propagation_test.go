@@ -69,7 +69,7 @@ func natsReplicas(t testing.TB) (one, two *testServer) {
 		})
 		hs := httptest.NewServer(a.API)
 		t.Cleanup(hs.Close)
-		return &testServer{t: t, app: a, url: hs.URL, masterKey: mk}
+		return &testServer{t: t, app: a, url: hs.URL, masterKey: mk, store: st}
 	}
 	return replica(true), replica(false)
 }
@@ -101,13 +101,9 @@ func refusedBy(t *testing.T, ts *testServer, credential string, status int, code
 	}
 }
 
-// createReadKey creates an API key for the caller of tok on ts and returns its
-// id and secret.
-func createReadKey(t *testing.T, ts *testServer, tok, name string) (id, key string) {
-	t.Helper()
-	r := ts.do("POST", "/v1/api-keys", tok, map[string]any{"name": name, "scopes": []string{"tenant:read"}})
-	expect(t, r, http.StatusCreated, "")
-	return r.str("id"), r.str("key")
+// readKey is the body of a request for an API key that can read its tenant.
+func readKey(name string) map[string]any {
+	return map[string]any{"name": name, "scopes": []string{"tenant:read"}}
 }
 
 // TestRevocationPropagation: what is revoked on one replica is refused by
@@ -117,7 +113,7 @@ func TestRevocationPropagation(t *testing.T) {
 	w := newWorld(t, one)
 
 	t.Run("API key revoked", func(t *testing.T) {
-		id, key := createReadKey(t, one, w.memberTok, "revoked")
+		id, key := createKey(t, one, w.memberTok, readKey("revoked"))
 		// Replica two has the key in its cache before the revocation.
 		expect(t, two.do("GET", "/v1/auth/me", key, nil), http.StatusOK, "")
 		expect(t, one.do("DELETE", "/v1/api-keys/"+id, w.memberTok, nil), http.StatusNoContent, "")
@@ -132,12 +128,11 @@ func TestRevocationPropagation(t *testing.T) {
 	})
 
 	t.Run("tenant suspended", func(t *testing.T) {
-		_, key := createReadKey(t, one, w.outBTok, "suspended")
+		_, key := createKey(t, one, w.outBTok, readKey("suspended"))
 		for _, cred := range []string{w.outBTok, key} {
 			expect(t, two.do("GET", "/v1/auth/me", cred, nil), http.StatusOK, "")
 		}
-		root := one.user("root@platform.example", true)
-		rootTok := one.login(root.Email, "").str("access_token")
+		_, rootTok := one.platformAdmin("root@platform.example")
 		expect(t, one.do("PATCH", "/v1/tenants/"+w.tenantB, rootTok, map[string]string{"status": "suspended"}), http.StatusOK, "")
 		withinPropagation(t, "replica two refuses the suspended tenant's token", refusedBy(t, two, w.outBTok, http.StatusForbidden, "tenant_suspended"))
 		expect(t, two.do("GET", "/v1/auth/me", key, nil), http.StatusForbidden, "tenant_suspended")
@@ -162,7 +157,7 @@ func TestMeasureRevocationPropagation(t *testing.T) {
 	fromResponse := make([]time.Duration, 0, n)
 	fromRequest := make([]time.Duration, 0, n)
 	for i := range n {
-		id, key := createReadKey(t, one, w.ownerTok, fmt.Sprintf("measured-%d", i))
+		id, key := createKey(t, one, w.ownerTok, readKey(fmt.Sprintf("measured-%d", i)))
 		req := httptest.NewRequest("GET", "/v1/auth/me", nil)
 		req.Header.Set("Authorization", "Bearer "+key)
 		status := func() int {

@@ -51,7 +51,6 @@ func TestEndToEnd(t *testing.T) {
 		"TOLLGATE_LOG_FORMAT=json",
 		// The listen address is :0, so the issuer cannot be derived from it.
 		"TOLLGATE_ISSUER=" + issuer,
-		"TOLLGATE_KEY_REFRESH_INTERVAL=1s",
 	}
 	if natsURL != "" {
 		tgEnv = append(tgEnv, "TOLLGATE_NATS_URL="+natsURL, "TOLLGATE_NATS_PREFIX="+prefix)
@@ -74,15 +73,15 @@ func TestEndToEnd(t *testing.T) {
 	api := &client{t: t, base: tgURL}
 
 	// An admin signs in and sets up a service, an agent and their keys.
-	login := api.json("POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, http.StatusOK)
+	login := api.send("POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, http.StatusOK)
 	session := login.str(t, "access_token")
 	userID, tenantID := login.str(t, "actor", "id"), login.str(t, "actor", "tenant_id")
 	sessionID := login.str(t, "session_id")
 
-	svc := api.json("POST", "/v1/services", session, map[string]any{"name": "whoami", "description": "the example service"}, http.StatusCreated)
+	svc := api.send("POST", "/v1/services", session, map[string]any{"name": "whoami", "description": "the example service"}, http.StatusCreated)
 	clientID, clientSecret, serviceActor := svc.str(t, "client_id"), svc.str(t, "client_secret"), svc.str(t, "actor_id")
 
-	agent := api.json("POST", "/v1/tenants/"+tenantID+"/agents", session, map[string]string{"name": "helper"}, http.StatusCreated)
+	agent := api.send("POST", "/v1/tenants/"+tenantID+"/agents", session, map[string]string{"name": "helper"}, http.StatusCreated)
 	agentActor := agent.str(t, "actor_id")
 
 	newKey := func(name, holder string, scopes ...string) (id, raw string) {
@@ -90,7 +89,7 @@ func TestEndToEnd(t *testing.T) {
 		if holder != "" {
 			body["actor_id"] = holder
 		}
-		k := api.json("POST", "/v1/api-keys", session, body, http.StatusCreated)
+		k := api.send("POST", "/v1/api-keys", session, body, http.StatusCreated)
 		return k.str(t, "id"), k.str(t, "key")
 	}
 	humanKeyID, humanKey := newKey("laptop", "", "tenant:read", "tenant:write")
@@ -179,7 +178,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Revoking a key whoami has cached: over the bus it is rejected within
 	// seconds; without, once the cache entry expires (authn.DefaultCacheTTL).
-	api.json("DELETE", "/v1/api-keys/"+humanKeyID, session, nil, http.StatusNoContent)
+	api.send("DELETE", "/v1/api-keys/"+humanKeyID, session, nil, http.StatusNoContent)
 	deadline := 5 * time.Second
 	if natsURL == "" {
 		deadline = 10*time.Second + 20*time.Second // the cache TTL, and slack for a loaded machine
@@ -190,7 +189,7 @@ func TestEndToEnd(t *testing.T) {
 
 	if natsURL != "" {
 		// A logout ends the session's tokens and those delegated from it.
-		api.json("POST", "/v1/auth/logout", session, nil, http.StatusNoContent)
+		api.send("POST", "/v1/auth/logout", session, nil, http.StatusNoContent)
 		whoami.waitStatus(t, "/whoami", bearer(session), http.StatusUnauthorized, deadline)
 		whoami.problem(t, "/whoami", bearer(session), http.StatusUnauthorized, "token_revoked")
 		whoami.problem(t, "/whoami", bearer(delegated), http.StatusUnauthorized, "token_revoked")
@@ -409,8 +408,8 @@ func (c *client) expect(req *http.Request, status int) reply {
 	return r
 }
 
-// json sends body as JSON (none when nil) with an optional bearer token.
-func (c *client) json(method, path, token string, body any, status int) reply {
+// send sends body as JSON (none when nil) with an optional bearer token.
+func (c *client) send(method, path, token string, body any, status int) reply {
 	c.t.Helper()
 	var rd io.Reader
 	if body != nil {

@@ -9,7 +9,7 @@
 // Usage:
 //
 //	TOLLGATE_CLIENT_ID=… TOLLGATE_CLIENT_SECRET=… whoami \
-//	    -tollgate http://127.0.0.1:8080 [-audience tollgate] [-nats nats://127.0.0.1:4222] [-addr 127.0.0.1:8090]
+//	    -tollgate http://127.0.0.1:9200 [-audience tollgate] [-nats nats://127.0.0.1:4222] [-addr 127.0.0.1:8090]
 //
 // Without client credentials it accepts access tokens only, not API keys.
 // With -nats it follows Tollgate's credential events, so revocations apply
@@ -62,7 +62,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var c config
 	fs := flag.NewFlagSet("whoami", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.tollgate, "tollgate", envOr("TOLLGATE_URL", "http://127.0.0.1:8080"), "Tollgate's base URL (env TOLLGATE_URL)")
+	fs.StringVar(&c.tollgate, "tollgate", envOr("TOLLGATE_URL", "http://127.0.0.1:9200"), "Tollgate's base URL (env TOLLGATE_URL)")
 	fs.StringVar(&c.issuer, "issuer", envOr("TOLLGATE_ISSUER", ""), "expected token issuer; default the Tollgate URL (env TOLLGATE_ISSUER)")
 	fs.StringVar(&c.audience, "audience", envOr("TOLLGATE_AUDIENCE", "tollgate"), `expected token audience, "" for any (env TOLLGATE_AUDIENCE)`)
 	fs.StringVar(&c.natsURL, "nats", envOr("TOLLGATE_NATS_URL", ""), "NATS URL of Tollgate's event bus, for instant revocation (env TOLLGATE_NATS_URL)")

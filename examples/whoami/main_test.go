@@ -163,7 +163,7 @@ func TestParseConfig(t *testing.T) {
 		t.Fatalf("got %+v\nwant %+v", c, want)
 	}
 	c, err = parseConfig(nil, func(string) string { return "" }, io.Discard)
-	if err != nil || c.addr != "127.0.0.1:8090" || c.tollgate != "http://127.0.0.1:8080" || c.audience != "tollgate" {
+	if err != nil || c.addr != "127.0.0.1:8090" || c.tollgate != "http://127.0.0.1:9200" || c.audience != "tollgate" {
 		t.Fatalf("defaults %+v, %v", c, err)
 	}
 	for _, args := range [][]string{{"-nope"}, {"extra"}} {

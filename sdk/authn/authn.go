@@ -37,7 +37,7 @@ const maxCredentialLen = 8 << 10
 
 // Config configures an Authenticator.
 type Config struct {
-	// URL is Tollgate's base URL, e.g. http://127.0.0.1:8080. Required.
+	// URL is Tollgate's base URL, e.g. http://127.0.0.1:9200. Required.
 	URL string
 	// Issuer is the expected iss of access tokens; default URL. It must
 	// equal Tollgate's issuer setting.

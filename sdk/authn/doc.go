@@ -22,7 +22,7 @@
 // Usage:
 //
 //	a, err := authn.New(ctx, authn.Config{
-//		URL:          "http://127.0.0.1:8080",
+//		URL:          "http://127.0.0.1:9200",
 //		Audience:     "tollgate",
 //		ClientID:     os.Getenv("TOLLGATE_CLIENT_ID"),
 //		ClientSecret: os.Getenv("TOLLGATE_CLIENT_SECRET"),
