@@ -128,7 +128,8 @@ func (r *Resolver) resolveToken(ctx context.Context, raw string) (identity.Actor
 	if r.d.Revoked.Revoked(c.SessionID) || c.CredentialID != "" && r.d.Revoked.Revoked(c.CredentialID) {
 		return identity.ActorContext{}, errRevoked()
 	}
-	if r.blocks.actorBlocked(c.Subject) || c.Act != nil && r.blocks.actorBlocked(c.Act.Subject) {
+	if r.blocks.actorBlocked(c.Subject) || c.Act != nil &&
+		(r.blocks.actorBlocked(c.Act.Subject) || c.Act.Owner != "" && r.blocks.actorBlocked(c.Act.Owner)) {
 		return identity.ActorContext{}, errActorDisabled()
 	}
 	// Platform admins keep their sessions in a suspended tenant: they are

@@ -209,6 +209,6 @@ func (e *Endpoint) exchange(ctx context.Context, r Request) (Response, error) {
 	return e.sign(token.Claims{
 		Subject: subject.ActorID, ActorType: identity.ActorAgent, TenantID: subject.TenantID,
 		Roles: subject.Roles, SessionID: subject.SessionID, CredentialID: actor.CredentialID,
-		Act: &token.Actor{Subject: actor.ActorID}, Scope: scope,
+		Act: &token.Actor{Subject: actor.ActorID, Owner: ag.OwnerID}, Scope: scope,
 	}, now, exp, TokenTypeAccessToken)
 }

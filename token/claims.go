@@ -41,7 +41,12 @@ type Claims struct {
 // chain, the outermost being the current actor.
 type Actor struct {
 	Subject string `json:"sub"`
-	Act     *Actor `json:"act,omitempty"`
+	// Owner is the human responsible for an agent actor. Tollgate records
+	// it so that disabling that person ends every token delegated to
+	// their agents, whoever delegated. RFC 8693 §4.1 lets act carry any
+	// claims that identify the actor.
+	Owner string `json:"owner,omitempty"`
+	Act   *Actor `json:"act,omitempty"`
 }
 
 // wireClaims is the JSON form; Claims keeps time.Time fields for callers.

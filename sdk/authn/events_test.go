@@ -55,7 +55,7 @@ func sha256Of(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 func TestEventsRevokeJWT(t *testing.T) {
 	delegated := func(c *token.Claims) {
-		c.Subject, c.Act, c.CredentialID = "user:1", &token.Actor{Subject: "agent:2"}, "agentkey-1"
+		c.Subject, c.Act, c.CredentialID = "user:1", &token.Actor{Subject: "agent:2", Owner: "user:3"}, "agentkey-1"
 	}
 	tests := []struct {
 		name   string
@@ -69,6 +69,8 @@ func TestEventsRevokeJWT(t *testing.T) {
 			&event.Event{Kind: event.KindActorEnabled, ID: "user:93"}},
 		{"acting agent disabled", delegated, event.Event{Kind: event.KindActorDisabled, ID: "agent:2"},
 			&event.Event{Kind: event.KindActorEnabled, ID: "agent:2"}},
+		{"agent's owner disabled", delegated, event.Event{Kind: event.KindActorDisabled, ID: "user:3"},
+			&event.Event{Kind: event.KindActorEnabled, ID: "user:3"}},
 		{"represented human disabled", delegated, event.Event{Kind: event.KindActorDisabled, ID: "user:1"},
 			&event.Event{Kind: event.KindActorEnabled, ID: "user:1"}},
 		{"tenant suspended", nil, event.Event{Kind: event.KindTenantSuspended, ID: "tenant-1"},

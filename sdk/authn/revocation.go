@@ -138,7 +138,7 @@ func (r *revocations) rejectsClaims(c *token.Claims) bool {
 		return true
 	}
 	for act := c.Act; act != nil; act = act.Act {
-		if r.has(revActor, act.Subject) {
+		if r.has(revActor, act.Subject) || act.Owner != "" && r.has(revActor, act.Owner) {
 			return true
 		}
 	}
