@@ -176,16 +176,17 @@ func (rk *RemoteKeys) verificationKeys() map[string]*verificationKey {
 }
 
 // awaitKeys asks for a refresh, unless one began less than
-// MinRefreshInterval ago, and waits for it within ctx.
+// MinRefreshInterval ago, waits for it within ctx, and returns the keys if
+// they now hold kid.
 func (rk *RemoteKeys) awaitKeys(ctx context.Context, kid string) map[string]*verificationKey {
-	c := rk.start(true)
-	if c == nil {
-		return nil
-	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return nil
+	// With no refresh to wait for, a refresh that finished after the
+	// caller looked may still have brought the key: look again.
+	if c := rk.start(true); c != nil {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil
+		}
 	}
 	keys := rk.verificationKeys()
 	if kid != "" {
