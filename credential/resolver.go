@@ -184,7 +184,7 @@ func (r *Resolver) resolveKey(ctx context.Context, raw string) (identity.ActorCo
 		}
 	}
 	k := &e.key
-	if !k.Matches(p.Hash, now) {
+	if !k.Matches(p.Hash[:], now) {
 		return identity.ActorContext{}, errInvalidKey()
 	}
 	if err := k.Usable(now); err != nil {

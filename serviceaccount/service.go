@@ -265,7 +265,7 @@ func (r *Registry) Authenticate(ctx context.Context, clientID, clientSecret stri
 		return Service{}, "", err
 	}
 	now := r.now()
-	if s.ServiceID != clientID || subtle.ConstantTimeCompare(s.Hash, p.Hash) != 1 ||
+	if s.ServiceID != clientID || subtle.ConstantTimeCompare(s.Hash, p.Hash[:]) != 1 ||
 		s.RevokedAt != nil || s.ExpiresAt != nil && !now.Before(*s.ExpiresAt) {
 		return Service{}, "", errInvalidClient()
 	}

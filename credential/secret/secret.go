@@ -48,8 +48,9 @@ type Parsed struct {
 	Prefix string
 	Env    string
 	ID     string
-	// Hash is SHA-256 of the whole string: what the store keeps.
-	Hash []byte
+	// Hash is SHA-256 of the whole string: what the store keeps. An array,
+	// so that parsing a key on the hot path does not allocate for it.
+	Hash [sha256.Size]byte
 }
 
 // Generate returns a new secret string for id and its hash.
@@ -85,7 +86,10 @@ func encode62(n *big.Int, width int) string {
 
 // checksum is the CRC-32 of body in checksumLen base62 digits.
 func checksum(body string) [checksumLen]byte {
-	n := crc32.Update(0, crc32.IEEETable, []byte(body))
+	return encodeChecksum(crc32.ChecksumIEEE([]byte(body)))
+}
+
+func encodeChecksum(n uint32) [checksumLen]byte {
 	var out [checksumLen]byte
 	for i := checksumLen - 1; i >= 0; i-- {
 		out[i] = base62[n%62]
@@ -107,10 +111,11 @@ func Parse(raw, prefix, what string) (Parsed, error) {
 	if len(raw) > MaxSecretLength {
 		return Parsed{}, errMalformed(what)
 	}
-	rest, ok := strings.CutPrefix(raw, prefix+"_")
-	if !ok {
+	// Not CutPrefix(raw, prefix+"_"): the concatenation would allocate.
+	if len(raw) <= len(prefix) || raw[:len(prefix)] != prefix || raw[len(prefix)] != '_' {
 		return Parsed{}, errMalformed(what)
 	}
+	rest := raw[len(prefix)+1:]
 	env, rest, ok := strings.Cut(rest, "_")
 	if !ok || (env != EnvLive && env != EnvTest) {
 		return Parsed{}, errMalformed(what)
@@ -124,9 +129,13 @@ func Parse(raw, prefix, what string) (Parsed, error) {
 			return Parsed{}, errMalformed(what)
 		}
 	}
-	if sum := checksum(raw[:len(raw)-checksumLen]); raw[len(raw)-checksumLen:] != string(sum[:]) {
+	// One stack copy serves the checksum and the hash: converting raw to
+	// []byte for each would allocate twice per key checked.
+	var buf [MaxSecretLength]byte
+	n := copy(buf[:], raw)
+	if sum := encodeChecksum(crc32.ChecksumIEEE(buf[:n-checksumLen])); raw[n-checksumLen:] != string(sum[:]) {
 		return Parsed{}, errMalformed(what)
 	}
-	h := sha256.Sum256([]byte(raw))
-	return Parsed{Prefix: prefix, Env: env, ID: id, Hash: h[:]}, nil
+	h := sha256.Sum256(buf[:n])
+	return Parsed{Prefix: prefix, Env: env, ID: id, Hash: h}, nil
 }
