@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/bus"
+	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/credential/event"
@@ -100,10 +101,14 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	endpoint := oauth.NewEndpoint(a.Credentials, a.Services, a.Identity, a.Keys, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	}, nil)
+	proxies, err := clientip.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	a.API = httpapi.New(httpapi.Deps{
 		Sessions: a.Sessions, Identity: a.Identity, Credentials: a.Credentials, APIKeys: a.APIKeys,
 		Services: a.Services, OAuth: endpoint, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
-	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod})
+	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies})
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
 		return nil, err
 	}

@@ -55,6 +55,7 @@ type Config struct {
 	HashConcurrency   int  // 0 means GOMAXPROCS; see EffectiveHashConcurrency
 	HashWorker        bool // serve hashes passwords in a low-priority child process
 
+	TrustedProxies      string // parsed by clientip.Parse
 	NATSURL             string // "" means the in-process bus
 	NATSPrefix          string
 	APIKeyEnvironment   string // "live" or "test"

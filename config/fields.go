@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tollgate/tollgate/clientip"
 )
 
 // EnvPrefix starts the name of every environment variable Tollgate reads.
@@ -126,6 +128,9 @@ var fields = []field{
 	{name: "HashWorker", key: "hash_worker", def: "true",
 		help: "Compute password hashes in a child process at the lowest CPU priority, so login bursts take only CPU other requests leave idle",
 		bind: func(c *Config) setting { return boolSetting(&c.HashWorker) }},
+	{name: "TrustedProxies", key: "trusted_proxies", def: "",
+		help: "Comma-separated IP addresses and CIDR prefixes of reverse proxies whose Forwarded / X-Forwarded-For headers name the client; empty trusts none and uses the socket address",
+		bind: func(c *Config) setting { return stringSetting(&c.TrustedProxies, checkTrustedProxies) }},
 	{name: "NATSURL", key: "nats_url", def: "",
 		help: "NATS server URL(s) for the event bus between replicas, e.g. nats://127.0.0.1:4222; empty means an in-process bus (one replica)",
 		bind: func(c *Config) setting { return stringSetting(&c.NATSURL, checkNATSURL) }},
@@ -473,4 +478,9 @@ func checkSubjectToken(s string) error {
 		return fmt.Errorf("invalid NATS prefix %q (want 1-64 letters, digits, _ or -)", s)
 	}
 	return nil
+}
+
+func checkTrustedProxies(s string) error {
+	_, err := clientip.Parse(s)
+	return err
 }

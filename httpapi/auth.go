@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net"
 	"net/http"
 	"time"
 
@@ -39,15 +38,9 @@ func tokenJSON(t session.Tokens) tokenResponse {
 	}
 }
 
-// client describes the peer. The socket address is used as is: trusting
-// X-Forwarded-For needs a configured proxy list, which comes with rate
-// limiting.
-func client(r *http.Request) session.Client {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return session.Client{IP: ip, UserAgent: r.UserAgent()}
+// client describes the peer: its address as the trusted proxies tell it.
+func (s *Server) client(r *http.Request) session.Client {
+	return session.Client{IP: s.opts.TrustedProxies.ClientIP(r), UserAgent: r.UserAgent()}
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
@@ -56,7 +49,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, err := s.Sessions.Login(r.Context(), session.LoginRequest{
-		Email: in.Email, Password: in.Password, Tenant: in.Tenant, Client: client(r),
+		Email: in.Email, Password: in.Password, Tenant: in.Tenant, Client: s.client(r),
 	})
 	if err != nil {
 		return err
@@ -73,7 +66,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	t, err := s.Sessions.Refresh(r.Context(), in.RefreshToken, client(r))
+	t, err := s.Sessions.Refresh(r.Context(), in.RefreshToken, s.client(r))
 	if err != nil {
 		return err
 	}
@@ -117,7 +110,7 @@ func (s *Server) switchTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := requireSession(r); err != nil {
 		return err
 	}
-	t, err := s.Sessions.SwitchTenant(r.Context(), *actor(r), in.TenantID, client(r))
+	t, err := s.Sessions.SwitchTenant(r.Context(), *actor(r), in.TenantID, s.client(r))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/oauth"
@@ -46,6 +47,8 @@ type Deps struct {
 // Options bound requests.
 type Options struct {
 	MaxBodyBytes int64
+	// TrustedProxies may set the client address through forwarding headers.
+	TrustedProxies clientip.Proxies
 	// RotationGrace is how long a rotated-out API key or client secret
 	// keeps working when the request does not say.
 	RotationGrace time.Duration
