@@ -8,8 +8,8 @@ GO ?= go
 run:
 	$(GO) run ./cmd/tollgate serve
 
-## test: every test, with the race detector; PostgreSQL and NATS tests run when
-## TOLLGATE_TEST_POSTGRES_URL and TOLLGATE_TEST_NATS_URL are set (.ci/run sets both)
+## test: every test, with the race detector; PostgreSQL, Redis and NATS tests run when
+## TOLLGATE_TEST_POSTGRES_URL, TOLLGATE_TEST_REDIS_URL and TOLLGATE_TEST_NATS_URL are set (.ci/run sets them)
 test:
 	$(GO) test -race -count=1 ./...
 
