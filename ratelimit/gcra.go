@@ -49,8 +49,7 @@ func (l Limit) Interval() int64 {
 // now before converting, or it loses exactness.
 func DecideGCRA(l Limit, tat, now, cost int64) (newTAT int64, r Result) {
 	t := l.Interval()
-	inc := satMul(t, cost)
-	tau := satMul(t, l.Quota())
+	inc, tau := l.GCRASpans(cost)
 	var backlog int64
 	if tat > now {
 		backlog = tat - now
@@ -85,4 +84,12 @@ func satMul(a, b int64) int64 {
 		return maxSpan
 	}
 	return int64(lo)
+}
+
+// GCRASpans returns the increment T×cost and the burst offset T×Quota in
+// nanoseconds, saturated as DecideGCRA uses them, for backends that run the
+// decision elsewhere (the Redis script) and must agree with it exactly.
+func (l Limit) GCRASpans(cost int64) (increment, burstOffset int64) {
+	t := l.Interval()
+	return satMul(t, cost), satMul(t, l.Quota())
 }

@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/bits"
 	"strings"
 	"time"
 
@@ -91,8 +90,7 @@ func (b *Backend) Allow(ctx context.Context, l ratelimit.Limit, key string, cost
 
 	switch l.Strategy {
 	case ratelimit.GCRA:
-		t := l.Interval()
-		inc, tau := satMul(t, cost), satMul(t, l.Quota())
+		inc, tau := l.GCRASpans(cost)
 		v, err := gcraScript.Run(ctx, b.client, keys, st, nowNS/nano, nowNS%nano,
 			inc/nano, inc%nano, tau/nano, tau%nano).Int64Slice()
 		if err != nil {
@@ -129,22 +127,6 @@ func (b *Backend) Allow(ctx context.Context, l ratelimit.Limit, key string, cost
 }
 
 const nano = int64(time.Second)
-
-// maxSpan and satMul repeat ratelimit's unexported saturation of T×cost and
-// T×Quota at 2^61 ns, so that the script receives the same increment and
-// burst offset DecideGCRA computes.
-const maxSpan int64 = 1 << 61
-
-func satMul(a, b int64) int64 {
-	if a <= 0 || b <= 0 {
-		return 0
-	}
-	hi, lo := bits.Mul64(uint64(a), uint64(b))
-	if hi != 0 || lo > uint64(maxSpan) {
-		return maxSpan
-	}
-	return int64(lo)
-}
 
 func badReply(n int) error {
 	return fault.Wrap(fault.Internal, "ratelimit_backend_error",
