@@ -177,7 +177,7 @@ func (r *Resolver) resolveKey(ctx context.Context, raw string) (identity.ActorCo
 		return identity.ActorContext{}, err
 	}
 	now := r.d.Now()
-	e, ok := r.keys.get(p.ID, now)
+	e, ok := r.keys.Get(p.ID, now.UnixNano())
 	if !ok {
 		if e, err = r.loadKey(ctx, p.ID, now); err != nil {
 			return identity.ActorContext{}, err
@@ -217,6 +217,9 @@ func (r *Resolver) resolveKey(ctx context.Context, raw string) (identity.ActorCo
 // scopes, intersected for a human with their current role permissions and
 // for an agent with its owner's, so that a demotion shrinks every key.
 func (r *Resolver) loadKey(ctx context.Context, id string, now time.Time) (*keyEntry, error) {
+	// A change of rights applied while this read is under way must not be
+	// undone by caching what the read saw before it.
+	gen := r.keys.Generation()
 	k, err := r.d.Keys.GetAPIKey(ctx, id)
 	if errors.Is(err, fault.ErrNotFound) {
 		return nil, errInvalidKey()
@@ -224,7 +227,7 @@ func (r *Resolver) loadKey(ctx context.Context, id string, now time.Time) (*keyE
 	if err != nil {
 		return nil, err
 	}
-	e := &keyEntry{key: k, expires: now.Add(r.opts.KeyCacheTTL)}
+	e := &keyEntry{key: k}
 	switch {
 	case strings.HasPrefix(k.ActorID, serviceaccount.ActorPrefix):
 		e.actorType = identity.ActorService
@@ -261,7 +264,7 @@ func (r *Resolver) loadKey(ctx context.Context, id string, now time.Time) (*keyE
 	if e.perms == nil {
 		e.perms = []string{}
 	}
-	r.keys.put(id, e)
+	r.keys.PutIfGeneration(id, e, now.Add(r.opts.KeyCacheTTL).UnixNano(), now.UnixNano(), gen)
 	return e, nil
 }
 
@@ -298,7 +301,7 @@ func (r *Resolver) Apply(e event.Event) {
 	switch e.Kind {
 	case event.KindCredentialRevoked:
 		r.d.Revoked.Add(e.At, e.ID)
-		r.keys.delete(e.ID)
+		r.keys.Delete(e.ID)
 		return
 	case event.KindActorDisabled:
 		r.blocks.set(false, e.ID, true)
@@ -311,5 +314,5 @@ func (r *Resolver) Apply(e event.Event) {
 	}
 	// A change of rights may concern any cached key (an owner's demotion
 	// narrows their agents' keys); such changes are rare, so start over.
-	r.keys.purge()
+	r.keys.Purge()
 }

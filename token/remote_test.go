@@ -204,7 +204,7 @@ func TestRemoteKeysUnknownKid(t *testing.T) {
 	if rk.verificationKeys()[oldKid] != oldKey {
 		t.Fatal("the old key got a new pointer")
 	}
-	if n := v.cache.len(); n != 2 {
+	if n := v.cache.Len(); n != 2 {
 		t.Fatalf("%d cache entries", n)
 	}
 	if _, err := v.Verify(oldTok); err != nil {

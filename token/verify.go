@@ -169,7 +169,7 @@ func (v *Verifier) VerifyContext(ctx context.Context, raw string) (*Claims, erro
 	}
 	h := tokenHash(raw)
 	now := v.now().UnixNano()
-	if e, ok := v.cache.get(&h); ok {
+	if e, _, ok := v.cache.Peek(h); ok {
 		if now < e.validFrom || now >= e.deadline {
 			return nil, invalidToken(errCachedExpired)
 		}
@@ -182,7 +182,8 @@ func (v *Verifier) VerifyContext(ctx context.Context, raw string) (*Claims, erro
 	if err != nil {
 		return nil, err
 	}
-	v.cache.put(&h, v.entry(c, vk), now)
+	e := v.entry(c, vk)
+	v.cache.Put(h, e, e.deadline, now)
 	return c, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/fault"
 )
 
@@ -383,7 +384,7 @@ func TestVerifierOptionDefaults(t *testing.T) {
 		leeway    time.Duration
 		cacheSize int // per shard; 0 = disabled
 	}{
-		{VerifierOptions{}, testLeeway, (DefaultCacheSize + cacheShards - 1) / cacheShards},
+		{VerifierOptions{}, testLeeway, (DefaultCacheSize + cache.Shards - 1) / cache.Shards},
 		{VerifierOptions{Leeway: -1, CacheSize: -1}, 0, 0},
 		{VerifierOptions{Leeway: 5 * time.Second, CacheSize: 1}, 5 * time.Second, 1},
 	}
@@ -391,7 +392,7 @@ func TestVerifierOptionDefaults(t *testing.T) {
 		v := NewVerifier(fx.kr, tt.opts)
 		got := 0
 		if v.cache != nil {
-			got = v.cache.shards[0].cap
+			got = v.cache.Capacity() / cache.Shards
 		}
 		if v.leeway != tt.leeway || got != tt.cacheSize {
 			t.Errorf("%+v: leeway %v cache %d", tt.opts, v.leeway, got)
@@ -421,8 +422,8 @@ func TestVerifyCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first != second || fx.v.cache.len() != 1 {
-		t.Fatalf("not served from the cache: %p %p, %d entries", first, second, fx.v.cache.len())
+	if first != second || fx.v.cache.Len() != 1 {
+		t.Fatalf("not served from the cache: %p %p, %d entries", first, second, fx.v.cache.Len())
 	}
 	uncached, _ := fx.vu.Verify(raw)
 	if uncached == first || !reflect.DeepEqual(*uncached, *first) {
@@ -463,44 +464,6 @@ func TestCacheDisabled(t *testing.T) {
 	b, _ := fx.vu.Verify(raw)
 	if a == b || fx.vu.cache != nil {
 		t.Fatal("the uncached verifier cached")
-	}
-}
-
-func TestCacheBounded(t *testing.T) {
-	const size = 64
-	c := newTokenCache(size)
-	var k [32]byte
-	live := cacheEntry{deadline: 100}
-	for i := range 10 * size {
-		_, _ = rand.Read(k[:])
-		c.put(&k, live, 0)
-		if n := c.len(); n > size {
-			t.Fatalf("after %d puts: %d entries", i+1, n)
-		}
-	}
-	// Expired entries go first: a shard full of them empties on one put.
-	c = newTokenCache(size)
-	per := size / cacheShards
-	for i := range per {
-		k = [32]byte{0, byte(i + 1)}
-		c.put(&k, cacheEntry{deadline: 10}, 0)
-	}
-	k = [32]byte{0, 0xff}
-	c.put(&k, live, 10)
-	if n := len(c.shards[0].m); n != 1 {
-		t.Fatalf("shard kept %d entries, want only the live one", n)
-	}
-	if _, ok := c.get(&k); !ok {
-		t.Fatal("the new entry is missing")
-	}
-	// Overwriting an existing key never evicts.
-	for i := range per - 1 {
-		kk := [32]byte{0, byte(i + 1)}
-		c.put(&kk, live, 10)
-	}
-	c.put(&k, live, 10)
-	if n := len(c.shards[0].m); n != per {
-		t.Fatalf("%d entries, want %d", n, per)
 	}
 }
 

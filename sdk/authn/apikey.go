@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/identity"
 )
 
@@ -228,86 +229,30 @@ func splitScope(s string) []string {
 }
 
 // introCache maps SHA-256(API key) to Tollgate's answer, never the key.
-// Every credential event empties it, and a generation number keeps an
-// answer obtained before that from being stored after it.
+// Every credential event empties it, and its generation keeps an answer
+// obtained before that from being stored after it.
 type introCache struct {
-	mu  sync.RWMutex
-	m   map[[32]byte]introEntry
-	cap int
-	gen uint64
+	b *cache.Bounded[[32]byte, introResult]
 }
 
-type introEntry struct {
-	res   introResult
-	until int64 // Unix nanoseconds
-}
-
+// Key hashes are uniform: their first byte picks the shard.
 func newIntroCache(size int) *introCache {
-	return &introCache{m: make(map[[32]byte]introEntry), cap: size}
+	return &introCache{b: cache.New[[32]byte, introResult](size, func(k [32]byte) uint64 { return uint64(k[0]) })}
 }
 
-func (c *introCache) get(k *[32]byte, now int64) (introResult, bool) {
-	c.mu.RLock()
-	e, ok := c.m[*k]
-	c.mu.RUnlock()
-	if !ok || now >= e.until {
-		return introResult{}, false
-	}
-	return e.res, true
-}
+func (c *introCache) get(k *[32]byte, now int64) (introResult, bool) { return c.b.Get(*k, now) }
 
-func (c *introCache) generation() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.gen
-}
+func (c *introCache) generation() uint64 { return c.b.Generation() }
 
 func (c *introCache) put(k *[32]byte, res introResult, gen uint64, ttl time.Duration, now int64) {
-	if ttl <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if _, ok := c.m[*k]; !ok && len(c.m) >= c.cap {
-		c.evict(now)
-	}
-	c.m[*k] = introEntry{res: res, until: now + int64(ttl)}
-}
-
-// evict drops the expired entries, then arbitrary ones (map order is
-// random) down to seven eighths of the capacity, so that it runs at most
-// once per cap/8 insertions.
-func (c *introCache) evict(now int64) {
-	for k, e := range c.m {
-		if e.until <= now {
-			delete(c.m, k)
-		}
-	}
-	excess := len(c.m) - (c.cap - max(1, c.cap/8))
-	for k := range c.m {
-		if excess <= 0 {
-			break
-		}
-		delete(c.m, k)
-		excess--
+	if ttl > 0 {
+		c.b.PutIfGeneration(*k, res, now+int64(ttl), now, gen)
 	}
 }
 
-func (c *introCache) purge() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	clear(c.m)
-}
+func (c *introCache) purge() { c.b.Purge() }
 
-func (c *introCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}
+func (c *introCache) len() int { return c.b.Len() }
 
 // flightGroup lets concurrent introspections of one key share a call.
 type flightGroup struct {
