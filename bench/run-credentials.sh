@@ -14,34 +14,11 @@ cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 runs="${2:-3}"
 dur="${DURATION:-10s}"
-work="$(mktemp -d)"
 db=tollgate_bench_credentials
 port=9296
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	if [ "$backend" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $db" >/dev/null; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/tollgate" ./cmd/tollgate
-go build -o "$work/bare" ./bench/bare
-
-export TOLLGATE_DATA_DIR="$work/data" TOLLGATE_LISTEN=127.0.0.1:$port TOLLGATE_LOG_FORMAT=json
-if [ "$backend" = postgres ]; then
-	PGOPTIONS=--client-min-messages=warning psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-	export TOLLGATE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
-	export TOLLGATE_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
-fi
-
-"$work/bare" -listen 127.0.0.1:$((port + 1)) & pids+=($!)
-"$work/tollgate" serve >/dev/null 2>&1 & pids+=($!)
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
-echo 'a long and unusual passphrase' | "$work/tollgate" admin bootstrap --email bench@example.com --tenant bench --password-stdin >/dev/null
-admin="$(curl -sf "$base/v1/auth/login" --json '{"email":"bench@example.com","password":"a long and unusual passphrase"}' | jq -r .access_token)"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+admin="$TOKEN"
 
 # A registered service and its token, and an API key for it to introspect.
 svc="$(curl -sf "$base/v1/services" -H "Authorization: Bearer $admin" --json '{"name":"bench-service"}')"
@@ -56,7 +33,6 @@ active() {
 		{ echo "introspection of the $2 is not active" >&2; exit 1; }
 }
 
-rps() { awk '/Requests\/sec/ {print $2}'; }
 pct() { awk -v p="$1" '$1 == p {print $2}'; }
 
 echo "# backend=$backend cpus=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) duration=$dur"
@@ -66,7 +42,7 @@ for subject in api_key access_token; do
 	echo "## POST /v1/auth/introspect of an $subject vs bare handler (wrk -t2 -c32)"
 	for i in $(seq 1 "$runs"); do
 		active "$SUBJECT" "$subject"
-		bare="$(wrk -t2 -c32 -d"$dur" http://127.0.0.1:$((port + 1))/ | rps)"
+		bare="$(wrk -t2 -c32 -d"$dur" "$bare_url" | rps)"
 		out="$(wrk -t2 -c32 -d"$dur" --latency -s bench/wrk/introspect.lua "$base/v1/auth/introspect")"
 		active "$SUBJECT" "$subject"
 		got="$(echo "$out" | rps)"
@@ -78,7 +54,7 @@ done
 echo "## GET /v1/auth/me vs bare handler (wrk -t2 -c32), for reference"
 export TOKEN="$admin"
 for i in $(seq 1 "$runs"); do
-	bare="$(wrk -t2 -c32 -d"$dur" http://127.0.0.1:$((port + 1))/ | rps)"
+	bare="$(wrk -t2 -c32 -d"$dur" "$bare_url" | rps)"
 	out="$(wrk -t2 -c32 -d"$dur" --latency -s bench/wrk/bearer.lua "$base/v1/auth/me")"
 	got="$(echo "$out" | rps)"
 	echo "run $i: bare=$bare me=$got ratio=$(echo "scale=3; $got/$bare" | bc) p50=$(echo "$out" | pct 50%) p99=$(echo "$out" | pct 99%) non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')"
