@@ -84,3 +84,9 @@ func requireSession(r *http.Request) error {
 	}
 	return nil
 }
+
+// isPlatformAdmin reports whether the caller signed in as a platform admin.
+func (s *Server) isPlatformAdmin(r *http.Request) bool {
+	ac := actor(r)
+	return ac.Credential == identity.CredentialSession && s.Identity.IsPlatformAdmin(r.Context(), ac.Caller())
+}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/serviceaccount"
 )
 
@@ -118,10 +117,4 @@ func (s *Server) rotateServiceSecret(w http.ResponseWriter, r *http.Request) err
 	out.ClientSecret = secret
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, out)
-}
-
-// isPlatformAdmin reports whether the caller signed in as a platform admin.
-func (s *Server) isPlatformAdmin(r *http.Request) bool {
-	ac := actor(r)
-	return ac.Credential == identity.CredentialSession && s.Identity.IsPlatformAdmin(r.Context(), ac.Caller())
 }
