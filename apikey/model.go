@@ -19,6 +19,10 @@ type Key struct {
 	CreatedBy string // actor id of whoever created it
 	Name      string
 	Scopes    []string
+	// RateLimit is the key's own policy spec (see ratelimit.ParsePolicy)
+	// for the per-actor tier, replacing the tenant's and the configured
+	// one; "" means none.
+	RateLimit string
 	// Hash is the SHA-256 of the whole current key string.
 	Hash []byte
 	// PreviousHash is the key before the latest rotation; it keeps working
@@ -61,6 +65,9 @@ type Store interface {
 	// RevokeActorAPIKeys revokes every live key held by actorID in tenantID
 	// and returns their ids.
 	RevokeActorAPIKeys(ctx context.Context, tenantID, actorID string, at time.Time) ([]string, error)
+	// SetAPIKeyRateLimit sets RateLimit ("" removes it).
+	// NotFound "api_key_not_found".
+	SetAPIKeyRateLimit(ctx context.Context, id, spec string) error
 	// TouchAPIKeys records last use: LastUsedAt becomes the later of its
 	// current value and used[id]. Unknown ids are ignored.
 	TouchAPIKeys(ctx context.Context, used map[string]time.Time) error

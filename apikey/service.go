@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 )
 
@@ -77,6 +78,9 @@ type NewKey struct {
 	ActorID   string
 	Scopes    []string
 	ExpiresAt *time.Time
+	// RateLimit is the key's own per-actor rate-limit spec; only platform
+	// admins may set it.
+	RateLimit string
 }
 
 func errKeyNotFound() error { return fault.NotFoundf("api_key_not_found", "API key not found") }
@@ -105,8 +109,7 @@ func (s *Service) callerRights(ctx context.Context, ac identity.ActorContext, te
 // admins give services keys in any tenant: a service's rights there are
 // exactly its key's scopes, so the whole catalogue is theirs to grant.
 func (s *Service) creatorRights(ctx context.Context, ac identity.ActorContext, tenantID, holder string) (identity.PermissionSet, error) {
-	if strings.HasPrefix(holder, serviceaccount.ActorPrefix) && ac.Credential == identity.CredentialSession &&
-		s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID}) {
+	if strings.HasPrefix(holder, serviceaccount.ActorPrefix) && s.isPlatformAdmin(ctx, ac) {
 		if err := s.rights.TenantExists(ctx, tenantID); err != nil {
 			return nil, err
 		}
@@ -161,11 +164,16 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 	if err := s.checkHolder(ctx, ac, rights, in.TenantID, holder); err != nil {
 		return Key{}, "", err
 	}
+	if in.RateLimit != "" {
+		if in.RateLimit, err = s.rateLimit(ctx, ac, in.RateLimit); err != nil {
+			return Key{}, "", err
+		}
+	}
 	id := ids.NewAt(now)
 	raw, hash := secret.Generate(secret.KeyPrefix, s.opts.Env, id)
 	k := Key{
 		ID: id, TenantID: in.TenantID, ActorID: holder, CreatedBy: ac.ActorID, Name: in.Name,
-		Scopes: scopes, Hash: hash, ExpiresAt: in.ExpiresAt, CreatedAt: now,
+		Scopes: scopes, Hash: hash, ExpiresAt: in.ExpiresAt, CreatedAt: now, RateLimit: in.RateLimit,
 	}
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return Key{}, "", err
@@ -227,7 +235,7 @@ func (s *Service) checkHolder(ctx context.Context, ac identity.ActorContext, rig
 		}
 		return nil
 	case strings.HasPrefix(holder, serviceaccount.ActorPrefix):
-		if ac.Credential != identity.CredentialSession || !s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID}) {
+		if !s.isPlatformAdmin(ctx, ac) {
 			return fault.Forbiddenf("platform_admin_required", "only a platform admin may give a service keys")
 		}
 		svc, err := s.services.GetServiceByName(ctx, strings.TrimPrefix(holder, serviceaccount.ActorPrefix))
@@ -332,6 +340,57 @@ func (s *Service) Revoke(ctx context.Context, ac identity.ActorContext, id strin
 	}
 	s.notify.Notify(ctx, event.Event{Kind: event.KindCredentialRevoked, ID: k.ID, At: now})
 	return nil
+}
+
+// rateLimit validates a key's own rate-limit spec and returns it in
+// canonical form. Raising one's own limit would defeat the limit, so only
+// platform admins set it (for a customer's plan, or to slow a noisy key).
+func (s *Service) rateLimit(ctx context.Context, ac identity.ActorContext, spec string) (string, error) {
+	if !s.isPlatformAdmin(ctx, ac) {
+		return "", fault.Forbiddenf("platform_admin_required", "only a platform admin may set a key's own rate limit")
+	}
+	p, err := ratelimit.ParsePolicy(ratelimit.TierActor, spec)
+	if err != nil {
+		return "", err
+	}
+	return p.String(), nil
+}
+
+func (s *Service) isPlatformAdmin(ctx context.Context, ac identity.ActorContext) bool {
+	return ac.Credential == identity.CredentialSession && s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID})
+}
+
+// SetRateLimit gives key id its own per-actor rate limit, replacing the
+// tenant's and the configured one for requests made with the key; ""
+// removes it. Platform admins only; others get NotFound for keys they
+// cannot see and Forbidden for the rest.
+func (s *Service) SetRateLimit(ctx context.Context, ac identity.ActorContext, id, spec string) (Key, error) {
+	var k Key
+	var err error
+	if s.isPlatformAdmin(ctx, ac) {
+		if !ids.Valid(id) {
+			return Key{}, errKeyNotFound()
+		}
+		k, err = s.store.GetAPIKey(ctx, id)
+	} else {
+		k, err = s.visible(ctx, ac, id, identity.PermAPIKeysRead)
+	}
+	if err != nil {
+		return Key{}, err
+	}
+	if spec != "" {
+		if spec, err = s.rateLimit(ctx, ac, spec); err != nil {
+			return Key{}, err
+		}
+	} else if !s.isPlatformAdmin(ctx, ac) {
+		return Key{}, fault.Forbiddenf("platform_admin_required", "only a platform admin may set a key's own rate limit")
+	}
+	if err := s.store.SetAPIKeyRateLimit(ctx, k.ID, spec); err != nil {
+		return Key{}, err
+	}
+	k.RateLimit = spec
+	s.notify.Notify(ctx, event.Event{Kind: event.KindCredentialChanged, ID: k.ID, At: s.timestamp()})
+	return k, nil
 }
 
 // Rotate gives a key a new secret; the old one keeps working for grace.

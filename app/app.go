@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -20,9 +21,9 @@ import (
 	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
-	"github.com/tollgate/tollgate/loginguard"
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/password"
+	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store"
@@ -39,11 +40,15 @@ type App struct {
 	Credentials *credential.Resolver
 	APIKeys     *apikey.Service
 	Services    *serviceaccount.Registry
+	Limiter     *ratelimit.Limiter
 
 	cfg         config.Config
 	store       store.Store
 	revocations *session.Revocations
-	guard       *loginguard.Guard
+	// localLimits holds the counters when they live in process; redis
+	// is the client when they live on Redis.
+	localLimits *ratelimit.Local
+	redis       io.Closer
 	log         *slog.Logger
 	metrics     *httpapi.Metrics
 	bus         bus.Bus
@@ -73,19 +78,18 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	if err := a.revocations.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("loading session revocations: %w", err)
 	}
-	a.guard = loginguard.New(st, loginguard.Options{
-		MaxAccountFailures: cfg.LoginMaxAccountFailures, MaxIPFailures: cfg.LoginMaxIPFailures,
-		BaseDelay: cfg.LoginBackoffBase, MaxDelay: cfg.LoginBackoffMax, Window: cfg.LoginFailureWindow,
-	}, nil)
 	metrics := httpapi.NewMetrics()
 	a.metrics = metrics
+	if err := a.openLimiter(ctx, cfg); err != nil {
+		return nil, err
+	}
 	a.Identity = identity.NewService(st, nil, a.notify)
 	h := a.Hasher
 	metrics.RegisterGauge("tollgate_password_hashes_in_flight", "Password hash computations running now.", func() float64 { return float64(h.InFlight()) })
 	metrics.RegisterGauge("tollgate_password_hashes_waiting", "Password hash computations waiting for a slot.", func() float64 { return float64(h.Waiting()) })
 	a.Sessions = session.NewService(session.Deps{
 		Sessions: st, Identities: st, Roles: a.Identity, Hasher: h, Keys: a.Keys,
-		Guard: a.guard, Revocations: a.revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: a.notify,
+		Throttle: a.Limiter, Revocations: a.revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: a.notify,
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})
@@ -107,13 +111,15 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}
 	a.API = httpapi.New(httpapi.Deps{
 		Sessions: a.Sessions, Identity: a.Identity, Credentials: a.Credentials, APIKeys: a.APIKeys,
-		Services: a.Services, OAuth: endpoint, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
+		Services: a.Services, OAuth: endpoint, Limiter: a.Limiter, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
 	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies})
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
+		a.closeRedis()
 		return nil, err
 	}
 	if a.stopEvents, err = a.bus.Subscribe(context.Background(), event.Subject, a.receive); err != nil {
 		_ = a.bus.Close()
+		a.closeRedis()
 		return nil, fmt.Errorf("subscribing to credential events: %w", err)
 	}
 	return a, nil
@@ -167,6 +173,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 		{"syncing suspended tenants and disabled actors", refresh, a.Credentials.SyncBlocks},
 		{"recording API key use", touchInterval, a.Credentials.FlushTouches},
 		{"sweeping expired rows", sweepInterval, func(ctx context.Context) error { a.Sweep(ctx); return nil }},
+		{"dropping idle rate-limit counters", time.Minute, a.sweepLimits},
 	} {
 		wg.Add(1)
 		go func() {
@@ -177,16 +184,12 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	return wg.Wait
 }
 
-// Sweep deletes expired sessions, stale login counters and signing keys no
-// token can still need.
+// Sweep deletes expired sessions and signing keys no token can still need.
 func (a *App) Sweep(ctx context.Context) {
 	if n, err := a.store.DeleteExpired(ctx, time.Now()); err != nil {
 		a.log.Warn("deleting expired sessions failed", "err", err)
 	} else if n > 0 {
 		a.log.Info("deleted expired sessions", "count", n)
-	}
-	if _, err := a.guard.Sweep(ctx); err != nil {
-		a.log.Warn("deleting stale login counters failed", "err", err)
 	}
 	if kids, err := a.Keys.Prune(ctx); err != nil {
 		a.log.Warn("pruning signing keys failed", "err", err)
@@ -205,7 +208,16 @@ func (a *App) Close(ctx context.Context) error {
 	if err := a.Credentials.FlushTouches(ctx); err != nil {
 		a.log.Warn("recording API key use failed", "err", err)
 	}
+	a.closeRedis()
 	return a.bus.Close()
+}
+
+func (a *App) closeRedis() {
+	if a.redis != nil {
+		if err := a.redis.Close(); err != nil {
+			a.log.Warn("closing the Redis client failed", "err", err)
+		}
+	}
 }
 
 // SyncRevocations pulls revocations made by other processes now, instead of

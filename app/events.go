@@ -28,7 +28,7 @@ func openBus(ctx context.Context, cfg config.Config, a *App) (bus.Bus, error) {
 func (a *App) notify(ctx context.Context, events ...event.Event) {
 	for i := range events {
 		events[i].Origin = a.origin
-		a.Credentials.Apply(events[i])
+		a.apply(events[i])
 	}
 	if err := event.Publish(context.WithoutCancel(ctx), a.bus, events...); err != nil {
 		a.log.Warn("publishing credential events failed; other replicas catch up by polling", "err", err, "count", len(events))
@@ -54,5 +54,14 @@ func (a *App) receive(_ context.Context, m bus.Message) {
 		return
 	}
 	a.metrics.CredentialEvent(e.Kind, "received")
+	a.apply(e)
+}
+
+// apply updates this replica's caches.
+func (a *App) apply(e event.Event) {
+	if e.Kind == event.KindTenantLimitsChanged {
+		a.Limiter.Invalidate()
+		return
+	}
 	a.Credentials.Apply(e)
 }

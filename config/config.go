@@ -62,11 +62,18 @@ type Config struct {
 	APIKeyCacheTTL      time.Duration
 	RotationGracePeriod time.Duration
 
-	LoginMaxAccountFailures int
-	LoginMaxIPFailures      int
-	LoginBackoffBase        time.Duration
-	LoginBackoffMax         time.Duration
-	LoginFailureWindow      time.Duration
+	RedisURL    string // "" means in-process rate-limit counters
+	RedisPrefix string
+	// Rate-limit policy specs (ratelimit.ParsePolicy) of Tollgate's tiers,
+	// and the named limits services check (ParseNamedLimits).
+	RateLimitIP           string
+	RateLimitTenant       string
+	RateLimitActor        string
+	RateLimitService      string
+	RateLimitLogin        string
+	RateLimitLoginAccount string
+	RateLimitToken        string
+	RateLimits            string
 
 	TokenCacheSize     int
 	KeyRefreshInterval time.Duration
@@ -126,11 +133,6 @@ func (c Config) validate(origins map[string]string) error {
 		errs = append(errs, fmt.Errorf("%s must not be longer than %s: %s > %s",
 			describe("access_token_ttl"), describe("refresh_token_ttl"),
 			formatDuration(c.AccessTokenTTL), formatDuration(c.RefreshTokenTTL)))
-	}
-	if c.LoginBackoffBase > c.LoginBackoffMax {
-		errs = append(errs, fmt.Errorf("%s must not be longer than %s: %s > %s",
-			describe("login_backoff_base"), describe("login_backoff_max"),
-			formatDuration(c.LoginBackoffBase), formatDuration(c.LoginBackoffMax)))
 	}
 	// Argon2 (RFC 9106, section 3.1) requires at least 8 KiB per lane.
 	if uint64(c.Argon2MemoryKiB) < 8*uint64(c.Argon2Parallelism) {

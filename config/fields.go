@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/clientip"
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/ratelimit"
 )
 
 // EnvPrefix starts the name of every environment variable Tollgate reads.
@@ -30,7 +32,9 @@ type field struct {
 	def    string // default, in the same syntax as a file, env or flag value
 	help   string
 	secret bool // no flag; redacted when printed
-	bind   func(*Config) setting
+	// secretURL values may carry a password, removed when printed.
+	secretURL bool
+	bind      func(*Config) setting
 }
 
 func (f *field) flagName() string {
@@ -62,7 +66,7 @@ func (f *field) display(c *Config) string {
 	switch {
 	case f.secret && v != "":
 		return redacted
-	case f.key == "database_url" || f.key == "nats_url":
+	case f.key == "database_url" || f.key == "nats_url" || f.secretURL:
 		return RedactURL(v)
 	}
 	return v
@@ -136,7 +140,7 @@ var fields = []field{
 		bind: func(c *Config) setting { return stringSetting(&c.NATSURL, checkNATSURL) }},
 	{name: "NATSPrefix", key: "nats_prefix", def: "tollgate",
 		help: "Subject prefix on NATS, keeping installations that share a server apart",
-		bind: func(c *Config) setting { return stringSetting(&c.NATSPrefix, checkSubjectToken) }},
+		bind: func(c *Config) setting { return stringSetting(&c.NATSPrefix, checkPrefix("NATS")) }},
 	{name: "APIKeyEnvironment", key: "api_key_environment", def: "live",
 		help: "Environment marker in new API keys and client secrets (tg_<env>_…): live or test",
 		bind: func(c *Config) setting { return enumSetting(&c.APIKeyEnvironment, "live", "test") }},
@@ -146,21 +150,39 @@ var fields = []field{
 	{name: "RotationGracePeriod", key: "rotation_grace_period", def: "0s",
 		help: "How long a rotated-out API key or client secret keeps working when the rotate request does not say (at most 168h)",
 		bind: func(c *Config) setting { return durationSetting(&c.RotationGracePeriod, between(0, 7*24*time.Hour)) }},
-	{name: "LoginMaxAccountFailures", key: "login_max_account_failures", def: "5",
-		help: "Failed logins per account before back-off starts",
-		bind: func(c *Config) setting { return intSetting(&c.LoginMaxAccountFailures, atLeast(1)) }},
-	{name: "LoginMaxIPFailures", key: "login_max_ip_failures", def: "20",
-		help: "Failed logins per client IP address before back-off starts",
-		bind: func(c *Config) setting { return intSetting(&c.LoginMaxIPFailures, atLeast(1)) }},
-	{name: "LoginBackoffBase", key: "login_backoff_base", def: "1s",
-		help: "Login delay after the first failure past a threshold; doubles with each further failure",
-		bind: func(c *Config) setting { return durationSetting(&c.LoginBackoffBase, positive) }},
-	{name: "LoginBackoffMax", key: "login_backoff_max", def: "15m",
-		help: "Longest login back-off delay",
-		bind: func(c *Config) setting { return durationSetting(&c.LoginBackoffMax, positive) }},
-	{name: "LoginFailureWindow", key: "login_failure_window", def: "1h",
-		help: "Login failure counters reset after this long without a failure",
-		bind: func(c *Config) setting { return durationSetting(&c.LoginFailureWindow, positive) }},
+	{name: "RedisURL", key: "redis_url", def: "",
+		help:      "Redis URL for rate-limit counters shared by all replicas, e.g. redis://127.0.0.1:6379/0 (rediss:// for TLS); empty keeps them in process (one replica)",
+		secretURL: true,
+		bind:      func(c *Config) setting { return stringSetting(&c.RedisURL, checkRedisURL) }},
+	{name: "RedisPrefix", key: "redis_prefix", def: "tollgate",
+		help: "Key prefix on Redis, keeping installations that share a server apart",
+		bind: func(c *Config) setting { return stringSetting(&c.RedisPrefix, checkPrefix("Redis")) }},
+	{name: "RateLimitIP", key: "rate_limit_ip", def: "100/1m sliding_window",
+		help: "Requests without a valid credential, per client IP (a rate-limit spec: <rate>/<period> [gcra|sliding_window] [burst=<n>] [fail=open|closed], or off)",
+		bind: func(c *Config) setting { return stringSetting(&c.RateLimitIP, checkTier(ratelimit.TierIP)) }},
+	{name: "RateLimitTenant", key: "rate_limit_tenant", def: "1000/1m sliding_window",
+		help: "Authenticated requests per tenant; a tenant's plan may override it",
+		bind: func(c *Config) setting { return stringSetting(&c.RateLimitTenant, checkTier(ratelimit.TierTenant)) }},
+	{name: "RateLimitActor", key: "rate_limit_actor", def: "600/1m burst=100",
+		help: "Authenticated requests per API key, or per actor using a token; a tenant's plan or the key itself may override it",
+		bind: func(c *Config) setting { return stringSetting(&c.RateLimitActor, checkTier(ratelimit.TierActor)) }},
+	{name: "RateLimitService", key: "rate_limit_service", def: "off",
+		help: "Requests per registered service (introspection, rate-limit checks); off by default because services call on every request they serve",
+		bind: func(c *Config) setting { return stringSetting(&c.RateLimitService, checkTier(ratelimit.TierService)) }},
+	{name: "RateLimitLogin", key: "rate_limit_login", def: "10/1m burst=5 fail=closed",
+		help: "Sign-in attempts per client IP",
+		bind: func(c *Config) setting { return stringSetting(&c.RateLimitLogin, checkTier(ratelimit.TierLogin)) }},
+	{name: "RateLimitLoginAccount", key: "rate_limit_login_account", def: "20/1h burst=5 fail=closed",
+		help: "Sign-in attempts per account, successful or not",
+		bind: func(c *Config) setting {
+			return stringSetting(&c.RateLimitLoginAccount, checkTier(ratelimit.TierLoginAccount))
+		}},
+	{name: "RateLimitToken", key: "rate_limit_token", def: "120/1m burst=30 fail=closed",
+		help: "Requests to the OAuth token endpoint per client IP",
+		bind: func(c *Config) setting { return stringSetting(&c.RateLimitToken, checkTier(ratelimit.TierToken)) }},
+	{name: "RateLimits", key: "rate_limits", def: "",
+		help: "Limits services check through POST /v1/ratelimit/check, comma-separated name=spec, e.g. \"messages=60/1m burst=10, exports=5/1h fail=closed\"",
+		bind: func(c *Config) setting { return stringSetting(&c.RateLimits, checkNamedLimits) }},
 	{name: "TokenCacheSize", key: "token_cache_size", def: "10000",
 		help: "Entries in the in-process cache of verified tokens",
 		bind: func(c *Config) setting { return intSetting(&c.TokenCacheSize, atLeast(1)) }},
@@ -471,13 +493,50 @@ func checkNATSURL(s string) error {
 	return nil
 }
 
-func checkSubjectToken(s string) error {
-	if s == "" || len(s) > 64 || strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
-	}) >= 0 {
-		return fmt.Errorf("invalid NATS prefix %q (want 1-64 letters, digits, _ or -)", s)
+// checkPrefix accepts a key or subject prefix on the named server.
+func checkPrefix(server string) func(string) error {
+	return func(s string) error {
+		if s == "" || len(s) > 64 || strings.IndexFunc(s, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+		}) >= 0 {
+			return fmt.Errorf("invalid %s prefix %q (want 1-64 letters, digits, _ or -)", server, s)
+		}
+		return nil
+	}
+}
+
+func checkRedisURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return fmt.Errorf("invalid Redis URL %q (want redis://[user:password@]host:port[/db] or rediss://…)", RedactURL(s))
 	}
 	return nil
+}
+
+// checkTier validates the spec of one of Tollgate's own tiers.
+func checkTier(name string) func(string) error {
+	return func(s string) error {
+		_, err := ratelimit.ParsePolicy(name, s)
+		return specError(err)
+	}
+}
+
+func checkNamedLimits(s string) error {
+	_, err := ParseNamedLimits(s)
+	return err
+}
+
+// specError drops the fault wrapping: configuration errors are read by
+// operators, not mapped to HTTP.
+func specError(err error) error {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return errors.New(fe.Detail)
+	}
+	return err
 }
 
 func checkTrustedProxies(s string) error {

@@ -112,11 +112,12 @@ func TestWriteRedactedRoundTrip(t *testing.T) {
 	c.Argon2Iterations = 3
 	c.Argon2Parallelism = 255
 	c.HashConcurrency = 2
-	c.LoginMaxAccountFailures = 3
-	c.LoginMaxIPFailures = 100
-	c.LoginBackoffBase = 500 * time.Millisecond
-	c.LoginBackoffMax = time.Hour
-	c.LoginFailureWindow = 24 * time.Hour
+	c.RedisURL = "redis://127.0.0.1:6379/2"
+	c.RedisPrefix = "tg-test"
+	c.RateLimitIP = "50/1m"
+	c.RateLimitTenant = "off"
+	c.RateLimitLogin = "3/1m burst=2 fail=open"
+	c.RateLimits = "messages=60/1m burst=10, exports=5/1h sliding_window fail=closed"
 	c.TokenCacheSize = 1
 	c.KeyRefreshInterval = 5 * time.Second
 	if err := c.Validate(); err != nil {

@@ -206,6 +206,7 @@ func (r *Resolver) resolveKey(ctx context.Context, raw string) (identity.ActorCo
 	ac := identity.ActorContext{
 		ActorID: k.ActorID, ActorType: e.actorType, TenantID: k.TenantID, Roles: []string{},
 		Permissions: e.perms, Scopes: k.Scopes, Credential: identity.CredentialAPIKey, CredentialID: k.ID,
+		RateLimit: k.RateLimit,
 	}
 	if k.ExpiresAt != nil {
 		ac.ExpiresAt = *k.ExpiresAt
@@ -302,6 +303,11 @@ func (r *Resolver) Apply(e event.Event) {
 	case event.KindCredentialRevoked:
 		r.d.Revoked.Add(e.At, e.ID)
 		r.keys.Delete(e.ID)
+		return
+	case event.KindCredentialChanged:
+		r.keys.Delete(e.ID)
+		return
+	case event.KindTenantLimitsChanged:
 		return
 	case event.KindActorDisabled:
 		r.blocks.set(false, e.ID, true)

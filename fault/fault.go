@@ -97,6 +97,7 @@ func (e *Error) Is(target error) bool {
 // Sentinels for errors.Is checks by kind. Never return these directly: build
 // an Error with a specific code instead.
 var (
+	ErrInvalid         = &Error{Kind: Invalid}
 	ErrUnauthenticated = &Error{Kind: Unauthenticated}
 	ErrNotFound        = &Error{Kind: NotFound}
 	ErrConflict        = &Error{Kind: Conflict}

@@ -15,6 +15,7 @@ type apiKeyJSON struct {
 	CreatedBy         string     `json:"created_by"`
 	Name              string     `json:"name"`
 	Scopes            []string   `json:"scopes"`
+	RateLimit         string     `json:"rate_limit,omitempty"`
 	ExpiresAt         *time.Time `json:"expires_at,omitempty"`
 	CreatedAt         time.Time  `json:"created_at"`
 	RotatedAt         *time.Time `json:"rotated_at,omitempty"`
@@ -32,7 +33,7 @@ func apiKeyOut(k apikey.Key) apiKeyJSON {
 	}
 	return apiKeyJSON{
 		ID: k.ID, TenantID: k.TenantID, ActorID: k.ActorID, CreatedBy: k.CreatedBy, Name: k.Name,
-		Scopes: scopes, ExpiresAt: k.ExpiresAt, CreatedAt: k.CreatedAt, RotatedAt: k.RotatedAt,
+		Scopes: scopes, RateLimit: k.RateLimit, ExpiresAt: k.ExpiresAt, CreatedAt: k.CreatedAt, RotatedAt: k.RotatedAt,
 		PreviousExpiresAt: k.PreviousExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt,
 	}
 }
@@ -43,6 +44,7 @@ type createAPIKeyRequest struct {
 	ActorID   string     `json:"actor_id"`
 	Scopes    []string   `json:"scopes"`
 	ExpiresAt *time.Time `json:"expires_at"`
+	RateLimit string     `json:"rate_limit"`
 }
 
 func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
@@ -55,6 +57,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	k, raw, err := s.APIKeys.Create(r.Context(), *actor(r), apikey.NewKey{
 		Name: in.Name, TenantID: in.TenantID, ActorID: in.ActorID, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt,
+		RateLimit: in.RateLimit,
 	})
 	if err != nil {
 		return err
@@ -105,6 +108,26 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+type patchAPIKeyRequest struct {
+	// RateLimit is the key's own rate-limit spec; "" removes it.
+	RateLimit *string `json:"rate_limit"`
+}
+
+func (s *Server) patchAPIKey(w http.ResponseWriter, r *http.Request) error {
+	var in patchAPIKeyRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.RateLimit == nil {
+		return fault.Invalidf("rate_limit", "nothing_to_change", `send rate_limit: a rate-limit spec, or "" to remove the key's own limit`)
+	}
+	k, err := s.APIKeys.SetRateLimit(r.Context(), *actor(r), r.PathValue("id"), *in.RateLimit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, apiKeyOut(k))
 }
 
 // rotateRequest is the body of both rotate endpoints; it may be empty.

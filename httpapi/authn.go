@@ -19,20 +19,41 @@ func errNoRoute() error {
 	return fault.NotFoundf("route_not_found", "no endpoint matches this path")
 }
 
-// authenticate resolves the credential to an ActorContext or answers 401.
-func (s *Server) authenticate(next http.Handler) http.Handler {
+// authenticate resolves the credential to an ActorContext or answers 401,
+// and applies the rate-limit tiers: the caller's tenant and own tiers, or
+// the per-IP tiers when the credential is missing or refused, so that
+// guessing credentials is limited like any anonymous traffic.
+func (s *Server) authenticate(class routeClass, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := credentialOf(r)
-		if err != nil {
-			writeError(w, r, s.Log, err)
-			return
+		var ac identity.ActorContext
+		if err == nil {
+			ac, err = s.Credentials.Resolve(r.Context(), raw)
 		}
-		ac, err := s.Credentials.Resolve(r.Context(), raw)
 		if err != nil {
+			if lerr := s.limitAnonymous(w, r, class); lerr != nil {
+				err = lerr
+			}
 			writeError(w, r, s.Log, err)
 			return
 		}
 		infoFrom(r.Context()).actor = &ac
+		if err := s.limitActor(w, r, &ac); err != nil {
+			writeError(w, r, s.Log, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitPublic applies the per-IP tiers to an endpoint that needs no
+// credential.
+func (s *Server) limitPublic(class routeClass, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.limitAnonymous(w, r, class); err != nil {
+			writeError(w, r, s.Log, err)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

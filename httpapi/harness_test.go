@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/config"
@@ -48,13 +47,15 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, ts *testServer)) {
 }
 
 // testConfig is the default configuration with cheap password hashing and
-// a login back-off long enough that tests never race its expiry.
+// rate limits that many sign-ins from one loopback address never reach;
+// the rate-limit tests set their own.
 func testConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Argon2MemoryKiB, cfg.Argon2Iterations = 64, 1
-	cfg.LoginBackoffBase, cfg.LoginBackoffMax = time.Hour, 2*time.Hour
+	cfg.RateLimitIP, cfg.RateLimitLogin, cfg.RateLimitLoginAccount = "100000/1h", "100000/1h", "100000/1h"
+	cfg.RateLimitToken, cfg.RateLimitTenant, cfg.RateLimitActor = "100000/1h", "100000/1h", "100000/1h"
 	cfg.Issuer = "http://tollgate.test"
 	return cfg
 }
@@ -80,7 +81,36 @@ func newTestServer(t testing.TB, st store.Store) *testServer {
 // several replicas can share one store's signing keys.
 func newTestServerWithKey(t testing.TB, st store.Store, masterKey []byte) *testServer {
 	t.Helper()
-	a, err := app.New(context.Background(), testConfig(t), st, masterKey, nil)
+	return startTestServer(t, st, testConfig(t), masterKey)
+}
+
+// newTestServerWithConfig builds a server whose configuration is testConfig
+// changed by edit, such as the tight rate limits of the rate-limit tests.
+func newTestServerWithConfig(t testing.TB, st store.Store, edit func(*config.Config)) *testServer {
+	t.Helper()
+	cfg := testConfig(t)
+	edit(&cfg)
+	mk := make([]byte, 32)
+	_, _ = rand.Read(mk)
+	return startTestServer(t, st, cfg, mk)
+}
+
+// forEachBackendWithConfig is forEachBackend with servers configured by
+// edit.
+func forEachBackendWithConfig(t *testing.T, edit func(*config.Config), fn func(t *testing.T, ts *testServer)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newTestServerWithConfig(t, b.open(t), edit))
+		})
+	}
+}
+
+// startTestServer runs an app with cfg on st behind an HTTP test server.
+func startTestServer(t testing.TB, st store.Store, cfg config.Config, masterKey []byte) *testServer {
+	t.Helper()
+	a, err := app.New(context.Background(), cfg, st, masterKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/ratelimit"
 )
 
 // Metrics are the server's Prometheus collectors, on their own registry so
@@ -20,6 +21,8 @@ type Metrics struct {
 	grants   *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	events   *prometheus.CounterVec
+	limited  *prometheus.CounterVec
+	limitErr *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP and login collectors plus the Go runtime and
@@ -47,7 +50,14 @@ func NewMetrics() *Metrics {
 			Name: "tollgate_credential_events_total", Help: "Credential events by kind and direction (published, received, publish_failed, invalid).",
 		}, []string{"kind", "direction"}),
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events,
+	m.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tollgate_ratelimit_denied_total", Help: "Requests to Tollgate's API refused by a rate-limit tier, by tier.",
+	}, []string{"limit"})
+	m.limitErr = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tollgate_ratelimit_backend_failures_total",
+		Help: "Rate-limit checks the backend could not answer, by limit and whether the request was let through (open) or refused (closed).",
+	}, []string{"limit", "mode"})
+	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -87,4 +97,24 @@ func (m *Metrics) CredentialEvent(kind, direction string) {
 // RegisterGauge adds a gauge read at scrape time, e.g. hasher queue length.
 func (m *Metrics) RegisterGauge(name, help string, read func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, read))
+}
+
+// rateLimited counts the tiers that refused a request.
+func (m *Metrics) rateLimited(ds []ratelimit.Decision) {
+	for _, d := range ds {
+		if !d.Result.Allowed {
+			m.limited.WithLabelValues(d.Name).Inc()
+		}
+	}
+}
+
+// RateLimitFailed counts a check the rate-limit backend could not answer;
+// pass it to the Limiter. Limit names come from configuration and tenants'
+// plans, a bounded set.
+func (m *Metrics) RateLimitFailed(name string, letThrough bool) {
+	mode := "closed"
+	if letThrough {
+		mode = "open"
+	}
+	m.limitErr.WithLabelValues(name, mode).Inc()
 }

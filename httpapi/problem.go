@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/ratelimit"
 )
 
 // problemBase prefixes problem "type" URIs; each code documents itself at
@@ -24,7 +25,14 @@ type Problem struct {
 	Field     string `json:"field,omitempty"`
 	Instance  string `json:"instance,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// ViolatedPolicies names the exhausted rate-limit policies of a
+	// quota-exceeded problem (draft-ietf-httpapi-ratelimit-headers).
+	ViolatedPolicies []string `json:"violated-policies,omitempty"`
 }
+
+// quotaExceededType is the problem type the RateLimit header fields draft
+// registers for requests refused by a quota policy.
+const quotaExceededType = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 
 func statusOf(k fault.Kind) int {
 	switch k {
@@ -63,6 +71,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		Type: problemBase + fe.Code, Title: http.StatusText(status), Status: status,
 		Detail: fe.Detail, Code: fe.Code, Field: fe.Field, Instance: r.URL.Path,
 		RequestID: requestIDFrom(r.Context()),
+	}
+	var exceeded *ratelimit.ExceededError
+	if errors.As(err, &exceeded) {
+		p.Type, p.Title = quotaExceededType, "Request cannot be satisfied as assigned quota has been exceeded"
+		p.ViolatedPolicies = exceeded.Policies
 	}
 	if fe.Kind == fault.Internal || fe.Kind == fault.Unavailable {
 		if p.Detail == "" {

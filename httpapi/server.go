@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 )
@@ -38,10 +39,12 @@ type Deps struct {
 	APIKeys     *apikey.Service
 	Services    *serviceaccount.Registry
 	OAuth       *oauth.Endpoint
-	Keys        JWKS
-	Store       Readiness
-	Metrics     *Metrics
-	Log         *slog.Logger
+	// Limiter applies the rate-limit tiers; nil applies none.
+	Limiter *ratelimit.Limiter
+	Keys    JWKS
+	Store   Readiness
+	Metrics *Metrics
+	Log     *slog.Logger
 }
 
 // Options bound requests.
@@ -91,8 +94,10 @@ func New(d Deps, opts Options) *Server {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		h := s.handle(rt.h)
-		if !rt.public {
-			h = s.authenticate(h)
+		if class := classOf(rt.pattern); !rt.public {
+			h = s.authenticate(class, h)
+		} else if class != classExempt {
+			h = s.limitPublic(class, h)
 		}
 		mux.Handle(rt.method+" "+rt.pattern, h)
 	}
@@ -122,10 +127,15 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/api-keys", false, s.createAPIKey},
 		{"GET", "/v1/api-keys", false, s.listAPIKeys},
 		{"GET", "/v1/api-keys/{id}", false, s.getAPIKey},
+		{"PATCH", "/v1/api-keys/{id}", false, s.patchAPIKey},
 		{"DELETE", "/v1/api-keys/{id}", false, s.revokeAPIKey},
 		{"POST", "/v1/api-keys/{id}/rotate", false, s.rotateAPIKey},
 
 		{"PATCH", "/v1/users/{id}", false, s.patchUser},
+
+		{"POST", "/v1/ratelimit/check", false, s.rateLimitCheck},
+		{"GET", "/v1/tenants/{id}/rate-limits", false, s.getTenantRateLimits},
+		{"PUT", "/v1/tenants/{id}/rate-limits", false, s.putTenantRateLimits},
 
 		{"POST", "/v1/services", false, s.createService},
 		{"GET", "/v1/services", false, s.listServices},

@@ -51,6 +51,9 @@ type ActorContext struct {
 	// ExpiresAt is when the credential stops working; zero for an API key
 	// without expiry.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// RateLimit is an API key's own per-actor rate-limit policy spec,
+	// when it has one.
+	RateLimit string `json:"rate_limit,omitempty"`
 }
 
 // Caller identifies who is asking the identity service for something. It is

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"strings"
@@ -14,8 +15,8 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
-	"github.com/tollgate/tollgate/loginguard"
 	"github.com/tollgate/tollgate/password"
+	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/token"
 )
 
@@ -34,7 +35,7 @@ type Service struct {
 	roles        *identity.Service
 	hasher       *password.Hasher
 	keys         *token.Keyring
-	guard        *loginguard.Guard
+	throttle     LoginThrottle
 	revocations  *Revocations
 	opts         Options
 	log          *slog.Logger
@@ -46,12 +47,13 @@ type Service struct {
 
 // Deps are what a Service is built from.
 type Deps struct {
-	Sessions    Store
-	Identities  identity.Store
-	Roles       *identity.Service
-	Hasher      *password.Hasher
-	Keys        *token.Keyring
-	Guard       *loginguard.Guard
+	Sessions   Store
+	Identities identity.Store
+	Roles      *identity.Service
+	Hasher     *password.Hasher
+	Keys       *token.Keyring
+	// Throttle limits sign-in attempts per account; nil means no limit.
+	Throttle    LoginThrottle
 	Revocations *Revocations
 	Log         *slog.Logger
 	Now         func() time.Time
@@ -60,6 +62,12 @@ type Deps struct {
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
+}
+
+// LoginThrottle limits sign-in attempts per account before any password is
+// checked: ratelimit.Limiter.Enforce, applied to ratelimit.TierLoginAccount.
+type LoginThrottle interface {
+	Enforce(ctx context.Context, tenantID, name, key string) error
 }
 
 // NewService wires a Service.
@@ -75,7 +83,7 @@ func NewService(d Deps, opts Options) *Service {
 	}
 	return &Service{
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
-		keys: d.Keys, guard: d.Guard, revocations: d.Revocations,
+		keys: d.Keys, throttle: d.Throttle, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
 		builtinPerms: builtinPermissionTable(),
 	}
@@ -145,8 +153,10 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 	if len(req.Password) > maxPasswordInput {
 		return Tokens{}, fault.Invalidf("password", "invalid_password", "password is too long")
 	}
-	if err := s.guard.Check(ctx, email, req.Client.IP); err != nil {
-		return Tokens{}, err
+	if s.throttle != nil {
+		if err := s.throttle.Enforce(ctx, "", ratelimit.TierLoginAccount, accountKey(email)); err != nil {
+			return Tokens{}, err
+		}
 	}
 	user, err := s.identities.GetUserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, fault.ErrNotFound) {
@@ -173,13 +183,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 		}
 	}
 	if !ok || user.Status != identity.UserActive {
-		if ferr := s.guard.Fail(ctx, email, req.Client.IP); ferr != nil {
-			return Tokens{}, ferr
-		}
 		return Tokens{}, errInvalidCredentials()
-	}
-	if err := s.guard.Succeed(ctx, email); err != nil {
-		s.log.WarnContext(ctx, "resetting login failures failed", "err", err)
 	}
 	if rehash {
 		s.upgradeHash(ctx, user, req.Password)
@@ -475,4 +479,12 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// accountKey names an account in the rate limiter by a hash of its
+// address, so that the limiter's store does not collect the addresses
+// attackers try.
+func accountKey(email string) string {
+	sum := sha256.Sum256([]byte(email))
+	return "acct:" + hex.EncodeToString(sum[:16])
 }

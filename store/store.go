@@ -9,7 +9,7 @@ import (
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
-	"github.com/tollgate/tollgate/loginguard"
+	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/token"
@@ -23,7 +23,7 @@ type Store interface {
 	credential.BlockStore
 	session.Store
 	token.KeyStore
-	loginguard.Store
+	ratelimit.TenantStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -31,6 +31,12 @@ const (
 	// KindTenantSuspended and KindTenantActivated: ID is a tenant id.
 	KindTenantSuspended = "tenant_suspended"
 	KindTenantActivated = "tenant_activated"
+	// KindCredentialChanged: ID is an API key id whose settings (its own
+	// rate limit) changed; caches drop the key's record.
+	KindCredentialChanged = "credential_changed"
+	// KindTenantLimitsChanged: ID is a tenant id whose rate-limit
+	// overrides changed.
+	KindTenantLimitsChanged = "tenant_limits_changed"
 )
 
 // Event is one change that credential caches must apply.
@@ -59,7 +65,7 @@ func Decode(data []byte) (Event, error) {
 	}
 	switch e.Kind {
 	case KindCredentialRevoked, KindActorChanged, KindActorDisabled, KindActorEnabled,
-		KindTenantSuspended, KindTenantActivated:
+		KindTenantSuspended, KindTenantActivated, KindCredentialChanged, KindTenantLimitsChanged:
 	default:
 		return Event{}, fmt.Errorf("unknown credential event kind %q", e.Kind)
 	}

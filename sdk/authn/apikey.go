@@ -14,17 +14,18 @@ import (
 
 	"github.com/tollgate/tollgate/cache"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/sdk/internal/clienttoken"
 )
 
 // maxAPIKeyLen bounds what is sent to Tollgate as an API key.
 const maxAPIKeyLen = 512
 
 // maxResponseSize bounds what is read of a Tollgate response.
-const maxResponseSize = 64 << 10
+const maxResponseSize = clienttoken.MaxResponseSize
 
 // outboundTimeout bounds a call to Tollgate even when HTTPClient has no
 // timeout of its own.
-const outboundTimeout = 10 * time.Second
+const outboundTimeout = clienttoken.DefaultTimeout
 
 // introResult is Tollgate's answer about one API key.
 type introResult struct {
@@ -123,9 +124,9 @@ func (a *Authenticator) introspect(key string) (introResult, error) {
 		return introResult{}, errUnavailable(err)
 	}
 	for attempt := 0; ; attempt++ {
-		bearer, err := a.svc.get(ctx)
+		bearer, err := a.svc.Token(ctx)
 		if err != nil {
-			return introResult{}, err
+			return introResult{}, errUnavailable(err)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.introspectURL, bytes.NewReader(body))
 		if err != nil {
@@ -136,7 +137,7 @@ func (a *Authenticator) introspect(key string) (introResult, error) {
 		req.Header.Set("Accept", "application/json")
 		resp, err := a.client.Do(req)
 		if err != nil {
-			if a.quiet.allow(a.now()) {
+			if a.quiet.Allow(a.now()) {
 				a.log.Warn("authn: Tollgate's introspection endpoint is unreachable", "url", a.introspectURL, "err", err)
 			}
 			return introResult{}, errUnavailable(err)
@@ -148,11 +149,11 @@ func (a *Authenticator) introspect(key string) (introResult, error) {
 			return introResult{}, errUnavailable(err)
 		case resp.StatusCode == http.StatusUnauthorized && attempt == 0:
 			// The service token expired early or its secret was rotated.
-			a.svc.invalidate(bearer)
+			a.svc.Invalidate(bearer)
 			continue
 		case resp.StatusCode != http.StatusOK:
 			err := fmt.Errorf("POST %s: %s: %.200s", a.introspectURL, resp.Status, data)
-			if a.quiet.allow(a.now()) {
+			if a.quiet.Allow(a.now()) {
 				a.log.Error("authn: Tollgate refused to introspect an API key", "status", resp.StatusCode, "err", err)
 			}
 			return introResult{}, errUnavailable(err)
@@ -161,7 +162,7 @@ func (a *Authenticator) introspect(key string) (introResult, error) {
 		}
 		res, err := parseIntrospection(data)
 		if err != nil {
-			if a.quiet.allow(a.now()) {
+			if a.quiet.Allow(a.now()) {
 				a.log.Error("authn: Tollgate's introspection response is malformed", "err", err)
 			}
 			return introResult{}, errUnavailable(err)

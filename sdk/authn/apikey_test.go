@@ -394,17 +394,3 @@ func TestIntroCacheBounded(t *testing.T) {
 		t.Fatal("expired answer served")
 	}
 }
-
-func TestThrottle(t *testing.T) {
-	th := &throttle{every: 10 * time.Second}
-	at := time.Unix(1000, 0)
-	steps := []struct {
-		after time.Duration
-		want  bool
-	}{{0, true}, {0, false}, {9 * time.Second, false}, {10 * time.Second, true}, {11 * time.Second, false}}
-	for i, s := range steps {
-		if got := th.allow(at.Add(s.after)); got != s.want {
-			t.Fatalf("step %d: %v", i, got)
-		}
-	}
-}

@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate/bus"
 	"github.com/tollgate/tollgate/credential/event"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/sdk/internal/clienttoken"
 	"github.com/tollgate/tollgate/token"
 )
 
@@ -83,7 +81,7 @@ type Authenticator struct {
 	verifier *token.Verifier
 
 	// API keys; nil svc when no client credentials are configured.
-	svc           *serviceToken
+	svc           *clienttoken.Source
 	introspectURL string
 	cache         *introCache
 	flights       flightGroup
@@ -92,7 +90,7 @@ type Authenticator struct {
 	stopSub func()
 	// quiet limits the logging of Tollgate's failures, which during an
 	// outage every request would repeat.
-	quiet *throttle
+	quiet *clienttoken.Throttle
 
 	// bg is the context of background work, ended by Close. closed, under
 	// goMu, keeps spawn from adding to wg once Close waits for it.
@@ -105,21 +103,6 @@ type Authenticator struct {
 }
 
 var errClosed = errors.New("authn: Authenticator closed")
-
-// logEvery is the least time between two log lines about Tollgate's
-// failures.
-const logEvery = 10 * time.Second
-
-// throttle lets one event through per interval.
-type throttle struct {
-	every time.Duration
-	last  atomic.Int64 // Unix nanoseconds
-}
-
-func (t *throttle) allow(now time.Time) bool {
-	n, l := now.UnixNano(), t.last.Load()
-	return (l == 0 || n-l >= int64(t.every)) && t.last.CompareAndSwap(l, n)
-}
 
 // spawn runs f in a goroutine that Close waits for, unless Close has begun.
 func (a *Authenticator) spawn(f func()) bool {
@@ -151,7 +134,7 @@ func newAuthenticator(ctx context.Context, cfg Config, now func() time.Time) (*A
 		introspectURL: cfg.URL + "/v1/auth/introspect",
 		cache:         newIntroCache(cfg.CacheSize),
 		revs:          newRevocations(),
-		quiet:         &throttle{every: logEvery},
+		quiet:         clienttoken.NewThrottle(clienttoken.LogEvery),
 	}
 	a.bg, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.keys = token.NewRemoteKeys(cfg.URL+"/.well-known/jwks.json", token.RemoteKeysOptions{
@@ -161,10 +144,11 @@ func newAuthenticator(ctx context.Context, cfg Config, now func() time.Time) (*A
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Now: now,
 	})
 	if cfg.ClientID != "" {
-		a.svc = &serviceToken{
-			url: cfg.URL + "/oauth/token", id: cfg.ClientID, secret: cfg.ClientSecret,
-			client: cfg.HTTPClient, log: cfg.Log, now: now, quiet: a.quiet,
-		}
+		a.svc = clienttoken.New(clienttoken.Options{
+			TokenURL: cfg.URL + "/oauth/token", ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+			HTTPClient: cfg.HTTPClient, Log: cfg.Log, LogPrefix: "authn", Quiet: a.quiet, Now: now,
+			Timeout: outboundTimeout,
+		})
 	}
 	if cfg.Events != nil {
 		stop, err := cfg.Events.Subscribe(a.bg, event.Subject, a.onEvent)
@@ -183,14 +167,11 @@ func newAuthenticator(ctx context.Context, cfg Config, now func() time.Time) (*A
 }
 
 func (c *Config) normalize() error {
-	u, err := url.Parse(c.URL)
+	base, err := clienttoken.BaseURL(c.URL)
 	if err != nil {
-		return errors.New("authn: Config.URL does not parse as a URL")
+		return fmt.Errorf("authn: %w", err)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("authn: Config.URL %q is not an absolute http or https URL without query, fragment or user", u.Redacted())
-	}
-	c.URL = strings.TrimRight(c.URL, "/")
+	c.URL = base
 	if c.Issuer == "" {
 		c.Issuer = c.URL
 	}
@@ -221,19 +202,7 @@ func (c *Config) normalize() error {
 // defaultHTTPClient keeps more idle connections per host than
 // http.DefaultTransport's 2, since every request of a busy service may
 // introspect an API key.
-func defaultHTTPClient() *http.Client {
-	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: DefaultHTTPTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   DefaultHTTPTimeout,
-		ExpectContinueTimeout: time.Second,
-	}
-	return &http.Client{Timeout: DefaultHTTPTimeout, Transport: t}
-}
+func defaultHTTPClient() *http.Client { return clienttoken.NewHTTPClient(DefaultHTTPTimeout) }
 
 // Close stops the background work and waits for it. Access tokens still
 // verify against the last keys afterwards, but API keys are refused with

@@ -13,7 +13,7 @@ import (
 )
 
 const apiKeyCols = `id, tenant_id, actor_id, created_by, name, scopes, hash, previous_hash, previous_expires_at,
-	expires_at, created_at, rotated_at, last_used_at, revoked_at`
+	expires_at, created_at, rotated_at, last_used_at, revoked_at, rate_limit`
 
 func errAPIKeyNotFound() error { return fault.NotFoundf("api_key_not_found", "API key not found") }
 
@@ -25,7 +25,7 @@ type querier interface {
 func scanAPIKey(r pgx.Row) (apikey.Key, error) {
 	var k apikey.Key
 	err := r.Scan(&k.ID, &k.TenantID, &k.ActorID, &k.CreatedBy, &k.Name, &k.Scopes, &k.Hash, &k.PreviousHash,
-		&k.PreviousExpiresAt, &k.ExpiresAt, &k.CreatedAt, &k.RotatedAt, &k.LastUsedAt, &k.RevokedAt)
+		&k.PreviousExpiresAt, &k.ExpiresAt, &k.CreatedAt, &k.RotatedAt, &k.LastUsedAt, &k.RevokedAt, &k.RateLimit)
 	if err != nil {
 		return apikey.Key{}, err
 	}
@@ -39,10 +39,10 @@ func scanAPIKey(r pgx.Row) (apikey.Key, error) {
 // not exist.
 func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key) error {
 	_, err := s.pool.Exec(ctx,
-		`INSERT INTO api_keys (`+apiKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		`INSERT INTO api_keys (`+apiKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		k.ID, k.TenantID, k.ActorID, k.CreatedBy, k.Name, list(k.Scopes), k.Hash, nullBytes(k.PreviousHash),
 		tsPtr(k.PreviousExpiresAt), tsPtr(k.ExpiresAt), ts(k.CreatedAt), tsPtr(k.RotatedAt),
-		tsPtr(k.LastUsedAt), tsPtr(k.RevokedAt))
+		tsPtr(k.LastUsedAt), tsPtr(k.RevokedAt), k.RateLimit)
 	switch violated(err) {
 	case "api_keys_pkey":
 		return fault.Conflictf("api_key_exists", "an API key with this id exists")
@@ -164,6 +164,13 @@ func revokeKeys(ctx context.Context, q querier, at time.Time, cond string, args 
 		return nil, err
 	}
 	return sortedIDs(rows)
+}
+
+// SetAPIKeyRateLimit sets the key's own policy spec; "" removes it. A
+// revoked key takes it too: it no longer authenticates, so it is moot.
+func (s *Store) SetAPIKeyRateLimit(ctx context.Context, id, spec string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET rate_limit = $1 WHERE id = $2`, spec, id)
+	return affectedOne(tag, err, errAPIKeyNotFound)
 }
 
 // TouchAPIKeys moves each key's last use forward to used[id], in one

@@ -14,7 +14,7 @@ import (
 )
 
 const apiKeyCols = `id, tenant_id, actor_id, created_by, name, scopes, hash, previous_hash, previous_expires_at,
-	expires_at, created_at, rotated_at, last_used_at, revoked_at`
+	expires_at, created_at, rotated_at, last_used_at, revoked_at, rate_limit`
 
 func errAPIKeyNotFound() error { return fault.NotFoundf("api_key_not_found", "API key not found") }
 
@@ -29,7 +29,7 @@ func scanAPIKey(r scanner) (apikey.Key, error) {
 	var created int64
 	var prevExpires, expires, rotated, lastUsed, revoked sql.NullInt64
 	err := r.Scan(&k.ID, &k.TenantID, &k.ActorID, &k.CreatedBy, &k.Name, &scopes, &k.Hash, &k.PreviousHash,
-		&prevExpires, &expires, &created, &rotated, &lastUsed, &revoked)
+		&prevExpires, &expires, &created, &rotated, &lastUsed, &revoked, &k.RateLimit)
 	if err != nil {
 		return apikey.Key{}, err
 	}
@@ -46,10 +46,10 @@ func scanAPIKey(r scanner) (apikey.Key, error) {
 // not exist.
 func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key) error {
 	_, err := s.write.ExecContext(ctx,
-		`INSERT INTO api_keys (`+apiKeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`INSERT INTO api_keys (`+apiKeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.TenantID, k.ActorID, k.CreatedBy, k.Name, encodeList(k.Scopes), k.Hash, nullBytes(k.PreviousHash),
 		nullTS(k.PreviousExpiresAt), nullTS(k.ExpiresAt), ts(k.CreatedAt), nullTS(k.RotatedAt),
-		nullTS(k.LastUsedAt), nullTS(k.RevokedAt))
+		nullTS(k.LastUsedAt), nullTS(k.RevokedAt), k.RateLimit)
 	switch {
 	case isUnique(err, "api_keys.id"):
 		return fault.Conflictf("api_key_exists", "an API key with this id exists")
@@ -169,6 +169,13 @@ func revokeKeys(ctx context.Context, q querier, at time.Time, cond string, args 
 		return nil, err
 	}
 	return sortedIDs(rows)
+}
+
+// SetAPIKeyRateLimit sets the key's own policy spec; "" removes it. A
+// revoked key takes it too: it no longer authenticates, so it is moot.
+func (s *Store) SetAPIKeyRateLimit(ctx context.Context, id, spec string) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE api_keys SET rate_limit = ? WHERE id = ?`, spec, id)
+	return affectedOne(res, err, errAPIKeyNotFound)
 }
 
 // TouchAPIKeys moves each key's last use forward to used[id], in one

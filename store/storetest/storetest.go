@@ -35,11 +35,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RevocationFeed", revocationFeedTests()},
 		{"RotateRefresh", rotateTests()},
 		{"SigningKeys", keyTests()},
-		{"LoginFailures", loginFailureTests()},
 		{"Agents", agentTests()},
 		{"APIKeys", apiKeyTests()},
 		{"Services", serviceTests()},
 		{"BlockLists", blockTests()},
+		{"RateLimits", rateLimitTests()},
 		{"Values", valueTests()},
 	}
 	for _, g := range groups {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/identity"
-	"github.com/tollgate/tollgate/loginguard"
+	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -60,7 +60,18 @@ func valueTests() []test {
 				}
 
 				must(t, s.InsertSigningKey(ctx, key(v, at(time.Duration(i)*time.Second))))
-				check(t, "failures", ok(s.RecordFailure(ctx, v, at(0), window))(t), counter(1, at(0)))
+
+				tl := ratelimit.TenantLimits{TenantID: id, Limits: map[string]string{v: v, "api": v}, UpdatedAt: at(0)}
+				must(t, s.SetTenantRateLimits(ctx, tl))
+				check(t, "rate limits", ok(s.TenantRateLimits(ctx, id))(t), truncLimits(tl))
+				k := apiKey("k"+id, id, v)
+				k.RateLimit = v
+				must(t, s.CreateAPIKey(ctx, k))
+				check(t, "API key", ok(s.GetAPIKey(ctx, k.ID))(t), truncAPIKey(k))
+				must(t, s.SetAPIKeyRateLimit(ctx, k.ID, v+v))
+				if got := ok(s.GetAPIKey(ctx, k.ID))(t).RateLimit; got != v+v {
+					t.Errorf("API key rate limit = %q, want %q", got, v+v)
+				}
 			}
 			if n := ok(s.CountTenants(ctx))(t); n != len(nasty) {
 				t.Errorf("CountTenants = %d, want %d", n, len(nasty))
@@ -82,7 +93,13 @@ func valueTests() []test {
 				_, err = s.GetMember(ctx, "t1", pattern)
 				wantNotFound(t, err, "member_not_found")
 			}
-			check(t, "failures", ok(s.GetFailures(ctx, "%"))(t), loginguard.Counter{})
+			must(t, s.SetTenantRateLimits(ctx, ratelimit.TenantLimits{TenantID: "t1", Limits: map[string]string{"api": "10/s"}, UpdatedAt: at(0)}))
+			for _, pattern := range []string{"%", "t%", "_1", "*"} {
+				check(t, "rate limits of "+pattern, ok(s.TenantRateLimits(ctx, pattern))(t), noLimits(pattern))
+				wantNotFound(t, s.SetTenantRateLimits(ctx, ratelimit.TenantLimits{TenantID: pattern}), "tenant_not_found")
+			}
+			check(t, "rate limits of t1", ok(s.TenantRateLimits(ctx, "t1"))(t),
+				ratelimit.TenantLimits{TenantID: "t1", Limits: map[string]string{"api": "10/s"}, UpdatedAt: us(at(0))})
 		}},
 		{"Times", func(t *testing.T, s store.Store) {
 			ctx := t.Context()

@@ -1,0 +1,124 @@
+package ratelimit
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	tgratelimit "github.com/tollgate/tollgate/ratelimit"
+)
+
+// problemBase prefixes problem "type" URIs, as Tollgate's own do.
+const problemBase = "https://tollgate.dev/problems/"
+
+// quotaExceededType is the problem type the RateLimit header fields draft
+// registers for requests refused by a quota policy; Tollgate's own 429s
+// carry it too.
+const quotaExceededType = "https://iana.org/assignments/http-problem-types#quota-exceeded"
+
+// problem is an RFC 9457 problem document in Tollgate's shape.
+type problem struct {
+	Type             string   `json:"type"`
+	Title            string   `json:"title"`
+	Status           int      `json:"status"`
+	Detail           string   `json:"detail,omitempty"`
+	Code             string   `json:"code"`
+	Instance         string   `json:"instance,omitempty"`
+	ViolatedPolicies []string `json:"violated-policies,omitempty"`
+}
+
+// Middleware checks the limit called name for every request, keyed by
+// keyFrom(r) (a user or actor id, an API key id, a client IP; it must not
+// be empty) with opts, before next:
+//
+//   - allowed: next runs, the response carrying the RateLimit-Policy and
+//     RateLimit fields (draft-ietf-httpapi-ratelimit-headers), e.g.
+//     `"messages";q=3` and `"messages";r=2;t=1200` — unless the limit went
+//     unchecked (off, or failing open in Tollgate);
+//   - denied: 429 with Retry-After (whole seconds, rounded up), the same
+//     fields and a quota-exceeded problem+json body;
+//   - ErrUnavailable: 503 problem+json (code ratelimit_unavailable): the
+//     middleware fails closed. To fail open, call Check in a handler;
+//   - any other error, a limit misconfigured in Tollgate (*Error): 500
+//     problem+json (code internal_error), logged.
+//
+// RateLimit-Policy carries no "w" (window) parameter: Tollgate's answer
+// does not say the limit's window, and the parameter is optional.
+func (c *Client) Middleware(name string, keyFrom func(*http.Request) string, opts ...Option) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			res, err := c.Check(r.Context(), name, keyFrom(r), opts...)
+			switch {
+			case errors.Is(err, ErrUnavailable):
+				// Check logged the cause, throttled.
+				writeProblem(w, r, problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+					Detail: "the rate limit cannot be checked now; retry later"})
+				return
+			case err != nil:
+				if c.quiet.Allow(c.now()) {
+					c.log.Error("ratelimit: the middleware's check was refused", "limit", name, "err", err)
+				}
+				writeProblem(w, r, problem{Status: http.StatusInternalServerError, Code: "internal_error"})
+				return
+			}
+			if !res.Unchecked {
+				policy, state := HeaderFields(name, res)
+				w.Header().Set(tgratelimit.PolicyHeader, policy)
+				w.Header().Set(tgratelimit.StateHeader, state)
+			}
+			if !res.Allowed {
+				w.Header().Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(res.RetryAfter)), 10))
+				writeProblem(w, r, problem{
+					Type: quotaExceededType, Title: "Request cannot be satisfied as assigned quota has been exceeded",
+					Status: http.StatusTooManyRequests, Code: "quota_exceeded",
+					Detail:           "too many requests under the " + name + " rate limit; retry after the time in Retry-After",
+					ViolatedPolicies: []string{name},
+				})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// HeaderFields renders the RateLimit-Policy and RateLimit field values of
+// res for the limit called name, in the format of Tollgate's own:
+//
+//	RateLimit-Policy: "messages";q=3
+//	RateLimit: "messages";r=0;t=3600
+//
+// with t, the time until the quota is whole again, in seconds rounded up.
+// Limit names are [a-z0-9_-], which need no escaping as sf-strings.
+func HeaderFields(name string, res Result) (policy, state string) {
+	policy = `"` + name + `";q=` + strconv.FormatInt(res.Limit, 10)
+	state = `"` + name + `";r=` + strconv.FormatInt(res.Remaining, 10) +
+		";t=" + strconv.FormatInt(ceilSeconds(res.ResetAfter), 10)
+	return policy, state
+}
+
+// ceilSeconds rounds up to whole seconds: a client waiting the rounded-down
+// time would be refused again.
+func ceilSeconds(d time.Duration) int64 {
+	s := int64(d / time.Second)
+	if d%time.Second > 0 {
+		s++
+	}
+	return s
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
+	if p.Type == "" {
+		p.Type = problemBase + p.Code
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	p.Instance = r.URL.Path
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
