@@ -58,7 +58,7 @@ func (a *App) openLimiter(ctx context.Context, cfg config.Config) error {
 	}
 	a.Limiter = ratelimit.NewLimiter(ratelimit.LimiterDeps{
 		Backend: backend, Tenants: a.store, Policies: policies,
-		Failed: a.metrics.RateLimitFailed, Log: a.log,
+		Failed: a.metrics.RateLimitFailed, Denied: a.metrics.RateLimitDenied, Log: a.log,
 		Changed: func(ctx context.Context, tenantID string) {
 			a.notify(ctx, event.Event{Kind: event.KindTenantLimitsChanged, ID: tenantID, At: time.Now()})
 		},

@@ -118,6 +118,9 @@ func TestLoginRateLimit(t *testing.T) {
 			if got := ts.metric(`tollgate_login_attempts_total{outcome="rate_limited"}`); got != 4 {
 				t.Fatalf("rate-limited logins = %v, want 4", got)
 			}
+			if got := ts.metric(`tollgate_ratelimit_denied_total{limit="login_account"}`); got != 4 {
+				t.Fatalf("login_account refusals = %v, want 4", got)
+			}
 		})
 	})
 	t.Run("per IP", func(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tollgate/tollgate/oauth"
-	"github.com/tollgate/tollgate/ratelimit"
 )
 
 // Metrics are the server's Prometheus collectors, on their own registry so
@@ -51,7 +50,7 @@ func NewMetrics() *Metrics {
 		}, []string{"kind", "direction"}),
 	}
 	m.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "tollgate_ratelimit_denied_total", Help: "Requests to Tollgate's API refused by a rate-limit tier, by tier.",
+		Name: "tollgate_ratelimit_denied_total", Help: "Requests refused by a rate-limit policy, by limit: Tollgate's own tiers and the limits services check.",
 	}, []string{"limit"})
 	m.limitErr = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tollgate_ratelimit_backend_failures_total",
@@ -99,14 +98,9 @@ func (m *Metrics) RegisterGauge(name, help string, read func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, read))
 }
 
-// rateLimited counts the tiers that refused a request.
-func (m *Metrics) rateLimited(ds []ratelimit.Decision) {
-	for _, d := range ds {
-		if !d.Result.Allowed {
-			m.limited.WithLabelValues(d.Name).Inc()
-		}
-	}
-}
+// RateLimitDenied counts a request a rate-limit policy refused; pass it
+// to the Limiter.
+func (m *Metrics) RateLimitDenied(name string) { m.limited.WithLabelValues(name).Inc() }
 
 // RateLimitFailed counts a check the rate-limit backend could not answer;
 // pass it to the Limiter. Limit names come from configuration and tenants'

@@ -123,6 +123,5 @@ func (s *Server) applyTiers(w http.ResponseWriter, r *http.Request, checks []tie
 		h.Set(ratelimit.PolicyHeader, policy)
 		h.Set(ratelimit.StateHeader, state)
 	}
-	s.Metrics.rateLimited(ds)
 	return ratelimit.Exceeded(ds)
 }

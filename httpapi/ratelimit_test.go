@@ -685,9 +685,9 @@ func TestRateLimitCheck(t *testing.T) {
 			return ts.do("POST", "/v1/ratelimit/check", svc, body)
 		}
 		type decision struct {
-			allowed                bool
-			limit, remaining       int64
-			retryAfter, resetAfter float64
+			allowed                        bool
+			limit, remaining               int64
+			retryAfter, resetAfter, window float64
 		}
 		decide := func(body map[string]any) decision {
 			t.Helper()
@@ -703,13 +703,13 @@ func TestRateLimitCheck(t *testing.T) {
 				}
 				return v
 			}
-			return decision{r.body["allowed"] == true, int64(num("limit")), int64(num("remaining")), num("retry_after"), num("reset_after")}
+			return decision{r.body["allowed"] == true, int64(num("limit")), int64(num("remaining")), num("retry_after"), num("reset_after"), num("window")}
 		}
 
 		// Three allowed, then a denial: an answer, not an error.
 		for want := int64(2); want >= 0; want-- {
 			d := decide(map[string]any{"name": "messages", "key": "user:1"})
-			if !d.allowed || d.limit != 3 || d.remaining != want || d.retryAfter != 0 || d.resetAfter <= 0 {
+			if !d.allowed || d.limit != 3 || d.remaining != want || d.retryAfter != 0 || d.resetAfter <= 0 || d.window != 3600 {
 				t.Fatalf("want remaining %d: %+v", want, d)
 			}
 		}

@@ -26,6 +26,8 @@ type rateLimitCheckResponse struct {
 	Remaining  int64   `json:"remaining"`
 	ResetAfter float64 `json:"reset_after"`
 	RetryAfter float64 `json:"retry_after"`
+	// Window is how long an idle key takes to regain its whole quota.
+	Window float64 `json:"window"`
 	// Unchecked: the limit is off, or the backend failed and the limit
 	// fails open; the request was allowed without being counted.
 	Unchecked bool `json:"unchecked,omitempty"`
@@ -70,6 +72,7 @@ func (s *Server) rateLimitCheck(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, rateLimitCheckResponse{
 		Allowed: d.Result.Allowed, Limit: d.Result.Quota, Remaining: d.Result.Remaining,
 		ResetAfter: seconds(d.Result.ResetAfter), RetryAfter: seconds(d.Result.RetryAfter), Unchecked: d.Unchecked,
+		Window: seconds(d.Policy.Limit.Window()),
 	})
 }
 

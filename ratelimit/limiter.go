@@ -25,6 +25,8 @@ type LimiterDeps struct {
 	// whether the request was let through (the policy fails open). May be
 	// nil.
 	Failed func(name string, letThrough bool)
+	// Denied is told of each request a policy refused. May be nil.
+	Denied func(name string)
 	// Changed announces that a tenant's overrides changed, so that other
 	// replicas drop their cached copy. May be nil.
 	Changed func(ctx context.Context, tenantID string)
@@ -121,6 +123,9 @@ func (l *Limiter) Check(ctx context.Context, p Policy, key string, cost int64) (
 	r, err := l.d.Backend.Allow(ctx, p.Limit, key, cost, l.d.Now())
 	if err == nil {
 		d.Result = r
+		if !r.Allowed && l.d.Denied != nil {
+			l.d.Denied(d.Name)
+		}
 		return d, nil
 	}
 	if errors.Is(err, fault.ErrInvalid) || ctx.Err() != nil {
@@ -151,7 +156,8 @@ func (l *Limiter) Enforce(ctx context.Context, tenantID, name, key string) error
 
 // CheckNamed applies a limit a service defined, by name, to key: the
 // tenant's own policy of that name when tenantID is given and has one, else
-// the configured one. Keys of different tenants never share a count.
+// the configured one. Keys of different tenants, and keys checked without
+// a tenant, never share a count.
 // Errors: NotFound "limit_not_found" for an unknown name or one of
 // Tollgate's own tiers; those of Check.
 func (l *Limiter) CheckNamed(ctx context.Context, tenantID, name, key string, cost int64) (Decision, error) {
@@ -168,12 +174,13 @@ func (l *Limiter) CheckNamed(ctx context.Context, tenantID, name, key string, co
 	if !ok {
 		return Decision{}, errLimitNotFound()
 	}
-	if tenantID != "" {
-		if len(tenantID)+1+len(key) > MaxKeyLen {
-			return Decision{}, fault.Invalidf("key", "invalid_limit", "with a tenant_id, key must be at most %d bytes", MaxKeyLen-1-len(tenantID))
-		}
-		key = tenantID + "/" + key
+	// Every key is prefixed by its tenant, none for no tenant, so that
+	// "A/x" without a tenant and "x" of tenant A never share a count
+	// (tenant ids contain no "/").
+	if len(tenantID)+1+len(key) > MaxKeyLen {
+		return Decision{}, fault.Invalidf("key", "invalid_limit", "key must be at most %d bytes", MaxKeyLen-1-len(tenantID))
 	}
+	key = tenantID + "/" + key
 	if !p.Off {
 		if err := p.Limit.ValidateCost(cost); err != nil {
 			return Decision{}, err

@@ -462,10 +462,21 @@ func TestCheckNamed(t *testing.T) {
 		t.Errorf("off: %+v, %v", d, err)
 	}
 
-	// Keys: the tenant prefix counts towards MaxKeyLen.
+	// Keys: the tenant prefix, and its "/" even without a tenant, count
+	// towards MaxKeyLen.
 	long := strings.Repeat("k", ratelimit.MaxKeyLen)
-	if _, err := e.l.CheckNamed(ctx, "", "search", long, 1); err != nil {
-		t.Errorf("key of MaxKeyLen without a tenant: %v", err)
+	if _, err := e.l.CheckNamed(ctx, "", "search", long[1:], 1); err != nil {
+		t.Errorf("key of MaxKeyLen-1 without a tenant: %v", err)
+	}
+	if _, err := e.l.CheckNamed(ctx, "", "search", long, 1); !isFault(err, fault.Invalid, "invalid_limit") {
+		t.Errorf("key of MaxKeyLen without a tenant: err = %v", err)
+	}
+	// Without a tenant, "a/x" is not tenant a's "x".
+	if _, err := e.l.CheckNamed(ctx, "", "search", "a/x", 2); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := e.l.CheckNamed(ctx, "a", "search", "x", 2); err != nil || !d.Result.Allowed {
+		t.Errorf("tenant a's key x shares a count with a/x without a tenant: %+v, %v", d, err)
 	}
 	if _, err := e.l.CheckNamed(ctx, "", "search", long+"k", 1); !isFault(err, fault.Invalid, "invalid_limit") {
 		t.Errorf("key over MaxKeyLen: err = %v", err)

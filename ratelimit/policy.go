@@ -165,6 +165,9 @@ func FormatPeriod(d time.Duration) string {
 // "w" of the RateLimit-Policy header. For a sliding window it is the period;
 // for GCRA it is the time to refill the burst at the limit's rate.
 func (l Limit) Window() time.Duration {
+	if l.Rate < 1 {
+		return 0 // an Off policy's empty limit
+	}
 	if l.Strategy == GCRA {
 		return time.Duration(satMul(l.Quota(), l.Interval()))
 	}

@@ -241,7 +241,8 @@ func TestOutageAndRecovery(t *testing.T) {
 	counted("open", 9)
 	counted("closed", 9)
 	for _, name := range []string{"open", "closed"} {
-		if n, err := direct.Exists(ctx, backend.Key(name, key)).Result(); err != nil || n != 1 {
+		// CheckNamed prefixes the key with its (here empty) tenant and "/".
+		if n, err := direct.Exists(ctx, backend.Key(name, "/"+key)).Result(); err != nil || n != 1 {
 			t.Fatalf("key of %s not in Redis: %d, %v", name, n, err)
 		}
 	}

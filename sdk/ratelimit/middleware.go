@@ -93,6 +93,9 @@ func (c *Client) Middleware(name string, keyFrom func(*http.Request) string, opt
 // Limit names are [a-z0-9_-], which need no escaping as sf-strings.
 func HeaderFields(name string, res Result) (policy, state string) {
 	policy = `"` + name + `";q=` + strconv.FormatInt(res.Limit, 10)
+	if res.Window > 0 {
+		policy += ";w=" + strconv.FormatInt(ceilSeconds(res.Window), 10)
+	}
 	state = `"` + name + `";r=` + strconv.FormatInt(res.Remaining, 10) +
 		";t=" + strconv.FormatInt(ceilSeconds(res.ResetAfter), 10)
 	return policy, state

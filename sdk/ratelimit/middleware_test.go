@@ -55,7 +55,7 @@ func TestMiddleware(t *testing.T) {
 				// t is a whole number of seconds, rounded up: within a
 				// minute of the step's.
 				var r, secs int64
-				if policy != `"messages";q=3` {
+				if policy != `"messages";q=3;w=3600` {
 					t.Fatalf("RateLimit-Policy %q", policy)
 				}
 				if _, err := fmt.Sscanf(state, `"messages";r=%d;t=%d`, &r, &secs); err != nil || r != int64(s.remaining) ||
@@ -106,6 +106,7 @@ func TestHeaderFields(t *testing.T) {
 	}{
 		{Result{Limit: 3, Remaining: 2, ResetAfter: 20 * time.Minute}, `"m";q=3`, `"m";r=2;t=1200`},
 		{Result{Limit: 3, Remaining: 0, ResetAfter: 1200*time.Second + time.Millisecond}, `"m";q=3`, `"m";r=0;t=1201`},
+		{Result{Limit: 3, Remaining: 1, ResetAfter: 1500 * time.Millisecond, Window: 2500 * time.Millisecond}, `"m";q=3;w=3`, `"m";r=1;t=2`},
 		{Result{Limit: 1, ResetAfter: time.Millisecond}, `"m";q=1`, `"m";r=0;t=1`},
 		{Result{Limit: 1}, `"m";q=1`, `"m";r=0;t=0`},
 	} {

@@ -126,6 +126,9 @@ type Result struct {
 	// ResetAfter is how long until the key is back to its full quota if
 	// nothing more is consumed.
 	ResetAfter time.Duration
+	// Window is how long an idle key takes to regain its whole quota (the
+	// "w" of the RateLimit-Policy field); 0 from a Tollgate too old to say.
+	Window time.Duration
 	// RetryAfter is, when not Allowed, how long until the same request
 	// would be; 0 when Allowed.
 	RetryAfter time.Duration
@@ -149,6 +152,7 @@ type checkResponse struct {
 	Remaining  int64   `json:"remaining"`
 	ResetAfter float64 `json:"reset_after"`
 	RetryAfter float64 `json:"retry_after"`
+	Window     float64 `json:"window"`
 	Unchecked  bool    `json:"unchecked"`
 }
 
@@ -252,12 +256,13 @@ func parseResult(data []byte) (Result, error) {
 	if in.Allowed == nil {
 		return Result{}, errors.New("rate-limit response without allowed")
 	}
-	if in.Limit < 0 || in.Remaining < 0 || in.ResetAfter < 0 || in.RetryAfter < 0 {
+	if in.Limit < 0 || in.Remaining < 0 || in.ResetAfter < 0 || in.RetryAfter < 0 || in.Window < 0 {
 		return Result{}, fmt.Errorf("rate-limit response with negative numbers: %s", data)
 	}
 	return Result{
 		Allowed: *in.Allowed, Limit: in.Limit, Remaining: in.Remaining,
-		ResetAfter: seconds(in.ResetAfter), RetryAfter: seconds(in.RetryAfter), Unchecked: in.Unchecked,
+		ResetAfter: seconds(in.ResetAfter), RetryAfter: seconds(in.RetryAfter), Window: seconds(in.Window),
+		Unchecked: in.Unchecked,
 	}, nil
 }
 
