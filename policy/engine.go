@@ -1,0 +1,255 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/cedar-policy/cedar-go"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/ids"
+)
+
+// DecisionRecord is what the decision log receives.
+type DecisionRecord struct {
+	TenantID string
+	Request  Request
+	Decision Decision
+	At       time.Time
+}
+
+// DecisionLog records decisions for the audit trail. Record must not block:
+// the engine calls it on the decision path.
+type DecisionLog interface {
+	Record(ctx context.Context, r DecisionRecord)
+}
+
+// EngineDeps are what an Engine needs.
+type EngineDeps struct {
+	Source   Source
+	Compiler *Compiler
+	// Decisions receives every deny and a sample of permits; may be nil.
+	Decisions DecisionLog
+	// EvaluationError is told of each policy that failed to evaluate; may
+	// be nil.
+	EvaluationError func(policyID string)
+	Log             *slog.Logger
+	Now             func() time.Time
+}
+
+// EngineOptions tune an Engine.
+type EngineOptions struct {
+	// SnapshotTTL is how long a snapshot is used without an announced
+	// change before it is rebuilt (default 5 minutes): the safety net for
+	// a lost event.
+	SnapshotTTL time.Duration
+	// MaxSnapshots bounds the tenants held in memory (default 10,000).
+	MaxSnapshots int
+	// PermitSampleRate is the share of permits sent to the decision log
+	// (0 to 1); every deny is sent.
+	PermitSampleRate float64
+}
+
+// Engine decides requests against per-tenant snapshots, built on first use
+// and rebuilt when Invalidate announces a change.
+type Engine struct {
+	d     EngineDeps
+	opts  EngineOptions
+	build singleflight.Group
+
+	mu    sync.RWMutex
+	snaps map[string]*cachedSnapshot
+	// gens counts invalidations per tenant, so that a build that started
+	// before a change does not install its stale result.
+	gens map[string]uint64
+}
+
+type cachedSnapshot struct {
+	snap    *snapshot
+	builtAt time.Time
+}
+
+// NewEngine returns an Engine.
+func NewEngine(d EngineDeps, opts EngineOptions) *Engine {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if opts.SnapshotTTL <= 0 {
+		opts.SnapshotTTL = 5 * time.Minute
+	}
+	if opts.MaxSnapshots <= 0 {
+		opts.MaxSnapshots = 10_000
+	}
+	return &Engine{d: d, opts: opts, snaps: map[string]*cachedSnapshot{}, gens: map[string]uint64{}}
+}
+
+// Compiler returns the engine's compiler.
+func (e *Engine) Compiler() *Compiler { return e.d.Compiler }
+
+// Invalidate drops tenantID's snapshot; the next decision rebuilds it.
+func (e *Engine) Invalidate(tenantID string) {
+	e.mu.Lock()
+	delete(e.snaps, tenantID)
+	e.gens[tenantID]++
+	e.mu.Unlock()
+}
+
+// InvalidateAll drops every snapshot (a change that may touch any tenant,
+// such as a disabled user).
+func (e *Engine) InvalidateAll() {
+	e.mu.Lock()
+	for id := range e.snaps {
+		e.gens[id]++
+	}
+	clear(e.snaps)
+	e.mu.Unlock()
+}
+
+// snapshot returns tenantID's current snapshot, building it if needed.
+func (e *Engine) snapshot(ctx context.Context, tenantID string) (*snapshot, error) {
+	now := e.d.Now()
+	e.mu.RLock()
+	c := e.snaps[tenantID]
+	gen := e.gens[tenantID]
+	e.mu.RUnlock()
+	if c != nil && now.Sub(c.builtAt) < e.opts.SnapshotTTL {
+		return c.snap, nil
+	}
+	v, err, _ := e.build.Do(tenantID, func() (any, error) {
+		// A build outlives the request that started it: others wait on it.
+		td, err := e.d.Source.TenantData(context.WithoutCancel(ctx), tenantID)
+		if err != nil {
+			return nil, err
+		}
+		snap, err := e.d.Compiler.build(td)
+		if err != nil {
+			return nil, err
+		}
+		e.mu.Lock()
+		if e.gens[tenantID] == gen {
+			if len(e.snaps) >= e.opts.MaxSnapshots {
+				for id := range e.snaps { // evict an arbitrary one
+					delete(e.snaps, id)
+					break
+				}
+			}
+			e.snaps[tenantID] = &cachedSnapshot{snap: snap, builtAt: now}
+		}
+		e.mu.Unlock()
+		return snap, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*snapshot), nil
+}
+
+// Authorize decides one request in tenantID. It never returns a permit it
+// is not sure of: a missing tenant, a store failure or an evaluation error
+// is a deny with the reason and the error.
+func (e *Engine) Authorize(ctx context.Context, tenantID string, req Request) Decision {
+	snap, err := e.snapshot(ctx, tenantID)
+	if err != nil {
+		return e.record(ctx, tenantID, req, e.unavailable(ctx, tenantID, err))
+	}
+	return e.record(ctx, tenantID, req, e.decide(snap, req))
+}
+
+// MaxBatch is the most requests one batch may hold.
+const MaxBatch = 1000
+
+// AuthorizeBatch decides requests in order against one snapshot, so that
+// they see one consistent state.
+func (e *Engine) AuthorizeBatch(ctx context.Context, tenantID string, reqs []Request) []Decision {
+	out := make([]Decision, len(reqs))
+	snap, err := e.snapshot(ctx, tenantID)
+	for i, r := range reqs {
+		if err != nil {
+			out[i] = e.record(ctx, tenantID, r, e.unavailable(ctx, tenantID, err))
+			continue
+		}
+		out[i] = e.record(ctx, tenantID, r, e.decide(snap, r))
+	}
+	return out
+}
+
+// unavailable is the deny given when no snapshot can be had.
+func (e *Engine) unavailable(ctx context.Context, tenantID string, err error) Decision {
+	d := Decision{Decision: Deny, Reasons: []string{ReasonUnavailable}, DecisionID: ids.New()}
+	var inv *InvalidError
+	switch {
+	case errors.Is(err, fault.ErrNotFound):
+		d.Errors = []string{"tenant not found"}
+	case errors.As(err, &inv):
+		d.Errors = []string{"the tenant's stored policies or resources no longer validate"}
+		e.d.Log.ErrorContext(ctx, "tenant snapshot does not validate; its decisions are denied", "tenant_id", tenantID, "err", err)
+	default:
+		d.Errors = []string{"the tenant's policies and data could not be loaded"}
+		e.d.Log.ErrorContext(ctx, "building a tenant snapshot failed", "tenant_id", tenantID, "err", err)
+	}
+	return d
+}
+
+// record sends every deny and a sample of permits to the decision log.
+func (e *Engine) record(ctx context.Context, tenantID string, req Request, d Decision) Decision {
+	if e.d.Decisions != nil && (!d.Permitted() || (e.opts.PermitSampleRate > 0 && rand.Float64() < e.opts.PermitSampleRate)) {
+		e.d.Decisions.Record(ctx, DecisionRecord{TenantID: tenantID, Request: req, Decision: d, At: e.d.Now()})
+	}
+	return d
+}
+
+// decide evaluates req against snap. It allocates only what the request
+// adds to the snapshot.
+func (e *Engine) decide(snap *snapshot, req Request) Decision {
+	d := Decision{DecisionID: ids.New(), PolicyVersion: snap.version}
+	creq, getter, err := e.translate(snap, req)
+	if err != nil {
+		d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonInvalidRequest}, []string{faultDetail(err)}
+		return d
+	}
+	dec, diag := cedar.Authorize(both{e.d.Compiler.defaults, snap.policies}, getter, creq)
+	if len(diag.Errors) > 0 {
+		// Cedar skips a policy that errors, so an erroring forbid would
+		// not deny: any error denies.
+		d.Decision, d.Reasons = Deny, []string{ReasonEvaluationError}
+		for _, pe := range diag.Errors {
+			d.Errors = append(d.Errors, fmt.Sprintf("policy %s: %s", pe.PolicyID, pe.Message))
+			if e.d.EvaluationError != nil {
+				e.d.EvaluationError(string(pe.PolicyID))
+			}
+			e.d.Log.Warn("policy evaluation error; the decision is a deny", "tenant_id", snap.tenantID, "policy", string(pe.PolicyID), "err", pe.Message)
+		}
+		return d
+	}
+	d.Reasons = make([]string, 0, len(diag.Reasons))
+	for _, r := range diag.Reasons {
+		d.Reasons = append(d.Reasons, string(r.PolicyID))
+	}
+	d.Errors = []string{}
+	if dec == cedar.Allow {
+		d.Decision = Permit
+		return d
+	}
+	d.Decision = Deny
+	if len(d.Reasons) == 0 {
+		d.Reasons = append(d.Reasons, ReasonDefaultDeny)
+	}
+	return d
+}
+
+func faultDetail(err error) string {
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Detail != "" {
+		return fe.Detail
+	}
+	return err.Error()
+}

@@ -1,0 +1,150 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/types"
+
+	"github.com/tollgate/tollgate/fault"
+)
+
+// MaxRequestEntities bounds the extra entities one request may carry.
+const MaxRequestEntities = 100
+
+// overlay is the snapshot's entities plus the few a request adds (the
+// principal when it is not a member, a usage resource, the caller's extra
+// entities), without copying the snapshot.
+type overlay struct {
+	base  cedar.EntityMap
+	extra []cedar.Entity
+}
+
+func (o *overlay) Get(uid cedar.EntityUID) (cedar.Entity, bool) {
+	for i := range o.extra {
+		if o.extra[i].UID == uid {
+			return o.extra[i], true
+		}
+	}
+	e, ok := o.base[uid]
+	return e, ok
+}
+
+func (o *overlay) has(uid cedar.EntityUID) bool {
+	_, ok := o.Get(uid)
+	return ok
+}
+
+// actionUID checks an action name against the schema.
+func (c *Compiler) actionUID(name string) (cedar.EntityUID, error) {
+	uid := cedar.NewEntityUID(typeAction, cedar.String(name))
+	if _, ok := c.schema.Actions[uid]; !ok || name == "" {
+		return cedar.EntityUID{}, invalidf("action", "unknown action %q", truncate(name))
+	}
+	return uid, nil
+}
+
+// Actions lists the action names of the schema.
+func (c *Compiler) Actions() []string {
+	out := make([]string, 0, len(c.schema.Actions))
+	for uid := range c.schema.Actions {
+		out = append(out, string(uid.ID))
+	}
+	return out
+}
+
+// visitor is a principal the tenant does not know: it holds no roles and
+// is in no group, so only policies about actor ids can match it.
+func visitor(uid cedar.EntityUID, actorID string) cedar.Entity {
+	attrs := cedar.RecordMap{"actor_id": cedar.String(actorID), "status": cedar.String("active")}
+	switch uid.Type {
+	case typeUser:
+		attrs["roles"] = cedar.NewSet()
+	case typeAgent:
+		attrs["owner"] = cedar.String("")
+	}
+	return cedar.Entity{UID: uid, Attributes: cedar.NewRecord(attrs)}
+}
+
+// translate turns req into a Cedar request over snap.
+func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay, error) {
+	c := e.d.Compiler
+	o := &overlay{base: snap.entities}
+	principal, err := actorUID(req.Principal)
+	if err != nil {
+		return cedar.Request{}, nil, err
+	}
+	if !o.has(principal) {
+		o.extra = append(o.extra, visitor(principal, req.Principal))
+	}
+	action, err := c.actionUID(req.Action)
+	if err != nil {
+		return cedar.Request{}, nil, err
+	}
+	resource, err := resourceUID(req.Resource, "resource")
+	if err != nil {
+		return cedar.Request{}, nil, err
+	}
+	if resource.Type == typeUsage && !o.has(resource) {
+		actor := ""
+		if req.Resource.ID != "tenant" {
+			if _, err := actorUID(req.Resource.ID); err != nil {
+				return cedar.Request{}, nil, invalidf("resource.id", `a usage resource id is an actor id ("user:93") or "tenant"`)
+			}
+			actor = req.Resource.ID
+		}
+		o.extra = append(o.extra, cedar.Entity{UID: resource, Parents: cedar.NewEntityUIDSet(snap.tenant),
+			Attributes: cedar.NewRecord(cedar.RecordMap{"actor": cedar.String(actor)})})
+	}
+	if len(req.Entities) > MaxRequestEntities {
+		return cedar.Request{}, nil, invalidf("entities", "at most %d entities", MaxRequestEntities)
+	}
+	for i, r := range req.Entities {
+		ent, err := c.ValidateResource(r)
+		if err != nil {
+			return cedar.Request{}, nil, fieldPrefix(err, fmt.Sprintf("entities[%d].", i))
+		}
+		if o.has(ent.UID) {
+			return cedar.Request{}, nil, invalidf(fmt.Sprintf("entities[%d]", i), "%s::%q is already known; a request cannot replace it", ent.UID.Type, string(ent.UID.ID))
+		}
+		ent.Parents = cedar.NewEntityUIDSet(append(ent.Parents.Slice(), snap.tenant)...)
+		o.extra = append(o.extra, ent)
+	}
+	ctx := cedar.RecordMap{"tenant": snap.tenant}
+	if req.OnBehalfOf != "" {
+		human, err := actorUID(req.OnBehalfOf)
+		if err != nil || human.Type != typeUser {
+			return cedar.Request{}, nil, invalidf("on_behalf_of", "on_behalf_of must be a user's actor id, user:<id>")
+		}
+		if !o.has(human) {
+			o.extra = append(o.extra, visitor(human, req.OnBehalfOf))
+		}
+		ctx["on_behalf_of"] = human
+	}
+	for k, v := range req.Context {
+		switch k {
+		case "ip":
+			s, ok := v.(string)
+			ip, err := types.ParseIPAddr(s)
+			if !ok || err != nil {
+				return cedar.Request{}, nil, invalidf("context.ip", "context.ip must be an IP address or CIDR prefix")
+			}
+			ctx["ip"] = ip
+		default:
+			return cedar.Request{}, nil, invalidf("context."+truncate(k), "unknown context attribute %q; the schema's context has ip", truncate(k))
+		}
+	}
+	return cedar.Request{Principal: principal, Action: action, Resource: resource, Context: cedar.NewRecord(ctx)}, o, nil
+}
+
+// fieldPrefix qualifies an Invalid fault's field.
+func fieldPrefix(err error, prefix string) error {
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Field != "" {
+		cp := *fe
+		cp.Field = prefix + fe.Field
+		return &cp
+	}
+	return err
+}
