@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/password"
+	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
@@ -41,12 +42,14 @@ type App struct {
 	APIKeys     *apikey.Service
 	Services    *serviceaccount.Registry
 	Limiter     *ratelimit.Limiter
+	Policy      *policy.Service
 
 	cfg         config.Config
 	store       store.Store
 	revocations *session.Revocations
 	// localLimits holds the counters when they live in process; redis
 	// is the client when they live on Redis.
+	decisions   *policy.LogDecisions
 	localLimits *ratelimit.Local
 	redis       io.Closer
 	log         *slog.Logger
@@ -102,6 +105,10 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}
 	a.APIKeys = apikey.NewService(st, a.Identity, st, a.notify, apikey.Options{Env: cfg.APIKeyEnvironment}, nil)
 	a.Services = serviceaccount.NewRegistry(st, a.Identity, a.notify, cfg.APIKeyEnvironment, nil)
+	if err := a.openPolicy(cfg); err != nil {
+		a.closeRedis()
+		return nil, err
+	}
 	endpoint := oauth.NewEndpoint(a.Credentials, a.Services, a.Identity, a.Keys, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	}, nil)
@@ -111,7 +118,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}
 	a.API = httpapi.New(httpapi.Deps{
 		Sessions: a.Sessions, Identity: a.Identity, Credentials: a.Credentials, APIKeys: a.APIKeys,
-		Services: a.Services, OAuth: endpoint, Limiter: a.Limiter, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
+		Services: a.Services, OAuth: endpoint, Limiter: a.Limiter, Policy: a.Policy, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
 	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies})
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
 		a.closeRedis()
@@ -209,6 +216,7 @@ func (a *App) Close(ctx context.Context) error {
 		a.log.Warn("recording API key use failed", "err", err)
 	}
 	a.closeRedis()
+	a.decisions.Close()
 	return a.bus.Close()
 }
 

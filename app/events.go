@@ -59,9 +59,16 @@ func (a *App) receive(_ context.Context, m bus.Message) {
 
 // apply updates this replica's caches.
 func (a *App) apply(e event.Event) {
-	if e.Kind == event.KindTenantLimitsChanged {
+	switch e.Kind {
+	case event.KindTenantLimitsChanged:
 		a.Limiter.Invalidate()
 		return
+	case event.KindPolicyChanged, event.KindTenantSuspended, event.KindTenantActivated:
+		a.Policy.Engine().Invalidate(e.ID)
+	case event.KindActorChanged, event.KindActorDisabled, event.KindActorEnabled:
+		// Roles, memberships and actors' status may concern any tenant;
+		// such changes are rare, so every snapshot is rebuilt on use.
+		a.Policy.Engine().InvalidateAll()
 	}
 	a.Credentials.Apply(e)
 }

@@ -75,6 +75,9 @@ type Config struct {
 	RateLimitToken        string
 	RateLimits            string
 
+	PolicySnapshotTTL        time.Duration
+	DecisionLogPermitPercent int
+
 	TokenCacheSize     int
 	KeyRefreshInterval time.Duration
 }

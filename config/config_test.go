@@ -73,6 +73,7 @@ func TestDefaults(t *testing.T) {
 		RedisPrefix: "tollgate", RateLimitIP: "100/1m sliding_window", RateLimitTenant: "1000/1m sliding_window",
 		RateLimitActor: "600/1m burst=100", RateLimitService: "off", RateLimitLogin: "10/1m burst=5 fail=closed",
 		RateLimitLoginAccount: "20/1h burst=5 fail=closed", RateLimitToken: "120/1m burst=30 fail=closed",
+		PolicySnapshotTTL: 5 * time.Minute, DecisionLogPermitPercent: 1,
 		TokenCacheSize: 10000, KeyRefreshInterval: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -183,6 +183,14 @@ var fields = []field{
 	{name: "RateLimits", key: "rate_limits", def: "",
 		help: "Limits services check through POST /v1/ratelimit/check, comma-separated name=spec, e.g. \"messages=60/1m burst=10, exports=5/1h fail=closed\"",
 		bind: func(c *Config) setting { return stringSetting(&c.RateLimits, checkNamedLimits) }},
+	{name: "PolicySnapshotTTL", key: "policy_snapshot_ttl", def: "5m",
+		help: "How long a tenant's policy snapshot is used without an announced change before it is rebuilt (the safety net for a lost event)",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.PolicySnapshotTTL, between(time.Second, 24*time.Hour))
+		}},
+	{name: "DecisionLogPermitPercent", key: "decision_log_permit_percent", def: "1",
+		help: "Percentage of permits written to the decision log (0 to 100); every deny is written",
+		bind: func(c *Config) setting { return intSetting(&c.DecisionLogPermitPercent, between(0, 100)) }},
 	{name: "TokenCacheSize", key: "token_cache_size", def: "10000",
 		help: "Entries in the in-process cache of verified tokens",
 		bind: func(c *Config) setting { return intSetting(&c.TokenCacheSize, atLeast(1)) }},

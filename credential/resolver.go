@@ -307,7 +307,7 @@ func (r *Resolver) Apply(e event.Event) {
 	case event.KindCredentialChanged:
 		r.keys.Delete(e.ID)
 		return
-	case event.KindTenantLimitsChanged:
+	case event.KindTenantLimitsChanged, event.KindPolicyChanged:
 		return
 	case event.KindActorDisabled:
 		r.blocks.set(false, e.ID, true)

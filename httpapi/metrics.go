@@ -22,6 +22,7 @@ type Metrics struct {
 	events   *prometheus.CounterVec
 	limited  *prometheus.CounterVec
 	limitErr *prometheus.CounterVec
+	evalErr  *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP and login collectors plus the Go runtime and
@@ -56,7 +57,10 @@ func NewMetrics() *Metrics {
 		Name: "tollgate_ratelimit_backend_failures_total",
 		Help: "Rate-limit checks the backend could not answer, by limit and whether the request was let through (open) or refused (closed).",
 	}, []string{"limit", "mode"})
-	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr,
+	m.evalErr = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tollgate_policy_evaluation_errors_total", Help: "Policies that failed to evaluate (each turned its decision into a deny), by policy id.",
+	}, []string{"policy"})
+	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -112,3 +116,7 @@ func (m *Metrics) RateLimitFailed(name string, letThrough bool) {
 	}
 	m.limitErr.WithLabelValues(name, mode).Inc()
 }
+
+// PolicyEvaluationError counts a policy that failed to evaluate; pass it to
+// the policy engine. Policy ids are bounded by the policies stored.
+func (m *Metrics) PolicyEvaluationError(policyID string) { m.evalErr.WithLabelValues(policyID).Inc() }

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
@@ -41,6 +42,8 @@ type Deps struct {
 	OAuth       *oauth.Endpoint
 	// Limiter applies the rate-limit tiers; nil applies none.
 	Limiter *ratelimit.Limiter
+	// Policy is the policy decision point.
+	Policy  *policy.Service
 	Keys    JWKS
 	Store   Readiness
 	Metrics *Metrics

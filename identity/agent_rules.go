@@ -72,6 +72,7 @@ func (s *Service) CreateAgent(ctx context.Context, c Caller, tenantID string, in
 	if err := s.store.CreateAgent(ctx, a); err != nil {
 		return Agent{}, err
 	}
+	s.notify.Notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: now})
 	return a, nil
 }
 

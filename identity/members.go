@@ -67,6 +67,7 @@ func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in N
 	if err := s.store.AddMember(ctx, m); err != nil {
 		return Membership{}, err
 	}
+	s.notify.Notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: now})
 	return m, nil
 }
 

@@ -89,6 +89,9 @@ func (e *InvalidError) Unwrap() error {
 type namedPolicy struct {
 	id     cedar.PolicyID
 	policy *cedar.Policy
+	// orig is the scope as written when policy is an evaluation copy with
+	// a wider action scope (see index.go).
+	orig *xast.Policy
 }
 
 // policyList is an ordered set of compiled policies; it implements
@@ -126,6 +129,8 @@ type Compiler struct {
 	schema    *resolved.Schema
 	validator *validate.Validator
 	defaults  policyList
+	// defaultIndex is defaults by the scopes they may apply to.
+	defaultIndex policyIndex
 }
 
 // NewCompiler loads the schema and compiles the default policies; an error
@@ -155,6 +160,7 @@ func NewCompiler() (*Compiler, error) {
 		}
 		c.defaults = append(c.defaults, list...)
 	}
+	c.defaultIndex = c.index(c.defaults)
 	return c, nil
 }
 
@@ -287,4 +293,3 @@ func syntaxProblem(err error) Problem {
 	}
 	return Problem{Line: line, Column: col, Message: "syntax error: " + strings.TrimPrefix(msg, "parser error: ")}
 }
-

@@ -216,7 +216,8 @@ func (e *Engine) decide(snap *snapshot, req Request) Decision {
 		d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonInvalidRequest}, []string{faultDetail(err)}
 		return d
 	}
-	dec, diag := cedar.Authorize(both{e.d.Compiler.defaults, snap.policies}, getter, creq)
+	k := scopeKey{creq.Action, creq.Principal.Type, creq.Resource.Type}
+	dec, diag := cedar.Authorize(both{e.d.Compiler.defaultIndex[k], snap.index[k]}, getter, creq)
 	if len(diag.Errors) > 0 {
 		// Cedar skips a policy that errors, so an erroring forbid would
 		// not deny: any error denies.

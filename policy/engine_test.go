@@ -136,6 +136,7 @@ func TestDefaultPolicies(t *testing.T) {
 		{"another tenant's id", policy.Request{Principal: "user:1", Action: "VIEW_TENANT", Resource: policy.ResourceRef{Type: "tenant", ID: "8"}}, "deny", []string{"default_deny"}},
 
 		{"unknown action", policy.Request{Principal: "user:93", Action: "FLY", Resource: ch("mods")}, "deny", []string{"invalid_request"}},
+		{"action on the wrong resource type", policy.Request{Principal: "user:93", Action: "SEND_MESSAGE", Resource: agent}, "deny", []string{"invalid_request"}},
 		{"bad principal", policy.Request{Principal: "93", Action: "READ", Resource: ch("mods")}, "deny", []string{"invalid_request"}},
 		{"bad resource type", policy.Request{Principal: "user:93", Action: "READ", Resource: policy.ResourceRef{Type: "planet", ID: "x"}}, "deny", []string{"invalid_request"}},
 		{"unknown context", policy.Request{Principal: "user:93", Action: "READ", Resource: ch("mods"), Context: map[string]any{"mood": "good"}}, "deny", []string{"invalid_request"}},

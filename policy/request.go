@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
@@ -85,6 +86,9 @@ func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay
 	resource, err := resourceUID(req.Resource, "resource")
 	if err != nil {
 		return cedar.Request{}, nil, err
+	}
+	if at := c.schema.Actions[action].AppliesTo; at == nil || !slices.Contains(at.Principals, principal.Type) || !slices.Contains(at.Resources, resource.Type) {
+		return cedar.Request{}, nil, invalidf("action", "%s does not apply to a %s acting on a %s", req.Action, principal.Type, req.Resource.Type)
 	}
 	if resource.Type == typeUsage && !o.has(resource) {
 		actor := ""

@@ -16,6 +16,8 @@ type snapshot struct {
 	version  int64
 	entities cedar.EntityMap
 	policies policyList
+	// index is policies by the scopes they may apply to.
+	index policyIndex
 	// ids holds each registrable type's resource ids, sorted.
 	ids map[string][]string
 }
@@ -121,6 +123,7 @@ func (c *Compiler) build(td TenantData) (*snapshot, error) {
 			return nil, err
 		}
 		snap.policies = list
+		snap.index = c.index(list)
 	}
 	return snap, nil
 }

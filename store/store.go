@@ -9,6 +9,7 @@ import (
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
@@ -24,6 +25,7 @@ type Store interface {
 	session.Store
 	token.KeyStore
 	ratelimit.TenantStore
+	policy.Store
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -37,6 +37,9 @@ const (
 	// KindTenantLimitsChanged: ID is a tenant id whose rate-limit
 	// overrides changed.
 	KindTenantLimitsChanged = "tenant_limits_changed"
+	// KindPolicyChanged: ID is a tenant id whose policies or registered
+	// resources changed; policy decision points rebuild its snapshot.
+	KindPolicyChanged = "policy_changed"
 )
 
 // Event is one change that credential caches must apply.
@@ -65,7 +68,7 @@ func Decode(data []byte) (Event, error) {
 	}
 	switch e.Kind {
 	case KindCredentialRevoked, KindActorChanged, KindActorDisabled, KindActorEnabled,
-		KindTenantSuspended, KindTenantActivated, KindCredentialChanged, KindTenantLimitsChanged:
+		KindTenantSuspended, KindTenantActivated, KindCredentialChanged, KindTenantLimitsChanged, KindPolicyChanged:
 	default:
 		return Event{}, fmt.Errorf("unknown credential event kind %q", e.Kind)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/store/postgres"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
@@ -57,9 +58,65 @@ func TestSearchPath(t *testing.T) {
 		t.Fatalf("after Migrate: MigrationStatus = (%d, %d, %v)", applied, latest, err)
 	}
 	got := fmt.Sprint(tablesIn(t, base, schema))
-	want := "[agents api_keys goose_db_version memberships refresh_tokens roles service_secrets services sessions signing_keys tenant_rate_limits tenants users]"
+	want := "[agents api_keys goose_db_version memberships policy_sets refresh_tokens resources roles service_secrets services sessions signing_keys tenant_rate_limits tenants users]"
 	if got != want {
 		t.Fatalf("tables in %s = %s, want %s", schema, got, want)
+	}
+}
+
+// TestMigrationsDownUp checks that every Down section undoes its Up: rolled
+// back one at a time, with data in the newest tables, the schema ends
+// empty, and migrating again restores it.
+func TestMigrationsDownUp(t *testing.T) {
+	base := pgtest.URL(t)
+	schema := pgtest.NewSchema(t, base)
+	dsn, err := pgtest.WithSearchPath(base, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	full := fmt.Sprint(tablesIn(t, base, schema))
+
+	now := time.Now()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateTenant(ctx,
+		identity.Tenant{ID: "t1", Slug: "acme", Name: "Acme", Status: identity.TenantActive, CreatedAt: now, UpdatedAt: now},
+		identity.Membership{TenantID: "t1", ActorID: "user:alice", Roles: []string{identity.RoleOwner}, CreatedAt: now, UpdatedAt: now}))
+	must(s.PutResources(ctx, "t1", []policy.Resource{{Type: "channel", ID: "c1", Attrs: map[string]any{"n": 1}, UpdatedAt: now}}))
+	must(s.AddPolicySet(ctx, policy.PolicySet{TenantID: "t1", Text: "permit (principal, action, resource);", CreatedAt: now}, 0))
+
+	_, latest, err := s.MigrationStatus(ctx)
+	must(err)
+	for v := latest - 1; v >= 0; v-- {
+		if err := s.MigrateDownTo(ctx, v); err != nil {
+			t.Fatalf("down to %d: %v", v, err)
+		}
+		if applied, _, err := s.MigrationStatus(ctx); err != nil || applied != v {
+			t.Fatalf("after down to %d: applied %d, %v", v, applied, err)
+		}
+	}
+	if got := fmt.Sprint(tablesIn(t, base, schema)); got != "[goose_db_version]" {
+		t.Fatalf("tables after rolling everything back = %s", got)
+	}
+
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	if got := fmt.Sprint(tablesIn(t, base, schema)); got != full {
+		t.Fatalf("tables after migrating again = %s, want %s", got, full)
 	}
 }
 

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Services", serviceTests()},
 		{"BlockLists", blockTests()},
 		{"RateLimits", rateLimitTests()},
+		{"Policies", policyTests()},
 		{"Values", valueTests()},
 	}
 	for _, g := range groups {

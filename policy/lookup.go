@@ -1,0 +1,89 @@
+package policy
+
+import (
+	"context"
+	"sort"
+
+	"github.com/tollgate/tollgate/fault"
+)
+
+// Lookup bounds.
+const (
+	DefaultLookupLimit = 50
+	MaxLookupLimit     = 200
+	// maxLookupScan bounds the resources one page evaluates, so a principal
+	// allowed almost nothing cannot make one call evaluate every resource;
+	// such a page comes back short, with a cursor to go on from.
+	maxLookupScan = 5000
+)
+
+// LookupQuery asks which registered resources of a type a principal may
+// act on.
+type LookupQuery struct {
+	Principal    string
+	OnBehalfOf   string
+	Action       string
+	ResourceType string
+	// Cursor is the NextCursor of the previous page, "" for the first.
+	Cursor string
+	Limit  int
+}
+
+// LookupPage is one page of ids, in id order. NextCursor is "" only when
+// every resource has been considered: a short page is never the end unless
+// it says so.
+type LookupPage struct {
+	IDs           []string `json:"ids"`
+	NextCursor    string   `json:"next_cursor,omitempty"`
+	PolicyVersion int64    `json:"policy_version"`
+}
+
+// Lookup evaluates the principal against the tenant's registered resources
+// of q.ResourceType, in id order from the cursor, until a page is full.
+func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (LookupPage, error) {
+	if !Registrable(q.ResourceType) {
+		return LookupPage{}, invalidf("resource_type", "lookup lists registered resources: channel or tool")
+	}
+	if _, err := actorUID(q.Principal); err != nil {
+		return LookupPage{}, err
+	}
+	if _, err := e.d.Compiler.actionUID(q.Action); err != nil {
+		return LookupPage{}, err
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultLookupLimit
+	case q.Limit < 0 || q.Limit > MaxLookupLimit:
+		return LookupPage{}, fault.Invalidf("limit", "invalid_limit", "limit must be between 1 and %d", MaxLookupLimit)
+	}
+	snap, err := e.snapshot(ctx, tenantID)
+	if err != nil {
+		d := e.unavailable(ctx, tenantID, err)
+		return LookupPage{}, fault.Wrap(fault.Unavailable, "policy_unavailable", errUnavailable(d))
+	}
+	all := snap.ids[q.ResourceType]
+	i := sort.SearchStrings(all, q.Cursor)
+	if i < len(all) && q.Cursor != "" && all[i] == q.Cursor {
+		i++
+	}
+	page := LookupPage{IDs: []string{}, PolicyVersion: snap.version}
+	req := Request{Principal: q.Principal, OnBehalfOf: q.OnBehalfOf, Action: q.Action}
+	for scanned := 0; i < len(all); i++ {
+		if len(page.IDs) == q.Limit || scanned == maxLookupScan {
+			page.NextCursor = all[i-1]
+			break
+		}
+		scanned++
+		req.Resource = ResourceRef{Type: q.ResourceType, ID: all[i]}
+		if e.decide(snap, req).Permitted() {
+			page.IDs = append(page.IDs, all[i])
+		}
+	}
+	return page, nil
+}
+
+type unavailableError struct{ d Decision }
+
+func (u unavailableError) Error() string { return "policy snapshot unavailable: " + u.d.Errors[0] }
+
+func errUnavailable(d Decision) error { return unavailableError{d} }

@@ -1,0 +1,320 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
+)
+
+// ScopeAuthzCheck lets a service ask about any principal of any tenant and
+// register resources (serviceaccount's scope of that name).
+const ScopeAuthzCheck = "authz:check"
+
+// Rights is what the service needs from identity to authorise callers.
+type Rights interface {
+	TenantPermissions(ctx context.Context, tenantID, actorID string) (identity.PermissionSet, error)
+	IsPlatformAdmin(ctx context.Context, c identity.Caller) bool
+	TenantExists(ctx context.Context, tenantID string) error
+}
+
+// Service is the PDP's API: it decides who may ask what, then asks the
+// Engine, and manages registered resources and tenants' policies.
+type Service struct {
+	engine *Engine
+	store  Store
+	rights Rights
+	// changed announces that a tenant's resources or policies changed, to
+	// this replica's engine and the others'.
+	changed func(ctx context.Context, tenantID string)
+	now     func() time.Time
+}
+
+// NewService wires a Service. changed may be nil (the engine of this
+// replica is invalidated regardless).
+func NewService(engine *Engine, store Store, rights Rights, changed func(ctx context.Context, tenantID string), now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{engine: engine, store: store, rights: rights, changed: changed, now: now}
+}
+
+// Engine returns the decision engine.
+func (s *Service) Engine() *Engine { return s.engine }
+
+func (s *Service) announce(ctx context.Context, tenantID string) {
+	s.engine.Invalidate(tenantID)
+	if s.changed != nil {
+		s.changed(ctx, tenantID)
+	}
+}
+
+func isService(ac identity.ActorContext) bool { return ac.ActorType == identity.ActorService }
+
+func errTenantNotFound() error { return fault.NotFoundf("tenant_not_found", "tenant not found") }
+
+// askTenant decides which tenant a question is about. Humans and agents
+// ask about their own tenant ("" means it); services name one.
+func (s *Service) askTenant(ctx context.Context, ac identity.ActorContext, tenantID string) (string, error) {
+	if isService(ac) {
+		if !slices.Contains(ac.Scopes, ScopeAuthzCheck) {
+			return "", fault.Forbiddenf("scope_required", "only services holding the %s scope may ask for decisions", ScopeAuthzCheck)
+		}
+		if tenantID == "" {
+			return "", fault.Invalidf("tenant_id", "tenant_required", "a service names the tenant it asks about")
+		}
+		if err := s.rights.TenantExists(ctx, tenantID); err != nil {
+			return "", err
+		}
+		return tenantID, nil
+	}
+	if ac.TenantID == "" {
+		return "", fault.Forbiddenf("tenant_required", "switch to a tenant first: decisions are made within one")
+	}
+	if tenantID != "" && tenantID != ac.TenantID {
+		return "", errTenantNotFound()
+	}
+	return ac.TenantID, nil
+}
+
+// askerRequest applies the caller to a request: humans and agents ask
+// about themselves (and a delegated agent for its human); services about
+// anyone.
+func askerRequest(ac identity.ActorContext, req Request) (Request, error) {
+	if isService(ac) {
+		if req.Principal == "" {
+			return Request{}, fault.Invalidf("principal", "principal_required", "a service names the principal it asks about")
+		}
+		return req, nil
+	}
+	if req.Principal != "" && req.Principal != ac.ActorID {
+		return Request{}, fault.Forbiddenf("principal_not_caller", "only services holding %s may ask about another principal", ScopeAuthzCheck)
+	}
+	if req.OnBehalfOf != "" && req.OnBehalfOf != ac.OnBehalfOf {
+		return Request{}, fault.Forbiddenf("principal_not_caller", "on_behalf_of is taken from the caller's delegated token")
+	}
+	req.Principal, req.OnBehalfOf = ac.ActorID, ac.OnBehalfOf
+	return req, nil
+}
+
+// Authorize answers one question.
+func (s *Service) Authorize(ctx context.Context, ac identity.ActorContext, tenantID string, req Request) (Decision, error) {
+	tenantID, err := s.askTenant(ctx, ac, tenantID)
+	if err != nil {
+		return Decision{}, err
+	}
+	if req, err = askerRequest(ac, req); err != nil {
+		return Decision{}, err
+	}
+	return s.engine.Authorize(ctx, tenantID, req), nil
+}
+
+// AuthorizeBatch answers up to MaxBatch questions against one snapshot.
+func (s *Service) AuthorizeBatch(ctx context.Context, ac identity.ActorContext, tenantID string, reqs []Request) ([]Decision, error) {
+	if len(reqs) == 0 || len(reqs) > MaxBatch {
+		return nil, fault.Invalidf("requests", "invalid_batch", "a batch holds 1 to %d requests", MaxBatch)
+	}
+	tenantID, err := s.askTenant(ctx, ac, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range reqs {
+		if reqs[i], err = askerRequest(ac, reqs[i]); err != nil {
+			return nil, withField(err, fmt.Sprintf("requests[%d].", i))
+		}
+	}
+	return s.engine.AuthorizeBatch(ctx, tenantID, reqs), nil
+}
+
+// Lookup lists the registered resources of a type the principal may act
+// on.
+func (s *Service) Lookup(ctx context.Context, ac identity.ActorContext, tenantID string, q LookupQuery) (LookupPage, error) {
+	tenantID, err := s.askTenant(ctx, ac, tenantID)
+	if err != nil {
+		return LookupPage{}, err
+	}
+	req, err := askerRequest(ac, Request{Principal: q.Principal, OnBehalfOf: q.OnBehalfOf})
+	if err != nil {
+		return LookupPage{}, err
+	}
+	q.Principal, q.OnBehalfOf = req.Principal, req.OnBehalfOf
+	return s.engine.Lookup(ctx, tenantID, q)
+}
+
+func withField(err error, prefix string) error { return fieldPrefix(err, prefix) }
+
+// canManage reports whether the caller may change tenantID's resources
+// (services with authz:check, admins with tenant:write, platform admins)
+// or, with write false, read them (tenant:read).
+func (s *Service) canManage(ctx context.Context, ac identity.ActorContext, tenantID string, write bool) error {
+	if !validID(tenantID) {
+		return errTenantNotFound()
+	}
+	if isService(ac) {
+		if !slices.Contains(ac.Scopes, ScopeAuthzCheck) {
+			return fault.Forbiddenf("scope_required", "only services holding the %s scope may manage resources and policies", ScopeAuthzCheck)
+		}
+		return s.rights.TenantExists(ctx, tenantID)
+	}
+	if ac.Credential == identity.CredentialSession && s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID}) {
+		return s.rights.TenantExists(ctx, tenantID)
+	}
+	var perms identity.PermissionSet
+	if ac.Credential == identity.CredentialSession {
+		var err error
+		if perms, err = s.rights.TenantPermissions(ctx, tenantID, ac.ActorID); err != nil {
+			if errors.Is(err, fault.ErrNotFound) || fault.KindOf(err) == fault.Forbidden {
+				return errTenantNotFound()
+			}
+			return err
+		}
+	} else {
+		if ac.TenantID != tenantID {
+			return errTenantNotFound()
+		}
+		perms = identity.PermissionSet{}
+		for _, p := range ac.Permissions {
+			perms[identity.Permission(p)] = struct{}{}
+		}
+	}
+	if !perms.Has(identity.PermTenantRead) {
+		return errTenantNotFound()
+	}
+	if write && !perms.Has(identity.PermTenantWrite) {
+		return fault.Forbiddenf("permission_denied", "this needs %s in the tenant", identity.PermTenantWrite)
+	}
+	return nil
+}
+
+// PutResources registers or replaces resources of one tenant, atomically.
+func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, tenantID string, rs []Resource) ([]Resource, error) {
+	if len(rs) == 0 || len(rs) > MaxBatch {
+		return nil, fault.Invalidf("resources", "invalid_batch", "send 1 to %d resources", MaxBatch)
+	}
+	if err := s.canManage(ctx, ac, tenantID, true); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	seen := make(map[ResourceRef]bool, len(rs))
+	for i := range rs {
+		rs[i].TenantID, rs[i].UpdatedAt = tenantID, now
+		if rs[i].Parents == nil {
+			rs[i].Parents = []ResourceRef{}
+		}
+		if rs[i].Attrs == nil {
+			rs[i].Attrs = map[string]any{}
+		}
+		if _, err := s.engine.d.Compiler.ValidateResource(rs[i]); err != nil {
+			if len(rs) > 1 {
+				err = withField(err, fmt.Sprintf("resources[%d].", i))
+			}
+			return nil, err
+		}
+		if seen[rs[i].Ref()] {
+			return nil, fault.Invalidf(fmt.Sprintf("resources[%d]", i), "duplicate_resource", "%s %q is in the batch twice", rs[i].Type, rs[i].ID)
+		}
+		seen[rs[i].Ref()] = true
+	}
+	if err := s.store.PutResources(ctx, tenantID, rs); err != nil {
+		return nil, err
+	}
+	s.announce(ctx, tenantID)
+	return rs, nil
+}
+
+// GetResource returns one registered resource.
+func (s *Service) GetResource(ctx context.Context, ac identity.ActorContext, tenantID, typ, id string) (Resource, error) {
+	if err := s.canManage(ctx, ac, tenantID, false); err != nil {
+		return Resource{}, err
+	}
+	return s.store.GetResource(ctx, tenantID, typ, id)
+}
+
+// DeleteResource unregisters a resource.
+func (s *Service) DeleteResource(ctx context.Context, ac identity.ActorContext, tenantID, typ, id string) error {
+	if err := s.canManage(ctx, ac, tenantID, true); err != nil {
+		return err
+	}
+	if err := s.store.DeleteResource(ctx, tenantID, typ, id); err != nil {
+		return err
+	}
+	s.announce(ctx, tenantID)
+	return nil
+}
+
+// Policies returns the tenant's current policies (Version 0: none).
+func (s *Service) Policies(ctx context.Context, ac identity.ActorContext, tenantID string) (PolicySet, error) {
+	if err := s.canManage(ctx, ac, tenantID, false); err != nil {
+		return PolicySet{}, err
+	}
+	ps, err := s.store.CurrentPolicySet(ctx, tenantID)
+	ps.TenantID = tenantID
+	return ps, err
+}
+
+// PolicyVersion returns one version of the tenant's policies.
+func (s *Service) PolicyVersion(ctx context.Context, ac identity.ActorContext, tenantID string, version int64) (PolicySet, error) {
+	if err := s.canManage(ctx, ac, tenantID, false); err != nil {
+		return PolicySet{}, err
+	}
+	return s.store.PolicySetVersion(ctx, tenantID, version)
+}
+
+// PolicyVersions lists versions newest first.
+func (s *Service) PolicyVersions(ctx context.Context, ac identity.ActorContext, tenantID string, p identity.Page) ([]PolicySet, error) {
+	if err := s.canManage(ctx, ac, tenantID, false); err != nil {
+		return nil, err
+	}
+	if p.After != "" {
+		if _, err := strconv.ParseInt(p.After, 10, 64); err != nil {
+			return nil, fault.Invalidf("after", "invalid_cursor", "the cursor is a version number")
+		}
+	}
+	return s.store.ListPolicySetVersions(ctx, tenantID, p.Normalize())
+}
+
+// PutPolicies validates text and stores it as the tenant's next version.
+// previous, when not nil, must be the current version (optimistic
+// concurrency: a change in between is a Conflict).
+func (s *Service) PutPolicies(ctx context.Context, ac identity.ActorContext, tenantID, text string, previous *int64) (PolicySet, error) {
+	if err := s.canManage(ctx, ac, tenantID, true); err != nil {
+		return PolicySet{}, err
+	}
+	if err := s.engine.d.Compiler.Validate(tenantID, text); err != nil {
+		return PolicySet{}, err
+	}
+	cur, err := s.store.CurrentPolicySet(ctx, tenantID)
+	if err != nil {
+		return PolicySet{}, err
+	}
+	if previous != nil && *previous != cur.Version {
+		return PolicySet{}, fault.Conflictf("policy_version_conflict", "the policies are at version %d, not %d", cur.Version, *previous)
+	}
+	ps := PolicySet{TenantID: tenantID, Version: cur.Version + 1, Text: text, CreatedBy: ac.ActorID,
+		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	if err := s.store.AddPolicySet(ctx, ps, cur.Version); err != nil {
+		return PolicySet{}, err
+	}
+	s.announce(ctx, tenantID)
+	return ps, nil
+}
+
+// Rollback makes version's text the tenant's next version.
+func (s *Service) Rollback(ctx context.Context, ac identity.ActorContext, tenantID string, version int64) (PolicySet, error) {
+	old, err := s.PolicyVersion(ctx, ac, tenantID, version)
+	if err != nil {
+		return PolicySet{}, err
+	}
+	return s.PutPolicies(ctx, ac, tenantID, old.Text, nil)
+}
+
+// Validate checks a policy text without storing it; tenantID, when given,
+// is the tenant the policies would belong to.
+func (s *Service) Validate(tenantID, text string) error {
+	return s.engine.d.Compiler.Validate(tenantID, text)
+}
