@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
 )
 
@@ -28,6 +29,9 @@ type Problem struct {
 	// ViolatedPolicies names the exhausted rate-limit policies of a
 	// quota-exceeded problem (draft-ietf-httpapi-ratelimit-headers).
 	ViolatedPolicies []string `json:"violated-policies,omitempty"`
+	// Errors lists every problem of a refused policy text
+	// (invalid_policy), with its position.
+	Errors []policy.Problem `json:"errors,omitempty"`
 }
 
 // quotaExceededType is the problem type the RateLimit header fields draft
@@ -76,6 +80,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if errors.As(err, &exceeded) {
 		p.Type, p.Title = quotaExceededType, "Request cannot be satisfied as assigned quota has been exceeded"
 		p.ViolatedPolicies = exceeded.Policies
+	}
+	var invalid *policy.InvalidError
+	if errors.As(err, &invalid) {
+		p.Errors = invalid.Problems
 	}
 	if fe.Kind == fault.Internal || fe.Kind == fault.Unavailable {
 		if p.Detail == "" {

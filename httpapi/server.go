@@ -168,5 +168,19 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}/agents/{agent_id}", false, s.getAgent},
 		{"PATCH", "/v1/tenants/{id}/agents/{agent_id}", false, s.patchAgent},
 		{"DELETE", "/v1/tenants/{id}/agents/{agent_id}", false, s.deleteAgent},
+
+		{"POST", "/v1/authorize", false, s.authorize},
+		{"POST", "/v1/authorize/batch", false, s.authorizeBatch},
+		{"POST", "/v1/authorize/lookup", false, s.lookupResources},
+		{"PUT", "/v1/tenants/{id}/resources/{type}/{rid}", false, s.putResource},
+		{"GET", "/v1/tenants/{id}/resources/{type}/{rid}", false, s.getResource},
+		{"DELETE", "/v1/tenants/{id}/resources/{type}/{rid}", false, s.deleteResource},
+		{"POST", "/v1/tenants/{id}/resources:batch", false, s.putResourceBatch},
+		{"GET", "/v1/tenants/{id}/policies", false, s.getPolicies},
+		{"PUT", "/v1/tenants/{id}/policies", false, s.putPolicies},
+		{"GET", "/v1/tenants/{id}/policies/versions", false, s.listPolicyVersions},
+		{"GET", "/v1/tenants/{id}/policies/versions/{n}", false, s.getPolicyVersion},
+		{"POST", "/v1/tenants/{id}/policies/versions/{n}/rollback", false, s.rollbackPolicies},
+		{"POST", "/v1/policies/validate", false, s.validatePolicies},
 	}
 }

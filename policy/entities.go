@@ -132,6 +132,9 @@ func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
 		if p.Type == ResourceTenant {
 			return cedar.Entity{}, invalidf(fmt.Sprintf("parents[%d]", i), "the tenant is every resource's parent already")
 		}
+		if p.Type != r.Type {
+			return cedar.Entity{}, invalidf(fmt.Sprintf("parents[%d]", i), "a %s's parents are %ss", r.Type, r.Type)
+		}
 		parents = append(parents, puid)
 	}
 	if len(r.Attrs) > MaxAttrs {
@@ -177,11 +180,15 @@ func toValue(v any, field string, depth int) (cedar.Value, error) {
 	case bool:
 		return cedar.Boolean(x), nil
 	case json.Number:
-		n, err := x.Int64()
-		if err != nil {
+		if n, err := x.Int64(); err == nil {
+			return cedar.Long(n), nil
+		}
+		// 1.0 and 1e3 are whole numbers written otherwise.
+		f, err := x.Float64()
+		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 			return nil, invalidf(field, "numbers must be whole and within 64 bits (Cedar has only Long)")
 		}
-		return cedar.Long(n), nil
+		return cedar.Long(int64(f)), nil
 	case float64:
 		if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
 			return nil, invalidf(field, "numbers must be whole and within 64 bits (Cedar has only Long)")

@@ -74,7 +74,7 @@ func (s *Service) askTenant(ctx context.Context, ac identity.ActorContext, tenan
 		return tenantID, nil
 	}
 	if ac.TenantID == "" {
-		return "", fault.Forbiddenf("tenant_required", "switch to a tenant first: decisions are made within one")
+		return "", fault.Forbiddenf("tenant_not_selected", "switch to a tenant first: decisions are made within one")
 	}
 	if tenantID != "" && tenantID != ac.TenantID {
 		return "", errTenantNotFound()
@@ -220,11 +220,52 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 		}
 		seen[rs[i].Ref()] = true
 	}
+	if err := s.checkCycles(ctx, tenantID, rs); err != nil {
+		return nil, err
+	}
 	if err := s.store.PutResources(ctx, tenantID, rs); err != nil {
 		return nil, err
 	}
 	s.announce(ctx, tenantID)
 	return rs, nil
+}
+
+// checkCycles refuses resources whose parents would lead back to
+// themselves, through the batch or the resources already registered.
+func (s *Service) checkCycles(ctx context.Context, tenantID string, rs []Resource) error {
+	batch := make(map[ResourceRef][]ResourceRef, len(rs))
+	for _, r := range rs {
+		batch[r.Ref()] = r.Parents
+	}
+	if !slices.ContainsFunc(rs, func(r Resource) bool { return len(r.Parents) > 0 }) {
+		return nil
+	}
+	snap, err := s.engine.snapshot(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	parents := func(ref ResourceRef) []ResourceRef {
+		if ps, ok := batch[ref]; ok {
+			return ps
+		}
+		return snap.parents[ref]
+	}
+	for i, r := range rs {
+		seen := map[ResourceRef]bool{}
+		stack := slices.Clone(r.Parents)
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if p == r.Ref() {
+				return fault.Invalidf(fmt.Sprintf("resources[%d].parents", i), "cyclic_parents", "%s %q would be its own ancestor", r.Type, r.ID)
+			}
+			if !seen[p] {
+				seen[p] = true
+				stack = append(stack, parents(p)...)
+			}
+		}
+	}
+	return nil
 }
 
 // GetResource returns one registered resource.

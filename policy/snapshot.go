@@ -20,6 +20,8 @@ type snapshot struct {
 	index policyIndex
 	// ids holds each registrable type's resource ids, sorted.
 	ids map[string][]string
+	// parents holds registered resources' own parents, for cycle checks.
+	parents map[ResourceRef][]ResourceRef
 }
 
 // impliedRoles adds the built-in roles a role includes: an owner is also
@@ -104,7 +106,11 @@ func (c *Compiler) build(td TenantData) (*snapshot, error) {
 		})}
 	}
 	ids := map[string][]string{}
+	parents := map[ResourceRef][]ResourceRef{}
 	for _, r := range td.Resources {
+		if len(r.Parents) > 0 {
+			parents[r.Ref()] = r.Parents
+		}
 		e, err := c.ValidateResource(r)
 		if err != nil {
 			return nil, err
@@ -116,7 +122,7 @@ func (c *Compiler) build(td TenantData) (*snapshot, error) {
 	for _, l := range ids {
 		slices.Sort(l)
 	}
-	snap := &snapshot{tenantID: td.TenantID, tenant: tenant, version: td.Policies.Version, entities: em, ids: ids}
+	snap := &snapshot{tenantID: td.TenantID, tenant: tenant, version: td.Policies.Version, entities: em, ids: ids, parents: parents}
 	if td.Policies.Version > 0 {
 		list, err := c.Compile(td.TenantID, td.Policies.Text)
 		if err != nil {
