@@ -667,7 +667,8 @@ func TestPolicyTenantIsolation(t *testing.T) {
 		pw := newPolicyWorld(t, ts)
 		w := pw.world
 		_, readKey := createKey(t, ts, w.adminTok, map[string]any{"name": "reader", "scopes": []string{"tenant:read"}})
-		_, writeKey := createKey(t, ts, w.adminTok, map[string]any{"name": "writer", "scopes": []string{"tenant:read", "tenant:write"}})
+		_, writeKey := createKey(t, ts, w.adminTok, map[string]any{"name": "writer", "scopes": []string{"tenant:read", "policies:write"}})
+		_, policyReader := createKey(t, ts, w.adminTok, map[string]any{"name": "policy-reader", "scopes": []string{"tenant:read", "policies:read"}})
 		_, bKey := createKey(t, ts, w.outBTok, map[string]any{"name": "b", "scopes": []string{"tenant:read", "tenant:write"}})
 		ch := resourcePath(w.tenantA, "channel", seedChannel)
 		pol := "/v1/tenants/" + w.tenantA + "/policies"
@@ -703,18 +704,27 @@ func TestPolicyTenantIsolation(t *testing.T) {
 					expect(t, ts.withKey(c.method, c.path, readKey, c.body), http.StatusForbidden, "permission_denied")
 					return
 				}
+				// Members see registered resources; policies need
+				// policies:read (admins and owners by default).
+				if strings.Contains(c.path, "/policies") {
+					expect(t, ts.do(c.method, c.path, w.memberTok, c.body), http.StatusForbidden, "permission_denied")
+					expect(t, ts.withKey(c.method, c.path, readKey, c.body), http.StatusForbidden, "permission_denied")
+					expect(t, ts.withKey(c.method, c.path, policyReader, c.body), http.StatusOK, "")
+					expect(t, ts.do(c.method, c.path, w.adminTok, c.body), http.StatusOK, "")
+					return
+				}
 				expect(t, ts.do(c.method, c.path, w.memberTok, c.body), http.StatusOK, "")
 				expect(t, ts.withKey(c.method, c.path, readKey, c.body), http.StatusOK, "")
 			})
 		}
-		// Those who may write: a key with tenant:write, a service with
+		// Those who may write: a key with policies:write, a service with
 		// authz:check, a platform admin.
 		expect(t, ts.withKey("PUT", resourcePath(w.tenantA, "channel", "by-key"), writeKey, map[string]any{}), http.StatusOK, "")
 		expect(t, ts.do("PUT", resourcePath(w.tenantA, "channel", "by-service"), pw.checker, map[string]any{}), http.StatusOK, "")
 		expect(t, ts.do("PUT", resourcePath(w.tenantA, "channel", "by-root"), pw.root, map[string]any{}), http.StatusOK, "")
 		expect(t, ts.do("PUT", pol, pw.checker, map[string]any{"text": text}), http.StatusOK, "")
 		expect(t, ts.do("PUT", pol, pw.root, map[string]any{"text": text}), http.StatusOK, "")
-		if r := ts.do("GET", pol, w.memberTok, nil); r.num("version") != 3 || r.str("created_by") != subject(t, pw.root) {
+		if r := ts.do("GET", pol, w.adminTok, nil); r.num("version") != 3 || r.str("created_by") != subject(t, pw.root) {
 			t.Fatalf("policies: %s", r.raw)
 		}
 		// B's resources stay B's.
@@ -758,7 +768,7 @@ func TestPolicies(t *testing.T) {
 		send := ask("SEND_MESSAGE", "channel", seedChannel)
 		read := ask("READ", "channel", seedChannel)
 
-		r := ts.do("GET", pol, w.memberTok, nil)
+		r := ts.do("GET", pol, w.adminTok, nil)
 		expect(t, r, http.StatusOK, "")
 		if r.str("tenant_id") != w.tenantA || r.num("version") != 0 || r.str("text") != "" || r.body["created_at"] != nil || r.body["created_by"] != nil {
 			t.Fatalf("no policies: %s", r.raw)
@@ -831,7 +841,7 @@ permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.t
 		if len(lines) != 2 || lines["a"] != 1 || lines["b"] != 3 {
 			t.Fatalf("errors: %v", errs)
 		}
-		if r := ts.do("GET", pol, w.memberTok, nil); r.num("version") != 1 || r.str("text") != freeze {
+		if r := ts.do("GET", pol, w.adminTok, nil); r.num("version") != 1 || r.str("text") != freeze {
 			t.Fatalf("a refused text changed the policies: %s", r.raw)
 		}
 		expect(t, ts.do("PUT", pol, w.adminTok, map[string]any{}), http.StatusBadRequest, "text_required")
@@ -855,7 +865,7 @@ permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.t
 		var versions []float64
 		cursor := ""
 		for range 5 {
-			r := ts.do("GET", pol+"/versions?limit=1&cursor="+cursor, w.memberTok, nil)
+			r := ts.do("GET", pol+"/versions?limit=1&cursor="+cursor, w.adminTok, nil)
 			expect(t, r, http.StatusOK, "")
 			for _, it := range r.items() {
 				versions = append(versions, it["version"].(float64))
@@ -870,15 +880,15 @@ permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.t
 		if !slices.Equal(versions, []float64{2, 1}) {
 			t.Fatalf("versions %v", versions)
 		}
-		expect(t, ts.do("GET", pol+"/versions?cursor=abc", w.memberTok, nil), http.StatusBadRequest, "invalid_cursor")
-		expect(t, ts.do("GET", pol+"/versions?limit=0", w.memberTok, nil), http.StatusBadRequest, "invalid_limit")
-		r = ts.do("GET", pol+"/versions/1", w.memberTok, nil)
+		expect(t, ts.do("GET", pol+"/versions?cursor=abc", w.adminTok, nil), http.StatusBadRequest, "invalid_cursor")
+		expect(t, ts.do("GET", pol+"/versions?limit=0", w.adminTok, nil), http.StatusBadRequest, "invalid_limit")
+		r = ts.do("GET", pol+"/versions/1", w.adminTok, nil)
 		expect(t, r, http.StatusOK, "")
 		if r.num("version") != 1 || r.str("text") != freeze || r.str("created_by") != w.admin.ActorID() {
 			t.Fatalf("version 1: %s", r.raw)
 		}
 		for _, n := range []string{"3", "0", "-1", "abc", "99999999999999999999"} {
-			expect(t, ts.do("GET", pol+"/versions/"+n, w.memberTok, nil), http.StatusNotFound, "policy_version_not_found")
+			expect(t, ts.do("GET", pol+"/versions/"+n, w.adminTok, nil), http.StatusNotFound, "policy_version_not_found")
 			expect(t, ts.do("POST", pol+"/versions/"+n+"/rollback", w.adminTok, nil), http.StatusNotFound, "policy_version_not_found")
 		}
 
@@ -936,7 +946,7 @@ when { resource has roles && resource.roles.contains("announcements") };
 		expect(t, ts.do("POST", "/v1/policies/validate", w.memberTok, map[string]any{}), http.StatusBadRequest, "text_required")
 		expect(t, ts.do("POST", "/v1/policies/validate", w.memberTok, map[string]any{"text": "", "version": 1}), http.StatusBadRequest, "unknown_field")
 		expect(t, ts.do("POST", "/v1/policies/validate", "", map[string]any{"text": ""}), http.StatusUnauthorized, "missing_credential")
-		if r := ts.do("GET", pol, w.memberTok, nil); r.num("version") != 4 {
+		if r := ts.do("GET", pol, w.adminTok, nil); r.num("version") != 4 {
 			t.Fatalf("validate stored something: %s", r.raw)
 		}
 	})

@@ -148,10 +148,12 @@ func (s *Service) Lookup(ctx context.Context, ac identity.ActorContext, tenantID
 
 func withField(err error, prefix string) error { return fieldPrefix(err, prefix) }
 
-// canManage reports whether the caller may change tenantID's resources
-// (services with authz:check, admins with tenant:write, platform admins)
-// or, with write false, read them (tenant:read).
-func (s *Service) canManage(ctx context.Context, ac identity.ActorContext, tenantID string, write bool) error {
+// canManage reports whether the caller may act on tenantID's resources or
+// policies: services with authz:check and platform admins always, members
+// holding need (policies:write to change either — admins and owners by
+// default —, policies:read to read policies, tenant:read to read
+// resources).
+func (s *Service) canManage(ctx context.Context, ac identity.ActorContext, tenantID string, need identity.Permission) error {
 	if !validID(tenantID) {
 		return errTenantNotFound()
 	}
@@ -185,8 +187,8 @@ func (s *Service) canManage(ctx context.Context, ac identity.ActorContext, tenan
 	if !perms.Has(identity.PermTenantRead) {
 		return errTenantNotFound()
 	}
-	if write && !perms.Has(identity.PermTenantWrite) {
-		return fault.Forbiddenf("permission_denied", "this needs %s in the tenant", identity.PermTenantWrite)
+	if !perms.Has(need) {
+		return fault.Forbiddenf("permission_denied", "this needs %s in the tenant", need)
 	}
 	return nil
 }
@@ -196,7 +198,7 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 	if len(rs) == 0 || len(rs) > MaxBatch {
 		return nil, fault.Invalidf("resources", "invalid_batch", "send 1 to %d resources", MaxBatch)
 	}
-	if err := s.canManage(ctx, ac, tenantID, true); err != nil {
+	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesWrite); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
@@ -270,7 +272,7 @@ func (s *Service) checkCycles(ctx context.Context, tenantID string, rs []Resourc
 
 // GetResource returns one registered resource.
 func (s *Service) GetResource(ctx context.Context, ac identity.ActorContext, tenantID, typ, id string) (Resource, error) {
-	if err := s.canManage(ctx, ac, tenantID, false); err != nil {
+	if err := s.canManage(ctx, ac, tenantID, identity.PermTenantRead); err != nil {
 		return Resource{}, err
 	}
 	return s.store.GetResource(ctx, tenantID, typ, id)
@@ -278,7 +280,7 @@ func (s *Service) GetResource(ctx context.Context, ac identity.ActorContext, ten
 
 // DeleteResource unregisters a resource.
 func (s *Service) DeleteResource(ctx context.Context, ac identity.ActorContext, tenantID, typ, id string) error {
-	if err := s.canManage(ctx, ac, tenantID, true); err != nil {
+	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesWrite); err != nil {
 		return err
 	}
 	if err := s.store.DeleteResource(ctx, tenantID, typ, id); err != nil {
@@ -290,7 +292,7 @@ func (s *Service) DeleteResource(ctx context.Context, ac identity.ActorContext, 
 
 // Policies returns the tenant's current policies (Version 0: none).
 func (s *Service) Policies(ctx context.Context, ac identity.ActorContext, tenantID string) (PolicySet, error) {
-	if err := s.canManage(ctx, ac, tenantID, false); err != nil {
+	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
 		return PolicySet{}, err
 	}
 	ps, err := s.store.CurrentPolicySet(ctx, tenantID)
@@ -300,7 +302,7 @@ func (s *Service) Policies(ctx context.Context, ac identity.ActorContext, tenant
 
 // PolicyVersion returns one version of the tenant's policies.
 func (s *Service) PolicyVersion(ctx context.Context, ac identity.ActorContext, tenantID string, version int64) (PolicySet, error) {
-	if err := s.canManage(ctx, ac, tenantID, false); err != nil {
+	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
 		return PolicySet{}, err
 	}
 	return s.store.PolicySetVersion(ctx, tenantID, version)
@@ -308,7 +310,7 @@ func (s *Service) PolicyVersion(ctx context.Context, ac identity.ActorContext, t
 
 // PolicyVersions lists versions newest first.
 func (s *Service) PolicyVersions(ctx context.Context, ac identity.ActorContext, tenantID string, p identity.Page) ([]PolicySet, error) {
-	if err := s.canManage(ctx, ac, tenantID, false); err != nil {
+	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
 		return nil, err
 	}
 	if p.After != "" {
@@ -323,7 +325,7 @@ func (s *Service) PolicyVersions(ctx context.Context, ac identity.ActorContext, 
 // previous, when not nil, must be the current version (optimistic
 // concurrency: a change in between is a Conflict).
 func (s *Service) PutPolicies(ctx context.Context, ac identity.ActorContext, tenantID, text string, previous *int64) (PolicySet, error) {
-	if err := s.canManage(ctx, ac, tenantID, true); err != nil {
+	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesWrite); err != nil {
 		return PolicySet{}, err
 	}
 	if err := s.engine.d.Compiler.Validate(tenantID, text); err != nil {

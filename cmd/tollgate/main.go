@@ -42,6 +42,12 @@ func rootCommand() *command {
 			{name: "up", summary: "apply every pending migration", run: runMigrateUp},
 			{name: "status", summary: "show the applied and the latest schema version", run: runMigrateStatus},
 		}},
+		{name: "policy", summary: "validate and test Cedar policies offline", children: []*command{
+			{name: "validate", summary: "check policy files against the schema", run: runPolicyValidate},
+			{name: "test", summary: "run policy test suites (tenant data, policies, expected decisions)", run: runPolicyTest},
+			{name: "schema", summary: "print the Cedar schema", run: runPolicySchema},
+			{name: "defaults", summary: "print the default policies", run: runPolicyDefaults},
+		}},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: hashWorkerCommand, summary: "compute password hashes for a running server (internal)", run: runHashWorker, hidden: true},
 		{name: "admin", summary: "administer tenants, users and keys directly in the store", children: []*command{
