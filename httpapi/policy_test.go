@@ -1002,3 +1002,38 @@ func TestAuthorizeSeesChanges(t *testing.T) {
 		expectDecision(t, authz(t, ts, pw.checker, ask("VIEW_TENANT", "tenant", w.tenantA, "tenant_id", w.tenantA, "principal", w.owner.ActorID())), "deny", "tenant_suspended")
 	})
 }
+
+// TestPolicyChangesReachReplicas shows a registered resource, a tenant
+// policy and a membership change made on one replica reaching the other's
+// decisions through the event bus (NATS), without waiting for the snapshot
+// to expire.
+func TestPolicyChangesReachReplicas(t *testing.T) {
+	one, two := natsReplicas(t)
+	w := newWorld(t, one)
+	send := ask("SEND_MESSAGE", "channel", "replicated")
+	// Replica two builds its snapshot first: the channel is unknown there.
+	expectDecision(t, authz(t, two, w.memberTok, send), "deny", "default_deny")
+
+	expect(t, one.do("PUT", resourcePath(w.tenantA, "channel", "replicated"), w.adminTok,
+		map[string]any{"attrs": map[string]any{"members": []string{w.member.ActorID()}}}), http.StatusOK, "")
+	withinPropagation(t, "replica two sees the registered channel", func() bool {
+		return authz(t, two, w.memberTok, send).str("decision") == "permit"
+	})
+
+	freeze := `@id("frozen") forbid (principal, action == Action::"SEND_MESSAGE", resource == Channel::"replicated");`
+	expect(t, one.do("PUT", "/v1/tenants/"+w.tenantA+"/policies", w.adminTok, map[string]any{"text": freeze}), http.StatusOK, "")
+	withinPropagation(t, "replica two applies the tenant's policy", func() bool {
+		r := authz(t, two, w.memberTok, send)
+		return r.str("decision") == "deny" && slices.Equal(r.strs("reasons"), []string{"frozen"})
+	})
+
+	// The admin's channel_admin permit on another channel goes when the
+	// admin is demoted on replica one.
+	manage := ask("MANAGE", "channel", "replicated")
+	expectDecision(t, authz(t, two, w.adminTok, manage), "permit", "channel_admin")
+	expect(t, one.do("PATCH", "/v1/tenants/"+w.tenantA+"/members/"+w.admin.ActorID(), w.ownerTok,
+		map[string]any{"roles": []string{"member"}}), http.StatusOK, "")
+	withinPropagation(t, "replica two applies the demotion", func() bool {
+		return authz(t, two, w.adminTok, manage).str("decision") == "deny"
+	})
+}
