@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/policy"
 )
@@ -22,85 +19,6 @@ const (
 	policySetCols = `version, text, created_by, created_at`
 )
 
-func errResourceNotFound() error { return fault.NotFoundf("resource_not_found", "resource not found") }
-
-func errPolicyVersionNotFound() error {
-	return fault.NotFoundf("policy_version_not_found", "policy version not found")
-}
-
-func errPolicyVersionConflict() error {
-	return fault.Conflictf("policy_version_conflict", "the policies changed since the version this change was based on")
-}
-
-func errInvalidCursor() error {
-	return fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
-}
-
-// encodeParents writes parents as a JSON array of {"type", "id"}; nil is
-// []. The text goes to a jsonb parameter as it is.
-func encodeParents(ps []policy.ResourceRef) (string, error) {
-	if len(ps) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(ps)
-	return string(b), err
-}
-
-// encodeAttrs writes attrs as a JSON object; nil is {}.
-func encodeAttrs(attrs map[string]any) (string, error) {
-	if len(attrs) == 0 {
-		return "{}", nil
-	}
-	b, err := json.Marshal(attrs)
-	return string(b), err
-}
-
-func decodeParents(b []byte) ([]policy.ResourceRef, error) {
-	var ps []policy.ResourceRef
-	if err := json.Unmarshal(b, &ps); err != nil {
-		return nil, err
-	}
-	if ps == nil {
-		ps = []policy.ResourceRef{}
-	}
-	return ps, nil
-}
-
-// decodeAttrs decodes numbers as json.Number, so that integers beyond
-// float64's 53 bits come back exact. jsonb keeps numbers as numeric: the
-// value is exact, though its text is PostgreSQL's (1e3 comes back 1000).
-func decodeAttrs(b []byte) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var attrs map[string]any
-	if err := d.Decode(&attrs); err != nil {
-		return nil, err
-	}
-	if attrs == nil {
-		attrs = map[string]any{}
-	}
-	return attrs, nil
-}
-
-// resourceCursor splits a ListResources cursor "type/id" at its first "/":
-// types never contain one, ids may.
-func resourceCursor(after string) (typ, id string, err error) {
-	typ, id, found := strings.Cut(after, "/")
-	if !found {
-		return "", "", errInvalidCursor()
-	}
-	return typ, id, nil
-}
-
-// versionCursor parses a ListPolicySetVersions cursor, a decimal version.
-func versionCursor(after string) (int64, error) {
-	v, err := strconv.ParseInt(after, 10, 64)
-	if err != nil {
-		return 0, errInvalidCursor()
-	}
-	return v, nil
-}
-
 func scanResource(tenantID string) func(r pgx.Row) (policy.Resource, error) {
 	return func(r pgx.Row) (policy.Resource, error) {
 		res := policy.Resource{TenantID: tenantID}
@@ -109,10 +27,10 @@ func scanResource(tenantID string) func(r pgx.Row) (policy.Resource, error) {
 			return policy.Resource{}, err
 		}
 		var err error
-		if res.Parents, err = decodeParents(parents); err != nil {
+		if res.Parents, err = policy.DecodeParents(parents); err != nil {
 			return policy.Resource{}, err
 		}
-		if res.Attrs, err = decodeAttrs(attrs); err != nil {
+		if res.Attrs, err = policy.DecodeAttrs(attrs); err != nil {
 			return policy.Resource{}, err
 		}
 		res.UpdatedAt = res.UpdatedAt.UTC()
@@ -152,11 +70,11 @@ func (s *Store) PutResources(ctx context.Context, tenantID string, rs []policy.R
 	})
 	b := &pgx.Batch{}
 	for _, r := range rs {
-		parents, err := encodeParents(r.Parents)
+		parents, err := policy.EncodeParents(r.Parents)
 		if err != nil {
 			return dbErr(err)
 		}
-		attrs, err := encodeAttrs(r.Attrs)
+		attrs, err := policy.EncodeAttrs(r.Attrs)
 		if err != nil {
 			return dbErr(err)
 		}
@@ -181,14 +99,14 @@ func (s *Store) PutResources(ctx context.Context, tenantID string, rs []policy.R
 func (s *Store) DeleteResource(ctx context.Context, tenantID, typ, id string) error {
 	tag, err := s.pool.Exec(ctx,
 		`DELETE FROM resources WHERE tenant_id = $1 AND type = $2 AND id = $3`, tenantID, typ, id)
-	return affectedOne(tag, err, errResourceNotFound)
+	return affectedOne(tag, err, policy.ErrResourceNotFound)
 }
 
 // GetResource returns tenantID's resource (typ, id).
 func (s *Store) GetResource(ctx context.Context, tenantID, typ, id string) (policy.Resource, error) {
 	r, err := scanResource(tenantID)(s.pool.QueryRow(ctx,
 		`SELECT `+resourceCols+` FROM resources WHERE tenant_id = $1 AND type = $2 AND id = $3`, tenantID, typ, id))
-	return one(r, err, errResourceNotFound)
+	return one(r, err, policy.ErrResourceNotFound)
 }
 
 // ListResources pages through tenantID's resources by (type, id), after
@@ -199,7 +117,7 @@ func (s *Store) ListResources(ctx context.Context, tenantID string, p identity.P
 	q := `SELECT ` + resourceCols + ` FROM resources WHERE tenant_id = $1`
 	args := []any{tenantID}
 	if p.After != "" {
-		typ, id, err := resourceCursor(p.After)
+		typ, id, err := policy.ResourceCursor(p.After)
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +172,7 @@ func (s *Store) CurrentPolicySet(ctx context.Context, tenantID string) (policy.P
 func (s *Store) PolicySetVersion(ctx context.Context, tenantID string, version int64) (policy.PolicySet, error) {
 	ps, err := scanPolicySet(tenantID, true)(s.pool.QueryRow(ctx,
 		`SELECT `+policySetCols+` FROM policy_sets WHERE tenant_id = $1 AND version = $2`, tenantID, version))
-	return one(ps, err, errPolicyVersionNotFound)
+	return one(ps, err, policy.ErrPolicyVersionNotFound)
 }
 
 // ListPolicySetVersions pages through tenantID's policy versions newest
@@ -266,7 +184,7 @@ func (s *Store) ListPolicySetVersions(ctx context.Context, tenantID string, p id
 	q := `SELECT version, created_by, created_at FROM policy_sets WHERE tenant_id = $1`
 	args := []any{tenantID}
 	if p.After != "" {
-		before, err := versionCursor(p.After)
+		before, err := policy.VersionCursor(p.After)
 		if err != nil {
 			return nil, err
 		}
@@ -304,14 +222,14 @@ func (s *Store) AddPolicySet(ctx context.Context, ps policy.PolicySet, previous 
 			return errTenantNotFound()
 		}
 		if current != previous || previous == math.MaxInt64 {
-			return errPolicyVersionConflict()
+			return policy.ErrPolicyVersionConflict()
 		}
 		_, err = tx.Exec(ctx,
 			`INSERT INTO policy_sets (tenant_id, `+policySetCols+`) VALUES ($1, $2, $3, $4, $5)`,
 			ps.TenantID, previous+1, ps.Text, ps.CreatedBy, ts(ps.CreatedAt))
 		switch violated(err) {
 		case "policy_sets_pkey":
-			return errPolicyVersionConflict()
+			return policy.ErrPolicyVersionConflict()
 		case "policy_sets_tenant_fkey":
 			return errTenantNotFound()
 		}
