@@ -153,6 +153,14 @@ func (e *Engine) snapshot(ctx context.Context, tenantID string) (*snapshot, erro
 	return v.(*snapshot), nil
 }
 
+// Known reports NotFound when tenantID does not exist, from its snapshot
+// (building it if needed). Other errors are returned too; decisions then
+// fail closed on their own.
+func (e *Engine) Known(ctx context.Context, tenantID string) error {
+	_, err := e.snapshot(ctx, tenantID)
+	return err
+}
+
 // Authorize decides one request in tenantID. It never returns a permit it
 // is not sure of: a missing tenant, a store failure or an evaluation error
 // is a deny with the reason and the error.

@@ -68,8 +68,13 @@ func (s *Service) askTenant(ctx context.Context, ac identity.ActorContext, tenan
 		if tenantID == "" {
 			return "", fault.Invalidf("tenant_id", "tenant_required", "a service names the tenant it asks about")
 		}
-		if err := s.rights.TenantExists(ctx, tenantID); err != nil {
-			return "", err
+		// The tenant's snapshot answers whether it exists, without a
+		// store read once it is built.
+		if !validID(tenantID) {
+			return "", errTenantNotFound()
+		}
+		if err := s.engine.Known(ctx, tenantID); errors.Is(err, fault.ErrNotFound) {
+			return "", errTenantNotFound()
 		}
 		return tenantID, nil
 	}
