@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
@@ -47,6 +48,9 @@ type App struct {
 	cfg         config.Config
 	store       store.Store
 	revocations *session.Revocations
+	// gateway is the route table of /v1/gateway/auth; nil when not
+	// configured.
+	gateway *gateway.Table
 	// localLimits holds the counters when they live in process; redis
 	// is the client when they live on Redis.
 	decisions   *policy.LogDecisions
@@ -119,6 +123,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	a.API = httpapi.New(httpapi.Deps{
 		Sessions: a.Sessions, Identity: a.Identity, Credentials: a.Credentials, APIKeys: a.APIKeys,
 		Services: a.Services, OAuth: endpoint, Limiter: a.Limiter, Policy: a.Policy, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
+		Gateway: a.gateway,
 	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies})
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
 		a.closeRedis()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/policy"
 )
 
@@ -23,6 +24,11 @@ func (a *App) openPolicy(cfg config.Config) error {
 	}, policy.EngineOptions{
 		SnapshotTTL: cfg.PolicySnapshotTTL, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})
+	if cfg.GatewayRoutes != "" {
+		if a.gateway, err = gateway.Load(cfg.GatewayRoutes, compiler.Actions()); err != nil {
+			return fmt.Errorf("gateway_routes: %w", err)
+		}
+	}
 	a.Policy = policy.NewService(engine, a.store, a.Identity, func(ctx context.Context, tenantID string) {
 		a.notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: time.Now()})
 	}, nil)

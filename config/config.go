@@ -77,6 +77,9 @@ type Config struct {
 
 	PolicySnapshotTTL        time.Duration
 	DecisionLogPermitPercent int
+	// GatewayRoutes is the route table file of /v1/gateway/auth; ""
+	// disables the endpoint.
+	GatewayRoutes string
 
 	TokenCacheSize     int
 	KeyRefreshInterval time.Duration

@@ -191,6 +191,9 @@ var fields = []field{
 	{name: "DecisionLogPermitPercent", key: "decision_log_permit_percent", def: "1",
 		help: "Percentage of permits written to the decision log (0 to 100); every deny is written",
 		bind: func(c *Config) setting { return intSetting(&c.DecisionLogPermitPercent, between(0, 100)) }},
+	{name: "GatewayRoutes", key: "gateway_routes", def: "",
+		help: "Route table file (YAML or JSON) of GET/POST /v1/gateway/auth, mapping a proxied request's method and path to an action and a resource; empty disables the endpoint",
+		bind: func(c *Config) setting { return stringSetting(&c.GatewayRoutes, checkGatewayRoutes) }},
 	{name: "TokenCacheSize", key: "token_cache_size", def: "10000",
 		help: "Entries in the in-process cache of verified tokens",
 		bind: func(c *Config) setting { return intSetting(&c.TokenCacheSize, atLeast(1)) }},
@@ -425,6 +428,15 @@ func between[T ordered](lo, hi T) func(T) error {
 func positive(d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("must be greater than 0, got %q", formatDuration(d))
+	}
+	return nil
+}
+
+// checkGatewayRoutes accepts "" or a file path; the file itself is read and
+// validated when the server starts (package gateway).
+func checkGatewayRoutes(s string) error {
+	if s != "" && (strings.TrimSpace(s) != s || strings.ContainsRune(s, 0)) {
+		return errors.New("must be a file path without surrounding spaces")
 	}
 	return nil
 }

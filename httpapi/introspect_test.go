@@ -75,7 +75,7 @@ func TestIntrospect(t *testing.T) {
 		for name, tok := range map[string]string{
 			"garbage":          "not a token",
 			"malformed key":    "tg_live_nothing",
-			"tampered key":     key[:len(key)-1] + "x",
+			"tampered key":     flipLast(key),
 			"revoked key":      revoked,
 			"logged-out token": loggedOut,
 			"tampered token":   tamper(w.memberTok),
@@ -134,6 +134,14 @@ func TestIntrospect(t *testing.T) {
 }
 
 // tamper changes one character of a JWT's payload, keeping its shape.
+// flipLast changes a key's last character (never to itself).
+func flipLast(key string) string {
+	if strings.HasSuffix(key, "x") {
+		return key[:len(key)-1] + "y"
+	}
+	return key[:len(key)-1] + "x"
+}
+
 func tamper(jwt string) string {
 	b := []byte(jwt)
 	i := strings.IndexByte(jwt, '.') + 5

@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/credential"
+	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/policy"
@@ -43,7 +44,10 @@ type Deps struct {
 	// Limiter applies the rate-limit tiers; nil applies none.
 	Limiter *ratelimit.Limiter
 	// Policy is the policy decision point.
-	Policy  *policy.Service
+	Policy *policy.Service
+	// Gateway is the route table of /v1/gateway/auth; nil turns the
+	// endpoint off (404 gateway_not_configured).
+	Gateway *gateway.Table
 	Keys    JWKS
 	Store   Readiness
 	Metrics *Metrics
@@ -112,7 +116,7 @@ func New(d Deps, opts Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET", "/healthz", true, s.healthz},
 		{"GET", "/readyz", true, s.readyz},
 		{"GET", "/metrics", true, s.metricsHandler},
@@ -182,5 +186,5 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}/policies/versions/{n}", false, s.getPolicyVersion},
 		{"POST", "/v1/tenants/{id}/policies/versions/{n}/rollback", false, s.rollbackPolicies},
 		{"POST", "/v1/policies/validate", false, s.validatePolicies},
-	}
+	}, s.gatewayRoutes()...)
 }
