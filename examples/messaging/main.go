@@ -1,0 +1,235 @@
+// Command messaging is an example service of the ecosystem: in-memory
+// channels and messages, authenticated by Tollgate through sdk/authn and
+// authorized by Tollgate's policies through sdk/pep, as an outside service
+// would import them.
+//
+//	PUT   /channels/{id}           create a channel {name, members}; the caller must hold
+//	                               MANAGE_TENANT on its tenant (tenant admins and owners)
+//	PATCH /channels/{id}           rename or change members {name?, members?}: MANAGE on the channel
+//	POST  /channels/{id}/messages  send {text}: SEND_MESSAGE on the channel
+//	GET   /channels/{id}/messages  read: READ on the channel
+//	GET   /healthz                 "ok", unauthenticated
+//
+// Channels are registered in Tollgate's resource registry
+// (PUT /v1/tenants/{tenant}/resources/channel/{id}) with their members, and
+// with the creator as their only manager, so that the default policies
+// (channel_member, channel_manager, channel_admin) decide who may do what.
+// The registry is written with the service's own client-credentials token;
+// the service must therefore be registered with the scope authz:check.
+//
+// Configuration, from the environment: TOLLGATE_URL (default
+// http://127.0.0.1:9200), TOLLGATE_CLIENT_ID and TOLLGATE_CLIENT_SECRET
+// (required), TOLLGATE_ISSUER, TOLLGATE_AUDIENCE (default "tollgate"),
+// TOLLGATE_NATS_URL and TOLLGATE_NATS_PREFIX (optional, for instant
+// revocation), LISTEN (default 127.0.0.1:8091). Its first line on stdout is
+// "listening on http://<address>".
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tollgate/tollgate/sdk/authn"
+	"github.com/tollgate/tollgate/sdk/pep"
+)
+
+func main() {
+	err := serve(context.Background(), "messaging", "127.0.0.1:8091", os.Getenv, os.Stdout, os.Stderr,
+		func(a *authn.Authenticator, pdp *pep.Client, reg *registry) http.Handler {
+			s := &server{pdp: pdp, registry: reg, channels: map[key]*channel{}}
+			return s.routes(a.Middleware)
+		})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "messaging:", err)
+		os.Exit(1)
+	}
+}
+
+// key names a channel: ids are unique within a tenant only.
+type key struct{ tenant, id string }
+
+type channel struct {
+	Name     string    `json:"name"`
+	Members  []string  `json:"members"`
+	Managers []string  `json:"managers"`
+	Messages []message `json:"-"`
+}
+
+type message struct {
+	ID         int       `json:"id"`
+	Author     string    `json:"author"`
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	Text       string    `json:"text"`
+	SentAt     time.Time `json:"sent_at"`
+}
+
+type server struct {
+	pdp      *pep.Client
+	registry *registry
+	// writes serializes changes to channels, so that the registry and
+	// channels agree; mu guards channels and their messages.
+	writes   sync.Mutex
+	mu       sync.Mutex
+	channels map[key]*channel
+}
+
+// routes serves /healthz openly and the API behind authenticate
+// (authn's Middleware; tests put an actor in the context themselves).
+func (s *server) routes(authenticate func(http.Handler) http.Handler) http.Handler {
+	channelFromPath := func(r *http.Request) (pep.Resource, error) {
+		return pep.Resource{Type: "channel", ID: r.PathValue("id")}, nil
+	}
+	api := http.NewServeMux()
+	api.HandleFunc("PUT /channels/{id}", s.createChannel)
+	api.Handle("PATCH /channels/{id}", s.pdp.Require("MANAGE", channelFromPath)(http.HandlerFunc(s.patchChannel)))
+	api.Handle("POST /channels/{id}/messages", s.pdp.Require("SEND_MESSAGE", channelFromPath)(http.HandlerFunc(s.sendMessage)))
+	api.Handle("GET /channels/{id}/messages", s.pdp.Require("READ", channelFromPath)(http.HandlerFunc(s.readMessages)))
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	root.Handle("/", authenticate(api))
+	return root
+}
+
+// createChannel registers a new channel. Creating is a tenant-level act (the
+// channel does not exist yet, so no policy about it can decide), so the
+// caller must hold MANAGE_TENANT on the tenant; the creator becomes the
+// channel's manager.
+func (s *server) createChannel(w http.ResponseWriter, r *http.Request) {
+	ac, _ := authn.FromContext(r.Context())
+	if ac.TenantID == "" {
+		writeProblem(w, http.StatusForbidden, "tenant_not_selected", "switch to a tenant first", nil)
+		return
+	}
+	if !s.check(w, r, "MANAGE_TENANT", pep.Resource{Type: "tenant", ID: ac.TenantID}) {
+		return
+	}
+	var in struct {
+		Name    string   `json:"name"`
+		Members []string `json:"members"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
+		writeProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
+		return
+	}
+	k := key{ac.TenantID, r.PathValue("id")}
+	s.writes.Lock()
+	defer s.writes.Unlock()
+	s.mu.Lock()
+	_, exists := s.channels[k]
+	s.mu.Unlock()
+	if exists {
+		writeProblem(w, http.StatusConflict, "channel_exists", "the channel exists; PATCH it", nil)
+		return
+	}
+	ch := &channel{Name: in.Name, Members: nonNil(in.Members), Managers: []string{ac.ActorID}}
+	if !s.register(w, r, k, ch) {
+		return
+	}
+	s.mu.Lock()
+	s.channels[k] = ch
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, ch)
+}
+
+func (s *server) patchChannel(w http.ResponseWriter, r *http.Request) {
+	ac, _ := authn.FromContext(r.Context())
+	var in struct {
+		Name    *string  `json:"name"`
+		Members []string `json:"members"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
+		writeProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
+		return
+	}
+	k := key{ac.TenantID, r.PathValue("id")}
+	s.writes.Lock()
+	defer s.writes.Unlock()
+	s.mu.Lock()
+	old, ok := s.channels[k]
+	var next channel
+	if ok {
+		next = channel{Name: old.Name, Members: old.Members, Managers: old.Managers}
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
+		return
+	}
+	if in.Name != nil {
+		next.Name = *in.Name
+	}
+	if in.Members != nil {
+		next.Members = in.Members
+	}
+	if !s.register(w, r, k, &next) {
+		return
+	}
+	s.mu.Lock()
+	old.Name, old.Members = next.Name, next.Members
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, next)
+}
+
+func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) {
+	ac, _ := authn.FromContext(r.Context())
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Text == "" {
+		writeProblem(w, http.StatusBadRequest, "invalid_body", "a message needs a text", nil)
+		return
+	}
+	s.mu.Lock()
+	ch, ok := s.channels[key{ac.TenantID, r.PathValue("id")}]
+	var m message
+	if ok {
+		m = message{ID: len(ch.Messages) + 1, Author: ac.ActorID, OnBehalfOf: ac.OnBehalfOf, Text: in.Text, SentAt: time.Now().UTC()}
+		ch.Messages = append(ch.Messages, m)
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *server) readMessages(w http.ResponseWriter, r *http.Request) {
+	ac, _ := authn.FromContext(r.Context())
+	s.mu.Lock()
+	ch, ok := s.channels[key{ac.TenantID, r.PathValue("id")}]
+	var out []message
+	if ok {
+		out = append([]message{}, ch.Messages...)
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": nonNilMessages(out)})
+}
+
+// register writes the channel to Tollgate's resource registry.
+func (s *server) register(w http.ResponseWriter, r *http.Request, k key, ch *channel) bool {
+	attrs := map[string]any{"members": nonNil(ch.Members), "managers": nonNil(ch.Managers)}
+	err := s.registry.put(r.Context(), k.tenant, "channel", k.id, attrs)
+	if err != nil {
+		writeRegistryProblem(w, "channel", err)
+		return false
+	}
+	return true
+}
+
+func nonNilMessages(m []message) []message {
+	if m == nil {
+		return []message{}
+	}
+	return m
+}
