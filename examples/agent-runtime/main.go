@@ -14,7 +14,7 @@
 // UsageReporter; until Tollgate's usage engine exists, LogReporter writes
 // them to the log (stderr, JSON).
 //
-// Configuration as for the other examples (see common.go): TOLLGATE_URL,
+// Configuration as for the other examples (see examples/internal/seedsvc): TOLLGATE_URL,
 // TOLLGATE_CLIENT_ID, TOLLGATE_CLIENT_SECRET, TOLLGATE_ISSUER,
 // TOLLGATE_AUDIENCE, TOLLGATE_NATS_URL, TOLLGATE_NATS_PREFIX and LISTEN
 // (default 127.0.0.1:8093).
@@ -29,15 +29,16 @@ import (
 	"os"
 	"time"
 
+	"github.com/tollgate/tollgate/examples/internal/seedsvc"
 	"github.com/tollgate/tollgate/sdk/authn"
 	"github.com/tollgate/tollgate/sdk/pep"
 )
 
 func main() {
 	usage := &LogReporter{Log: slog.New(slog.NewJSONHandler(os.Stderr, nil))}
-	err := serve(context.Background(), "agent-runtime", "127.0.0.1:8093", os.Getenv, os.Stdout, os.Stderr,
-		func(a *authn.Authenticator, pdp *pep.Client, _ *registry) http.Handler {
-			return (&server{pdp: pdp, usage: usage}).routes(a.Middleware)
+	err := seedsvc.Serve(context.Background(), "agent-runtime", "127.0.0.1:8093", os.Getenv, os.Stdout, os.Stderr,
+		func(a *authn.Authenticator, pdp *pep.Client, _ *seedsvc.Registry) http.Handler {
+			return (&server{Server: seedsvc.Server{PDP: pdp}, usage: usage}).routes(a.Middleware)
 		})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "agent-runtime:", err)
@@ -74,7 +75,7 @@ func (l *LogReporter) Report(ctx context.Context, e UsageEvent) error {
 }
 
 type server struct {
-	pdp   *pep.Client
+	seedsvc.Server
 	usage UsageReporter
 }
 
@@ -92,7 +93,7 @@ func (s *server) routes(authenticate func(http.Handler) http.Handler) http.Handl
 func (s *server) run(w http.ResponseWriter, r *http.Request) {
 	ac, _ := authn.FromContext(r.Context())
 	if ac.TenantID == "" {
-		writeProblem(w, http.StatusForbidden, "tenant_not_selected", "switch to a tenant first", nil)
+		seedsvc.WriteProblem(w, http.StatusForbidden, "tenant_not_selected", "switch to a tenant first", nil)
 		return
 	}
 	var in struct {
@@ -100,11 +101,11 @@ func (s *server) run(w http.ResponseWriter, r *http.Request) {
 		Input json.RawMessage `json:"input"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Tool == "" {
-		writeProblem(w, http.StatusBadRequest, "invalid_body", "a run needs a tool", nil)
+		seedsvc.WriteProblem(w, http.StatusBadRequest, "invalid_body", "a run needs a tool", nil)
 		return
 	}
 	ctx := pep.WithTraceparent(r.Context(), r.Header.Get(pep.TraceparentHeader))
-	if !s.check(w, r.WithContext(ctx), "EXECUTE_TOOL", pep.Resource{Type: "tool", ID: in.Tool}) {
+	if !s.Check(w, r.WithContext(ctx), "EXECUTE_TOOL", pep.Resource{Type: "tool", ID: in.Tool}) {
 		return
 	}
 	begin := time.Now()
@@ -117,5 +118,5 @@ func (s *server) run(w http.ResponseWriter, r *http.Request) {
 	if err := s.usage.Report(ctx, e); err != nil {
 		slog.ErrorContext(ctx, "agent-runtime: usage not reported", "tool", in.Tool, "err", err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tool": in.Tool, "output": output})
+	seedsvc.WriteJSON(w, http.StatusOK, map[string]any{"tool": in.Tool, "output": output})
 }

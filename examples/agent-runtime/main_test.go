@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tollgate/tollgate/examples/internal/seedsvc"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/sdk/pep"
 )
@@ -35,7 +36,7 @@ func TestRun(t *testing.T) {
 	})
 	pdp, _ := f.clients(t)
 	usage := &recorder{}
-	h := (&server{pdp: pdp, usage: usage}).routes(actors(map[string]identity.ActorContext{
+	h := (&server{Server: seedsvc.Server{PDP: pdp}, usage: usage}).routes(actors(map[string]identity.ActorContext{
 		"agent":  {ActorID: "agent:a", TenantID: "t1", OnBehalfOf: "user:m"},
 		"direct": {ActorID: "agent:a", TenantID: "t1"},
 	}))

@@ -35,14 +35,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate/tollgate/examples/internal/seedsvc"
 	"github.com/tollgate/tollgate/sdk/authn"
 	"github.com/tollgate/tollgate/sdk/pep"
 )
 
 func main() {
-	err := serve(context.Background(), "messaging", "127.0.0.1:8091", os.Getenv, os.Stdout, os.Stderr,
-		func(a *authn.Authenticator, pdp *pep.Client, reg *registry) http.Handler {
-			s := &server{pdp: pdp, registry: reg, channels: map[key]*channel{}}
+	err := seedsvc.Serve(context.Background(), "messaging", "127.0.0.1:8091", os.Getenv, os.Stdout, os.Stderr,
+		func(a *authn.Authenticator, pdp *pep.Client, reg *seedsvc.Registry) http.Handler {
+			s := &server{Server: seedsvc.Server{PDP: pdp}, registry: reg, channels: map[key]*channel{}}
 			return s.routes(a.Middleware)
 		})
 	if err != nil {
@@ -70,8 +71,8 @@ type message struct {
 }
 
 type server struct {
-	pdp      *pep.Client
-	registry *registry
+	seedsvc.Server
+	registry *seedsvc.Registry
 	// writes serializes changes to channels, so that the registry and
 	// channels agree; mu guards channels and their messages.
 	writes   sync.Mutex
@@ -87,9 +88,9 @@ func (s *server) routes(authenticate func(http.Handler) http.Handler) http.Handl
 	}
 	api := http.NewServeMux()
 	api.HandleFunc("PUT /channels/{id}", s.createChannel)
-	api.Handle("PATCH /channels/{id}", s.pdp.Require("MANAGE", channelFromPath)(http.HandlerFunc(s.patchChannel)))
-	api.Handle("POST /channels/{id}/messages", s.pdp.Require("SEND_MESSAGE", channelFromPath)(http.HandlerFunc(s.sendMessage)))
-	api.Handle("GET /channels/{id}/messages", s.pdp.Require("READ", channelFromPath)(http.HandlerFunc(s.readMessages)))
+	api.Handle("PATCH /channels/{id}", s.PDP.Require("MANAGE", channelFromPath)(http.HandlerFunc(s.patchChannel)))
+	api.Handle("POST /channels/{id}/messages", s.PDP.Require("SEND_MESSAGE", channelFromPath)(http.HandlerFunc(s.sendMessage)))
+	api.Handle("GET /channels/{id}/messages", s.PDP.Require("READ", channelFromPath)(http.HandlerFunc(s.readMessages)))
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	root.Handle("/", authenticate(api))
@@ -103,10 +104,10 @@ func (s *server) routes(authenticate func(http.Handler) http.Handler) http.Handl
 func (s *server) createChannel(w http.ResponseWriter, r *http.Request) {
 	ac, _ := authn.FromContext(r.Context())
 	if ac.TenantID == "" {
-		writeProblem(w, http.StatusForbidden, "tenant_not_selected", "switch to a tenant first", nil)
+		seedsvc.WriteProblem(w, http.StatusForbidden, "tenant_not_selected", "switch to a tenant first", nil)
 		return
 	}
-	if !s.check(w, r, "MANAGE_TENANT", pep.Resource{Type: "tenant", ID: ac.TenantID}) {
+	if !s.Check(w, r, "MANAGE_TENANT", pep.Resource{Type: "tenant", ID: ac.TenantID}) {
 		return
 	}
 	var in struct {
@@ -114,7 +115,7 @@ func (s *server) createChannel(w http.ResponseWriter, r *http.Request) {
 		Members []string `json:"members"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
-		writeProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
+		seedsvc.WriteProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
 		return
 	}
 	k := key{ac.TenantID, r.PathValue("id")}
@@ -124,17 +125,17 @@ func (s *server) createChannel(w http.ResponseWriter, r *http.Request) {
 	_, exists := s.channels[k]
 	s.mu.Unlock()
 	if exists {
-		writeProblem(w, http.StatusConflict, "channel_exists", "the channel exists; PATCH it", nil)
+		seedsvc.WriteProblem(w, http.StatusConflict, "channel_exists", "the channel exists; PATCH it", nil)
 		return
 	}
-	ch := &channel{Name: in.Name, Members: nonNil(in.Members), Managers: []string{ac.ActorID}}
+	ch := &channel{Name: in.Name, Members: seedsvc.NonNil(in.Members), Managers: []string{ac.ActorID}}
 	if !s.register(w, r, k, ch) {
 		return
 	}
 	s.mu.Lock()
 	s.channels[k] = ch
 	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, ch)
+	seedsvc.WriteJSON(w, http.StatusCreated, ch)
 }
 
 func (s *server) patchChannel(w http.ResponseWriter, r *http.Request) {
@@ -144,7 +145,7 @@ func (s *server) patchChannel(w http.ResponseWriter, r *http.Request) {
 		Members []string `json:"members"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
-		writeProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
+		seedsvc.WriteProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
 		return
 	}
 	k := key{ac.TenantID, r.PathValue("id")}
@@ -158,7 +159,7 @@ func (s *server) patchChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
+		seedsvc.WriteProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
 		return
 	}
 	if in.Name != nil {
@@ -173,7 +174,7 @@ func (s *server) patchChannel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	old.Name, old.Members = next.Name, next.Members
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, next)
+	seedsvc.WriteJSON(w, http.StatusOK, next)
 }
 
 func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +183,7 @@ func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		Text string `json:"text"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Text == "" {
-		writeProblem(w, http.StatusBadRequest, "invalid_body", "a message needs a text", nil)
+		seedsvc.WriteProblem(w, http.StatusBadRequest, "invalid_body", "a message needs a text", nil)
 		return
 	}
 	s.mu.Lock()
@@ -194,10 +195,10 @@ func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
+		seedsvc.WriteProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
 		return
 	}
-	writeJSON(w, http.StatusCreated, m)
+	seedsvc.WriteJSON(w, http.StatusCreated, m)
 }
 
 func (s *server) readMessages(w http.ResponseWriter, r *http.Request) {
@@ -210,18 +211,18 @@ func (s *server) readMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
+		seedsvc.WriteProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": nonNilMessages(out)})
+	seedsvc.WriteJSON(w, http.StatusOK, map[string]any{"messages": nonNilMessages(out)})
 }
 
 // register writes the channel to Tollgate's resource registry.
 func (s *server) register(w http.ResponseWriter, r *http.Request, k key, ch *channel) bool {
-	attrs := map[string]any{"members": nonNil(ch.Members), "managers": nonNil(ch.Managers)}
-	err := s.registry.put(r.Context(), k.tenant, "channel", k.id, attrs)
+	attrs := map[string]any{"members": seedsvc.NonNil(ch.Members), "managers": seedsvc.NonNil(ch.Managers)}
+	err := s.registry.Put(r.Context(), k.tenant, "channel", k.id, attrs)
 	if err != nil {
-		writeRegistryProblem(w, "channel", err)
+		seedsvc.WriteRegistryProblem(w, "channel", err)
 		return false
 	}
 	return true

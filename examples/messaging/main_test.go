@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tollgate/tollgate/examples/internal/seedsvc"
 	"github.com/tollgate/tollgate/identity"
 )
 
@@ -39,7 +40,7 @@ func TestMessaging(t *testing.T) {
 	var f *fakeTollgate
 	f = newFakeTollgate(t, channelPolicy(&f))
 	pdp, reg := f.clients(t)
-	h := (&server{pdp: pdp, registry: reg, channels: map[key]*channel{}}).routes(actors(map[string]identity.ActorContext{
+	h := (&server{Server: seedsvc.Server{PDP: pdp}, registry: reg, channels: map[key]*channel{}}).routes(actors(map[string]identity.ActorContext{
 		"admin":    {ActorID: "user:admin", TenantID: "t1"},
 		"member":   {ActorID: "user:m", TenantID: "t1"},
 		"outsider": {ActorID: "user:o", TenantID: "t2"},

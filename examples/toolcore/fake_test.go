@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tollgate/tollgate/examples/internal/seedsvc"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/sdk/authn"
 	"github.com/tollgate/tollgate/sdk/pep"
@@ -119,13 +120,13 @@ func (f *fakeTollgate) resource(key string) map[string]any {
 
 // clients returns a pep.Client without a decision cache,
 // and a registry client, both for f.
-func (f *fakeTollgate) clients(t *testing.T) (*pep.Client, *registry) {
+func (f *fakeTollgate) clients(t *testing.T) (*pep.Client, *seedsvc.Registry) {
 	pdp, err := pep.New(context.Background(), pep.Config{URL: f.URL, ClientID: "svc", ClientSecret: "secret", CacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pdp.Close)
-	return pdp, &registry{url: f.URL, clientID: "svc", secret: "secret"}
+	return pdp, seedsvc.NewRegistry(f.URL, "svc", "secret")
 }
 
 // actors authenticates "Authorization: Bearer <name>" as actors[name].

@@ -17,7 +17,7 @@
 // client-credentials token: the service must hold the scope authz:check.
 // The default policies tool_agent and tool_role then decide EXECUTE_TOOL.
 //
-// Configuration as for the other examples (see common.go): TOLLGATE_URL,
+// Configuration as for the other examples (see examples/internal/seedsvc): TOLLGATE_URL,
 // TOLLGATE_CLIENT_ID, TOLLGATE_CLIENT_SECRET, TOLLGATE_ISSUER,
 // TOLLGATE_AUDIENCE, TOLLGATE_NATS_URL, TOLLGATE_NATS_PREFIX and LISTEN
 // (default 127.0.0.1:8092).
@@ -34,14 +34,15 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/tollgate/tollgate/examples/internal/seedsvc"
 	"github.com/tollgate/tollgate/sdk/authn"
 	"github.com/tollgate/tollgate/sdk/pep"
 )
 
 func main() {
-	err := serve(context.Background(), "toolcore", "127.0.0.1:8092", os.Getenv, os.Stdout, os.Stderr,
-		func(a *authn.Authenticator, pdp *pep.Client, reg *registry) http.Handler {
-			s := &server{pdp: pdp, registry: reg, tools: map[string]map[string]tool{}}
+	err := seedsvc.Serve(context.Background(), "toolcore", "127.0.0.1:8092", os.Getenv, os.Stdout, os.Stderr,
+		func(a *authn.Authenticator, pdp *pep.Client, reg *seedsvc.Registry) http.Handler {
+			s := &server{Server: seedsvc.Server{PDP: pdp}, registry: reg, tools: map[string]map[string]tool{}}
 			return s.routes(a.Middleware)
 		})
 	if err != nil {
@@ -59,8 +60,8 @@ type tool struct {
 }
 
 type server struct {
-	pdp      *pep.Client
-	registry *registry
+	seedsvc.Server
+	registry *seedsvc.Registry
 	writes   sync.Mutex // serializes registrations, so that the registry and tools agree
 	mu       sync.Mutex
 	tools    map[string]map[string]tool // tenant → id → tool
@@ -81,23 +82,23 @@ func (s *server) routes(authenticate func(http.Handler) http.Handler) http.Handl
 func (s *server) putTool(w http.ResponseWriter, r *http.Request) {
 	ac, _ := authn.FromContext(r.Context())
 	if ac.TenantID == "" {
-		writeProblem(w, http.StatusForbidden, "tenant_not_selected", "switch to a tenant first", nil)
+		seedsvc.WriteProblem(w, http.StatusForbidden, "tenant_not_selected", "switch to a tenant first", nil)
 		return
 	}
-	if !s.check(w, r, "MANAGE_TENANT", pep.Resource{Type: "tenant", ID: ac.TenantID}) {
+	if !s.Check(w, r, "MANAGE_TENANT", pep.Resource{Type: "tenant", ID: ac.TenantID}) {
 		return
 	}
 	var in tool
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
-		writeProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
+		seedsvc.WriteProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
 		return
 	}
-	in.ID, in.AllowedAgents, in.Roles = r.PathValue("id"), nonNil(in.AllowedAgents), nonNil(in.Roles)
+	in.ID, in.AllowedAgents, in.Roles = r.PathValue("id"), seedsvc.NonNil(in.AllowedAgents), seedsvc.NonNil(in.Roles)
 	attrs := map[string]any{"allowed_agents": in.AllowedAgents, "roles": in.Roles}
 	s.writes.Lock()
 	defer s.writes.Unlock()
-	if err := s.registry.put(r.Context(), ac.TenantID, "tool", in.ID, attrs); err != nil {
-		writeRegistryProblem(w, "tool", err)
+	if err := s.registry.Put(r.Context(), ac.TenantID, "tool", in.ID, attrs); err != nil {
+		seedsvc.WriteRegistryProblem(w, "tool", err)
 		return
 	}
 	s.mu.Lock()
@@ -106,7 +107,7 @@ func (s *server) putTool(w http.ResponseWriter, r *http.Request) {
 	}
 	s.tools[ac.TenantID][in.ID] = in
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, in)
+	seedsvc.WriteJSON(w, http.StatusOK, in)
 }
 
 // listTools filters the tenant's tools with one AuthorizeBatch: only those
@@ -127,13 +128,13 @@ func (s *server) listTools(w http.ResponseWriter, r *http.Request) {
 			reqs[i] = pep.Request{TenantID: ac.TenantID, Principal: ac.ActorID, OnBehalfOf: ac.OnBehalfOf,
 				Action: "EXECUTE_TOOL", Resource: pep.Resource{Type: "tool", ID: t.ID}}
 		}
-		ds, err := s.pdp.AuthorizeBatch(r.Context(), ac.TenantID, reqs)
+		ds, err := s.PDP.AuthorizeBatch(r.Context(), ac.TenantID, reqs)
 		switch {
 		case errors.Is(err, pep.ErrUnavailable):
-			writeProblem(w, http.StatusServiceUnavailable, pep.CodeUnavailable, "the request cannot be authorized now; retry later", nil)
+			seedsvc.WriteProblem(w, http.StatusServiceUnavailable, pep.CodeUnavailable, "the request cannot be authorized now; retry later", nil)
 			return
 		case err != nil:
-			writeProblem(w, http.StatusInternalServerError, "internal_error", "", nil)
+			seedsvc.WriteProblem(w, http.StatusInternalServerError, "internal_error", "", nil)
 			return
 		}
 		for i, d := range ds {
@@ -142,5 +143,5 @@ func (s *server) listTools(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tools": out})
+	seedsvc.WriteJSON(w, http.StatusOK, map[string]any{"tools": out})
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tollgate/tollgate/examples/internal/seedsvc"
 	"github.com/tollgate/tollgate/identity"
 )
 
@@ -28,7 +29,7 @@ func TestToolcore(t *testing.T) {
 		return ""
 	})
 	pdp, reg := f.clients(t)
-	h := (&server{pdp: pdp, registry: reg, tools: map[string]map[string]tool{}}).routes(actors(map[string]identity.ActorContext{
+	h := (&server{Server: seedsvc.Server{PDP: pdp}, registry: reg, tools: map[string]map[string]tool{}}).routes(actors(map[string]identity.ActorContext{
 		"admin":    {ActorID: "user:admin", TenantID: "t1"},
 		"member":   {ActorID: "user:m", TenantID: "t1"},
 		"agent":    {ActorID: "agent:a", TenantID: "t1", OnBehalfOf: "user:m"},

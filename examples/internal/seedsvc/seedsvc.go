@@ -1,8 +1,9 @@
-// This file is the same in every example service (messaging, toolcore,
-// agent-runtime): configuration, startup and the few calls to Tollgate
-// that sdk/authn and sdk/pep do not make.
-
-package main
+// Package seedsvc is the plumbing the seed's example services (messaging,
+// toolcore, agent-runtime) share: configuration from the environment,
+// startup with sdk/authn and sdk/pep, the resource-registry client, JSON
+// and problem responses. It is kept out of each program so that what
+// differs between them is only their own routes.
+package seedsvc
 
 import (
 	"context"
@@ -27,10 +28,10 @@ import (
 	"github.com/tollgate/tollgate/sdk/pep"
 )
 
-// serve reads the configuration from the environment, connects to
+// Serve reads the configuration from the environment, connects to
 // Tollgate and serves routes until SIGINT or SIGTERM.
-func serve(ctx context.Context, name, defaultListen string, getenv func(string) string, stdout, stderr io.Writer,
-	routes func(*authn.Authenticator, *pep.Client, *registry) http.Handler) error {
+func Serve(ctx context.Context, name, defaultListen string, getenv func(string) string, stdout, stderr io.Writer,
+	routes func(*authn.Authenticator, *pep.Client, *Registry) http.Handler) error {
 	envOr := func(key, def string) string {
 		if v := getenv(key); v != "" {
 			return v
@@ -69,7 +70,7 @@ func serve(ctx context.Context, name, defaultListen string, getenv func(string) 
 	}
 	defer pdp.Close()
 
-	handler := routes(a, pdp, &registry{url: tgURL, clientID: clientID, secret: secret})
+	handler := routes(a, pdp, NewRegistry(tgURL, clientID, secret))
 	ln, err := net.Listen("tcp", envOr("LISTEN", defaultListen))
 	if err != nil {
 		return err
@@ -95,36 +96,47 @@ func serve(ctx context.Context, name, defaultListen string, getenv func(string) 
 	return nil
 }
 
-// check asks the PDP and answers the request itself unless it is a permit.
-func (s *server) check(w http.ResponseWriter, r *http.Request, action string, res pep.Resource) bool {
-	err := s.pdp.Check(r.Context(), action, res)
+// Server is what a service's handlers share: the PDP they ask.
+type Server struct {
+	PDP *pep.Client
+}
+
+// Check asks the PDP and answers the request itself unless it is a permit.
+func (s *Server) Check(w http.ResponseWriter, r *http.Request, action string, res pep.Resource) bool {
+	err := s.PDP.Check(r.Context(), action, res)
 	var denied *pep.DeniedError
 	switch {
 	case err == nil:
 		return true
 	case errors.As(err, &denied):
-		writeProblem(w, http.StatusForbidden, pep.CodePermissionDenied, "the policy does not permit "+action, nonNil(denied.Decision.Reasons))
+		WriteProblem(w, http.StatusForbidden, pep.CodePermissionDenied, "the policy does not permit "+action, NonNil(denied.Decision.Reasons))
 	case errors.Is(err, pep.ErrUnavailable):
-		writeProblem(w, http.StatusServiceUnavailable, pep.CodeUnavailable, "the request cannot be authorized now; retry later", nil)
+		WriteProblem(w, http.StatusServiceUnavailable, pep.CodeUnavailable, "the request cannot be authorized now; retry later", nil)
 	default:
-		writeProblem(w, http.StatusInternalServerError, "internal_error", "", nil)
+		WriteProblem(w, http.StatusInternalServerError, "internal_error", "", nil)
 	}
 	return false
 }
 
-// registry writes resources to Tollgate's resource registry with the
+// Registry writes resources to Tollgate's resource registry with the
 // service's own client-credentials token, fetched from /oauth/token and
 // kept until shortly before it expires.
-type registry struct {
+type Registry struct {
 	url, clientID, secret string
 	mu                    sync.Mutex
 	token                 string
 	expires               time.Time
 }
 
+// NewRegistry returns a client of the resource registry of the Tollgate at
+// tollgateURL, authenticated as the service clientID with secret.
+func NewRegistry(tollgateURL, clientID, secret string) *Registry {
+	return &Registry{url: tollgateURL, clientID: clientID, secret: secret}
+}
+
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
-func (g *registry) accessToken(ctx context.Context) (string, error) {
+func (g *Registry) accessToken(ctx context.Context) (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.token != "" && time.Now().Before(g.expires) {
@@ -155,7 +167,8 @@ func (g *registry) accessToken(ctx context.Context) (string, error) {
 	return g.token, nil
 }
 
-func (g *registry) put(ctx context.Context, tenant, typ, id string, attrs map[string]any) error {
+// Put registers the resource typ/id of tenant with attrs, replacing it.
+func (g *Registry) Put(ctx context.Context, tenant, typ, id string, attrs map[string]any) error {
 	tok, err := g.accessToken(ctx)
 	if err != nil {
 		return err
@@ -198,32 +211,36 @@ func (e *registryError) Error() string {
 	return fmt.Sprintf("registry: status %d: %s", e.status, e.body)
 }
 
-// writeRegistryProblem answers a failed registration: 400 for a resource
+// WriteRegistryProblem answers a failed registration: 400 for a resource
 // the registry refuses (a malformed id or attribute), 503 otherwise — the
 // service itself misconfigured (401, 403) or Tollgate unavailable.
-func writeRegistryProblem(w http.ResponseWriter, what string, err error) {
+func WriteRegistryProblem(w http.ResponseWriter, what string, err error) {
 	var re *registryError
 	if errors.As(err, &re) && re.status >= 400 && re.status < 500 && re.status != http.StatusUnauthorized && re.status != http.StatusForbidden {
-		writeProblem(w, http.StatusBadRequest, "invalid_resource", "the registry refused the "+what+": "+re.body, nil)
+		WriteProblem(w, http.StatusBadRequest, "invalid_resource", "the registry refused the "+what+": "+re.body, nil)
 		return
 	}
-	writeProblem(w, http.StatusServiceUnavailable, "registry_unavailable", "the "+what+" could not be registered now; retry later", nil)
+	WriteProblem(w, http.StatusServiceUnavailable, "registry_unavailable", "the "+what+" could not be registered now; retry later", nil)
 }
 
-func nonNil(s []string) []string {
+// NonNil returns s, or an empty slice for nil, so that it encodes as [].
+func NonNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers with status and v as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeProblem(w http.ResponseWriter, status int, code, detail string, reasons []string) {
+// WriteProblem answers with an RFC 9457 problem+json: status, code,
+// detail and the policies' reasons.
+func WriteProblem(w http.ResponseWriter, status int, code, detail string, reasons []string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
