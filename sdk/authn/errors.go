@@ -1,9 +1,10 @@
 package authn
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/tollgate/tollgate/sdk/internal/problem"
 )
 
 // Error is an authentication or authorization failure with the HTTP status
@@ -95,19 +96,6 @@ func errUnavailable(cause error) *Error {
 		Detail: "the credential cannot be checked now; retry later", cause: cause}
 }
 
-// problemBase prefixes problem "type" URIs, as Tollgate's own do.
-const problemBase = "https://tollgate.dev/problems/"
-
-// problem is an RFC 9457 problem document in Tollgate's shape.
-type problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail,omitempty"`
-	Code     string `json:"code"`
-	Instance string `json:"instance,omitempty"`
-}
-
 // WriteError renders err as an application/problem+json response: an
 // *Error with its status and code (and WWW-Authenticate on a 401), anything
 // else as a 500 without its message. Handlers use it for the errors of
@@ -132,11 +120,5 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status == http.StatusForbidden && e.Code == CodePermissionDenied {
 		h.Set("WWW-Authenticate", `Bearer realm="tollgate", error="insufficient_scope"`)
 	}
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(e.Status)
-	_ = json.NewEncoder(w).Encode(problem{
-		Type: problemBase + e.Code, Title: http.StatusText(e.Status), Status: e.Status,
-		Detail: e.Detail, Code: e.Code, Instance: r.URL.Path,
-	})
+	problem.Write(w, r, problem.Document{Status: e.Status, Detail: e.Detail, Code: e.Code})
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/sdk/internal/problem"
+
 	"github.com/tollgate/tollgate/identity"
 )
 
@@ -94,7 +96,7 @@ func wantProblem(t *testing.T, w *httptest.ResponseRecorder, status int, code, i
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"type": problemBase + code, "title": http.StatusText(status), "status": float64(status),
+		"type": problem.Base + code, "title": http.StatusText(status), "status": float64(status),
 		"code": code, "instance": instance, "detail": p["detail"],
 	}
 	if !reflect.DeepEqual(p, want) || p["detail"] == "" {

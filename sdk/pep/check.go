@@ -2,9 +2,10 @@ package pep
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/tollgate/tollgate/sdk/internal/problem"
 
 	"github.com/tollgate/tollgate/sdk/authn"
 )
@@ -103,18 +104,18 @@ func (c *Client) Require(action string, resourceFrom func(*http.Request) (Resour
 			ac, ok := authn.FromContext(ctx)
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
-				writeProblem(w, r, problem{Status: http.StatusUnauthorized, Code: CodeMissingCredential,
+				problem.Write(w, r, problem.Document{Status: http.StatusUnauthorized, Code: CodeMissingCredential,
 					Detail: "this request needs an authenticated actor"})
 				return
 			}
 			if ac.TenantID == "" {
-				writeProblem(w, r, problem{Status: http.StatusForbidden, Code: CodeTenantNotSelected,
+				problem.Write(w, r, problem.Document{Status: http.StatusForbidden, Code: CodeTenantNotSelected,
 					Detail: "switch to a tenant first: decisions are made within one"})
 				return
 			}
 			res, err := resourceFrom(r)
 			if err != nil {
-				writeProblem(w, r, problem{Status: http.StatusBadRequest, Code: CodeInvalidResource, Detail: err.Error()})
+				problem.Write(w, r, problem.Document{Status: http.StatusBadRequest, Code: CodeInvalidResource, Detail: err.Error()})
 				return
 			}
 			d, err := c.check(ctx, action, res, opts)
@@ -129,19 +130,19 @@ func (c *Client) Require(action string, resourceFrom func(*http.Request) (Resour
 				if reasons == nil {
 					reasons = []string{}
 				}
-				writeProblem(w, r, problem{Status: http.StatusForbidden, Code: CodePermissionDenied,
+				problem.Write(w, r, problem.Document{Status: http.StatusForbidden, Code: CodePermissionDenied,
 					Detail:  "the policy does not permit " + action + " on this " + res.Type,
 					Reasons: reasons, DecisionID: d.DecisionID})
 				return
 			case errors.Is(err, ErrUnavailable):
-				writeProblem(w, r, problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+				problem.Write(w, r, problem.Document{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 					Detail: "the request cannot be authorized now; retry later"})
 				return
 			case err != nil:
 				if c.quiet.Allow(c.now()) {
 					c.log.ErrorContext(ctx, "pep: Require's check failed", "action", action, "err", err)
 				}
-				writeProblem(w, r, problem{Status: http.StatusInternalServerError, Code: "internal_error"})
+				problem.Write(w, r, problem.Document{Status: http.StatusInternalServerError, Code: "internal_error"})
 				return
 			}
 			if d.DecisionID != "" {
@@ -150,30 +151,4 @@ func (c *Client) Require(action string, resourceFrom func(*http.Request) (Resour
 			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, decisionKey{}, &d)))
 		})
 	}
-}
-
-// problemBase prefixes problem "type" URIs, as Tollgate's own do.
-const problemBase = "https://tollgate.dev/problems/"
-
-// problem is an RFC 9457 problem document in Tollgate's shape.
-type problem struct {
-	Type       string   `json:"type"`
-	Title      string   `json:"title"`
-	Status     int      `json:"status"`
-	Detail     string   `json:"detail,omitempty"`
-	Code       string   `json:"code"`
-	Instance   string   `json:"instance,omitempty"`
-	Reasons    []string `json:"reasons,omitzero"` // present, if empty, on a deny
-	DecisionID string   `json:"decision_id,omitempty"`
-}
-
-func writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
-	p.Type = problemBase + p.Code
-	p.Title = http.StatusText(p.Status)
-	p.Instance = r.URL.Path
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate/tollgate/sdk/internal/problem"
+
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/sdk/authn"
 )
@@ -132,7 +134,7 @@ func TestRequire(t *testing.T) {
 			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 				t.Fatal(err)
 			}
-			if p.Status != tc.status || p.Code != tc.code || p.Type != problemBase+tc.code || p.Detail == "" {
+			if p.Status != tc.status || p.Code != tc.code || p.Type != problem.Base+tc.code || p.Detail == "" {
 				t.Fatalf("problem %+v", p)
 			}
 			if !slices.Equal(p.Reasons, tc.reasons) {

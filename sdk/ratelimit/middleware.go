@@ -1,33 +1,20 @@
 package ratelimit
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/tollgate/tollgate/sdk/internal/problem"
+
 	tgratelimit "github.com/tollgate/tollgate/ratelimit"
 )
-
-// problemBase prefixes problem "type" URIs, as Tollgate's own do.
-const problemBase = "https://tollgate.dev/problems/"
 
 // quotaExceededType is the problem type the RateLimit header fields draft
 // registers for requests refused by a quota policy; Tollgate's own 429s
 // carry it too.
 const quotaExceededType = "https://iana.org/assignments/http-problem-types#quota-exceeded"
-
-// problem is an RFC 9457 problem document in Tollgate's shape.
-type problem struct {
-	Type             string   `json:"type"`
-	Title            string   `json:"title"`
-	Status           int      `json:"status"`
-	Detail           string   `json:"detail,omitempty"`
-	Code             string   `json:"code"`
-	Instance         string   `json:"instance,omitempty"`
-	ViolatedPolicies []string `json:"violated-policies,omitempty"`
-}
 
 // Middleware checks the limit called name for every request, keyed by
 // keyFrom(r) (a user or actor id, an API key id, a client IP; it must not
@@ -53,14 +40,14 @@ func (c *Client) Middleware(name string, keyFrom func(*http.Request) string, opt
 			switch {
 			case errors.Is(err, ErrUnavailable):
 				// Check logged the cause, throttled.
-				writeProblem(w, r, problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+				problem.Write(w, r, problem.Document{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 					Detail: "the rate limit cannot be checked now; retry later"})
 				return
 			case err != nil:
 				if c.quiet.Allow(c.now()) {
 					c.log.Error("ratelimit: the middleware's check was refused", "limit", name, "err", err)
 				}
-				writeProblem(w, r, problem{Status: http.StatusInternalServerError, Code: "internal_error"})
+				problem.Write(w, r, problem.Document{Status: http.StatusInternalServerError, Code: "internal_error"})
 				return
 			}
 			if !res.Unchecked {
@@ -70,7 +57,7 @@ func (c *Client) Middleware(name string, keyFrom func(*http.Request) string, opt
 			}
 			if !res.Allowed {
 				w.Header().Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(res.RetryAfter)), 10))
-				writeProblem(w, r, problem{
+				problem.Write(w, r, problem.Document{
 					Type: quotaExceededType, Title: "Request cannot be satisfied as assigned quota has been exceeded",
 					Status: http.StatusTooManyRequests, Code: "quota_exceeded",
 					Detail:           "too many requests under the " + name + " rate limit; retry after the time in Retry-After",
@@ -109,19 +96,4 @@ func ceilSeconds(d time.Duration) int64 {
 		s++
 	}
 	return s
-}
-
-func writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
-	if p.Type == "" {
-		p.Type = problemBase + p.Code
-	}
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
-	}
-	p.Instance = r.URL.Path
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
 }

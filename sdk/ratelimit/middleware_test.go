@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate/sdk/internal/problem"
 )
 
 var ok = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -66,7 +68,7 @@ func TestMiddleware(t *testing.T) {
 			if s.status == http.StatusNoContent {
 				return
 			}
-			var p problem
+			var p problem.Document
 			if err := json.Unmarshal(rr.Body.Bytes(), &p); err != nil || p.Status != s.status ||
 				rr.Header().Get("Content-Type") != "application/problem+json" || p.Instance != "/messages" {
 				t.Fatalf("problem %s (%v)", rr.Body, err)
@@ -92,7 +94,7 @@ func TestMiddleware(t *testing.T) {
 	tg.srv.Close()
 	called := false
 	rr := serveAs(c.Middleware("messages", byUser)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })), "user:3")
-	var p problem
+	var p problem.Document
 	if err := json.Unmarshal(rr.Body.Bytes(), &p); err != nil || rr.Code != http.StatusServiceUnavailable || called ||
 		p.Code != CodeUnavailable || rr.Header().Get("RateLimit") != "" {
 		t.Fatalf("Tollgate down: %d %s, next called: %v", rr.Code, rr.Body, called)
