@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tollgate/tollgate/examples/internal/fakepdp"
 	"github.com/tollgate/tollgate/examples/internal/seedsvc"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/sdk/pep"
@@ -28,31 +29,31 @@ func (r *recorder) Report(_ context.Context, e UsageEvent) error {
 }
 
 func TestRun(t *testing.T) {
-	f := newFakeTollgate(t, func(q question) string {
+	f := fakepdp.New(t, func(q fakepdp.Question) string {
 		if q.TenantID == "t1" && q.Action == "EXECUTE_TOOL" && q.Resource == (pep.Resource{Type: "tool", ID: "search"}) && q.Principal == "agent:a" && q.OnBehalfOf == "user:m" {
 			return "tool_agent"
 		}
 		return ""
 	})
-	pdp, _ := f.clients(t)
+	pdp, _ := f.Clients(t)
 	usage := &recorder{}
-	h := (&server{Server: seedsvc.Server{PDP: pdp}, usage: usage}).routes(actors(map[string]identity.ActorContext{
+	h := (&server{Server: seedsvc.Server{PDP: pdp}, usage: usage}).routes(fakepdp.Actors(map[string]identity.ActorContext{
 		"agent":  {ActorID: "agent:a", TenantID: "t1", OnBehalfOf: "user:m"},
 		"direct": {ActorID: "agent:a", TenantID: "t1"},
 	}))
 
-	code, out := send(t, h, "POST", "/run", "agent", map[string]any{"tool": "search", "input": map[string]string{"q": "x"}})
+	code, out := fakepdp.Send(t, h, "POST", "/run", "agent", map[string]any{"tool": "search", "input": map[string]string{"q": "x"}})
 	if o, _ := out["output"].(map[string]any); code != http.StatusOK || o["q"] != "x" {
 		t.Fatalf("running search: %d %v", code, out)
 	}
-	code, out = send(t, h, "POST", "/run", "agent", map[string]any{"tool": "deploy"})
+	code, out = fakepdp.Send(t, h, "POST", "/run", "agent", map[string]any{"tool": "deploy"})
 	if reasons, _ := out["reasons"].([]any); code != http.StatusForbidden || len(reasons) != 1 || reasons[0] != "default_deny" {
 		t.Fatalf("running deploy: %d %v", code, out)
 	}
-	if code, _ := send(t, h, "POST", "/run", "direct", map[string]any{"tool": "search"}); code != http.StatusForbidden {
+	if code, _ := fakepdp.Send(t, h, "POST", "/run", "direct", map[string]any{"tool": "search"}); code != http.StatusForbidden {
 		t.Fatalf("running search without a human: %d", code)
 	}
-	if code, _ := send(t, h, "POST", "/run", "agent", map[string]any{}); code != http.StatusBadRequest {
+	if code, _ := fakepdp.Send(t, h, "POST", "/run", "agent", map[string]any{}); code != http.StatusBadRequest {
 		t.Fatalf("running nothing: %d", code)
 	}
 	usage.mu.Lock()
@@ -62,11 +63,11 @@ func TestRun(t *testing.T) {
 		events[0].OnBehalfOf != "user:m" || events[0].TenantID != "t1" || events[0].Units != 1 {
 		t.Fatalf("usage events: %+v", events)
 	}
-	if attrs := f.resource("t1/tool/search"); attrs != nil {
+	if attrs := f.Resource("t1/tool/search"); attrs != nil {
 		t.Fatalf("the runtime registered a tool: %v", attrs)
 	}
-	f.setDown(true)
-	if code, _ := send(t, h, "POST", "/run", "agent", map[string]any{"tool": "search"}); code != http.StatusServiceUnavailable {
+	f.SetDown(true)
+	if code, _ := fakepdp.Send(t, h, "POST", "/run", "agent", map[string]any{"tool": "search"}); code != http.StatusServiceUnavailable {
 		t.Fatalf("running, Tollgate down: %d", code)
 	}
 }

@@ -1,8 +1,9 @@
-// This file is the same in every example service's tests: a fake Tollgate
-// answering the calls sdk/pep and the registry client make, and an
-// authenticate middleware standing in for authn's.
-
-package main
+// Package fakepdp is a stand-in for Tollgate's authorize, resource-registry
+// and token endpoints, answering the calls sdk/pep and the registry client
+// make, plus an authenticate middleware standing in for sdk/authn's. It is
+// used only by the example services' unit tests; the end-to-end test
+// (examples/e2e_test.go) runs against the real Tollgate.
+package fakepdp
 
 import (
 	"context"
@@ -19,8 +20,8 @@ import (
 	"github.com/tollgate/tollgate/sdk/pep"
 )
 
-// question is what the fake PDP is asked.
-type question struct {
+// Question is what the fake PDP is asked.
+type Question struct {
 	TenantID   string       `json:"tenant_id"`
 	Principal  string       `json:"principal"`
 	Action     string       `json:"action"`
@@ -28,19 +29,21 @@ type question struct {
 	OnBehalfOf string       `json:"on_behalf_of"`
 }
 
-// fakeTollgate decides with decide (the reason of a permit, "" for a deny)
-// and records the resources registered, refusing ids starting with "bad".
-type fakeTollgate struct {
+// Server is a fake Tollgate. It decides with decide (the reason of a permit,
+// "" for a deny) and records the resources registered, refusing ids starting
+// with "bad".
+type Server struct {
 	*httptest.Server
-	decide    func(q question) string
+	decide    func(q Question) string
 	mu        sync.Mutex
 	resources map[string]map[string]any // "tenant/type/id" → attrs
 	down      bool
 }
 
-func newFakeTollgate(t *testing.T, decide func(q question) string) *fakeTollgate {
-	f := &fakeTollgate{decide: decide, resources: map[string]map[string]any{}}
-	answer := func(q question) map[string]any {
+// New starts a fake Tollgate deciding with decide, closed when t ends.
+func New(t testing.TB, decide func(q Question) string) *Server {
+	f := &Server{decide: decide, resources: map[string]map[string]any{}}
+	answer := func(q Question) map[string]any {
 		if reason := f.decide(q); reason != "" {
 			return map[string]any{"decision": "permit", "reasons": []string{reason}, "errors": []string{}, "decision_id": "d1"}
 		}
@@ -55,14 +58,14 @@ func newFakeTollgate(t *testing.T, decide func(q question) string) *fakeTollgate
 		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "svc-token", "token_type": "Bearer", "expires_in": 3600})
 	})
 	mux.HandleFunc("POST /v1/authorize", func(w http.ResponseWriter, r *http.Request) {
-		var q question
+		var q Question
 		_ = json.NewDecoder(r.Body).Decode(&q)
 		_ = json.NewEncoder(w).Encode(answer(q))
 	})
 	mux.HandleFunc("POST /v1/authorize/batch", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			TenantID string     `json:"tenant_id"`
-			Requests []question `json:"requests"`
+			Requests []Question `json:"requests"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&in)
 		out := []map[string]any{}
@@ -106,21 +109,23 @@ func newFakeTollgate(t *testing.T, decide func(q question) string) *fakeTollgate
 	return f
 }
 
-func (f *fakeTollgate) setDown(down bool) {
+// SetDown makes every endpoint answer 503 Service Unavailable while down.
+func (f *Server) SetDown(down bool) {
 	f.mu.Lock()
 	f.down = down
 	f.mu.Unlock()
 }
 
-func (f *fakeTollgate) resource(key string) map[string]any {
+// Resource returns the attrs registered for key ("tenant/type/id"), or nil.
+func (f *Server) Resource(key string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.resources[key]
 }
 
-// clients returns a pep.Client without a decision cache,
+// Clients returns a pep.Client without a decision cache,
 // and a registry client, both for f.
-func (f *fakeTollgate) clients(t *testing.T) (*pep.Client, *seedsvc.Registry) {
+func (f *Server) Clients(t testing.TB) (*pep.Client, *seedsvc.Registry) {
 	pdp, err := pep.New(context.Background(), pep.Config{URL: f.URL, ClientID: "svc", ClientSecret: "secret", CacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -129,8 +134,8 @@ func (f *fakeTollgate) clients(t *testing.T) (*pep.Client, *seedsvc.Registry) {
 	return pdp, seedsvc.NewRegistry(f.URL, "svc", "secret")
 }
 
-// actors authenticates "Authorization: Bearer <name>" as actors[name].
-func actors(actors map[string]identity.ActorContext) func(http.Handler) http.Handler {
+// Actors authenticates "Authorization: Bearer <name>" as actors[name].
+func Actors(actors map[string]identity.ActorContext) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ac, ok := actors[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
@@ -143,9 +148,9 @@ func actors(actors map[string]identity.ActorContext) func(http.Handler) http.Han
 	}
 }
 
-// send makes a request to h as who, with body as JSON, and returns the
+// Send makes a request to h as who, with body as JSON, and returns the
 // status and the decoded answer.
-func send(t *testing.T, h http.Handler, method, path, who string, body any) (int, map[string]any) {
+func Send(t testing.TB, h http.Handler, method, path, who string, body any) (int, map[string]any) {
 	t.Helper()
 	var b strings.Builder
 	if body != nil {
