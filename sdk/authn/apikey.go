@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -123,52 +122,33 @@ func (a *Authenticator) introspect(key string) (introResult, error) {
 	if err != nil {
 		return introResult{}, errUnavailable(err)
 	}
-	for attempt := 0; ; attempt++ {
-		bearer, err := a.svc.Token(ctx)
-		if err != nil {
-			return introResult{}, errUnavailable(err)
+	status, data, err := a.svc.Post(ctx, a.introspectURL, body, nil)
+	var te *clienttoken.TokenError
+	switch {
+	case errors.As(err, &te):
+		return introResult{}, errUnavailable(te.Err)
+	case err != nil:
+		if a.quiet.Allow(a.now()) {
+			a.log.Warn("authn: Tollgate's introspection endpoint is unreachable", "url", a.introspectURL, "err", err)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.introspectURL, bytes.NewReader(body))
-		if err != nil {
-			return introResult{}, errUnavailable(err)
+		return introResult{}, errUnavailable(err)
+	case status != http.StatusOK:
+		err := fmt.Errorf("POST %s: %d %s: %.200s", a.introspectURL, status, http.StatusText(status), data)
+		if a.quiet.Allow(a.now()) {
+			a.log.Error("authn: Tollgate refused to introspect an API key", "status", status, "err", err)
 		}
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		resp, err := a.client.Do(req)
-		if err != nil {
-			if a.quiet.Allow(a.now()) {
-				a.log.Warn("authn: Tollgate's introspection endpoint is unreachable", "url", a.introspectURL, "err", err)
-			}
-			return introResult{}, errUnavailable(err)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
-		resp.Body.Close()
-		switch {
-		case err != nil:
-			return introResult{}, errUnavailable(err)
-		case resp.StatusCode == http.StatusUnauthorized && attempt == 0:
-			// The service token expired early or its secret was rotated.
-			a.svc.Invalidate(bearer)
-			continue
-		case resp.StatusCode != http.StatusOK:
-			err := fmt.Errorf("POST %s: %s: %.200s", a.introspectURL, resp.Status, data)
-			if a.quiet.Allow(a.now()) {
-				a.log.Error("authn: Tollgate refused to introspect an API key", "status", resp.StatusCode, "err", err)
-			}
-			return introResult{}, errUnavailable(err)
-		case len(data) > maxResponseSize:
-			return introResult{}, errUnavailable(errors.New("introspection response too large"))
-		}
-		res, err := parseIntrospection(data)
-		if err != nil {
-			if a.quiet.Allow(a.now()) {
-				a.log.Error("authn: Tollgate's introspection response is malformed", "err", err)
-			}
-			return introResult{}, errUnavailable(err)
-		}
-		return res, nil
+		return introResult{}, errUnavailable(err)
+	case len(data) > maxResponseSize:
+		return introResult{}, errUnavailable(errors.New("introspection response too large"))
 	}
+	res, err := parseIntrospection(data)
+	if err != nil {
+		if a.quiet.Allow(a.now()) {
+			a.log.Error("authn: Tollgate's introspection response is malformed", "err", err)
+		}
+		return introResult{}, errUnavailable(err)
+	}
+	return res, nil
 }
 
 // introspection is the body of a 200 from /v1/auth/introspect.

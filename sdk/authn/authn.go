@@ -74,7 +74,6 @@ type Config struct {
 // refused. It is safe for concurrent use.
 type Authenticator struct {
 	cfg      Config
-	client   *http.Client
 	log      *slog.Logger
 	now      func() time.Time
 	keys     *token.RemoteKeys
@@ -130,7 +129,7 @@ func newAuthenticator(ctx context.Context, cfg Config, now func() time.Time) (*A
 		return nil, err
 	}
 	a := &Authenticator{
-		cfg: cfg, client: cfg.HTTPClient, log: cfg.Log, now: now,
+		cfg: cfg, log: cfg.Log, now: now,
 		introspectURL: cfg.URL + "/v1/auth/introspect",
 		cache:         newIntroCache(cfg.CacheSize),
 		revs:          newRevocations(),

@@ -1,12 +1,13 @@
 package pep
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/tollgate/tollgate/sdk/internal/problem"
 )
 
 // ErrUnavailable is matched (errors.Is) by every error meaning that no
@@ -99,26 +100,6 @@ func invalid(format string, args ...any) error {
 // problemError reads an answer other than 200: Tollgate's problem document,
 // or, from something in front of it, anything.
 func problemError(status int, data []byte) *Error {
-	var p struct {
-		Title            string `json:"title"`
-		Detail           string `json:"detail"`
-		Code             string `json:"code"`
-		OAuthError       string `json:"error"`
-		OAuthDescription string `json:"error_description"`
-	}
-	_ = json.Unmarshal(data, &p)
-	e := &Error{Status: status, Code: p.Code, Detail: p.Detail}
-	if e.Code == "" {
-		e.Code = p.OAuthError
-	}
-	if e.Detail == "" {
-		e.Detail = p.OAuthDescription
-	}
-	if e.Detail == "" {
-		e.Detail = p.Title
-	}
-	if e.Detail == "" {
-		e.Detail = http.StatusText(status)
-	}
-	return e
+	code, detail := problem.Read(status, data)
+	return &Error{Status: status, Code: code, Detail: detail}
 }

@@ -1,12 +1,10 @@
 package pep
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -142,7 +140,6 @@ type Stats struct {
 type Client struct {
 	authorizeURL string
 	batchURL     string
-	client       *http.Client
 	timeout      time.Duration
 	ttl          time.Duration
 	staleFor     time.Duration
@@ -198,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		authorizeURL: base + "/v1/authorize", batchURL: base + "/v1/authorize/batch",
-		client: cfg.HTTPClient, timeout: cfg.Timeout, log: cfg.Log, now: time.Now,
+		timeout: cfg.Timeout, log: cfg.Log, now: time.Now,
 		quiet: clienttoken.NewThrottle(clienttoken.LogEvery), gens: newGenerations(),
 	}
 	if cfg.CacheTTL > 0 {
@@ -495,58 +492,33 @@ func (c *Client) malformed(ctx context.Context, err error) error {
 // out. If Tollgate refuses the token (it expired early, or the secret was
 // rotated), the token is dropped and the call retried once.
 func (c *Client) call(ctx context.Context, url string, body []byte, out any) error {
-	for attempt := 0; ; attempt++ {
-		bearer, err := c.tokens.Token(ctx)
-		if err != nil {
-			return tokenError(err)
-		}
-		status, data, err := c.post(ctx, url, bearer, body)
-		switch {
-		case err != nil:
-			if c.quiet.Allow(c.now()) {
-				c.log.WarnContext(ctx, "pep: Tollgate's decision endpoint is unreachable", "url", url, "err", err)
-			}
-			return unavailable(err)
-		case status == http.StatusUnauthorized && attempt == 0:
-			c.tokens.Invalidate(bearer)
-			continue
-		case status != http.StatusOK:
-			e := problemError(status, data)
-			if c.quiet.Allow(c.now()) {
-				c.log.ErrorContext(ctx, "pep: Tollgate refused a decision request", "status", status, "err", e)
-			}
-			return e
-		case len(data) > clienttoken.MaxResponseSize:
-			return c.malformed(ctx, errors.New("decision response too large"))
-		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return c.malformed(ctx, err)
-		}
-		return nil
-	}
-}
-
-func (c *Client) post(ctx context.Context, url, bearer string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	var header http.Header
 	if tp, ok := traceparentFrom(ctx); ok {
-		req.Header.Set(TraceparentHeader, tp)
+		header = http.Header{TraceparentHeader: {tp}}
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return 0, nil, err
+	status, data, err := c.tokens.Post(ctx, url, body, header)
+	var te *clienttoken.TokenError
+	switch {
+	case errors.As(err, &te):
+		return tokenError(te.Err)
+	case err != nil:
+		if c.quiet.Allow(c.now()) {
+			c.log.WarnContext(ctx, "pep: Tollgate's decision endpoint is unreachable", "url", url, "err", err)
+		}
+		return unavailable(err)
+	case status != http.StatusOK:
+		e := problemError(status, data)
+		if c.quiet.Allow(c.now()) {
+			c.log.ErrorContext(ctx, "pep: Tollgate refused a decision request", "status", status, "err", e)
+		}
+		return e
+	case len(data) > clienttoken.MaxResponseSize:
+		return c.malformed(ctx, errors.New("decision response too large"))
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, clienttoken.MaxResponseSize+1))
-	if err != nil {
-		return 0, nil, err
+	if err := json.Unmarshal(data, out); err != nil {
+		return c.malformed(ctx, err)
 	}
-	return resp.StatusCode, data, nil
+	return nil
 }
 
 // tokenError classifies a failure to obtain the service's token: the token

@@ -1,12 +1,10 @@
 package ratelimit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -176,62 +174,33 @@ func (c *Client) Check(ctx context.Context, name, key string, opts ...Option) (R
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
-		bearer, err := c.tokens.Token(ctx)
-		if err != nil {
-			return Result{}, tokenError(err)
+	status, data, err := c.tokens.Post(ctx, c.checkURL, body, nil)
+	var te *clienttoken.TokenError
+	switch {
+	case errors.As(err, &te):
+		return Result{}, tokenError(te.Err)
+	case err != nil:
+		if c.quiet.Allow(c.now()) {
+			c.log.Warn("ratelimit: Tollgate's rate-limit endpoint is unreachable", "url", c.checkURL, "err", err)
 		}
-		status, data, err := c.post(ctx, bearer, body)
-		switch {
-		case err != nil:
-			if c.quiet.Allow(c.now()) {
-				c.log.Warn("ratelimit: Tollgate's rate-limit endpoint is unreachable", "url", c.checkURL, "err", err)
-			}
-			return Result{}, unavailable(err)
-		case status == http.StatusUnauthorized && attempt == 0:
-			// The token expired early or the service's secret was rotated.
-			c.tokens.Invalidate(bearer)
-			continue
-		case status != http.StatusOK:
-			e := problemError(status, data)
-			if errors.Is(e, ErrUnavailable) && c.quiet.Allow(c.now()) {
-				c.log.Error("ratelimit: Tollgate failed a rate-limit check", "limit", name, "status", status, "err", e)
-			}
-			return Result{}, e
-		case len(data) > clienttoken.MaxResponseSize:
-			return Result{}, unavailable(errors.New("rate-limit response too large"))
+		return Result{}, unavailable(err)
+	case status != http.StatusOK:
+		e := problemError(status, data)
+		if errors.Is(e, ErrUnavailable) && c.quiet.Allow(c.now()) {
+			c.log.Error("ratelimit: Tollgate failed a rate-limit check", "limit", name, "status", status, "err", e)
 		}
-		res, err := parseResult(data)
-		if err != nil {
-			if c.quiet.Allow(c.now()) {
-				c.log.Error("ratelimit: Tollgate's rate-limit response is malformed", "err", err)
-			}
-			return Result{}, unavailable(err)
+		return Result{}, e
+	case len(data) > clienttoken.MaxResponseSize:
+		return Result{}, unavailable(errors.New("rate-limit response too large"))
+	}
+	res, err := parseResult(data)
+	if err != nil {
+		if c.quiet.Allow(c.now()) {
+			c.log.Error("ratelimit: Tollgate's rate-limit response is malformed", "err", err)
 		}
-		return res, nil
+		return Result{}, unavailable(err)
 	}
-}
-
-// post sends one check and reads at most MaxResponseSize+1 bytes of the
-// answer.
-func (c *Client) post(ctx context.Context, bearer string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.checkURL, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, clienttoken.MaxResponseSize+1))
-	if err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode, data, nil
+	return res, nil
 }
 
 // tokenError classifies a failure to obtain the service's token: the token

@@ -44,3 +44,28 @@ func Write(w http.ResponseWriter, r *http.Request, d Document) {
 	w.WriteHeader(d.Status)
 	_ = json.NewEncoder(w).Encode(d)
 }
+
+// Read extracts the code and a detail from an answer other than 200:
+// Tollgate's problem document, an RFC 6749 §5.2 error from its token
+// endpoint, or, from something in front of it, anything (the status text
+// then stands in for the detail).
+func Read(status int, data []byte) (code, detail string) {
+	var p struct {
+		Title            string `json:"title"`
+		Detail           string `json:"detail"`
+		Code             string `json:"code"`
+		OAuthError       string `json:"error"`
+		OAuthDescription string `json:"error_description"`
+	}
+	_ = json.Unmarshal(data, &p)
+	code, detail = p.Code, p.Detail
+	if code == "" {
+		code = p.OAuthError
+	}
+	for _, d := range []string{p.OAuthDescription, p.Title, http.StatusText(status)} {
+		if detail == "" {
+			detail = d
+		}
+	}
+	return code, detail
+}
