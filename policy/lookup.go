@@ -58,8 +58,8 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 	}
 	snap, err := e.snapshot(ctx, tenantID)
 	if err != nil {
-		d := e.unavailable(ctx, tenantID, err)
-		return LookupPage{}, fault.Wrap(fault.Unavailable, "policy_unavailable", errUnavailable(d))
+		e.unavailable(ctx, tenantID, err) // logs why, as a decision would
+		return LookupPage{}, fault.Wrap(fault.Unavailable, "policy_unavailable", err)
 	}
 	all := snap.ids[q.ResourceType]
 	i := sort.SearchStrings(all, q.Cursor)
@@ -81,9 +81,3 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 	}
 	return page, nil
 }
-
-type unavailableError struct{ d Decision }
-
-func (u unavailableError) Error() string { return "policy snapshot unavailable: " + u.d.Errors[0] }
-
-func errUnavailable(d Decision) error { return unavailableError{d} }

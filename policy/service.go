@@ -130,7 +130,7 @@ func (s *Service) AuthorizeBatch(ctx context.Context, ac identity.ActorContext, 
 	}
 	for i := range reqs {
 		if reqs[i], err = askerRequest(ac, reqs[i]); err != nil {
-			return nil, withField(err, fmt.Sprintf("requests[%d].", i))
+			return nil, fieldPrefix(err, fmt.Sprintf("requests[%d].", i))
 		}
 	}
 	return s.engine.AuthorizeBatch(ctx, tenantID, reqs), nil
@@ -150,8 +150,6 @@ func (s *Service) Lookup(ctx context.Context, ac identity.ActorContext, tenantID
 	q.Principal, q.OnBehalfOf = req.Principal, req.OnBehalfOf
 	return s.engine.Lookup(ctx, tenantID, q)
 }
-
-func withField(err error, prefix string) error { return fieldPrefix(err, prefix) }
 
 // canManage reports whether the caller may act on tenantID's resources or
 // policies: services with authz:check and platform admins always, members
@@ -218,7 +216,7 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 		}
 		if _, err := s.engine.d.Compiler.ValidateResource(rs[i]); err != nil {
 			if len(rs) > 1 {
-				err = withField(err, fmt.Sprintf("resources[%d].", i))
+				err = fieldPrefix(err, fmt.Sprintf("resources[%d].", i))
 			}
 			return nil, err
 		}
