@@ -28,7 +28,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./token
 	$(GO) test -run '^$$' -fuzz FuzzVerifyEncoded -fuzztime 30s ./password
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./httpapi
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./credential/secret
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./secret
 	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./oauth
 	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./token
 	$(GO) test -run '^$$' -fuzz FuzzParsePolicy -fuzztime 30s ./ratelimit

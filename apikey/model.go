@@ -8,7 +8,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/cursor"
 )
 
 // Key is a stored API key. The secret itself is never stored.
@@ -53,7 +53,7 @@ type Store interface {
 	// NotFound "api_key_not_found".
 	GetAPIKey(ctx context.Context, id string) (Key, error)
 	// ListAPIKeys lists keys of f.TenantID ordered by id, after p.After.
-	ListAPIKeys(ctx context.Context, f Filter, p identity.Page) ([]Key, error)
+	ListAPIKeys(ctx context.Context, f Filter, p cursor.Page) ([]Key, error)
 	// RotateAPIKey makes newHash the key's hash and keeps the current one as
 	// PreviousHash until previousUntil (nil: the old secret stops at once and
 	// PreviousHash is cleared). RotatedAt becomes at.

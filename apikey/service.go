@@ -8,12 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate/tollgate/credential/event"
-	"github.com/tollgate/tollgate/credential/secret"
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/ratelimit"
+	"github.com/tollgate/tollgate/secret"
 	"github.com/tollgate/tollgate/serviceaccount"
 )
 
@@ -288,7 +289,7 @@ func (s *Service) Get(ctx context.Context, ac identity.ActorContext, id string) 
 
 // List lists keys of a tenant: all of them with apikeys:read, otherwise the
 // caller's own and those of their agents. actorID "" lists every holder.
-func (s *Service) List(ctx context.Context, ac identity.ActorContext, tenantID, actorID string, includeRevoked bool, p identity.Page) ([]Key, error) {
+func (s *Service) List(ctx context.Context, ac identity.ActorContext, tenantID, actorID string, includeRevoked bool, p cursor.Page) ([]Key, error) {
 	rights, err := s.callerRights(ctx, ac, tenantID)
 	if err != nil {
 		return nil, err

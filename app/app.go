@@ -17,7 +17,7 @@ import (
 	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/credential"
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
@@ -47,7 +47,7 @@ type App struct {
 
 	cfg         config.Config
 	store       store.Store
-	revocations *session.Revocations
+	revocations *credential.Revocations
 	// gateway is the route table of /v1/gateway/auth; nil when not
 	// configured.
 	gateway *gateway.Table
@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	verifier := token.NewVerifier(a.Keys, token.VerifierOptions{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, CacheSize: cfg.TokenCacheSize,
 	})
-	a.revocations = session.NewRevocations(st, cfg.AccessTokenTTL, token.DefaultLeeway, nil)
+	a.revocations = credential.NewRevocations(st, cfg.AccessTokenTTL, token.DefaultLeeway, nil)
 	if err := a.revocations.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("loading session revocations: %w", err)
 	}
@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})
 	a.Credentials = credential.NewResolver(credential.Deps{
-		Verifier: verifier, Revoked: a.revocations, RolePermissions: a.Sessions.Permissions,
+		Verifier: verifier, Revoked: a.revocations, RolePermissions: a.Identity.RolePermissions,
 		Keys: st, Rights: a.Identity, Services: st, Blocks: st, Rejected: metrics.CredentialRejected,
 	}, credential.Options{KeyCacheTTL: cfg.APIKeyCacheTTL})
 	if err := a.Credentials.SyncBlocks(ctx); err != nil {

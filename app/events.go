@@ -7,7 +7,7 @@ import (
 	"github.com/tollgate/tollgate/bus"
 	natsbus "github.com/tollgate/tollgate/bus/nats"
 	"github.com/tollgate/tollgate/config"
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 )
 
 // openBus connects to NATS when configured, or returns an in-process bus.

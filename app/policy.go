@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/config"
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/policy"
 )

@@ -9,12 +9,11 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
-	"github.com/tollgate/tollgate/credential/event"
-	"github.com/tollgate/tollgate/credential/secret"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/secret"
 	"github.com/tollgate/tollgate/serviceaccount"
-	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/token"
 )
 
@@ -34,7 +33,7 @@ type Services interface {
 type Deps struct {
 	Verifier *token.Verifier
 	// Revoked holds revoked credential ids: sessions, keys, client secrets.
-	Revoked *session.Revocations
+	Revoked *Revocations
 	// RolePermissions resolves a session token's roles (session.Service).
 	RolePermissions func(ctx context.Context, tenantID string, roles []string) ([]string, error)
 	Keys            apikey.Store

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
-	"github.com/tollgate/tollgate/credential/secret"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/secret"
 )
 
 func TestAPIKeyLifecycle(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
-	"github.com/tollgate/tollgate/identity"
 )
 
 // Page sizes of list endpoints.
@@ -18,20 +18,20 @@ const (
 // listPage reads ?limit and ?cursor. The cursor is the last item's key,
 // which is opaque to clients; one extra item is fetched to learn whether a
 // next page exists.
-func listPage(r *http.Request) (identity.Page, int, error) {
+func listPage(r *http.Request) (cursor.Page, int, error) {
 	limit := defaultListLimit
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxListLimit {
-			return identity.Page{}, 0, fault.Invalidf("limit", "invalid_limit", "limit must be an integer from 1 to %d", maxListLimit)
+			return cursor.Page{}, 0, fault.Invalidf("limit", "invalid_limit", "limit must be an integer from 1 to %d", maxListLimit)
 		}
 		limit = n
 	}
-	cursor := r.URL.Query().Get("cursor")
-	if len(cursor) > maxCursorLen {
-		return identity.Page{}, 0, fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
+	after := r.URL.Query().Get("cursor")
+	if len(after) > maxCursorLen {
+		return cursor.Page{}, 0, fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
 	}
-	return identity.Page{After: cursor, Limit: limit + 1}, limit, nil
+	return cursor.Page{After: after, Limit: limit + 1}, limit, nil
 }
 
 // listResponse is the envelope of every list.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tollgate/tollgate/credential/secret"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/secret"
 	"github.com/tollgate/tollgate/serviceaccount"
 )
 

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ids"
 )
@@ -108,7 +109,7 @@ func (s *Service) GetAgent(ctx context.Context, c Caller, tenantID, agentID stri
 
 // ListAgents lists the tenant's agents for holders of agents:read, and the
 // caller's own agents for everyone else.
-func (s *Service) ListAgents(ctx context.Context, c Caller, tenantID string, p Page) ([]Agent, error) {
+func (s *Service) ListAgents(ctx context.Context, c Caller, tenantID string, p cursor.Page) ([]Agent, error) {
 	acc, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
 		return nil, err
@@ -232,7 +233,7 @@ const maxOwnedAgents = 1000
 // OwnedAgents lists up to maxOwnedAgents agents of ownerID in tenantID.
 func (s *Service) OwnedAgents(ctx context.Context, tenantID, ownerID string) ([]Agent, error) {
 	var out []Agent
-	p := Page{Limit: MaxPageLimit}
+	p := cursor.Page{Limit: cursor.MaxLimit}
 	for len(out) < maxOwnedAgents {
 		page, err := s.store.ListAgents(ctx, tenantID, ownerID, p)
 		if err != nil {

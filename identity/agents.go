@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"time"
+
+	"github.com/tollgate/tollgate/cursor"
 )
 
 // AgentActorPrefix is the actor-id prefix of agents.
@@ -41,7 +43,7 @@ type AgentStore interface {
 	// tenant.
 	GetAgent(ctx context.Context, tenantID, id string) (Agent, error)
 	// ListAgents lists a tenant's agents ordered by id; ownerID "" lists all.
-	ListAgents(ctx context.Context, tenantID, ownerID string, p Page) ([]Agent, error)
+	ListAgents(ctx context.Context, tenantID, ownerID string, p cursor.Page) ([]Agent, error)
 	// UpdateAgent writes Name, Description, Status and UpdatedAt.
 	// NotFound "agent_not_found"; Conflict "agent_name_taken".
 	UpdateAgent(ctx context.Context, a Agent) error

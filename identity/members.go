@@ -5,7 +5,8 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ids"
@@ -19,7 +20,7 @@ type NewMember struct {
 }
 
 // ListMembers lists a tenant's members (members:read).
-func (s *Service) ListMembers(ctx context.Context, c Caller, tenantID string, p Page) ([]Membership, error) {
+func (s *Service) ListMembers(ctx context.Context, c Caller, tenantID string, p cursor.Page) ([]Membership, error) {
 	a, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
 		return nil, err

@@ -75,27 +75,3 @@ type TenantMembership struct {
 	Tenant Tenant
 	Roles  []string
 }
-
-// Page asks for one page of a list ordered by id. After is the last id of the
-// previous page ("" for the first page).
-type Page struct {
-	After string
-	Limit int
-}
-
-// Limits of list pages.
-const (
-	DefaultPageLimit = 50
-	MaxPageLimit     = 200
-)
-
-// Normalize clamps the limit into [1, MaxPageLimit].
-func (p Page) Normalize() Page {
-	if p.Limit <= 0 {
-		p.Limit = DefaultPageLimit
-	}
-	if p.Limit > MaxPageLimit {
-		p.Limit = MaxPageLimit
-	}
-	return p
-}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ids"
 )

@@ -1,6 +1,10 @@
 package identity
 
-import "context"
+import (
+	"context"
+
+	"github.com/tollgate/tollgate/cursor"
+)
 
 // Store persists identities. Implementations must scope every tenant-owned
 // query by tenant id, return fault errors (NotFound, Conflict) with the codes
@@ -21,9 +25,9 @@ type Store interface {
 	// UpdateTenant writes Name, Status and UpdatedAt. NotFound "tenant_not_found".
 	UpdateTenant(ctx context.Context, t Tenant) error
 	// ListTenants lists every tenant (platform view).
-	ListTenants(ctx context.Context, p Page) ([]Tenant, error)
+	ListTenants(ctx context.Context, p cursor.Page) ([]Tenant, error)
 	// ListTenantsOf lists the tenants actorID is a member of, ordered by tenant id.
-	ListTenantsOf(ctx context.Context, actorID string, p Page) ([]TenantMembership, error)
+	ListTenantsOf(ctx context.Context, actorID string, p cursor.Page) ([]TenantMembership, error)
 	// CountTenants reports how many tenants exist (for the first-run hint).
 	CountTenants(ctx context.Context) (int, error)
 
@@ -37,7 +41,7 @@ type Store interface {
 	// UpdatedAt. NotFound "user_not_found".
 	UpdateUser(ctx context.Context, u User) error
 	// ListUsers lists every user (platform view).
-	ListUsers(ctx context.Context, p Page) ([]User, error)
+	ListUsers(ctx context.Context, p cursor.Page) ([]User, error)
 
 	// AddMember inserts a membership. Conflict "member_exists".
 	AddMember(ctx context.Context, m Membership) error
@@ -45,7 +49,7 @@ type Store interface {
 	GetMember(ctx context.Context, tenantID, actorID string) (Membership, error)
 	// ListMembers lists a tenant's memberships ordered by actor id; p.After is
 	// an actor id.
-	ListMembers(ctx context.Context, tenantID string, p Page) ([]Membership, error)
+	ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]Membership, error)
 	// SetMemberRoles replaces the roles of an existing membership.
 	// NotFound "member_not_found"; Conflict "last_owner" when the change would
 	// leave the tenant without an owner (checked in the same transaction).

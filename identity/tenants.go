@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ids"
@@ -51,7 +52,7 @@ func (s *Service) GetTenant(ctx context.Context, c Caller, tenantID string) (Ten
 }
 
 // ListMyTenants lists the tenants the caller belongs to.
-func (s *Service) ListMyTenants(ctx context.Context, c Caller, p Page) ([]TenantMembership, error) {
+func (s *Service) ListMyTenants(ctx context.Context, c Caller, p cursor.Page) ([]TenantMembership, error) {
 	if c.Bounded {
 		// A key or delegated token sees the one tenant it was issued for.
 		a, err := s.resolve(ctx, c, c.TenantID)
@@ -67,7 +68,7 @@ func (s *Service) ListMyTenants(ctx context.Context, c Caller, p Page) ([]Tenant
 }
 
 // ListAllTenants lists every tenant; platform admins only.
-func (s *Service) ListAllTenants(ctx context.Context, c Caller, p Page) ([]Tenant, error) {
+func (s *Service) ListAllTenants(ctx context.Context, c Caller, p cursor.Page) ([]Tenant, error) {
 	if !s.isPlatformAdmin(ctx, c) {
 		return nil, fault.Forbiddenf("platform_admin_required", "listing every tenant needs a platform admin")
 	}

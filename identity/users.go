@@ -3,7 +3,8 @@ package identity
 import (
 	"context"
 
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 
 	"github.com/tollgate/tollgate/ids"
@@ -40,12 +41,12 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 }
 
 // ListUsers lists every user, for the admin CLI.
-func (s *Service) ListUsers(ctx context.Context, p Page) ([]User, error) {
+func (s *Service) ListUsers(ctx context.Context, p cursor.Page) ([]User, error) {
 	return s.store.ListUsers(ctx, p.Normalize())
 }
 
 // ListTenants lists every tenant, for the admin CLI.
-func (s *Service) ListTenants(ctx context.Context, p Page) ([]Tenant, error) {
+func (s *Service) ListTenants(ctx context.Context, p cursor.Page) ([]Tenant, error) {
 	return s.store.ListTenants(ctx, p.Normalize())
 }
 

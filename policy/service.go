@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -312,7 +313,7 @@ func (s *Service) PolicyVersion(ctx context.Context, ac identity.ActorContext, t
 }
 
 // PolicyVersions lists versions newest first.
-func (s *Service) PolicyVersions(ctx context.Context, ac identity.ActorContext, tenantID string, p identity.Page) ([]PolicySet, error) {
+func (s *Service) PolicyVersions(ctx context.Context, ac identity.ActorContext, tenantID string, p cursor.Page) ([]PolicySet, error) {
 	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
 		return nil, err
 	}

@@ -3,14 +3,15 @@ package policy
 import (
 	"context"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/identity"
 )
 
 // IdentityReader is what a snapshot needs from the identity store.
 type IdentityReader interface {
 	GetTenant(ctx context.Context, id string) (identity.Tenant, error)
-	ListMembers(ctx context.Context, tenantID string, p identity.Page) ([]identity.Membership, error)
-	ListAgents(ctx context.Context, tenantID, ownerID string, p identity.Page) ([]identity.Agent, error)
+	ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]identity.Membership, error)
+	ListAgents(ctx context.Context, tenantID, ownerID string, p cursor.Page) ([]identity.Agent, error)
 	ListRoles(ctx context.Context, tenantID string) ([]identity.Role, error)
 	// BlockedActors lists disabled users, agents and services.
 	BlockedActors(ctx context.Context) ([]string, error)
@@ -24,7 +25,7 @@ type StoreSource struct {
 }
 
 // loadPage is the page size of the lists a snapshot reads.
-const loadPage = identity.MaxPageLimit
+const loadPage = cursor.MaxLimit
 
 // TenantData implements Source.
 func (s StoreSource) TenantData(ctx context.Context, tenantID string) (TenantData, error) {
@@ -48,7 +49,7 @@ func (s StoreSource) TenantData(ctx context.Context, tenantID string) (TenantDat
 	for _, r := range roles {
 		td.Roles = append(td.Roles, r.Name)
 	}
-	for p := (identity.Page{Limit: loadPage}); ; {
+	for p := (cursor.Page{Limit: loadPage}); ; {
 		ms, err := s.Identity.ListMembers(ctx, tenantID, p)
 		if err != nil {
 			return TenantData{}, err
@@ -61,7 +62,7 @@ func (s StoreSource) TenantData(ctx context.Context, tenantID string) (TenantDat
 		}
 		p.After = ms[len(ms)-1].ActorID
 	}
-	for p := (identity.Page{Limit: loadPage}); ; {
+	for p := (cursor.Page{Limit: loadPage}); ; {
 		as, err := s.Identity.ListAgents(ctx, tenantID, "", p)
 		if err != nil {
 			return TenantData{}, err
@@ -75,7 +76,7 @@ func (s StoreSource) TenantData(ctx context.Context, tenantID string) (TenantDat
 		}
 		p.After = as[len(as)-1].ID
 	}
-	if td.Resources, err = s.Policies.ListResources(ctx, tenantID, identity.Page{}); err != nil {
+	if td.Resources, err = s.Policies.ListResources(ctx, tenantID, cursor.Page{}); err != nil {
 		return TenantData{}, err
 	}
 	if td.Policies, err = s.Policies.CurrentPolicySet(ctx, tenantID); err != nil {

@@ -3,7 +3,7 @@ package policy
 import (
 	"context"
 
-	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/cursor"
 )
 
 // Store persists registered resources and the versions of tenants' own
@@ -20,7 +20,7 @@ type Store interface {
 	// ListResources returns the tenant's resources ordered by (type, id),
 	// after the (type, id) in p.After (encoded "type/id", "" for the
 	// start), at most p.Limit (0: all of them, for building a snapshot).
-	ListResources(ctx context.Context, tenantID string, p identity.Page) ([]Resource, error)
+	ListResources(ctx context.Context, tenantID string, p cursor.Page) ([]Resource, error)
 
 	// CurrentPolicySet returns the tenant's latest policy version, or a
 	// zero PolicySet (Version 0) when it has none.
@@ -31,7 +31,7 @@ type Store interface {
 	// ListPolicySetVersions lists versions newest first, before
 	// p.After (a version number as decimal text, "" for the newest), at
 	// most p.Limit; Text is left empty.
-	ListPolicySetVersions(ctx context.Context, tenantID string, p identity.Page) ([]PolicySet, error)
+	ListPolicySetVersions(ctx context.Context, tenantID string, p cursor.Page) ([]PolicySet, error)
 	// AddPolicySet stores ps as version previous+1, where previous must be
 	// the tenant's current version (0 when none): Conflict
 	// "policy_version_conflict" when another change came first. NotFound

@@ -9,7 +9,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/cursor"
 )
 
 // ActorPrefix is the actor-id prefix of services: "service:<name>".
@@ -59,7 +59,7 @@ type Store interface {
 	// GetServiceByName: NotFound "service_not_found".
 	GetServiceByName(ctx context.Context, name string) (Service, error)
 	// ListServices lists services ordered by id.
-	ListServices(ctx context.Context, p identity.Page) ([]Service, error)
+	ListServices(ctx context.Context, p cursor.Page) ([]Service, error)
 	// UpdateService writes Description, Scopes, Status and UpdatedAt.
 	// NotFound "service_not_found".
 	UpdateService(ctx context.Context, s Service) error

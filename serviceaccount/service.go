@@ -7,11 +7,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tollgate/tollgate/credential/event"
-	"github.com/tollgate/tollgate/credential/secret"
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/secret"
 )
 
 // Scopes a service may be granted. They are platform-level abilities, not
@@ -145,7 +146,7 @@ func (r *Registry) Get(ctx context.Context, ac identity.ActorContext, id string)
 }
 
 // List lists services for a platform admin.
-func (r *Registry) List(ctx context.Context, ac identity.ActorContext, p identity.Page) ([]Service, error) {
+func (r *Registry) List(ctx context.Context, ac identity.ActorContext, p cursor.Page) ([]Service, error) {
 	if err := r.requireAdmin(ctx, ac); err != nil {
 		return nil, err
 	}

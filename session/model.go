@@ -28,15 +28,6 @@ type Session struct {
 	IP           string
 }
 
-// Revocation is the id of a revoked credential — a session, an API key or a
-// service's client secret; ids are unique across all of them — and when it
-// was revoked. Access tokens name the credentials they derive from (sid,
-// cid), so one set of revoked ids serves every token.
-type Revocation struct {
-	ID        string
-	RevokedAt time.Time
-}
-
 // Store persists sessions and hashed refresh tokens. A refresh token is
 // stored only as its SHA-256.
 type Store interface {
@@ -59,12 +50,6 @@ type Store interface {
 	// RevokeActorSessions revokes every live session of actorID and returns
 	// their ids.
 	RevokeActorSessions(ctx context.Context, actorID, reason string, at time.Time) ([]string, error)
-	// RevokedSince lists revoked credentials — sessions, API keys and
-	// service secrets — in (RevokedAt, ID) order,
-	// starting after the position (since, afterID) — afterID "" includes
-	// every revocation at since — at most limit. Replicas page through it
-	// to learn of revocations made elsewhere.
-	RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]Revocation, error)
 	// DeleteExpired removes sessions (and their tokens) whose ExpiresAt is
 	// before cutoff, returning how many.
 	DeleteExpired(ctx context.Context, cutoff time.Time) (int, error)

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
@@ -36,13 +37,12 @@ type Service struct {
 	hasher       *password.Hasher
 	keys         *token.Keyring
 	throttle     LoginThrottle
-	revocations  *Revocations
+	revocations  RevocationRecorder
 	opts         Options
 	log          *slog.Logger
 	now          func() time.Time
 	outcome      func(outcome string)
 	notify       event.Notifier
-	builtinPerms [8][]string
 }
 
 // Deps are what a Service is built from.
@@ -53,8 +53,9 @@ type Deps struct {
 	Hasher     *password.Hasher
 	Keys       *token.Keyring
 	// Throttle limits sign-in attempts per account; nil means no limit.
-	Throttle    LoginThrottle
-	Revocations *Revocations
+	Throttle LoginThrottle
+	// Revocations learns at once of the sessions this process revokes.
+	Revocations RevocationRecorder
 	Log         *slog.Logger
 	Now         func() time.Time
 	// Notify announces revoked sessions to other replicas.
@@ -62,6 +63,12 @@ type Deps struct {
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
+}
+
+// RevocationRecorder is this process's set of revoked credential ids
+// (credential.Revocations).
+type RevocationRecorder interface {
+	Add(at time.Time, ids ...string)
 }
 
 // LoginThrottle limits sign-in attempts per account before any password is
@@ -85,7 +92,6 @@ func NewService(d Deps, opts Options) *Service {
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
 		keys: d.Keys, throttle: d.Throttle, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
-		builtinPerms: builtinPermissionTable(),
 	}
 }
 
@@ -220,7 +226,7 @@ func errNoSuchTenant() error {
 // session, enough to create one.
 func (s *Service) pickTenant(ctx context.Context, actorID, want string) (string, []string, error) {
 	if want == "" {
-		list, err := s.identities.ListTenantsOf(ctx, actorID, identity.Page{Limit: identity.MaxPageLimit})
+		list, err := s.identities.ListTenantsOf(ctx, actorID, cursor.Page{Limit: cursor.MaxLimit})
 		if err != nil {
 			return "", nil, err
 		}
@@ -295,7 +301,7 @@ func (s *Service) issue(ctx context.Context, sess Session, roles []string, refre
 	}
 	// The permissions ride in scope for services that verify tokens with
 	// the SDK and cannot resolve custom roles themselves.
-	perms, err := s.Permissions(ctx, sess.TenantID, roles)
+	perms, err := s.roles.RolePermissions(ctx, sess.TenantID, roles)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -432,46 +438,6 @@ func (s *Service) SwitchTenant(ctx context.Context, ac identity.ActorContext, te
 		return Tokens{}, err
 	}
 	return tokens, nil
-}
-
-// permissions resolves roles to a sorted permission list. Sessions almost
-// always hold built-in roles only, whose lists are precomputed; custom roles
-// need the tenant's definitions.
-// Permissions resolves the permissions of roles in tenantID; built-in
-// combinations come from a precomputed table.
-func (s *Service) Permissions(ctx context.Context, tenantID string, roles []string) ([]string, error) {
-	mask := 0
-	for _, r := range roles {
-		bit, ok := builtinBit[r]
-		if !ok {
-			custom, err := s.roles.CustomRoles(ctx, tenantID)
-			if err != nil {
-				return nil, err
-			}
-			return identity.ResolvePermissions(roles, custom).Sorted(), nil
-		}
-		mask |= bit
-	}
-	return s.builtinPerms[mask], nil
-}
-
-var builtinBit = map[string]int{identity.RoleOwner: 1, identity.RoleAdmin: 2, identity.RoleMember: 4}
-
-// builtinPermissionTable lists the permissions of every combination of
-// built-in roles, indexed by builtinBit mask. Callers share the slices and
-// must not modify them.
-func builtinPermissionTable() [8][]string {
-	var table [8][]string
-	for mask := range table {
-		var roles []string
-		for r, bit := range builtinBit {
-			if mask&bit != 0 {
-				roles = append(roles, r)
-			}
-		}
-		table[mask] = identity.ResolvePermissions(roles, nil).Sorted()
-	}
-	return table
 }
 
 func truncate(s string, n int) string {

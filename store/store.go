@@ -22,6 +22,7 @@ type Store interface {
 	apikey.Store
 	serviceaccount.Store
 	credential.BlockStore
+	credential.RevocationStore
 	session.Store
 	token.KeyStore
 	ratelimit.TenantStore

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/password"
 )
@@ -144,7 +145,7 @@ func runUserCreate(ctx context.Context, env *environment, args []string) error {
 func runUserList(ctx context.Context, env *environment, args []string) error {
 	return runAdmin(ctx, env, args, adminSpec{name: "user list", usage: "[flags]"}, func(a *adminSession) error {
 		return printAll(env.stdout, "ACTOR ID\tEMAIL\tNAME\tSTATUS\tPLATFORM ADMIN\tCREATED",
-			func(p identity.Page) ([]identity.User, error) { return a.identity.ListUsers(ctx, p) },
+			func(p cursor.Page) ([]identity.User, error) { return a.identity.ListUsers(ctx, p) },
 			func(u identity.User) string { return u.ID },
 			func(u identity.User) []any {
 				return []any{u.ActorID(), u.Email, u.DisplayName, u.Status, u.PlatformAdmin, u.CreatedAt.Format(time.RFC3339)}
@@ -181,7 +182,7 @@ func runTenantCreate(ctx context.Context, env *environment, args []string) error
 func runTenantList(ctx context.Context, env *environment, args []string) error {
 	return runAdmin(ctx, env, args, adminSpec{name: "tenant list", usage: "[flags]"}, func(a *adminSession) error {
 		return printAll(env.stdout, "ID\tSLUG\tNAME\tSTATUS\tCREATED",
-			func(p identity.Page) ([]identity.Tenant, error) { return a.identity.ListTenants(ctx, p) },
+			func(p cursor.Page) ([]identity.Tenant, error) { return a.identity.ListTenants(ctx, p) },
 			func(t identity.Tenant) string { return t.ID },
 			func(t identity.Tenant) []any {
 				return []any{t.ID, t.Slug, t.Name, t.Status, t.CreatedAt.Format(time.RFC3339)}
@@ -190,10 +191,10 @@ func runTenantList(ctx context.Context, env *environment, args []string) error {
 }
 
 // printAll pages through a list to its end and prints it as a table.
-func printAll[T any](w io.Writer, header string, fetch func(identity.Page) ([]T, error), key func(T) string, row func(T) []any) error {
+func printAll[T any](w io.Writer, header string, fetch func(cursor.Page) ([]T, error), key func(T) string, row func(T) []any) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, header)
-	p := identity.Page{Limit: identity.MaxPageLimit}
+	p := cursor.Page{Limit: cursor.MaxLimit}
 	for {
 		list, err := fetch(p)
 		if err != nil {

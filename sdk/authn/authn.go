@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/bus"
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/sdk/internal/clienttoken"
 	"github.com/tollgate/tollgate/token"

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/token"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/bus"
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 )
 
 func TestCache(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/bus"
 	"github.com/tollgate/tollgate/config"
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/serviceaccount"

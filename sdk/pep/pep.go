@@ -16,7 +16,7 @@ import (
 
 	"github.com/tollgate/tollgate/bus"
 	"github.com/tollgate/tollgate/cache"
-	"github.com/tollgate/tollgate/credential/event"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/sdk/internal/clienttoken"
 )
 

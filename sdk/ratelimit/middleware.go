@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/sdk/internal/problem"
-
-	tgratelimit "github.com/tollgate/tollgate/ratelimit"
 )
 
 // quotaExceededType is the problem type the RateLimit header fields draft
@@ -52,8 +50,8 @@ func (c *Client) Middleware(name string, keyFrom func(*http.Request) string, opt
 			}
 			if !res.Unchecked {
 				policy, state := HeaderFields(name, res)
-				w.Header().Set(tgratelimit.PolicyHeader, policy)
-				w.Header().Set(tgratelimit.StateHeader, state)
+				w.Header().Set(PolicyHeader, policy)
+				w.Header().Set(StateHeader, state)
 			}
 			if !res.Allowed {
 				w.Header().Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(res.RetryAfter)), 10))
@@ -69,6 +67,14 @@ func (c *Client) Middleware(name string, keyFrom func(*http.Request) string, opt
 		})
 	}
 }
+
+// The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers),
+// the names Tollgate's own API answers with. The SDK declares them itself so
+// that services need not import the server's packages.
+const (
+	PolicyHeader = "RateLimit-Policy"
+	StateHeader  = "RateLimit"
+)
 
 // HeaderFields renders the RateLimit-Policy and RateLimit field values of
 // res for the limit called name, in the format of Tollgate's own:

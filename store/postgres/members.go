@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -46,7 +47,7 @@ func (s *Store) GetMember(ctx context.Context, tenantID, actorID string) (identi
 }
 
 // ListMembers pages through tenantID's memberships by actor id.
-func (s *Store) ListMembers(ctx context.Context, tenantID string, p identity.Page) ([]identity.Membership, error) {
+func (s *Store) ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]identity.Membership, error) {
 	p = p.Normalize()
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = $1 AND actor_id > $2 ORDER BY actor_id LIMIT $3`,

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
-	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/serviceaccount"
 )
 
@@ -86,7 +86,7 @@ func (s *Store) GetServiceByName(ctx context.Context, name string) (serviceaccou
 }
 
 // ListServices pages through every service by id.
-func (s *Store) ListServices(ctx context.Context, p identity.Page) ([]serviceaccount.Service, error) {
+func (s *Store) ListServices(ctx context.Context, p cursor.Page) ([]serviceaccount.Service, error) {
 	p = p.Normalize()
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+serviceCols+` FROM services WHERE id > $1 ORDER BY id LIMIT $2`, p.After, p.Limit)

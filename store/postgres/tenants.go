@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -71,7 +72,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t identity.Tenant) error {
 }
 
 // ListTenants pages through every tenant by id.
-func (s *Store) ListTenants(ctx context.Context, p identity.Page) ([]identity.Tenant, error) {
+func (s *Store) ListTenants(ctx context.Context, p cursor.Page) ([]identity.Tenant, error) {
 	p = p.Normalize()
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+tenantCols+` FROM tenants t WHERE t.id > $1 ORDER BY t.id LIMIT $2`, p.After, p.Limit)
@@ -82,7 +83,7 @@ func (s *Store) ListTenants(ctx context.Context, p identity.Page) ([]identity.Te
 }
 
 // ListTenantsOf pages through actorID's tenants by tenant id.
-func (s *Store) ListTenantsOf(ctx context.Context, actorID string, p identity.Page) ([]identity.TenantMembership, error) {
+func (s *Store) ListTenantsOf(ctx context.Context, actorID string, p cursor.Page) ([]identity.TenantMembership, error) {
 	p = p.Normalize()
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+tenantCols+`, m.roles FROM memberships m JOIN tenants t ON t.id = m.tenant_id

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -64,7 +65,7 @@ func (s *Store) UpdateUser(ctx context.Context, u identity.User) error {
 }
 
 // ListUsers pages through every user by id.
-func (s *Store) ListUsers(ctx context.Context, p identity.Page) ([]identity.User, error) {
+func (s *Store) ListUsers(ctx context.Context, p cursor.Page) ([]identity.User, error) {
 	p = p.Normalize()
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+userCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, p.After, p.Limit)

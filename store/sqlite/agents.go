@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -55,7 +56,7 @@ func (s *Store) GetAgent(ctx context.Context, tenantID, id string) (identity.Age
 
 // ListAgents pages through tenantID's agents by id, only ownerID's unless it
 // is "".
-func (s *Store) ListAgents(ctx context.Context, tenantID, ownerID string, p identity.Page) ([]identity.Agent, error) {
+func (s *Store) ListAgents(ctx context.Context, tenantID, ownerID string, p cursor.Page) ([]identity.Agent, error) {
 	p = p.Normalize()
 	var rows *sql.Rows
 	var err error

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
-	"github.com/tollgate/tollgate/identity"
 )
 
 const apiKeyCols = `id, tenant_id, actor_id, created_by, name, scopes, hash, previous_hash, previous_expires_at,
@@ -66,7 +66,7 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (apikey.Key, error) {
 }
 
 // ListAPIKeys pages through f.TenantID's keys by id.
-func (s *Store) ListAPIKeys(ctx context.Context, f apikey.Filter, p identity.Page) ([]apikey.Key, error) {
+func (s *Store) ListAPIKeys(ctx context.Context, f apikey.Filter, p cursor.Page) ([]apikey.Key, error) {
 	if f.TenantID == "" {
 		// Never read as "every tenant".
 		return nil, fault.Invalidf("tenant_id", "tenant_required", "listing API keys needs a tenant")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -52,7 +53,7 @@ func (s *Store) GetMember(ctx context.Context, tenantID, actorID string) (identi
 }
 
 // ListMembers pages through tenantID's memberships by actor id.
-func (s *Store) ListMembers(ctx context.Context, tenantID string, p identity.Page) ([]identity.Membership, error) {
+func (s *Store) ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]identity.Membership, error) {
 	p = p.Normalize()
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id > ? ORDER BY actor_id LIMIT ?`,

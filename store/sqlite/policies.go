@@ -6,7 +6,7 @@ import (
 	"errors"
 	"math"
 
-	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/policy"
 )
 
@@ -101,7 +101,7 @@ func (s *Store) GetResource(ctx context.Context, tenantID, typ, id string) (poli
 // the "type/id" in p.After. A p.Limit of 0 or less lists them all; a
 // positive one is not clamped. Invalid "invalid_cursor" when p.After is
 // neither "" nor holds a "/".
-func (s *Store) ListResources(ctx context.Context, tenantID string, p identity.Page) ([]policy.Resource, error) {
+func (s *Store) ListResources(ctx context.Context, tenantID string, p cursor.Page) ([]policy.Resource, error) {
 	q := `SELECT ` + resourceCols + ` FROM resources WHERE tenant_id = ?`
 	args := []any{tenantID}
 	if p.After != "" {
@@ -166,7 +166,7 @@ func (s *Store) PolicySetVersion(ctx context.Context, tenantID string, version i
 // first, those before the decimal version in p.After, with Text left
 // empty. p.Limit is normalised as in every other list. Invalid
 // "invalid_cursor" when p.After is neither "" nor a decimal integer.
-func (s *Store) ListPolicySetVersions(ctx context.Context, tenantID string, p identity.Page) ([]policy.PolicySet, error) {
+func (s *Store) ListPolicySetVersions(ctx context.Context, tenantID string, p cursor.Page) ([]policy.PolicySet, error) {
 	p = p.Normalize()
 	q := `SELECT version, created_by, created_at FROM policy_sets WHERE tenant_id = ?`
 	args := []any{tenantID}

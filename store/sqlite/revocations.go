@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/tollgate/tollgate/session"
+	"github.com/tollgate/tollgate/credential"
 )
 
 // defaultRevokedLimit applies when RevokedSince is given no positive limit.
@@ -33,7 +33,7 @@ var revokedSinceQuery = revokedAfter("sessions") +
 // RevokedSince lists revoked sessions, API keys and service secrets after
 // the position (since, afterID) in (revoked_at, id) order; afterID ""
 // includes every revocation at since.
-func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]session.Revocation, error) {
+func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]credential.Revocation, error) {
 	if limit <= 0 {
 		limit = defaultRevokedLimit
 	}
@@ -41,8 +41,8 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID strin
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	return collect(rows, func(r scanner) (session.Revocation, error) {
-		var rev session.Revocation
+	return collect(rows, func(r scanner) (credential.Revocation, error) {
+		var rev credential.Revocation
 		var at int64
 		err := r.Scan(&rev.ID, &at)
 		rev.RevokedAt = fromTS(at)

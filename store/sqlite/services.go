@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
-	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/serviceaccount"
 )
 
@@ -91,7 +91,7 @@ func (s *Store) GetServiceByName(ctx context.Context, name string) (serviceaccou
 }
 
 // ListServices pages through every service by id.
-func (s *Store) ListServices(ctx context.Context, p identity.Page) ([]serviceaccount.Service, error) {
+func (s *Store) ListServices(ctx context.Context, p cursor.Page) ([]serviceaccount.Service, error) {
 	p = p.Normalize()
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT `+serviceCols+` FROM services WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)

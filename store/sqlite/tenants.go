@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -70,7 +71,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t identity.Tenant) error {
 }
 
 // ListTenants pages through every tenant by id.
-func (s *Store) ListTenants(ctx context.Context, p identity.Page) ([]identity.Tenant, error) {
+func (s *Store) ListTenants(ctx context.Context, p cursor.Page) ([]identity.Tenant, error) {
 	p = p.Normalize()
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT `+tenantCols+` FROM tenants t WHERE t.id > ? ORDER BY t.id LIMIT ?`, p.After, p.Limit)
@@ -81,7 +82,7 @@ func (s *Store) ListTenants(ctx context.Context, p identity.Page) ([]identity.Te
 }
 
 // ListTenantsOf pages through actorID's tenants by tenant id.
-func (s *Store) ListTenantsOf(ctx context.Context, actorID string, p identity.Page) ([]identity.TenantMembership, error) {
+func (s *Store) ListTenantsOf(ctx context.Context, actorID string, p cursor.Page) ([]identity.TenantMembership, error) {
 	p = p.Normalize()
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT `+tenantCols+`, m.roles FROM memberships m JOIN tenants t ON t.id = m.tenant_id

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -62,7 +63,7 @@ func (s *Store) UpdateUser(ctx context.Context, u identity.User) error {
 }
 
 // ListUsers pages through every user by id.
-func (s *Store) ListUsers(ctx context.Context, p identity.Page) ([]identity.User, error) {
+func (s *Store) ListUsers(ctx context.Context, p cursor.Page) ([]identity.User, error) {
 	p = p.Normalize()
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)

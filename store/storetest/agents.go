@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store"
@@ -141,7 +142,7 @@ func agentTests() []test {
 				var got []string
 				after := ""
 				for range 10 {
-					page := ok(s.ListAgents(ctx, "t1", tc.owner, identity.Page{After: after, Limit: 2}))(t)
+					page := ok(s.ListAgents(ctx, "t1", tc.owner, cursor.Page{After: after, Limit: 2}))(t)
 					if len(page) > 2 {
 						t.Fatalf("page of %d items, limit 2", len(page))
 					}
@@ -153,9 +154,9 @@ func agentTests() []test {
 				}
 				check(t, "paged ids of owner "+tc.owner, got, tc.want)
 			}
-			page := ok(s.ListAgents(ctx, "t1", "", identity.Page{After: "a-02", Limit: 1}))(t)
+			page := ok(s.ListAgents(ctx, "t1", "", cursor.Page{After: "a-02", Limit: 1}))(t)
 			check(t, "after a-02", page, []identity.Agent{truncAgent(agent("t1", "a-03", owners["a-03"]))})
-			check(t, "zero limit", agentIDs(ok(s.ListAgents(ctx, "t1", "", identity.Page{}))(t)), all)
+			check(t, "zero limit", agentIDs(ok(s.ListAgents(ctx, "t1", "", cursor.Page{}))(t)), all)
 			check(t, "unknown owner", agentIDs(ok(s.ListAgents(ctx, "t1", "user:nobody", pageAll))(t)), []string{})
 			check(t, "unknown tenant", agentIDs(ok(s.ListAgents(ctx, "nope", "", pageAll))(t)), []string{})
 		}},

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
-	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -164,7 +164,7 @@ func apiKeyTests() []test {
 			after := ""
 			for range 10 {
 				page := ok(s.ListAPIKeys(ctx, apikey.Filter{TenantID: "ta", ActorIDs: []string{"user:alice", "agent:a1"}, IncludeRevoked: true},
-					identity.Page{After: after, Limit: 2}))(t)
+					cursor.Page{After: after, Limit: 2}))(t)
 				if len(page) > 2 {
 					t.Fatalf("page of %d items, limit 2", len(page))
 				}
@@ -175,10 +175,10 @@ func apiKeyTests() []test {
 				after = page[len(page)-1].ID
 			}
 			check(t, "paged", got, []string{"k-00", "k-01", "k-02", "k-04", "k-05"})
-			page := ok(s.ListAPIKeys(ctx, apikey.Filter{TenantID: "ta"}, identity.Page{After: "k-01", Limit: 1}))(t)
+			page := ok(s.ListAPIKeys(ctx, apikey.Filter{TenantID: "ta"}, cursor.Page{After: "k-01", Limit: 1}))(t)
 			want := apiKey("k-03", "ta", "service:mailer")
 			check(t, "item", page, []apikey.Key{truncAPIKey(want)})
-			check(t, "zero limit", keyIDs(ok(s.ListAPIKeys(ctx, apikey.Filter{TenantID: "ta", IncludeRevoked: true}, identity.Page{}))(t)), ids("k", 7))
+			check(t, "zero limit", keyIDs(ok(s.ListAPIKeys(ctx, apikey.Filter{TenantID: "ta", IncludeRevoked: true}, cursor.Page{}))(t)), ids("k", 7))
 		}},
 		{"ListNeedsTenant", func(t *testing.T, s store.Store) {
 			newTenant(t, s, "t1", "user:alice")
@@ -392,7 +392,7 @@ func apiKeyTests() []test {
 			ctx := t.Context()
 			newTenant(t, s, "t1", "user:alice")
 			used := map[string]time.Time{}
-			for i := range 2 * identity.MaxPageLimit {
+			for i := range 2 * cursor.MaxLimit {
 				id := fmt.Sprintf("k%03d", i)
 				if i%2 == 0 {
 					newAPIKey(t, s, id, "t1", "user:alice")

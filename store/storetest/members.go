@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store"
 )
@@ -63,7 +64,7 @@ func memberTests() []test {
 			var got []string
 			after := ""
 			for range 10 {
-				page := ok(s.ListMembers(ctx, "t1", identity.Page{After: after, Limit: 4}))(t)
+				page := ok(s.ListMembers(ctx, "t1", cursor.Page{After: after, Limit: 4}))(t)
 				if len(page) == 0 {
 					break
 				}
@@ -77,7 +78,7 @@ func memberTests() []test {
 			}
 			check(t, "paged actor ids", got, want)
 
-			page := ok(s.ListMembers(ctx, "t1", identity.Page{After: "user:m-01", Limit: 1}))(t)
+			page := ok(s.ListMembers(ctx, "t1", cursor.Page{After: "user:m-01", Limit: 1}))(t)
 			check(t, "after m-01", page, []identity.Membership{truncMember(membership("t1", "user:m-02", "member"))})
 			if l := ok(s.ListMembers(ctx, "nope", pageAll))(t); len(l) != 0 {
 				t.Errorf("ListMembers(unknown tenant) = %v, want none", l)

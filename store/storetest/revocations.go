@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tollgate/tollgate/session"
+	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/store"
 )
 
 // revokeMixed revokes sessions (s…), API keys (k…) and service secrets
 // (c…) interleaved in time, with a run of equal times across all three
 // kinds, leaves some of each live, and returns the feed it must produce.
-func revokeMixed(t *testing.T, s store.Store) []session.Revocation {
+func revokeMixed(t *testing.T, s store.Store) []credential.Revocation {
 	t.Helper()
 	ctx := t.Context()
 	newTenant(t, s, "t1", "user:alice")
@@ -42,8 +42,10 @@ func revokeMixed(t *testing.T, s store.Store) []session.Revocation {
 	ok(s.RotateServiceSecret(ctx, "svc1", secret("c2", "svc1", m(4)), nil))(t)
 	ok(s.RotateServiceSecret(ctx, "svc2", secret("d1", "svc2", m(1)), ptr(m(2))))(t)
 
-	rev := func(id string, n int) session.Revocation { return session.Revocation{ID: id, RevokedAt: us(m(n))} }
-	return []session.Revocation{
+	rev := func(id string, n int) credential.Revocation {
+		return credential.Revocation{ID: id, RevokedAt: us(m(n))}
+	}
+	return []credential.Revocation{
 		rev("k2", 0), rev("s2", 1),
 		rev("c0", 2), rev("k1", 2), rev("s3", 2), rev("s4", 2),
 		rev("s1", 3), rev("c1", 4), rev("k3", 5),
@@ -53,7 +55,7 @@ func revokeMixed(t *testing.T, s store.Store) []session.Revocation {
 func revocationFeedTests() []test {
 	return []test{
 		{"Empty", func(t *testing.T, s store.Store) {
-			check(t, "RevokedSince", ok(s.RevokedSince(t.Context(), time.Time{}, "", 10))(t), []session.Revocation{})
+			check(t, "RevokedSince", ok(s.RevokedSince(t.Context(), time.Time{}, "", 10))(t), []credential.Revocation{})
 		}},
 		{"AllKinds", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
@@ -73,8 +75,8 @@ func revocationFeedTests() []test {
 			// An id that is no revocation still positions by order.
 			check(t, "after k0", ok(s.RevokedSince(ctx, us(at(2*time.Minute)), "k0", 100))(t), all[3:])
 			check(t, "after all", ok(s.RevokedSince(ctx, all[len(all)-1].RevokedAt, all[len(all)-1].ID, 100))(t),
-				[]session.Revocation{})
-			check(t, "later", ok(s.RevokedSince(ctx, at(time.Hour), "", 100))(t), []session.Revocation{})
+				[]credential.Revocation{})
+			check(t, "later", ok(s.RevokedSince(ctx, at(time.Hour), "", 100))(t), []credential.Revocation{})
 		}},
 		{"Paging", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
@@ -82,7 +84,7 @@ func revocationFeedTests() []test {
 			// Paged as replicas do, every page size yields the same feed,
 			// with no revocation skipped or repeated.
 			for limit := 1; limit <= len(all)+1; limit++ {
-				var got []session.Revocation
+				var got []credential.Revocation
 				since, after := at(-time.Hour), ""
 				for range 2 * len(all) {
 					page := ok(s.RevokedSince(ctx, since, after, limit))(t)
@@ -112,10 +114,10 @@ func revocationFeedTests() []test {
 			ok(s.DeleteService(ctx, "svc1", at(2*time.Minute)))(t)
 			ok(s.RevokeActorAPIKeys(ctx, "t1", "user:bob", at(3*time.Minute)))(t)
 			ok(s.RevokeActorSessions(ctx, "user:bob", "admin", at(3*time.Minute)))(t)
-			rev := func(id string, d time.Duration) session.Revocation {
-				return session.Revocation{ID: id, RevokedAt: us(at(d))}
+			rev := func(id string, d time.Duration) credential.Revocation {
+				return credential.Revocation{ID: id, RevokedAt: us(at(d))}
 			}
-			check(t, "RevokedSince", ok(s.RevokedSince(ctx, at(0), "", 10))(t), []session.Revocation{
+			check(t, "RevokedSince", ok(s.RevokedSince(ctx, at(0), "", 10))(t), []credential.Revocation{
 				rev("k1", time.Minute), rev("k2", 2*time.Minute), rev("svc1-0", 2*time.Minute),
 				rev("k3", 3*time.Minute), rev("s1", 3*time.Minute),
 			})

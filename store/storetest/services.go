@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
-	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/store"
 )
@@ -170,7 +170,7 @@ func serviceTests() []test {
 			var got []string
 			after := ""
 			for range 10 {
-				page := ok(s.ListServices(ctx, identity.Page{After: after, Limit: 2}))(t)
+				page := ok(s.ListServices(ctx, cursor.Page{After: after, Limit: 2}))(t)
 				if len(page) > 2 {
 					t.Fatalf("page of %d items, limit 2", len(page))
 				}
@@ -181,8 +181,8 @@ func serviceTests() []test {
 				after = page[len(page)-1].ID
 			}
 			check(t, "paged ids", got, all)
-			check(t, "zero limit", serviceIDs(ok(s.ListServices(ctx, identity.Page{}))(t)), all)
-			page := ok(s.ListServices(ctx, identity.Page{After: "svc-03", Limit: 5}))(t)
+			check(t, "zero limit", serviceIDs(ok(s.ListServices(ctx, cursor.Page{}))(t)), all)
+			page := ok(s.ListServices(ctx, cursor.Page{After: "svc-03", Limit: 5}))(t)
 			check(t, "item", page, []serviceaccount.Service{truncService(ok(s.GetService(ctx, "svc-04"))(t))})
 		}},
 		{"RotateWithoutGrace", func(t *testing.T, s store.Store) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store"
 )
@@ -132,22 +133,22 @@ func sessionTests() []test {
 					must(t, s.RevokeSession(ctx, id, "logout", at(d)))
 				}
 			}
-			rev := func(id string) session.Revocation {
-				return session.Revocation{ID: id, RevokedAt: us(at(times[id]))}
+			rev := func(id string) credential.Revocation {
+				return credential.Revocation{ID: id, RevokedAt: us(at(times[id]))}
 			}
 			check(t, "since 0", ok(s.RevokedSince(ctx, at(0), "", 10))(t),
-				[]session.Revocation{rev("s2"), rev("s3"), rev("s4"), rev("s1")})
+				[]credential.Revocation{rev("s2"), rev("s3"), rev("s4"), rev("s1")})
 			// since is inclusive, also below the stored precision.
 			check(t, "since 2m", ok(s.RevokedSince(ctx, us(at(2*time.Minute)), "", 10))(t),
-				[]session.Revocation{rev("s3"), rev("s4"), rev("s1")})
+				[]credential.Revocation{rev("s3"), rev("s4"), rev("s1")})
 			check(t, "limit", ok(s.RevokedSince(ctx, at(0), "", 2))(t),
-				[]session.Revocation{rev("s2"), rev("s3")})
+				[]credential.Revocation{rev("s2"), rev("s3")})
 			// Keyset paging resumes inside a run of equal timestamps.
 			check(t, "after s3", ok(s.RevokedSince(ctx, us(at(2*time.Minute)), "s3", 10))(t),
-				[]session.Revocation{rev("s4"), rev("s1")})
+				[]credential.Revocation{rev("s4"), rev("s1")})
 			check(t, "after s4", ok(s.RevokedSince(ctx, us(at(2*time.Minute)), "s4", 10))(t),
-				[]session.Revocation{rev("s1")})
-			check(t, "after all", ok(s.RevokedSince(ctx, at(time.Hour), "", 10))(t), []session.Revocation{})
+				[]credential.Revocation{rev("s1")})
+			check(t, "after all", ok(s.RevokedSince(ctx, at(time.Hour), "", 10))(t), []credential.Revocation{})
 		}},
 		{"DeleteExpired", func(t *testing.T, s store.Store) {
 			ctx := t.Context()

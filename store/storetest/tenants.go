@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store"
 )
 
 // pageAll is a page large enough for every list the suite builds.
-var pageAll = identity.Page{Limit: identity.MaxPageLimit}
+var pageAll = cursor.Page{Limit: cursor.MaxLimit}
 
 func tenantTests() []test {
 	return []test{
@@ -100,7 +101,7 @@ func tenantTests() []test {
 			var got []string
 			after := ""
 			for range 10 {
-				page := ok(s.ListTenants(ctx, identity.Page{After: after, Limit: 3}))(t)
+				page := ok(s.ListTenants(ctx, cursor.Page{After: after, Limit: 3}))(t)
 				if len(page) > 3 {
 					t.Fatalf("page of %d items, limit 3", len(page))
 				}
@@ -114,13 +115,13 @@ func tenantTests() []test {
 			}
 			check(t, "paged ids", got, all)
 
-			page := ok(s.ListTenants(ctx, identity.Page{After: "t-02", Limit: 2}))(t)
+			page := ok(s.ListTenants(ctx, cursor.Page{After: "t-02", Limit: 2}))(t)
 			check(t, "after t-02", tenantIDs(page), []string{"t-03", "t-04"})
 			// A zero limit means the default, not "none".
-			page = ok(s.ListTenants(ctx, identity.Page{}))(t)
+			page = ok(s.ListTenants(ctx, cursor.Page{}))(t)
 			check(t, "zero limit", tenantIDs(page), all)
 			check(t, "item", page[0], truncTenant(tenant("t-00", "slug-t-00")))
-			page = ok(s.ListTenants(ctx, identity.Page{After: "t-06"}))(t)
+			page = ok(s.ListTenants(ctx, cursor.Page{After: "t-06"}))(t)
 			check(t, "past the end", tenantIDs(page), []string{})
 		}},
 		{"ListOf", func(t *testing.T, s store.Store) {
@@ -135,13 +136,13 @@ func tenantTests() []test {
 			addMember(t, s, "t-c", "user:alice", "member")
 			addMember(t, s, "t-b", "user:bob", "member")
 
-			first := ok(s.ListTenantsOf(ctx, "user:alice", identity.Page{Limit: 2}))(t)
+			first := ok(s.ListTenantsOf(ctx, "user:alice", cursor.Page{Limit: 2}))(t)
 			want := []identity.TenantMembership{
 				{Tenant: truncTenant(tenant("t-a", "z")), Roles: []string{"admin", "billing"}},
 				{Tenant: truncTenant(tenant("t-c", "x")), Roles: []string{"member"}},
 			}
 			check(t, "first page", first, want)
-			second := ok(s.ListTenantsOf(ctx, "user:alice", identity.Page{After: "t-c", Limit: 2}))(t)
+			second := ok(s.ListTenantsOf(ctx, "user:alice", cursor.Page{After: "t-c", Limit: 2}))(t)
 			check(t, "second page", second, []identity.TenantMembership{
 				{Tenant: truncTenant(tenant("t-e", "v")), Roles: []string{"member"}},
 			})

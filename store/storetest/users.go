@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store"
@@ -92,12 +93,12 @@ func userTests() []test {
 			for _, id := range shuffled(all) {
 				must(t, s.CreateUser(ctx, user(id, id+"@example.com")))
 			}
-			first := ok(s.ListUsers(ctx, identity.Page{Limit: 2}))(t)
+			first := ok(s.ListUsers(ctx, cursor.Page{Limit: 2}))(t)
 			check(t, "first page", userIDs(first), all[:2])
 			check(t, "item", first[0], truncUser(user("u-00", "u-00@example.com")))
-			second := ok(s.ListUsers(ctx, identity.Page{After: first[1].ID, Limit: 2}))(t)
+			second := ok(s.ListUsers(ctx, cursor.Page{After: first[1].ID, Limit: 2}))(t)
 			check(t, "second page", userIDs(second), all[2:4])
-			rest := ok(s.ListUsers(ctx, identity.Page{After: second[1].ID}))(t)
+			rest := ok(s.ListUsers(ctx, cursor.Page{After: second[1].ID}))(t)
 			check(t, "rest", userIDs(rest), all[4:])
 		}},
 	}

@@ -1,6 +1,7 @@
-// Package event defines the credential events replicas and SDK users apply:
-// revocations, suspensions and changes of an actor's rights. It is a leaf
-// package so that every domain package can publish them.
+// Package event is the system-wide change feed: the events every replica and
+// SDK user applies when credentials are revoked, actors or tenants are
+// suspended, rights change, or a tenant's rate limits or policies change. It
+// is a leaf package so that every domain package can publish them.
 package event
 
 import (

@@ -1,4 +1,4 @@
-package session
+package credential
 
 import (
 	"context"
@@ -6,13 +6,32 @@ import (
 	"time"
 )
 
-// Revocations is this process's view of revoked session ids. The access-token
+// Revocation is the id of a revoked credential — a session, an API key or a
+// service's client secret; ids are unique across all of them — and when it
+// was revoked. Access tokens name the credentials they derive from (sid,
+// cid), so one set of revoked ids serves every token.
+type Revocation struct {
+	ID        string
+	RevokedAt time.Time
+}
+
+// RevocationStore is where revocations are recorded.
+type RevocationStore interface {
+	// RevokedSince lists revoked credentials — sessions, API keys and
+	// service secrets — in (RevokedAt, ID) order, starting after the
+	// position (since, afterID) — afterID "" includes every revocation at
+	// since — at most limit. Replicas page through it to learn of
+	// revocations made elsewhere.
+	RevokedSince(ctx context.Context, since time.Time, afterID string, limit int) ([]Revocation, error)
+}
+
+// Revocations is this process's view of revoked credential ids. The access-token
 // hot path asks it instead of the store; it learns of revocations made here
 // at once and of those made by other replicas (or the admin CLI) by polling
 // the store. Entries are forgotten once no access token of that session can
 // still be valid.
 type Revocations struct {
-	store  Store
+	store  RevocationStore
 	keep   time.Duration // access-token TTL plus clock leeway
 	now    func() time.Time
 	mu     sync.RWMutex
@@ -21,7 +40,7 @@ type Revocations struct {
 }
 
 // NewRevocations returns an empty set; call Sync before serving.
-func NewRevocations(store Store, accessTTL, leeway time.Duration, now func() time.Time) *Revocations {
+func NewRevocations(store RevocationStore, accessTTL, leeway time.Duration, now func() time.Time) *Revocations {
 	if now == nil {
 		now = time.Now
 	}

@@ -1,4 +1,4 @@
-package session_test
+package credential_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 )
@@ -34,7 +35,7 @@ func TestRevocationsSync(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rv := session.NewRevocations(st, 15*time.Minute, time.Minute, clock)
+	rv := credential.NewRevocations(st, 15*time.Minute, time.Minute, clock)
 	if err := rv.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
