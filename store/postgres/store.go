@@ -15,12 +15,14 @@ import (
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/store/sqlstore"
 )
 
 var _ store.Store = (*Store)(nil)
 
 // Store is a store.Store on a pgx connection pool.
 type Store struct {
+	*sqlstore.Store
 	pool *pgxpool.Pool
 	// sqlDB shares pool's connections; it exists only because goose speaks
 	// database/sql.
@@ -59,7 +61,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fault.Wrap(fault.Internal, "store_error", err)
 	}
-	return &Store{pool: pool, sqlDB: db, migrations: p}, nil
+	return &Store{Store: sqlstore.New(db, db, newDialect()), pool: pool, sqlDB: db, migrations: p}, nil
 }
 
 // Ping checks that the database answers.

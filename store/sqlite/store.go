@@ -17,6 +17,7 @@ import (
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/store/sqlstore"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -35,6 +36,7 @@ const pragmas = "_pragma=busy_timeout(5000)" +
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
+	*sqlstore.Store
 	write      *sql.DB
 	read       *sql.DB
 	migrations *goose.Provider
@@ -92,7 +94,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = read.Close()
 		return nil, fault.Wrap(fault.Internal, "store_error", err)
 	}
-	return &Store{write: write, read: read, migrations: p}, nil
+	return &Store{Store: sqlstore.New(read, write, dialect{}), write: write, read: read, migrations: p}, nil
 }
 
 // Ping checks that both pools answer.

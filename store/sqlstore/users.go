@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -14,28 +14,24 @@ func errUserNotFound() error { return fault.NotFoundf("user_not_found", "user no
 
 func scanUser(r scanner) (identity.User, error) {
 	var u identity.User
-	var created, updated int64
-	err := r.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Status, &u.PasswordHash, &u.PlatformAdmin, &created, &updated)
-	if err != nil {
-		return identity.User{}, err
-	}
-	u.CreatedAt, u.UpdatedAt = fromTS(created), fromTS(updated)
-	return u, nil
+	err := r.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Status, &u.PasswordHash, &u.PlatformAdmin,
+		at(&u.CreatedAt), at(&u.UpdatedAt))
+	return u, err
 }
 
 // CreateUser inserts u; the email must already be normalised.
 func (s *Store) CreateUser(ctx context.Context, u identity.User) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.exec(ctx, s.write,
 		`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.DisplayName, string(u.Status), u.PasswordHash, u.PlatformAdmin,
-		ts(u.CreatedAt), ts(u.UpdatedAt))
+		s.d.Time(u.CreatedAt), s.d.Time(u.UpdatedAt))
 	switch {
-	case isUnique(err, "users.email"):
+	case s.violates(err, "users_email_key"):
 		return fault.Conflictf("email_taken", "a user with this email exists")
-	case isUnique(err, "users.id"):
+	case s.violates(err, "users_pkey"):
 		return fault.Conflictf("user_exists", "a user with this id exists")
 	}
-	return dbErr(err)
+	return s.dbErr(err)
 }
 
 // GetUser returns the user with raw id (no "user:" prefix).
@@ -49,26 +45,23 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (identity.User
 }
 
 func (s *Store) getUser(ctx context.Context, query, arg string) (identity.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, query, arg))
-	return one(u, err, errUserNotFound)
+	u, err := scanUser(s.queryRow(ctx, s.read, query, arg))
+	return one(s, u, err, errUserNotFound)
 }
 
 // UpdateUser writes every mutable field of u; the email is not one.
 func (s *Store) UpdateUser(ctx context.Context, u identity.User) error {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.exec(ctx, s.write,
 		`UPDATE users SET display_name = ?, status = ?, platform_admin = ?, password_hash = ?, updated_at = ?
 		 WHERE id = ?`,
-		u.DisplayName, string(u.Status), u.PlatformAdmin, u.PasswordHash, ts(u.UpdatedAt), u.ID)
-	return affectedOne(res, err, errUserNotFound)
+		u.DisplayName, string(u.Status), u.PlatformAdmin, u.PasswordHash, s.d.Time(u.UpdatedAt), u.ID)
+	return s.affectedOne(res, err, errUserNotFound)
 }
 
 // ListUsers pages through every user by id.
 func (s *Store) ListUsers(ctx context.Context, p cursor.Page) ([]identity.User, error) {
 	p = p.Normalize()
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.query(ctx, s.read,
 		`SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, scanUser)
+	return collect(s, rows, err, scanUser)
 }

@@ -1,0 +1,69 @@
+// Package sqlstore is the one SQL implementation of store.Store. It is
+// written once against database/sql; what differs between databases —
+// placeholders, how times and string lists are stored, list membership,
+// row locks and how errors are classified — is a Dialect, and each backend
+// (store/sqlite, store/postgres) is a dialect plus how to open, migrate and
+// close its database.
+//
+// Queries use "?" placeholders; the dialect rebinds them. Constraint names
+// follow PostgreSQL's (<table>_pkey, <table>_<column>_key,
+// <table>_<column>_fkey); a dialect whose database does not name
+// constraints reports names of that form.
+package sqlstore
+
+import (
+	"database/sql"
+	"time"
+)
+
+// Dialect is what one database does differently.
+type Dialect interface {
+	// Rebind rewrites the "?" placeholders of query into the database's.
+	Rebind(query string) string
+	// Time is how a time is written. Stored times have microsecond
+	// precision; Scan reads either form back in UTC.
+	Time(t time.Time) any
+	// List is how a list of strings is written.
+	List(l []string) any
+	// ScanList is a scan destination that fills *l, never with nil.
+	ScanList(l *[]string) any
+	// InList renders "column is in the list bound to the next ?"; the
+	// argument is written with List.
+	InList(column string) string
+	// ListHas renders "the list column holds the value bound to the next ?".
+	ListHas(column string) string
+	// ForUpdate is the clause that locks the rows a SELECT inside a write
+	// transaction reads, or "" where a write transaction already excludes
+	// every other writer.
+	ForUpdate() string
+	// Unavailable reports errors that say the database cannot answer now
+	// (unreachable, overloaded, shutting down, busy) rather than that the
+	// request was wrong.
+	Unavailable(err error) bool
+	// Violation reports the constraint err violates, if it is a unique or
+	// foreign-key violation.
+	Violation(err error) (Violation, bool)
+}
+
+// Violation is a constraint violation.
+type Violation struct {
+	// Constraint is the violated constraint's name; "" when the database
+	// does not say which foreign key was violated.
+	Constraint string
+	ForeignKey bool
+}
+
+// Store is a store.Store on database/sql. Every method is scoped to a tenant
+// where its data belongs to one.
+type Store struct {
+	// read serves queries; write serves writes and transactions. They are
+	// the same pool on a server database; SQLite gives writes their own
+	// one-connection pool.
+	read, write *sql.DB
+	d           Dialect
+}
+
+// New returns a Store over the two pools (which may be the same).
+func New(read, write *sql.DB, d Dialect) *Store {
+	return &Store{read: read, write: write, d: d}
+}

@@ -1,0 +1,33 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// inTx runs fn in a write transaction, committing when it returns nil.
+// Invariants that span rows lock them inside fn (lockTenant, ForUpdate);
+// on SQLite the transaction itself excludes every other writer.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.dbErr(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.dbErr(err)
+	}
+	return s.dbErr(tx.Commit())
+}
+
+// lockTenant serialises the writers that check a tenant-wide invariant
+// (owners, role use). A missing tenant is not an error here: the caller's
+// own lookup reports what is missing.
+func (s *Store) lockTenant(ctx context.Context, tx *sql.Tx, tenantID string) error {
+	lock := s.d.ForUpdate()
+	if lock == "" {
+		return nil
+	}
+	_, err := s.exec(ctx, tx, `SELECT 1 FROM tenants WHERE id = ?`+lock, tenantID)
+	return err
+}
