@@ -31,18 +31,18 @@ type Options struct {
 
 // Service signs people in and keeps their sessions.
 type Service struct {
-	sessions     Store
-	identities   identity.Store
-	roles        *identity.Service
-	hasher       *password.Hasher
-	keys         *token.Keyring
-	throttle     LoginThrottle
-	revocations  RevocationRecorder
-	opts         Options
-	log          *slog.Logger
-	now          func() time.Time
-	outcome      func(outcome string)
-	notify       event.Notifier
+	sessions    Store
+	identities  identity.Store
+	roles       *identity.Service
+	hasher      *password.Hasher
+	keys        *token.Keyring
+	throttle    LoginThrottle
+	revocations RevocationRecorder
+	opts        Options
+	log         *slog.Logger
+	now         func() time.Time
+	outcome     func(outcome string)
+	notify      event.Notifier
 }
 
 // Deps are what a Service is built from.
