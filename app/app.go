@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}
 	a.API = httpapi.New(httpapi.Deps{
 		Sessions: a.Sessions, Identity: a.Identity, Credentials: a.Credentials, APIKeys: a.APIKeys,
-		Services: a.Services, OAuth: endpoint, Limiter: a.Limiter, Policy: a.Policy, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
+		Services: a.Services, OAuth: endpoint, Limiter: a.Limiter, RateLimits: ratelimit.NewAdmin(a.Limiter, a.Identity), Policy: a.Policy, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
 		Gateway: a.gateway,
 	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies})
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/ratelimit"
 )
 
 // maxCredentialLen bounds the Authorization header before any parsing.
@@ -23,7 +24,7 @@ func errNoRoute() error {
 // and applies the rate-limit tiers: the caller's tenant and own tiers, or
 // the per-IP tiers when the credential is missing or refused, so that
 // guessing credentials is limited like any anonymous traffic.
-func (s *Server) authenticate(class routeClass, next http.Handler) http.Handler {
+func (s *Server) authenticate(class ratelimit.Class, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := credentialOf(r)
 		var ac identity.ActorContext
@@ -48,7 +49,7 @@ func (s *Server) authenticate(class routeClass, next http.Handler) http.Handler 
 
 // limitPublic applies the per-IP tiers to an endpoint that needs no
 // credential.
-func (s *Server) limitPublic(class routeClass, next http.Handler) http.Handler {
+func (s *Server) limitPublic(class ratelimit.Class, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.limitAnonymous(w, r, class); err != nil {
 			writeError(w, r, s.Log, err)
@@ -104,10 +105,4 @@ func requireSession(r *http.Request) error {
 		return fault.Forbiddenf("session_required", "this needs a signed-in user's own access token, not an API key or delegated token")
 	}
 	return nil
-}
-
-// isPlatformAdmin reports whether the caller signed in as a platform admin.
-func (s *Server) isPlatformAdmin(r *http.Request) bool {
-	ac := actor(r)
-	return ac.Credential == identity.CredentialSession && s.Identity.IsPlatformAdmin(r.Context(), ac.Caller())
 }

@@ -33,10 +33,10 @@ const (
 func (s *Server) gatewayRoutes() []route {
 	var out []route
 	for _, m := range gatewayMethods {
-		out = append(out, route{m, gatewayPath, false, s.gatewayAuth})
+		out = append(out, route{m, gatewayPath, authed, s.gatewayAuth})
 	}
 	for _, m := range gatewayMethods {
-		out = append(out, route{m, gatewayPath + "/{path...}", false, s.gatewayAuth})
+		out = append(out, route{m, gatewayPath + "/{path...}", authed, s.gatewayAuth})
 	}
 	return out
 }

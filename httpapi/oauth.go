@@ -85,12 +85,11 @@ type introspectResponse struct {
 	Actor     *identity.ActorContext `json:"actor,omitempty"`
 }
 
-// introspect answers whether a credential is active and whose it is, for
-// services that cannot verify tokens themselves. Only services and platform
-// admins may ask.
+// introspect answers whether a credential is active and whose it is
+// (credential.Resolver.Introspect).
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
-	if ac := actor(r); ac.ActorType != identity.ActorService && !s.isPlatformAdmin(r) {
-		return fault.Forbiddenf("introspection_not_allowed", "only services and platform admins may introspect credentials")
+	if err := s.Credentials.MayIntrospect(r.Context(), *actor(r)); err != nil {
+		return err
 	}
 	var in introspectRequest
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -107,16 +106,12 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
 	} else if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	in.Token = strings.TrimSpace(in.Token)
-	if in.Token == "" {
-		return fault.Invalidf("token", "token_required", "token is required")
-	}
 	w.Header().Set("Cache-Control", "no-store")
-	ac, err := s.Credentials.Resolve(r.Context(), in.Token)
+	ac, active, err := s.Credentials.Introspect(r.Context(), *actor(r), strings.TrimSpace(in.Token))
 	if err != nil {
-		if k := fault.KindOf(err); k == fault.Internal || k == fault.Unavailable {
-			return err
-		}
+		return err
+	}
+	if !active {
 		return writeJSON(w, http.StatusOK, introspectResponse{Active: false})
 	}
 	out := introspectResponse{

@@ -289,7 +289,7 @@ func TestOpenAPISecurity(t *testing.T) {
 		}
 		sec, declared := o.op["security"]
 		list, _ := sec.([]any)
-		if rt.public {
+		if rt.access.public() {
 			if !declared || sec == nil || len(list) != 0 {
 				t.Errorf("%s is public: its operation must have \"security\": []", k)
 			}

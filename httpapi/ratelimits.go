@@ -2,13 +2,9 @@ package httpapi
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
-	"github.com/tollgate/tollgate/fault"
-	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ratelimit"
-	"github.com/tollgate/tollgate/serviceaccount"
 )
 
 type rateLimitCheckRequest struct {
@@ -40,32 +36,18 @@ func seconds(d time.Duration) float64 {
 // rateLimitCheck lets a service consume from one of the limits it checks
 // by name. Its answer is data: a denial is a 200 with allowed false.
 func (s *Server) rateLimitCheck(w http.ResponseWriter, r *http.Request) error {
-	if ac := actor(r); ac.ActorType != identity.ActorService || !slices.Contains(ac.Scopes, serviceaccount.ScopeRateLimitCheck) {
-		return fault.Forbiddenf("scope_required", "only services holding the %s scope may check rate limits", serviceaccount.ScopeRateLimitCheck)
-	}
-	if s.Limiter == nil {
-		return fault.New(fault.Unavailable, "ratelimit_unavailable", "rate limiting is not configured")
+	if err := s.RateLimits.MayCheck(*actor(r)); err != nil {
+		return err
 	}
 	var in rateLimitCheckRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if in.Name == "" {
-		return fault.Invalidf("name", "name_required", "name is required")
-	}
-	if len(in.Name) > ratelimit.MaxNameLen {
-		return fault.Invalidf("name", "invalid_limit", "name is at most %d bytes", ratelimit.MaxNameLen)
-	}
 	cost := int64(1)
 	if in.Cost != nil {
 		cost = *in.Cost
 	}
-	if in.TenantID != "" {
-		if err := s.Identity.TenantExists(r.Context(), in.TenantID); err != nil {
-			return err
-		}
-	}
-	d, err := s.Limiter.CheckNamed(r.Context(), in.TenantID, in.Name, in.Key, cost)
+	d, err := s.RateLimits.Check(r.Context(), *actor(r), in.TenantID, in.Name, in.Key, cost)
 	if err != nil {
 		return err
 	}
@@ -85,70 +67,39 @@ type tenantRateLimitsJSON struct {
 	UpdatedAt *time.Time        `json:"updated_at,omitempty"`
 }
 
-func (s *Server) tenantRateLimitsOut(tl ratelimit.TenantLimits) tenantRateLimitsJSON {
-	out := tenantRateLimitsJSON{TenantID: tl.TenantID, Limits: tl.Limits, Effective: map[string]string{}}
-	if out.Limits == nil {
-		out.Limits = map[string]string{}
-	}
-	if !tl.UpdatedAt.IsZero() {
-		out.UpdatedAt = &tl.UpdatedAt
-	}
-	for name, p := range s.Limiter.Policies() {
-		if ratelimit.TenantOverridable(name) {
-			out.Effective[name] = p.String()
-		}
-	}
-	for name, spec := range out.Limits {
-		out.Effective[name] = spec
+func tenantRateLimitsOut(p ratelimit.Plan) tenantRateLimitsJSON {
+	out := tenantRateLimitsJSON{TenantID: p.TenantID, Limits: p.Limits, Effective: p.Effective}
+	if !p.UpdatedAt.IsZero() {
+		out.UpdatedAt = &p.UpdatedAt
 	}
 	return out
 }
 
-// getTenantRateLimits shows a tenant's plan to its members and to
-// platform admins.
+// getTenantRateLimits shows a tenant's plan.
 func (s *Server) getTenantRateLimits(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := s.Identity.GetTenant(r.Context(), caller(r), id); err != nil {
-		return err
-	}
-	if s.Limiter == nil {
-		return fault.New(fault.Unavailable, "ratelimit_unavailable", "rate limiting is not configured")
-	}
-	tl, err := s.Limiter.TenantLimits(r.Context(), id)
+	p, err := s.RateLimits.TenantPlan(r.Context(), caller(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	tl.TenantID = id
-	return writeJSON(w, http.StatusOK, s.tenantRateLimitsOut(tl))
+	return writeJSON(w, http.StatusOK, tenantRateLimitsOut(p))
 }
 
 type putTenantRateLimitsRequest struct {
 	Limits map[string]string `json:"limits"`
 }
 
-// putTenantRateLimits replaces a tenant's plan; platform admins only, since
-// a tenant raising its own limits would defeat them.
+// putTenantRateLimits replaces a tenant's plan.
 func (s *Server) putTenantRateLimits(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := s.Identity.GetTenant(r.Context(), caller(r), id); err != nil {
+	if err := s.RateLimits.MaySetTenantPlan(r.Context(), caller(r), r.PathValue("id")); err != nil {
 		return err
-	}
-	if !s.isPlatformAdmin(r) {
-		return fault.Forbiddenf("platform_admin_required", "only a platform admin may change a tenant's rate limits")
-	}
-	if s.Limiter == nil {
-		return fault.New(fault.Unavailable, "ratelimit_unavailable", "rate limiting is not configured")
 	}
 	var in putTenantRateLimitsRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if in.Limits == nil {
-		return fault.Invalidf("limits", "limits_required", `limits is required: an object of limit name to spec, {} to remove every override`)
-	}
-	tl, err := s.Limiter.SetTenantLimits(r.Context(), id, in.Limits)
+	p, err := s.RateLimits.SetTenantPlan(r.Context(), caller(r), r.PathValue("id"), in.Limits)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.tenantRateLimitsOut(tl))
+	return writeJSON(w, http.StatusOK, tenantRateLimitsOut(p))
 }

@@ -43,6 +43,9 @@ type Deps struct {
 	OAuth       *oauth.Endpoint
 	// Limiter applies the rate-limit tiers; nil applies none.
 	Limiter *ratelimit.Limiter
+	// RateLimits is the rate-limit API's rules (checks by name, tenant
+	// plans).
+	RateLimits *ratelimit.Admin
 	// Policy is the policy decision point.
 	Policy *policy.Service
 	// Gateway is the route table of /v1/gateway/auth; nil turns the
@@ -81,9 +84,41 @@ func (s *Server) Drain() { s.draining.Store(true) }
 // test compares against, so an endpoint cannot exist undocumented.
 type route struct {
 	method, pattern string
-	// public endpoints need no credential.
-	public bool
-	h      handlerFunc
+	access          access
+	h               handlerFunc
+}
+
+// access says whether a route needs a credential and which rate-limit
+// tiers its requests pass.
+type access uint8
+
+const (
+	// authed routes need a credential. Refused or missing credentials are
+	// limited by client IP, valid ones per actor and tenant.
+	authed access = iota
+	// open routes need none and are limited by client IP.
+	open
+	// probe routes (health, metrics) need none and are never limited.
+	probe
+	// signIn is sign-in: limited by client IP and by the sign-in tier.
+	signIn
+	// tokenGrant is the OAuth token endpoint: limited by client IP and by
+	// the token tier.
+	tokenGrant
+)
+
+func (a access) public() bool { return a != authed }
+
+func (a access) class() ratelimit.Class {
+	switch a {
+	case probe:
+		return ratelimit.ClassExempt
+	case signIn:
+		return ratelimit.ClassLogin
+	case tokenGrant:
+		return ratelimit.ClassToken
+	}
+	return ratelimit.ClassDefault
 }
 
 // New builds the API.
@@ -101,9 +136,9 @@ func New(d Deps, opts Options) *Server {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		h := s.handle(rt.h)
-		if class := classOf(rt.pattern); !rt.public {
+		if class := rt.access.class(); !rt.access.public() {
 			h = s.authenticate(class, h)
-		} else if class != classExempt {
+		} else if class != ratelimit.ClassExempt {
 			h = s.limitPublic(class, h)
 		}
 		mux.Handle(rt.method+" "+rt.pattern, h)
@@ -117,74 +152,74 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) routes() []route {
 	return append([]route{
-		{"GET", "/healthz", true, s.healthz},
-		{"GET", "/readyz", true, s.readyz},
-		{"GET", "/metrics", true, s.metricsHandler},
-		{"GET", "/openapi.json", true, s.openapi},
-		{"GET", "/.well-known/jwks.json", true, s.jwks},
+		{"GET", "/healthz", probe, s.healthz},
+		{"GET", "/readyz", probe, s.readyz},
+		{"GET", "/metrics", probe, s.metricsHandler},
+		{"GET", "/openapi.json", open, s.openapi},
+		{"GET", "/.well-known/jwks.json", open, s.jwks},
 
-		{"POST", "/v1/auth/login", true, s.login},
-		{"POST", "/v1/auth/refresh", true, s.refresh},
-		{"POST", "/v1/auth/logout", false, s.logout},
-		{"GET", "/v1/auth/me", false, s.me},
-		{"POST", "/v1/auth/switch-tenant", false, s.switchTenant},
-		{"POST", "/v1/auth/introspect", false, s.introspect},
-		{"POST", "/oauth/token", true, s.oauthToken},
+		{"POST", "/v1/auth/login", signIn, s.login},
+		{"POST", "/v1/auth/refresh", open, s.refresh},
+		{"POST", "/v1/auth/logout", authed, s.logout},
+		{"GET", "/v1/auth/me", authed, s.me},
+		{"POST", "/v1/auth/switch-tenant", authed, s.switchTenant},
+		{"POST", "/v1/auth/introspect", authed, s.introspect},
+		{"POST", "/oauth/token", tokenGrant, s.oauthToken},
 
-		{"POST", "/v1/api-keys", false, s.createAPIKey},
-		{"GET", "/v1/api-keys", false, s.listAPIKeys},
-		{"GET", "/v1/api-keys/{id}", false, s.getAPIKey},
-		{"PATCH", "/v1/api-keys/{id}", false, s.patchAPIKey},
-		{"DELETE", "/v1/api-keys/{id}", false, s.revokeAPIKey},
-		{"POST", "/v1/api-keys/{id}/rotate", false, s.rotateAPIKey},
+		{"POST", "/v1/api-keys", authed, s.createAPIKey},
+		{"GET", "/v1/api-keys", authed, s.listAPIKeys},
+		{"GET", "/v1/api-keys/{id}", authed, s.getAPIKey},
+		{"PATCH", "/v1/api-keys/{id}", authed, s.patchAPIKey},
+		{"DELETE", "/v1/api-keys/{id}", authed, s.revokeAPIKey},
+		{"POST", "/v1/api-keys/{id}/rotate", authed, s.rotateAPIKey},
 
-		{"PATCH", "/v1/users/{id}", false, s.patchUser},
+		{"PATCH", "/v1/users/{id}", authed, s.patchUser},
 
-		{"POST", "/v1/ratelimit/check", false, s.rateLimitCheck},
-		{"GET", "/v1/tenants/{id}/rate-limits", false, s.getTenantRateLimits},
-		{"PUT", "/v1/tenants/{id}/rate-limits", false, s.putTenantRateLimits},
+		{"POST", "/v1/ratelimit/check", authed, s.rateLimitCheck},
+		{"GET", "/v1/tenants/{id}/rate-limits", authed, s.getTenantRateLimits},
+		{"PUT", "/v1/tenants/{id}/rate-limits", authed, s.putTenantRateLimits},
 
-		{"POST", "/v1/services", false, s.createService},
-		{"GET", "/v1/services", false, s.listServices},
-		{"GET", "/v1/services/{id}", false, s.getService},
-		{"PATCH", "/v1/services/{id}", false, s.patchService},
-		{"DELETE", "/v1/services/{id}", false, s.deleteService},
-		{"POST", "/v1/services/{id}/rotate-secret", false, s.rotateServiceSecret},
+		{"POST", "/v1/services", authed, s.createService},
+		{"GET", "/v1/services", authed, s.listServices},
+		{"GET", "/v1/services/{id}", authed, s.getService},
+		{"PATCH", "/v1/services/{id}", authed, s.patchService},
+		{"DELETE", "/v1/services/{id}", authed, s.deleteService},
+		{"POST", "/v1/services/{id}/rotate-secret", authed, s.rotateServiceSecret},
 
-		{"POST", "/v1/tenants", false, s.createTenant},
-		{"GET", "/v1/tenants", false, s.listTenants},
-		{"GET", "/v1/tenants/{id}", false, s.getTenant},
-		{"PATCH", "/v1/tenants/{id}", false, s.patchTenant},
+		{"POST", "/v1/tenants", authed, s.createTenant},
+		{"GET", "/v1/tenants", authed, s.listTenants},
+		{"GET", "/v1/tenants/{id}", authed, s.getTenant},
+		{"PATCH", "/v1/tenants/{id}", authed, s.patchTenant},
 
-		{"GET", "/v1/tenants/{id}/members", false, s.listMembers},
-		{"POST", "/v1/tenants/{id}/members", false, s.addMember},
-		{"GET", "/v1/tenants/{id}/members/{actor_id}", false, s.getMember},
-		{"PATCH", "/v1/tenants/{id}/members/{actor_id}", false, s.patchMember},
-		{"DELETE", "/v1/tenants/{id}/members/{actor_id}", false, s.deleteMember},
+		{"GET", "/v1/tenants/{id}/members", authed, s.listMembers},
+		{"POST", "/v1/tenants/{id}/members", authed, s.addMember},
+		{"GET", "/v1/tenants/{id}/members/{actor_id}", authed, s.getMember},
+		{"PATCH", "/v1/tenants/{id}/members/{actor_id}", authed, s.patchMember},
+		{"DELETE", "/v1/tenants/{id}/members/{actor_id}", authed, s.deleteMember},
 
-		{"GET", "/v1/tenants/{id}/roles", false, s.listRoles},
-		{"GET", "/v1/tenants/{id}/roles/{name}", false, s.getRole},
-		{"PUT", "/v1/tenants/{id}/roles/{name}", false, s.putRole},
-		{"DELETE", "/v1/tenants/{id}/roles/{name}", false, s.deleteRole},
+		{"GET", "/v1/tenants/{id}/roles", authed, s.listRoles},
+		{"GET", "/v1/tenants/{id}/roles/{name}", authed, s.getRole},
+		{"PUT", "/v1/tenants/{id}/roles/{name}", authed, s.putRole},
+		{"DELETE", "/v1/tenants/{id}/roles/{name}", authed, s.deleteRole},
 
-		{"POST", "/v1/tenants/{id}/agents", false, s.createAgent},
-		{"GET", "/v1/tenants/{id}/agents", false, s.listAgents},
-		{"GET", "/v1/tenants/{id}/agents/{agent_id}", false, s.getAgent},
-		{"PATCH", "/v1/tenants/{id}/agents/{agent_id}", false, s.patchAgent},
-		{"DELETE", "/v1/tenants/{id}/agents/{agent_id}", false, s.deleteAgent},
+		{"POST", "/v1/tenants/{id}/agents", authed, s.createAgent},
+		{"GET", "/v1/tenants/{id}/agents", authed, s.listAgents},
+		{"GET", "/v1/tenants/{id}/agents/{agent_id}", authed, s.getAgent},
+		{"PATCH", "/v1/tenants/{id}/agents/{agent_id}", authed, s.patchAgent},
+		{"DELETE", "/v1/tenants/{id}/agents/{agent_id}", authed, s.deleteAgent},
 
-		{"POST", "/v1/authorize", false, s.authorize},
-		{"POST", "/v1/authorize/batch", false, s.authorizeBatch},
-		{"POST", "/v1/authorize/lookup", false, s.lookupResources},
-		{"PUT", "/v1/tenants/{id}/resources/{type}/{rid}", false, s.putResource},
-		{"GET", "/v1/tenants/{id}/resources/{type}/{rid}", false, s.getResource},
-		{"DELETE", "/v1/tenants/{id}/resources/{type}/{rid}", false, s.deleteResource},
-		{"POST", "/v1/tenants/{id}/resources:batch", false, s.putResourceBatch},
-		{"GET", "/v1/tenants/{id}/policies", false, s.getPolicies},
-		{"PUT", "/v1/tenants/{id}/policies", false, s.putPolicies},
-		{"GET", "/v1/tenants/{id}/policies/versions", false, s.listPolicyVersions},
-		{"GET", "/v1/tenants/{id}/policies/versions/{n}", false, s.getPolicyVersion},
-		{"POST", "/v1/tenants/{id}/policies/versions/{n}/rollback", false, s.rollbackPolicies},
-		{"POST", "/v1/policies/validate", false, s.validatePolicies},
+		{"POST", "/v1/authorize", authed, s.authorize},
+		{"POST", "/v1/authorize/batch", authed, s.authorizeBatch},
+		{"POST", "/v1/authorize/lookup", authed, s.lookupResources},
+		{"PUT", "/v1/tenants/{id}/resources/{type}/{rid}", authed, s.putResource},
+		{"GET", "/v1/tenants/{id}/resources/{type}/{rid}", authed, s.getResource},
+		{"DELETE", "/v1/tenants/{id}/resources/{type}/{rid}", authed, s.deleteResource},
+		{"POST", "/v1/tenants/{id}/resources:batch", authed, s.putResourceBatch},
+		{"GET", "/v1/tenants/{id}/policies", authed, s.getPolicies},
+		{"PUT", "/v1/tenants/{id}/policies", authed, s.putPolicies},
+		{"GET", "/v1/tenants/{id}/policies/versions", authed, s.listPolicyVersions},
+		{"GET", "/v1/tenants/{id}/policies/versions/{n}", authed, s.getPolicyVersion},
+		{"POST", "/v1/tenants/{id}/policies/versions/{n}/rollback", authed, s.rollbackPolicies},
+		{"POST", "/v1/policies/validate", authed, s.validatePolicies},
 	}, s.gatewayRoutes()...)
 }
