@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -15,71 +15,62 @@ const memberCols = `tenant_id, actor_id, roles, created_at, updated_at`
 
 func errMemberNotFound() error { return fault.NotFoundf("member_not_found", "member not found") }
 
-func scanMember(r scanner) (identity.Membership, error) {
+func (s *Store) scanMember(r scanner) (identity.Membership, error) {
 	var m identity.Membership
-	var roles string
-	var created, updated int64
-	if err := r.Scan(&m.TenantID, &m.ActorID, &roles, &created, &updated); err != nil {
+	err := r.Scan(&m.TenantID, &m.ActorID, s.d.ScanList(&m.Roles), at(&m.CreatedAt), at(&m.UpdatedAt))
+	if err != nil {
 		return identity.Membership{}, err
 	}
-	var err error
-	if m.Roles, err = decodeList(roles); err != nil {
-		return identity.Membership{}, err
-	}
-	m.CreatedAt, m.UpdatedAt = fromTS(created), fromTS(updated)
 	return m, nil
 }
 
 // AddMember inserts m. NotFound "tenant_not_found" when the tenant does not
 // exist (the only foreign key on memberships).
 func (s *Store) AddMember(ctx context.Context, m identity.Membership) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.exec(ctx, s.write,
 		`INSERT INTO memberships (`+memberCols+`) VALUES (?, ?, ?, ?, ?)`,
-		m.TenantID, m.ActorID, encodeList(m.Roles), ts(m.CreatedAt), ts(m.UpdatedAt))
+		m.TenantID, m.ActorID, s.d.List(m.Roles), s.d.Time(m.CreatedAt), s.d.Time(m.UpdatedAt))
 	switch {
-	case isUnique(err, "memberships.actor_id"):
+	case s.violates(err, "memberships_pkey"):
 		return fault.Conflictf("member_exists", "already a member of this tenant")
-	case isForeignKey(err):
+	case s.violates(err, "memberships_tenant_fkey"):
 		return errTenantNotFound()
 	}
-	return dbErr(err)
+	return s.dbErr(err)
 }
 
 // GetMember returns actorID's membership of tenantID.
 func (s *Store) GetMember(ctx context.Context, tenantID, actorID string) (identity.Membership, error) {
-	m, err := scanMember(s.read.QueryRowContext(ctx,
+	m, err := s.scanMember(s.queryRow(ctx, s.read,
 		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id = ?`, tenantID, actorID))
-	return one(m, err, errMemberNotFound)
+	return one(s, m, err, errMemberNotFound)
 }
 
 // ListMembers pages through tenantID's memberships by actor id.
 func (s *Store) ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]identity.Membership, error) {
 	p = p.Normalize()
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.query(ctx, s.read,
 		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id > ? ORDER BY actor_id LIMIT ?`,
 		tenantID, p.After, p.Limit)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, scanMember)
+	return collect(s, rows, err, s.scanMember)
 }
 
 // SetMemberRoles replaces a member's roles, refusing to demote the last
 // owner. The interface passes no time, so updated_at is the store's clock.
 func (s *Store) SetMemberRoles(ctx context.Context, tenantID, actorID string, roles []string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		current, err := memberRoles(ctx, tx, tenantID, actorID)
+		current, err := s.lockedMemberRoles(ctx, tx, tenantID, actorID)
 		if err != nil {
 			return err
 		}
 		if identity.HasOwner(current) && !identity.HasOwner(roles) {
-			if err := requireOtherOwner(ctx, tx, tenantID, actorID); err != nil {
+			if err := s.requireOtherOwner(ctx, tx, tenantID, actorID); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx,
+		_, err = s.exec(ctx, tx,
 			`UPDATE memberships SET roles = ?, updated_at = ? WHERE tenant_id = ? AND actor_id = ?`,
-			encodeList(roles), ts(time.Now()), tenantID, actorID)
+			s.d.List(roles), s.d.Time(time.Now()), tenantID, actorID)
 		return err
 	})
 }
@@ -87,43 +78,51 @@ func (s *Store) SetMemberRoles(ctx context.Context, tenantID, actorID string, ro
 // RemoveMember deletes a membership, refusing to remove the last owner.
 func (s *Store) RemoveMember(ctx context.Context, tenantID, actorID string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		current, err := memberRoles(ctx, tx, tenantID, actorID)
+		current, err := s.lockedMemberRoles(ctx, tx, tenantID, actorID)
 		if err != nil {
 			return err
 		}
 		if identity.HasOwner(current) {
-			if err := requireOtherOwner(ctx, tx, tenantID, actorID); err != nil {
+			if err := s.requireOtherOwner(ctx, tx, tenantID, actorID); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx,
+		_, err = s.exec(ctx, tx,
 			`DELETE FROM memberships WHERE tenant_id = ? AND actor_id = ?`, tenantID, actorID)
 		return err
 	})
 }
 
-func memberRoles(ctx context.Context, tx *sql.Tx, tenantID, actorID string) ([]string, error) {
-	var roles string
-	err := tx.QueryRowContext(ctx,
-		`SELECT roles FROM memberships WHERE tenant_id = ? AND actor_id = ?`, tenantID, actorID).Scan(&roles)
+// lockedMemberRoles locks the tenant row, then reads the member's roles.
+// Without the lock two transactions demoting two different owners would each
+// see the other still owning and both commit, leaving no owner. (On SQLite
+// the IMMEDIATE write transaction already excludes every other writer.)
+func (s *Store) lockedMemberRoles(ctx context.Context, tx *sql.Tx, tenantID, actorID string) ([]string, error) {
+	if err := s.lockTenant(ctx, tx, tenantID); err != nil {
+		return nil, err
+	}
+	var roles []string
+	err := s.queryRow(ctx, tx,
+		`SELECT roles FROM memberships WHERE tenant_id = ? AND actor_id = ?`, tenantID, actorID).
+		Scan(s.d.ScanList(&roles))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errMemberNotFound()
 	}
 	if err != nil {
 		return nil, err
 	}
-	return decodeList(roles)
+	return roles, nil
 }
 
 // requireOtherOwner fails with "last_owner" unless a member other than
-// actorID owns tenantID. Running inside the IMMEDIATE transaction makes the
-// check and the write that follows one step.
-func requireOtherOwner(ctx context.Context, tx *sql.Tx, tenantID, actorID string) error {
+// actorID owns tenantID. Running inside the transaction that holds the
+// tenant lock (lockedMemberRoles) makes the check and the write that follows
+// one step.
+func (s *Store) requireOtherOwner(ctx context.Context, tx *sql.Tx, tenantID, actorID string) error {
 	var ok bool
-	err := tx.QueryRowContext(ctx,
-		`SELECT EXISTS (
-		   SELECT 1 FROM memberships m, json_each(m.roles) r
-		   WHERE m.tenant_id = ? AND m.actor_id <> ? AND r.value = ?)`,
+	err := s.queryRow(ctx, tx,
+		`SELECT EXISTS (SELECT 1 FROM memberships WHERE tenant_id = ? AND actor_id <> ? AND `+
+			s.d.ListHas("roles")+`)`,
 		tenantID, actorID, identity.RoleOwner).Scan(&ok)
 	if err != nil {
 		return err

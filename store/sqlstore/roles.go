@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -12,71 +12,70 @@ const roleCols = `tenant_id, name, description, permissions, created_at, updated
 
 func errRoleNotFound() error { return fault.NotFoundf("role_not_found", "role not found") }
 
-func scanRole(r scanner) (identity.Role, error) {
+func (s *Store) scanRole(r scanner) (identity.Role, error) {
 	var role identity.Role
-	var perms string
-	var created, updated int64
-	if err := r.Scan(&role.TenantID, &role.Name, &role.Description, &perms, &created, &updated); err != nil {
+	err := r.Scan(&role.TenantID, &role.Name, &role.Description, s.d.ScanList(&role.Permissions),
+		at(&role.CreatedAt), at(&role.UpdatedAt))
+	if err != nil {
 		return identity.Role{}, err
 	}
-	var err error
-	if role.Permissions, err = decodeList(perms); err != nil {
-		return identity.Role{}, err
-	}
-	role.CreatedAt, role.UpdatedAt = fromTS(created), fromTS(updated)
 	return role, nil
 }
 
 // PutRole creates or replaces r, keeping the original created_at. NotFound
 // "tenant_not_found" when the tenant does not exist.
 func (s *Store) PutRole(ctx context.Context, r identity.Role) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.exec(ctx, s.write,
 		`INSERT INTO roles (`+roleCols+`) VALUES (?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (tenant_id, name) DO UPDATE SET
 		   description = excluded.description,
 		   permissions = excluded.permissions,
 		   updated_at = excluded.updated_at`,
-		r.TenantID, r.Name, r.Description, encodeList(r.Permissions), ts(r.CreatedAt), ts(r.UpdatedAt))
-	if isForeignKey(err) {
+		r.TenantID, r.Name, r.Description, s.d.List(r.Permissions), s.d.Time(r.CreatedAt), s.d.Time(r.UpdatedAt))
+	if s.violates(err, "roles_tenant_fkey") {
 		return errTenantNotFound()
 	}
-	return dbErr(err)
+	return s.dbErr(err)
 }
 
 // GetRole returns tenantID's custom role name.
 func (s *Store) GetRole(ctx context.Context, tenantID, name string) (identity.Role, error) {
-	r, err := scanRole(s.read.QueryRowContext(ctx,
+	r, err := s.scanRole(s.queryRow(ctx, s.read,
 		`SELECT `+roleCols+` FROM roles WHERE tenant_id = ? AND name = ?`, tenantID, name))
-	return one(r, err, errRoleNotFound)
+	return one(s, r, err, errRoleNotFound)
 }
 
 // ListRoles returns all of tenantID's custom roles by name.
 func (s *Store) ListRoles(ctx context.Context, tenantID string) ([]identity.Role, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.query(ctx, s.read,
 		`SELECT `+roleCols+` FROM roles WHERE tenant_id = ? ORDER BY name`, tenantID)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, scanRole)
+	return collect(s, rows, err, s.scanRole)
 }
 
-// DeleteRole deletes a custom role that no member of the tenant holds.
+// DeleteRole deletes a custom role that no member of the tenant holds. The
+// tenant row lock orders it against SetMemberRoles and, through the foreign
+// key check, against AddMember, so a member cannot gain the role between
+// the check and the delete. (On SQLite the IMMEDIATE write transaction
+// already excludes every other writer.)
 func (s *Store) DeleteRole(ctx context.Context, tenantID, name string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var inUse bool
-		err := tx.QueryRowContext(ctx,
-			`SELECT EXISTS (
-			   SELECT 1 FROM memberships m, json_each(m.roles) r
-			   WHERE m.tenant_id = ? AND r.value = ?)`, tenantID, name).Scan(&inUse)
-		if err != nil {
+		if err := s.lockTenant(ctx, tx, tenantID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE tenant_id = ? AND name = ?`, tenantID, name)
-		if err := affectedOne(res, err, errRoleNotFound); err != nil {
+		res, err := s.exec(ctx, tx, `DELETE FROM roles WHERE tenant_id = ? AND name = ?`, tenantID, name)
+		if err := s.affectedOne(res, err, errRoleNotFound); err != nil {
 			return err
 		}
 		// Not found outranks in use: a member can hold a role name that was
 		// never defined, and that must not hide the fact that it does not exist.
+		// Returning the conflict rolls the delete back.
+		var inUse bool
+		err = s.queryRow(ctx, tx,
+			`SELECT EXISTS (SELECT 1 FROM memberships WHERE tenant_id = ? AND `+s.d.ListHas("roles")+`)`,
+			tenantID, name).Scan(&inUse)
+		if err != nil {
+			return err
+		}
 		if inUse {
 			return fault.Conflictf("role_in_use", "members still hold this role")
 		}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // in ascending order. The statuses are literals, not parameters, so that
 // the planner can use the partial indexes of migration 00002.
 func (s *Store) BlockedActors(ctx context.Context) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.query(ctx, s.read,
 		`SELECT ? || id FROM users WHERE status = 'disabled'
 		 UNION ALL
 		 SELECT ? || id FROM agents WHERE status = 'disabled'
@@ -19,20 +19,14 @@ func (s *Store) BlockedActors(ctx context.Context) ([]string, error) {
 		 SELECT ? || name FROM services WHERE status = 'disabled'
 		 ORDER BY 1`,
 		identity.UserActorPrefix, identity.AgentActorPrefix, serviceaccount.ActorPrefix)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, scanString)
+	return collect(s, rows, err, scanString)
 }
 
 // SuspendedTenants lists the ids of tenants that are not active, in
 // ascending order.
 func (s *Store) SuspendedTenants(ctx context.Context) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id FROM tenants WHERE status <> 'active' ORDER BY id`)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, scanString)
+	rows, err := s.query(ctx, s.read, `SELECT id FROM tenants WHERE status <> 'active' ORDER BY id`)
+	return collect(s, rows, err, scanString)
 }
 
 func scanString(r scanner) (v string, err error) {
