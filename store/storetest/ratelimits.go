@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/store"
 )
@@ -33,187 +32,137 @@ func setLimits(t *testing.T, s store.Store, tl ratelimit.TenantLimits) {
 	check(t, "TenantRateLimits("+tl.TenantID+")", ok(s.TenantRateLimits(t.Context(), tl.TenantID))(t), truncLimits(tl))
 }
 
-func rateLimitTests() []test {
-	plan := map[string]string{
+// ratePlan is a tenant's overrides as a plan sets them.
+func ratePlan() map[string]string {
+	return map[string]string{
 		"api":    "100/1m",
 		"login":  "10/1m burst=5 fail=closed",
 		"tokens": "1000/m sliding_window",
 	}
-	return []test{
-		{"TenantNone", func(t *testing.T, s store.Store) {
-			ctx := t.Context()
-			newTenant(t, s, "t1", "user:alice")
-			check(t, "existing tenant", ok(s.TenantRateLimits(ctx, "t1"))(t), noLimits("t1"))
-			// Reading does not check that the tenant exists.
-			check(t, "unknown tenant", ok(s.TenantRateLimits(ctx, "nope"))(t), noLimits("nope"))
-			check(t, "no tenant", ok(s.TenantRateLimits(ctx, ""))(t), noLimits(""))
-		}},
-		{"TenantSetReplaceDelete", func(t *testing.T, s store.Store) {
-			ctx := t.Context()
-			newTenant(t, s, "t1", "user:alice")
-			for _, step := range []struct {
-				name string
-				tl   ratelimit.TenantLimits
-				want ratelimit.TenantLimits
-			}{
-				{"set", limits("t1", time.Minute, plan), truncLimits(limits("t1", time.Minute, plan))},
-				// Replaced whole: names absent from the new map go, and
-				// UpdatedAt may move backwards (the caller's clock rules).
-				{"replace", limits("t1", 30*time.Second, map[string]string{"api": "off", "uploads": "5/1s"}),
-					truncLimits(limits("t1", 30*time.Second, map[string]string{"api": "off", "uploads": "5/1s"}))},
-				{"same again", limits("t1", 2*time.Minute, map[string]string{"api": "off", "uploads": "5/1s"}),
-					truncLimits(limits("t1", 2*time.Minute, map[string]string{"api": "off", "uploads": "5/1s"}))},
-				{"empty map deletes", limits("t1", time.Hour, map[string]string{}), noLimits("t1")},
-				{"delete again", limits("t1", time.Hour, map[string]string{}), noLimits("t1")},
-				{"set after delete", limits("t1", 2*time.Hour, map[string]string{"api": "1/s"}),
-					truncLimits(limits("t1", 2*time.Hour, map[string]string{"api": "1/s"}))},
-				{"nil map deletes", limits("t1", 3*time.Hour, nil), noLimits("t1")},
-			} {
-				must(t, s.SetTenantRateLimits(ctx, step.tl))
-				check(t, step.name, ok(s.TenantRateLimits(ctx, "t1"))(t), step.want)
-			}
-		}},
-		{"TenantTimes", func(t *testing.T, s store.Store) {
-			newTenant(t, s, "t1", "user:alice")
-			zone := time.FixedZone("UTC-3", -3*3600)
-			for _, when := range []time.Time{
-				at(0), // nanoseconds: truncated to microseconds
-				time.Date(2024, 2, 29, 23, 59, 59, 999999999, zone),
-				time.Date(2300, 1, 1, 0, 0, 0, 1000, time.UTC),
-				{},
-			} {
-				setLimits(t, s, ratelimit.TenantLimits{TenantID: "t1", Limits: map[string]string{"api": "1/s"}, UpdatedAt: when})
-			}
-		}},
-		{"TenantValues", func(t *testing.T, s store.Store) {
-			newTenant(t, s, "t1", "user:alice")
-			// Names and specs are stored as given, not interpreted: the
-			// service validates them before they get here.
-			m := map[string]string{"": "", "api": "", "a.b/c": `{"x": 1}`, "<&>": "\u2028 \" \\"}
-			for i, v := range nasty {
-				m[v] = nasty[len(nasty)-1-i]
-			}
-			setLimits(t, s, limits("t1", time.Minute, m))
-			// Many names.
-			big := map[string]string{}
-			for _, id := range ids("limit", 100) {
-				big[id] = "100/1m burst=" + id[len(id)-2:]
-			}
-			setLimits(t, s, limits("t1", time.Minute, big))
-		}},
-		{"TenantNotFound", func(t *testing.T, s store.Store) {
-			ctx := t.Context()
-			newTenant(t, s, "t1", "user:alice")
-			for _, tc := range []struct {
-				name string
-				tl   ratelimit.TenantLimits
-			}{
-				{"set", limits("nope", time.Minute, plan)},
-				{"empty map", limits("nope", time.Minute, map[string]string{})},
-				{"nil map", limits("nope", time.Minute, nil)},
-				{"no tenant", limits("", time.Minute, plan)},
-				{"prefix of a tenant", limits("t", time.Minute, plan)},
-			} {
-				t.Run(tc.name, func(t *testing.T) {
-					wantNotFound(t, s.SetTenantRateLimits(ctx, tc.tl), "tenant_not_found")
-					check(t, "after refused set", ok(s.TenantRateLimits(ctx, tc.tl.TenantID))(t), noLimits(tc.tl.TenantID))
-				})
-			}
-			check(t, "t1 untouched", ok(s.TenantRateLimits(ctx, "t1"))(t), noLimits("t1"))
-		}},
-		{"TenantIsolation", func(t *testing.T, s store.Store) {
-			ctx := t.Context()
-			newTenant(t, s, "ta", "user:alice")
-			newTenant(t, s, "tb", "user:bob")
-			newTenant(t, s, "tc", "user:carol")
-			a := limits("ta", time.Minute, plan)
-			b := limits("tb", 2*time.Minute, map[string]string{"api": "5/1s"})
-			setLimits(t, s, a)
-			setLimits(t, s, b)
-			check(t, "ta", ok(s.TenantRateLimits(ctx, "ta"))(t), truncLimits(a))
-			check(t, "tc sees none", ok(s.TenantRateLimits(ctx, "tc"))(t), noLimits("tc"))
+}
 
-			// Replacing or deleting B's leaves A's as they were.
-			setLimits(t, s, limits("tb", 3*time.Minute, map[string]string{"tokens": "off"}))
-			check(t, "ta after tb replaced", ok(s.TenantRateLimits(ctx, "ta"))(t), truncLimits(a))
-			must(t, s.SetTenantRateLimits(ctx, limits("tb", 4*time.Minute, nil)))
-			check(t, "tb deleted", ok(s.TenantRateLimits(ctx, "tb"))(t), noLimits("tb"))
-			check(t, "ta after tb deleted", ok(s.TenantRateLimits(ctx, "ta"))(t), truncLimits(a))
-		}},
+func rateLimitTests() []test {
+	return []test{
+		{"TenantNoneByDefault", testRateLimitTenantNoneByDefault},
+		{"TenantSetReplaceDelete", testRateLimitTenantSetReplaceDelete},
+		{"TenantTimesRoundTrip", testRateLimitTenantTimesRoundTrip},
+		{"TenantValuesStoredAsGiven", testRateLimitTenantValuesStoredAsGiven},
+		{"TenantUnknownNotFound", testRateLimitTenantUnknownNotFound},
+		{"TenantIsolation", testRateLimitTenantIsolation},
 		// The suite has no way to delete a tenant (the store has none), so
 		// ON DELETE CASCADE of tenant_rate_limits is not exercised here.
 
-		{"APIKeyRoundTrip", func(t *testing.T, s store.Store) {
-			ctx := t.Context()
-			newTenant(t, s, "t1", "user:alice")
-			for _, tc := range []struct {
-				id, spec string
-			}{
-				{"k1", ""},
-				{"k2", "100/1m"},
-				{"k3", "10/1m burst=5 fail=closed"},
-				{"k4", "off"},
-			} {
-				k := apiKey(tc.id, "t1", "agent:a1")
-				k.RateLimit = tc.spec
-				must(t, s.CreateAPIKey(ctx, k))
-				check(t, "GetAPIKey("+tc.id+")", ok(s.GetAPIKey(ctx, tc.id))(t), truncAPIKey(k))
-			}
-			got := ok(s.ListAPIKeys(ctx, apikey.Filter{TenantID: "t1"}, pageAll))(t)
-			specs := map[string]string{}
-			for _, k := range got {
-				specs[k.ID] = k.RateLimit
-			}
-			check(t, "listed rate limits", specs, map[string]string{"k1": "", "k2": "100/1m", "k3": "10/1m burst=5 fail=closed", "k4": "off"})
-
-			// Rotation keeps the key's rate limit, in what it returns too.
-			rotated := ok(s.RotateAPIKey(ctx, "k2", hash("v1"), nil, at(time.Hour)))(t)
-			if rotated.RateLimit != "100/1m" {
-				t.Errorf("rotated key rate limit = %q, want %q", rotated.RateLimit, "100/1m")
-			}
-			if k := ok(s.GetAPIKey(ctx, "k2"))(t); k.RateLimit != "100/1m" {
-				t.Errorf("stored rotated key rate limit = %q, want %q", k.RateLimit, "100/1m")
-			}
-		}},
-		{"APIKeySetRateLimit", func(t *testing.T, s store.Store) {
-			ctx := t.Context()
-			newTenant(t, s, "t1", "user:alice")
-			k1 := newAPIKey(t, s, "k1", "t1", "user:alice")
-			k2 := newAPIKey(t, s, "k2", "t1", "user:alice")
-			want1, want2 := truncAPIKey(k1), truncAPIKey(k2)
-			for _, step := range []struct {
-				name, spec string
-			}{
-				{"set", "100/1m"},
-				{"replace", "5/1s burst=10"},
-				{"same again", "5/1s burst=10"},
-				{"clear", ""},
-				{"clear again", ""},
-				{"set after clear", "off"},
-			} {
-				must(t, s.SetAPIKeyRateLimit(ctx, "k1", step.spec))
-				want1.RateLimit = step.spec
-				// Nothing else about the key changes, and k2 not at all.
-				check(t, step.name, ok(s.GetAPIKey(ctx, "k1"))(t), want1)
-				check(t, step.name+": k2", ok(s.GetAPIKey(ctx, "k2"))(t), want2)
-			}
-
-			// A revoked key takes it too; it stays revoked.
-			must(t, s.RevokeAPIKey(ctx, "k2", at(time.Hour)))
-			must(t, s.SetAPIKeyRateLimit(ctx, "k2", "1/s"))
-			want2.RateLimit, want2.RevokedAt = "1/s", usp(ptr(at(time.Hour)))
-			check(t, "revoked key", ok(s.GetAPIKey(ctx, "k2"))(t), want2)
-		}},
-		{"APIKeySetRateLimitNotFound", func(t *testing.T, s store.Store) {
-			ctx := t.Context()
-			newTenant(t, s, "t1", "user:alice")
-			k := newAPIKey(t, s, "k1", "t1", "user:alice")
-			for _, id := range []string{"nope", "", "k", "k1 ", "%"} {
-				for _, spec := range []string{"100/1m", ""} {
-					wantNotFound(t, s.SetAPIKeyRateLimit(ctx, id, spec), "api_key_not_found")
-				}
-			}
-			check(t, "k1 untouched", ok(s.GetAPIKey(ctx, "k1"))(t), truncAPIKey(k))
-		}},
+		{"APIKeyRoundTrip", testRateLimitAPIKeyRoundTrip},
+		{"APIKeySetChangesOnlyRateLimit", testRateLimitAPIKeySetChangesOnlyRateLimit},
+		{"APIKeySetUnknownKeyNotFound", testRateLimitAPIKeySetUnknownKeyNotFound},
 	}
+}
+
+func testRateLimitTenantNoneByDefault(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newTenant(t, s, "t1", "user:alice")
+	check(t, "existing tenant", ok(s.TenantRateLimits(ctx, "t1"))(t), noLimits("t1"))
+	// Reading does not check that the tenant exists.
+	check(t, "unknown tenant", ok(s.TenantRateLimits(ctx, "nope"))(t), noLimits("nope"))
+	check(t, "no tenant", ok(s.TenantRateLimits(ctx, ""))(t), noLimits(""))
+}
+
+func testRateLimitTenantSetReplaceDelete(t *testing.T, s store.Store) {
+	plan := ratePlan()
+	ctx := t.Context()
+	newTenant(t, s, "t1", "user:alice")
+	for _, step := range []struct {
+		name string
+		tl   ratelimit.TenantLimits
+		want ratelimit.TenantLimits
+	}{
+		{"set", limits("t1", time.Minute, plan), truncLimits(limits("t1", time.Minute, plan))},
+		// Replaced whole: names absent from the new map go, and
+		// UpdatedAt may move backwards (the caller's clock rules).
+		{"replace", limits("t1", 30*time.Second, map[string]string{"api": "off", "uploads": "5/1s"}),
+			truncLimits(limits("t1", 30*time.Second, map[string]string{"api": "off", "uploads": "5/1s"}))},
+		{"same again", limits("t1", 2*time.Minute, map[string]string{"api": "off", "uploads": "5/1s"}),
+			truncLimits(limits("t1", 2*time.Minute, map[string]string{"api": "off", "uploads": "5/1s"}))},
+		{"empty map deletes", limits("t1", time.Hour, map[string]string{}), noLimits("t1")},
+		{"delete again", limits("t1", time.Hour, map[string]string{}), noLimits("t1")},
+		{"set after delete", limits("t1", 2*time.Hour, map[string]string{"api": "1/s"}),
+			truncLimits(limits("t1", 2*time.Hour, map[string]string{"api": "1/s"}))},
+		{"nil map deletes", limits("t1", 3*time.Hour, nil), noLimits("t1")},
+	} {
+		must(t, s.SetTenantRateLimits(ctx, step.tl))
+		check(t, step.name, ok(s.TenantRateLimits(ctx, "t1"))(t), step.want)
+	}
+}
+
+func testRateLimitTenantTimesRoundTrip(t *testing.T, s store.Store) {
+	newTenant(t, s, "t1", "user:alice")
+	zone := time.FixedZone("UTC-3", -3*3600)
+	for _, when := range []time.Time{
+		at(0), // nanoseconds: truncated to microseconds
+		time.Date(2024, 2, 29, 23, 59, 59, 999999999, zone),
+		time.Date(2300, 1, 1, 0, 0, 0, 1000, time.UTC),
+		{},
+	} {
+		setLimits(t, s, ratelimit.TenantLimits{TenantID: "t1", Limits: map[string]string{"api": "1/s"}, UpdatedAt: when})
+	}
+}
+
+func testRateLimitTenantValuesStoredAsGiven(t *testing.T, s store.Store) {
+	newTenant(t, s, "t1", "user:alice")
+	// Names and specs are stored as given, not interpreted: the
+	// service validates them before they get here.
+	m := map[string]string{"": "", "api": "", "a.b/c": `{"x": 1}`, "<&>": "\u2028 \" \\"}
+	for i, v := range nasty {
+		m[v] = nasty[len(nasty)-1-i]
+	}
+	setLimits(t, s, limits("t1", time.Minute, m))
+	// Many names.
+	big := map[string]string{}
+	for _, id := range ids("limit", 100) {
+		big[id] = "100/1m burst=" + id[len(id)-2:]
+	}
+	setLimits(t, s, limits("t1", time.Minute, big))
+}
+
+func testRateLimitTenantUnknownNotFound(t *testing.T, s store.Store) {
+	plan := ratePlan()
+	ctx := t.Context()
+	newTenant(t, s, "t1", "user:alice")
+	for _, tc := range []struct {
+		name string
+		tl   ratelimit.TenantLimits
+	}{
+		{"set", limits("nope", time.Minute, plan)},
+		{"empty map", limits("nope", time.Minute, map[string]string{})},
+		{"nil map", limits("nope", time.Minute, nil)},
+		{"no tenant", limits("", time.Minute, plan)},
+		{"prefix of a tenant", limits("t", time.Minute, plan)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantNotFound(t, s.SetTenantRateLimits(ctx, tc.tl), "tenant_not_found")
+			check(t, "after refused set", ok(s.TenantRateLimits(ctx, tc.tl.TenantID))(t), noLimits(tc.tl.TenantID))
+		})
+	}
+	check(t, "t1 untouched", ok(s.TenantRateLimits(ctx, "t1"))(t), noLimits("t1"))
+}
+
+func testRateLimitTenantIsolation(t *testing.T, s store.Store) {
+	plan := ratePlan()
+	ctx := t.Context()
+	newTenant(t, s, "ta", "user:alice")
+	newTenant(t, s, "tb", "user:bob")
+	newTenant(t, s, "tc", "user:carol")
+	a := limits("ta", time.Minute, plan)
+	b := limits("tb", 2*time.Minute, map[string]string{"api": "5/1s"})
+	setLimits(t, s, a)
+	setLimits(t, s, b)
+	check(t, "ta", ok(s.TenantRateLimits(ctx, "ta"))(t), truncLimits(a))
+	check(t, "tc sees none", ok(s.TenantRateLimits(ctx, "tc"))(t), noLimits("tc"))
+
+	// Replacing or deleting B's leaves A's as they were.
+	setLimits(t, s, limits("tb", 3*time.Minute, map[string]string{"tokens": "off"}))
+	check(t, "ta after tb replaced", ok(s.TenantRateLimits(ctx, "ta"))(t), truncLimits(a))
+	must(t, s.SetTenantRateLimits(ctx, limits("tb", 4*time.Minute, nil)))
+	check(t, "tb deleted", ok(s.TenantRateLimits(ctx, "tb"))(t), noLimits("tb"))
+	check(t, "ta after tb deleted", ok(s.TenantRateLimits(ctx, "ta"))(t), truncLimits(a))
 }

@@ -1,0 +1,88 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
+)
+
+func testPolicySetConcurrentAddOneWins(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newTenant(t, s, "t1", "user:alice")
+	const writers, rounds = 8, 4
+	for round := range int64(rounds) {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, writers)
+		for i := range writers {
+			ps := policySet("t1", fmt.Sprintf("// round %d writer %d", round, i), time.Duration(i)*time.Second)
+			wg.Go(func() {
+				<-start
+				errs[i] = s.AddPolicySet(ctx, ps, round)
+			})
+		}
+		warmUp(t, s)
+		close(start)
+		wg.Wait()
+
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				if winner >= 0 {
+					t.Errorf("round %d: writers %d and %d both succeeded", round, winner, i)
+				}
+				winner = i
+			case fault.KindOf(err) == fault.Conflict && errors.Is(err, &fault.Error{Code: "policy_version_conflict"}):
+			default:
+				t.Errorf("round %d writer %d: unexpected error %v", round, i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: no writer succeeded: %v", round, errs)
+		}
+		want := storedSet(policySet("t1", fmt.Sprintf("// round %d writer %d", round, winner), time.Duration(winner)*time.Second), round+1)
+		check(t, fmt.Sprintf("round %d current", round), ok(s.CurrentPolicySet(ctx, "t1"))(t), want)
+	}
+	check(t, "versions", versionsOf(ok(s.ListPolicySetVersions(ctx, "t1", cursor.Page{}))(t)), []int64{4, 3, 2, 1})
+}
+
+func testPolicySetConcurrentTenantsNoConflict(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// Writers of different tenants never conflict.
+	const n = 8
+	for i := range n {
+		newTenant(t, s, fmt.Sprintf("t%d", i), "user:alice")
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			for v := range int64(3) {
+				if err := s.AddPolicySet(ctx, policySet(fmt.Sprintf("t%d", i), "// x", 0), v); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	warmUp(t, s)
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("tenant t%d: %v", i, err)
+		}
+		if v := ok(s.CurrentPolicySet(ctx, fmt.Sprintf("t%d", i)))(t).Version; v != 3 {
+			t.Errorf("tenant t%d: version %d, want 3", i, v)
+		}
+	}
+}
