@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"cmp"
@@ -22,39 +22,26 @@ func errSecretNotFound() error {
 	return fault.NotFoundf("service_secret_not_found", "service secret not found")
 }
 
-func scanService(r scanner) (serviceaccount.Service, error) {
+func (s *Store) scanService(r scanner) (serviceaccount.Service, error) {
 	var sv serviceaccount.Service
-	var scopes string
-	var created, updated int64
-	err := r.Scan(&sv.ID, &sv.Name, &sv.Description, &scopes, &sv.Status, &created, &updated)
-	if err != nil {
-		return serviceaccount.Service{}, err
-	}
-	if sv.Scopes, err = decodeList(scopes); err != nil {
-		return serviceaccount.Service{}, err
-	}
-	sv.CreatedAt, sv.UpdatedAt = fromTS(created), fromTS(updated)
-	return sv, nil
+	err := r.Scan(&sv.ID, &sv.Name, &sv.Description, s.d.ScanList(&sv.Scopes), &sv.Status,
+		at(&sv.CreatedAt), at(&sv.UpdatedAt))
+	return sv, err
 }
 
 func scanSecret(r scanner) (serviceaccount.Secret, error) {
 	var sc serviceaccount.Secret
-	var created int64
-	var expires, revoked sql.NullInt64
-	if err := r.Scan(&sc.ID, &sc.ServiceID, &sc.Hash, &created, &expires, &revoked); err != nil {
-		return serviceaccount.Secret{}, err
-	}
-	sc.CreatedAt, sc.ExpiresAt, sc.RevokedAt = fromTS(created), fromNullTS(expires), fromNullTS(revoked)
-	return sc, nil
+	err := r.Scan(&sc.ID, &sc.ServiceID, &sc.Hash, at(&sc.CreatedAt), atNull(&sc.ExpiresAt), atNull(&sc.RevokedAt))
+	return sc, err
 }
 
 // insertSecret stores sc as a secret of serviceID, whatever ServiceID sc
 // carries.
-func insertSecret(ctx context.Context, tx *sql.Tx, serviceID string, sc serviceaccount.Secret) error {
-	_, err := tx.ExecContext(ctx,
+func (s *Store) insertSecret(ctx context.Context, tx *sql.Tx, serviceID string, sc serviceaccount.Secret) error {
+	_, err := s.exec(ctx, tx,
 		`INSERT INTO service_secrets (`+secretCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		sc.ID, serviceID, sc.Hash, ts(sc.CreatedAt), nullTS(sc.ExpiresAt), nullTS(sc.RevokedAt))
-	if isUnique(err, "service_secrets.id") {
+		sc.ID, serviceID, sc.Hash, s.d.Time(sc.CreatedAt), s.nullTime(sc.ExpiresAt), s.nullTime(sc.RevokedAt))
+	if s.violates(err, "service_secrets_pkey") {
 		return fault.Conflictf("service_secret_exists", "a service secret with this id exists")
 	}
 	return err
@@ -63,104 +50,109 @@ func insertSecret(ctx context.Context, tx *sql.Tx, serviceID string, sc servicea
 // CreateService inserts sv and its first secret in one transaction.
 func (s *Store) CreateService(ctx context.Context, sv serviceaccount.Service, first serviceaccount.Secret) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
+		_, err := s.exec(ctx, tx,
 			`INSERT INTO services (`+serviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			sv.ID, sv.Name, sv.Description, encodeList(sv.Scopes), string(sv.Status), ts(sv.CreatedAt), ts(sv.UpdatedAt))
+			sv.ID, sv.Name, sv.Description, s.d.List(sv.Scopes), string(sv.Status),
+			s.d.Time(sv.CreatedAt), s.d.Time(sv.UpdatedAt))
 		switch {
-		case isUnique(err, "services.name"):
+		case s.violates(err, "services_name_key"):
 			return fault.Conflictf("service_name_taken", "a service with this name exists")
-		case isUnique(err, "services.id"):
+		case s.violates(err, "services_pkey"):
 			return fault.Conflictf("service_exists", "a service with this id exists")
 		case err != nil:
 			return err
 		}
-		return insertSecret(ctx, tx, sv.ID, first)
+		return s.insertSecret(ctx, tx, sv.ID, first)
 	})
 }
 
 // GetService returns the service with id.
 func (s *Store) GetService(ctx context.Context, id string) (serviceaccount.Service, error) {
-	sv, err := scanService(s.read.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
-	return one(sv, err, errServiceNotFound)
+	sv, err := s.scanService(s.queryRow(ctx, s.read, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+	return one(s, sv, err, errServiceNotFound)
 }
 
 // GetServiceByName returns the service called name.
 func (s *Store) GetServiceByName(ctx context.Context, name string) (serviceaccount.Service, error) {
-	sv, err := scanService(s.read.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = ?`, name))
-	return one(sv, err, errServiceNotFound)
+	sv, err := s.scanService(s.queryRow(ctx, s.read, `SELECT `+serviceCols+` FROM services WHERE name = ?`, name))
+	return one(s, sv, err, errServiceNotFound)
 }
 
 // ListServices pages through every service by id.
 func (s *Store) ListServices(ctx context.Context, p cursor.Page) ([]serviceaccount.Service, error) {
 	p = p.Normalize()
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.query(ctx, s.read,
 		`SELECT `+serviceCols+` FROM services WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, scanService)
+	return collect(s, rows, err, s.scanService)
 }
 
 // UpdateService writes sv's description, scopes, status and update time; the
 // name is part of the actor id and never changes.
 func (s *Store) UpdateService(ctx context.Context, sv serviceaccount.Service) error {
-	res, err := s.write.ExecContext(ctx,
+	res, err := s.exec(ctx, s.write,
 		`UPDATE services SET description = ?, scopes = ?, status = ?, updated_at = ? WHERE id = ?`,
-		sv.Description, encodeList(sv.Scopes), string(sv.Status), ts(sv.UpdatedAt), sv.ID)
-	return affectedOne(res, err, errServiceNotFound)
+		sv.Description, s.d.List(sv.Scopes), string(sv.Status), s.d.Time(sv.UpdatedAt), sv.ID)
+	return s.affectedOne(res, err, errServiceNotFound)
 }
 
 // GetServiceSecret returns the secret with id, also one that is revoked or
 // whose service is deleted.
 func (s *Store) GetServiceSecret(ctx context.Context, id string) (serviceaccount.Secret, error) {
-	sc, err := scanSecret(s.read.QueryRowContext(ctx, `SELECT `+secretCols+` FROM service_secrets WHERE id = ?`, id))
-	return one(sc, err, errSecretNotFound)
+	sc, err := scanSecret(s.queryRow(ctx, s.read, `SELECT `+secretCols+` FROM service_secrets WHERE id = ?`, id))
+	return one(s, sc, err, errSecretNotFound)
 }
 
 // RotateServiceSecret adds next and ends the service's other live secrets:
 // at once (revoked at next.CreatedAt) when previousUntil is nil, otherwise
 // at previousUntil. A secret already due to expire earlier keeps its earlier
-// expiry: a rotation never lengthens an old secret's life.
+// expiry: a rotation never lengthens an old secret's life. The service row
+// is locked first, so rotations of one service and its deletion queue.
 func (s *Store) RotateServiceSecret(ctx context.Context, serviceID string, next serviceaccount.Secret, previousUntil *time.Time) ([]serviceaccount.Secret, error) {
 	var previous []serviceaccount.Secret
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var exists bool
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM services WHERE id = ?)`, serviceID).Scan(&exists)
-		if err != nil {
+		if err := s.lockService(ctx, tx, serviceID); err != nil {
 			return err
 		}
-		if !exists {
-			return errServiceNotFound()
-		}
-		now := ts(next.CreatedAt)
+		now := s.d.Time(next.CreatedAt)
 		var rows *sql.Rows
+		var err error
 		if previousUntil == nil {
-			rows, err = tx.QueryContext(ctx,
+			rows, err = s.query(ctx, tx,
 				`UPDATE service_secrets SET revoked_at = ?
 				 WHERE service_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
 				 RETURNING `+secretCols,
 				now, serviceID, now)
 		} else {
-			until := ts(*previousUntil)
-			rows, err = tx.QueryContext(ctx,
-				`UPDATE service_secrets SET expires_at = min(coalesce(expires_at, ?), ?)
+			// The earlier of the two, where a NULL expiry (never) is the
+			// later: a CASE says so on both databases (PostgreSQL's LEAST
+			// skips NULLs, SQLite's min returns NULL).
+			until := s.d.Time(*previousUntil)
+			rows, err = s.query(ctx, tx,
+				`UPDATE service_secrets
+				 SET expires_at = CASE WHEN expires_at IS NOT NULL AND expires_at < ? THEN expires_at ELSE ? END
 				 WHERE service_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
 				 RETURNING `+secretCols,
 				until, until, serviceID, now)
 		}
-		if err != nil {
-			return err
-		}
-		if previous, err = collect(rows, scanSecret); err != nil {
+		if previous, err = collect(s, rows, err, scanSecret); err != nil {
 			return err
 		}
 		slices.SortFunc(previous, func(a, b serviceaccount.Secret) int { return cmp.Compare(a.ID, b.ID) })
-		return insertSecret(ctx, tx, serviceID, next)
+		return s.insertSecret(ctx, tx, serviceID, next)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return previous, nil
+}
+
+// lockService locks the service row for the rest of tx (where the database
+// needs a row lock for that); NotFound when there is no such service.
+func (s *Store) lockService(ctx context.Context, tx *sql.Tx, id string) error {
+	var n int
+	err := s.queryRow(ctx, tx, `SELECT 1 FROM services WHERE id = ?`+s.d.ForUpdate(), id).Scan(&n)
+	_, err = one(s, n, err, errServiceNotFound)
+	return err
 }
 
 // DeleteService deletes the service and, in the same transaction, revokes
@@ -170,21 +162,18 @@ func (s *Store) DeleteService(ctx context.Context, id string, at time.Time) ([]s
 	var revoked []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var name string
-		err := tx.QueryRowContext(ctx, `DELETE FROM services WHERE id = ? RETURNING name`, id).Scan(&name)
-		if _, err := one(name, err, errServiceNotFound); err != nil {
+		err := s.queryRow(ctx, tx, `DELETE FROM services WHERE id = ? RETURNING name`, id).Scan(&name)
+		if _, err := one(s, name, err, errServiceNotFound); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx,
+		rows, err := s.query(ctx, tx,
 			`UPDATE service_secrets SET revoked_at = ? WHERE service_id = ? AND revoked_at IS NULL RETURNING id`,
-			ts(at), id)
+			s.d.Time(at), id)
+		secrets, err := sortedIDs(s, rows, err)
 		if err != nil {
 			return err
 		}
-		secrets, err := sortedIDs(rows)
-		if err != nil {
-			return err
-		}
-		keys, err := revokeKeys(ctx, tx, at, `actor_id = ?`, serviceaccount.ActorPrefix+name)
+		keys, err := s.revokeKeys(ctx, tx, at, `actor_id = ?`, serviceaccount.ActorPrefix+name)
 		if err != nil {
 			return err
 		}

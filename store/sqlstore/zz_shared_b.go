@@ -1,0 +1,41 @@
+package sqlstore
+
+// Temporary copies of helpers that other ports own (tenants.go, blocks.go,
+// apikeys.go), so that agents.go and services.go compile on their own. This
+// file is deleted at merge in favour of those ports' definitions.
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"time"
+
+	"github.com/tollgate/tollgate/fault"
+)
+
+func errTenantNotFound() error { return fault.NotFoundf("tenant_not_found", "tenant not found") }
+
+func scanString(r scanner) (v string, err error) {
+	err = r.Scan(&v)
+	return v, err
+}
+
+// sortedIDs scans a one-column result of ids and sorts them, since
+// RETURNING gives rows in no particular order.
+func sortedIDs(s *Store, rows *sql.Rows, err error) ([]string, error) {
+	ids, err := collect(s, rows, err, scanString)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// revokeKeys revokes the unrevoked keys matching cond and returns their ids
+// in ascending order.
+func (s *Store) revokeKeys(ctx context.Context, q querier, at time.Time, cond string, args ...any) ([]string, error) {
+	rows, err := s.query(ctx, q,
+		`UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL AND `+cond+` RETURNING id`,
+		append([]any{s.d.Time(at)}, args...)...)
+	return sortedIDs(s, rows, err)
+}
