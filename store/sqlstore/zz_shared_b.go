@@ -6,30 +6,8 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"slices"
 	"time"
-
-	"github.com/tollgate/tollgate/fault"
 )
-
-func errTenantNotFound() error { return fault.NotFoundf("tenant_not_found", "tenant not found") }
-
-func scanString(r scanner) (v string, err error) {
-	err = r.Scan(&v)
-	return v, err
-}
-
-// sortedIDs scans a one-column result of ids and sorts them, since
-// RETURNING gives rows in no particular order.
-func sortedIDs(s *Store, rows *sql.Rows, err error) ([]string, error) {
-	ids, err := collect(s, rows, err, scanString)
-	if err != nil {
-		return nil, err
-	}
-	slices.Sort(ids)
-	return ids, nil
-}
 
 // revokeKeys revokes the unrevoked keys matching cond and returns their ids
 // in ascending order.
