@@ -53,18 +53,29 @@ type Service struct {
 	now      func() time.Time
 }
 
-// NewService wires a Service; notify and now may be nil.
-func NewService(store Store, rights Rights, services Services, notify event.Notifier, opts Options, now func() time.Time) *Service {
+// Deps are what a Service is built from.
+type Deps struct {
+	Store    Store
+	Rights   Rights
+	Services Services
+	// Notify announces revoked and changed keys; nil announces nothing.
+	Notify event.Notifier
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// NewService wires a Service.
+func NewService(d Deps, opts Options) *Service {
 	if opts.Env == "" {
 		opts.Env = secret.EnvLive
 	}
 	if opts.MaxRotationGrace <= 0 {
 		opts.MaxRotationGrace = 7 * 24 * time.Hour
 	}
-	if now == nil {
-		now = time.Now
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{store: store, rights: rights, services: services, notify: notify, opts: opts, now: now}
+	return &Service{store: d.Store, rights: d.Rights, services: d.Services, notify: d.Notify, opts: opts, now: d.Now}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

@@ -18,7 +18,6 @@ import (
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/event"
-	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
@@ -48,14 +47,8 @@ type App struct {
 	cfg         config.Config
 	store       store.Store
 	revocations *credential.Revocations
-	// gateway is the route table of /v1/gateway/auth; nil when not
-	// configured.
-	gateway *gateway.Table
-	// localLimits holds the counters when they live in process; redis
-	// is the client when they live on Redis.
 	decisions   *policy.LogDecisions
-	localLimits *ratelimit.Local
-	redis       io.Closer
+	limits      limits
 	log         *slog.Logger
 	metrics     *httpapi.Metrics
 	bus         bus.Bus
@@ -70,68 +63,89 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// a.notify publishes on a.bus, which is opened last: nothing built
+	// here publishes before New returns.
 	a := &App{cfg: cfg, store: st, log: log, origin: ids.New()}
-	var err error
-	if a.Keys, err = NewKeyring(ctx, cfg, st, masterKey); err != nil {
+	notify := a.notify
+	keys, err := NewKeyring(ctx, cfg, st, masterKey)
+	if err != nil {
 		return nil, err
 	}
-	if a.Hasher, err = NewHasher(cfg, hashOpts...); err != nil {
+	hasher, err := NewHasher(cfg, hashOpts...)
+	if err != nil {
 		return nil, err
 	}
-	verifier := token.NewVerifier(a.Keys, token.VerifierOptions{
-		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, CacheSize: cfg.TokenCacheSize,
-	})
-	a.revocations = credential.NewRevocations(st, cfg.AccessTokenTTL, token.DefaultLeeway, nil)
-	if err := a.revocations.Sync(ctx); err != nil {
-		return nil, fmt.Errorf("loading session revocations: %w", err)
-	}
-	metrics := httpapi.NewMetrics()
-	a.metrics = metrics
-	if err := a.openLimiter(ctx, cfg); err != nil {
-		return nil, err
-	}
-	a.Identity = identity.NewService(st, nil, a.notify)
-	h := a.Hasher
-	metrics.RegisterGauge("tollgate_password_hashes_in_flight", "Password hash computations running now.", func() float64 { return float64(h.InFlight()) })
-	metrics.RegisterGauge("tollgate_password_hashes_waiting", "Password hash computations waiting for a slot.", func() float64 { return float64(h.Waiting()) })
-	a.Sessions = session.NewService(session.Deps{
-		Sessions: st, Identities: st, Roles: a.Identity, Hasher: h, Keys: a.Keys,
-		Throttle: a.Limiter, Revocations: a.revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: a.notify,
-	}, session.Options{
-		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
-	})
-	a.Credentials = credential.NewResolver(credential.Deps{
-		Verifier: verifier, Revoked: a.revocations, RolePermissions: a.Identity.RolePermissions,
-		Keys: st, Rights: a.Identity, Services: st, Blocks: st, Rejected: metrics.CredentialRejected,
-	}, credential.Options{KeyCacheTTL: cfg.APIKeyCacheTTL})
-	if err := a.Credentials.SyncBlocks(ctx); err != nil {
-		return nil, fmt.Errorf("loading suspended tenants and disabled actors: %w", err)
-	}
-	a.APIKeys = apikey.NewService(st, a.Identity, st, a.notify, apikey.Options{Env: cfg.APIKeyEnvironment}, nil)
-	a.Services = serviceaccount.NewRegistry(st, a.Identity, a.notify, cfg.APIKeyEnvironment, nil)
-	if err := a.openPolicy(cfg); err != nil {
-		a.closeRedis()
-		return nil, err
-	}
-	endpoint := oauth.NewEndpoint(a.Credentials, a.Services, a.Identity, a.Keys, oauth.Options{
-		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
-	}, nil)
 	proxies, err := clientip.Parse(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
-	a.API = httpapi.New(httpapi.Deps{
-		Sessions: a.Sessions, Identity: a.Identity, Credentials: a.Credentials, APIKeys: a.APIKeys,
-		Services: a.Services, OAuth: endpoint, Limiter: a.Limiter, RateLimits: ratelimit.NewAdmin(a.Limiter, a.Identity), Policy: a.Policy, Keys: a.Keys, Store: st, Metrics: metrics, Log: log,
-		Gateway: a.gateway,
+	revocations := credential.NewRevocations(st, cfg.AccessTokenTTL, token.DefaultLeeway, nil)
+	if err := revocations.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("loading session revocations: %w", err)
+	}
+	metrics := httpapi.NewMetrics()
+	metrics.RegisterGauge("tollgate_password_hashes_in_flight", "Password hash computations running now.", func() float64 { return float64(hasher.InFlight()) })
+	metrics.RegisterGauge("tollgate_password_hashes_waiting", "Password hash computations waiting for a slot.", func() float64 { return float64(hasher.Waiting()) })
+
+	idents := identity.NewService(identity.Deps{Store: st, Notify: notify})
+	lim, err := openLimiter(ctx, cfg, st, metrics, log, notify)
+	if err != nil {
+		return nil, err
+	}
+	closeRedis := func() { closeQuietly(lim.redis, log, "closing the Redis client failed") }
+	sessions := session.NewService(session.Deps{
+		Sessions: st, Identities: st, Roles: idents, Hasher: hasher, Keys: keys,
+		Throttle: lim.limiter, Revocations: revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: notify,
+	}, session.Options{
+		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+	})
+	verifier := token.NewVerifier(keys, token.VerifierOptions{
+		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, CacheSize: cfg.TokenCacheSize,
+	})
+	creds := credential.NewResolver(credential.Deps{
+		Verifier: verifier, Revoked: revocations, RolePermissions: idents.RolePermissions,
+		Keys: st, Rights: idents, Services: st, Blocks: st, Rejected: metrics.CredentialRejected,
+	}, credential.Options{KeyCacheTTL: cfg.APIKeyCacheTTL})
+	if err := creds.SyncBlocks(ctx); err != nil {
+		closeRedis()
+		return nil, fmt.Errorf("loading suspended tenants and disabled actors: %w", err)
+	}
+	apiKeys := apikey.NewService(apikey.Deps{Store: st, Rights: idents, Services: st, Notify: notify},
+		apikey.Options{Env: cfg.APIKeyEnvironment})
+	services := serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: idents, Notify: notify},
+		serviceaccount.Options{Env: cfg.APIKeyEnvironment})
+	pd, err := openPolicy(cfg, st, idents, metrics, log, notify)
+	if err != nil {
+		closeRedis()
+		return nil, err
+	}
+	gw, err := openGateway(cfg, pd.compiler)
+	if err != nil {
+		closeRedis()
+		return nil, err
+	}
+	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys}, oauth.Options{
+		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
+	})
+	api := httpapi.New(httpapi.Deps{
+		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
+		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw,
+		Keys: keys, Store: st, Metrics: metrics, Log: log,
 	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies})
+
+	*a = App{
+		API: api, Keys: keys, Identity: idents, Sessions: sessions, Hasher: hasher, Credentials: creds,
+		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service,
+		cfg: cfg, store: st, revocations: revocations, decisions: pd.decisions, limits: lim,
+		log: log, metrics: metrics, origin: a.origin,
+	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
-		a.closeRedis()
+		closeRedis()
 		return nil, err
 	}
 	if a.stopEvents, err = a.bus.Subscribe(context.Background(), event.Subject, a.receive); err != nil {
 		_ = a.bus.Close()
-		a.closeRedis()
+		closeRedis()
 		return nil, fmt.Errorf("subscribing to credential events: %w", err)
 	}
 	return a, nil
@@ -220,16 +234,18 @@ func (a *App) Close(ctx context.Context) error {
 	if err := a.Credentials.FlushTouches(ctx); err != nil {
 		a.log.Warn("recording API key use failed", "err", err)
 	}
-	a.closeRedis()
+	closeQuietly(a.limits.redis, a.log, "closing the Redis client failed")
 	a.decisions.Close()
 	return a.bus.Close()
 }
 
-func (a *App) closeRedis() {
-	if a.redis != nil {
-		if err := a.redis.Close(); err != nil {
-			a.log.Warn("closing the Redis client failed", "err", err)
-		}
+// closeQuietly closes c, if any, logging a failure.
+func closeQuietly(c io.Closer, log *slog.Logger, msg string) {
+	if c == nil {
+		return
+	}
+	if err := c.Close(); err != nil {
+		log.Warn(msg, "err", err)
 	}
 }
 

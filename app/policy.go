@@ -3,34 +3,56 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/policy"
+	"github.com/tollgate/tollgate/store"
 )
 
-// openPolicy builds the policy decision point over the store.
-func (a *App) openPolicy(cfg config.Config) error {
+// pdp is the policy decision point and what it was built with.
+type pdp struct {
+	service   *policy.Service
+	decisions *policy.LogDecisions
+	compiler  *policy.Compiler
+}
+
+// openPolicy builds the policy decision point over the store. rights tells
+// it who may ask; notify tells other replicas of policy changes.
+func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, metrics *httpapi.Metrics, log *slog.Logger, notify event.Notifier) (pdp, error) {
 	compiler, err := policy.NewCompiler()
 	if err != nil {
-		return fmt.Errorf("loading the policy schema and defaults: %w", err)
+		return pdp{}, fmt.Errorf("loading the policy schema and defaults: %w", err)
 	}
-	a.decisions = policy.NewLogDecisions(a.log, 0)
+	decisions := policy.NewLogDecisions(log, 0)
 	engine := policy.NewEngine(policy.EngineDeps{
-		Source: policy.StoreSource{Identity: a.store, Policies: a.store}, Compiler: compiler,
-		Decisions: a.decisions, EvaluationError: a.metrics.PolicyEvaluationError, Log: a.log,
+		Source: policy.StoreSource{Identity: st, Policies: st}, Compiler: compiler,
+		Decisions: decisions, EvaluationError: metrics.PolicyEvaluationError, Log: log,
 	}, policy.EngineOptions{
 		SnapshotTTL: cfg.PolicySnapshotTTL, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})
-	if cfg.GatewayRoutes != "" {
-		if a.gateway, err = gateway.Load(cfg.GatewayRoutes, compiler.Actions()); err != nil {
-			return fmt.Errorf("gateway_routes: %w", err)
-		}
+	svc := policy.NewService(policy.Deps{
+		Engine: engine, Store: st, Rights: rights,
+		Changed: func(ctx context.Context, tenantID string) {
+			notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: time.Now()})
+		},
+	})
+	return pdp{service: svc, decisions: decisions, compiler: compiler}, nil
+}
+
+// openGateway loads the gateway's route table, whose actions must be the
+// compiler's; nil when gateway_routes is not set.
+func openGateway(cfg config.Config, compiler *policy.Compiler) (*gateway.Table, error) {
+	if cfg.GatewayRoutes == "" {
+		return nil, nil
 	}
-	a.Policy = policy.NewService(engine, a.store, a.Identity, func(ctx context.Context, tenantID string) {
-		a.notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: time.Now()})
-	}, nil)
-	return nil
+	t, err := gateway.Load(cfg.GatewayRoutes, compiler.Actions())
+	if err != nil {
+		return nil, fmt.Errorf("gateway_routes: %w", err)
+	}
+	return t, nil
 }

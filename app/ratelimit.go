@@ -3,12 +3,15 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/ratelimit"
 	redisrl "github.com/tollgate/tollgate/ratelimit/redis"
 )
@@ -25,22 +28,32 @@ const (
 	redisIOTimeout   = 250 * time.Millisecond
 )
 
+// limits is the rate limiter and the counters behind it.
+type limits struct {
+	limiter *ratelimit.Limiter
+	// local holds the counters when they live in process; redis is the
+	// client when they live on Redis.
+	local *ratelimit.Local
+	redis io.Closer
+}
+
 // openLimiter builds the rate limiter: counters in process, or on Redis
-// (with a breaker) when redis_url is set.
-func (a *App) openLimiter(ctx context.Context, cfg config.Config) error {
+// (with a breaker) when redis_url is set. notify tells other replicas of
+// changed tenant plans.
+func openLimiter(ctx context.Context, cfg config.Config, st ratelimit.TenantStore, metrics *httpapi.Metrics, log *slog.Logger, notify event.Notifier) (limits, error) {
 	policies, err := cfg.RateLimitPolicies()
 	if err != nil {
-		return err
+		return limits{}, err
 	}
+	var out limits
 	var backend ratelimit.Backend
 	if cfg.RedisURL == "" {
-		local := ratelimit.NewLocal(ratelimit.LocalOptions{})
-		a.localLimits = local
-		backend = local
+		out.local = ratelimit.NewLocal(ratelimit.LocalOptions{})
+		backend = out.local
 	} else {
 		opts, err := goredis.ParseURL(cfg.RedisURL)
 		if err != nil {
-			return fmt.Errorf("redis_url: %w", err)
+			return limits{}, fmt.Errorf("redis_url: %w", err)
 		}
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
 		// The breaker, not go-redis, decides when to try again: no command
@@ -51,25 +64,25 @@ func (a *App) openLimiter(ctx context.Context, cfg config.Config) error {
 		if err := client.Ping(ctx).Err(); err != nil {
 			// Not fatal: each policy's failure mode applies until Redis
 			// answers, and the breaker notices when it does.
-			a.log.Warn("Redis does not answer yet; rate limits apply their failure mode until it does", "err", err)
+			log.Warn("Redis does not answer yet; rate limits apply their failure mode until it does", "err", err)
 		}
-		a.redis = client
+		out.redis = client
 		backend = ratelimit.NewBreaker(redisrl.New(client, redisrl.Options{Prefix: cfg.RedisPrefix, UseServerTime: true}), breakerCooldown, nil)
 	}
-	a.Limiter = ratelimit.NewLimiter(ratelimit.LimiterDeps{
-		Backend: backend, Tenants: a.store, Policies: policies,
-		Failed: a.metrics.RateLimitFailed, Denied: a.metrics.RateLimitDenied, Log: a.log,
+	out.limiter = ratelimit.NewLimiter(ratelimit.LimiterDeps{
+		Backend: backend, Tenants: st, Policies: policies,
+		Failed: metrics.RateLimitFailed, Denied: metrics.RateLimitDenied, Log: log,
 		Changed: func(ctx context.Context, tenantID string) {
-			a.notify(ctx, event.Event{Kind: event.KindTenantLimitsChanged, ID: tenantID, At: time.Now()})
+			notify(ctx, event.Event{Kind: event.KindTenantLimitsChanged, ID: tenantID, At: time.Now()})
 		},
 	}, ratelimit.LimiterOptions{OverrideTTL: cfg.APIKeyCacheTTL})
-	return nil
+	return out, nil
 }
 
 // sweepLimits drops idle in-process counters.
 func (a *App) sweepLimits(context.Context) error {
-	if a.localLimits != nil {
-		a.localLimits.Sweep(time.Now())
+	if a.limits.local != nil {
+		a.limits.local.Sweep(time.Now())
 	}
 	return nil
 }

@@ -26,11 +26,22 @@ type Service struct {
 
 // NewService returns a Service over store. now may be nil (time.Now);
 // notify may be nil.
-func NewService(store Store, now func() time.Time, notify event.Notifier) *Service {
-	if now == nil {
-		now = time.Now
+// Deps are what a Service is built from.
+type Deps struct {
+	Store Store
+	// Notify announces changes of actors' rights and status to every
+	// replica's caches; nil announces nothing.
+	Notify event.Notifier
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// NewService wires a Service.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{store: store, now: now, notify: notify}
+	return &Service{store: d.Store, now: d.Now, notify: d.Notify}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

@@ -53,12 +53,22 @@ type Endpoint struct {
 	now      func() time.Time
 }
 
-// NewEndpoint wires an Endpoint; now may be nil.
-func NewEndpoint(resolver Resolver, clients Clients, agents Agents, signer Signer, opts Options, now func() time.Time) *Endpoint {
-	if now == nil {
-		now = time.Now
+// Deps are what an Endpoint is built from.
+type Deps struct {
+	Resolver Resolver
+	Clients  Clients
+	Agents   Agents
+	Signer   Signer
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// NewEndpoint wires an Endpoint.
+func NewEndpoint(d Deps, opts Options) *Endpoint {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Endpoint{resolver: resolver, clients: clients, agents: agents, signer: signer, opts: opts, now: now}
+	return &Endpoint{resolver: d.Resolver, clients: d.Clients, agents: d.Agents, signer: d.Signer, opts: opts, now: d.Now}
 }
 
 // Response is a successful token response (RFC 6749 §5.1, RFC 8693 §2.2.1).

@@ -36,13 +36,25 @@ type Service struct {
 	now     func() time.Time
 }
 
-// NewService wires a Service. changed may be nil (the engine of this
-// replica is invalidated regardless).
-func NewService(engine *Engine, store Store, rights Rights, changed func(ctx context.Context, tenantID string), now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// Deps are what a Service is built from.
+type Deps struct {
+	Engine *Engine
+	Store  Store
+	Rights Rights
+	// Changed announces that a tenant's resources or policies changed to
+	// the other replicas; nil announces nothing (this replica's engine is
+	// invalidated regardless).
+	Changed func(ctx context.Context, tenantID string)
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// NewService wires a Service.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{engine: engine, store: store, rights: rights, changed: changed, now: now}
+	return &Service{engine: d.Engine, store: d.Store, rights: d.Rights, changed: d.Changed, now: d.Now}
 }
 
 // Engine returns the decision engine.

@@ -46,15 +46,33 @@ type Registry struct {
 	now              func() time.Time
 }
 
-// NewRegistry wires a Registry. env is the environment marker of secrets.
-func NewRegistry(store Store, admins Admins, notify event.Notifier, env string, now func() time.Time) *Registry {
-	if now == nil {
-		now = time.Now
+// Deps are what a Registry is built from.
+type Deps struct {
+	Store  Store
+	Admins Admins
+	// Notify announces revoked secrets and disabled services; nil
+	// announces nothing.
+	Notify event.Notifier
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Options configure a Registry.
+type Options struct {
+	// Env is the environment marker of new secrets: secret.EnvLive
+	// (default) or EnvTest.
+	Env string
+}
+
+// NewRegistry wires a Registry.
+func NewRegistry(d Deps, opts Options) *Registry {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if env == "" {
-		env = secret.EnvLive
+	if opts.Env == "" {
+		opts.Env = secret.EnvLive
 	}
-	return &Registry{store: store, admins: admins, notify: notify, env: env, maxRotationGrace: 7 * 24 * time.Hour, now: now}
+	return &Registry{store: d.Store, admins: d.Admins, notify: d.Notify, env: opts.Env, maxRotationGrace: 7 * 24 * time.Hour, now: d.Now}
 }
 
 func (r *Registry) timestamp() time.Time { return r.now().UTC().Truncate(time.Microsecond) }

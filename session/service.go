@@ -16,7 +16,6 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
-	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/token"
 )
@@ -32,10 +31,10 @@ type Options struct {
 // Service signs people in and keeps their sessions.
 type Service struct {
 	sessions    Store
-	identities  identity.Store
-	roles       *identity.Service
-	hasher      *password.Hasher
-	keys        *token.Keyring
+	identities  Accounts
+	roles       Roles
+	hasher      Hasher
+	keys        Signer
 	throttle    LoginThrottle
 	revocations RevocationRecorder
 	opts        Options
@@ -48,10 +47,10 @@ type Service struct {
 // Deps are what a Service is built from.
 type Deps struct {
 	Sessions   Store
-	Identities identity.Store
-	Roles      *identity.Service
-	Hasher     *password.Hasher
-	Keys       *token.Keyring
+	Identities Accounts
+	Roles      Roles
+	Hasher     Hasher
+	Keys       Signer
 	// Throttle limits sign-in attempts per account; nil means no limit.
 	Throttle LoginThrottle
 	// Revocations learns at once of the sessions this process revokes.
@@ -63,6 +62,35 @@ type Deps struct {
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
+}
+
+// Accounts is what sign-in reads and writes of users, tenants and
+// memberships (the store's identity.Store).
+type Accounts interface {
+	GetUser(ctx context.Context, id string) (identity.User, error)
+	GetUserByEmail(ctx context.Context, email string) (identity.User, error)
+	UpdateUser(ctx context.Context, u identity.User) error
+	GetTenant(ctx context.Context, id string) (identity.Tenant, error)
+	GetTenantBySlug(ctx context.Context, slug string) (identity.Tenant, error)
+	ListTenantsOf(ctx context.Context, actorID string, p cursor.Page) ([]identity.TenantMembership, error)
+	GetMember(ctx context.Context, tenantID, actorID string) (identity.Membership, error)
+}
+
+// Roles resolves a session's roles to permissions (identity.Service).
+type Roles interface {
+	RolePermissions(ctx context.Context, tenantID string, roles []string) ([]string, error)
+}
+
+// Hasher checks and makes password hashes (password.Hasher).
+type Hasher interface {
+	Verify(ctx context.Context, plain, encoded string) (ok, rehash bool, err error)
+	VerifyDummy(ctx context.Context, plain string)
+	Hash(ctx context.Context, plain string) (string, error)
+}
+
+// Signer signs access tokens (token.Keyring).
+type Signer interface {
+	Sign(c token.Claims) (string, error)
 }
 
 // RevocationRecorder is this process's set of revoked credential ids
