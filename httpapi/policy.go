@@ -387,7 +387,7 @@ func (s *Server) validatePolicies(w http.ResponseWriter, r *http.Request) error 
 	if in.TenantID == "" {
 		in.TenantID = actor(r).TenantID
 	}
-	if err := s.Policy.Validate(in.TenantID, *in.Text); err != nil {
+	if err := s.Policy.Validate(r.Context(), *actor(r), in.TenantID, *in.Text); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, validatePoliciesResponse{Valid: true})

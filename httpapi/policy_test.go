@@ -829,7 +829,7 @@ permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.t
 					t.Fatalf("message %q does not mention %q", msg, c.contains)
 				}
 				// The same text through validate.
-				policyErrors(t, ts.do("POST", "/v1/policies/validate", w.memberTok, map[string]any{"text": c.text}))
+				policyErrors(t, ts.do("POST", "/v1/policies/validate", w.adminTok, map[string]any{"text": c.text}))
 			})
 		}
 		// Every problem is listed.
@@ -922,13 +922,13 @@ when { resource has roles && resource.roles.contains("announcements") };
 			body  map[string]any
 			valid bool
 		}{
-			{"valid", w.memberTok, map[string]any{"text": freeze}, true},
-			{"empty", w.memberTok, map[string]any{"text": ""}, true},
-			{"own tenant by default", w.memberTok, map[string]any{"text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantA + `");`}, true},
-			{"another tenant by default", w.memberTok, map[string]any{"text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantB + `");`}, false},
-			{"the tenant named", w.memberTok, map[string]any{"tenant_id": w.tenantB, "text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantB + `");`}, true},
-			{"a service, no tenant", pw.outsider, map[string]any{"text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantB + `");`}, true},
-			{"a service, a tenant", pw.outsider, map[string]any{"tenant_id": w.tenantA, "text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantB + `");`}, false},
+			{"valid", w.adminTok, map[string]any{"text": freeze}, true},
+			{"empty", w.adminTok, map[string]any{"text": ""}, true},
+			{"own tenant by default", w.adminTok, map[string]any{"text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantA + `");`}, true},
+			{"another tenant by default", w.adminTok, map[string]any{"text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantB + `");`}, false},
+			{"the tenant named", w.outBTok, map[string]any{"tenant_id": w.tenantB, "text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantB + `");`}, true},
+			{"a service, no tenant", pw.checker, map[string]any{"text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantB + `");`}, true},
+			{"a service, a tenant", pw.checker, map[string]any{"tenant_id": w.tenantA, "text": `@id("t") permit (principal, action == Action::"VIEW_TENANT", resource == Tenant::"` + w.tenantB + `");`}, false},
 			{"syntax", pw.checker, map[string]any{"text": "permit ("}, false},
 		} {
 			t.Run("validate "+c.name, func(t *testing.T) {
@@ -943,8 +943,19 @@ when { resource has roles && resource.roles.contains("announcements") };
 				policyErrors(t, r)
 			})
 		}
-		expect(t, ts.do("POST", "/v1/policies/validate", w.memberTok, map[string]any{}), http.StatusBadRequest, "text_required")
-		expect(t, ts.do("POST", "/v1/policies/validate", w.memberTok, map[string]any{"text": "", "version": 1}), http.StatusBadRequest, "unknown_field")
+		expect(t, ts.do("POST", "/v1/policies/validate", w.adminTok, map[string]any{}), http.StatusBadRequest, "text_required")
+		expect(t, ts.do("POST", "/v1/policies/validate", w.adminTok, map[string]any{"text": "", "version": 1}), http.StatusBadRequest, "unknown_field")
+		// Checking a text costs CPU: it needs policies:read in the tenant,
+		// or a service's authz:check.
+		expect(t, ts.do("POST", "/v1/policies/validate", w.memberTok, map[string]any{"text": ""}), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("POST", "/v1/policies/validate", pw.outsider, map[string]any{"text": ""}), http.StatusForbidden, "permission_denied")
+		expect(t, ts.do("POST", "/v1/policies/validate", pw.outsider, map[string]any{"tenant_id": w.tenantA, "text": ""}), http.StatusForbidden, "scope_required")
+		expect(t, ts.do("POST", "/v1/policies/validate", w.adminTok, map[string]any{"tenant_id": w.tenantB, "text": ""}), http.StatusNotFound, "tenant_not_found")
+		// A hostile text is refused before the Cedar parser sees it.
+		hostile := `@id("x") permit (principal, action, resource) when { ` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + ` == [] };`
+		if errs := policyErrors(t, ts.do("POST", "/v1/policies/validate", w.adminTok, map[string]any{"text": hostile})); !strings.Contains(fmt.Sprint(errs), "nest deeper") {
+			t.Fatalf("hostile text: %v", errs)
+		}
 		expect(t, ts.do("POST", "/v1/policies/validate", "", map[string]any{"text": ""}), http.StatusUnauthorized, "missing_credential")
 		if r := ts.do("GET", pol, w.adminTok, nil); r.num("version") != 4 {
 			t.Fatalf("validate stored something: %s", r.raw)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"iter"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -131,6 +132,10 @@ type Compiler struct {
 	defaults  policyList
 	// defaultIndex is defaults by the scopes they may apply to.
 	defaultIndex policyIndex
+	// slots bounds the compilations running at once to the CPUs: each is
+	// bounded (checkBounds), and this keeps many at once from taking the
+	// whole machine, and their memory from adding up.
+	slots chan struct{}
 }
 
 // NewCompiler loads the schema and compiles the default policies; an error
@@ -145,7 +150,7 @@ func NewCompiler() (*Compiler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: resolving the schema: %w", err)
 	}
-	c := &Compiler{schema: res, validator: validate.New(res)}
+	c := &Compiler{schema: res, validator: validate.New(res), slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	files := DefaultFiles()
 	names := make([]string, 0, len(files))
 	for n := range files {
@@ -185,6 +190,8 @@ func (c *Compiler) Compile(tenantID, text string) (policyList, error) {
 	if len(text) > MaxPolicyTextBytes {
 		return nil, &InvalidError{Problems: []Problem{{Message: fmt.Sprintf("the policy text is over %d bytes", MaxPolicyTextBytes)}}}
 	}
+	c.slots <- struct{}{}
+	defer func() { <-c.slots }()
 	seen := map[cedar.PolicyID]bool{}
 	for _, p := range c.defaults {
 		seen[p.id] = true
@@ -199,6 +206,9 @@ func (c *Compiler) Validate(tenantID, text string) error {
 }
 
 func (c *Compiler) compile(file string, text []byte, seen map[cedar.PolicyID]bool, tenantID string) (policyList, error) {
+	if err := checkBounds(text); err != nil {
+		return nil, err
+	}
 	list, err := cedar.NewPolicyListFromBytes(file, text)
 	if err != nil {
 		return nil, &InvalidError{Problems: []Problem{syntaxProblem(err)}}

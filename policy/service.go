@@ -372,8 +372,18 @@ func (s *Service) Rollback(ctx context.Context, ac identity.ActorContext, tenant
 	return s.PutPolicies(ctx, ac, tenantID, old.Text, nil)
 }
 
-// Validate checks a policy text without storing it; tenantID, when given,
-// is the tenant the policies would belong to.
-func (s *Service) Validate(tenantID, text string) error {
+// Validate checks a policy text without storing it, for tenantID (the
+// tenant the policies would belong to). Checking costs CPU, so it needs
+// the right to read the tenant's policies; with no tenant, only services
+// holding authz:check and platform admins may check a text.
+func (s *Service) Validate(ctx context.Context, ac identity.ActorContext, tenantID, text string) error {
+	if tenantID != "" {
+		if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
+			return err
+		}
+	} else if !(isService(ac) && slices.Contains(ac.Scopes, ScopeAuthzCheck)) &&
+		!(ac.Credential == identity.CredentialSession && s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID})) {
+		return fault.Forbiddenf("permission_denied", "checking policies needs the %s permission in a tenant", identity.PermPoliciesRead)
+	}
 	return s.engine.d.Compiler.Validate(tenantID, text)
 }
