@@ -30,7 +30,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./httpapi
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./secret
 	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 30s ./oauth
-	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./token
+	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./sdk/internal/jwks
 	$(GO) test -run '^$$' -fuzz FuzzParsePolicy -fuzztime 30s ./ratelimit
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime 30s ./policy
 	$(GO) test -run '^$$' -fuzz FuzzAuthorizeRequest -fuzztime 30s ./httpapi

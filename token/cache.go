@@ -11,7 +11,7 @@ type cacheEntry struct {
 	claims *Claims
 	// key is the key that verified the token; a hit is valid only while the
 	// current snapshot still publishes this very key.
-	key *verificationKey
+	key *VerificationKey
 	// validFrom and deadline bound now: nbf/iat minus leeway, exp plus leeway.
 	validFrom, deadline int64
 }

@@ -27,7 +27,7 @@ type jwkSet struct {
 
 // buildJWKS renders the published keys once per snapshot, so that serving
 // /.well-known/jwks.json costs nothing.
-func buildJWKS(keys []*verificationKey) ([]byte, error) {
+func buildJWKS(keys []*VerificationKey) ([]byte, error) {
 	set := jwkSet{Keys: make([]jwk, 0, len(keys))}
 	for _, k := range keys {
 		j := jwk{Kid: k.id, Alg: k.alg, Use: "sig"}

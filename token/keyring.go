@@ -55,7 +55,7 @@ type snapshot struct {
 	// signers holds the key that signs now, preceded by any newer keys not
 	// yet active, newest first.
 	signers []*signingKey
-	keys    map[string]*verificationKey
+	keys    map[string]*VerificationKey
 	jwks    []byte
 }
 
@@ -214,10 +214,10 @@ func (kr *Keyring) reload(ctx context.Context, create bool) error {
 func (kr *Keyring) build(keys []StoredKey, now time.Time) (*snapshot, error) {
 	prev := kr.snap.Load()
 	published := keys[:kr.publishedCount(keys, now)]
-	s := &snapshot{keys: make(map[string]*verificationKey, len(published))}
-	vks := make([]*verificationKey, 0, len(published))
+	s := &snapshot{keys: make(map[string]*VerificationKey, len(published))}
+	vks := make([]*VerificationKey, 0, len(published))
 	for _, k := range published {
-		var old *verificationKey
+		var old *VerificationKey
 		if prev != nil {
 			old = prev.keys[k.ID]
 		}

@@ -377,7 +377,7 @@ func TestRefreshKeepsSnapshotOnError(t *testing.T) {
 	}
 }
 
-// Snapshots share verificationKey pointers across reloads, so a Refresh does
+// Snapshots share VerificationKey pointers across reloads, so a Refresh does
 // not invalidate the token cache.
 func TestRefreshKeepsCache(t *testing.T) {
 	fx := newFixture(t, AlgEdDSA)

@@ -25,15 +25,72 @@ const (
 	AlgES256 = "ES256"
 )
 
-// verificationKey is a parsed public key. Snapshots reuse the same pointer for
-// the same key material, so the verified-token cache can tell "still the key
-// that verified this token" by pointer equality.
-type verificationKey struct {
+// VerificationKey is a parsed public key, immutable. Snapshots reuse the
+// same pointer for the same key material, so the verified-token cache can
+// tell "still the key that verified this token" by pointer equality.
+type VerificationKey struct {
 	id  string
 	alg string
 	der []byte
 	pub crypto.PublicKey // ed25519.PublicKey or *ecdsa.PublicKey on P-256
 }
+
+// NewVerificationKey returns the key kid that verifies tokens signed with
+// alg: AlgEdDSA with an ed25519.PublicKey, or AlgES256 with an
+// *ecdsa.PublicKey on P-256, a valid point. The key holds a copy of pub.
+//
+// A KeySource must return the same *VerificationKey for as long as a kid's
+// material is unchanged: make a new one only for new material.
+func NewVerificationKey(kid, alg string, pub crypto.PublicKey) (*VerificationKey, error) {
+	if kid == "" {
+		return nil, errors.New("verification key: no kid")
+	}
+	switch p := pub.(type) {
+	case ed25519.PublicKey:
+		if alg != AlgEdDSA {
+			return nil, fmt.Errorf("verification key %s: an Ed25519 key for %q", kid, alg)
+		}
+		if len(p) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("verification key %s: Ed25519 key of %d bytes", kid, len(p))
+		}
+		pub = ed25519.PublicKey(bytes.Clone(p))
+	case *ecdsa.PublicKey:
+		// Bytes panics on a key without a point; the fields are only read.
+		//lint:ignore SA1019 no other way to tell a zero PublicKey
+		if p == nil || p.Curve != elliptic.P256() || p.X == nil || p.Y == nil {
+			return nil, fmt.Errorf("verification key %s: not a P-256 key", kid)
+		}
+		if alg != AlgES256 {
+			return nil, fmt.Errorf("verification key %s: a P-256 key for %q", kid, alg)
+		}
+		// Bytes fails for an invalid key; parsing again copies the point
+		// and rejects one off the curve.
+		b, err := p.Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("verification key %s: %w", kid, err)
+		}
+		if pub, err = ecdsa.ParseUncompressedPublicKey(elliptic.P256(), b); err != nil {
+			return nil, fmt.Errorf("verification key %s: %w", kid, err)
+		}
+	default:
+		return nil, fmt.Errorf("verification key %s: unsupported public key type %T", kid, pub)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("verification key %s: %w", kid, err)
+	}
+	return &VerificationKey{id: kid, alg: alg, der: der, pub: pub}, nil
+}
+
+// ID is the key's kid.
+func (k *VerificationKey) ID() string { return k.id }
+
+// Algorithm is AlgEdDSA or AlgES256, the only alg the key verifies.
+func (k *VerificationKey) Algorithm() string { return k.alg }
+
+// PublicKey is an ed25519.PublicKey or an *ecdsa.PublicKey on P-256; it
+// must not be modified.
+func (k *VerificationKey) PublicKey() crypto.PublicKey { return k.pub }
 
 // signingKey is a decrypted private key and when it may start signing.
 type signingKey struct {
@@ -110,7 +167,7 @@ func badKey(id string, cause error) *fault.Error {
 
 // parsePublicKey parses k's public key, reusing prev when it holds the same
 // key material.
-func parsePublicKey(k StoredKey, prev *verificationKey) (*verificationKey, error) {
+func parsePublicKey(k StoredKey, prev *VerificationKey) (*VerificationKey, error) {
 	if prev != nil && prev.alg == k.Algorithm && bytes.Equal(prev.der, k.PublicKey) {
 		return prev, nil
 	}
@@ -130,12 +187,12 @@ func parsePublicKey(k StoredKey, prev *verificationKey) (*verificationKey, error
 	default:
 		return nil, badKey(k.ID, fmt.Errorf("unsupported public key type %T", pub))
 	}
-	return &verificationKey{id: k.ID, alg: k.Algorithm, der: bytes.Clone(k.PublicKey), pub: pub}, nil
+	return &VerificationKey{id: k.ID, alg: k.Algorithm, der: bytes.Clone(k.PublicKey), pub: pub}, nil
 }
 
 // openPrivateKey unseals k's private key and checks it belongs to vk, so a
 // mixed-up row can never sign tokens that the published key rejects.
-func openPrivateKey(k StoredKey, vk *verificationKey, sealer *Sealer, activeFrom time.Time) (*signingKey, error) {
+func openPrivateKey(k StoredKey, vk *VerificationKey, sealer *Sealer, activeFrom time.Time) (*signingKey, error) {
 	der, err := sealer.Open(k.ID, k.SealedPrivateKey)
 	if err != nil {
 		return nil, err

@@ -31,60 +31,68 @@ type VerifierOptions struct {
 	// CacheSize bounds the verified-token cache: 0 means DefaultCacheSize,
 	// negative disables the cache.
 	CacheSize int
-	// Now is the clock; default the key source's.
+	// Now is the clock; default the Keyring's for NewVerifier, time.Now
+	// for NewVerifierFrom.
 	Now func() time.Time
 }
 
 // Verifier checks access tokens against the keys of a Keyring (in Tollgate)
-// or of a RemoteKeys (in a service that trusts Tollgate's JWKS).
+// or of another KeySource (in a service that trusts Tollgate's JWKS).
 type Verifier struct {
-	src    keySource
+	src    KeySource
 	parser *jwt.Parser
 	now    func() time.Time
 	leeway time.Duration
 	cache  *tokenCache // nil when disabled
 }
 
-// keySource is where a Verifier finds the published keys.
-type keySource interface {
-	// verificationKeys returns the published keys by kid, nil before the
+// KeySource is where a Verifier finds the published keys. Its methods are
+// called concurrently.
+type KeySource interface {
+	// VerificationKeys returns the published keys by kid, nil before the
 	// first load. The map is immutable and a kid keeps its
-	// *verificationKey for as long as its material is unchanged: the
+	// *VerificationKey for as long as its material is unchanged: the
 	// cache recognises "still the key that verified this token" by
 	// pointer.
-	verificationKeys() map[string]*verificationKey
-	// awaitKeys is called when there are no keys yet or they lack kid. It
+	VerificationKeys() map[string]*VerificationKey
+	// AwaitKeys is called when there are no keys yet or they lack kid. It
 	// returns newer keys that have kid (any keys when kid is ""), possibly
-	// after fetching them, or nil when there is nothing new to try.
-	awaitKeys(ctx context.Context, kid string) map[string]*verificationKey
+	// after fetching them, or nil when there is nothing new to try. It
+	// must give up when ctx ends.
+	AwaitKeys(ctx context.Context, kid string) map[string]*VerificationKey
 }
 
-func (kr *Keyring) verificationKeys() map[string]*verificationKey {
-	if s := kr.snap.Load(); s != nil {
+// keyringKeys is a Keyring as a KeySource, without adding the methods to
+// Keyring's API.
+type keyringKeys struct{ kr *Keyring }
+
+func (k keyringKeys) VerificationKeys() map[string]*VerificationKey {
+	if s := k.kr.snap.Load(); s != nil {
 		return s.keys
 	}
 	return nil
 }
 
-// awaitKeys never reloads: a Keyring follows the store on its own
+// AwaitKeys never reloads: a Keyring follows the store on its own
 // schedule, and a forged kid must not make it read the store.
-func (kr *Keyring) awaitKeys(context.Context, string) map[string]*verificationKey { return nil }
+func (keyringKeys) AwaitKeys(context.Context, string) map[string]*VerificationKey { return nil }
 
 // NewVerifier returns a Verifier over kr's current keys; it follows kr's
 // reloads without being told.
 func NewVerifier(kr *Keyring, opts VerifierOptions) *Verifier {
-	return newVerifier(kr, kr.opts.Now, kr.opts.Leeway, opts)
+	return newVerifier(keyringKeys{kr}, kr.opts.Now, kr.opts.Leeway, opts)
 }
 
-// NewRemoteVerifier returns a Verifier over the keys rk fetches. A token
-// whose kid rk does not know makes it refresh (at most once per
-// MinRefreshInterval) and, within VerifyContext's ctx, waits for that
-// refresh once. A zero Leeway means DefaultLeeway.
-func NewRemoteVerifier(rk *RemoteKeys, opts VerifierOptions) *Verifier {
-	return newVerifier(rk, rk.opts.Now, DefaultLeeway, opts)
+// NewVerifierFrom returns a Verifier over the keys of src, such as the
+// JWK Set a service fetches from Tollgate. A token whose kid src does not
+// hold makes the Verifier call src.AwaitKeys once, within VerifyContext's
+// ctx, and verify against what it returns. A zero Leeway means
+// DefaultLeeway; a nil Now, time.Now.
+func NewVerifierFrom(src KeySource, opts VerifierOptions) *Verifier {
+	return newVerifier(src, time.Now, DefaultLeeway, opts)
 }
 
-func newVerifier(src keySource, now func() time.Time, leeway time.Duration, opts VerifierOptions) *Verifier {
+func newVerifier(src KeySource, now func() time.Time, leeway time.Duration, opts VerifierOptions) *Verifier {
 	if opts.Now == nil {
 		opts.Now = now
 	}
@@ -144,22 +152,22 @@ func invalidToken(cause error) *fault.Error {
 // must not be modified. Verify does not check revocation: callers check
 // SessionID.
 //
-// Over RemoteKeys, a token with an unknown kid may wait for a refresh of
-// the keys, bounded by RemoteKeysOptions.Timeout; VerifyContext bounds
-// that wait by a context too.
+// Over a KeySource that fetches keys, a token with an unknown kid may wait
+// for a refresh of the keys, as long as the source's AwaitKeys lets it;
+// VerifyContext bounds that wait by a context too.
 func (v *Verifier) Verify(raw string) (*Claims, error) {
 	return v.VerifyContext(context.Background(), raw)
 }
 
-// VerifyContext is Verify, giving up waiting for a refresh of remote keys
+// VerifyContext is Verify, giving up waiting for a refresh of the keys
 // when ctx ends. Over a Keyring it never waits.
 func (v *Verifier) VerifyContext(ctx context.Context, raw string) (*Claims, error) {
 	if len(raw) > MaxTokenLength {
 		return nil, invalidToken(errTooLong)
 	}
-	keys := v.src.verificationKeys()
+	keys := v.src.VerificationKeys()
 	if keys == nil {
-		if keys = v.src.awaitKeys(ctx, ""); keys == nil {
+		if keys = v.src.AwaitKeys(ctx, ""); keys == nil {
 			return nil, invalidToken(errNotLoaded)
 		}
 	}
@@ -189,12 +197,12 @@ func (v *Verifier) VerifyContext(ctx context.Context, raw string) (*Claims, erro
 
 // verifyRetry verifies raw and, if its kid is unknown, once more with the
 // keys the source fetched for it.
-func (v *Verifier) verifyRetry(ctx context.Context, raw string, keys map[string]*verificationKey) (*Claims, *verificationKey, error) {
+func (v *Verifier) verifyRetry(ctx context.Context, raw string, keys map[string]*VerificationKey) (*Claims, *VerificationKey, error) {
 	c, vk, unknown, err := v.verify(raw, keys)
 	if unknown == "" {
 		return c, vk, err
 	}
-	if keys = v.src.awaitKeys(ctx, unknown); keys == nil {
+	if keys = v.src.AwaitKeys(ctx, unknown); keys == nil {
 		return nil, nil, err
 	}
 	c, vk, _, err = v.verify(raw, keys)
@@ -203,7 +211,7 @@ func (v *Verifier) verifyRetry(ctx context.Context, raw string, keys map[string]
 
 // entry mirrors the time checks of jwt.Validator, which compares against
 // second-precision NumericDates.
-func (v *Verifier) entry(c *Claims, vk *verificationKey) cacheEntry {
+func (v *Verifier) entry(c *Claims, vk *VerificationKey) cacheEntry {
 	var from time.Time
 	for _, t := range []time.Time{c.NotBefore, c.IssuedAt} {
 		if !t.IsZero() {
@@ -233,7 +241,7 @@ func unixNano(t time.Time) int64 {
 
 // verify checks raw against keys. When raw is well-formed up to naming a
 // kid that keys lack, unknown is that kid.
-func (v *Verifier) verify(raw string, keys map[string]*verificationKey) (c *Claims, vk *verificationKey, unknown string, err error) {
+func (v *Verifier) verify(raw string, keys map[string]*VerificationKey) (c *Claims, vk *VerificationKey, unknown string, err error) {
 	w := new(wireClaims)
 	_, err = v.parser.ParseWithClaims(raw, w, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, AccessTokenType) &&

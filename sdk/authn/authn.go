@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/sdk/internal/clienttoken"
+	"github.com/tollgate/tollgate/sdk/internal/jwks"
 	"github.com/tollgate/tollgate/token"
 )
 
@@ -76,7 +77,7 @@ type Authenticator struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
-	keys     *token.RemoteKeys
+	keys     *jwks.Keys
 	verifier *token.Verifier
 
 	// API keys; nil svc when no client credentials are configured.
@@ -136,10 +137,10 @@ func newAuthenticator(ctx context.Context, cfg Config, now func() time.Time) (*A
 		quiet:         clienttoken.NewThrottle(clienttoken.LogEvery),
 	}
 	a.bg, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	a.keys = token.NewRemoteKeys(cfg.URL+"/.well-known/jwks.json", token.RemoteKeysOptions{
+	a.keys = jwks.New(cfg.URL+"/.well-known/jwks.json", jwks.Options{
 		HTTPClient: cfg.HTTPClient, Log: cfg.Log, Now: now,
 	})
-	a.verifier = token.NewRemoteVerifier(a.keys, token.VerifierOptions{
+	a.verifier = token.NewVerifierFrom(a.keys, token.VerifierOptions{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Now: now,
 	})
 	if cfg.ClientID != "" {

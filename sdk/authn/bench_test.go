@@ -63,7 +63,7 @@ func BenchmarkMiddlewareJWTCold(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			tg := newTollgateAlg(b, alg)
 			a := tg.authenticator(b, tg.config())
-			a.verifier = token.NewRemoteVerifier(a.keys, token.VerifierOptions{
+			a.verifier = token.NewVerifierFrom(a.keys, token.VerifierOptions{
 				Issuer: a.cfg.Issuer, Audience: a.cfg.Audience, Now: tg.clock.Now, CacheSize: -1,
 			})
 			benchMiddleware(b, a, tg.sign(b, tg.claims()))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/sdk/internal/jwks"
 	"github.com/tollgate/tollgate/token"
 )
 
@@ -174,7 +175,7 @@ func TestJWTKeyRotation(t *testing.T) {
 	if tg.jwksHits.Load() != hits {
 		t.Fatal("fetched the keys within MinRefreshInterval")
 	}
-	tg.clock.Advance(token.DefaultMinRefreshInterval)
+	tg.clock.Advance(jwks.DefaultMinRefreshInterval)
 	if _, err := a.AuthenticateToken(ctx, after); err != nil {
 		t.Fatal(err)
 	}
@@ -202,13 +203,13 @@ func TestJWKSUnreachable(t *testing.T) {
 		}
 	}
 	tg.jwksDown.Store(false)
-	tg.clock.Advance(token.DefaultMinRefreshInterval)
+	tg.clock.Advance(jwks.DefaultMinRefreshInterval)
 	if _, err := a.AuthenticateToken(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
 	// Once loaded, an outage keeps the last good keys.
 	tg.jwksDown.Store(true)
-	tg.clock.Advance(token.DefaultMinRefreshInterval)
+	tg.clock.Advance(jwks.DefaultMinRefreshInterval)
 	if _, err := a.AuthenticateToken(ctx, tg.sign(t, tg.claims())); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package token
+package jwks
 
 import (
 	"context"
@@ -21,13 +21,15 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tollgate/tollgate/token"
 )
 
 // jwksServer publishes a Keyring's JWK Set over HTTP, as Tollgate does, and
 // counts the fetches.
 type jwksServer struct {
 	*httptest.Server
-	kr      *Keyring
+	kr      *token.Keyring
 	fetches atomic.Int32
 	// status, when not 0, is answered instead of the set; body, when set,
 	// replaces it.
@@ -37,7 +39,7 @@ type jwksServer struct {
 	gate atomic.Pointer[chan struct{}]
 }
 
-func newJWKSServer(t testing.TB, kr *Keyring) *jwksServer {
+func newJWKSServer(t testing.TB, kr *token.Keyring) *jwksServer {
 	s := &jwksServer{kr: kr}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fetches.Add(1)
@@ -61,23 +63,26 @@ func newJWKSServer(t testing.TB, kr *Keyring) *jwksServer {
 
 func (s *jwksServer) serve(body []byte) { s.body.Store(&body) }
 
-// remote returns loaded RemoteKeys over s and a cached and an uncached
-// verifier over them, with the fixture's clock and expectations.
-func (fx *fixture) remote(t testing.TB, s *jwksServer) (*RemoteKeys, *Verifier, *Verifier) {
+// remote returns loaded Keys over s and a cached and an uncached verifier
+// over them, with the fixture's clock and expectations.
+func (fx *fixture) remote(t testing.TB, s *jwksServer) (*Keys, *token.Verifier, *token.Verifier) {
 	t.Helper()
-	rk := NewRemoteKeys(s.URL+"/.well-known/jwks.json", RemoteKeysOptions{Now: fx.clock.Now, Timeout: 5 * time.Second})
+	rk := New(s.URL+"/.well-known/jwks.json", Options{Now: fx.clock.Now, Timeout: 5 * time.Second})
 	if err := rk.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	opts := VerifierOptions{Issuer: testIssuer, Audience: testAudience, Leeway: testLeeway}
-	v := NewRemoteVerifier(rk, opts)
+	opts := token.VerifierOptions{Issuer: testIssuer, Audience: testAudience, Leeway: testLeeway, Now: fx.clock.Now}
+	v := token.NewVerifierFrom(rk, opts)
 	opts.CacheSize = -1
-	return rk, v, NewRemoteVerifier(rk, opts)
+	return rk, v, token.NewVerifierFrom(rk, opts)
 }
+
+// The Keys is what the SDK's verifiers read.
+var _ token.KeySource = (*Keys)(nil)
 
 // The remote verifier accepts and rejects exactly what the local one does.
 func TestRemoteVerifierMatchesLocal(t *testing.T) {
-	for _, alg := range []string{AlgEdDSA, AlgES256} {
+	for _, alg := range []string{token.AlgEdDSA, token.AlgES256} {
 		t.Run(alg, func(t *testing.T) {
 			fx := newFixture(t, alg)
 			_, v, vu := fx.remote(t, newJWKSServer(t, fx.kr))
@@ -86,7 +91,7 @@ func TestRemoteVerifierMatchesLocal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, v := range []*Verifier{vu, v, v} {
+			for _, v := range []*token.Verifier{vu, v, v} {
 				got, err := v.Verify(raw)
 				if err != nil {
 					t.Fatal(err)
@@ -98,7 +103,7 @@ func TestRemoteVerifierMatchesLocal(t *testing.T) {
 			for _, rc := range rejectCases {
 				t.Run(rc.name, func(t *testing.T) {
 					raw := rc.tok(t, fx)
-					for _, v := range []*Verifier{vu, v, v} {
+					for _, v := range []*token.Verifier{vu, v, v} {
 						c, err := v.Verify(raw)
 						wantInvalid(t, c, err)
 					}
@@ -109,14 +114,14 @@ func TestRemoteVerifierMatchesLocal(t *testing.T) {
 }
 
 func TestRemoteKeysNotLoaded(t *testing.T) {
-	fx := newFixture(t, AlgEdDSA)
+	fx := newFixture(t, token.AlgEdDSA)
 	s := newJWKSServer(t, fx.kr)
 	s.status.Store(http.StatusServiceUnavailable)
-	rk := NewRemoteKeys(s.URL, RemoteKeysOptions{Now: fx.clock.Now})
+	rk := New(s.URL, Options{Now: fx.clock.Now})
 	if err := rk.Refresh(ctx); err == nil {
 		t.Fatal("Refresh accepted a 503")
 	}
-	v := NewRemoteVerifier(rk, VerifierOptions{})
+	v := token.NewVerifierFrom(rk, token.VerifierOptions{Now: fx.clock.Now})
 	raw := fx.sign(t, fx.kr, fx.claims())
 	// The first verification may ask for a refresh: the last one began
 	// just now, so it does not.
@@ -139,11 +144,11 @@ func TestRemoteKeysNotLoaded(t *testing.T) {
 
 // A failed refresh, of any kind, keeps the last good keys.
 func TestRemoteKeysKeepLastGood(t *testing.T) {
-	fx := newFixture(t, AlgES256)
+	fx := newFixture(t, token.AlgES256)
 	s := newJWKSServer(t, fx.kr)
 	rk, v, _ := fx.remote(t, s)
 	raw := fx.sign(t, fx.kr, fx.claims())
-	before := rk.verificationKeys()
+	before := rk.VerificationKeys()
 	failures := []func(){
 		func() { s.status.Store(http.StatusInternalServerError) },
 		func() { s.status.Store(http.StatusNotFound) },
@@ -159,7 +164,7 @@ func TestRemoteKeysKeepLastGood(t *testing.T) {
 		if err := rk.Refresh(ctx); err == nil {
 			t.Fatalf("failure %d: Refresh succeeded", i)
 		}
-		if got := rk.verificationKeys(); fmt.Sprint(got) != fmt.Sprint(before) {
+		if got := rk.VerificationKeys(); fmt.Sprint(got) != fmt.Sprint(before) {
 			t.Fatalf("failure %d: keys changed to %v", i, got)
 		}
 		if _, err := v.Verify(raw); err != nil {
@@ -173,15 +178,16 @@ func TestRemoteKeysKeepLastGood(t *testing.T) {
 // A rotation is picked up by the first token of the new key, with one
 // fetch; forged kids fetch at most once per MinRefreshInterval.
 func TestRemoteKeysUnknownKid(t *testing.T) {
-	fx := newFixture(t, AlgEdDSA)
+	fx := newFixture(t, token.AlgEdDSA)
 	s := newJWKSServer(t, fx.kr)
 	rk, v, _ := fx.remote(t, s)
 	oldTok := fx.sign(t, fx.kr, fx.claims())
-	if _, err := v.Verify(oldTok); err != nil {
+	oldClaims, err := v.Verify(oldTok)
+	if err != nil {
 		t.Fatal(err)
 	}
-	oldKid := fx.currentKid(fx.kr)
-	oldKey := rk.verificationKeys()[oldKid]
+	oldKid := fx.currentKid(t, fx.kr)
+	oldKey := rk.VerificationKeys()[oldKid]
 
 	// Within MinRefreshInterval of the first load, a new kid fails.
 	fx.rotate(t)
@@ -193,7 +199,8 @@ func TestRemoteKeysUnknownKid(t *testing.T) {
 	}
 
 	fx.clock.Advance(DefaultMinRefreshInterval)
-	if _, err := v.Verify(newTok); err != nil {
+	newClaims, err := v.Verify(newTok)
+	if err != nil {
 		t.Fatalf("new key: %v", err)
 	}
 	if n := s.fetches.Load(); n != 2 {
@@ -201,14 +208,21 @@ func TestRemoteKeysUnknownKid(t *testing.T) {
 	}
 	// The old key is still published, as the same pointer, so its cached
 	// token stays a cache hit.
-	if rk.verificationKeys()[oldKid] != oldKey {
+	if rk.VerificationKeys()[oldKid] != oldKey {
 		t.Fatal("the old key got a new pointer")
 	}
-	if n := v.cache.Len(); n != 2 {
-		t.Fatalf("%d cache entries", n)
-	}
-	if _, err := v.Verify(oldTok); err != nil {
-		t.Fatal(err)
+	// Both tokens are cached: a hit returns the cached *Claims.
+	for _, tc := range []struct {
+		raw  string
+		want *token.Claims
+	}{{newTok, newClaims}, {oldTok, oldClaims}} {
+		got, err := v.Verify(tc.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Fatal("not a cache hit")
+		}
 	}
 
 	// A flood of forged kids: one fetch, then none until the interval has
@@ -223,19 +237,6 @@ func TestRemoteKeysUnknownKid(t *testing.T) {
 	}
 }
 
-// rotate makes a new key that signs from now on.
-func (fx *fixture) rotate(t testing.TB) {
-	t.Helper()
-	old := fx.currentKid(fx.kr)
-	fx.clock.Advance(time.Second)
-	if _, err := fx.kr.Rotate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if fx.currentKid(fx.kr) == old {
-		t.Fatal("the rotated key does not sign")
-	}
-}
-
 func forgedKidToken(t testing.TB, fx *fixture) string {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	c := fx.claims()
@@ -244,7 +245,7 @@ func forgedKidToken(t testing.TB, fx *fixture) string {
 
 // Concurrent verifications of a token with a new kid share one fetch.
 func TestRemoteKeysOneRefreshInFlight(t *testing.T) {
-	fx := newFixture(t, AlgEdDSA)
+	fx := newFixture(t, token.AlgEdDSA)
 	s := newJWKSServer(t, fx.kr)
 	_, v, _ := fx.remote(t, s)
 	fx.rotate(t)
@@ -287,7 +288,7 @@ func TestRemoteKeysOneRefreshInFlight(t *testing.T) {
 
 // A verification stops waiting for a refresh when its context ends.
 func TestRemoteVerifyContextCancelled(t *testing.T) {
-	fx := newFixture(t, AlgEdDSA)
+	fx := newFixture(t, token.AlgEdDSA)
 	s := newJWKSServer(t, fx.kr)
 	rk, v, _ := fx.remote(t, s)
 	fx.rotate(t)
@@ -310,9 +311,9 @@ func TestRemoteVerifyContextCancelled(t *testing.T) {
 }
 
 func TestRemoteKeysRun(t *testing.T) {
-	fx := newFixture(t, AlgEdDSA)
+	fx := newFixture(t, token.AlgEdDSA)
 	s := newJWKSServer(t, fx.kr)
-	rk := NewRemoteKeys(s.URL, RemoteKeysOptions{RefreshInterval: time.Millisecond, MinRefreshInterval: time.Millisecond})
+	rk := New(s.URL, Options{RefreshInterval: time.Millisecond, MinRefreshInterval: time.Millisecond})
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -425,7 +426,7 @@ func TestParseJWKS(t *testing.T) {
 	}
 }
 
-func mapKeys(m map[string]*verificationKey) []string {
+func mapKeys(m map[string]*token.VerificationKey) []string {
 	out := []string{}
 	for k := range m {
 		out = append(out, k)
@@ -476,7 +477,7 @@ func TestParseJWKSMaxKeysAndReuse(t *testing.T) {
 // A token cached under a key stops being a hit once the key is replaced,
 // even under the same kid.
 func TestRemoteCacheFollowsKeyMaterial(t *testing.T) {
-	fx := newFixture(t, AlgEdDSA)
+	fx := newFixture(t, token.AlgEdDSA)
 	s := newJWKSServer(t, fx.kr)
 	rk, v, _ := fx.remote(t, s)
 	raw := fx.sign(t, fx.kr, fx.claims())
@@ -485,23 +486,100 @@ func TestRemoteCacheFollowsKeyMaterial(t *testing.T) {
 	}
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	s.serve([]byte(`{"keys":[` + jwkJSON(map[string]any{
-		"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": fx.currentKid(fx.kr), "x": base64.RawURLEncoding.EncodeToString(pub),
+		"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": fx.currentKid(t, fx.kr), "x": base64.RawURLEncoding.EncodeToString(pub),
 	}) + `]}`))
 	if err := rk.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	c, err := v.Verify(raw)
 	wantInvalid(t, c, err)
-	if !errors.Is(err, errKeyRetired) {
+	// The token package's error for a cache entry whose key is gone.
+	if cause := errors.Unwrap(err); cause == nil || cause.Error() != "the key that verified the cached token is no longer published" {
 		t.Fatalf("not rejected by the cache: %v", err)
+	}
+}
+
+// encodeJWKS renders keys as Tollgate's Keyring.JWKS does (the token
+// package's encoder is not exported); TestEncodeJWKSMatchesKeyring holds the
+// two to the same bytes.
+func encodeJWKS(keys []*token.VerificationKey) ([]byte, error) {
+	type jwk struct {
+		Kty string `json:"kty"`
+		Crv string `json:"crv"`
+		X   string `json:"x"`
+		Y   string `json:"y,omitempty"`
+		Kid string `json:"kid"`
+		Alg string `json:"alg"`
+		Use string `json:"use"`
+	}
+	set := struct {
+		Keys []jwk `json:"keys"`
+	}{Keys: make([]jwk, 0, len(keys))}
+	for _, k := range keys {
+		j := jwk{Kid: k.ID(), Alg: k.Algorithm(), Use: "sig"}
+		switch p := k.PublicKey().(type) {
+		case ed25519.PublicKey:
+			j.Kty, j.Crv, j.X = "OKP", "Ed25519", base64.RawURLEncoding.EncodeToString(p)
+		case *ecdsa.PublicKey:
+			b, err := p.Bytes()
+			if err != nil || len(b) != 65 {
+				return nil, fmt.Errorf("encoding the EC public key: %v", err)
+			}
+			j.Kty, j.Crv = "EC", "P-256"
+			j.X = base64.RawURLEncoding.EncodeToString(b[1:33])
+			j.Y = base64.RawURLEncoding.EncodeToString(b[33:])
+		default:
+			return nil, fmt.Errorf("unsupported public key type %T", k.PublicKey())
+		}
+		set.Keys = append(set.Keys, j)
+	}
+	return json.Marshal(set)
+}
+
+// What the parser reads from Tollgate's JWK Set, encodeJWKS writes back
+// byte for byte, so FuzzParseJWKS's round trip is one through Tollgate's
+// encoding.
+func TestEncodeJWKSMatchesKeyring(t *testing.T) {
+	fx := newFixture(t, token.AlgEdDSA)
+	fx.rotate(t)
+	other := newFixture(t, token.AlgES256)
+	other.rotate(t)
+	for _, kr := range []*token.Keyring{fx.kr, other.kr} {
+		body := kr.JWKS()
+		keys, err := parseJWKS(body, DefaultMaxKeys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var set struct {
+			Keys []struct {
+				Kid string `json:"kid"`
+			} `json:"keys"`
+		}
+		if err := json.Unmarshal(body, &set); err != nil {
+			t.Fatal(err)
+		}
+		var vks []*token.VerificationKey
+		for _, k := range set.Keys {
+			vks = append(vks, keys[k.Kid])
+		}
+		if len(vks) != 2 || len(keys) != 2 {
+			t.Fatalf("%d keys published, %d parsed", len(vks), len(keys))
+		}
+		out, err := encodeJWKS(vks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != string(body) {
+			t.Fatalf("encoded\n%s\nTollgate publishes\n%s", out, body)
+		}
 	}
 }
 
 // FuzzParseJWKS checks that the parser of untrusted JWK Sets never panics,
 // returns only well-formed public keys of the two algorithms, and that what
-// it accepts survives a round trip through Tollgate's own encoder.
+// it accepts survives a round trip through Tollgate's encoding (encodeJWKS).
 func FuzzParseJWKS(f *testing.F) {
-	for _, alg := range []string{AlgEdDSA, AlgES256} {
+	for _, alg := range []string{token.AlgEdDSA, token.AlgES256} {
 		fx := newFixture(f, alg)
 		f.Add(fx.kr.JWKS())
 		fx.rotate(f)
@@ -524,30 +602,30 @@ func FuzzParseJWKS(f *testing.F) {
 		if len(keys) > 4 {
 			t.Fatalf("%d keys, more than MaxKeys", len(keys))
 		}
-		var vks []*verificationKey
+		var vks []*token.VerificationKey
 		for kid, k := range keys {
-			if kid == "" || k.id != kid {
-				t.Fatalf("key %q under kid %q", k.id, kid)
+			if kid == "" || k.ID() != kid {
+				t.Fatalf("key %q under kid %q", k.ID(), kid)
 			}
-			switch p := k.pub.(type) {
+			switch p := k.PublicKey().(type) {
 			case ed25519.PublicKey:
-				if k.alg != AlgEdDSA || len(p) != ed25519.PublicKeySize {
-					t.Fatalf("%s key of %d bytes", k.alg, len(p))
+				if k.Algorithm() != token.AlgEdDSA || len(p) != ed25519.PublicKeySize {
+					t.Fatalf("%s key of %d bytes", k.Algorithm(), len(p))
 				}
 			case *ecdsa.PublicKey:
 				b, err := p.Bytes()
-				if err != nil || k.alg != AlgES256 || p.Curve != elliptic.P256() {
-					t.Fatalf("%s key on %v: %v", k.alg, p.Curve, err)
+				if err != nil || k.Algorithm() != token.AlgES256 || p.Curve != elliptic.P256() {
+					t.Fatalf("%s key on %v: %v", k.Algorithm(), p.Curve, err)
 				}
 				if _, err := ecdh.P256().NewPublicKey(b); err != nil {
 					t.Fatalf("accepted an invalid P-256 point: %v", err)
 				}
 			default:
-				t.Fatalf("key of type %T", k.pub)
+				t.Fatalf("key of type %T", k.PublicKey())
 			}
 			vks = append(vks, k)
 		}
-		out, err := buildJWKS(vks)
+		out, err := encodeJWKS(vks)
 		if err != nil {
 			t.Fatal(err)
 		}

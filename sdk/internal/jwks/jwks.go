@@ -1,12 +1,14 @@
-package token
+// Package jwks keeps the keys that verify Tollgate's access tokens, fetched
+// from its JWK Set (/.well-known/jwks.json), for the SDK's verifiers: a
+// Keys is a token.KeySource.
+package jwks
 
 import (
-	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,22 +22,23 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/token"
 )
 
-// Defaults of RemoteKeysOptions.
+// Defaults of Options.
 const (
 	DefaultRefreshInterval    = 5 * time.Minute
 	DefaultMinRefreshInterval = 10 * time.Second
 	DefaultMaxKeys            = 64
-	DefaultRemoteTimeout      = 10 * time.Second
+	DefaultTimeout            = 10 * time.Second
 )
 
-// MaxJWKSSize bounds the JWK Set a RemoteKeys reads; Tollgate's is a few
+// MaxJWKSSize bounds the JWK Set a Keys reads; Tollgate's is a few
 // hundred bytes per key.
 const MaxJWKSSize = 1 << 20
 
-// RemoteKeysOptions configure a RemoteKeys. Zero values take the defaults.
-type RemoteKeysOptions struct {
+// Options configure a Keys. Zero values take the defaults.
+type Options struct {
 	// HTTPClient fetches the JWK Set; default a client with Timeout.
 	HTTPClient *http.Client
 	// RefreshInterval is the period of Run. Default 5 min.
@@ -58,14 +61,16 @@ type RemoteKeysOptions struct {
 	Now func() time.Time
 }
 
-// RemoteKeys holds the verification keys that Tollgate publishes at its JWKS
-// URL, for services that verify its access tokens themselves. Reads take no
-// lock: each refresh swaps an immutable snapshot. A failed refresh keeps the
-// last good keys.
-type RemoteKeys struct {
+// Keys holds the verification keys that Tollgate publishes at its JWKS URL,
+// for services that verify its access tokens themselves: a
+// token.NewVerifierFrom over a Keys makes a token whose kid it does not know
+// refresh the keys (at most once per MinRefreshInterval) and wait for that
+// refresh once. Reads take no lock: each refresh swaps an immutable
+// snapshot. A failed refresh keeps the last good keys.
+type Keys struct {
 	url  string
-	opts RemoteKeysOptions
-	keys atomic.Pointer[map[string]*verificationKey]
+	opts Options
+	keys atomic.Pointer[map[string]*token.VerificationKey]
 
 	// mu guards the single refresh in flight and when the last one began;
 	// it is never held during I/O.
@@ -80,11 +85,11 @@ type refreshCall struct {
 	err  error // set before done is closed
 }
 
-// NewRemoteKeys returns a RemoteKeys for the JWK Set at url, with no keys:
-// call Refresh or Run to load them.
-func NewRemoteKeys(url string, opts RemoteKeysOptions) *RemoteKeys {
+// New returns a Keys for the JWK Set at url, with no keys: call Refresh or
+// Run to load them.
+func New(url string, opts Options) *Keys {
 	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultRemoteTimeout
+		opts.Timeout = DefaultTimeout
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: opts.Timeout}
@@ -104,17 +109,17 @@ func NewRemoteKeys(url string, opts RemoteKeysOptions) *RemoteKeys {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &RemoteKeys{url: url, opts: opts}
+	return &Keys{url: url, opts: opts}
 }
 
 // Loaded reports whether a JWK Set has been loaded at least once.
-func (rk *RemoteKeys) Loaded() bool { return rk.keys.Load() != nil }
+func (rk *Keys) Loaded() bool { return rk.keys.Load() != nil }
 
 // Refresh fetches the JWK Set and, if it is valid, makes its keys the
 // current ones. If a refresh is already in flight, Refresh waits for that
 // one instead of starting another. ctx bounds the wait; the fetch itself is
 // bounded by Timeout and finishes for the others even if ctx ends.
-func (rk *RemoteKeys) Refresh(ctx context.Context) error {
+func (rk *Keys) Refresh(ctx context.Context) error {
 	c := rk.start(false)
 	select {
 	case <-c.done:
@@ -129,7 +134,7 @@ func (rk *RemoteKeys) Refresh(ctx context.Context) error {
 // refresh was tried yet, after MinRefreshInterval if the keys did not load.
 // After a failure it retries from MinRefreshInterval on, doubling up to
 // RefreshInterval.
-func (rk *RemoteKeys) Run(ctx context.Context) {
+func (rk *Keys) Run(ctx context.Context) {
 	rk.mu.Lock()
 	tried := !rk.lastStart.IsZero()
 	rk.mu.Unlock()
@@ -164,21 +169,24 @@ func (rk *RemoteKeys) Run(ctx context.Context) {
 }
 
 // jitter returns d minus up to a tenth of it.
-func (rk *RemoteKeys) jitter(d time.Duration) time.Duration {
+func (rk *Keys) jitter(d time.Duration) time.Duration {
 	return d - rand.N(d/10+1)
 }
 
-func (rk *RemoteKeys) verificationKeys() map[string]*verificationKey {
+// VerificationKeys returns the keys of the last good JWK Set by kid, nil
+// before the first; a token.KeySource method.
+func (rk *Keys) VerificationKeys() map[string]*token.VerificationKey {
 	if m := rk.keys.Load(); m != nil {
 		return *m
 	}
 	return nil
 }
 
-// awaitKeys asks for a refresh, unless one began less than
+// AwaitKeys asks for a refresh, unless one began less than
 // MinRefreshInterval ago, waits for it within ctx, and returns the keys if
-// they now hold kid.
-func (rk *RemoteKeys) awaitKeys(ctx context.Context, kid string) map[string]*verificationKey {
+// they now hold kid (any keys when kid is ""), nil otherwise; a
+// token.KeySource method.
+func (rk *Keys) AwaitKeys(ctx context.Context, kid string) map[string]*token.VerificationKey {
 	// With no refresh to wait for, a refresh that finished after the
 	// caller looked may still have brought the key: look again.
 	if c := rk.start(true); c != nil {
@@ -188,7 +196,7 @@ func (rk *RemoteKeys) awaitKeys(ctx context.Context, kid string) map[string]*ver
 			return nil
 		}
 	}
-	keys := rk.verificationKeys()
+	keys := rk.VerificationKeys()
 	if kid != "" {
 		if _, ok := keys[kid]; !ok {
 			return nil
@@ -200,7 +208,7 @@ func (rk *RemoteKeys) awaitKeys(ctx context.Context, kid string) map[string]*ver
 // start returns the refresh in flight, or starts one. On demand (for an
 // unknown kid) it starts none within MinRefreshInterval of the last start,
 // and returns nil then.
-func (rk *RemoteKeys) start(onDemand bool) *refreshCall {
+func (rk *Keys) start(onDemand bool) *refreshCall {
 	rk.mu.Lock()
 	defer rk.mu.Unlock()
 	if rk.inflight != nil {
@@ -219,7 +227,7 @@ func (rk *RemoteKeys) start(onDemand bool) *refreshCall {
 
 // run performs c without any caller's context, so that a caller giving up
 // does not fail the refresh for the others waiting on it.
-func (rk *RemoteKeys) run(c *refreshCall) {
+func (rk *Keys) run(c *refreshCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), rk.opts.Timeout)
 	err := rk.fetch(ctx)
 	cancel()
@@ -230,7 +238,7 @@ func (rk *RemoteKeys) run(c *refreshCall) {
 	close(c.done)
 }
 
-func (rk *RemoteKeys) fetch(ctx context.Context) error {
+func (rk *Keys) fetch(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rk.url, nil)
 	if err != nil {
 		return fault.Wrap(fault.Internal, "jwks_url_invalid", err)
@@ -253,7 +261,7 @@ func (rk *RemoteKeys) fetch(ctx context.Context) error {
 	if len(body) > MaxJWKSSize {
 		return fault.Wrap(fault.Unavailable, "jwks_invalid", fmt.Errorf("JWK Set larger than %d bytes", MaxJWKSSize))
 	}
-	keys, err := parseJWKS(body, rk.opts.MaxKeys, rk.verificationKeys())
+	keys, err := parseJWKS(body, rk.opts.MaxKeys, rk.VerificationKeys())
 	if err != nil {
 		return fault.Wrap(fault.Unavailable, "jwks_invalid", err)
 	}
@@ -277,7 +285,7 @@ const (
 //
 // Keys whose kid, alg and material equal one in prev are returned as prev's
 // pointer, which keeps the verifier's cache entries valid.
-func parseJWKS(data []byte, maxKeys int, prev map[string]*verificationKey) (map[string]*verificationKey, error) {
+func parseJWKS(data []byte, maxKeys int, prev map[string]*token.VerificationKey) (map[string]*token.VerificationKey, error) {
 	// Maps rather than structs: encoding/json matches struct fields case-
 	// insensitively, and "D" or "KTY" must not pass for "d" or "kty".
 	var set map[string]json.RawMessage
@@ -292,7 +300,7 @@ func parseJWKS(data []byte, maxKeys int, prev map[string]*verificationKey) (map[
 	if err := json.Unmarshal(raw, &members); err != nil {
 		return nil, fmt.Errorf(`JWK Set "keys": %w`, err)
 	}
-	keys := make(map[string]*verificationKey, min(len(members), maxKeys))
+	keys := make(map[string]*token.VerificationKey, min(len(members), maxKeys))
 	seen := make(map[string]bool, len(members))
 	for i, m := range members {
 		if m == nil {
@@ -305,24 +313,32 @@ func parseJWKS(data []byte, maxKeys int, prev map[string]*verificationKey) (map[
 		if vk == nil {
 			continue
 		}
-		if seen[vk.id] {
-			return nil, fmt.Errorf("JWK Set key %d: duplicate kid %q", i, vk.id)
+		kid := vk.ID()
+		if seen[kid] {
+			return nil, fmt.Errorf("JWK Set key %d: duplicate kid %q", i, kid)
 		}
-		seen[vk.id] = true
+		seen[kid] = true
 		if len(keys) >= maxKeys {
 			continue
 		}
-		if old := prev[vk.id]; old != nil && old.alg == vk.alg && bytes.Equal(old.der, vk.der) {
+		if old := prev[kid]; old != nil && sameKey(old, vk) {
 			vk = old
 		}
-		keys[vk.id] = vk
+		keys[kid] = vk
 	}
 	return keys, nil
 }
 
+// sameKey reports whether a and b verify the same tokens: same algorithm,
+// same key material.
+func sameKey(a, b *token.VerificationKey) bool {
+	pub, ok := a.PublicKey().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && a.Algorithm() == b.Algorithm() && pub.Equal(b.PublicKey())
+}
+
 // parseJWK returns the key m describes, nil for a key of a kind the
 // verifier does not use, or an error for a malformed or private key.
-func parseJWK(m map[string]json.RawMessage) (*verificationKey, error) {
+func parseJWK(m map[string]json.RawMessage) (*token.VerificationKey, error) {
 	// Private (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2) or symmetric (§6.4)
 	// material.
 	for _, p := range []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"} {
@@ -347,10 +363,10 @@ func parseJWK(m map[string]json.RawMessage) (*verificationKey, error) {
 	}
 	var alg string
 	switch {
-	case f.kty == "OKP" && f.crv == "Ed25519" && f.alg == AlgEdDSA:
-		alg = AlgEdDSA
-	case f.kty == "EC" && f.crv == "P-256" && f.alg == AlgES256:
-		alg = AlgES256
+	case f.kty == "OKP" && f.crv == "Ed25519" && f.alg == token.AlgEdDSA:
+		alg = token.AlgEdDSA
+	case f.kty == "EC" && f.crv == "P-256" && f.alg == token.AlgES256:
+		alg = token.AlgES256
 	default:
 		return nil, nil
 	}
@@ -361,8 +377,8 @@ func parseJWK(m map[string]json.RawMessage) (*verificationKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	var pub any
-	if alg == AlgEdDSA {
+	var pub crypto.PublicKey
+	if alg == token.AlgEdDSA {
 		if _, ok := m["y"]; ok {
 			return nil, errors.New(`an OKP key has "y"`)
 		}
@@ -386,11 +402,7 @@ func parseJWK(m map[string]json.RawMessage) (*verificationKey, error) {
 		}
 		pub = p
 	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, err
-	}
-	return &verificationKey{id: f.kid, alg: alg, der: der, pub: pub}, nil
+	return token.NewVerificationKey(f.kid, alg, pub)
 }
 
 // coordinate decodes a base64url member without padding, in its one
