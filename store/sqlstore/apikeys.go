@@ -178,15 +178,23 @@ func (s *Store) SetAPIKeyRateLimit(ctx context.Context, id, spec string) error {
 	return s.affectedOne(res, err, errAPIKeyNotFound)
 }
 
+// touchChunk is the most keys one TouchAPIKeys statement writes, two
+// parameters each: well inside both databases' limits.
+const touchChunk = 1024
+
 // TouchAPIKeys moves each key's last use forward to used[id], in one
-// transaction for the whole map. Replicas flush overlapping sets of keys at
-// the same time, so the keys are written one statement each in id order:
-// each UPDATE locks its one row, so every flush takes its locks in the same
-// order and two flushes cannot deadlock (one statement for the whole map
-// would lock in whatever order its join produced). The WHERE keeps the
-// value monotonic even if another flush moved it meanwhile: an UPDATE that
-// waited for a row lock re-evaluates it on the row as the other flush left
-// it.
+// statement for the whole map (one transaction of several, in id order,
+// when it holds more than touchChunk keys). Replicas flush overlapping sets
+// of keys at the same time, so the rows are locked in id order first:
+// UPDATE … FROM alone locks in whatever order the join produces, and two
+// flushes could deadlock (SQLite's single writer needs no lock). The CASE
+// (GREATEST, which SQLite lacks) keeps the value monotonic even if another
+// flush moved it after the filter was evaluated.
+//
+// This replaced PostgreSQL's UPDATE … FROM unnest($1::text[],
+// $2::timestamptz[]); touching 1,000 keys took about as long with either
+// (21–61 ms against 23–51 ms over three runs on a loaded two-core machine),
+// so PostgreSQL keeps no statement of its own.
 func (s *Store) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
 	if len(used) == 0 {
 		return nil
@@ -196,20 +204,55 @@ func (s *Store) TouchAPIKeys(ctx context.Context, used map[string]time.Time) err
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	if len(ids) <= touchChunk {
+		return s.dbErr(s.touchAPIKeys(ctx, s.write, ids, used))
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, s.d.Rebind(
-			`UPDATE api_keys SET last_used_at = ?
-			 WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, id := range ids {
-			t := s.d.Time(used[id])
-			if _, err := stmt.ExecContext(ctx, t, id, t); err != nil {
+		for chunk := range slices.Chunk(ids, touchChunk) {
+			if err := s.touchAPIKeys(ctx, tx, chunk, used); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// touchAPIKeys is one TouchAPIKeys statement for ids, at most touchChunk.
+//
+// The pairs are a VALUES list. Its first row is a NULL pair typed by the
+// columns it stands for: PostgreSQL types the parameters of a VALUES list
+// from the list's typed rows and would otherwise take them for text, which
+// it cannot compare with a timestamptz. The row matches no key. The list is padded with more NULL pairs to a power of two, so
+// that a server that caches prepared statements by their text (pgx does,
+// per connection) holds a few sizes of this statement rather than one per
+// map size.
+func (s *Store) touchAPIKeys(ctx context.Context, q querier, ids []string, used map[string]time.Time) error {
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	var values strings.Builder
+	args := make([]any, 0, 2*n)
+	for i := range n {
+		values.WriteString(`, (?, ?)`)
+		if i < len(ids) {
+			args = append(args, ids[i], s.d.Time(used[ids[i]]))
+		} else {
+			args = append(args, nil, nil)
+		}
+	}
+	_, err := s.exec(ctx, q,
+		`WITH u (id, at) AS (
+		   VALUES ((SELECT id FROM api_keys WHERE 1 = 0), (SELECT last_used_at FROM api_keys WHERE 1 = 0))`+
+			values.String()+`
+		 ), locked AS (
+		   SELECT k.id, u.at FROM api_keys k JOIN u ON u.id = k.id
+		   WHERE k.last_used_at IS NULL OR k.last_used_at < u.at
+		   ORDER BY k.id`+s.d.ForUpdate()+`
+		 )
+		 UPDATE api_keys SET last_used_at = CASE
+		   WHEN last_used_at IS NULL OR last_used_at < locked.at THEN locked.at ELSE last_used_at END
+		 FROM locked WHERE api_keys.id = locked.id`,
+		args...)
+	return err
 }
