@@ -1,12 +1,10 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
-	"slices"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/session"
@@ -20,64 +18,62 @@ func errInvalidRefresh() error {
 	return fault.Unauthenticatedf("invalid_refresh_token", "refresh token is invalid or expired")
 }
 
-func scanSession(r pgx.Row) (session.Session, error) {
+func scanSession(r scanner) (session.Session, error) {
 	var s session.Session
-	err := r.Scan(&s.ID, &s.ActorID, &s.TenantID, &s.CreatedAt, &s.RefreshedAt, &s.ExpiresAt, &s.RevokedAt,
-		&s.RevokeReason, &s.UserAgent, &s.IP)
+	err := r.Scan(&s.ID, &s.ActorID, &s.TenantID, at(&s.CreatedAt), at(&s.RefreshedAt), at(&s.ExpiresAt),
+		atNull(&s.RevokedAt), &s.RevokeReason, &s.UserAgent, &s.IP)
 	if err != nil {
 		return session.Session{}, err
-	}
-	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = s.CreatedAt.UTC(), s.RefreshedAt.UTC(), s.ExpiresAt.UTC()
-	if s.RevokedAt != nil {
-		t := s.RevokedAt.UTC()
-		s.RevokedAt = &t
 	}
 	return s, nil
 }
 
 // CreateSession inserts s and its first refresh token hash.
 func (s *Store) CreateSession(ctx context.Context, sess session.Session, refreshHash []byte) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx,
-			`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			sess.ID, sess.ActorID, sess.TenantID, ts(sess.CreatedAt), ts(sess.RefreshedAt), ts(sess.ExpiresAt),
-			tsPtr(sess.RevokedAt), sess.RevokeReason, sess.UserAgent, sess.IP)
-		if violated(err) == "sessions_pkey" {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx,
+			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, sess.ActorID, sess.TenantID, s.d.Time(sess.CreatedAt), s.d.Time(sess.RefreshedAt),
+			s.d.Time(sess.ExpiresAt), s.nullTime(sess.RevokedAt), sess.RevokeReason, sess.UserAgent, sess.IP)
+		if s.violates(err, "sessions_pkey") {
 			return fault.Conflictf("session_exists", "a session with this id exists")
 		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx,
-			`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)`,
-			refreshHash, sess.ID, ts(sess.CreatedAt))
+		_, err = s.exec(ctx, tx,
+			`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
+			refreshHash, sess.ID, s.d.Time(sess.CreatedAt))
 		return err
 	})
 }
 
 // GetSession returns the session with id.
 func (s *Store) GetSession(ctx context.Context, id string) (session.Session, error) {
-	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id))
-	return one(sess, err, errSessionNotFound)
+	sess, err := scanSession(s.queryRow(ctx, s.read, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
+	return one(s, sess, err, errSessionNotFound)
 }
 
 // RotateRefresh consumes oldHash and stores newHash. Every writer of a
 // session's tokens locks the session row first, then the token, so two
-// concurrent rotations of one token queue and the second sees it used.
+// concurrent rotations of one token queue and the second sees it used
+// (on SQLite the write transaction already excludes every other writer).
+// The used_at check and its update are thus one step, and of two
+// concurrent rotations of a token exactly one wins.
 func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, tenantID string, now, expiresAt time.Time) (session.Session, error) {
 	var out session.Session
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var sessionID string
-		err := tx.QueryRow(ctx, `SELECT session_id FROM refresh_tokens WHERE hash = $1`, oldHash).Scan(&sessionID)
-		if isNoRows(err) {
+		err := s.queryRow(ctx, tx, `SELECT session_id FROM refresh_tokens WHERE hash = ?`, oldHash).Scan(&sessionID)
+		if errors.Is(err, sql.ErrNoRows) {
 			return errInvalidRefresh()
 		}
 		if err != nil {
 			return err
 		}
-		sess, err := scanSession(tx.QueryRow(ctx,
-			`SELECT `+sessionCols+` FROM sessions WHERE id = $1 FOR UPDATE`, sessionID))
-		if isNoRows(err) {
+		sess, err := scanSession(s.queryRow(ctx, tx,
+			`SELECT `+sessionCols+` FROM sessions WHERE id = ?`+s.d.ForUpdate(), sessionID))
+		if errors.Is(err, sql.ErrNoRows) {
 			// Deleted as expired since the first read.
 			return errInvalidRefresh()
 		}
@@ -85,8 +81,9 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, tena
 			return err
 		}
 		var used *time.Time
-		err = tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, oldHash).Scan(&used)
-		if isNoRows(err) {
+		err = s.queryRow(ctx, tx,
+			`SELECT used_at FROM refresh_tokens WHERE hash = ?`+s.d.ForUpdate(), oldHash).Scan(atNull(&used))
+		if errors.Is(err, sql.ErrNoRows) {
 			return errInvalidRefresh()
 		}
 		if err != nil {
@@ -100,20 +97,21 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, tena
 		if sess.RevokedAt != nil || !sess.ExpiresAt.After(now) {
 			return errInvalidRefresh()
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2`, ts(now), oldHash); err != nil {
+		if _, err := s.exec(ctx, tx,
+			`UPDATE refresh_tokens SET used_at = ? WHERE hash = ?`, s.d.Time(now), oldHash); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx,
-			`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)`,
-			newHash, sessionID, ts(now)); err != nil {
+		if _, err := s.exec(ctx, tx,
+			`INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)`,
+			newHash, sessionID, s.d.Time(now)); err != nil {
 			return err
 		}
-		out, err = scanSession(tx.QueryRow(ctx,
+		out, err = scanSession(s.queryRow(ctx, tx,
 			`UPDATE sessions SET
-			   tenant_id = CASE WHEN $1 = '' THEN tenant_id ELSE $1 END,
-			   refreshed_at = $2, expires_at = $3
-			 WHERE id = $4 RETURNING `+sessionCols,
-			tenantID, ts(now), ts(expiresAt), sessionID))
+			   tenant_id = CASE WHEN ? = '' THEN tenant_id ELSE ? END,
+			   refreshed_at = ?, expires_at = ?
+			 WHERE id = ? RETURNING `+sessionCols,
+			tenantID, tenantID, s.d.Time(now), s.d.Time(expiresAt), sessionID))
 		return err
 	})
 	var reuse *session.ReuseError
@@ -131,18 +129,18 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, tena
 // concurrent calls the second's UPDATE waits for the first and then matches
 // nothing, so the first reason and time stay.
 func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx,
-		`UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL`,
-		ts(at), reason, id)
+	n, err := s.affected(s.exec(ctx, s.write,
+		`UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`,
+		s.d.Time(at), reason, id))
 	if err != nil {
-		return dbErr(err)
+		return err
 	}
-	if tag.RowsAffected() > 0 {
+	if n > 0 {
 		return nil
 	}
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`, id).Scan(&exists); err != nil {
-		return dbErr(err)
+	if err := s.queryRow(ctx, s.read, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, id).Scan(&exists); err != nil {
+		return s.dbErr(err)
 	}
 	if !exists {
 		return errSessionNotFound()
@@ -153,30 +151,15 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 // RevokeActorSessions revokes actorID's unrevoked sessions and returns their
 // ids in ascending order.
 func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string, at time.Time) ([]string, error) {
-	rows, err := s.pool.Query(ctx,
-		`UPDATE sessions SET revoked_at = $1, revoke_reason = $2
-		 WHERE actor_id = $3 AND revoked_at IS NULL RETURNING id`,
-		ts(at), reason, actorID)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	ids, err := collect(rows, func(r pgx.Row) (id string, err error) {
-		err = r.Scan(&id)
-		return id, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.Sort(ids)
-	return ids, nil
+	rows, err := s.query(ctx, s.write,
+		`UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+		 WHERE actor_id = ? AND revoked_at IS NULL RETURNING id`,
+		s.d.Time(at), reason, actorID)
+	return sortedIDs(s, rows, err)
 }
 
 // DeleteExpired deletes sessions that expired before cutoff; their refresh
 // tokens go with them by cascade.
 func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1`, ts(cutoff))
-	if err != nil {
-		return 0, dbErr(err)
-	}
-	return int(tag.RowsAffected()), nil
+	return s.affected(s.exec(ctx, s.write, `DELETE FROM sessions WHERE expires_at < ?`, s.d.Time(cutoff)))
 }

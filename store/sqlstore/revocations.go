@@ -1,10 +1,9 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/tollgate/tollgate/credential"
 )
 
@@ -12,22 +11,25 @@ import (
 const defaultRevokedLimit = 1000
 
 // revokedAfter is one arm of the revocation feed: a table's revocations
-// after the position ($1, $2), in (revoked_at, id) order, at most $3. The
-// row comparison is a range on the (revoked_at, id) index, so each arm
-// reads only what it returns, and the LIMIT stops it early.
+// after the position (since, afterID), in (revoked_at, id) order, at most
+// limit; it takes those three parameters in that order. The row comparison
+// seeks the (revoked_at, id) index to the position and the LIMIT stops the
+// walk early, so an arm reads only what it may return. SQLite allows ORDER
+// BY and LIMIT only on a compound's last SELECT, hence the subquery.
 func revokedAfter(table string) string {
-	return `(SELECT id, revoked_at FROM ` + table + `
-	  WHERE (revoked_at, id) > ($1, $2)
-	  ORDER BY revoked_at, id LIMIT $3)`
+	return `SELECT * FROM (SELECT id, revoked_at FROM ` + table + `
+	  WHERE (revoked_at, id) > (?, ?)
+	  ORDER BY revoked_at, id LIMIT ?) AS arm`
 }
 
 // revokedSinceQuery merges the three arms. Ids are unique across sessions,
 // API keys and service secrets, so (revoked_at, id) orders the union
-// totally and keyset paging works across it.
+// totally and keyset paging works across it. Its parameters are each arm's
+// three, then the limit.
 var revokedSinceQuery = revokedAfter("sessions") +
 	` UNION ALL ` + revokedAfter("api_keys") +
 	` UNION ALL ` + revokedAfter("service_secrets") +
-	` ORDER BY revoked_at, id LIMIT $3`
+	` ORDER BY revoked_at, id LIMIT ?`
 
 // RevokedSince lists revoked sessions, API keys and service secrets after
 // the position (since, afterID) in (revoked_at, id) order; afterID ""
@@ -36,14 +38,15 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID strin
 	if limit <= 0 {
 		limit = defaultRevokedLimit
 	}
-	rows, err := s.pool.Query(ctx, revokedSinceQuery, ts(since), afterID, limit)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, func(r pgx.Row) (credential.Revocation, error) {
+	t := s.d.Time(since)
+	rows, err := s.query(ctx, s.read, revokedSinceQuery,
+		t, afterID, limit,
+		t, afterID, limit,
+		t, afterID, limit,
+		limit)
+	return collect(s, rows, err, func(r scanner) (credential.Revocation, error) {
 		var rev credential.Revocation
-		err := r.Scan(&rev.ID, &rev.RevokedAt)
-		rev.RevokedAt = rev.RevokedAt.UTC()
+		err := r.Scan(&rev.ID, at(&rev.RevokedAt))
 		return rev, err
 	})
 }

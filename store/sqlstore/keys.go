@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -9,35 +9,30 @@ import (
 
 // InsertSigningKey stores k; keys are never updated.
 func (s *Store) InsertSigningKey(ctx context.Context, k token.StoredKey) error {
-	_, err := s.write.ExecContext(ctx,
+	_, err := s.exec(ctx, s.write,
 		`INSERT INTO signing_keys (id, algorithm, public_key, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.ID, k.Algorithm, k.PublicKey, k.SealedPrivateKey, ts(k.CreatedAt))
-	if isUnique(err, "signing_keys.id") {
+		k.ID, k.Algorithm, k.PublicKey, k.SealedPrivateKey, s.d.Time(k.CreatedAt))
+	if s.violates(err, "signing_keys_pkey") {
 		return fault.Conflictf("key_exists", "a signing key with this id exists")
 	}
-	return dbErr(err)
+	return s.dbErr(err)
 }
 
 // ListSigningKeys returns every key, newest first; ties break by id so the
 // order is stable.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]token.StoredKey, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.query(ctx, s.read,
 		`SELECT id, algorithm, public_key, sealed_private_key, created_at FROM signing_keys
 		 ORDER BY created_at DESC, id DESC`)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	return collect(rows, func(r scanner) (token.StoredKey, error) {
+	return collect(s, rows, err, func(r scanner) (token.StoredKey, error) {
 		var k token.StoredKey
-		var created int64
-		err := r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, &created)
-		k.CreatedAt = fromTS(created)
+		err := r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, at(&k.CreatedAt))
 		return k, err
 	})
 }
 
 // DeleteSigningKey removes the key with id.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id)
-	return affectedOne(res, err, func() error { return fault.NotFoundf("key_not_found", "signing key not found") })
+	res, err := s.exec(ctx, s.write, `DELETE FROM signing_keys WHERE id = ?`, id)
+	return s.affectedOne(res, err, func() error { return fault.NotFoundf("key_not_found", "signing key not found") })
 }

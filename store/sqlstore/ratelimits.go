@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -13,24 +13,22 @@ import (
 // UpdatedAt when it has none, whether or not the tenant exists.
 func (s *Store) TenantRateLimits(ctx context.Context, tenantID string) (ratelimit.TenantLimits, error) {
 	tl := ratelimit.TenantLimits{TenantID: tenantID, Limits: map[string]string{}}
-	var limits string
-	var updated int64
-	err := s.read.QueryRowContext(ctx,
-		`SELECT limits, updated_at FROM tenant_rate_limits WHERE tenant_id = ?`, tenantID).Scan(&limits, &updated)
+	var limits []byte
+	err := s.queryRow(ctx, s.read,
+		`SELECT limits, updated_at FROM tenant_rate_limits WHERE tenant_id = ?`, tenantID).Scan(&limits, at(&tl.UpdatedAt))
 	if errors.Is(err, sql.ErrNoRows) {
-		return tl, nil
+		return ratelimit.TenantLimits{TenantID: tenantID, Limits: map[string]string{}}, nil
 	}
 	if err != nil {
-		return ratelimit.TenantLimits{}, dbErr(err)
+		return ratelimit.TenantLimits{}, s.dbErr(err)
 	}
-	if err := json.Unmarshal([]byte(limits), &tl.Limits); err != nil {
-		return ratelimit.TenantLimits{}, dbErr(err)
+	if err := json.Unmarshal(limits, &tl.Limits); err != nil {
+		return ratelimit.TenantLimits{}, s.dbErr(err)
 	}
 	if tl.Limits == nil {
 		// A stored JSON null; the CHECK keeps it out, but never hand one on.
 		tl.Limits = map[string]string{}
 	}
-	tl.UpdatedAt = fromTS(updated)
 	return tl, nil
 }
 
@@ -39,28 +37,33 @@ func (s *Store) TenantRateLimits(ctx context.Context, tenantID string) (ratelimi
 // "tenant_not_found" when the tenant does not exist, in either case.
 func (s *Store) SetTenantRateLimits(ctx context.Context, tl ratelimit.TenantLimits) error {
 	if len(tl.Limits) == 0 {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
-			var exists bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?)`, tl.TenantID).Scan(&exists); err != nil {
-				return err
-			}
-			if !exists {
-				return errTenantNotFound()
-			}
-			_, err := tx.ExecContext(ctx, `DELETE FROM tenant_rate_limits WHERE tenant_id = ?`, tl.TenantID)
-			return err
-		})
+		// A tenant that does not exist has no overrides (they cascade), so
+		// deleting first and then looking for the tenant answers the same
+		// as the other way round, without a transaction.
+		if _, err := s.exec(ctx, s.write, `DELETE FROM tenant_rate_limits WHERE tenant_id = ?`, tl.TenantID); err != nil {
+			return s.dbErr(err)
+		}
+		var exists bool
+		err := s.queryRow(ctx, s.read,
+			`SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?)`, tl.TenantID).Scan(&exists)
+		if err != nil {
+			return s.dbErr(err)
+		}
+		if !exists {
+			return errTenantNotFound()
+		}
+		return nil
 	}
 	b, err := json.Marshal(tl.Limits)
 	if err != nil {
-		return dbErr(err)
+		return s.dbErr(err)
 	}
-	_, err = s.write.ExecContext(ctx,
+	_, err = s.exec(ctx, s.write,
 		`INSERT INTO tenant_rate_limits (tenant_id, limits, updated_at) VALUES (?, ?, ?)
 		 ON CONFLICT (tenant_id) DO UPDATE SET limits = excluded.limits, updated_at = excluded.updated_at`,
-		tl.TenantID, string(b), ts(tl.UpdatedAt))
-	if isForeignKey(err) {
+		tl.TenantID, string(b), s.d.Time(tl.UpdatedAt))
+	if s.violates(err, "tenant_rate_limits_tenant_fkey") {
 		return errTenantNotFound()
 	}
-	return dbErr(err)
+	return s.dbErr(err)
 }
