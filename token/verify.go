@@ -181,7 +181,10 @@ func (v *Verifier) VerifyContext(ctx context.Context, raw string) (*Claims, erro
 		if now < e.validFrom || now >= e.deadline {
 			return nil, invalidToken(errCachedExpired)
 		}
-		if keys[e.key.id] != e.key {
+		// keys may predate the refresh that published e.key, made for
+		// another verification of this token while this one started: look
+		// again before calling the key retired.
+		if keys[e.key.id] != e.key && v.src.VerificationKeys()[e.key.id] != e.key {
 			return nil, invalidToken(errKeyRetired)
 		}
 		return e.claims, nil

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"time"
 
 	"github.com/tollgate/tollgate/cursor"
@@ -97,15 +96,4 @@ func (s *Store) DeleteAgent(ctx context.Context, tenantID, id string, at time.Ti
 		return nil, err
 	}
 	return revoked, nil
-}
-
-// sortedIDs scans a one-column result of ids and sorts them, since
-// RETURNING gives rows in no particular order.
-func sortedIDs(s *Store, rows *sql.Rows, err error) ([]string, error) {
-	ids, err := collect(s, rows, err, scanString)
-	if err != nil {
-		return nil, err
-	}
-	slices.Sort(ids)
-	return ids, nil
 }
