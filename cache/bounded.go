@@ -81,15 +81,17 @@ func (c *Bounded[K, V]) Put(k K, v V, deadline, now int64) {
 	s.mu.Unlock()
 }
 
-// Generation is the purge count, for PutIfGeneration.
+// Generation is the count of purges and deletes, for PutIfGeneration.
 func (c *Bounded[K, V]) Generation() uint64 { return c.gen.Load() }
 
-// PutIfGeneration stores v unless the cache was purged since Generation
-// returned gen: a value read from elsewhere before a purge may be stale.
+// PutIfGeneration stores v unless the cache was purged, or a key deleted,
+// since Generation returned gen: a value read from elsewhere before then
+// may be stale.
 func (c *Bounded[K, V]) PutIfGeneration(k K, v V, deadline, now int64, gen uint64) {
 	s := c.shard(k)
 	s.mu.Lock()
-	// Purge holds every shard lock while it counts, so gen is stable here.
+	// Purge holds every shard lock while it counts, and Delete k's, so a
+	// purge or a delete of k cannot slip between this check and the put.
 	if c.gen.Load() == gen {
 		s.put(k, v, deadline, now)
 	}
@@ -121,10 +123,15 @@ func (s *shard[K, V]) evict(now int64) {
 	}
 }
 
-// Delete drops k.
+// Delete drops k. It counts as a purge for PutIfGeneration: a value of k
+// read from elsewhere before the delete, and stored after it, would bring
+// back what the delete meant to drop. (Other keys' pending puts are
+// dropped too; deletes are rare events, and a dropped put only costs a
+// reread.)
 func (c *Bounded[K, V]) Delete(k K) {
 	s := c.shard(k)
 	s.mu.Lock()
+	c.gen.Add(1)
 	delete(s.m, k)
 	s.mu.Unlock()
 }

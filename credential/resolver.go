@@ -63,7 +63,9 @@ type Resolver struct {
 	blocks *blocklist
 
 	touchMu sync.Mutex
-	touched map[string]time.Time
+	// touched is when each key's use was last recorded (for touchEvery);
+	// pending, the uses not yet written.
+	touched, pending map[string]time.Time
 }
 
 // NewResolver wires a Resolver. Call SyncBlocks before serving.
@@ -80,7 +82,8 @@ func NewResolver(d Deps, opts Options) *Resolver {
 	if opts.KeyCacheSize <= 0 {
 		opts.KeyCacheSize = 100_000
 	}
-	return &Resolver{d: d, opts: opts, keys: newKeyCache(opts.KeyCacheSize), blocks: newBlocklist(), touched: map[string]time.Time{}}
+	return &Resolver{d: d, opts: opts, keys: newKeyCache(opts.KeyCacheSize), blocks: newBlocklist(),
+		touched: map[string]time.Time{}, pending: map[string]time.Time{}}
 }
 
 // IsAPIKey reports whether raw has the shape of an API key rather than a
@@ -276,19 +279,28 @@ func (r *Resolver) touch(id string, now time.Time) {
 	r.touchMu.Lock()
 	if last, ok := r.touched[id]; !ok || now.Sub(last) >= touchEvery {
 		r.touched[id] = now
+		r.pending[id] = now
 	}
 	r.touchMu.Unlock()
 }
 
-// FlushTouches writes the recorded last uses in one batch.
+// FlushTouches writes the recorded last uses in one batch. The times of
+// the last minute stay behind, so that a key in steady use is written once
+// a minute, not at every flush.
 func (r *Resolver) FlushTouches(ctx context.Context) error {
+	now := r.d.Now()
 	r.touchMu.Lock()
-	if len(r.touched) == 0 {
+	for id, last := range r.touched {
+		if now.Sub(last) >= touchEvery {
+			delete(r.touched, id)
+		}
+	}
+	if len(r.pending) == 0 {
 		r.touchMu.Unlock()
 		return nil
 	}
-	batch := r.touched
-	r.touched = map[string]time.Time{}
+	batch := r.pending
+	r.pending = map[string]time.Time{}
 	r.touchMu.Unlock()
 	return r.d.Keys.TouchAPIKeys(ctx, batch)
 }

@@ -171,7 +171,7 @@ func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
 // first: a client that has gone away should not cost a hash computation.
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return busy(err)
+		return Busy(err)
 	}
 	select {
 	case h.sem <- struct{}{}:
@@ -186,7 +186,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		h.inFlight.Add(1)
 		return nil
 	case <-ctx.Done():
-		return busy(ctx.Err())
+		return Busy(ctx.Err())
 	}
 }
 
@@ -195,7 +195,10 @@ func (h *Hasher) release() {
 	<-h.sem
 }
 
-func busy(cause error) error {
+// Busy is the error of a password check that could not get a computation
+// slot in time. Callers that answer for an unknown account without hashing
+// return it too, so that the two answers cannot be told apart.
+func Busy(cause error) error {
 	return &fault.Error{
 		Kind:   fault.Unavailable,
 		Code:   "hasher_busy",

@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/token"
 )
@@ -213,7 +214,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 		// The real path fails with hasher_busy when ctx ends while queued;
 		// the dummy path must answer the same way or it reveals the account.
 		if err := ctx.Err(); err != nil {
-			return Tokens{}, fault.Wrap(fault.Unavailable, "hasher_busy", err)
+			return Tokens{}, password.Busy(err)
 		}
 	}
 	if !ok || user.Status != identity.UserActive {
