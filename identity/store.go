@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"time"
 
 	"github.com/tollgate/tollgate/cursor"
 )
@@ -40,6 +41,11 @@ type Store interface {
 	// UpdateUser writes DisplayName, Status, PlatformAdmin, PasswordHash and
 	// UpdatedAt. NotFound "user_not_found".
 	UpdateUser(ctx context.Context, u User) error
+	// ReplacePasswordHash sets the user's password hash to newHash if it is
+	// still oldHash, touching nothing else: a login that re-hashes must
+	// not undo a change made to the user meanwhile, nor a password change.
+	// It reports whether it replaced the hash; NotFound "user_not_found".
+	ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error)
 	// ListUsers lists every user (platform view).
 	ListUsers(ctx context.Context, p cursor.Page) ([]User, error)
 

@@ -234,11 +234,11 @@ func (f failingAccounts) GetUserByEmail(ctx context.Context, email string) (iden
 	return f.Accounts.GetUserByEmail(ctx, email)
 }
 
-func (f failingAccounts) UpdateUser(ctx context.Context, u identity.User) error {
+func (f failingAccounts) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error) {
 	if f.failUpdate {
-		return errDisk
+		return false, errDisk
 	}
-	return f.Accounts.UpdateUser(ctx, u)
+	return f.Accounts.ReplacePasswordHash(ctx, id, oldHash, newHash, at)
 }
 
 func (f failingAccounts) ListTenantsOf(ctx context.Context, actorID string, p cursor.Page) ([]identity.TenantMembership, error) {

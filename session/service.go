@@ -70,7 +70,7 @@ type Deps struct {
 type Accounts interface {
 	GetUser(ctx context.Context, id string) (identity.User, error)
 	GetUserByEmail(ctx context.Context, email string) (identity.User, error)
-	UpdateUser(ctx context.Context, u identity.User) error
+	ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error)
 	GetTenant(ctx context.Context, id string) (identity.Tenant, error)
 	GetTenantBySlug(ctx context.Context, slug string) (identity.Tenant, error)
 	ListTenantsOf(ctx context.Context, actorID string, p cursor.Page) ([]identity.TenantMembership, error)
@@ -234,13 +234,16 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 // failure is logged, not returned: the password was right.
 func (s *Service) upgradeHash(ctx context.Context, u identity.User, plain string) {
 	h, err := s.hasher.Hash(ctx, plain)
+	replaced := false
 	if err == nil {
-		u.PasswordHash = h
-		u.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
-		err = s.identities.UpdateUser(ctx, u)
+		replaced, err = s.identities.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, h, s.now().UTC().Truncate(time.Microsecond))
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "re-hashing password failed", "actor", u.ActorID(), "err", err)
+		return
+	}
+	if !replaced {
+		// The password changed since it was read; the new hash is current.
 		return
 	}
 	s.log.InfoContext(ctx, "password re-hashed with current parameters", "actor", u.ActorID())

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
@@ -56,6 +57,21 @@ func (s *Store) UpdateUser(ctx context.Context, u identity.User) error {
 		 WHERE id = ?`,
 		u.DisplayName, string(u.Status), u.PlatformAdmin, u.PasswordHash, s.d.Time(u.UpdatedAt), u.ID)
 	return s.affectedOne(res, err, errUserNotFound)
+}
+
+// ReplacePasswordHash swaps the password hash if it is still oldHash, in
+// one statement.
+func (s *Store) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string, at time.Time) (bool, error) {
+	n, err := s.affected(s.exec(ctx, s.write,
+		`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`,
+		newHash, s.d.Time(at), id, oldHash))
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	if _, err := s.GetUser(ctx, id); err != nil {
+		return false, err
+	}
+	return false, nil
 }
 
 // ListUsers pages through every user by id.

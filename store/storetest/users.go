@@ -20,6 +20,29 @@ func userTests() []test {
 			check(t, "GetUser", ok(s.GetUser(ctx, "u1"))(t), truncUser(u))
 			check(t, "GetUserByEmail", ok(s.GetUserByEmail(ctx, "alice@example.com"))(t), truncUser(u))
 		}},
+		{"ReplacePasswordHashOnlyIfUnchanged", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			u := user("u1", "alice@example.com")
+			u.PasswordHash = "old"
+			must(t, s.CreateUser(ctx, u))
+			// A change made meanwhile (disabling the user) survives.
+			u.Status = identity.UserDisabled
+			must(t, s.UpdateUser(ctx, u))
+			later := u.UpdatedAt.Add(time.Minute)
+			if !ok(s.ReplacePasswordHash(ctx, "u1", "old", "new", later))(t) {
+				t.Fatal("the hash was not replaced")
+			}
+			want := truncUser(u)
+			want.PasswordHash, want.UpdatedAt = "new", us(later)
+			check(t, "after", ok(s.GetUser(ctx, "u1"))(t), want)
+			// The hash is no longer "old": nothing changes.
+			if ok(s.ReplacePasswordHash(ctx, "u1", "old", "newer", later.Add(time.Minute)))(t) {
+				t.Fatal("a stale hash was replaced")
+			}
+			check(t, "unchanged", ok(s.GetUser(ctx, "u1"))(t), want)
+			_, err := s.ReplacePasswordHash(ctx, "nobody", "old", "new", later)
+			wantNotFound(t, err, "user_not_found")
+		}},
 		{"EmailTaken", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
 			must(t, s.CreateUser(ctx, user("u1", "alice@example.com")))
