@@ -11,6 +11,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -64,14 +65,14 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int64, err
 		`SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1)`,
 		versionTable).Scan(&exists)
 	if err != nil {
-		return 0, latest, dbErr(err)
+		return 0, latest, sqlstore.Classify(dialect{}, err)
 	}
 	if !exists {
 		return 0, latest, nil
 	}
 	var v *int64
 	if err := s.pool.QueryRow(ctx, `SELECT max(version_id) FROM `+versionTable).Scan(&v); err != nil {
-		return 0, latest, dbErr(err)
+		return 0, latest, sqlstore.Classify(dialect{}, err)
 	}
 	if v == nil {
 		return 0, latest, nil

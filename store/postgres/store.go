@@ -7,7 +7,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -48,7 +47,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	var schema *string
 	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		pool.Close()
-		return nil, dbErr(err)
+		return nil, sqlstore.Classify(dialect{}, err)
 	}
 	if schema == nil {
 		pool.Close()
@@ -77,41 +76,4 @@ func (s *Store) Close() error {
 	err := s.sqlDB.Close()
 	s.pool.Close()
 	return err
-}
-
-// ts is how a time is written: truncated to the microseconds PostgreSQL
-// keeps (it would otherwise round) and in UTC.
-func ts(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
-
-func tsPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := ts(*t)
-	return &v
-}
-
-// list never passes NULL for a NOT NULL array column.
-func list(l []string) []string {
-	if l == nil {
-		return []string{}
-	}
-	return l
-}
-
-// utcPtr returns t in UTC; pgx scans timestamptz in the local zone.
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC()
-	return &v
-}
-
-// nullBytes writes an empty byte slice as NULL, so that it reads back nil.
-func nullBytes(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -48,14 +49,14 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int64, err
 	err = s.read.QueryRowContext(ctx,
 		`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, versionTable).Scan(&n)
 	if err != nil {
-		return 0, latest, dbErr(err)
+		return 0, latest, sqlstore.Classify(dialect{}, err)
 	}
 	if n == 0 {
 		return 0, latest, nil
 	}
 	var v sql.NullInt64
 	if err := s.read.QueryRowContext(ctx, `SELECT max(version_id) FROM `+versionTable).Scan(&v); err != nil {
-		return 0, latest, dbErr(err)
+		return 0, latest, sqlstore.Classify(dialect{}, err)
 	}
 	return v.Int64, latest, nil
 }

@@ -67,8 +67,16 @@ func tables(t *testing.T, s *Store) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := collect(rows, scanString)
-	if err != nil {
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return names

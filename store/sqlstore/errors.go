@@ -8,10 +8,14 @@ import (
 	"github.com/tollgate/tollgate/fault"
 )
 
-// dbErr classifies an error from the driver. Errors that are already faults
-// pass through so that helpers can return domain errors from inside a
-// transaction.
-func (s *Store) dbErr(err error) error {
+// dbErr classifies an error from the driver (Classify).
+func (s *Store) dbErr(err error) error { return Classify(s.d, err) }
+
+// Classify turns an error from d's driver into a fault: store_unavailable
+// when the database cannot answer now, store_error otherwise. Errors that
+// are already faults pass through, so that helpers can return domain
+// errors from inside a transaction.
+func Classify(d Dialect, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -19,7 +23,7 @@ func (s *Store) dbErr(err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || s.d.Unavailable(err) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || d.Unavailable(err) {
 		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
 	}
 	return fault.Wrap(fault.Internal, "store_error", err)
