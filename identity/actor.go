@@ -1,6 +1,10 @@
 package identity
 
-import "time"
+import (
+	"time"
+
+	"github.com/tollgate/tollgate/fault"
+)
 
 // Actor types.
 const (
@@ -80,4 +84,20 @@ func (ac ActorContext) Caller() Caller {
 		id = ac.OnBehalfOf
 	}
 	return Caller{ActorID: id, Bounded: true, TenantID: ac.TenantID, Scopes: ac.Permissions}
+}
+
+// errSessionRequired refuses a key, delegated token or service token an
+// act that only the person may do.
+func errSessionRequired() error {
+	return fault.Forbiddenf("session_required", "this needs a signed-in user's own access token, not an API key or delegated token")
+}
+
+// RequireSession refuses credentials other than a person's own session,
+// for acts only the person may do: signing out, switching tenant,
+// creating a tenant, leaving one.
+func (ac ActorContext) RequireSession() error {
+	if ac.Credential != CredentialSession {
+		return errSessionRequired()
+	}
+	return nil
 }
