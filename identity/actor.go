@@ -68,7 +68,9 @@ type Caller struct {
 	// Bounded callers act through a credential narrower than the actor —
 	// an API key, or an agent's delegated token, whose Caller is the human
 	// it acts for — and hold at most Scopes, in TenantID only, never a
-	// platform admin's rights.
+	// platform admin's rights. They get no owner's shortcut either: on
+	// their holder's own agents and membership they need the permission
+	// as on anyone's, and they never leave a tenant for the person.
 	Bounded  bool
 	TenantID string
 	Scopes   []string
