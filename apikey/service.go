@@ -176,6 +176,12 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 	if err := s.checkHolder(ctx, ac, rights, in.TenantID, holder); err != nil {
 		return Key{}, "", err
 	}
+	// A person makes their own keys; a key or delegated token minting one
+	// needs apikeys:write, or a short-lived token could leave behind a
+	// credential that outlives it.
+	if bounded(ac) && !rights.Has(identity.PermAPIKeysWrite) {
+		return Key{}, "", errPermission(identity.PermAPIKeysWrite)
+	}
 	if in.RateLimit != "" {
 		if in.RateLimit, err = s.rateLimit(ctx, ac, in.RateLimit); err != nil {
 			return Key{}, "", err
@@ -222,9 +228,9 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// checkHolder decides who may receive a key: oneself; an agent one owns (or
-// any agent with agents:write); a service, by a platform admin. Nobody
-// mints keys for another human.
+// checkHolder decides who may receive a key: oneself; an agent one owns,
+// in one's own session (or any agent with agents:write); a service, by a
+// platform admin. Nobody mints keys for another human.
 func (s *Service) checkHolder(ctx context.Context, ac identity.ActorContext, rights identity.PermissionSet, tenantID, holder string) error {
 	if holder == ac.ActorID {
 		return nil
@@ -239,8 +245,8 @@ func (s *Service) checkHolder(ctx context.Context, ac identity.ActorContext, rig
 		if err != nil {
 			return err
 		}
-		if ag.OwnerID != ac.ActorID && !rights.Has(identity.PermAgentsWrite) {
-			return fault.Forbiddenf("permission_denied", "only the agent's owner or a holder of agents:write may give it keys")
+		if (ag.OwnerID != ac.ActorID || bounded(ac)) && !rights.Has(identity.PermAgentsWrite) {
+			return fault.Forbiddenf("permission_denied", "only the agent's owner, in their own session, or a holder of agents:write may give it keys")
 		}
 		if ag.Status != identity.AgentActive {
 			return fault.Conflictf("agent_disabled", "this agent is disabled")
@@ -264,8 +270,27 @@ func (s *Service) checkHolder(ctx context.Context, ac identity.ActorContext, rig
 	return fault.Invalidf("actor_id", "invalid_actor_id", "actor_id must be a user:, agent: or service: actor id")
 }
 
-// visible loads key id for the caller, who must be in its tenant and hold
-// it, own its agent, or hold perm. Anything else is NotFound.
+// bounded reports whether ac acts through a credential narrower than its
+// holder: an API key, a delegated or a service token. Only a person's own
+// session takes the shortcuts of owning a key.
+func bounded(ac identity.ActorContext) bool { return ac.Credential != identity.CredentialSession }
+
+// callingKey reports whether k is the API key ac was authenticated with.
+func callingKey(ac identity.ActorContext, k Key) bool {
+	return ac.Credential == identity.CredentialAPIKey && ac.CredentialID == k.ID
+}
+
+// visible loads key id for the caller, who must be in its tenant, and
+// checks perm ("" when the act needs none, only to see the key):
+//   - in a person's own session, the keys they hold and those of their
+//     agents need nothing; anyone else's need apikeys:read to be seen and
+//     then perm;
+//   - a key or delegated token needs perm on its holder's keys too. Any
+//     credential reads the key it was authenticated with. Its holder's
+//     other keys it cannot read are not found, like anyone's; those it may
+//     not change are Forbidden, since its holder knows them.
+//
+// Anything the caller may not see is NotFound.
 func (s *Service) visible(ctx context.Context, ac identity.ActorContext, id string, perm identity.Permission) (Key, error) {
 	if !ids.Valid(id) {
 		return Key{}, errKeyNotFound()
@@ -281,16 +306,24 @@ func (s *Service) visible(ctx context.Context, ac identity.ActorContext, id stri
 	if err != nil {
 		return Key{}, err
 	}
-	if s.ownedBy(ctx, ac, k) {
+	own := s.ownedBy(ctx, ac, k)
+	switch {
+	case own && !bounded(ac):
 		return k, nil
-	}
-	if !rights.Has(identity.PermAPIKeysRead) {
+	case perm == identity.PermAPIKeysRead && callingKey(ac, k):
+		return k, nil
+	case own && perm != identity.PermAPIKeysRead:
+	case !rights.Has(identity.PermAPIKeysRead):
 		return Key{}, errKeyNotFound()
 	}
-	if !rights.Has(perm) {
-		return Key{}, fault.Forbiddenf("permission_denied", "this action needs the %s permission in this tenant", perm)
+	if perm != "" && !rights.Has(perm) {
+		return Key{}, errPermission(perm)
 	}
 	return k, nil
+}
+
+func errPermission(p identity.Permission) error {
+	return fault.Forbiddenf("permission_denied", "this action needs the %s permission in this tenant", p)
 }
 
 // Get returns a key's metadata.
@@ -298,8 +331,9 @@ func (s *Service) Get(ctx context.Context, ac identity.ActorContext, id string) 
 	return s.visible(ctx, ac, id, identity.PermAPIKeysRead)
 }
 
-// List lists keys of a tenant: all of them with apikeys:read, otherwise the
-// caller's own and those of their agents. actorID "" lists every holder.
+// List lists keys of a tenant: all of them with apikeys:read, otherwise,
+// in a person's session, their own and those of their agents, and for a
+// key the key itself. actorID "" lists every holder.
 func (s *Service) List(ctx context.Context, ac identity.ActorContext, tenantID, actorID string, includeRevoked bool, p cursor.Page) ([]Key, error) {
 	rights, err := s.callerRights(ctx, ac, tenantID)
 	if err != nil {
@@ -308,6 +342,9 @@ func (s *Service) List(ctx context.Context, ac identity.ActorContext, tenantID, 
 	f := Filter{TenantID: tenantID, IncludeRevoked: includeRevoked}
 	if actorID != "" {
 		f.ActorIDs = []string{actorID}
+	}
+	if !rights.Has(identity.PermAPIKeysRead) && bounded(ac) {
+		return s.listCallingKey(ctx, ac, f, p)
 	}
 	if !rights.Has(identity.PermAPIKeysRead) {
 		mine, err := s.ownHolders(ctx, ac, tenantID)
@@ -322,6 +359,28 @@ func (s *Service) List(ctx context.Context, ac identity.ActorContext, tenantID, 
 		}
 	}
 	return s.store.ListAPIKeys(ctx, f, p.Normalize())
+}
+
+// listCallingKey is List for a key or delegated token without
+// apikeys:read: of its holder's keys it reads only the one it is, if f
+// and p select it.
+func (s *Service) listCallingKey(ctx context.Context, ac identity.ActorContext, f Filter, p cursor.Page) ([]Key, error) {
+	out := []Key{}
+	if ac.Credential != identity.CredentialAPIKey || !ids.Valid(ac.CredentialID) || ac.CredentialID <= p.After {
+		return out, nil
+	}
+	k, err := s.store.GetAPIKey(ctx, ac.CredentialID)
+	if errors.Is(err, fault.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.TenantID == f.TenantID && (len(f.ActorIDs) == 0 || slices.Contains(f.ActorIDs, k.ActorID)) &&
+		(f.IncludeRevoked || k.RevokedAt == nil) {
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 // ownHolders is the caller and, for a human, the agents they own.
@@ -340,7 +399,9 @@ func (s *Service) ownHolders(ctx context.Context, ac identity.ActorContext, tena
 	return out, nil
 }
 
-// Revoke ends a key at once, on every replica.
+// Revoke ends a key at once, on every replica. A person revokes their own
+// keys and their agents'; a key or delegated token needs apikeys:write,
+// for its holder's keys and itself too.
 func (s *Service) Revoke(ctx context.Context, ac identity.ActorContext, id string) error {
 	k, err := s.visible(ctx, ac, id, identity.PermAPIKeysWrite)
 	if err != nil {
@@ -385,7 +446,9 @@ func (s *Service) SetRateLimit(ctx context.Context, ac identity.ActorContext, id
 		}
 		k, err = s.store.GetAPIKey(ctx, id)
 	} else {
-		k, err = s.visible(ctx, ac, id, identity.PermAPIKeysRead)
+		// Only to tell a key the caller cannot see (404) from one it may
+		// not change (403).
+		k, err = s.visible(ctx, ac, id, "")
 	}
 	if err != nil {
 		return Key{}, err
@@ -405,13 +468,34 @@ func (s *Service) SetRateLimit(ctx context.Context, ac identity.ActorContext, id
 	return k, nil
 }
 
+// mayReissue checks that the caller could create k as it is: rotating
+// hands out k's secret, which must carry nothing the caller's credential
+// does not hold (a session: the person's rights in k's tenant now).
+func (s *Service) mayReissue(ctx context.Context, ac identity.ActorContext, k Key) error {
+	rights, err := s.callerRights(ctx, ac, k.TenantID)
+	if err != nil {
+		return err
+	}
+	for _, sc := range k.Scopes {
+		if !rights.Has(identity.Permission(sc)) {
+			return fault.Forbiddenf("scope_exceeds_rights", "the key has %s, which you do not hold in this tenant, so you cannot receive its secret", sc)
+		}
+	}
+	return nil
+}
+
 // Rotate gives a key a new secret; the old one keeps working for grace.
+// The caller must hold every scope of the key (mayReissue), and a key or
+// delegated token apikeys:write, its holder's keys included.
 func (s *Service) Rotate(ctx context.Context, ac identity.ActorContext, id string, grace time.Duration) (Key, string, error) {
 	if grace < 0 || grace > s.opts.MaxRotationGrace {
 		return Key{}, "", fault.Invalidf("grace_period_seconds", "invalid_grace_period", "the grace period must be between 0 and %d seconds", int64(s.opts.MaxRotationGrace/time.Second))
 	}
 	k, err := s.visible(ctx, ac, id, identity.PermAPIKeysWrite)
 	if err != nil {
+		return Key{}, "", err
+	}
+	if err := s.mayReissue(ctx, ac, k); err != nil {
 		return Key{}, "", err
 	}
 	now := s.timestamp()

@@ -267,7 +267,7 @@ func TestAPIKeyNeverExceedsItsHolder(t *testing.T) {
 			http.StatusForbidden, "scope_exceeds_rights")
 
 		// A key held by an agent mints keys for that agent only, within its
-		// own scopes.
+		// own scopes, and only with apikeys:write.
 		agent := createAgent(t, ts, w.adminTok, w.tenantA, "builder")
 		_, akey := createKey(t, ts, w.adminTok, map[string]any{
 			"name": "builder", "actor_id": "agent:" + agent, "scopes": []string{"agents:read", "tenant:read"},
@@ -278,7 +278,14 @@ func TestAPIKeyNeverExceedsItsHolder(t *testing.T) {
 			http.StatusForbidden, "scope_exceeds_rights")
 		expect(t, ts.withKey("POST", "/v1/api-keys", akey, map[string]any{"name": "for my owner", "actor_id": w.admin.ActorID()}),
 			http.StatusForbidden, "key_for_other_user")
-		child := ts.withKey("POST", "/v1/api-keys", akey, map[string]any{"name": "child", "scopes": []string{"tenant:read"}})
+		// Minting a key, even for itself and within its scopes, needs
+		// apikeys:write.
+		expect(t, ts.withKey("POST", "/v1/api-keys", akey, map[string]any{"name": "child", "scopes": []string{"tenant:read"}}),
+			http.StatusForbidden, "permission_denied")
+		_, minter := createKey(t, ts, w.adminTok, map[string]any{
+			"name": "minter", "actor_id": "agent:" + agent, "scopes": []string{"apikeys:write", "tenant:read"},
+		})
+		child := ts.withKey("POST", "/v1/api-keys", minter, map[string]any{"name": "child", "scopes": []string{"tenant:read"}})
 		expect(t, child, http.StatusCreated, "")
 		if child.str("actor_id") != "agent:"+agent || child.str("created_by") != "agent:"+agent {
 			t.Fatalf("child key: %s", child.raw)

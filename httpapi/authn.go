@@ -100,9 +100,4 @@ func caller(r *http.Request) identity.Caller { return actor(r).Caller() }
 // requireSession refuses credentials other than a human's own session for
 // acts that only the person may do: signing out, switching tenant,
 // creating tenants.
-func requireSession(r *http.Request) error {
-	if actor(r).Credential != identity.CredentialSession {
-		return fault.Forbiddenf("session_required", "this needs a signed-in user's own access token, not an API key or delegated token")
-	}
-	return nil
-}
+func requireSession(r *http.Request) error { return actor(r).RequireSession() }

@@ -1,6 +1,10 @@
 package identity
 
-import "time"
+import (
+	"time"
+
+	"github.com/tollgate/tollgate/fault"
+)
 
 // Actor types.
 const (
@@ -64,7 +68,9 @@ type Caller struct {
 	// Bounded callers act through a credential narrower than the actor —
 	// an API key, or an agent's delegated token, whose Caller is the human
 	// it acts for — and hold at most Scopes, in TenantID only, never a
-	// platform admin's rights.
+	// platform admin's rights. They get no owner's shortcut either: on
+	// their holder's own agents and membership they need the permission
+	// as on anyone's, and they never leave a tenant for the person.
 	Bounded  bool
 	TenantID string
 	Scopes   []string
@@ -80,4 +86,20 @@ func (ac ActorContext) Caller() Caller {
 		id = ac.OnBehalfOf
 	}
 	return Caller{ActorID: id, Bounded: true, TenantID: ac.TenantID, Scopes: ac.Permissions}
+}
+
+// errSessionRequired refuses a key, delegated token or service token an
+// act that only the person may do.
+func errSessionRequired() error {
+	return fault.Forbiddenf("session_required", "this needs a signed-in user's own access token, not an API key or delegated token")
+}
+
+// RequireSession refuses credentials other than a person's own session,
+// for acts only the person may do: signing out, switching tenant,
+// creating a tenant, leaving one.
+func (ac ActorContext) RequireSession() error {
+	if ac.Credential != CredentialSession {
+		return errSessionRequired()
+	}
+	return nil
 }

@@ -126,13 +126,42 @@ func TestBoundedCallersCannotEscalateThroughMembers(t *testing.T) {
 }
 
 // TestBoundedCallersLeaveATenantOnlyWithMembersWrite: removing a membership
-// is a write; a key or delegated token must not do it with read scopes.
+// is a write; a key or delegated token must not do it with read scopes, and
+// leaving is the person's own act, so even with members:write it needs
+// their session.
 func TestBoundedCallersLeaveATenantOnlyWithMembersWrite(t *testing.T) {
-	t.Skip("BUG: RemoveMember lets any bounded caller remove its holder from the tenant (leaving needs no permission), e.g. a tenant:read API key or a delegated agent token")
-	w := newWorld(t)
-	readOnly := bounded(w.member, w.tenantA.ID, identity.PermTenantRead)
-	wantFault(t, w.svc.RemoveMember(w.ctx, readOnly, w.tenantA.ID, w.member.ActorID()), fault.Forbidden, "permission_denied")
-	if !slices.Contains(w.memberIDs(w.tenantA.ID), w.member.ActorID()) {
-		t.Fatal("a read-only key removed its holder from the tenant")
+	delegated := func(w *world, u identity.User, scopes ...string) identity.Caller {
+		return identity.ActorContext{
+			ActorID: w.agent.ActorID(), ActorType: identity.ActorAgent, TenantID: w.tenantA.ID,
+			Credential: identity.CredentialDelegation, OnBehalfOf: u.ActorID(), Permissions: scopes,
+		}.Caller()
+	}
+	for _, c := range []struct {
+		name   string
+		leaver func(w *world) identity.User
+		caller func(w *world) identity.Caller
+		code   string
+	}{
+		{"a read-only key", func(w *world) identity.User { return w.member },
+			func(w *world) identity.Caller { return bounded(w.member, w.tenantA.ID, identity.PermTenantRead) }, "permission_denied"},
+		{"a read-only delegated token", func(w *world) identity.User { return w.member },
+			func(w *world) identity.Caller { return delegated(w, w.member, "tenant:read") }, "permission_denied"},
+		{"an admin's key with members:write", func(w *world) identity.User { return w.admin },
+			func(w *world) identity.Caller {
+				return bounded(w.admin, w.tenantA.ID, identity.PermTenantRead, identity.PermMembersWrite)
+			}, "session_required"},
+		{"an admin's delegated token with members:write", func(w *world) identity.User { return w.admin },
+			func(w *world) identity.Caller { return delegated(w, w.admin, "members:write") }, "session_required"},
+		{"the member's session", func(w *world) identity.User { return w.member },
+			func(w *world) identity.Caller { return w.as(w.member) }, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			leaver := c.leaver(w)
+			want(t, w.svc.RemoveMember(w.ctx, c.caller(w), w.tenantA.ID, leaver.ActorID()), fault.Forbidden, c.code)
+			if stayed := slices.Contains(w.memberIDs(w.tenantA.ID), leaver.ActorID()); stayed != (c.code != "") {
+				t.Fatalf("member still there: %v, after answer %q", stayed, c.code)
+			}
+		})
 	}
 }

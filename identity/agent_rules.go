@@ -77,7 +77,11 @@ func (s *Service) CreateAgent(ctx context.Context, c Caller, tenantID string, in
 	return a, nil
 }
 
-// agentFor loads an agent the caller may see: its owner, or anyone with p.
+// agentFor loads an agent the caller may act on with p: in their own
+// session its owner may do anything to it; anyone else, and any key or
+// delegated token (its holder's agents included), needs p. An agent the
+// caller may not read is not found, except that a bounded caller changing
+// its holder's own agent is told which permission it lacks.
 func (s *Service) agentFor(ctx context.Context, c Caller, tenantID, agentID string, p Permission) (Agent, error) {
 	acc, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
@@ -90,10 +94,13 @@ func (s *Service) agentFor(ctx context.Context, c Caller, tenantID, agentID stri
 	if err != nil {
 		return Agent{}, err
 	}
-	if ag.OwnerID == c.ActorID {
+	own := ag.OwnerID == c.ActorID
+	switch {
+	case own && !c.Bounded:
 		return ag, nil
-	}
-	if !acc.has(PermAgentsRead) {
+	case own && p != PermAgentsRead:
+		// The holder knows its agents; hiding them would only confuse.
+	case !acc.has(PermAgentsRead):
 		return Agent{}, errAgentNotFound()
 	}
 	if err := acc.require(p); err != nil {
@@ -108,7 +115,9 @@ func (s *Service) GetAgent(ctx context.Context, c Caller, tenantID, agentID stri
 }
 
 // ListAgents lists the tenant's agents for holders of agents:read, and the
-// caller's own agents for everyone else.
+// caller's own agents for anyone else in their own session. A key or
+// delegated token without agents:read may list none, its holder's
+// included.
 func (s *Service) ListAgents(ctx context.Context, c Caller, tenantID string, p cursor.Page) ([]Agent, error) {
 	acc, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
@@ -116,13 +125,16 @@ func (s *Service) ListAgents(ctx context.Context, c Caller, tenantID string, p c
 	}
 	owner := ""
 	if !acc.has(PermAgentsRead) {
+		if c.Bounded {
+			return nil, acc.require(PermAgentsRead)
+		}
 		owner = c.ActorID
 	}
 	return s.store.ListAgents(ctx, tenantID, owner, p.Normalize())
 }
 
-// UpdateAgent renames, describes, disables or enables an agent (its owner,
-// or agents:write).
+// UpdateAgent renames, describes, disables or enables an agent (its owner
+// in their own session, or agents:write).
 func (s *Service) UpdateAgent(ctx context.Context, c Caller, tenantID, agentID string, p AgentPatch) (Agent, error) {
 	ag, err := s.agentFor(ctx, c, tenantID, agentID, PermAgentsWrite)
 	if err != nil {
@@ -161,8 +173,8 @@ func (s *Service) UpdateAgent(ctx context.Context, c Caller, tenantID, agentID s
 	return ag, nil
 }
 
-// DeleteAgent deletes an agent and revokes its API keys (its owner, or
-// agents:write). Tokens delegated to it name one of those keys, so they
+// DeleteAgent deletes an agent and revokes its API keys (its owner in
+// their own session, or agents:write). Tokens delegated to it name one of those keys, so they
 // stop working too.
 func (s *Service) DeleteAgent(ctx context.Context, c Caller, tenantID, agentID string) error {
 	ag, err := s.agentFor(ctx, c, tenantID, agentID, PermAgentsWrite)
@@ -205,6 +217,11 @@ func (s *Service) TenantPermissions(ctx context.Context, tenantID, actorID strin
 	}
 	if acc.membership.ActorID == "" {
 		return nil, fault.NotFoundf("tenant_not_found", "tenant not found")
+	}
+	// resolve lets platform admins into a suspended tenant; their keys
+	// and agents are tenant credentials and stop like everyone's.
+	if acc.tenant.Status != TenantActive {
+		return nil, fault.Forbiddenf("tenant_suspended", "this tenant is suspended")
 	}
 	if err := s.activeUser(ctx, actorID); err != nil {
 		return nil, err

@@ -31,13 +31,15 @@ func (s *Service) ListMembers(ctx context.Context, c Caller, tenantID string, p 
 	return s.store.ListMembers(ctx, tenantID, p.Normalize())
 }
 
-// GetMember returns one membership (members:read, or the member themself).
+// GetMember returns one membership (members:read, or the member themself
+// in their own session: a key or delegated token needs members:read for its
+// holder's membership too).
 func (s *Service) GetMember(ctx context.Context, c Caller, tenantID, actorID string) (Membership, error) {
 	a, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
 		return Membership{}, err
 	}
-	if actorID != c.ActorID {
+	if actorID != c.ActorID || c.Bounded {
 		if err := a.require(PermMembersRead); err != nil {
 			return Membership{}, err
 		}
@@ -140,8 +142,10 @@ func (s *Service) UpdateMemberRoles(ctx context.Context, c Caller, tenantID, act
 }
 
 // RemoveMember removes a member (members:write; removing an owner needs
-// owners:write). Anyone may remove themself — leaving a tenant — unless they
-// are its last owner.
+// owners:write). Anyone may remove themself — leaving a tenant — in their
+// own session, unless they are its last owner. A key or delegated token
+// never leaves for its holder: it is refused like any bounded caller
+// without members:write, and with it still needs the person's session.
 func (s *Service) RemoveMember(ctx context.Context, c Caller, tenantID, actorID string) error {
 	a, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
@@ -151,10 +155,16 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, tenantID, actorID 
 	if err != nil {
 		return err
 	}
-	if actorID != c.ActorID {
+	leaving := actorID == c.ActorID
+	if !leaving || c.Bounded {
 		if err := a.require(PermMembersWrite); err != nil {
 			return err
 		}
+	}
+	if leaving && c.Bounded {
+		return errSessionRequired()
+	}
+	if !leaving {
 		if err := s.checkOutranks(ctx, a, current); err != nil {
 			return err
 		}

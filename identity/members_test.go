@@ -248,6 +248,9 @@ func TestRemoveMember(t *testing.T) {
 	wantFault(t, err, fault.NotFound, "member_not_found")
 }
 
+// TestGetMemberNeedsMembersReadExceptForOneself: a person reads their own
+// membership in their session; a key or delegated token needs members:read
+// for its holder's too.
 func TestGetMemberNeedsMembersReadExceptForOneself(t *testing.T) {
 	w := newWorld(t)
 	w.role(w.tenantA.ID, "reader", identity.PermTenantRead)
@@ -262,6 +265,9 @@ func TestGetMemberNeedsMembersReadExceptForOneself(t *testing.T) {
 	}{
 		{"member reads an admin", w.as(w.member), w.admin.ActorID(), 0, "", []string{"admin"}},
 		{"reader reads themself", w.as(reader), reader.ActorID(), 0, "", []string{"reader"}},
+		{"member's key with members:read reads the member", bounded(w.member, w.tenantA.ID, identity.PermMembersRead), w.member.ActorID(), 0, "", []string{"member"}},
+		{"member's key with tenant:read reads the member", bounded(w.member, w.tenantA.ID, identity.PermTenantRead), w.member.ActorID(), fault.Forbidden, "permission_denied", nil},
+		{"reader's key reads the reader", bounded(reader, w.tenantA.ID, identity.PermMembersRead, identity.PermTenantRead), reader.ActorID(), fault.Forbidden, "permission_denied", nil},
 		{"reader reads another", w.as(reader), w.admin.ActorID(), fault.Forbidden, "permission_denied", nil},
 		{"platform admin reads anyone", w.as(w.root), w.owner.ActorID(), 0, "", []string{"owner"}},
 		{"not a member", w.as(w.admin), w.stranger.ActorID(), fault.NotFound, "member_not_found", nil},

@@ -89,7 +89,6 @@ func TestTenantPermissionsStopInASuspendedTenant(t *testing.T) {
 // credentials, so a platform admin's keys and agents are bounded by their
 // membership, and stop when the tenant is suspended.
 func TestTenantPermissionsIgnorePlatformAdminStanding(t *testing.T) {
-	t.Skip("BUG: TenantPermissions returns a platform admin member's permissions in a suspended tenant (resolve lets platform admins through), though it documents Forbidden tenant_suspended and that platform standing does not count")
 	w := newWorld(t)
 	w.join(w.tenantA.ID, w.root, identity.RoleMember)
 	rootsAgent, err := w.svc.CreateAgent(w.ctx, w.as(w.root), w.tenantA.ID, identity.NewAgent{Name: "root's"})

@@ -53,7 +53,9 @@ func (s *Service) GetRole(ctx context.Context, c Caller, tenantID, name string) 
 
 // PutRole creates or replaces a custom role (roles:write). A role may not
 // grant owners:write (ownership is the owner role's alone) nor anything the
-// caller lacks.
+// caller lacks, and a role that grants something the caller lacks may not
+// be replaced: the caller must hold every permission of the old definition
+// and of the new one.
 func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, in RoleInput) (Role, error) {
 	a, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
@@ -86,6 +88,14 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 	now := s.timestamp()
 	r := Role{TenantID: tenantID, Name: name, Description: in.Description, Permissions: perms, CreatedAt: now, UpdatedAt: now}
 	if existing, err := s.store.GetRole(ctx, tenantID, name); err == nil {
+		// Redefining a role changes every holder's rights at once, so it
+		// is guarded like changing their roles (checkOutranks): nobody
+		// takes away what they could not have granted.
+		for _, p := range existing.Permissions {
+			if KnownPermission(p) && !a.has(Permission(p)) {
+				return Role{}, fault.Forbiddenf("permission_denied", "the role grants %s, which you do not hold, so you cannot change it", p)
+			}
+		}
 		r.CreatedAt = existing.CreatedAt
 	} else if !errors.Is(err, fault.ErrNotFound) {
 		return Role{}, err

@@ -112,7 +112,6 @@ func TestPutRoleCannotGrantWhatTheCallerLacks(t *testing.T) {
 // (checkOutranks); redefining the custom role that person holds is the
 // same change by another route.
 func TestPutRoleCannotStripRightsFromThoseWhoOutrankTheCaller(t *testing.T) {
-	t.Skip("BUG: PutRole lets a roles:write holder narrow a custom role that grants permissions the caller lacks, demoting its holders, which UpdateMemberRoles refuses (checkOutranks)")
 	w := newWorld(t)
 	w.role(w.tenantA.ID, "rolemgr", identity.PermRolesRead, identity.PermRolesWrite, identity.PermTenantRead)
 	w.role(w.tenantA.ID, "ops", identity.PermPoliciesRead, identity.PermPoliciesWrite, identity.PermTenantRead)
@@ -126,6 +125,54 @@ func TestPutRoleCannotStripRightsFromThoseWhoOutrankTheCaller(t *testing.T) {
 	got, err := w.svc.TenantPermissions(w.ctx, w.tenantA.ID, ops.ActorID())
 	if err != nil || !got.Has(identity.PermPoliciesWrite) {
 		t.Fatalf("ops holder's permissions now %v, %v", got.Sorted(), err)
+	}
+}
+
+// TestPutRoleNeedsEveryPermissionOfTheOldAndTheNewDefinition: replacing a
+// role is granting its new permissions and taking away its old ones, so the
+// caller must hold both sets — within its scopes, for a key.
+func TestPutRoleNeedsEveryPermissionOfTheOldAndTheNewDefinition(t *testing.T) {
+	w := newWorld(t)
+	w.role(w.tenantA.ID, "rolemgr", identity.PermRolesRead, identity.PermRolesWrite, identity.PermTenantRead, identity.PermUsageRead)
+	mgr := w.memberWith("mgr@a.example", "rolemgr")
+	for _, c := range []struct {
+		name   string
+		caller identity.Caller
+		old    []identity.Permission // nil: the role does not exist yet
+		perms  []string
+		code   string
+	}{
+		{"new role within the caller's rights", w.as(mgr), nil, []string{"usage:read"}, ""},
+		{"widening a role the caller covers", w.as(mgr), []identity.Permission{identity.PermTenantRead}, []string{"tenant:read", "usage:read"}, ""},
+		{"narrowing a role the caller covers", w.as(mgr), []identity.Permission{identity.PermTenantRead, identity.PermUsageRead}, []string{"tenant:read"}, ""},
+		{"emptying a role that grants audit:read", w.as(mgr), []identity.Permission{identity.PermAuditRead}, []string{}, "permission_denied"},
+		{"keeping a role that grants audit:read as it is", w.as(mgr), []identity.Permission{identity.PermAuditRead, identity.PermTenantRead}, []string{"audit:read", "tenant:read"}, "permission_denied"},
+		{"an admin empties it", w.as(w.admin), []identity.Permission{identity.PermAuditRead}, []string{}, ""},
+		{"an admin's key without audit:read empties it", bounded(w.admin, w.tenantA.ID, identity.PermRolesWrite), []identity.Permission{identity.PermAuditRead}, []string{}, "permission_denied"},
+		{"an admin's key with audit:read empties it", bounded(w.admin, w.tenantA.ID, identity.PermRolesWrite, identity.PermAuditRead), []identity.Permission{identity.PermAuditRead}, []string{}, ""},
+		{"a platform admin empties it", w.as(w.root), []identity.Permission{identity.PermAuditRead}, []string{}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := "r-" + slug(c.name)
+			if c.old != nil {
+				w.role(w.tenantA.ID, name, c.old...)
+			}
+			before, _ := w.st.GetRole(w.ctx, w.tenantA.ID, name)
+			w.events.take()
+			got, err := w.svc.PutRole(w.ctx, c.caller, w.tenantA.ID, name, identity.RoleInput{Permissions: c.perms})
+			want(t, err, fault.Forbidden, c.code)
+			stored, _ := w.st.GetRole(w.ctx, w.tenantA.ID, name)
+			if c.code != "" {
+				if !slices.Equal(stored.Permissions, before.Permissions) {
+					t.Fatalf("a refused change stored %v, was %v", stored.Permissions, before.Permissions)
+				}
+				wantEvents(t, w.events.take())
+				return
+			}
+			if !slices.Equal(got.Permissions, c.perms) || !slices.Equal(stored.Permissions, c.perms) {
+				t.Fatalf("role now %v (stored %v), want %v", got.Permissions, stored.Permissions, c.perms)
+			}
+		})
 	}
 }
 

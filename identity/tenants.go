@@ -17,16 +17,26 @@ type NewTenant struct {
 	Name string
 }
 
-// CreateTenant creates a tenant whose owner is ownerActorID. Any signed-in
-// human may create one; the slug is the only global name and is checked here.
-func (s *Service) CreateTenant(ctx context.Context, ownerActorID string, in NewTenant) (Tenant, error) {
+// validate checks a new tenant's slug and name, defaulting the name to the
+// slug.
+func (in NewTenant) validate() (NewTenant, error) {
 	if err := ValidateSlug(in.Slug); err != nil {
-		return Tenant{}, err
+		return NewTenant{}, err
 	}
 	if in.Name == "" {
 		in.Name = in.Slug
 	}
 	if err := ValidateName("name", in.Name, false); err != nil {
+		return NewTenant{}, err
+	}
+	return in, nil
+}
+
+// CreateTenant creates a tenant whose owner is ownerActorID. Any signed-in
+// human may create one; the slug is the only global name and is checked here.
+func (s *Service) CreateTenant(ctx context.Context, ownerActorID string, in NewTenant) (Tenant, error) {
+	in, err := in.validate()
+	if err != nil {
 		return Tenant{}, err
 	}
 	now := s.timestamp()

@@ -53,10 +53,10 @@ func (s *Service) ListTenants(ctx context.Context, p cursor.Page) ([]Tenant, err
 // Bootstrap creates the first user as a platform admin and the owner of a
 // new tenant. It is how an empty installation gets its first account.
 func (s *Service) Bootstrap(ctx context.Context, u NewUser, t NewTenant) (User, Tenant, error) {
-	if err := ValidateSlug(t.Slug); err != nil {
+	// Checked up front so that a bad tenant does not leave a user behind.
+	if _, err := t.validate(); err != nil {
 		return User{}, Tenant{}, err
 	}
-	// Checked up front so that a taken slug does not leave a user behind.
 	if _, err := s.store.GetTenantBySlug(ctx, t.Slug); err == nil {
 		return User{}, Tenant{}, fault.Conflictf("tenant_slug_taken", "a tenant with slug %q exists", t.Slug)
 	}

@@ -135,7 +135,9 @@ func TestRegisterRefusesBadInputAndMakesNothing(t *testing.T) {
 
 // TestOnlyPlatformAdminSessionsManageServices checks every operation for
 // callers who are not a platform admin's own session: tenant owners and
-// members of any tenant, a platform admin's key, a disabled platform admin.
+// members of any tenant, a platform admin's key or delegated token, a
+// disabled platform admin. Registering and rotating hand out secrets, so
+// no bounded credential may do either.
 func TestOnlyPlatformAdminSessionsManageServices(t *testing.T) {
 	w := newWorld(t)
 	svc, raw := w.register(t, "messaging", serviceaccount.ScopeAuthzCheck)
@@ -154,6 +156,10 @@ func TestOnlyPlatformAdminSessionsManageServices(t *testing.T) {
 			ActorID: w.root.ActorID(), TenantID: w.tenantA, Credential: identity.CredentialAPIKey, Permissions: []string{"tenant:read"},
 		}},
 		{"platform admin through client credentials", identity.ActorContext{ActorID: w.root.ActorID(), Credential: identity.CredentialClientCredentials}},
+		{"an agent acting for a platform admin", identity.ActorContext{
+			ActorID: "agent:" + ids.New(), ActorType: identity.ActorAgent, TenantID: w.tenantA, Credential: identity.CredentialDelegation,
+			OnBehalfOf: w.root.ActorID(), Permissions: []string{"apikeys:write", "owners:write", "tenant:read"},
+		}},
 		{"disabled platform admin", session(retired, "")},
 		{"nobody", identity.ActorContext{}},
 	}
