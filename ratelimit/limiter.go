@@ -115,15 +115,39 @@ func (l *Limiter) Policy(ctx context.Context, tenantID, name string) (p Policy, 
 // Result.Allowed false. Errors: Invalid for a bad key or cost; Unavailable
 // "ratelimit_unavailable" when the backend failed and p fails closed.
 func (l *Limiter) Check(ctx context.Context, p Policy, key string, cost int64) (Decision, error) {
+	return l.decide(ctx, p, key, cost, false, true)
+}
+
+// Peek is Check of cost 1 without consuming anything: whether one more
+// request would be allowed now. A refusal counts as one (Denied), since
+// the caller refuses the request on it.
+func (l *Limiter) Peek(ctx context.Context, p Policy, key string) (Decision, error) {
+	return l.decide(ctx, p, key, 1, true, true)
+}
+
+// charge is Check of cost 1 for a request that has already been answered:
+// counting its outcome (a failed sign-in). A denial refuses nothing, so it
+// is not counted as a refusal.
+func (l *Limiter) charge(ctx context.Context, p Policy, key string) (Decision, error) {
+	return l.decide(ctx, p, key, 1, false, false)
+}
+
+func (l *Limiter) decide(ctx context.Context, p Policy, key string, cost int64, peek, refuses bool) (Decision, error) {
 	d := Decision{Name: p.Limit.Name, Policy: p}
 	if p.Off {
 		d.Result.Allowed, d.Unchecked = true, true
 		return d, nil
 	}
-	r, err := l.d.Backend.Allow(ctx, p.Limit, key, cost, l.d.Now())
+	var r Result
+	var err error
+	if peek {
+		r, err = l.d.Backend.Peek(ctx, p.Limit, key, l.d.Now())
+	} else {
+		r, err = l.d.Backend.Allow(ctx, p.Limit, key, cost, l.d.Now())
+	}
 	if err == nil {
 		d.Result = r
-		if !r.Allowed && l.d.Denied != nil {
+		if !r.Allowed && refuses && l.d.Denied != nil {
 			l.d.Denied(d.Name)
 		}
 		return d, nil
@@ -137,6 +161,23 @@ func (l *Limiter) Check(ctx context.Context, p Policy, key string, cost int64) (
 	}
 	d.Result.Allowed, d.Unchecked = true, true
 	return d, nil
+}
+
+// Reset forgets key under p, so that its next request finds the full
+// quota. A policy that is off has nothing to forget. A backend failure is
+// counted (Failed, as p fails) and returned as Unavailable
+// "ratelimit_unavailable" whatever p's failure mode: nothing waits on a
+// reset.
+func (l *Limiter) Reset(ctx context.Context, p Policy, key string) error {
+	if p.Off {
+		return nil
+	}
+	err := l.d.Backend.Reset(ctx, p.Limit, key)
+	if err == nil || errors.Is(err, fault.ErrInvalid) || ctx.Err() != nil {
+		return err
+	}
+	l.failed(ctx, p, err)
+	return fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
 }
 
 // Enforce applies the policy called name (for tenantID) to key and returns

@@ -83,6 +83,15 @@ type limiterEnv struct {
 	mu       sync.Mutex
 	failures []failure
 	changed  []string
+	denied   []string
+}
+
+func (e *limiterEnv) takeDenied() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d := e.denied
+	e.denied = nil
+	return d
 }
 
 func (e *limiterEnv) takeFailures() []failure {
@@ -126,6 +135,11 @@ func newLimiterEnv(t *testing.T, backend ratelimit.Backend, specs map[string]str
 		Failed: func(name string, letThrough bool) {
 			e.mu.Lock()
 			e.failures = append(e.failures, failure{name, letThrough})
+			e.mu.Unlock()
+		},
+		Denied: func(name string) {
+			e.mu.Lock()
+			e.denied = append(e.denied, name)
 			e.mu.Unlock()
 		},
 		Changed: func(_ context.Context, tenantID string) {
