@@ -15,7 +15,7 @@ import (
 // signInTiers are the sign-in tiers at their documented defaults.
 var signInTiers = map[string]string{
 	ratelimit.TierLogin:          "10/1m burst=20 fail=closed",
-	ratelimit.TierLoginAccount:   "100/1h fail=closed",
+	ratelimit.TierLoginAccount:   "50/1h burst=100 fail=closed",
 	ratelimit.TierLoginAccountIP: "5/15m fail=closed",
 }
 
@@ -109,10 +109,10 @@ func TestLoginTiers(t *testing.T) {
 			{ip: x, account: "acct:third", right: true, want: ratelimit.TierLogin, retry: 6 * time.Second},
 		}},
 		{"guesses from many addresses reach the account-wide tier", append(fromMany(100, 5, owner),
-			attempt{ip: "192.0.2.200", account: owner, want: ratelimit.TierLoginAccount, retry: 36 * time.Second},
+			attempt{ip: "192.0.2.200", account: owner, want: ratelimit.TierLoginAccount, retry: 72 * time.Second},
 			attempt{ip: y, account: owner, right: true, want: ratelimit.TierLoginAccount},
 			attempt{ip: y, account: other, right: true},
-			attempt{after: 36 * time.Second, ip: y, account: owner, right: true},
+			attempt{after: 72 * time.Second, ip: y, account: owner, right: true},
 			// The success spent nothing and reset only its pair: the
 			// refilled slot is one more guess for anyone, then the account
 			// is exhausted again.
