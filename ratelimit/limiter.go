@@ -21,8 +21,9 @@ type LimiterDeps struct {
 	// Policies are the configured policies by name: Tollgate's tiers and
 	// the limits services check by name.
 	Policies map[string]Policy
-	// Failed is told of each check the backend could not answer, and
-	// whether the request was let through (the policy fails open). May be
+	// Failed is told of each check, peek, charge or reset the backend could
+	// not answer, and whether the request was let through (the policy fails
+	// open, or the request had been answered already) or refused. May be
 	// nil.
 	Failed func(name string, letThrough bool)
 	// Denied is told of each request a policy refused. May be nil.
@@ -155,7 +156,9 @@ func (l *Limiter) decide(ctx context.Context, p Policy, key string, cost int64, 
 	if errors.Is(err, fault.ErrInvalid) || ctx.Err() != nil {
 		return Decision{}, err
 	}
-	l.failed(ctx, p, err)
+	// A charge for a request already answered lets it through whatever
+	// the policy's failure mode: its answer does not change.
+	l.failed(ctx, p, err, !p.FailClosed || !refuses)
 	if p.FailClosed {
 		return Decision{}, fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
 	}
@@ -165,9 +168,8 @@ func (l *Limiter) decide(ctx context.Context, p Policy, key string, cost int64, 
 
 // Reset forgets key under p, so that its next request finds the full
 // quota. A policy that is off has nothing to forget. A backend failure is
-// counted (Failed, as p fails) and returned as Unavailable
-// "ratelimit_unavailable" whatever p's failure mode: nothing waits on a
-// reset.
+// counted (Failed, as letting the request through: a reset refuses
+// nothing) and returned as Unavailable "ratelimit_unavailable".
 func (l *Limiter) Reset(ctx context.Context, p Policy, key string) error {
 	if p.Off {
 		return nil
@@ -176,7 +178,7 @@ func (l *Limiter) Reset(ctx context.Context, p Policy, key string) error {
 	if err == nil || errors.Is(err, fault.ErrInvalid) || ctx.Err() != nil {
 		return err
 	}
-	l.failed(ctx, p, err)
+	l.failed(ctx, p, err, true)
 	return fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
 }
 
@@ -235,9 +237,11 @@ func errLimitNotFound() error {
 }
 
 // failed counts a backend failure and logs it, at most once per logEvery.
-func (l *Limiter) failed(ctx context.Context, p Policy, err error) {
+// letThrough says whether the request went on (the policy fails open, or
+// nothing waited on the backend's answer) or was refused.
+func (l *Limiter) failed(ctx context.Context, p Policy, err error, letThrough bool) {
 	if l.d.Failed != nil {
-		l.d.Failed(p.Limit.Name, !p.FailClosed)
+		l.d.Failed(p.Limit.Name, letThrough)
 	}
 	now := time.Now().UnixNano()
 	last := l.lastLog.Load()

@@ -442,10 +442,11 @@ func TestOutageSignIn(t *testing.T) {
 	if n := fwd.accepted.Load() - dials; n != 0 {
 		t.Fatalf("with the breaker open, sign-ins opened %d connections", n)
 	}
-	// login: every peek and every charge; login_account: the charges (its
-	// peek never ran: login failed first); login_account_ip: the resets.
+	// The peeks of login refused sign-ins; the charges (login_account's
+	// peek never ran: login's failed first) and resets refused nothing.
 	want := map[failureKey]int{
-		{ratelimit.TierLogin, false}: 1 + 3 + 3, {ratelimit.TierLoginAccount, false}: 3, {ratelimit.TierLoginAccountIP, false}: 3,
+		{ratelimit.TierLogin, false}: 1 + 3, {ratelimit.TierLogin, true}: 3,
+		{ratelimit.TierLoginAccount, true}: 3, {ratelimit.TierLoginAccountIP, true}: 3,
 	}
 	if f := takeFailures(); !maps.Equal(f, want) {
 		t.Fatalf("Failed calls %v, want %v", f, want)
