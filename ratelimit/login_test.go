@@ -46,7 +46,7 @@ func signIn(ctx context.Context, l *ratelimit.Limiter, a ratelimit.LoginAttempt,
 	return nil
 }
 
-// many is n attempts from n addresses, n/per at a time from each.
+// fromMany is n attempts at account from n/per addresses, per from each.
 func fromMany(n, per int, account string) []attempt {
 	out := make([]attempt, 0, n/per)
 	for i := range n / per {
