@@ -66,14 +66,15 @@ type Config struct {
 	RedisPrefix string
 	// Rate-limit policy specs (ratelimit.ParsePolicy) of Tollgate's tiers,
 	// and the named limits services check (ParseNamedLimits).
-	RateLimitIP           string
-	RateLimitTenant       string
-	RateLimitActor        string
-	RateLimitService      string
-	RateLimitLogin        string
-	RateLimitLoginAccount string
-	RateLimitToken        string
-	RateLimits            string
+	RateLimitIP             string
+	RateLimitTenant         string
+	RateLimitActor          string
+	RateLimitService        string
+	RateLimitLogin          string
+	RateLimitLoginAccount   string
+	RateLimitLoginAccountIP string
+	RateLimitToken          string
+	RateLimits              string
 
 	PolicySnapshotTTL        time.Duration
 	DecisionLogPermitPercent int

@@ -71,9 +71,9 @@ func TestDefaults(t *testing.T) {
 		Argon2MemoryKiB:  19456, Argon2Iterations: 2, Argon2Parallelism: 1, HashConcurrency: 0, HashWorker: true,
 		NATSPrefix: "tollgate", APIKeyEnvironment: "live", APIKeyCacheTTL: 30 * time.Second,
 		RedisPrefix: "tollgate", RateLimitIP: "100/1m sliding_window", RateLimitTenant: "1000/1m sliding_window",
-		RateLimitActor: "600/1m burst=100", RateLimitService: "off", RateLimitLogin: "10/1m burst=5 fail=closed",
-		RateLimitLoginAccount: "20/1h burst=5 fail=closed", RateLimitToken: "120/1m burst=30 fail=closed",
-		PolicySnapshotTTL: 5 * time.Minute, DecisionLogPermitPercent: 1,
+		RateLimitActor: "600/1m burst=100", RateLimitService: "off", RateLimitLogin: "10/1m burst=20 fail=closed",
+		RateLimitLoginAccount: "50/1h burst=100 fail=closed", RateLimitLoginAccountIP: "5/15m fail=closed",
+		RateLimitToken: "120/1m burst=30 fail=closed", PolicySnapshotTTL: 5 * time.Minute, DecisionLogPermitPercent: 1,
 		TokenCacheSize: 10000, KeyRefreshInterval: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {

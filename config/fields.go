@@ -169,13 +169,18 @@ var fields = []field{
 	{name: "RateLimitService", key: "rate_limit_service", def: "off",
 		help: "Requests per registered service (introspection, rate-limit checks); off by default because services call on every request they serve",
 		bind: func(c *Config) setting { return stringSetting(&c.RateLimitService, checkTier(ratelimit.TierService)) }},
-	{name: "RateLimitLogin", key: "rate_limit_login", def: "10/1m burst=5 fail=closed",
-		help: "Sign-in attempts per client IP",
+	{name: "RateLimitLogin", key: "rate_limit_login", def: "10/1m burst=20 fail=closed",
+		help: "Failed sign-ins per client IP, whatever the account; successful ones count only against rate_limit_ip",
 		bind: func(c *Config) setting { return stringSetting(&c.RateLimitLogin, checkTier(ratelimit.TierLogin)) }},
-	{name: "RateLimitLoginAccount", key: "rate_limit_login_account", def: "20/1h burst=5 fail=closed",
-		help: "Sign-in attempts per account, successful or not",
+	{name: "RateLimitLoginAccount", key: "rate_limit_login_account", def: "50/1h burst=100 fail=closed",
+		help: "Failed sign-ins per account from all client IPs together (a success does not reset it)",
 		bind: func(c *Config) setting {
 			return stringSetting(&c.RateLimitLoginAccount, checkTier(ratelimit.TierLoginAccount))
+		}},
+	{name: "RateLimitLoginAccountIP", key: "rate_limit_login_account_ip", def: "5/15m fail=closed",
+		help: "Failed sign-ins per account and client IP; a successful sign-in from that IP resets it",
+		bind: func(c *Config) setting {
+			return stringSetting(&c.RateLimitLoginAccountIP, checkTier(ratelimit.TierLoginAccountIP))
 		}},
 	{name: "RateLimitToken", key: "rate_limit_token", def: "120/1m burst=30 fail=closed",
 		help: "Requests to the OAuth token endpoint per client IP",

@@ -47,7 +47,7 @@ func (c Config) RateLimitPolicies() (map[string]ratelimit.Policy, error) {
 		ratelimit.TierIP: c.RateLimitIP, ratelimit.TierTenant: c.RateLimitTenant,
 		ratelimit.TierActor: c.RateLimitActor, ratelimit.TierService: c.RateLimitService,
 		ratelimit.TierLogin: c.RateLimitLogin, ratelimit.TierLoginAccount: c.RateLimitLoginAccount,
-		ratelimit.TierToken: c.RateLimitToken,
+		ratelimit.TierLoginAccountIP: c.RateLimitLoginAccountIP, ratelimit.TierToken: c.RateLimitToken,
 	} {
 		p, err := ratelimit.ParsePolicy(name, spec)
 		if err != nil {

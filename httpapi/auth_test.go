@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/tollgate/tollgate/config"
 )
 
 func TestLoginRefreshLogout(t *testing.T) {
@@ -84,68 +82,6 @@ func TestLoginEmailNormalisation(t *testing.T) {
 			r := ts.do("POST", "/v1/auth/login", "", map[string]string{"email": email, "password": testPassword})
 			expect(t, r, http.StatusOK, "")
 		}
-	})
-}
-
-// TestLoginRateLimit: sign-in attempts are limited per account, successful
-// or not and before the password is checked, and per client IP.
-func TestLoginRateLimit(t *testing.T) {
-	t.Run("per account", func(t *testing.T) {
-		forEachBackendWithConfig(t, func(c *config.Config) { c.RateLimitLoginAccount = "3/1h" }, func(t *testing.T, ts *testServer) {
-			ts.user("victim@example.com", false)
-			ts.user("bystander@example.com", false)
-			bad := map[string]string{"email": "victim@example.com", "password": "wrong password!"}
-			for range 2 {
-				expect(t, ts.do("POST", "/v1/auth/login", "", bad), http.StatusUnauthorized, "invalid_credentials")
-			}
-			ts.login("victim@example.com", "") // a success counts too
-			// Past the budget even the right password must wait, however
-			// the address is written.
-			for _, email := range []string{"victim@example.com", " Victim@EXAMPLE.com"} {
-				r := ts.do("POST", "/v1/auth/login", "", map[string]string{"email": email, "password": testPassword})
-				expectQuotaExceeded(t, r, "login_account")
-			}
-			expectQuotaExceeded(t, ts.do("POST", "/v1/auth/login", "", bad), "login_account")
-			// Unknown accounts are limited the same way, so the limit does
-			// not reveal which accounts exist.
-			ghost := map[string]string{"email": "ghost@example.com", "password": "wrong password!"}
-			for range 3 {
-				expect(t, ts.do("POST", "/v1/auth/login", "", ghost), http.StatusUnauthorized, "invalid_credentials")
-			}
-			expectQuotaExceeded(t, ts.do("POST", "/v1/auth/login", "", ghost), "login_account")
-			// Another account from the same address still signs in.
-			ts.login("bystander@example.com", "")
-			if got := ts.metric(`tollgate_login_attempts_total{outcome="rate_limited"}`); got != 4 {
-				t.Fatalf("rate-limited logins = %v, want 4", got)
-			}
-			if got := ts.metric(`tollgate_ratelimit_denied_total{limit="login_account"}`); got != 4 {
-				t.Fatalf("login_account refusals = %v, want 4", got)
-			}
-		})
-	})
-	t.Run("per IP", func(t *testing.T) {
-		forEachBackendWithConfig(t, func(c *config.Config) { c.RateLimitLogin = "3/1h" }, func(t *testing.T, ts *testServer) {
-			for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
-				ts.user(email, false)
-			}
-			tok := ts.login("a@example.com", "").str("access_token")
-			ts.login("b@example.com", "")
-			expect(t, ts.do("POST", "/v1/auth/login", "", map[string]string{"email": "nobody@example.com", "password": "wrong password!"}),
-				http.StatusUnauthorized, "invalid_credentials")
-			// A fourth attempt from the address is refused whatever the
-			// account, before any password is checked.
-			r := ts.do("POST", "/v1/auth/login", "", map[string]string{"email": "c@example.com", "password": testPassword})
-			expectQuotaExceeded(t, r, "login")
-			if got := r.header.Get("RateLimit-Policy"); !strings.Contains(got, `"login";q=3;w=3600`) {
-				t.Fatalf("RateLimit-Policy = %q", got)
-			}
-			if got := ts.metric(`tollgate_ratelimit_denied_total{limit="login"}`); got != 1 {
-				t.Fatalf("denied logins = %v, want 1", got)
-			}
-			// Other anonymous requests and signed-in ones are not sign-ins.
-			expect(t, ts.do("GET", "/.well-known/jwks.json", "", nil), http.StatusOK, "")
-			expect(t, ts.do("GET", "/v1/auth/me", tok, nil), http.StatusOK, "")
-		})
 	})
 }
 

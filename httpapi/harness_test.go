@@ -55,6 +55,7 @@ func testConfig(t testing.TB) config.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.Argon2MemoryKiB, cfg.Argon2Iterations = 64, 1
 	cfg.RateLimitIP, cfg.RateLimitLogin, cfg.RateLimitLoginAccount = "100000/1h", "100000/1h", "100000/1h"
+	cfg.RateLimitLoginAccountIP = "100000/1h"
 	cfg.RateLimitToken, cfg.RateLimitTenant, cfg.RateLimitActor = "100000/1h", "100000/1h", "100000/1h"
 	cfg.Issuer = "http://tollgate.test"
 	return cfg

@@ -100,7 +100,8 @@ const (
 	open
 	// probe routes (health, metrics) need none and are never limited.
 	probe
-	// signIn is sign-in: limited by client IP and by the sign-in tier.
+	// signIn is sign-in: limited by client IP here; the sign-in tiers,
+	// which count failures, are applied by the sign-in (session.Login).
 	signIn
 	// tokenGrant is the OAuth token endpoint: limited by client IP and by
 	// the token tier.

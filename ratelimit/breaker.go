@@ -44,13 +44,40 @@ func (b *Breaker) Open() bool { return b.openUntil.Load() != 0 }
 
 // Allow implements Backend.
 func (b *Breaker) Allow(ctx context.Context, l Limit, key string, cost int64, now time.Time) (Result, error) {
+	var r Result
+	err := b.call(ctx, func() (err error) {
+		r, err = b.next.Allow(ctx, l, key, cost, now)
+		return err
+	})
+	return r, err
+}
+
+// Peek implements Backend.
+func (b *Breaker) Peek(ctx context.Context, l Limit, key string, now time.Time) (Result, error) {
+	var r Result
+	err := b.call(ctx, func() (err error) {
+		r, err = b.next.Peek(ctx, l, key, now)
+		return err
+	})
+	return r, err
+}
+
+// Reset implements Backend.
+func (b *Breaker) Reset(ctx context.Context, l Limit, key string) error {
+	return b.call(ctx, func() error { return b.next.Reset(ctx, l, key) })
+}
+
+// call runs op against the backend unless the breaker is open, and opens
+// or closes the breaker by op's outcome. Allow, Peek and Reset share the
+// one breaker: any of them failing says the backend is unreachable.
+func (b *Breaker) call(ctx context.Context, op func() error) error {
 	if until := b.openUntil.Load(); until != 0 {
 		if b.clock().UnixNano() < until || !b.probing.CompareAndSwap(false, true) {
-			return Result{}, errBreakerOpen()
+			return errBreakerOpen()
 		}
 		defer b.probing.Store(false)
 	}
-	r, err := b.next.Allow(ctx, l, key, cost, now)
+	err := op()
 	switch {
 	case ctx.Err() != nil, errors.Is(err, fault.ErrInvalid):
 		// The caller gave up, or its request was refused before it reached
@@ -60,5 +87,5 @@ func (b *Breaker) Allow(ctx context.Context, l Limit, key string, cost int64, no
 	default:
 		b.openUntil.Store(0)
 	}
-	return r, err
+	return err
 }

@@ -62,6 +62,17 @@ func (s *stubBackend) Allow(ctx context.Context, l ratelimit.Limit, key string, 
 	return answer(ctx)
 }
 
+// Peek answers as Allow does.
+func (s *stubBackend) Peek(ctx context.Context, l ratelimit.Limit, key string, now time.Time) (ratelimit.Result, error) {
+	return s.Allow(ctx, l, key, 1, now)
+}
+
+// Reset answers Allow's error.
+func (s *stubBackend) Reset(ctx context.Context, l ratelimit.Limit, key string) error {
+	_, err := s.Allow(ctx, l, key, 1, time.Time{})
+	return err
+}
+
 var (
 	okResult       = ratelimit.Result{Allowed: true, Quota: 10, Remaining: 9, ResetAfter: time.Second}
 	errDown        = fault.Wrap(fault.Unavailable, "ratelimit_unavailable", errors.New("dial tcp: connection refused"))
@@ -333,4 +344,57 @@ func TestBreakerNilClock(t *testing.T) {
 	_, _ = allow(b)
 	s.returns(okResult, nil)
 	mustFailFast(t, b, s) // an hour of wall clock has not passed
+}
+
+// TestBreakerGuardsPeekAndReset: peeks and resets pass the same breaker as
+// checks. A failure of any of them opens it for all three, none reaches the
+// backend until the cooldown passes, a probe of any of them closes it, and
+// a refused argument opens nothing.
+func TestBreakerGuardsPeekAndReset(t *testing.T) {
+	ctx := context.Background()
+	ops := []struct {
+		name string
+		call func(b ratelimit.Backend) error
+	}{
+		{"allow", func(b ratelimit.Backend) error { _, err := allow(b); return err }},
+		{"peek", func(b ratelimit.Backend) error {
+			_, err := b.Peek(ctx, breakerLimit, "k", breakerTimeNow)
+			return err
+		}},
+		{"reset", func(b ratelimit.Backend) error { return b.Reset(ctx, breakerLimit, "k") }},
+	}
+	for _, failing := range ops {
+		for _, probe := range ops {
+			t.Run(failing.name+"_fails/"+probe.name+"_probes", func(t *testing.T) {
+				b, s, clock := newTestBreaker()
+				s.returns(ratelimit.Result{}, errBadKey)
+				if err := failing.call(b); err != errBadKey || b.Open() {
+					t.Fatalf("invalid argument: err %v, open %v", err, b.Open())
+				}
+				s.returns(ratelimit.Result{}, errDown)
+				if err := failing.call(b); err != errDown || !b.Open() {
+					t.Fatalf("failure: err %v, open %v", err, b.Open())
+				}
+				s.returns(okResult, nil)
+				before := s.calls.Load()
+				for _, op := range ops {
+					if err := op.call(b); fault.KindOf(err) != fault.Unavailable {
+						t.Fatalf("%s with the breaker open: %v", op.name, err)
+					}
+				}
+				if n := s.calls.Load() - before; n != 0 {
+					t.Fatalf("with the breaker open, %d calls reached the backend", n)
+				}
+				clock.Advance(cooldown)
+				if err := probe.call(b); err != nil || b.Open() {
+					t.Fatalf("probe: err %v, open %v", err, b.Open())
+				}
+				for _, op := range ops {
+					if err := op.call(b); err != nil {
+						t.Fatalf("%s after recovery: %v", op.name, err)
+					}
+				}
+			})
+		}
+	}
 }

@@ -21,8 +21,9 @@ type LimiterDeps struct {
 	// Policies are the configured policies by name: Tollgate's tiers and
 	// the limits services check by name.
 	Policies map[string]Policy
-	// Failed is told of each check the backend could not answer, and
-	// whether the request was let through (the policy fails open). May be
+	// Failed is told of each check, peek, charge or reset the backend could
+	// not answer, and whether the request was let through (the policy fails
+	// open, or the request had been answered already) or refused. May be
 	// nil.
 	Failed func(name string, letThrough bool)
 	// Denied is told of each request a policy refused. May be nil.
@@ -115,15 +116,39 @@ func (l *Limiter) Policy(ctx context.Context, tenantID, name string) (p Policy, 
 // Result.Allowed false. Errors: Invalid for a bad key or cost; Unavailable
 // "ratelimit_unavailable" when the backend failed and p fails closed.
 func (l *Limiter) Check(ctx context.Context, p Policy, key string, cost int64) (Decision, error) {
+	return l.decide(ctx, p, key, cost, false, true)
+}
+
+// Peek is Check of cost 1 without consuming anything: whether one more
+// request would be allowed now. A refusal counts as one (Denied), since
+// the caller refuses the request on it.
+func (l *Limiter) Peek(ctx context.Context, p Policy, key string) (Decision, error) {
+	return l.decide(ctx, p, key, 1, true, true)
+}
+
+// charge is Check of cost 1 for a request that has already been answered:
+// counting its outcome (a failed sign-in). A denial refuses nothing, so it
+// is not counted as a refusal.
+func (l *Limiter) charge(ctx context.Context, p Policy, key string) (Decision, error) {
+	return l.decide(ctx, p, key, 1, false, false)
+}
+
+func (l *Limiter) decide(ctx context.Context, p Policy, key string, cost int64, peek, refuses bool) (Decision, error) {
 	d := Decision{Name: p.Limit.Name, Policy: p}
 	if p.Off {
 		d.Result.Allowed, d.Unchecked = true, true
 		return d, nil
 	}
-	r, err := l.d.Backend.Allow(ctx, p.Limit, key, cost, l.d.Now())
+	var r Result
+	var err error
+	if peek {
+		r, err = l.d.Backend.Peek(ctx, p.Limit, key, l.d.Now())
+	} else {
+		r, err = l.d.Backend.Allow(ctx, p.Limit, key, cost, l.d.Now())
+	}
 	if err == nil {
 		d.Result = r
-		if !r.Allowed && l.d.Denied != nil {
+		if !r.Allowed && refuses && l.d.Denied != nil {
 			l.d.Denied(d.Name)
 		}
 		return d, nil
@@ -131,12 +156,30 @@ func (l *Limiter) Check(ctx context.Context, p Policy, key string, cost int64) (
 	if errors.Is(err, fault.ErrInvalid) || ctx.Err() != nil {
 		return Decision{}, err
 	}
-	l.failed(ctx, p, err)
+	// A charge for a request already answered lets it through whatever
+	// the policy's failure mode: its answer does not change.
+	l.failed(ctx, p, err, !p.FailClosed || !refuses)
 	if p.FailClosed {
 		return Decision{}, fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
 	}
 	d.Result.Allowed, d.Unchecked = true, true
 	return d, nil
+}
+
+// Reset forgets key under p, so that its next request finds the full
+// quota. A policy that is off has nothing to forget. A backend failure is
+// counted (Failed, as letting the request through: a reset refuses
+// nothing) and returned as Unavailable "ratelimit_unavailable".
+func (l *Limiter) Reset(ctx context.Context, p Policy, key string) error {
+	if p.Off {
+		return nil
+	}
+	err := l.d.Backend.Reset(ctx, p.Limit, key)
+	if err == nil || errors.Is(err, fault.ErrInvalid) || ctx.Err() != nil {
+		return err
+	}
+	l.failed(ctx, p, err, true)
+	return fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
 }
 
 // Enforce applies the policy called name (for tenantID) to key and returns
@@ -194,9 +237,11 @@ func errLimitNotFound() error {
 }
 
 // failed counts a backend failure and logs it, at most once per logEvery.
-func (l *Limiter) failed(ctx context.Context, p Policy, err error) {
+// letThrough says whether the request went on (the policy fails open, or
+// nothing waited on the backend's answer) or was refused.
+func (l *Limiter) failed(ctx context.Context, p Policy, err error, letThrough bool) {
 	if l.d.Failed != nil {
-		l.d.Failed(p.Limit.Name, !p.FailClosed)
+		l.d.Failed(p.Limit.Name, letThrough)
 	}
 	now := time.Now().UnixNano()
 	last := l.lastLog.Load()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -83,6 +84,15 @@ type limiterEnv struct {
 	mu       sync.Mutex
 	failures []failure
 	changed  []string
+	denied   []string
+}
+
+func (e *limiterEnv) takeDenied() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d := e.denied
+	e.denied = nil
+	return d
 }
 
 func (e *limiterEnv) takeFailures() []failure {
@@ -126,6 +136,11 @@ func newLimiterEnv(t *testing.T, backend ratelimit.Backend, specs map[string]str
 		Failed: func(name string, letThrough bool) {
 			e.mu.Lock()
 			e.failures = append(e.failures, failure{name, letThrough})
+			e.mu.Unlock()
+		},
+		Denied: func(name string) {
+			e.mu.Lock()
+			e.denied = append(e.denied, name)
 			e.mu.Unlock()
 		},
 		Changed: func(_ context.Context, tenantID string) {
@@ -876,5 +891,59 @@ func TestHeaderFieldsFromChecks(t *testing.T) {
 	// burst 20 → w=2, five used → 500ms → t=1.
 	if wantP, wantS := `"tenant";q=1000;w=60, "actor";q=20;w=2`, `"tenant";r=999;t=1, "actor";r=15;t=1`; p != wantP || s != wantS {
 		t.Errorf("got %q / %q, want %q / %q", p, s, wantP, wantS)
+	}
+}
+
+// TestLimiterPeekAndReset: Peek and Reset apply a policy as Check does: an
+// off policy asks nothing, a backend failure fails as the policy says (a
+// reset, which refuses nothing, is counted as letting the request
+// through), and a bad key is the caller's error, not a backend failure.
+func TestLimiterPeekAndReset(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name, spec, key string
+		answer          error
+		wantPeek        string // "" allowed and counted, "unchecked", or an error code
+		wantReset       string // "" or an error code
+		failures        []failure
+	}{
+		{"off", "off", "k", errDown, "unchecked", "", nil},
+		{"healthy", "10/1m", "k", nil, "", "", nil},
+		{"down, fail=open", "10/1m", "k", errDown, "unchecked", "ratelimit_unavailable", []failure{{"p", true}, {"p", true}}},
+		{"down, fail=closed", "10/1m fail=closed", "k", errDown, "ratelimit_unavailable", "ratelimit_unavailable", []failure{{"p", false}, {"p", true}}},
+		{"bad key", "10/1m fail=closed", "", errBadKey, "invalid_limit", "invalid_limit", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := &stubBackend{}
+			s.returns(okResult, c.answer)
+			e := newLimiterEnv(t, s, nil)
+			p := mustParse(t, "p", c.spec)
+			d, err := e.l.Peek(ctx, p, c.key)
+			switch c.wantPeek {
+			case "":
+				if err != nil || !d.Result.Allowed || d.Unchecked || d.Result != okResult {
+					t.Fatalf("peek: %+v, %v", d, err)
+				}
+			case "unchecked":
+				if err != nil || !d.Result.Allowed || !d.Unchecked {
+					t.Fatalf("peek: %+v, %v; want allowed, unchecked", d, err)
+				}
+			default:
+				if err == nil || !errors.Is(err, &fault.Error{Code: c.wantPeek}) {
+					t.Fatalf("peek: err = %v, want %s", err, c.wantPeek)
+				}
+			}
+			err = e.l.Reset(ctx, p, c.key)
+			if c.wantReset == "" && err != nil || c.wantReset != "" && !errors.Is(err, &fault.Error{Code: c.wantReset}) {
+				t.Fatalf("reset: err = %v, want %q", err, c.wantReset)
+			}
+			if f := e.takeFailures(); !slices.Equal(f, c.failures) {
+				t.Fatalf("failures %v, want %v", f, c.failures)
+			}
+			if c.spec == "off" && s.calls.Load() != 0 {
+				t.Fatalf("an off policy reached the backend %d times", s.calls.Load())
+			}
+		})
 	}
 }

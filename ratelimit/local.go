@@ -126,6 +126,44 @@ func (l *Local) Allow(_ context.Context, lim Limit, key string, cost int64, now 
 	return r, nil
 }
 
+// Peek implements Backend: the decision Allow would take for cost 1, on a
+// copy of the state.
+func (l *Local) Peek(_ context.Context, lim Limit, key string, now time.Time) (Result, error) {
+	if err := ValidateRequest(lim, key, 1); err != nil {
+		return Result{}, err
+	}
+	ns := now.UnixNano()
+	sh := l.shard(lim.Name, key)
+	sh.mu.Lock()
+	st := sh.m[localKey{lim.Name, key}]
+	sh.mu.Unlock()
+	if st.strategy != lim.Strategy {
+		st = localState{strategy: lim.Strategy}
+	}
+	var r Result
+	if lim.Strategy == GCRA {
+		_, r = DecideGCRA(lim, st.tat, ns, 1)
+	} else {
+		_, r = DecideWindow(lim, st.win, ns, 1)
+	}
+	return r, nil
+}
+
+// Reset implements Backend.
+func (l *Local) Reset(_ context.Context, lim Limit, key string) error {
+	if err := lim.Validate(); err != nil {
+		return err
+	}
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	sh := l.shard(lim.Name, key)
+	sh.mu.Lock()
+	delete(sh.m, localKey{lim.Name, key})
+	sh.mu.Unlock()
+	return nil
+}
+
 // makeRoom evicts entries until the shard has room for one more: idle ones
 // among the first evictScan it sees, else the first one (map iteration
 // order is random, so that is an arbitrary entry).

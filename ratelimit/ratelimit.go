@@ -67,4 +67,14 @@ type Backend interface {
 	// a cost above the quota (it could never be allowed); Unavailable when
 	// the backing store cannot be reached.
 	Allow(ctx context.Context, l Limit, key string, cost int64, now time.Time) (Result, error)
+	// Peek returns the Result that Allow(ctx, l, key, 1, now) would return
+	// — whether one more request would be allowed now, and what would
+	// remain — without consuming or storing anything. It is for counts of
+	// outcomes known only after the request has run (failed sign-ins):
+	// peek before, Allow once the outcome says to count. Errors as Allow's.
+	Peek(ctx context.Context, l Limit, key string, now time.Time) (Result, error)
+	// Reset forgets key under l, so that its next request finds the full
+	// quota. Resetting a key never seen is not an error. Errors: Invalid
+	// for a malformed limit or key; Unavailable as Allow's.
+	Reset(ctx context.Context, l Limit, key string) error
 }

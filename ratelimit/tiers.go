@@ -17,23 +17,25 @@ const (
 	TierActor = "actor"
 	// TierService limits each registered service (platform components).
 	TierService = "service"
-	// TierLogin limits sign-in attempts per client IP.
+	// TierLogin limits failed sign-ins per client IP (any accounts).
 	TierLogin = "login"
-	// TierLoginAccount limits sign-in attempts per account.
+	// TierLoginAccount limits failed sign-ins per account (from any IP).
 	TierLoginAccount = "login_account"
+	// TierLoginAccountIP limits failed sign-ins per account and client IP.
+	TierLoginAccountIP = "login_account_ip"
 	// TierToken limits the OAuth token endpoint per client IP.
 	TierToken = "token"
 )
 
 // Tiers lists the tier names in the order they are applied.
 func Tiers() []string {
-	return []string{TierIP, TierLogin, TierToken, TierLoginAccount, TierActor, TierTenant, TierService}
+	return []string{TierIP, TierLogin, TierToken, TierLoginAccount, TierLoginAccountIP, TierActor, TierTenant, TierService}
 }
 
 // IsTier reports whether name is one of Tollgate's own tiers.
 func IsTier(name string) bool {
 	switch name {
-	case TierIP, TierTenant, TierActor, TierService, TierLogin, TierLoginAccount, TierToken:
+	case TierIP, TierTenant, TierActor, TierService, TierLogin, TierLoginAccount, TierLoginAccountIP, TierToken:
 		return true
 	}
 	return false
@@ -56,7 +58,9 @@ const (
 	// ClassExempt routes (probes, metrics) are never limited: a limited
 	// health check would take a healthy replica out of its pool.
 	ClassExempt
-	// ClassLogin is sign-in: the per-IP and sign-in tiers.
+	// ClassLogin is sign-in: the per-IP tier, on every attempt. The sign-in
+	// tiers count failures, so the sign-in itself applies them once it
+	// knows the account (Limiter.BeginLogin).
 	ClassLogin
 	// ClassToken is the OAuth token endpoint: the per-IP and token tiers.
 	ClassToken
@@ -73,14 +77,12 @@ type TierCheck struct {
 const MaxTiers = 3
 
 // AnonymousTiers are the tiers of a request of class that has no valid
-// credential, from the client address ip: the IP tier, and the sign-in or
-// token tier on those routes. An exempt route passes none.
+// credential, from the client address ip: the IP tier, and the token tier
+// on the token endpoint. An exempt route passes none.
 func AnonymousTiers(class Class, ip string) []TierCheck {
 	switch class {
 	case ClassExempt:
 		return nil
-	case ClassLogin:
-		return []TierCheck{{Name: TierIP, Key: ip}, {Name: TierLogin, Key: ip}}
 	case ClassToken:
 		return []TierCheck{{Name: TierIP, Key: ip}, {Name: TierToken, Key: ip}}
 	}

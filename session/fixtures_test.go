@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/password"
+	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store/sqlite"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
@@ -119,16 +120,30 @@ type throttle struct {
 	refuse bool
 }
 
-type throttleCall struct{ tenant, name, key string }
+// throttleCall is one call: "begin", "failed" or "succeeded", for the
+// attempt's account key and IP.
+type throttleCall struct{ what, key, ip string }
 
-func (th *throttle) Enforce(_ context.Context, tenantID, name, key string) error {
+func (th *throttle) record(what string, a ratelimit.LoginAttempt) {
 	th.mu.Lock()
 	defer th.mu.Unlock()
-	th.calls = append(th.calls, throttleCall{tenantID, name, key})
+	th.calls = append(th.calls, throttleCall{what, a.Account, a.IP})
+}
+
+func (th *throttle) BeginLogin(_ context.Context, a ratelimit.LoginAttempt) error {
+	th.record("begin", a)
+	th.mu.Lock()
+	defer th.mu.Unlock()
 	if th.refuse {
 		return &fault.Error{Kind: fault.RateLimited, Code: "quota_exceeded", Detail: "slow down", RetryAfter: time.Minute}
 	}
 	return nil
+}
+
+func (th *throttle) LoginFailed(_ context.Context, a ratelimit.LoginAttempt) { th.record("failed", a) }
+
+func (th *throttle) LoginSucceeded(_ context.Context, a ratelimit.LoginAttempt) {
+	th.record("succeeded", a)
 }
 
 func (th *throttle) set(refuse bool) {

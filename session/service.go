@@ -52,7 +52,8 @@ type Deps struct {
 	Roles      Roles
 	Hasher     Hasher
 	Keys       Signer
-	// Throttle limits sign-in attempts per account; nil means no limit.
+	// Throttle counts failed sign-ins per client IP, per account and per
+	// (account, IP); nil means no limit.
 	Throttle LoginThrottle
 	// Revocations learns at once of the sessions this process revokes.
 	Revocations RevocationRecorder
@@ -100,10 +101,14 @@ type RevocationRecorder interface {
 	Add(at time.Time, ids ...string)
 }
 
-// LoginThrottle limits sign-in attempts per account before any password is
-// checked: ratelimit.Limiter.Enforce, applied to ratelimit.TierLoginAccount.
+// LoginThrottle counts failed sign-ins (ratelimit.Limiter): BeginLogin
+// before any password is checked, refusing an attempt whose address or
+// account has no failures left, then LoginFailed or LoginSucceeded once the
+// password has been checked.
 type LoginThrottle interface {
-	Enforce(ctx context.Context, tenantID, name, key string) error
+	BeginLogin(ctx context.Context, a ratelimit.LoginAttempt) error
+	LoginFailed(ctx context.Context, a ratelimit.LoginAttempt)
+	LoginSucceeded(ctx context.Context, a ratelimit.LoginAttempt)
 }
 
 // NewService wires a Service.
@@ -161,7 +166,9 @@ func errInvalidCredentials() error {
 
 // Login checks a password and opens a session. Unknown emails, wrong
 // passwords and disabled accounts give the same error after the same amount
-// of hashing work, so responses reveal nothing about which accounts exist.
+// of hashing work, and count alike as failed attempts, so responses reveal
+// nothing about which accounts exist. Attempts the throttle refuses are
+// refused before any hashing, known account or not.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, error) {
 	tokens, err := s.login(ctx, req)
 	switch {
@@ -188,8 +195,9 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 	if len(req.Password) > maxPasswordInput {
 		return Tokens{}, fault.Invalidf("password", "invalid_password", "password is too long")
 	}
+	attempt := ratelimit.LoginAttempt{Account: accountKey(email), IP: req.Client.IP}
 	if s.throttle != nil {
-		if err := s.throttle.Enforce(ctx, "", ratelimit.TierLoginAccount, accountKey(email)); err != nil {
+		if err := s.throttle.BeginLogin(ctx, attempt); err != nil {
 			return Tokens{}, err
 		}
 	}
@@ -218,7 +226,13 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 		}
 	}
 	if !ok || user.Status != identity.UserActive {
+		if s.throttle != nil {
+			s.throttle.LoginFailed(ctx, attempt)
+		}
 		return Tokens{}, errInvalidCredentials()
+	}
+	if s.throttle != nil {
+		s.throttle.LoginSucceeded(ctx, attempt)
 	}
 	if rehash {
 		s.upgradeHash(ctx, user, req.Password)
@@ -481,7 +495,7 @@ func truncate(s string, n int) string {
 
 // accountKey names an account in the rate limiter by a hash of its
 // address, so that the limiter's store does not collect the addresses
-// attackers try.
+// attackers try. It contains no "@" (ratelimit.LoginAttempt).
 func accountKey(email string) string {
 	sum := sha256.Sum256([]byte(email))
 	return "acct:" + hex.EncodeToString(sum[:16])

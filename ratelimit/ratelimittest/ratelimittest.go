@@ -53,6 +53,13 @@ func Run(t *testing.T, newBackend func(t *testing.T) ratelimit.Backend) {
 		{"invalid_cost", testInvalidCost},
 		{"invalid_limit", testInvalidLimit},
 		{"invalid_key", testInvalidKey},
+		{"peek/gcra_answers_as_allow", testPeekGCRA},
+		{"peek/window_answers_as_allow", testPeekWindow},
+		{"peek/consumes_nothing", testPeekConsumesNothing},
+		{"peek/invalid", testPeekInvalid},
+		{"reset/forgets_the_key", testResetForgets},
+		{"reset/leaves_other_keys", testResetLeavesOthers},
+		{"reset/invalid", testResetInvalid},
 		{"concurrent/gcra", func(t *testing.T, b ratelimit.Backend) {
 			testConcurrent(t, b, GCRALimit(100, time.Second, 100))
 		}},
@@ -82,6 +89,37 @@ func GCRALimit(rate int64, period time.Duration, burst int64) ratelimit.Limit {
 // WindowLimit returns a sliding-window limit with a fresh random name.
 func WindowLimit(rate int64, period time.Duration) ratelimit.Limit {
 	return ratelimit.Limit{Name: Name(), Strategy: ratelimit.SlidingWindow, Rate: rate, Period: period}
+}
+
+// Peek calls b.Peek and fails the test on an error.
+func Peek(t testing.TB, b ratelimit.Backend, l ratelimit.Limit, key string, now time.Time) ratelimit.Result {
+	t.Helper()
+	r, err := b.Peek(context.Background(), l, key, now)
+	if err != nil {
+		t.Fatalf("Peek(%s, %q, Base%+v): %v", l.Name, key, now.Sub(Base), err)
+	}
+	return r
+}
+
+// Reset calls b.Reset and fails the test on an error.
+func Reset(t testing.TB, b ratelimit.Backend, l ratelimit.Limit, key string) {
+	t.Helper()
+	if err := b.Reset(context.Background(), l, key); err != nil {
+		t.Fatalf("Reset(%s, %q): %v", l.Name, key, err)
+	}
+}
+
+// PeekThenAllow peeks at now, twice, then checks cost 1 at now, and fails
+// unless all three answered alike; it returns the answer.
+func PeekThenAllow(t testing.TB, b ratelimit.Backend, l ratelimit.Limit, key string, now time.Time) ratelimit.Result {
+	t.Helper()
+	p1 := Peek(t, b, l, key, now)
+	p2 := Peek(t, b, l, key, now)
+	a := Allow(t, b, l, key, 1, now)
+	if p1 != a || p2 != a {
+		t.Fatalf("%s at Base%+v: Peek %+v then %+v, but Allow %+v", l.Strategy, now.Sub(Base), p1, p2, a)
+	}
+	return a
 }
 
 // Allow calls b.Allow and fails the test on an error.
@@ -440,6 +478,141 @@ func testInvalidKey(t *testing.T, b ratelimit.Backend) {
 		}
 	}
 	ExpectAllowed(t, b, GCRALimit(1, time.Second, 0), strings.Repeat("k", 256), Base, 1)
+}
+
+// testPeekGCRA: a peek answers exactly what a check of cost 1 at the same
+// instant answers, through a burst, denials, retries and refills.
+func testPeekGCRA(t *testing.T, b ratelimit.Backend) {
+	l, key := GCRALimit(10, time.Second, 3), Key()
+	const T = 100 * time.Millisecond
+	allowed := 0
+	for _, at := range []time.Duration{0, 0, 0, 0, 0, T - 1, T, T, 3 * T, 3 * T, 3*T + 1, time.Hour} {
+		if PeekThenAllow(t, b, l, key, Base.Add(at)).Allowed {
+			allowed++
+		}
+	}
+	// 3 at once, one at T, two at 3T, and the whole burst after an hour.
+	if allowed != 7 {
+		t.Fatalf("%d allowed, want 7", allowed)
+	}
+	// A key never seen peeks as a full quota.
+	r := Peek(t, b, l, Key(), Base)
+	if !r.Allowed || r.Remaining != 2 || r.ResetAfter != T || r.RetryAfter != 0 {
+		t.Fatalf("fresh key: %+v", r)
+	}
+}
+
+// testPeekWindow: as testPeekGCRA, for a sliding window, across window
+// boundaries where the stored state rolls forward.
+func testPeekWindow(t *testing.T, b ratelimit.Backend) {
+	l, key := WindowLimit(4, time.Minute), Key()
+	allowed := 0
+	for _, at := range []time.Duration{
+		time.Second, time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, // 4 allowed, then full
+		// The previous 4 weigh 4 (denied; the state rolls), then 3, 2
+		// and 1 beside 0, 1 and 2 of this window.
+		time.Minute, time.Minute + 15*time.Second, time.Minute + 30*time.Second, time.Minute + 31*time.Second,
+		3 * time.Minute, 3 * time.Minute, // two windows on: nothing weighs
+	} {
+		if PeekThenAllow(t, b, l, key, Base.Add(at)).Allowed {
+			allowed++
+		}
+	}
+	if allowed != 4+3+2 {
+		t.Fatalf("%d allowed, want 9", allowed)
+	}
+	r := Peek(t, b, l, Key(), Base.Add(time.Second))
+	if !r.Allowed || r.Remaining != 3 || r.RetryAfter != 0 {
+		t.Fatalf("fresh key: %+v", r)
+	}
+}
+
+// testPeekConsumesNothing: any number of peeks, allowed or denied, leave
+// the count where it was.
+func testPeekConsumesNothing(t *testing.T, b ratelimit.Backend) {
+	for _, l := range []ratelimit.Limit{GCRALimit(5, time.Minute, 0), WindowLimit(5, time.Minute)} {
+		key := Key()
+		for i := 0; i < 20; i++ {
+			if r := Peek(t, b, l, key, Base.Add(time.Duration(i)*time.Millisecond)); !r.Allowed || r.Remaining != 4 {
+				t.Fatalf("%s: peek %d on an untouched key: %+v", l.Strategy, i, r)
+			}
+		}
+		ExpectAllowed(t, b, l, key, Base.Add(time.Second), 5)
+		for i := 0; i < 20; i++ {
+			if r := Peek(t, b, l, key, Base.Add(2*time.Second)); r.Allowed || r.RetryAfter <= 0 {
+				t.Fatalf("%s: peek %d on an exhausted key: %+v", l.Strategy, i, r)
+			}
+		}
+		// In the next window (for GCRA: two refills later) the peeks left
+		// nothing behind: the window's previous count weighs 5×(1−e/P).
+		if l.Strategy == ratelimit.GCRA {
+			ExpectAllowed(t, b, l, key, Base.Add(time.Second+24*time.Second), 2)
+		} else {
+			ExpectAllowed(t, b, l, key, Base.Add(time.Minute+30*time.Second), 3) // 5×0.5 = 2.5 → 2
+		}
+	}
+}
+
+func testPeekInvalid(t *testing.T, b ratelimit.Backend) {
+	ctx := context.Background()
+	bad := GCRALimit(10, time.Second, 0)
+	bad.Name = "Bad Name"
+	_, err := b.Peek(ctx, bad, Key(), Base)
+	wantCode(t, err, "invalid_limit")
+	for _, key := range []string{"", strings.Repeat("k", 257), "a\nb"} {
+		_, err := b.Peek(ctx, WindowLimit(10, time.Second), key, Base)
+		wantCode(t, err, "invalid_limit")
+	}
+}
+
+// testResetForgets: after a reset the key has its whole quota, whatever
+// it had used; resetting a key never seen is no error.
+func testResetForgets(t *testing.T, b ratelimit.Backend) {
+	for _, l := range []ratelimit.Limit{GCRALimit(3, time.Hour, 0), WindowLimit(3, time.Hour)} {
+		key := Key()
+		ExpectAllowed(t, b, l, key, Base, 3)
+		Reset(t, b, l, key)
+		ExpectAllowed(t, b, l, key, Base.Add(time.Second), 3)
+		// In a later window a reset also drops the previous one's weight.
+		Allow(t, b, l, key, 1, Base.Add(time.Hour))
+		Reset(t, b, l, key)
+		if r, fresh := Peek(t, b, l, key, Base.Add(time.Hour)), Peek(t, b, l, Key(), Base.Add(time.Hour)); r != fresh || !r.Allowed {
+			t.Fatalf("%s: after a reset: %+v, a fresh key: %+v", l.Strategy, r, fresh)
+		}
+		ExpectAllowed(t, b, l, key, Base.Add(time.Hour), 3)
+		Reset(t, b, l, Key())
+		Reset(t, b, l, key)
+		Reset(t, b, l, key)
+	}
+}
+
+// testResetLeavesOthers: a reset forgets one key of one limit only.
+func testResetLeavesOthers(t *testing.T, b ratelimit.Backend) {
+	for _, l := range []ratelimit.Limit{GCRALimit(2, time.Hour, 0), WindowLimit(2, time.Hour)} {
+		key := Key()
+		other := l
+		other.Name = Name()
+		for _, k := range []string{key, key + ":x", key[:len(key)-1]} {
+			ExpectAllowed(t, b, l, k, Base, 2)
+		}
+		ExpectAllowed(t, b, other, key, Base, 2)
+		Reset(t, b, l, key)
+		ExpectAllowed(t, b, l, key, Base, 2)
+		for _, k := range []string{key + ":x", key[:len(key)-1]} {
+			ExpectAllowed(t, b, l, k, Base, 0)
+		}
+		ExpectAllowed(t, b, other, key, Base, 0)
+	}
+}
+
+func testResetInvalid(t *testing.T, b ratelimit.Backend) {
+	ctx := context.Background()
+	bad := WindowLimit(10, time.Second)
+	bad.Rate = 0
+	wantCode(t, b.Reset(ctx, bad, Key()), "invalid_limit")
+	for _, key := range []string{"", strings.Repeat("k", 257), "a\x00b"} {
+		wantCode(t, b.Reset(ctx, GCRALimit(10, time.Second, 0), key), "invalid_limit")
+	}
 }
 
 // testConcurrent checks atomicity: many goroutines at one instant admit

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"sync"
@@ -333,4 +334,145 @@ func (noTenants) TenantRateLimits(_ context.Context, tenantID string) (ratelimit
 
 func (noTenants) SetTenantRateLimits(context.Context, ratelimit.TenantLimits) error {
 	return errors.New("noTenants: read only")
+}
+
+// TestOutageSignIn takes Redis away from the sign-in tiers: with them
+// failing closed (their default) BeginLogin refuses as Unavailable without
+// dialling once the breaker is open, charging a failure and resetting a
+// pair fail quietly and are counted, and once Redis is back the counts are
+// where the outage found them.
+func TestOutageSignIn(t *testing.T) {
+	direct := newClient(t, 0)
+	prefix := newPrefix(t, direct)
+	fwd := newForwarder(t, direct.Options().Addr)
+	opts, err := goredis.ParseURL(os.Getenv(urlEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Addr = fwd.Addr()
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	opts.MaxRetries, opts.PoolSize, opts.MinIdleConns = -1, 2, 0
+	client := goredis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+
+	backend := redis.New(client, redis.Options{Prefix: prefix})
+	const cooldown = 5 * time.Second
+	breakerClock := &outageClock{t: time.Now()}
+	breaker := ratelimit.NewBreaker(backend, cooldown, breakerClock.Now)
+	var (
+		mu       sync.Mutex
+		failures = map[failureKey]int{}
+	)
+	takeFailures := func() map[failureKey]int {
+		mu.Lock()
+		defer mu.Unlock()
+		f := failures
+		failures = map[failureKey]int{}
+		return f
+	}
+	policies := map[string]ratelimit.Policy{}
+	for name, spec := range map[string]string{
+		ratelimit.TierLogin:          "10/1m burst=20 fail=closed",
+		ratelimit.TierLoginAccount:   "50/1h burst=100 fail=closed",
+		ratelimit.TierLoginAccountIP: "5/15m fail=closed",
+	} {
+		p, err := ratelimit.ParsePolicy(name, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		policies[name] = p
+	}
+	limitsNow := time.Now()
+	limiter := ratelimit.NewLimiter(ratelimit.LimiterDeps{
+		Backend: breaker, Tenants: noTenants{}, Policies: policies,
+		Failed: func(name string, letThrough bool) {
+			mu.Lock()
+			failures[failureKey{name, letThrough}]++
+			mu.Unlock()
+		},
+		Now: func() time.Time { return limitsNow },
+	}, ratelimit.LimiterOptions{})
+
+	ctx := context.Background()
+	a := ratelimit.LoginAttempt{Account: "acct:owner", IP: "203.0.113.7"}
+	pairKey := backend.Key(ratelimit.TierLoginAccountIP, a.Account+"@"+a.IP)
+	exists := func(k string) bool {
+		t.Helper()
+		n, err := direct.Exists(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	unavailable := func(err error) bool {
+		return fault.KindOf(err) == fault.Unavailable && errors.Is(err, &fault.Error{Code: "ratelimit_unavailable"})
+	}
+
+	// Up: four failures are counted on every tier.
+	for range 4 {
+		if err := limiter.BeginLogin(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		limiter.LoginFailed(ctx, a)
+	}
+	for _, k := range []string{pairKey, backend.Key(ratelimit.TierLogin, a.IP), backend.Key(ratelimit.TierLoginAccount, a.Account)} {
+		if !exists(k) {
+			t.Fatalf("key %q not in Redis", k)
+		}
+	}
+
+	// Down: the first peek fails and opens the breaker; after it nothing
+	// dials, sign-ins are refused, and the charges and resets that fail
+	// are counted, not returned.
+	fwd.Down()
+	if err := limiter.BeginLogin(ctx, a); !unavailable(err) {
+		t.Fatalf("BeginLogin during the outage: %v, want Unavailable ratelimit_unavailable", err)
+	}
+	if !breaker.Open() {
+		t.Fatal("breaker not open after Redis went down")
+	}
+	dials := fwd.accepted.Load()
+	for range 3 {
+		if err := limiter.BeginLogin(ctx, a); !unavailable(err) {
+			t.Fatalf("BeginLogin during the outage: %v", err)
+		}
+		limiter.LoginFailed(ctx, a)
+		limiter.LoginSucceeded(ctx, a)
+	}
+	if n := fwd.accepted.Load() - dials; n != 0 {
+		t.Fatalf("with the breaker open, sign-ins opened %d connections", n)
+	}
+	// The peeks of login refused sign-ins; the charges (login_account's
+	// peek never ran: login's failed first) and resets refused nothing.
+	want := map[failureKey]int{
+		{ratelimit.TierLogin, false}: 1 + 3, {ratelimit.TierLogin, true}: 3,
+		{ratelimit.TierLoginAccount, true}: 3, {ratelimit.TierLoginAccountIP, true}: 3,
+	}
+	if f := takeFailures(); !maps.Equal(f, want) {
+		t.Fatalf("Failed calls %v, want %v", f, want)
+	}
+
+	// Back: counting resumes where it stopped. The pair has one failure
+	// left, the reset during the outage did nothing, and a success now
+	// removes its key.
+	fwd.Up()
+	breakerClock.Advance(cooldown)
+	if err := limiter.BeginLogin(ctx, a); err != nil {
+		t.Fatalf("fifth attempt after recovery: %v", err)
+	}
+	limiter.LoginFailed(ctx, a)
+	var ee *ratelimit.ExceededError
+	if err := limiter.BeginLogin(ctx, a); !errors.As(err, &ee) || ee.Policies[0] != ratelimit.TierLoginAccountIP {
+		t.Fatalf("sixth attempt: %v, want refused by login_account_ip", err)
+	}
+	limiter.LoginSucceeded(ctx, a)
+	if exists(pairKey) {
+		t.Fatal("the pair's key outlived a success")
+	}
+	if err := limiter.BeginLogin(ctx, a); err != nil {
+		t.Fatalf("after the success: %v", err)
+	}
+	if f := takeFailures(); len(f) != 0 {
+		t.Fatalf("Failed calls after recovery: %v", f)
+	}
 }

@@ -15,8 +15,9 @@
 // DecideWindow would, writes the new state with a TTL and replies with the
 // state it read; Allow then derives the Result from the Go functions
 // themselves, so Remaining, ResetAfter and RetryAfter cannot drift from
-// Local. Units: nanoseconds throughout, carried in the scripts as two exact
-// limbs because Lua numbers are doubles (see scripts.go).
+// Local. A peek runs the same script with a flag that stops it writing; a
+// reset is one DEL. Units: nanoseconds throughout, carried in the scripts as
+// two exact limbs because Lua numbers are doubles (see scripts.go).
 package redis
 
 import (
@@ -73,6 +74,33 @@ func (b *Backend) Key(name, key string) string {
 // Allow implements ratelimit.Backend. With UseServerTime, now is ignored and
 // Redis's clock is used instead; otherwise now must not be before 1970.
 func (b *Backend) Allow(ctx context.Context, l ratelimit.Limit, key string, cost int64, now time.Time) (ratelimit.Result, error) {
+	return b.run(ctx, l, key, cost, now, "0")
+}
+
+// Peek implements ratelimit.Backend: the same script as Allow with cost 1,
+// told to write nothing. now is as for Allow.
+func (b *Backend) Peek(ctx context.Context, l ratelimit.Limit, key string, now time.Time) (ratelimit.Result, error) {
+	return b.run(ctx, l, key, 1, now, "1")
+}
+
+// Reset implements ratelimit.Backend: one DEL of the key's one Redis key
+// (atomic on its own; a script would add nothing).
+func (b *Backend) Reset(ctx context.Context, l ratelimit.Limit, key string) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	if err := ratelimit.ValidateKey(key); err != nil {
+		return err
+	}
+	if err := b.client.Del(ctx, b.Key(l.Name, key)).Err(); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// run runs the script of l's strategy; peek is "1" for a peek, "0" for a
+// check.
+func (b *Backend) run(ctx context.Context, l ratelimit.Limit, key string, cost int64, now time.Time, peek string) (ratelimit.Result, error) {
 	if err := ratelimit.ValidateRequest(l, key, cost); err != nil {
 		return ratelimit.Result{}, err
 	}
@@ -92,7 +120,7 @@ func (b *Backend) Allow(ctx context.Context, l ratelimit.Limit, key string, cost
 	case ratelimit.GCRA:
 		inc, tau := l.GCRASpans(cost)
 		v, err := gcraScript.Run(ctx, b.client, keys, st, nowNS/nano, nowNS%nano,
-			inc/nano, inc%nano, tau/nano, tau%nano).Int64Slice()
+			inc/nano, inc%nano, tau/nano, tau%nano, peek).Int64Slice()
 		if err != nil {
 			return ratelimit.Result{}, classify(err)
 		}
@@ -108,7 +136,7 @@ func (b *Backend) Allow(ctx context.Context, l ratelimit.Limit, key string, cost
 	case ratelimit.SlidingWindow:
 		p := int64(l.Period)
 		v, err := windowScript.Run(ctx, b.client, keys, st, nowNS/nano, nowNS%nano,
-			p, l.Rate, cost).Int64Slice()
+			p, l.Rate, cost, peek).Int64Slice()
 		if err != nil {
 			return ratelimit.Result{}, classify(err)
 		}

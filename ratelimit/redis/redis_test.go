@@ -279,11 +279,121 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 	if fault.KindOf(err) != fault.Unavailable || !errors.Is(err, &fault.Error{Code: "ratelimit_unavailable"}) {
 		t.Fatalf("err = %v, want Unavailable ratelimit_unavailable", err)
 	}
+	if _, err := b.Peek(ctx, gcraLimit, "k", time.Now()); fault.KindOf(err) != fault.Unavailable {
+		t.Fatalf("peek: err = %v, want Unavailable", err)
+	}
+	if err := b.Reset(ctx, gcraLimit, "k"); fault.KindOf(err) != fault.Unavailable || !errors.Is(err, &fault.Error{Code: "ratelimit_unavailable"}) {
+		t.Fatalf("reset: err = %v, want Unavailable ratelimit_unavailable", err)
+	}
 	// Validation comes first: a bad limit is Invalid even with Redis down.
 	bad := gcraLimit
 	bad.Name = "Bad Name"
 	if _, err := b.Allow(ctx, bad, "k", 1, time.Now()); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("bad limit with Redis down: err = %v, want Invalid", err)
+	}
+}
+
+// TestPeekWritesNothingAndResetDeletes: a peek is one EVALSHA that leaves
+// Redis as it found it — no key created, no state rolled to a new window, no
+// TTL moved, a key of the other strategy left in place — and a reset is one
+// DEL of the check's own hash-tagged key.
+func TestPeekWritesNothingAndResetDeletes(t *testing.T) {
+	client := newClient(t, 0)
+	hook := &countHook{}
+	client.AddHook(hook)
+	prefix := newPrefix(t, client)
+	b := redis.New(client, redis.Options{Prefix: prefix})
+	ctx := context.Background()
+	now := ratelimittest.Base.Add(10 * time.Second)
+
+	dump := func(k string) (string, time.Duration) {
+		t.Helper()
+		v, err := client.Dump(ctx, k).Result()
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			t.Fatal(err)
+		}
+		ttl, err := client.PTTL(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, ttl
+	}
+	for _, c := range []struct {
+		name string
+		l    ratelimit.Limit
+		// later is when the stored state would refill, or roll to a new
+		// window in which the request is still denied (+50s is the next
+		// window's start, where the previous one weighs fully).
+		later time.Duration
+	}{
+		{"gcra", gcraLimit, 30 * time.Second},
+		{"window", windowLimit, 50 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k := b.Key(c.l.Name, "peeked")
+			if _, err := b.Peek(ctx, c.l, "peeked", now); err != nil { // warms the script cache
+				t.Fatal(err)
+			}
+			hook.take()
+			if r, err := b.Peek(ctx, c.l, "peeked", now); err != nil || !r.Allowed {
+				t.Fatalf("peek of a fresh key: %+v, %v", r, err)
+			}
+			if cmds := hook.take(); !slices.Equal(cmds, []string{"evalsha"}) {
+				t.Fatalf("a peek sent %v, want one evalsha", cmds)
+			}
+			if n, _ := client.Exists(ctx, k).Result(); n != 0 {
+				t.Fatal("a peek created the key")
+			}
+			for range 12 {
+				if _, err := b.Allow(ctx, c.l, "peeked", 1, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v0, ttl0 := dump(k)
+			for _, at := range []time.Duration{0, c.later, time.Hour} {
+				if _, err := b.Peek(ctx, c.l, "peeked", now.Add(at)); err != nil {
+					t.Fatal(err)
+				}
+				if v, ttl := dump(k); v != v0 || ttl > ttl0 || ttl < ttl0-time.Second {
+					t.Fatalf("a peek at +%v changed the key: PTTL %v → %v", at, ttl0, ttl)
+				}
+			}
+			// A peek under the other strategy starts over, as Allow would,
+			// but leaves the key alone.
+			other := c.l
+			other.Strategy, other.Burst = ratelimit.GCRA, 0
+			if c.l.Strategy == ratelimit.GCRA {
+				other.Strategy = ratelimit.SlidingWindow
+			}
+			if r, err := b.Peek(ctx, other, "peeked", now); err != nil || !r.Allowed || r.Remaining != other.Quota()-1 {
+				t.Fatalf("peek under the other strategy: %+v, %v", r, err)
+			}
+			if v, _ := dump(k); v != v0 {
+				t.Fatal("a peek under the other strategy changed the key")
+			}
+
+			hook.take()
+			if err := b.Reset(ctx, c.l, "peeked"); err != nil {
+				t.Fatal(err)
+			}
+			if cmds := hook.take(); !slices.Equal(cmds, []string{"del"}) {
+				t.Fatalf("a reset sent %v, want one del", cmds)
+			}
+			if n, _ := client.Exists(ctx, k).Result(); n != 0 {
+				t.Fatal("the key outlived its reset")
+			}
+		})
+	}
+	// Bad input is refused before any round trip.
+	hook.take()
+	if _, err := b.Peek(ctx, gcraLimit, "", now); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("peek of an empty key: err = %v, want Invalid", err)
+	}
+	if err := b.Reset(ctx, gcraLimit, ""); fault.KindOf(err) != fault.Invalid {
+		t.Errorf("reset of an empty key: err = %v, want Invalid", err)
+	}
+	if cmds := hook.take(); len(cmds) != 0 {
+		t.Errorf("invalid requests sent %v", cmds)
 	}
 }
 

@@ -18,6 +18,10 @@ import goredis "github.com/redis/go-redis/v9"
 // ARGV[1] is "1" to read the server clock (TIME, microsecond resolution)
 // instead of now = ARGV[2]×10^9 + ARGV[3]. Redis 7 replicates a script's
 // effects, not the script, so reading TIME needs no replicate_commands().
+//
+// Each script's last argument is "1" for a peek (Backend.Peek): the script
+// decides as for a check of cost 1 and replies the same, but writes
+// nothing — no SET, HSET, PEXPIRE or DEL — so a peek is one atomic read.
 const luaPrelude = `
 local B = 1000000000
 local function fmt(n) return string.format('%d', n) end
@@ -34,17 +38,18 @@ end
 //
 // KEYS[1]: string, the TAT in ns since the epoch (absent: 0).
 // ARGV[4..7]: increment T×cost and τ = T×Quota as limbs (saturated at
-// 2^61 by the caller).
+// 2^61 by the caller). ARGV[8]: "1" for a peek.
 // Reply: {allowed 0|1, now_hi, now_lo, old_tat_hi, old_tat_lo}.
 var gcraScript = goredis.NewScript(luaPrelude + `
 local inc_hi, inc_lo = tonumber(ARGV[4]), tonumber(ARGV[5])
 local tau_hi, tau_lo = tonumber(ARGV[6]), tonumber(ARGV[7])
+local peek = ARGV[8] == '1'
 local tat_hi, tat_lo = 0, 0
 local v = redis.pcall('GET', KEYS[1])
 if type(v) == 'table' and v.err then
   -- The limit changed strategy and the key holds window state: start over
   -- as Local does.
-  redis.call('DEL', KEYS[1])
+  if not peek then redis.call('DEL', KEYS[1]) end
   v = false
 end
 if v then
@@ -67,6 +72,8 @@ if nb_lo >= B then nb_lo = nb_lo - B; nb_hi = nb_hi + 1 end
 local allowed = 0
 if nb_hi < tau_hi or (nb_hi == tau_hi and nb_lo <= tau_lo) then
   allowed = 1
+end
+if allowed == 1 and not peek then
   local t_hi, t_lo = now_hi + nb_hi, now_lo + nb_lo
   if t_lo >= B then t_lo = t_lo - B; t_hi = t_hi + 1 end
   local s
@@ -83,7 +90,8 @@ return {allowed, now_hi, now_lo, tat_hi, tat_lo}
 //
 // KEYS[1]: hash {s = Start/P (the window's index since the epoch),
 // p = Prev, c = Curr} (absent: all 0).
-// ARGV[4..6]: P in ns (1e6 ≤ P ≤ 8.64e13), Rate, cost.
+// ARGV[4..6]: P in ns (1e6 ≤ P ≤ 8.64e13), Rate, cost. ARGV[7]: "1" for
+// a peek.
 // Reply: {allowed 0|1, now_hi, now_lo, old s, old p, old c} (counts
 // clamped to [0, 2^40] as DecideWindow clamps them).
 //
@@ -92,6 +100,7 @@ return {allowed, now_hi, now_lo, tat_hi, tat_lo}
 // rather than stored (Local.Sweep drops those too).
 var windowScript = goredis.NewScript(luaPrelude + `
 local P, rate, cost = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local peek = ARGV[7] == '1'
 -- e = now mod P and w = ⌊now/P⌋, exactly: now×10 stays below 2^53 in
 -- each step of the reduction, and the quotient is within 0.01 of an integer.
 local e = math.fmod(now_hi, P)
@@ -128,7 +137,7 @@ local st = redis.pcall('HMGET', KEYS[1], 's', 'p', 'c')
 if st.err then
   -- The limit changed strategy and the key holds a GCRA TAT: start over
   -- as Local does.
-  redis.call('DEL', KEYS[1])
+  if not peek then redis.call('DEL', KEYS[1]) end
   st = {false, false, false}
 end
 local s0, p0, c0 = tonumber(st[1]) or 0, clamp(st[2]), clamp(st[3])
@@ -143,6 +152,10 @@ end
 local allowed = 0
 if muldiv(prev, P - ee, P) + curr + cost <= rate then
   allowed = 1
+end
+if peek then
+  -- Decided; nothing is written.
+elseif allowed == 1 then
   curr = curr + cost
   redis.call('HSET', KEYS[1], 's', fmt(s), 'p', fmt(prev), 'c', fmt(curr))
   -- Curr matters until the end of the next window: Start + 2P − now.
