@@ -97,7 +97,7 @@ func (r *Resolver) Resolve(ctx context.Context, raw string) (identity.ActorConte
 	if err != nil {
 		var fe *fault.Error
 		if errors.As(err, &fe) && fe.Kind != fault.Internal && fe.Kind != fault.Unavailable {
-			r.d.Rejected(kind, fe.Code)
+			r.d.Rejected(kind, string(fe.Code))
 		}
 		return identity.ActorContext{}, err
 	}

@@ -72,8 +72,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	status := statusOf(fe.Kind)
 	p := Problem{
-		Type: problemBase + fe.Code, Title: http.StatusText(status), Status: status,
-		Detail: fe.Detail, Code: fe.Code, Field: fe.Field, Instance: r.URL.Path,
+		Type: problemBase + string(fe.Code), Title: http.StatusText(status), Status: status,
+		Detail: fe.Detail, Code: string(fe.Code), Field: fe.Field, Instance: r.URL.Path,
 		RequestID: requestIDFrom(r.Context()),
 	}
 	var exceeded *ratelimit.ExceededError

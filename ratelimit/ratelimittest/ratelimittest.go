@@ -356,7 +356,7 @@ func testIndependence(t *testing.T, b ratelimit.Backend) {
 	}
 }
 
-func wantCode(t *testing.T, err error, code string) {
+func wantCode(t *testing.T, err error, code fault.Code) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want %s", code)
