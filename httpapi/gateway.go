@@ -135,10 +135,10 @@ func (s *Server) gatewayAuth(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, gatewayPermit{decisionJSON: decisionOut(d), Action: m.Action, Resource: m.Resource, Route: m.Pattern})
 }
 
-func gatewayProblem(r *http.Request, code, detail string) Problem {
+func gatewayProblem(r *http.Request, code fault.Code, detail string) Problem {
 	return Problem{
-		Type: problemBase + code, Title: http.StatusText(http.StatusForbidden), Status: http.StatusForbidden,
-		Detail: detail, Code: code, Instance: r.URL.Path, RequestID: requestIDFrom(r.Context()),
+		Type: problemBase + string(code), Title: http.StatusText(http.StatusForbidden), Status: http.StatusForbidden,
+		Detail: detail, Code: string(code), Instance: r.URL.Path, RequestID: requestIDFrom(r.Context()),
 	}
 }
 
