@@ -68,7 +68,7 @@ func statusOf(k fault.Kind) int {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var fe *fault.Error
 	if !errors.As(err, &fe) {
-		fe = fault.Wrap(fault.Internal, "internal_error", err)
+		fe = fault.Wrap(fault.Internal, CodeInternalError, err)
 	}
 	status := statusOf(fe.Kind)
 	p := Problem{

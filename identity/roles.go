@@ -63,13 +63,13 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 		return Role{}, err
 	}
 	if IsBuiltinRole(name) {
-		return Role{}, fault.Invalidf("name", "builtin_role", "%s is a built-in role and cannot be changed", name)
+		return Role{}, fault.Invalidf("name", CodeBuiltinRole, "%s is a built-in role and cannot be changed", name)
 	}
 	if err := ValidateRoleName(name); err != nil {
 		return Role{}, err
 	}
 	if !utf8.ValidString(in.Description) || utf8.RuneCountInString(in.Description) > MaxRoleDescLen {
-		return Role{}, fault.Invalidf("description", "invalid_description", "description must be valid UTF-8 of at most %d characters", MaxRoleDescLen)
+		return Role{}, fault.Invalidf("description", CodeInvalidDescription, "description must be valid UTF-8 of at most %d characters", MaxRoleDescLen)
 	}
 	perms, err := ValidatePermissions(in.Permissions)
 	if err != nil {
@@ -77,10 +77,10 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 	}
 	for _, p := range perms {
 		if Permission(p) == PermOwnersWrite {
-			return Role{}, fault.Invalidf("permissions", "reserved_permission", "owners:write belongs to the owner role only")
+			return Role{}, fault.Invalidf("permissions", CodeReservedPermission, "owners:write belongs to the owner role only")
 		}
 		if !a.has(Permission(p)) {
-			return Role{}, fault.Forbiddenf("permission_denied", "you cannot grant %s, which you do not hold", p)
+			return Role{}, fault.Forbiddenf(CodePermissionDenied, "you cannot grant %s, which you do not hold", p)
 		}
 	}
 	now := s.timestamp()
@@ -109,7 +109,7 @@ func (s *Service) DeleteRole(ctx context.Context, c Caller, tenantID, name strin
 		return err
 	}
 	if IsBuiltinRole(name) {
-		return fault.Invalidf("name", "builtin_role", "%s is a built-in role and cannot be deleted", name)
+		return fault.Invalidf("name", CodeBuiltinRole, "%s is a built-in role and cannot be deleted", name)
 	}
 	return s.store.DeleteRole(ctx, tenantID, name)
 }

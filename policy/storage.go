@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 )
 
@@ -13,20 +14,20 @@ import (
 // JSON form of a resource's parents and attributes.
 
 // ErrResourceNotFound is Store's NotFound for a resource.
-func ErrResourceNotFound() error { return fault.NotFoundf("resource_not_found", "resource not found") }
+func ErrResourceNotFound() error { return fault.NotFoundf(CodeResourceNotFound, "resource not found") }
 
 // ErrPolicyVersionNotFound is Store's NotFound for a policy version.
 func ErrPolicyVersionNotFound() error {
-	return fault.NotFoundf("policy_version_not_found", "policy version not found")
+	return fault.NotFoundf(CodePolicyVersionNotFound, "policy version not found")
 }
 
 // ErrPolicyVersionConflict is AddPolicySet's Conflict.
 func ErrPolicyVersionConflict() error {
-	return fault.Conflictf("policy_version_conflict", "the policies changed since the version this change was based on")
+	return fault.Conflictf(CodePolicyVersionConflict, "the policies changed since the version this change was based on")
 }
 
 func errInvalidCursor() error {
-	return fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
+	return fault.Invalidf("cursor", cursor.CodeInvalidCursor, "cursor is not valid")
 }
 
 // EncodeParents writes parents as a JSON array of {"type", "id"}; nil is [].

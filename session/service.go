@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/token"
 )
@@ -155,7 +156,7 @@ type LoginRequest struct {
 const maxPasswordInput = 1024
 
 func errInvalidCredentials() error {
-	return fault.Unauthenticatedf("invalid_credentials", "the email or password is wrong")
+	return fault.Unauthenticatedf(CodeInvalidCredentials, "the email or password is wrong")
 }
 
 // Login checks a password and opens a session. Unknown emails, wrong
@@ -182,10 +183,10 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 		return Tokens{}, err
 	}
 	if req.Password == "" {
-		return Tokens{}, fault.Invalidf("password", "invalid_password", "password is required")
+		return Tokens{}, fault.Invalidf("password", CodeInvalidPassword, "password is required")
 	}
 	if len(req.Password) > maxPasswordInput {
-		return Tokens{}, fault.Invalidf("password", "invalid_password", "password is too long")
+		return Tokens{}, fault.Invalidf("password", CodeInvalidPassword, "password is too long")
 	}
 	if s.throttle != nil {
 		if err := s.throttle.Enforce(ctx, "", ratelimit.TierLoginAccount, accountKey(email)); err != nil {
@@ -213,7 +214,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 		// The real path fails with hasher_busy when ctx ends while queued;
 		// the dummy path must answer the same way or it reveals the account.
 		if err := ctx.Err(); err != nil {
-			return Tokens{}, fault.Wrap(fault.Unavailable, "hasher_busy", err)
+			return Tokens{}, fault.Wrap(fault.Unavailable, password.CodeHasherBusy, err)
 		}
 	}
 	if !ok || user.Status != identity.UserActive {
@@ -246,7 +247,7 @@ func (s *Service) upgradeHash(ctx context.Context, u identity.User, plain string
 }
 
 func errNoSuchTenant() error {
-	return fault.Forbiddenf("tenant_access_denied", "you are not a member of that tenant")
+	return fault.Forbiddenf(CodeTenantAccessDenied, "you are not a member of that tenant")
 }
 
 // pickTenant chooses the session's tenant: the one asked for (by id or
@@ -272,7 +273,7 @@ func (s *Service) pickTenant(ctx context.Context, actorID, want string) (string,
 	} else if identity.ValidateSlug(want) == nil {
 		t, err = s.identities.GetTenantBySlug(ctx, want)
 	} else {
-		return "", nil, fault.Invalidf("tenant", "invalid_tenant", "tenant must be a tenant id or slug")
+		return "", nil, fault.Invalidf("tenant", CodeInvalidTenant, "tenant must be a tenant id or slug")
 	}
 	if errors.Is(err, fault.ErrNotFound) {
 		return "", nil, errNoSuchTenant()
@@ -288,7 +289,7 @@ func (s *Service) pickTenant(ctx context.Context, actorID, want string) (string,
 		return "", nil, err
 	}
 	if t.Status != identity.TenantActive {
-		return "", nil, fault.Forbiddenf("tenant_suspended", "that tenant is suspended")
+		return "", nil, fault.Forbiddenf(identity.CodeTenantSuspended, "that tenant is suspended")
 	}
 	return t.ID, m.Roles, nil
 }
@@ -340,7 +341,7 @@ func (s *Service) issue(ctx context.Context, sess Session, roles []string, refre
 		TenantID: sess.TenantID, Roles: roles, ActorType: identity.ActorHuman, Scope: perms,
 	})
 	if err != nil {
-		return Tokens{}, fault.Wrap(fault.Internal, "signing_failed", err)
+		return Tokens{}, fault.Wrap(fault.Internal, token.CodeSigningFailed, err)
 	}
 	return Tokens{
 		AccessToken: access, ExpiresIn: s.opts.AccessTTL, RefreshToken: refresh,
@@ -349,7 +350,7 @@ func (s *Service) issue(ctx context.Context, sess Session, roles []string, refre
 }
 
 func errInvalidRefresh() error {
-	return fault.Unauthenticatedf("invalid_refresh_token", "the refresh token is invalid, expired or revoked")
+	return fault.Unauthenticatedf(CodeInvalidRefreshToken, "the refresh token is invalid, expired or revoked")
 }
 
 // maxRefreshTokenLen bounds input before hashing.

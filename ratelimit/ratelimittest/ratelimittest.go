@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ratelimit"
 )
@@ -413,7 +414,7 @@ func testInvalidLimit(t *testing.T, b ratelimit.Backend) {
 			t.Errorf("%s: got no error", name)
 			continue
 		}
-		if fault.KindOf(err) != fault.Invalid || !errors.Is(err, &fault.Error{Code: "invalid_limit"}) {
+		if fault.KindOf(err) != fault.Invalid || !errors.Is(err, &fault.Error{Code: cursor.CodeInvalidLimit}) {
 			t.Errorf("%s: got %v, want an Invalid invalid_limit error", name, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
 )
 
 // dbErr classifies an error from pgx. Errors that are already faults pass
@@ -23,9 +24,9 @@ func dbErr(err error) error {
 		return err
 	}
 	if unavailable(err) {
-		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
-	return fault.Wrap(fault.Internal, "store_error", err)
+	return fault.Wrap(fault.Internal, store.CodeStoreError, err)
 }
 
 // unavailable reports errors that say the database cannot be reached or is

@@ -9,6 +9,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
 )
 
 // dbErr classifies an error from the driver. Errors that are already faults
@@ -23,17 +24,17 @@ func dbErr(err error) error {
 		return err
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
 			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
-			return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+			return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 		}
 	}
-	return fault.Wrap(fault.Internal, "store_error", err)
+	return fault.Wrap(fault.Internal, store.CodeStoreError, err)
 }
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY violation on
