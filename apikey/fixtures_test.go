@@ -190,7 +190,7 @@ func wantFault(t *testing.T, err error, kind fault.Kind, code, field string) {
 	if !errors.As(err, &fe) {
 		t.Fatalf("err = %v, want %s %s", err, kind, code)
 	}
-	if fe.Kind != kind || fe.Code != code || (field != "" && fe.Field != field) {
+	if fe.Kind != kind || string(fe.Code) != code || (field != "" && fe.Field != field) {
 		t.Fatalf("err = %s %s (field %q), want %s %s (field %q)", fe.Kind, fe.Code, fe.Field, kind, code, field)
 	}
 }

@@ -95,20 +95,20 @@ type NewKey struct {
 	RateLimit string
 }
 
-func errKeyNotFound() error { return fault.NotFoundf("api_key_not_found", "API key not found") }
+func errKeyNotFound() error { return fault.NotFoundf(CodeAPIKeyNotFound, "API key not found") }
 
 // callerRights is what the caller may do in tenantID. A session is checked
 // against live membership; any other credential is bounded by the
 // permissions it was authenticated with, in its own tenant only.
 func (s *Service) callerRights(ctx context.Context, ac identity.ActorContext, tenantID string) (identity.PermissionSet, error) {
 	if !ids.Valid(tenantID) {
-		return nil, fault.NotFoundf("tenant_not_found", "tenant not found")
+		return nil, fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
 	}
 	if ac.Credential == identity.CredentialSession {
 		return s.rights.TenantPermissions(ctx, tenantID, ac.ActorID)
 	}
 	if ac.TenantID != tenantID {
-		return nil, fault.NotFoundf("tenant_not_found", "tenant not found")
+		return nil, fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
 	}
 	set := identity.PermissionSet{}
 	for _, p := range ac.Permissions {
@@ -168,7 +168,7 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 	now := s.timestamp()
 	if in.ExpiresAt != nil {
 		if !in.ExpiresAt.After(now) {
-			return Key{}, "", fault.Invalidf("expires_at", "expires_at_in_past", "expires_at must be in the future")
+			return Key{}, "", fault.Invalidf("expires_at", CodeExpiresAtInPast, "expires_at must be in the future")
 		}
 		t := in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		in.ExpiresAt = &t
@@ -203,15 +203,15 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 // rights: a key can never do more than whoever made it.
 func validateScopes(scopes []string, rights identity.PermissionSet) ([]string, error) {
 	if len(scopes) > maxScopes {
-		return nil, fault.Invalidf("scopes", "too_many_scopes", "at most %d scopes", maxScopes)
+		return nil, fault.Invalidf("scopes", identity.CodeTooManyScopes, "at most %d scopes", maxScopes)
 	}
 	out := make([]string, 0, len(scopes))
 	for _, sc := range scopes {
 		if !identity.KnownPermission(sc) {
-			return nil, fault.Invalidf("scopes", "unknown_scope", "%q is not a permission of the catalogue", truncate(sc, 64))
+			return nil, fault.Invalidf("scopes", identity.CodeUnknownScope, "%q is not a permission of the catalogue", truncate(sc, 64))
 		}
 		if !rights.Has(identity.Permission(sc)) {
-			return nil, fault.Forbiddenf("scope_exceeds_rights", "a key cannot have %s: you do not hold it in this tenant", sc)
+			return nil, fault.Forbiddenf(CodeScopeExceedsRights, "a key cannot have %s: you do not hold it in this tenant", sc)
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)
@@ -239,35 +239,35 @@ func (s *Service) checkHolder(ctx context.Context, ac identity.ActorContext, rig
 	case strings.HasPrefix(holder, identity.AgentActorPrefix):
 		id := strings.TrimPrefix(holder, identity.AgentActorPrefix)
 		if !ids.Valid(id) {
-			return fault.NotFoundf("agent_not_found", "agent not found")
+			return fault.NotFoundf(identity.CodeAgentNotFound, "agent not found")
 		}
 		ag, err := s.rights.Agent(ctx, tenantID, id)
 		if err != nil {
 			return err
 		}
 		if (ag.OwnerID != ac.ActorID || bounded(ac)) && !rights.Has(identity.PermAgentsWrite) {
-			return fault.Forbiddenf("permission_denied", "only the agent's owner, in their own session, or a holder of agents:write may give it keys")
+			return fault.Forbiddenf(identity.CodePermissionDenied, "only the agent's owner, in their own session, or a holder of agents:write may give it keys")
 		}
 		if ag.Status != identity.AgentActive {
-			return fault.Conflictf("agent_disabled", "this agent is disabled")
+			return fault.Conflictf(identity.CodeAgentDisabled, "this agent is disabled")
 		}
 		return nil
 	case strings.HasPrefix(holder, serviceaccount.ActorPrefix):
 		if !s.isPlatformAdmin(ctx, ac) {
-			return fault.Forbiddenf("platform_admin_required", "only a platform admin may give a service keys")
+			return fault.Forbiddenf(identity.CodePlatformAdminRequired, "only a platform admin may give a service keys")
 		}
 		svc, err := s.services.GetServiceByName(ctx, strings.TrimPrefix(holder, serviceaccount.ActorPrefix))
 		if err != nil {
 			return err
 		}
 		if svc.Status != serviceaccount.Active {
-			return fault.Conflictf("service_disabled", "this service is disabled")
+			return fault.Conflictf(serviceaccount.CodeServiceDisabled, "this service is disabled")
 		}
 		return nil
 	case strings.HasPrefix(holder, identity.UserActorPrefix):
-		return fault.Forbiddenf("key_for_other_user", "a key can only be created for yourself, your agents or a service")
+		return fault.Forbiddenf(CodeKeyForOtherUser, "a key can only be created for yourself, your agents or a service")
 	}
-	return fault.Invalidf("actor_id", "invalid_actor_id", "actor_id must be a user:, agent: or service: actor id")
+	return fault.Invalidf("actor_id", identity.CodeInvalidActorID, "actor_id must be a user:, agent: or service: actor id")
 }
 
 // bounded reports whether ac acts through a credential narrower than its
@@ -323,7 +323,7 @@ func (s *Service) visible(ctx context.Context, ac identity.ActorContext, id stri
 }
 
 func errPermission(p identity.Permission) error {
-	return fault.Forbiddenf("permission_denied", "this action needs the %s permission in this tenant", p)
+	return fault.Forbiddenf(identity.CodePermissionDenied, "this action needs the %s permission in this tenant", p)
 }
 
 // Get returns a key's metadata.
@@ -420,7 +420,7 @@ func (s *Service) Revoke(ctx context.Context, ac identity.ActorContext, id strin
 // platform admins set it (for a customer's plan, or to slow a noisy key).
 func (s *Service) rateLimit(ctx context.Context, ac identity.ActorContext, spec string) (string, error) {
 	if !s.isPlatformAdmin(ctx, ac) {
-		return "", fault.Forbiddenf("platform_admin_required", "only a platform admin may set a key's own rate limit")
+		return "", fault.Forbiddenf(identity.CodePlatformAdminRequired, "only a platform admin may set a key's own rate limit")
 	}
 	p, err := ratelimit.ParsePolicy(ratelimit.TierActor, spec)
 	if err != nil {
@@ -458,7 +458,7 @@ func (s *Service) SetRateLimit(ctx context.Context, ac identity.ActorContext, id
 			return Key{}, err
 		}
 	} else if !s.isPlatformAdmin(ctx, ac) {
-		return Key{}, fault.Forbiddenf("platform_admin_required", "only a platform admin may set a key's own rate limit")
+		return Key{}, fault.Forbiddenf(identity.CodePlatformAdminRequired, "only a platform admin may set a key's own rate limit")
 	}
 	if err := s.store.SetAPIKeyRateLimit(ctx, k.ID, spec); err != nil {
 		return Key{}, err
@@ -478,7 +478,7 @@ func (s *Service) mayReissue(ctx context.Context, ac identity.ActorContext, k Ke
 	}
 	for _, sc := range k.Scopes {
 		if !rights.Has(identity.Permission(sc)) {
-			return fault.Forbiddenf("scope_exceeds_rights", "the key has %s, which you do not hold in this tenant, so you cannot receive its secret", sc)
+			return fault.Forbiddenf(CodeScopeExceedsRights, "the key has %s, which you do not hold in this tenant, so you cannot receive its secret", sc)
 		}
 	}
 	return nil
@@ -489,7 +489,7 @@ func (s *Service) mayReissue(ctx context.Context, ac identity.ActorContext, k Ke
 // delegated token apikeys:write, its holder's keys included.
 func (s *Service) Rotate(ctx context.Context, ac identity.ActorContext, id string, grace time.Duration) (Key, string, error) {
 	if grace < 0 || grace > s.opts.MaxRotationGrace {
-		return Key{}, "", fault.Invalidf("grace_period_seconds", "invalid_grace_period", "the grace period must be between 0 and %d seconds", int64(s.opts.MaxRotationGrace/time.Second))
+		return Key{}, "", fault.Invalidf("grace_period_seconds", secret.CodeInvalidGracePeriod, "the grace period must be between 0 and %d seconds", int64(s.opts.MaxRotationGrace/time.Second))
 	}
 	k, err := s.visible(ctx, ac, id, identity.PermAPIKeysWrite)
 	if err != nil {
@@ -528,9 +528,9 @@ func (k Key) Matches(hash []byte, now time.Time) bool {
 func (k Key) Usable(now time.Time) error {
 	switch {
 	case k.RevokedAt != nil:
-		return fault.Unauthenticatedf("api_key_revoked", "this API key has been revoked")
+		return fault.Unauthenticatedf(CodeAPIKeyRevoked, "this API key has been revoked")
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return fault.Unauthenticatedf("api_key_expired", "this API key has expired")
+		return fault.Unauthenticatedf(CodeAPIKeyExpired, "this API key has expired")
 	}
 	return nil
 }

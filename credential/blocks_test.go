@@ -96,7 +96,7 @@ func (b blockWorld) wantOnly(t *testing.T, e *env, refused map[string]refusal) {
 		if r, ok := refused[name]; ok {
 			_, err := e.resolve(raw)
 			var fe *fault.Error
-			if !errors.As(err, &fe) || fe.Kind != r.kind || fe.Code != r.code {
+			if !errors.As(err, &fe) || fe.Kind != r.kind || string(fe.Code) != r.code {
 				t.Errorf("%s: %v, want %s %s", name, err, r.kind, r.code)
 			}
 		} else if _, err := e.resolve(raw); err != nil {

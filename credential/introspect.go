@@ -17,7 +17,7 @@ func (r *Resolver) Introspect(ctx context.Context, asker identity.ActorContext, 
 		return identity.ActorContext{}, false, err
 	}
 	if raw == "" {
-		return identity.ActorContext{}, false, fault.Invalidf("token", "token_required", "token is required")
+		return identity.ActorContext{}, false, fault.Invalidf("token", CodeTokenRequired, "token is required")
 	}
 	ac, err = r.Resolve(ctx, raw)
 	if err != nil {
@@ -33,7 +33,7 @@ func (r *Resolver) Introspect(ctx context.Context, asker identity.ActorContext, 
 // requests are refused before their bodies are read.
 func (r *Resolver) MayIntrospect(ctx context.Context, asker identity.ActorContext) error {
 	if asker.ActorType != identity.ActorService && !r.d.Rights.IsPlatformAdmin(ctx, asker.Caller()) {
-		return fault.Forbiddenf("introspection_not_allowed", "only services and platform admins may introspect credentials")
+		return fault.Forbiddenf(CodeIntrospectionNotAllowed, "only services and platform admins may introspect credentials")
 	}
 	return nil
 }

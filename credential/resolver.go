@@ -100,7 +100,7 @@ func (r *Resolver) Resolve(ctx context.Context, raw string) (identity.ActorConte
 	if err != nil {
 		var fe *fault.Error
 		if errors.As(err, &fe) && fe.Kind != fault.Internal && fe.Kind != fault.Unavailable {
-			r.d.Rejected(kind, fe.Code)
+			r.d.Rejected(kind, string(fe.Code))
 		}
 		return identity.ActorContext{}, err
 	}
@@ -108,15 +108,15 @@ func (r *Resolver) Resolve(ctx context.Context, raw string) (identity.ActorConte
 }
 
 func errRevoked() error {
-	return fault.Unauthenticatedf("token_revoked", "this token has been revoked")
+	return fault.Unauthenticatedf(CodeTokenRevoked, "this token has been revoked")
 }
 
 func errActorDisabled() error {
-	return fault.Unauthenticatedf("actor_disabled", "the actor of this credential is disabled")
+	return fault.Unauthenticatedf(CodeActorDisabled, "the actor of this credential is disabled")
 }
 
 func errTenantSuspended() error {
-	return fault.Forbiddenf("tenant_suspended", "this tenant is suspended")
+	return fault.Forbiddenf(identity.CodeTenantSuspended, "this tenant is suspended")
 }
 
 // resolveToken checks a JWT and everything that can end it early: its
@@ -168,7 +168,7 @@ func (r *Resolver) resolveToken(ctx context.Context, raw string) (identity.Actor
 }
 
 func errInvalidKey() error {
-	return fault.Unauthenticatedf("invalid_api_key", "the API key is malformed or invalid")
+	return fault.Unauthenticatedf(apikey.CodeInvalidAPIKey, "the API key is malformed or invalid")
 }
 
 // resolveKey checks an API key: its checksum without I/O, then its record
@@ -193,7 +193,7 @@ func (r *Resolver) resolveKey(ctx context.Context, raw string) (identity.ActorCo
 		return identity.ActorContext{}, err
 	}
 	if r.d.Revoked.Revoked(k.ID) {
-		return identity.ActorContext{}, fault.Unauthenticatedf("api_key_revoked", "this API key has been revoked")
+		return identity.ActorContext{}, fault.Unauthenticatedf(apikey.CodeAPIKeyRevoked, "this API key has been revoked")
 	}
 	if r.blocks.actorBlocked(k.ActorID) {
 		return identity.ActorContext{}, errActorDisabled()
@@ -252,7 +252,7 @@ func (r *Resolver) loadKey(ctx context.Context, id string, now time.Time) (*keyE
 		var fe *fault.Error
 		switch {
 		case errors.As(err, &fe) && fe.Kind != fault.Internal && fe.Kind != fault.Unavailable:
-			e.holderErr = fault.Unauthenticatedf("api_key_holder_inactive", "the holder of this API key can no longer act in its tenant")
+			e.holderErr = fault.Unauthenticatedf(apikey.CodeAPIKeyHolderInactive, "the holder of this API key can no longer act in its tenant")
 		case err != nil:
 			return nil, err
 		default:

@@ -53,11 +53,17 @@ func (k Kind) String() string {
 	}
 }
 
+// Code is a stable, machine-readable error code, e.g. "tenant_not_found".
+// Clients branch on it, so a code never changes meaning once released. Each
+// domain package declares the codes it owns in its codes.go; every code is
+// described in docs/errors.md.
+type Code string
+
 // Error is a classified error with a stable, machine-readable Code.
 type Error struct {
 	Kind Kind
 	// Code is stable across releases; clients branch on it.
-	Code string
+	Code Code
 	// Detail is a human-readable sentence that is safe to show the client.
 	Detail string
 	// Field is the JSON path of the offending input, for validation errors.
@@ -69,7 +75,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := e.Kind.String() + ": " + e.Code
+	msg := e.Kind.String() + ": " + string(e.Code)
 	if e.Detail != "" {
 		msg += ": " + e.Detail
 	}
@@ -106,37 +112,37 @@ var (
 )
 
 // New returns an error of the given kind and code.
-func New(kind Kind, code, detail string) *Error {
+func New(kind Kind, code Code, detail string) *Error {
 	return &Error{Kind: kind, Code: code, Detail: detail}
 }
 
 // Invalidf reports bad input in field.
-func Invalidf(field, code, format string, args ...any) *Error {
+func Invalidf(field string, code Code, format string, args ...any) *Error {
 	return &Error{Kind: Invalid, Code: code, Field: field, Detail: fmt.Sprintf(format, args...)}
 }
 
 // NotFoundf reports that something the caller named does not exist for them.
-func NotFoundf(code, format string, args ...any) *Error {
+func NotFoundf(code Code, format string, args ...any) *Error {
 	return &Error{Kind: NotFound, Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Conflictf reports that the request clashes with existing state.
-func Conflictf(code, format string, args ...any) *Error {
+func Conflictf(code Code, format string, args ...any) *Error {
 	return &Error{Kind: Conflict, Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Forbiddenf reports an authenticated caller lacking a right.
-func Forbiddenf(code, format string, args ...any) *Error {
+func Forbiddenf(code Code, format string, args ...any) *Error {
 	return &Error{Kind: Forbidden, Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Unauthenticatedf reports a missing or bad credential.
-func Unauthenticatedf(code, format string, args ...any) *Error {
+func Unauthenticatedf(code Code, format string, args ...any) *Error {
 	return &Error{Kind: Unauthenticated, Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Wrap classifies an internal cause without exposing it.
-func Wrap(kind Kind, code string, cause error) *Error {
+func Wrap(kind Kind, code Code, cause error) *Error {
 	return &Error{Kind: kind, Code: code, Err: cause}
 }
 

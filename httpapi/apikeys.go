@@ -6,6 +6,7 @@ import (
 
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/secret"
 )
 
 type apiKeyJSON struct {
@@ -85,7 +86,7 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	case "true":
 		includeRevoked = true
 	default:
-		return fault.Invalidf("include_revoked", "invalid_include_revoked", "include_revoked must be true or false")
+		return fault.Invalidf("include_revoked", CodeInvalidIncludeRevoked, "include_revoked must be true or false")
 	}
 	list, err := s.APIKeys.List(r.Context(), *actor(r), tenantID, q.Get("actor_id"), includeRevoked, p)
 	if err != nil {
@@ -121,7 +122,7 @@ func (s *Server) patchAPIKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.RateLimit == nil {
-		return fault.Invalidf("rate_limit", "nothing_to_change", `send rate_limit: a rate-limit spec, or "" to remove the key's own limit`)
+		return fault.Invalidf("rate_limit", CodeNothingToChange, `send rate_limit: a rate-limit spec, or "" to remove the key's own limit`)
 	}
 	k, err := s.APIKeys.SetRateLimit(r.Context(), *actor(r), r.PathValue("id"), *in.RateLimit)
 	if err != nil {
@@ -148,7 +149,7 @@ func gracePeriod(r *http.Request, def time.Duration) (time.Duration, error) {
 	}
 	const maxSeconds = 365 * 24 * 3600 // the services bound it further
 	if *in.GracePeriodSeconds < 0 || *in.GracePeriodSeconds > maxSeconds {
-		return 0, fault.Invalidf("grace_period_seconds", "invalid_grace_period", "grace_period_seconds must be between 0 and %d", maxSeconds)
+		return 0, fault.Invalidf("grace_period_seconds", secret.CodeInvalidGracePeriod, "grace_period_seconds must be between 0 and %d", maxSeconds)
 	}
 	return time.Duration(*in.GracePeriodSeconds) * time.Second, nil
 }

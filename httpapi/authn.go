@@ -13,11 +13,11 @@ import (
 const maxCredentialLen = 8 << 10
 
 func errNoCredential() error {
-	return fault.Unauthenticatedf("missing_credential", "send an access token or API key as Authorization: Bearer <credential>, or an API key as X-API-Key")
+	return fault.Unauthenticatedf(CodeMissingCredential, "send an access token or API key as Authorization: Bearer <credential>, or an API key as X-API-Key")
 }
 
 func errNoRoute() error {
-	return fault.NotFoundf("route_not_found", "no endpoint matches this path")
+	return fault.NotFoundf(CodeRouteNotFound, "no endpoint matches this path")
 }
 
 // authenticate resolves the credential to an ActorContext or answers 401,
@@ -68,7 +68,7 @@ func credentialOf(r *http.Request) (string, error) {
 	case len(key) > maxCredentialLen:
 		return "", errNoCredential()
 	case hasBearer && key != "":
-		return "", fault.Unauthenticatedf("ambiguous_credential", "send either Authorization or X-API-Key, not both")
+		return "", fault.Unauthenticatedf(CodeAmbiguousCredential, "send either Authorization or X-API-Key, not both")
 	case key != "":
 		return key, nil
 	case hasBearer:

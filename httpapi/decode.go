@@ -17,7 +17,7 @@ func decodeJSON(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &fault.Error{Kind: fault.UnsupportedMediaType, Code: "unsupported_media_type", Detail: "the body must be application/json"}
+			return &fault.Error{Kind: fault.UnsupportedMediaType, Code: CodeUnsupportedMediaType, Detail: "the body must be application/json"}
 		}
 	}
 	dec := json.NewDecoder(r.Body)
@@ -26,7 +26,7 @@ func decodeJSON(r *http.Request, dst any) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fault.Invalidf("", "invalid_json", "the body must hold one JSON object and nothing after it")
+		return fault.Invalidf("", CodeInvalidJSON, "the body must hold one JSON object and nothing after it")
 	}
 	return nil
 }
@@ -37,18 +37,18 @@ func decodeError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &maxErr):
-		return &fault.Error{Kind: fault.TooLarge, Code: "body_too_large", Detail: "the request body is larger than the server accepts"}
+		return &fault.Error{Kind: fault.TooLarge, Code: CodeBodyTooLarge, Detail: "the request body is larger than the server accepts"}
 	case errors.Is(err, io.EOF):
-		return fault.Invalidf("", "invalid_json", "the request body is empty")
+		return fault.Invalidf("", CodeInvalidJSON, "the request body is empty")
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return fault.Invalidf("", "invalid_json", "the request body is not valid JSON")
+		return fault.Invalidf("", CodeInvalidJSON, "the request body is not valid JSON")
 	case errors.As(err, &typeErr):
-		return fault.Invalidf(typeErr.Field, "invalid_type", "%s must be of JSON type %s", fieldName(typeErr.Field), jsonType(typeErr.Type.Kind().String()))
+		return fault.Invalidf(typeErr.Field, CodeInvalidType, "%s must be of JSON type %s", fieldName(typeErr.Field), jsonType(typeErr.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return fault.Invalidf(name, "unknown_field", "unknown field %q", name)
+		return fault.Invalidf(name, CodeUnknownField, "unknown field %q", name)
 	default:
-		return fault.Invalidf("", "invalid_json", "the request body could not be read as JSON")
+		return fault.Invalidf("", CodeInvalidJSON, "the request body could not be read as JSON")
 	}
 }
 

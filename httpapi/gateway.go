@@ -92,14 +92,14 @@ type gatewayPermit struct {
 // The credential was resolved by authenticate (401 without one).
 func (s *Server) gatewayAuth(w http.ResponseWriter, r *http.Request) error {
 	if s.Gateway == nil {
-		return fault.NotFoundf("gateway_not_configured", "the gateway endpoint is off: set gateway_routes to a route table file")
+		return fault.NotFoundf(CodeGatewayNotConfigured, "the gateway endpoint is off: set gateway_routes to a route table file")
 	}
 	ac := actor(r)
 	method, uri := originalRequest(r)
 	m, ok := s.Gateway.Match(method, uri)
 	if !ok {
 		return s.gatewayDeny(w, r, gatewayDenial{
-			Problem:  gatewayProblem(r, "gateway_route_not_found", "no route of the gateway table maps this method and path; unmapped requests are denied"),
+			Problem:  gatewayProblem(r, CodeGatewayRouteNotFound, "no route of the gateway table maps this method and path; unmapped requests are denied"),
 			Decision: policy.Deny, Reasons: []string{"gateway_route_not_found"}, Errors: []string{},
 			Method: method, URI: uri,
 		})
@@ -119,7 +119,7 @@ func (s *Server) gatewayAuth(w http.ResponseWriter, r *http.Request) error {
 		out := decisionOut(d)
 		res := m.Resource
 		return s.gatewayDeny(w, r, gatewayDenial{
-			Problem:  gatewayProblem(r, "access_denied", "the policies deny "+m.Action+" on "+m.Resource.Type+" "+m.Resource.ID),
+			Problem:  gatewayProblem(r, CodeAccessDenied, "the policies deny "+m.Action+" on "+m.Resource.Type+" "+m.Resource.ID),
 			Decision: out.Decision, Reasons: out.Reasons, Errors: out.Errors, DecisionID: d.DecisionID,
 			Method: method, URI: uri, Action: m.Action, Resource: &res,
 		})
@@ -135,10 +135,10 @@ func (s *Server) gatewayAuth(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, gatewayPermit{decisionJSON: decisionOut(d), Action: m.Action, Resource: m.Resource, Route: m.Pattern})
 }
 
-func gatewayProblem(r *http.Request, code, detail string) Problem {
+func gatewayProblem(r *http.Request, code fault.Code, detail string) Problem {
 	return Problem{
-		Type: problemBase + code, Title: http.StatusText(http.StatusForbidden), Status: http.StatusForbidden,
-		Detail: detail, Code: code, Instance: r.URL.Path, RequestID: requestIDFrom(r.Context()),
+		Type: problemBase + string(code), Title: http.StatusText(http.StatusForbidden), Status: http.StatusForbidden,
+		Detail: detail, Code: string(code), Instance: r.URL.Path, RequestID: requestIDFrom(r.Context()),
 	}
 }
 

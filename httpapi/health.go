@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -19,19 +20,19 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 // and its schema is the one this binary expects.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.draining.Load() {
-		return &fault.Error{Kind: fault.Unavailable, Code: "shutting_down", Detail: "this replica is shutting down"}
+		return &fault.Error{Kind: fault.Unavailable, Code: CodeShuttingDown, Detail: "this replica is shutting down"}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
-		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	applied, latest, err := s.Store.MigrationStatus(ctx)
 	if err != nil {
-		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	if applied != latest {
-		return &fault.Error{Kind: fault.Unavailable, Code: "migrations_pending",
+		return &fault.Error{Kind: fault.Unavailable, Code: store.CodeMigrationsPending,
 			Detail: "the database schema is not at this binary's version; run tollgate migrate up"}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "schema_version": applied})

@@ -120,7 +120,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				}
 				s.Log.ErrorContext(ctx, "panic serving request", "panic", p, "stack", string(debug.Stack()))
 				if rec.status == 0 {
-					writeError(rec, r, s.Log, fault.Wrap(fault.Internal, "internal_error", nil))
+					writeError(rec, r, s.Log, fault.Wrap(fault.Internal, CodeInternalError, nil))
 				}
 			}
 			route := r.Pattern

@@ -33,13 +33,13 @@ func writeOAuthError(w http.ResponseWriter, e *oauth.Error) {
 func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, fault.New(fault.UnsupportedMediaType, "unsupported_media_type", "send the request as application/x-www-form-urlencoded")
+		return nil, fault.New(fault.UnsupportedMediaType, CodeUnsupportedMediaType, "send the request as application/x-www-form-urlencoded")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, fault.New(fault.TooLarge, "body_too_large", "the request body is too large")
+			return nil, fault.New(fault.TooLarge, CodeBodyTooLarge, "the request body is too large")
 		}
 		return nil, &oauth.Error{Code: "invalid_request", Description: "the form is malformed", Status: 400}
 	}
@@ -98,7 +98,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			var oe *oauth.Error
 			if errors.As(err, &oe) {
-				return fault.Invalidf("token", "invalid_form", "the form is malformed")
+				return fault.Invalidf("token", CodeInvalidForm, "the form is malformed")
 			}
 			return err
 		}

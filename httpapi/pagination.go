@@ -23,13 +23,13 @@ func listPage(r *http.Request) (cursor.Page, int, error) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxListLimit {
-			return cursor.Page{}, 0, fault.Invalidf("limit", "invalid_limit", "limit must be an integer from 1 to %d", maxListLimit)
+			return cursor.Page{}, 0, fault.Invalidf("limit", cursor.CodeInvalidLimit, "limit must be an integer from 1 to %d", maxListLimit)
 		}
 		limit = n
 	}
 	after := r.URL.Query().Get("cursor")
 	if len(after) > maxCursorLen {
-		return cursor.Page{}, 0, fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
+		return cursor.Page{}, 0, fault.Invalidf("cursor", cursor.CodeInvalidCursor, "cursor is not valid")
 	}
 	return cursor.Page{After: after, Limit: limit + 1}, limit, nil
 }

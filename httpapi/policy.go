@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/policy"
 )
@@ -127,7 +128,7 @@ func (s *Server) authorizeBatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(in.Requests) == 0 || len(in.Requests) > policy.MaxBatch {
-		return fault.Invalidf("requests", "invalid_batch", "a batch holds 1 to %d requests", policy.MaxBatch)
+		return fault.Invalidf("requests", policy.CodeInvalidBatch, "a batch holds 1 to %d requests", policy.MaxBatch)
 	}
 	reqs := make([]policy.Request, len(in.Requests))
 	for i, b := range in.Requests {
@@ -162,7 +163,7 @@ func (s *Server) lookupResources(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(in.Cursor) > policy.MaxIDLen {
-		return fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
+		return fault.Invalidf("cursor", cursor.CodeInvalidCursor, "cursor is not valid")
 	}
 	p, err := s.Policy.Lookup(r.Context(), *actor(r), in.TenantID, policy.LookupQuery{
 		Principal: in.Principal, OnBehalfOf: in.OnBehalfOf, Action: in.Action, ResourceType: in.ResourceType,
@@ -307,7 +308,7 @@ func (s *Server) putPolicies(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Text == nil {
-		return fault.Invalidf("text", "text_required", `text is required: the tenant's policies in Cedar, "" for none`)
+		return fault.Invalidf("text", policy.CodeTextRequired, `text is required: the tenant's policies in Cedar, "" for none`)
 	}
 	id := r.PathValue("id")
 	ps, err := s.Policy.PutPolicies(r.Context(), *actor(r), id, *in.Text, in.PreviousVersion)
@@ -324,7 +325,7 @@ func (s *Server) listPolicyVersions(w http.ResponseWriter, r *http.Request) erro
 	}
 	if p.After != "" {
 		if v, err := strconv.ParseInt(p.After, 10, 64); err != nil || v < 1 {
-			return fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
+			return fault.Invalidf("cursor", cursor.CodeInvalidCursor, "cursor is not valid")
 		}
 	}
 	list, err := s.Policy.PolicyVersions(r.Context(), *actor(r), r.PathValue("id"), p)
@@ -382,7 +383,7 @@ func (s *Server) validatePolicies(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if in.Text == nil {
-		return fault.Invalidf("text", "text_required", "text is required: the policies to check, in Cedar")
+		return fault.Invalidf("text", policy.CodeTextRequired, "text is required: the policies to check, in Cedar")
 	}
 	if in.TenantID == "" {
 		in.TenantID = actor(r).TenantID

@@ -68,12 +68,12 @@ func statusOf(k fault.Kind) int {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var fe *fault.Error
 	if !errors.As(err, &fe) {
-		fe = fault.Wrap(fault.Internal, "internal_error", err)
+		fe = fault.Wrap(fault.Internal, CodeInternalError, err)
 	}
 	status := statusOf(fe.Kind)
 	p := Problem{
-		Type: problemBase + fe.Code, Title: http.StatusText(status), Status: status,
-		Detail: fe.Detail, Code: fe.Code, Field: fe.Field, Instance: r.URL.Path,
+		Type: problemBase + string(fe.Code), Title: http.StatusText(status), Status: status,
+		Detail: fe.Detail, Code: string(fe.Code), Field: fe.Field, Instance: r.URL.Path,
 		RequestID: requestIDFrom(r.Context()),
 	}
 	var exceeded *ratelimit.ExceededError

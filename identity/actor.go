@@ -91,7 +91,7 @@ func (ac ActorContext) Caller() Caller {
 // errSessionRequired refuses a key, delegated token or service token an
 // act that only the person may do.
 func errSessionRequired() error {
-	return fault.Forbiddenf("session_required", "this needs a signed-in user's own access token, not an API key or delegated token")
+	return fault.Forbiddenf(CodeSessionRequired, "this needs a signed-in user's own access token, not an API key or delegated token")
 }
 
 // RequireSession refuses credentials other than a person's own session,

@@ -27,11 +27,11 @@ type AgentPatch struct {
 // maxDescriptionLen bounds free-text descriptions.
 const maxDescriptionLen = 1000
 
-func errAgentNotFound() error { return fault.NotFoundf("agent_not_found", "agent not found") }
+func errAgentNotFound() error { return fault.NotFoundf(CodeAgentNotFound, "agent not found") }
 
 func validateDescription(d string) error {
 	if len(d) > maxDescriptionLen {
-		return fault.Invalidf("description", "description_too_long", "description must be at most %d bytes", maxDescriptionLen)
+		return fault.Invalidf("description", CodeDescriptionTooLong, "description must be at most %d bytes", maxDescriptionLen)
 	}
 	return nil
 }
@@ -40,7 +40,7 @@ func validateDescription(d string) error {
 // human: agents and services cannot own agents.
 func (s *Service) humanMember(ctx context.Context, c Caller, tenantID string) (access, error) {
 	if !strings.HasPrefix(c.ActorID, UserActorPrefix) {
-		return access{}, fault.Forbiddenf("human_required", "only a human can own and manage agents")
+		return access{}, fault.Forbiddenf(CodeHumanRequired, "only a human can own and manage agents")
 	}
 	return s.resolve(ctx, c, tenantID)
 }
@@ -155,7 +155,7 @@ func (s *Service) UpdateAgent(ctx context.Context, c Caller, tenantID, agentID s
 	}
 	if p.Status != nil {
 		if *p.Status != AgentActive && *p.Status != AgentDisabled {
-			return Agent{}, fault.Invalidf("status", "invalid_status", "status must be active or disabled")
+			return Agent{}, fault.Invalidf("status", CodeInvalidStatus, "status must be active or disabled")
 		}
 		ag.Status = *p.Status
 	}
@@ -204,24 +204,24 @@ func (s *Service) TenantPermissions(ctx context.Context, tenantID, actorID strin
 			return nil, err
 		}
 		if ag.Status != AgentActive {
-			return nil, fault.Forbiddenf("agent_disabled", "this agent is disabled")
+			return nil, fault.Forbiddenf(CodeAgentDisabled, "this agent is disabled")
 		}
 		actorID = ag.OwnerID
 	}
 	if _, ok := strings.CutPrefix(actorID, UserActorPrefix); !ok {
-		return nil, fault.NotFoundf("member_not_found", "member not found")
+		return nil, fault.NotFoundf(CodeMemberNotFound, "member not found")
 	}
 	acc, err := s.resolve(ctx, Caller{ActorID: actorID}, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	if acc.membership.ActorID == "" {
-		return nil, fault.NotFoundf("tenant_not_found", "tenant not found")
+		return nil, fault.NotFoundf(CodeTenantNotFound, "tenant not found")
 	}
 	// resolve lets platform admins into a suspended tenant; their keys
 	// and agents are tenant credentials and stop like everyone's.
 	if acc.tenant.Status != TenantActive {
-		return nil, fault.Forbiddenf("tenant_suspended", "this tenant is suspended")
+		return nil, fault.Forbiddenf(CodeTenantSuspended, "this tenant is suspended")
 	}
 	if err := s.activeUser(ctx, actorID); err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func (s *Service) TenantPermissions(ctx context.Context, tenantID, actorID strin
 func (s *Service) activeUser(ctx context.Context, actorID string) error {
 	u, err := s.store.GetUser(ctx, strings.TrimPrefix(actorID, UserActorPrefix))
 	if errors.Is(err, fault.ErrNotFound) || err == nil && u.Status != UserActive {
-		return fault.Forbiddenf("user_disabled", "this user is disabled")
+		return fault.Forbiddenf(CodeUserDisabled, "this user is disabled")
 	}
 	return err
 }

@@ -193,7 +193,7 @@ func wantFault(t *testing.T, err error, kind fault.Kind, code string) *fault.Err
 	if !errors.As(err, &fe) {
 		t.Fatalf("got error %v, want %s %q", err, kind, code)
 	}
-	if fe.Kind != kind || fe.Code != code {
+	if fe.Kind != kind || string(fe.Code) != code {
 		t.Fatalf("got %s %q (%v), want %s %q", fe.Kind, fe.Code, err, kind, code)
 	}
 	return fe

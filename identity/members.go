@@ -79,11 +79,11 @@ func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in N
 func (s *Service) resolveUser(ctx context.Context, in NewMember) (string, error) {
 	switch {
 	case in.ActorID != "" && in.Email != "":
-		return "", fault.Invalidf("actor_id", "ambiguous_member", "give either actor_id or email, not both")
+		return "", fault.Invalidf("actor_id", CodeAmbiguousMember, "give either actor_id or email, not both")
 	case in.ActorID != "":
 		id, ok := strings.CutPrefix(in.ActorID, UserActorPrefix)
 		if !ok || !ids.Valid(id) {
-			return "", fault.Invalidf("actor_id", "invalid_actor_id", "actor_id must look like user:<id>")
+			return "", fault.Invalidf("actor_id", CodeInvalidActorID, "actor_id must look like user:<id>")
 		}
 		u, err := s.store.GetUser(ctx, id)
 		if err != nil {
@@ -101,13 +101,13 @@ func (s *Service) resolveUser(ctx context.Context, in NewMember) (string, error)
 		}
 		return u.ActorID(), nil
 	default:
-		return "", fault.Invalidf("actor_id", "missing_member", "give actor_id or email")
+		return "", fault.Invalidf("actor_id", CodeMissingMember, "give actor_id or email")
 	}
 }
 
 func userNotFound(err error) error {
 	if errors.Is(err, fault.ErrNotFound) {
-		return fault.NotFoundf("user_not_found", "no user matches; the person needs an account before they can be added")
+		return fault.NotFoundf(CodeUserNotFound, "no user matches; the person needs an account before they can be added")
 	}
 	return err
 }
@@ -193,7 +193,7 @@ func (s *Service) checkAssignable(ctx context.Context, a access, roles []string)
 		role, err := s.store.GetRole(ctx, a.tenant.ID, r)
 		if err != nil {
 			if errors.Is(err, fault.ErrNotFound) {
-				return nil, fault.Invalidf("roles", "unknown_role", "role %q is not defined in this tenant", r)
+				return nil, fault.Invalidf("roles", CodeUnknownRole, "role %q is not defined in this tenant", r)
 			}
 			return nil, err
 		}
@@ -221,7 +221,7 @@ func (a access) covers(roles []string, custom map[string]Role) error {
 	granted := ResolvePermissions(roles, custom)
 	for _, p := range granted.Sorted() {
 		if !a.has(Permission(p)) {
-			return fault.Forbiddenf("permission_denied", "that needs %s, which you do not hold", p)
+			return fault.Forbiddenf(CodePermissionDenied, "that needs %s, which you do not hold", p)
 		}
 	}
 	return nil

@@ -65,13 +65,13 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 		return Role{}, err
 	}
 	if IsBuiltinRole(name) {
-		return Role{}, fault.Invalidf("name", "builtin_role", "%s is a built-in role and cannot be changed", name)
+		return Role{}, fault.Invalidf("name", CodeBuiltinRole, "%s is a built-in role and cannot be changed", name)
 	}
 	if err := ValidateRoleName(name); err != nil {
 		return Role{}, err
 	}
 	if !utf8.ValidString(in.Description) || utf8.RuneCountInString(in.Description) > MaxRoleDescLen {
-		return Role{}, fault.Invalidf("description", "invalid_description", "description must be valid UTF-8 of at most %d characters", MaxRoleDescLen)
+		return Role{}, fault.Invalidf("description", CodeInvalidDescription, "description must be valid UTF-8 of at most %d characters", MaxRoleDescLen)
 	}
 	perms, err := ValidatePermissions(in.Permissions)
 	if err != nil {
@@ -79,10 +79,10 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 	}
 	for _, p := range perms {
 		if Permission(p) == PermOwnersWrite {
-			return Role{}, fault.Invalidf("permissions", "reserved_permission", "owners:write belongs to the owner role only")
+			return Role{}, fault.Invalidf("permissions", CodeReservedPermission, "owners:write belongs to the owner role only")
 		}
 		if !a.has(Permission(p)) {
-			return Role{}, fault.Forbiddenf("permission_denied", "you cannot grant %s, which you do not hold", p)
+			return Role{}, fault.Forbiddenf(CodePermissionDenied, "you cannot grant %s, which you do not hold", p)
 		}
 	}
 	now := s.timestamp()
@@ -93,7 +93,7 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 		// takes away what they could not have granted.
 		for _, p := range existing.Permissions {
 			if KnownPermission(p) && !a.has(Permission(p)) {
-				return Role{}, fault.Forbiddenf("permission_denied", "the role grants %s, which you do not hold, so you cannot change it", p)
+				return Role{}, fault.Forbiddenf(CodePermissionDenied, "the role grants %s, which you do not hold, so you cannot change it", p)
 			}
 		}
 		r.CreatedAt = existing.CreatedAt
@@ -119,7 +119,7 @@ func (s *Service) DeleteRole(ctx context.Context, c Caller, tenantID, name strin
 		return err
 	}
 	if IsBuiltinRole(name) {
-		return fault.Invalidf("name", "builtin_role", "%s is a built-in role and cannot be deleted", name)
+		return fault.Invalidf("name", CodeBuiltinRole, "%s is a built-in role and cannot be deleted", name)
 	}
 	return s.store.DeleteRole(ctx, tenantID, name)
 }

@@ -49,7 +49,7 @@ func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Mic
 // errTenantNotFound is what a caller without access to a tenant sees, whether
 // or not it exists: a member of tenant A learns nothing about tenant B.
 func errTenantNotFound() error {
-	return fault.NotFoundf("tenant_not_found", "tenant not found")
+	return fault.NotFoundf(CodeTenantNotFound, "tenant not found")
 }
 
 // access is the caller's standing in one tenant.
@@ -92,7 +92,7 @@ func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (acces
 		return access{}, errTenantNotFound()
 	case member && t.Status != TenantActive && !platform():
 		// Members know the tenant exists, so they learn why, not a 404.
-		return access{}, fault.Forbiddenf("tenant_suspended", "this tenant is suspended")
+		return access{}, fault.Forbiddenf(CodeTenantSuspended, "this tenant is suspended")
 	}
 	custom, err := s.customRolesFor(ctx, tenantID, m.Roles)
 	if err != nil {
@@ -148,7 +148,7 @@ func (a access) require(p Permission) error {
 	if a.has(p) {
 		return nil
 	}
-	return fault.Forbiddenf("permission_denied", "this action needs the %s permission in this tenant", p)
+	return fault.Forbiddenf(CodePermissionDenied, "this action needs the %s permission in this tenant", p)
 }
 
 // IsPlatformAdmin reports whether the caller is an active platform admin.

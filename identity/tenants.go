@@ -80,7 +80,7 @@ func (s *Service) ListMyTenants(ctx context.Context, c Caller, p cursor.Page) ([
 // ListAllTenants lists every tenant; platform admins only.
 func (s *Service) ListAllTenants(ctx context.Context, c Caller, p cursor.Page) ([]Tenant, error) {
 	if !s.isPlatformAdmin(ctx, c) {
-		return nil, fault.Forbiddenf("platform_admin_required", "listing every tenant needs a platform admin")
+		return nil, fault.Forbiddenf(CodePlatformAdminRequired, "listing every tenant needs a platform admin")
 	}
 	return s.store.ListTenants(ctx, p.Normalize())
 }
@@ -110,10 +110,10 @@ func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p
 	}
 	if p.Status != nil {
 		if *p.Status != TenantActive && *p.Status != TenantSuspended {
-			return Tenant{}, fault.Invalidf("status", "invalid_status", "status must be active or suspended")
+			return Tenant{}, fault.Invalidf("status", CodeInvalidStatus, "status must be active or suspended")
 		}
 		if *p.Status != t.Status && !a.platform() {
-			return Tenant{}, fault.Forbiddenf("platform_admin_required", "only a platform admin may change a tenant's status")
+			return Tenant{}, fault.Forbiddenf(CodePlatformAdminRequired, "only a platform admin may change a tenant's status")
 		}
 		t.Status = *p.Status
 	}

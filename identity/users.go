@@ -58,7 +58,7 @@ func (s *Service) Bootstrap(ctx context.Context, u NewUser, t NewTenant) (User, 
 		return User{}, Tenant{}, err
 	}
 	if _, err := s.store.GetTenantBySlug(ctx, t.Slug); err == nil {
-		return User{}, Tenant{}, fault.Conflictf("tenant_slug_taken", "a tenant with slug %q exists", t.Slug)
+		return User{}, Tenant{}, fault.Conflictf(CodeTenantSlugTaken, "a tenant with slug %q exists", t.Slug)
 	}
 	u.PlatformAdmin = true
 	user, err := s.CreateUser(ctx, u)
@@ -78,20 +78,20 @@ func (s *Service) Bootstrap(ctx context.Context, u NewUser, t NewTenant) (User, 
 // every replica; their refresh tokens are refused at the next refresh.
 func (s *Service) SetUserStatus(ctx context.Context, c Caller, userID string, status UserStatus) (User, error) {
 	if !s.isPlatformAdmin(ctx, c) {
-		return User{}, fault.Forbiddenf("platform_admin_required", "only a platform admin may change a user's status")
+		return User{}, fault.Forbiddenf(CodePlatformAdminRequired, "only a platform admin may change a user's status")
 	}
 	if status != UserActive && status != UserDisabled {
-		return User{}, fault.Invalidf("status", "invalid_status", "status must be active or disabled")
+		return User{}, fault.Invalidf("status", CodeInvalidStatus, "status must be active or disabled")
 	}
 	if !ids.Valid(userID) {
-		return User{}, fault.NotFoundf("user_not_found", "user not found")
+		return User{}, fault.NotFoundf(CodeUserNotFound, "user not found")
 	}
 	u, err := s.store.GetUser(ctx, userID)
 	if err != nil {
 		return User{}, err
 	}
 	if u.ActorID() == c.ActorID {
-		return User{}, fault.Conflictf("cannot_change_own_status", "you cannot change your own status")
+		return User{}, fault.Conflictf(CodeCannotChangeOwnStatus, "you cannot change your own status")
 	}
 	if u.Status == status {
 		return u, nil

@@ -29,10 +29,10 @@ var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
 // 3–63 characters: a DNS label, so a slug can become a subdomain.
 func ValidateSlug(slug string) error {
 	if n := len(slug); n < MinSlugLen || n > MaxSlugLen {
-		return fault.Invalidf("slug", "invalid_slug", "slug must be %d to %d characters", MinSlugLen, MaxSlugLen)
+		return fault.Invalidf("slug", CodeInvalidSlug, "slug must be %d to %d characters", MinSlugLen, MaxSlugLen)
 	}
 	if !slugRE.MatchString(slug) {
-		return fault.Invalidf("slug", "invalid_slug", "slug may contain only a-z, 0-9 and inner hyphens")
+		return fault.Invalidf("slug", CodeInvalidSlug, "slug may contain only a-z, 0-9 and inner hyphens")
 	}
 	return nil
 }
@@ -44,17 +44,17 @@ func ValidateName(field, name string, optional bool) error {
 		if optional {
 			return nil
 		}
-		return fault.Invalidf(field, "invalid_name", "%s is required", field)
+		return fault.Invalidf(field, CodeInvalidName, "%s is required", field)
 	}
 	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen {
-		return fault.Invalidf(field, "invalid_name", "%s must be valid UTF-8 of at most %d characters", field, MaxNameLen)
+		return fault.Invalidf(field, CodeInvalidName, "%s must be valid UTF-8 of at most %d characters", field, MaxNameLen)
 	}
 	if strings.TrimSpace(name) != name {
-		return fault.Invalidf(field, "invalid_name", "%s must not start or end with spaces", field)
+		return fault.Invalidf(field, CodeInvalidName, "%s must not start or end with spaces", field)
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) {
-			return fault.Invalidf(field, "invalid_name", "%s must not contain control characters", field)
+			return fault.Invalidf(field, CodeInvalidName, "%s must not contain control characters", field)
 		}
 	}
 	return nil
@@ -68,27 +68,27 @@ func ValidateName(field, name string, optional bool) error {
 func NormalizeEmail(raw string) (string, error) {
 	e := strings.TrimSpace(raw)
 	if e == "" {
-		return "", fault.Invalidf("email", "invalid_email", "email is required")
+		return "", fault.Invalidf("email", CodeInvalidEmail, "email is required")
 	}
 	if len(e) > MaxEmailLen || !utf8.ValidString(e) {
-		return "", fault.Invalidf("email", "invalid_email", "email must be at most %d bytes of UTF-8", MaxEmailLen)
+		return "", fault.Invalidf("email", CodeInvalidEmail, "email must be at most %d bytes of UTF-8", MaxEmailLen)
 	}
 	at := strings.LastIndexByte(e, '@')
 	if at <= 0 || at == len(e)-1 {
-		return "", fault.Invalidf("email", "invalid_email", "email must look like name@example.com")
+		return "", fault.Invalidf("email", CodeInvalidEmail, "email must look like name@example.com")
 	}
 	local, domain := e[:at], e[at+1:]
 	if len(local) > 64 || strings.ContainsAny(local, "@ \t\r\n\"(),:;<>[\\]") {
-		return "", fault.Invalidf("email", "invalid_email", "email local part is not valid")
+		return "", fault.Invalidf("email", CodeInvalidEmail, "email local part is not valid")
 	}
 	for _, r := range local {
 		if unicode.IsControl(r) || unicode.IsSpace(r) {
-			return "", fault.Invalidf("email", "invalid_email", "email local part is not valid")
+			return "", fault.Invalidf("email", CodeInvalidEmail, "email local part is not valid")
 		}
 	}
 	domain = strings.ToLower(domain)
 	if !validDomain(domain) {
-		return "", fault.Invalidf("email", "invalid_email", "email domain is not valid")
+		return "", fault.Invalidf("email", CodeInvalidEmail, "email domain is not valid")
 	}
 	return asciiLower(local) + "@" + domain, nil
 }
@@ -127,7 +127,7 @@ var roleNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 // ValidateRoleName checks a custom role name; built-in names are reserved.
 func ValidateRoleName(name string) error {
 	if len(name) == 0 || len(name) > MaxRoleNameLen || !roleNameRE.MatchString(name) {
-		return fault.Invalidf("name", "invalid_role_name", "role name must be 1 to %d characters of a-z, 0-9, _ and -, starting with a letter", MaxRoleNameLen)
+		return fault.Invalidf("name", CodeInvalidRoleName, "role name must be 1 to %d characters of a-z, 0-9, _ and -, starting with a letter", MaxRoleNameLen)
 	}
 	return nil
 }
@@ -136,12 +136,12 @@ func ValidateRoleName(name string) error {
 // returns them sorted and de-duplicated.
 func ValidatePermissions(perms []string) ([]string, error) {
 	if len(perms) > len(catalogue) {
-		return nil, fault.Invalidf("permissions", "invalid_permissions", "at most %d permissions", len(catalogue))
+		return nil, fault.Invalidf("permissions", CodeInvalidPermissions, "at most %d permissions", len(catalogue))
 	}
 	out := make([]string, 0, len(perms))
 	for i, p := range perms {
 		if !KnownPermission(p) {
-			return nil, fault.Invalidf("permissions["+strconv.Itoa(i)+"]", "unknown_permission", "%q is not in the permission catalogue", truncate(p, 64))
+			return nil, fault.Invalidf("permissions["+strconv.Itoa(i)+"]", CodeUnknownPermission, "%q is not in the permission catalogue", truncate(p, 64))
 		}
 		out = append(out, p)
 	}
@@ -154,10 +154,10 @@ func ValidatePermissions(perms []string) ([]string, error) {
 // concern (it needs the store).
 func ValidateRoleNames(roles []string) ([]string, error) {
 	if len(roles) == 0 {
-		return nil, fault.Invalidf("roles", "invalid_roles", "at least one role is required")
+		return nil, fault.Invalidf("roles", CodeInvalidRoles, "at least one role is required")
 	}
 	if len(roles) > MaxRolesPerMember {
-		return nil, fault.Invalidf("roles", "invalid_roles", "at most %d roles", MaxRolesPerMember)
+		return nil, fault.Invalidf("roles", CodeInvalidRoles, "at most %d roles", MaxRolesPerMember)
 	}
 	out := make([]string, 0, len(roles))
 	for i, r := range roles {
@@ -166,7 +166,7 @@ func ValidateRoleNames(roles []string) ([]string, error) {
 			continue
 		}
 		if err := ValidateRoleName(r); err != nil {
-			return nil, fault.Invalidf("roles["+strconv.Itoa(i)+"]", "invalid_role_name", "%q is not a valid role name", truncate(r, 64))
+			return nil, fault.Invalidf("roles["+strconv.Itoa(i)+"]", CodeInvalidRoleName, "%q is not a valid role name", truncate(r, 64))
 		}
 		out = append(out, r)
 	}

@@ -145,7 +145,7 @@ func (e *Endpoint) sign(c token.Claims, now, exp time.Time, issuedType string) (
 	}
 	raw, err := e.signer.Sign(c)
 	if err != nil {
-		return Response{}, fault.Wrap(fault.Internal, "signing_failed", err)
+		return Response{}, fault.Wrap(fault.Internal, token.CodeSigningFailed, err)
 	}
 	return Response{
 		AccessToken: raw, IssuedTokenType: issuedType, TokenType: "Bearer",

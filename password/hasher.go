@@ -53,7 +53,7 @@ func (p Params) validate() error {
 }
 
 func paramsErr(format string, args ...any) error {
-	return fault.Invalidf("", "invalid_hash_params", format, args...)
+	return fault.Invalidf("", CodeInvalidHashParams, format, args...)
 }
 
 // Hasher hashes and verifies passwords. It is safe for concurrent use; the
@@ -201,7 +201,7 @@ func (h *Hasher) release() {
 func Busy(cause error) error {
 	return &fault.Error{
 		Kind:   fault.Unavailable,
-		Code:   "hasher_busy",
+		Code:   CodeHasherBusy,
 		Detail: "The server is busy checking passwords; try again shortly.",
 		Err:    cause,
 	}
@@ -240,7 +240,7 @@ func parseEncoded(encoded string) (stored, error) {
 func unsupported(reason string) error {
 	return &fault.Error{
 		Kind:   fault.Invalid,
-		Code:   "unsupported_hash",
+		Code:   CodeUnsupportedHash,
 		Detail: "The password hash is not in a supported format (argon2id PHC or bcrypt).",
 		Err:    hashErr(reason),
 	}

@@ -26,7 +26,7 @@ func newTestHasher(t testing.TB, p Params, concurrency int) *Hasher {
 func codeOf(err error) string {
 	var fe *fault.Error
 	if errors.As(err, &fe) {
-		return fe.Code
+		return string(fe.Code)
 	}
 	return ""
 }

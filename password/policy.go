@@ -43,24 +43,24 @@ func (p Policy) Check(plain string, contextWords ...string) error {
 		p.MaxLen = def.MaxLen
 	}
 	if !utf8.ValidString(plain) || strings.IndexByte(plain, 0) >= 0 {
-		return fault.Invalidf("password", "password_invalid_utf8",
+		return fault.Invalidf("password", CodePasswordInvalidUTF8,
 			"Password must be valid UTF-8 text and must not contain NUL characters.")
 	}
 	n := utf8.RuneCountInString(plain)
 	if n < p.MinLen {
-		return fault.Invalidf("password", "password_too_short",
+		return fault.Invalidf("password", CodePasswordTooShort,
 			"Password must be at least %d characters long.", p.MinLen)
 	}
 	if n > p.MaxLen {
-		return fault.Invalidf("password", "password_too_long",
+		return fault.Invalidf("password", CodePasswordTooLong,
 			"Password must be at most %d characters long.", p.MaxLen)
 	}
 	if isCommon(plain) {
-		return fault.Invalidf("password", "password_common",
+		return fault.Invalidf("password", CodePasswordCommon,
 			"Password is too common: it appears in lists of frequently used passwords. Choose a less predictable one.")
 	}
 	if isContextual(plain, contextWords) {
-		return fault.Invalidf("password", "password_contextual",
+		return fault.Invalidf("password", CodePasswordContextual,
 			"Password must not be your email address, your username or the name of this service.")
 	}
 	return nil

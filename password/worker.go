@@ -105,7 +105,7 @@ func (w *Worker) current() (*workerProc, error) {
 	}
 	p, err := w.launch()
 	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, "hasher_unavailable", err)
+		return nil, fault.Wrap(fault.Unavailable, CodeHasherUnavailable, err)
 	}
 	w.proc = p
 	return p, nil
@@ -201,13 +201,13 @@ func (w *Worker) call(req workerRequest) (workerResponse, error) {
 		return workerResponse{}, errWorkerGone()
 	}
 	if res.Err != "" {
-		return workerResponse{}, fault.Wrap(fault.Internal, "hasher_failed", errors.New(res.Err))
+		return workerResponse{}, fault.Wrap(fault.Internal, CodeHasherFailed, errors.New(res.Err))
 	}
 	return res, nil
 }
 
 func errWorkerGone() error {
-	return &fault.Error{Kind: fault.Unavailable, Code: "hasher_unavailable",
+	return &fault.Error{Kind: fault.Unavailable, Code: CodeHasherUnavailable,
 		Detail: "the server could not check the password; try again shortly"}
 }
 

@@ -82,7 +82,7 @@ func (e *InvalidError) Error() string {
 }
 
 func (e *InvalidError) Unwrap() error {
-	return &fault.Error{Kind: fault.Invalid, Code: "invalid_policy", Field: "policies",
+	return &fault.Error{Kind: fault.Invalid, Code: CodeInvalidPolicy, Field: "policies",
 		Detail: fmt.Sprintf("the policies have %d problem(s); see errors", len(e.Problems))}
 }
 

@@ -61,7 +61,7 @@ const (
 )
 
 func invalidf(field, format string, args ...any) error {
-	return fault.Invalidf(field, "invalid_authorization_request", format, args...)
+	return fault.Invalidf(field, CodeInvalidAuthorizationRequest, format, args...)
 }
 
 // validID accepts 1 to MaxIDLen bytes of UTF-8 without control characters.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 )
 
@@ -54,12 +55,12 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 	case q.Limit == 0:
 		q.Limit = DefaultLookupLimit
 	case q.Limit < 0 || q.Limit > MaxLookupLimit:
-		return LookupPage{}, fault.Invalidf("limit", "invalid_limit", "limit must be between 1 and %d", MaxLookupLimit)
+		return LookupPage{}, fault.Invalidf("limit", cursor.CodeInvalidLimit, "limit must be between 1 and %d", MaxLookupLimit)
 	}
 	snap, err := e.snapshot(ctx, tenantID)
 	if err != nil {
 		e.unavailable(ctx, tenantID, err) // logs why, as a decision would
-		return LookupPage{}, fault.Wrap(fault.Unavailable, "policy_unavailable", err)
+		return LookupPage{}, fault.Wrap(fault.Unavailable, CodePolicyUnavailable, err)
 	}
 	all := snap.ids[q.ResourceType]
 	i := sort.SearchStrings(all, q.Cursor)

@@ -69,17 +69,19 @@ func (s *Service) announce(ctx context.Context, tenantID string) {
 
 func isService(ac identity.ActorContext) bool { return ac.ActorType == identity.ActorService }
 
-func errTenantNotFound() error { return fault.NotFoundf("tenant_not_found", "tenant not found") }
+func errTenantNotFound() error {
+	return fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
+}
 
 // askTenant decides which tenant a question is about. Humans and agents
 // ask about their own tenant ("" means it); services name one.
 func (s *Service) askTenant(ctx context.Context, ac identity.ActorContext, tenantID string) (string, error) {
 	if isService(ac) {
 		if !slices.Contains(ac.Scopes, ScopeAuthzCheck) {
-			return "", fault.Forbiddenf("scope_required", "only services holding the %s scope may ask for decisions", ScopeAuthzCheck)
+			return "", fault.Forbiddenf(identity.CodeScopeRequired, "only services holding the %s scope may ask for decisions", ScopeAuthzCheck)
 		}
 		if tenantID == "" {
-			return "", fault.Invalidf("tenant_id", "tenant_required", "a service names the tenant it asks about")
+			return "", fault.Invalidf("tenant_id", identity.CodeTenantRequired, "a service names the tenant it asks about")
 		}
 		// The tenant's snapshot answers whether it exists, without a
 		// store read once it is built.
@@ -92,7 +94,7 @@ func (s *Service) askTenant(ctx context.Context, ac identity.ActorContext, tenan
 		return tenantID, nil
 	}
 	if ac.TenantID == "" {
-		return "", fault.Forbiddenf("tenant_not_selected", "switch to a tenant first: decisions are made within one")
+		return "", fault.Forbiddenf(CodeTenantNotSelected, "switch to a tenant first: decisions are made within one")
 	}
 	if tenantID != "" && tenantID != ac.TenantID {
 		return "", errTenantNotFound()
@@ -106,15 +108,15 @@ func (s *Service) askTenant(ctx context.Context, ac identity.ActorContext, tenan
 func askerRequest(ac identity.ActorContext, req Request) (Request, error) {
 	if isService(ac) {
 		if req.Principal == "" {
-			return Request{}, fault.Invalidf("principal", "principal_required", "a service names the principal it asks about")
+			return Request{}, fault.Invalidf("principal", CodePrincipalRequired, "a service names the principal it asks about")
 		}
 		return req, nil
 	}
 	if req.Principal != "" && req.Principal != ac.ActorID {
-		return Request{}, fault.Forbiddenf("principal_not_caller", "only services holding %s may ask about another principal", ScopeAuthzCheck)
+		return Request{}, fault.Forbiddenf(CodePrincipalNotCaller, "only services holding %s may ask about another principal", ScopeAuthzCheck)
 	}
 	if req.OnBehalfOf != "" && req.OnBehalfOf != ac.OnBehalfOf {
-		return Request{}, fault.Forbiddenf("principal_not_caller", "on_behalf_of is taken from the caller's delegated token")
+		return Request{}, fault.Forbiddenf(CodePrincipalNotCaller, "on_behalf_of is taken from the caller's delegated token")
 	}
 	req.Principal, req.OnBehalfOf = ac.ActorID, ac.OnBehalfOf
 	return req, nil
@@ -135,7 +137,7 @@ func (s *Service) Authorize(ctx context.Context, ac identity.ActorContext, tenan
 // AuthorizeBatch answers up to MaxBatch questions against one snapshot.
 func (s *Service) AuthorizeBatch(ctx context.Context, ac identity.ActorContext, tenantID string, reqs []Request) ([]Decision, error) {
 	if len(reqs) == 0 || len(reqs) > MaxBatch {
-		return nil, fault.Invalidf("requests", "invalid_batch", "a batch holds 1 to %d requests", MaxBatch)
+		return nil, fault.Invalidf("requests", CodeInvalidBatch, "a batch holds 1 to %d requests", MaxBatch)
 	}
 	tenantID, err := s.askTenant(ctx, ac, tenantID)
 	if err != nil {
@@ -175,7 +177,7 @@ func (s *Service) canManage(ctx context.Context, ac identity.ActorContext, tenan
 	}
 	if isService(ac) {
 		if !slices.Contains(ac.Scopes, ScopeAuthzCheck) {
-			return fault.Forbiddenf("scope_required", "only services holding the %s scope may manage resources and policies", ScopeAuthzCheck)
+			return fault.Forbiddenf(identity.CodeScopeRequired, "only services holding the %s scope may manage resources and policies", ScopeAuthzCheck)
 		}
 		return s.rights.TenantExists(ctx, tenantID)
 	}
@@ -204,7 +206,7 @@ func (s *Service) canManage(ctx context.Context, ac identity.ActorContext, tenan
 		return errTenantNotFound()
 	}
 	if !perms.Has(need) {
-		return fault.Forbiddenf("permission_denied", "this needs %s in the tenant", need)
+		return fault.Forbiddenf(identity.CodePermissionDenied, "this needs %s in the tenant", need)
 	}
 	return nil
 }
@@ -212,7 +214,7 @@ func (s *Service) canManage(ctx context.Context, ac identity.ActorContext, tenan
 // PutResources registers or replaces resources of one tenant, atomically.
 func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, tenantID string, rs []Resource) ([]Resource, error) {
 	if len(rs) == 0 || len(rs) > MaxBatch {
-		return nil, fault.Invalidf("resources", "invalid_batch", "send 1 to %d resources", MaxBatch)
+		return nil, fault.Invalidf("resources", CodeInvalidBatch, "send 1 to %d resources", MaxBatch)
 	}
 	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesWrite); err != nil {
 		return nil, err
@@ -234,7 +236,7 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 			return nil, err
 		}
 		if seen[rs[i].Ref()] {
-			return nil, fault.Invalidf(fmt.Sprintf("resources[%d]", i), "duplicate_resource", "%s %q is in the batch twice", rs[i].Type, rs[i].ID)
+			return nil, fault.Invalidf(fmt.Sprintf("resources[%d]", i), CodeDuplicateResource, "%s %q is in the batch twice", rs[i].Type, rs[i].ID)
 		}
 		seen[rs[i].Ref()] = true
 	}
@@ -275,7 +277,7 @@ func (s *Service) checkCycles(ctx context.Context, tenantID string, rs []Resourc
 			p := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			if p == r.Ref() {
-				return fault.Invalidf(fmt.Sprintf("resources[%d].parents", i), "cyclic_parents", "%s %q would be its own ancestor", r.Type, r.ID)
+				return fault.Invalidf(fmt.Sprintf("resources[%d].parents", i), CodeCyclicParents, "%s %q would be its own ancestor", r.Type, r.ID)
 			}
 			if !seen[p] {
 				seen[p] = true
@@ -331,7 +333,7 @@ func (s *Service) PolicyVersions(ctx context.Context, ac identity.ActorContext, 
 	}
 	if p.After != "" {
 		if _, err := strconv.ParseInt(p.After, 10, 64); err != nil {
-			return nil, fault.Invalidf("after", "invalid_cursor", "the cursor is a version number")
+			return nil, fault.Invalidf("after", cursor.CodeInvalidCursor, "the cursor is a version number")
 		}
 	}
 	return s.store.ListPolicySetVersions(ctx, tenantID, p.Normalize())
@@ -352,7 +354,7 @@ func (s *Service) PutPolicies(ctx context.Context, ac identity.ActorContext, ten
 		return PolicySet{}, err
 	}
 	if previous != nil && *previous != cur.Version {
-		return PolicySet{}, fault.Conflictf("policy_version_conflict", "the policies are at version %d, not %d", cur.Version, *previous)
+		return PolicySet{}, fault.Conflictf(CodePolicyVersionConflict, "the policies are at version %d, not %d", cur.Version, *previous)
 	}
 	ps := PolicySet{TenantID: tenantID, Version: cur.Version + 1, Text: text, CreatedBy: ac.ActorID,
 		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
@@ -383,7 +385,7 @@ func (s *Service) Validate(ctx context.Context, ac identity.ActorContext, tenant
 		}
 	} else if !(isService(ac) && slices.Contains(ac.Scopes, ScopeAuthzCheck)) &&
 		!(ac.Credential == identity.CredentialSession && s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID})) {
-		return fault.Forbiddenf("permission_denied", "checking policies needs the %s permission in a tenant", identity.PermPoliciesRead)
+		return fault.Forbiddenf(identity.CodePermissionDenied, "checking policies needs the %s permission in a tenant", identity.PermPoliciesRead)
 	}
 	return s.engine.d.Compiler.Validate(tenantID, text)
 }

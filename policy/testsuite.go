@@ -26,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
 )
 
 // Suite is one test-suite file. Its YAML (.yaml, .yml) or JSON (.json)
@@ -673,7 +674,7 @@ type fixedSource struct{ td TenantData }
 
 func (f fixedSource) TenantData(_ context.Context, tenantID string) (TenantData, error) {
 	if tenantID != f.td.TenantID {
-		return TenantData{}, fault.NotFoundf("tenant_not_found", "tenant not found")
+		return TenantData{}, fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
 	}
 	return f.td, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/serviceaccount"
@@ -38,7 +39,7 @@ type Plan struct {
 }
 
 func errNotConfigured() error {
-	return fault.New(fault.Unavailable, "ratelimit_unavailable", "rate limiting is not configured")
+	return fault.New(fault.Unavailable, CodeRatelimitUnavailable, "rate limiting is not configured")
 }
 
 // Check consumes cost from the limit name for key on behalf of a service
@@ -48,10 +49,10 @@ func (a *Admin) Check(ctx context.Context, ac identity.ActorContext, tenantID, n
 		return Decision{}, err
 	}
 	if name == "" {
-		return Decision{}, fault.Invalidf("name", "name_required", "name is required")
+		return Decision{}, fault.Invalidf("name", CodeNameRequired, "name is required")
 	}
 	if len(name) > MaxNameLen {
-		return Decision{}, fault.Invalidf("name", "invalid_limit", "name is at most %d bytes", MaxNameLen)
+		return Decision{}, fault.Invalidf("name", cursor.CodeInvalidLimit, "name is at most %d bytes", MaxNameLen)
 	}
 	if tenantID != "" {
 		if err := a.tenants.TenantExists(ctx, tenantID); err != nil {
@@ -65,7 +66,7 @@ func (a *Admin) Check(ctx context.Context, ac identity.ActorContext, tenantID, n
 // refused before their bodies are read.
 func (a *Admin) MayCheck(ac identity.ActorContext) error {
 	if ac.ActorType != identity.ActorService || !slices.Contains(ac.Scopes, serviceaccount.ScopeRateLimitCheck) {
-		return fault.Forbiddenf("scope_required", "only services holding the %s scope may check rate limits", serviceaccount.ScopeRateLimitCheck)
+		return fault.Forbiddenf(identity.CodeScopeRequired, "only services holding the %s scope may check rate limits", serviceaccount.ScopeRateLimitCheck)
 	}
 	if a.limiter == nil {
 		return errNotConfigured()
@@ -98,7 +99,7 @@ func (a *Admin) SetTenantPlan(ctx context.Context, c identity.Caller, tenantID s
 		return Plan{}, err
 	}
 	if limits == nil {
-		return Plan{}, fault.Invalidf("limits", "limits_required", `limits is required: an object of limit name to spec, {} to remove every override`)
+		return Plan{}, fault.Invalidf("limits", CodeLimitsRequired, `limits is required: an object of limit name to spec, {} to remove every override`)
 	}
 	tl, err := a.limiter.SetTenantLimits(ctx, tenantID, limits)
 	if err != nil {
@@ -114,7 +115,7 @@ func (a *Admin) MaySetTenantPlan(ctx context.Context, c identity.Caller, tenantI
 		return err
 	}
 	if !a.tenants.IsPlatformAdmin(ctx, c) {
-		return fault.Forbiddenf("platform_admin_required", "only a platform admin may change a tenant's rate limits")
+		return fault.Forbiddenf(identity.CodePlatformAdminRequired, "only a platform admin may change a tenant's rate limits")
 	}
 	if a.limiter == nil {
 		return errNotConfigured()

@@ -36,7 +36,7 @@ func NewBreaker(next Backend, cooldown time.Duration, clock func() time.Time) *B
 }
 
 func errBreakerOpen() error {
-	return fault.Wrap(fault.Unavailable, "ratelimit_unavailable", errors.New("rate-limit backend failed recently; waiting before retrying"))
+	return fault.Wrap(fault.Unavailable, CodeRatelimitUnavailable, errors.New("rate-limit backend failed recently; waiting before retrying"))
 }
 
 // Open reports whether checks are being refused without reaching the backend.

@@ -23,7 +23,7 @@ func (e *ExceededError) Error() string {
 
 func (e *ExceededError) Unwrap() error {
 	return &fault.Error{
-		Kind: fault.RateLimited, Code: "quota_exceeded",
+		Kind: fault.RateLimited, Code: CodeQuotaExceeded,
 		Detail:     "too many requests under the " + strings.Join(e.Policies, ", ") + " rate limit; retry after the time in Retry-After",
 		RetryAfter: e.RetryAfter,
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/cache"
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 )
 
@@ -160,7 +161,7 @@ func (l *Limiter) decide(ctx context.Context, p Policy, key string, cost int64, 
 	// the policy's failure mode: its answer does not change.
 	l.failed(ctx, p, err, !p.FailClosed || !refuses)
 	if p.FailClosed {
-		return Decision{}, fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
+		return Decision{}, fault.Wrap(fault.Unavailable, CodeRatelimitUnavailable, err)
 	}
 	d.Result.Allowed, d.Unchecked = true, true
 	return d, nil
@@ -179,7 +180,7 @@ func (l *Limiter) Reset(ctx context.Context, p Policy, key string) error {
 		return err
 	}
 	l.failed(ctx, p, err, true)
-	return fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
+	return fault.Wrap(fault.Unavailable, CodeRatelimitUnavailable, err)
 }
 
 // Enforce applies the policy called name (for tenantID) to key and returns
@@ -221,7 +222,7 @@ func (l *Limiter) CheckNamed(ctx context.Context, tenantID, name, key string, co
 	// "A/x" without a tenant and "x" of tenant A never share a count
 	// (tenant ids contain no "/").
 	if len(tenantID)+1+len(key) > MaxKeyLen {
-		return Decision{}, fault.Invalidf("key", "invalid_limit", "key must be at most %d bytes", MaxKeyLen-1-len(tenantID))
+		return Decision{}, fault.Invalidf("key", cursor.CodeInvalidLimit, "key must be at most %d bytes", MaxKeyLen-1-len(tenantID))
 	}
 	key = tenantID + "/" + key
 	if !p.Off {
@@ -233,7 +234,7 @@ func (l *Limiter) CheckNamed(ctx context.Context, tenantID, name, key string, co
 }
 
 func errLimitNotFound() error {
-	return fault.NotFoundf("limit_not_found", "no rate limit of that name is configured for this tenant")
+	return fault.NotFoundf(CodeLimitNotFound, "no rate limit of that name is configured for this tenant")
 }
 
 // failed counts a backend failure and logs it, at most once per logEvery.
@@ -295,7 +296,7 @@ func (l *Limiter) TenantLimits(ctx context.Context, tenantID string) (TenantLimi
 // actor tiers and services' own limits can be overridden.
 func (l *Limiter) SetTenantLimits(ctx context.Context, tenantID string, limits map[string]string) (TenantLimits, error) {
 	if len(limits) > MaxTenantLimits {
-		return TenantLimits{}, fault.Invalidf("limits", "too_many_limits", "a tenant may override at most %d limits", MaxTenantLimits)
+		return TenantLimits{}, fault.Invalidf("limits", CodeTooManyLimits, "a tenant may override at most %d limits", MaxTenantLimits)
 	}
 	names := sort.StringSlice(make([]string, 0, len(limits)))
 	for name := range limits {
@@ -305,7 +306,7 @@ func (l *Limiter) SetTenantLimits(ctx context.Context, tenantID string, limits m
 	canonical := make(map[string]string, len(limits))
 	for _, name := range names {
 		if !TenantOverridable(name) {
-			return TenantLimits{}, fault.Invalidf("limits."+name, "limit_not_overridable",
+			return TenantLimits{}, fault.Invalidf("limits."+name, CodeLimitNotOverridable,
 				"%q is applied before a tenant is known and cannot be overridden per tenant", name)
 		}
 		p, err := ParsePolicy(name, limits[name])

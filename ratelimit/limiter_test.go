@@ -164,7 +164,7 @@ func mustParse(t *testing.T, name, spec string) ratelimit.Policy {
 
 // isFault reports whether err is a fault of kind and code.
 func isFault(err error, kind fault.Kind, code string) bool {
-	return err != nil && fault.KindOf(err) == kind && errors.Is(err, &fault.Error{Code: code})
+	return err != nil && fault.KindOf(err) == kind && errors.Is(err, &fault.Error{Code: fault.Code(code)})
 }
 
 var configured = map[string]string{
@@ -563,7 +563,7 @@ func TestSetTenantLimitsValidation(t *testing.T) {
 	} {
 		_, err := e.l.SetTenantLimits(ctx, "t1", c.limits)
 		var fe *fault.Error
-		if !errors.As(err, &fe) || fe.Kind != fault.Invalid || fe.Code != c.code || fe.Field != c.field {
+		if !errors.As(err, &fe) || fe.Kind != fault.Invalid || string(fe.Code) != c.code || fe.Field != c.field {
 			t.Errorf("%s: err = %v (%+v), want Invalid %s in %s", c.name, err, fe, c.code, c.field)
 		}
 	}
@@ -930,12 +930,12 @@ func TestLimiterPeekAndReset(t *testing.T) {
 					t.Fatalf("peek: %+v, %v; want allowed, unchecked", d, err)
 				}
 			default:
-				if err == nil || !errors.Is(err, &fault.Error{Code: c.wantPeek}) {
+				if err == nil || !errors.Is(err, &fault.Error{Code: fault.Code(c.wantPeek)}) {
 					t.Fatalf("peek: err = %v, want %s", err, c.wantPeek)
 				}
 			}
 			err = e.l.Reset(ctx, p, c.key)
-			if c.wantReset == "" && err != nil || c.wantReset != "" && !errors.Is(err, &fault.Error{Code: c.wantReset}) {
+			if c.wantReset == "" && err != nil || c.wantReset != "" && !errors.Is(err, &fault.Error{Code: fault.Code(c.wantReset)}) {
 				t.Fatalf("reset: err = %v, want %q", err, c.wantReset)
 			}
 			if f := e.takeFailures(); !slices.Equal(f, c.failures) {

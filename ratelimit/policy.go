@@ -107,7 +107,7 @@ func asSpecErr(err error) error {
 }
 
 func specErr(format string, args ...any) error {
-	return fault.Invalidf("rate_limit", "invalid_rate_limit", format, args...)
+	return fault.Invalidf("rate_limit", CodeInvalidRateLimit, format, args...)
 }
 
 func parsePeriod(s string) (time.Duration, error) {

@@ -167,7 +167,7 @@ func TestParsePolicyErrorFields(t *testing.T) {
 			t.Errorf("ParsePolicy(%q, %q): %T %v, want *fault.Error", c.name, c.spec, err, err)
 			continue
 		}
-		if fe.Field != c.field || fe.Code != c.code || fe.Detail == "" {
+		if fe.Field != c.field || string(fe.Code) != c.code || fe.Detail == "" {
 			t.Errorf("ParsePolicy(%q, %q): field %q code %q detail %q, want field %q code %q and a detail",
 				c.name, c.spec, fe.Field, fe.Code, fe.Detail, c.field, c.code)
 		}

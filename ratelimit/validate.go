@@ -4,6 +4,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 )
 
@@ -23,27 +24,27 @@ const (
 // it does not allocate unless it fails.
 func (l Limit) Validate() error {
 	if n := len(l.Name); n < 1 || n > MaxNameLen {
-		return fault.Invalidf("name", "invalid_limit", "limit name must be 1 to %d bytes", MaxNameLen)
+		return fault.Invalidf("name", cursor.CodeInvalidLimit, "limit name must be 1 to %d bytes", MaxNameLen)
 	}
 	for i := 0; i < len(l.Name); i++ {
 		c := l.Name[i]
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' && c != '-' {
-			return fault.Invalidf("name", "invalid_limit", "limit name may contain only a-z, 0-9, _ and -")
+			return fault.Invalidf("name", cursor.CodeInvalidLimit, "limit name may contain only a-z, 0-9, _ and -")
 		}
 	}
 	switch l.Strategy {
 	case GCRA, SlidingWindow:
 	default:
-		return fault.Invalidf("strategy", "invalid_limit", "unknown strategy %q", string(l.Strategy))
+		return fault.Invalidf("strategy", cursor.CodeInvalidLimit, "unknown strategy %q", string(l.Strategy))
 	}
 	if l.Rate < 1 || l.Rate > MaxRate {
-		return fault.Invalidf("rate", "invalid_limit", "rate must be between 1 and %d", MaxRate)
+		return fault.Invalidf("rate", cursor.CodeInvalidLimit, "rate must be between 1 and %d", MaxRate)
 	}
 	if l.Period < MinPeriod || l.Period > MaxPeriod {
-		return fault.Invalidf("period", "invalid_limit", "period must be between %s and %s", MinPeriod, MaxPeriod)
+		return fault.Invalidf("period", cursor.CodeInvalidLimit, "period must be between %s and %s", MinPeriod, MaxPeriod)
 	}
 	if l.Burst < 0 || l.Burst > MaxBurst {
-		return fault.Invalidf("burst", "invalid_limit", "burst must be between 0 (meaning rate) and %d", MaxBurst)
+		return fault.Invalidf("burst", cursor.CodeInvalidLimit, "burst must be between 0 (meaning rate) and %d", MaxBurst)
 	}
 	return nil
 }
@@ -62,10 +63,10 @@ func (l Limit) Quota() int64 {
 // waiting would admit it.
 func (l Limit) ValidateCost(cost int64) error {
 	if cost < 1 {
-		return fault.Invalidf("cost", "invalid_cost", "cost must be at least 1")
+		return fault.Invalidf("cost", CodeInvalidCost, "cost must be at least 1")
 	}
 	if q := l.Quota(); cost > q {
-		return fault.Invalidf("cost", "invalid_cost", "cost %d exceeds the quota %d of limit %q", cost, q, l.Name)
+		return fault.Invalidf("cost", CodeInvalidCost, "cost %d exceeds the quota %d of limit %q", cost, q, l.Name)
 	}
 	return nil
 }
@@ -75,20 +76,20 @@ func (l Limit) ValidateCost(cost int64) error {
 // are safe in logs and in Redis key names.
 func ValidateKey(key string) error {
 	if n := len(key); n < 1 || n > MaxKeyLen {
-		return fault.Invalidf("key", "invalid_limit", "key must be 1 to %d bytes", MaxKeyLen)
+		return fault.Invalidf("key", cursor.CodeInvalidLimit, "key must be 1 to %d bytes", MaxKeyLen)
 	}
 	for i := 0; i < len(key); {
 		c := key[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7f {
-				return fault.Invalidf("key", "invalid_limit", "key must not contain control characters")
+				return fault.Invalidf("key", cursor.CodeInvalidLimit, "key must not contain control characters")
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(key[i:])
 		if r >= 0x80 && r <= 0x9f {
-			return fault.Invalidf("key", "invalid_limit", "key must not contain control characters")
+			return fault.Invalidf("key", cursor.CodeInvalidLimit, "key must not contain control characters")
 		}
 		i += size
 	}

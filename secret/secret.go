@@ -99,9 +99,10 @@ func encodeChecksum(n uint32) [checksumLen]byte {
 }
 
 // errMalformed is the one error of every syntactic failure: the caller
-// learns that the string is not a key, not which part is wrong.
+// learns that the string is not a key, not which part is wrong. Its code is
+// built from what: invalid_api_key or invalid_client_secret (docs/errors.md).
 func errMalformed(what string) error {
-	return fault.Unauthenticatedf("invalid_"+what, "the %s is malformed or invalid", strings.ReplaceAll(what, "_", " "))
+	return fault.Unauthenticatedf(fault.Code("invalid_"+what), "the %s is malformed or invalid", strings.ReplaceAll(what, "_", " "))
 }
 
 // Parse checks the syntax and checksum of raw, a secret that must start with

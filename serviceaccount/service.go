@@ -79,7 +79,7 @@ func (r *Registry) timestamp() time.Time { return r.now().UTC().Truncate(time.Mi
 
 func (r *Registry) requireAdmin(ctx context.Context, ac identity.ActorContext) error {
 	if ac.Credential != identity.CredentialSession || !r.admins.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID}) {
-		return fault.Forbiddenf("platform_admin_required", "only a platform admin may manage services")
+		return fault.Forbiddenf(identity.CodePlatformAdminRequired, "only a platform admin may manage services")
 	}
 	return nil
 }
@@ -102,12 +102,12 @@ const maxDescriptionLen = 1000
 
 func validateScopes(scopes []string) ([]string, error) {
 	if len(scopes) > 64 {
-		return nil, fault.Invalidf("scopes", "too_many_scopes", "at most 64 scopes")
+		return nil, fault.Invalidf("scopes", identity.CodeTooManyScopes, "at most 64 scopes")
 	}
 	out := make([]string, 0, len(scopes))
 	for _, s := range scopes {
 		if !slices.Contains(scopeCatalogue, s) {
-			return nil, fault.Invalidf("scopes", "unknown_scope", "%q is not a service scope; known: %v", s, scopeCatalogue)
+			return nil, fault.Invalidf("scopes", identity.CodeUnknownScope, "%q is not a service scope; known: %v", s, scopeCatalogue)
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
@@ -129,10 +129,10 @@ func (r *Registry) Register(ctx context.Context, ac identity.ActorContext, in Ne
 		return Service{}, "", err
 	}
 	if err := identity.ValidateSlug(in.Name); err != nil {
-		return Service{}, "", fault.Invalidf("name", "invalid_service_name", "name must be a slug: lower-case letters, digits and dashes")
+		return Service{}, "", fault.Invalidf("name", CodeInvalidServiceName, "name must be a slug: lower-case letters, digits and dashes")
 	}
 	if len(in.Description) > maxDescriptionLen {
-		return Service{}, "", fault.Invalidf("description", "description_too_long", "description must be at most %d bytes", maxDescriptionLen)
+		return Service{}, "", fault.Invalidf("description", identity.CodeDescriptionTooLong, "description must be at most %d bytes", maxDescriptionLen)
 	}
 	scopes, err := validateScopes(in.Scopes)
 	if err != nil {
@@ -150,7 +150,7 @@ func (r *Registry) Register(ctx context.Context, ac identity.ActorContext, in Ne
 	return svc, raw, nil
 }
 
-func errServiceNotFound() error { return fault.NotFoundf("service_not_found", "service not found") }
+func errServiceNotFound() error { return fault.NotFoundf(CodeServiceNotFound, "service not found") }
 
 // Get returns a service to a platform admin.
 func (r *Registry) Get(ctx context.Context, ac identity.ActorContext, id string) (Service, error) {
@@ -180,7 +180,7 @@ func (r *Registry) Update(ctx context.Context, ac identity.ActorContext, id stri
 	before := svc.Status
 	if p.Description != nil {
 		if len(*p.Description) > maxDescriptionLen {
-			return Service{}, fault.Invalidf("description", "description_too_long", "description must be at most %d bytes", maxDescriptionLen)
+			return Service{}, fault.Invalidf("description", identity.CodeDescriptionTooLong, "description must be at most %d bytes", maxDescriptionLen)
 		}
 		svc.Description = *p.Description
 	}
@@ -191,7 +191,7 @@ func (r *Registry) Update(ctx context.Context, ac identity.ActorContext, id stri
 	}
 	if p.Status != nil {
 		if *p.Status != Active && *p.Status != Disabled {
-			return Service{}, fault.Invalidf("status", "invalid_status", "status must be active or disabled")
+			return Service{}, fault.Invalidf("status", identity.CodeInvalidStatus, "status must be active or disabled")
 		}
 		svc.Status = *p.Status
 	}
@@ -214,7 +214,7 @@ func (r *Registry) Update(ctx context.Context, ac identity.ActorContext, id stri
 // for grace (0: it stops now, and so do the tokens obtained with it).
 func (r *Registry) RotateSecret(ctx context.Context, ac identity.ActorContext, id string, grace time.Duration) (Service, string, error) {
 	if grace < 0 || grace > r.maxRotationGrace {
-		return Service{}, "", fault.Invalidf("grace_period_seconds", "invalid_grace_period", "the grace period must be between 0 and %d seconds", int64(r.maxRotationGrace/time.Second))
+		return Service{}, "", fault.Invalidf("grace_period_seconds", secret.CodeInvalidGracePeriod, "the grace period must be between 0 and %d seconds", int64(r.maxRotationGrace/time.Second))
 	}
 	svc, err := r.Get(ctx, ac, id)
 	if err != nil {
@@ -266,7 +266,7 @@ func (r *Registry) Delete(ctx context.Context, ac identity.ActorContext, id stri
 // errInvalidClient is the one answer to every failed client
 // authentication, whichever part was wrong.
 func errInvalidClient() error {
-	return fault.Unauthenticatedf("invalid_client", "client authentication failed")
+	return fault.Unauthenticatedf(CodeInvalidClient, "client authentication failed")
 }
 
 // Authenticate checks a client id and secret and returns the service and

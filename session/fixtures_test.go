@@ -427,7 +427,7 @@ func actor(tok session.Tokens) identity.ActorContext {
 func wantFault(t *testing.T, err error, kind fault.Kind, code string) {
 	t.Helper()
 	var fe *fault.Error
-	if !errors.As(err, &fe) || fe.Kind != kind || fe.Code != code {
+	if !errors.As(err, &fe) || fe.Kind != kind || string(fe.Code) != code {
 		t.Fatalf("err = %v, want %s %q", err, kind, code)
 	}
 }

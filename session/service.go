@@ -161,7 +161,7 @@ type LoginRequest struct {
 const maxPasswordInput = 1024
 
 func errInvalidCredentials() error {
-	return fault.Unauthenticatedf("invalid_credentials", "the email or password is wrong")
+	return fault.Unauthenticatedf(CodeInvalidCredentials, "the email or password is wrong")
 }
 
 // Login checks a password and opens a session. Unknown emails, wrong
@@ -190,10 +190,10 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 		return Tokens{}, err
 	}
 	if req.Password == "" {
-		return Tokens{}, fault.Invalidf("password", "invalid_password", "password is required")
+		return Tokens{}, fault.Invalidf("password", CodeInvalidPassword, "password is required")
 	}
 	if len(req.Password) > maxPasswordInput {
-		return Tokens{}, fault.Invalidf("password", "invalid_password", "password is too long")
+		return Tokens{}, fault.Invalidf("password", CodeInvalidPassword, "password is too long")
 	}
 	attempt := ratelimit.LoginAttempt{Account: accountKey(email), IP: req.Client.IP}
 	if s.throttle != nil {
@@ -264,7 +264,7 @@ func (s *Service) upgradeHash(ctx context.Context, u identity.User, plain string
 }
 
 func errNoSuchTenant() error {
-	return fault.Forbiddenf("tenant_access_denied", "you are not a member of that tenant")
+	return fault.Forbiddenf(CodeTenantAccessDenied, "you are not a member of that tenant")
 }
 
 // pickTenant chooses the session's tenant: the one asked for (by id or
@@ -290,7 +290,7 @@ func (s *Service) pickTenant(ctx context.Context, actorID, want string) (string,
 	} else if identity.ValidateSlug(want) == nil {
 		t, err = s.identities.GetTenantBySlug(ctx, want)
 	} else {
-		return "", nil, fault.Invalidf("tenant", "invalid_tenant", "tenant must be a tenant id or slug")
+		return "", nil, fault.Invalidf("tenant", CodeInvalidTenant, "tenant must be a tenant id or slug")
 	}
 	if errors.Is(err, fault.ErrNotFound) {
 		return "", nil, errNoSuchTenant()
@@ -306,7 +306,7 @@ func (s *Service) pickTenant(ctx context.Context, actorID, want string) (string,
 		return "", nil, err
 	}
 	if t.Status != identity.TenantActive {
-		return "", nil, fault.Forbiddenf("tenant_suspended", "that tenant is suspended")
+		return "", nil, fault.Forbiddenf(identity.CodeTenantSuspended, "that tenant is suspended")
 	}
 	return t.ID, m.Roles, nil
 }
@@ -358,7 +358,7 @@ func (s *Service) issue(ctx context.Context, sess Session, roles []string, refre
 		TenantID: sess.TenantID, Roles: roles, ActorType: identity.ActorHuman, Scope: perms,
 	})
 	if err != nil {
-		return Tokens{}, fault.Wrap(fault.Internal, "signing_failed", err)
+		return Tokens{}, fault.Wrap(fault.Internal, token.CodeSigningFailed, err)
 	}
 	return Tokens{
 		AccessToken: access, ExpiresIn: s.opts.AccessTTL, RefreshToken: refresh,
@@ -367,7 +367,7 @@ func (s *Service) issue(ctx context.Context, sess Session, roles []string, refre
 }
 
 func errInvalidRefresh() error {
-	return fault.Unauthenticatedf("invalid_refresh_token", "the refresh token is invalid, expired or revoked")
+	return fault.Unauthenticatedf(CodeInvalidRefreshToken, "the refresh token is invalid, expired or revoked")
 }
 
 // maxRefreshTokenLen bounds input before hashing.

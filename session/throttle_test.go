@@ -70,7 +70,9 @@ func (h *fakeHasher) VerifyDummy(context.Context, string) {
 	h.dummies++
 }
 
-func (h *fakeHasher) Hash(_ context.Context, plain string) (string, error) { return "hash:" + plain, nil }
+func (h *fakeHasher) Hash(_ context.Context, plain string) (string, error) {
+	return "hash:" + plain, nil
+}
 
 // work returns the hashes computed since the last call: real and dummy.
 func (h *fakeHasher) work() (verify, dummies int) {

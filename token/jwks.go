@@ -50,7 +50,7 @@ func buildJWKS(keys []*VerificationKey) ([]byte, error) {
 	}
 	b, err := json.Marshal(set)
 	if err != nil {
-		return nil, fault.Wrap(fault.Internal, "jwks_encoding_failed", err)
+		return nil, fault.Wrap(fault.Internal, CodeJWKSEncodingFailed, err)
 	}
 	return b, nil
 }

@@ -200,7 +200,7 @@ func (kr *Keyring) reload(ctx context.Context, create bool) error {
 		}
 	}
 	if len(keys) == 0 {
-		return fault.New(fault.Unavailable, "no_signing_keys", "there are no signing keys")
+		return fault.New(fault.Unavailable, CodeNoSigningKeys, "there are no signing keys")
 	}
 	s, err := kr.build(keys, kr.opts.Now())
 	if err != nil {

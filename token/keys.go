@@ -116,7 +116,7 @@ func methodFor(alg string) (jwt.SigningMethod, error) {
 	case AlgES256:
 		return jwt.SigningMethodES256, nil
 	}
-	return nil, fault.Invalidf("signing_algorithm", "unsupported_algorithm",
+	return nil, fault.Invalidf("signing_algorithm", CodeUnsupportedAlgorithm,
 		"unsupported signing algorithm %q: use %s or %s", alg, AlgEdDSA, AlgES256)
 }
 
@@ -135,15 +135,15 @@ func generateKey(alg string, sealer *Sealer, now time.Time) (StoredKey, error) {
 		pub, priv = &k.PublicKey, k
 	}
 	if err != nil {
-		return StoredKey{}, fault.Wrap(fault.Internal, "key_generation_failed", err)
+		return StoredKey{}, fault.Wrap(fault.Internal, CodeKeyGenerationFailed, err)
 	}
 	pubDER, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return StoredKey{}, fault.Wrap(fault.Internal, "key_generation_failed", err)
+		return StoredKey{}, fault.Wrap(fault.Internal, CodeKeyGenerationFailed, err)
 	}
 	privDER, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return StoredKey{}, fault.Wrap(fault.Internal, "key_generation_failed", err)
+		return StoredKey{}, fault.Wrap(fault.Internal, CodeKeyGenerationFailed, err)
 	}
 	id := newKeyID()
 	sealed, err := sealer.Seal(id, privDER)
@@ -160,7 +160,7 @@ func generateKey(alg string, sealer *Sealer, now time.Time) (StoredKey, error) {
 
 func badKey(id string, cause error) *fault.Error {
 	return &fault.Error{
-		Kind: fault.Internal, Code: "signing_key_invalid",
+		Kind: fault.Internal, Code: CodeSigningKeyInvalid,
 		Detail: "signing key " + id + " is unusable", Err: cause,
 	}
 }

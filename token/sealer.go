@@ -31,12 +31,12 @@ type Sealer struct {
 // NewSealer returns a Sealer for a MasterKeySize-byte master key.
 func NewSealer(masterKey []byte) (*Sealer, error) {
 	if len(masterKey) != MasterKeySize {
-		return nil, fault.Invalidf("master_key", "invalid_master_key",
+		return nil, fault.Invalidf("master_key", CodeInvalidMasterKey,
 			"the master key must be %d bytes, got %d", MasterKeySize, len(masterKey))
 	}
 	aead, err := chacha20poly1305.NewX(masterKey)
 	if err != nil {
-		return nil, fault.Wrap(fault.Internal, "sealer_init_failed", err)
+		return nil, fault.Wrap(fault.Internal, CodeSealerInitFailed, err)
 	}
 	return &Sealer{aead: aead}, nil
 }
@@ -53,7 +53,7 @@ func (s *Sealer) Seal(keyID string, plaintext []byte) ([]byte, error) {
 	// XChaCha's 192-bit nonce makes random nonces safe for any realistic
 	// number of keys under one master key.
 	if _, err := rand.Read(out[1:]); err != nil {
-		return nil, fault.Wrap(fault.Internal, "seal_failed", err)
+		return nil, fault.Wrap(fault.Internal, CodeSealFailed, err)
 	}
 	return s.aead.Seal(out, out[1:], plaintext, sealAAD(keyID)), nil
 }
@@ -77,7 +77,7 @@ func (s *Sealer) Open(keyID string, sealed []byte) ([]byte, error) {
 
 func unsealError(cause error) *fault.Error {
 	return &fault.Error{
-		Kind: fault.Internal, Code: "key_unseal_failed",
+		Kind: fault.Internal, Code: CodeKeyUnsealFailed,
 		Detail: "a signing key could not be decrypted; is the master key the one it was sealed with?",
 		Err:    cause,
 	}
@@ -102,13 +102,13 @@ func ParseMasterKey(s string) ([]byte, error) {
 			continue
 		}
 		if len(b) != MasterKeySize {
-			return nil, fault.Invalidf("master_key", "invalid_master_key",
+			return nil, fault.Invalidf("master_key", CodeInvalidMasterKey,
 				"the master key must decode to %d bytes, got %d (generate one with: openssl rand -base64 32)",
 				MasterKeySize, len(b))
 		}
 		return b, nil
 	}
-	return nil, fault.Invalidf("master_key", "invalid_master_key",
+	return nil, fault.Invalidf("master_key", CodeInvalidMasterKey,
 		"the master key must be base64 or hex of %d random bytes (generate one with: openssl rand -base64 32)",
 		MasterKeySize)
 }

@@ -19,7 +19,7 @@ const AccessTokenType = "at+jwt"
 func (kr *Keyring) Sign(c Claims) (string, error) {
 	s := kr.snap.Load()
 	if s == nil {
-		return "", fault.New(fault.Unavailable, "signing_keys_not_loaded", "the signing keys are not loaded")
+		return "", fault.New(fault.Unavailable, CodeSigningKeysNotLoaded, "the signing keys are not loaded")
 	}
 	now := kr.opts.Now()
 	if c.IssuedAt.IsZero() {
@@ -40,11 +40,11 @@ func (kr *Keyring) Sign(c Claims) (string, error) {
 	t.Header["typ"] = AccessTokenType
 	raw, err := t.SignedString(sk.priv)
 	if err != nil {
-		return "", fault.Wrap(fault.Internal, "token_signing_failed", err)
+		return "", fault.Wrap(fault.Internal, CodeTokenSigningFailed, err)
 	}
 	return raw, nil
 }
 
 func claimsError(format string, args ...any) *fault.Error {
-	return &fault.Error{Kind: fault.Internal, Code: "token_claims_invalid", Detail: fmt.Sprintf(format, args...)}
+	return &fault.Error{Kind: fault.Internal, Code: CodeTokenClaimsInvalid, Detail: fmt.Sprintf(format, args...)}
 }

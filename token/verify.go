@@ -141,7 +141,7 @@ var (
 
 func invalidToken(cause error) *fault.Error {
 	return &fault.Error{
-		Kind: fault.Unauthenticated, Code: "invalid_token",
+		Kind: fault.Unauthenticated, Code: CodeInvalidToken,
 		Detail: "the access token is invalid or expired", Err: cause,
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ratelimit"
 )
@@ -394,7 +395,7 @@ func testIndependence(t *testing.T, b ratelimit.Backend) {
 	}
 }
 
-func wantCode(t *testing.T, err error, code string) {
+func wantCode(t *testing.T, err error, code fault.Code) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want %s", code)
@@ -451,7 +452,7 @@ func testInvalidLimit(t *testing.T, b ratelimit.Backend) {
 			t.Errorf("%s: got no error", name)
 			continue
 		}
-		if fault.KindOf(err) != fault.Invalid || !errors.Is(err, &fault.Error{Code: "invalid_limit"}) {
+		if fault.KindOf(err) != fault.Invalid || !errors.Is(err, &fault.Error{Code: cursor.CodeInvalidLimit}) {
 			t.Errorf("%s: got %v, want an Invalid invalid_limit error", name, err)
 		}
 	}

@@ -29,6 +29,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ratelimit"
 )
@@ -107,7 +108,7 @@ func (b *Backend) run(ctx context.Context, l ratelimit.Limit, key string, cost i
 	var nowNS int64
 	if !b.serverTime {
 		if nowNS = now.UnixNano(); nowNS < 0 {
-			return ratelimit.Result{}, fault.Invalidf("now", "invalid_limit", "now must not be before 1970")
+			return ratelimit.Result{}, fault.Invalidf("now", cursor.CodeInvalidLimit, "now must not be before 1970")
 		}
 	}
 	st := "0"
@@ -151,20 +152,20 @@ func (b *Backend) run(ctx context.Context, l ratelimit.Limit, key string, cost i
 		return r, nil
 	}
 	// Unreachable: ValidateRequest checked the strategy.
-	return ratelimit.Result{}, fault.Invalidf("strategy", "invalid_limit", "unknown strategy %q", string(l.Strategy))
+	return ratelimit.Result{}, fault.Invalidf("strategy", cursor.CodeInvalidLimit, "unknown strategy %q", string(l.Strategy))
 }
 
 const nano = int64(time.Second)
 
 func badReply(n int) error {
-	return fault.Wrap(fault.Internal, "ratelimit_backend_error",
+	return fault.Wrap(fault.Internal, ratelimit.CodeRatelimitBackendError,
 		fmt.Errorf("ratelimit/redis: script replied with %d values", n))
 }
 
 // disagree reports a script whose decision differs from the Go math: a bug
 // in one of them, never a client's fault.
 func disagree(l ratelimit.Limit, goAllowed bool) error {
-	return fault.Wrap(fault.Internal, "ratelimit_backend_error",
+	return fault.Wrap(fault.Internal, ratelimit.CodeRatelimitBackendError,
 		fmt.Errorf("ratelimit/redis: %s script and Go math disagree (Go allowed=%v)", l.Strategy, goAllowed))
 }
 
@@ -178,10 +179,10 @@ func classify(err error) error {
 		msg := re.Error()
 		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY"} {
 			if strings.HasPrefix(msg, p) {
-				return fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
+				return fault.Wrap(fault.Unavailable, ratelimit.CodeRatelimitUnavailable, err)
 			}
 		}
-		return fault.Wrap(fault.Internal, "ratelimit_backend_error", err)
+		return fault.Wrap(fault.Internal, ratelimit.CodeRatelimitBackendError, err)
 	}
-	return fault.Wrap(fault.Unavailable, "ratelimit_unavailable", err)
+	return fault.Wrap(fault.Unavailable, ratelimit.CodeRatelimitUnavailable, err)
 }

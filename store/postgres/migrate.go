@@ -11,6 +11,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/store/sqlstore"
 )
 
@@ -49,7 +50,7 @@ func newProvider(db *sql.DB, schema string) (*goose.Provider, error) {
 // Migrate applies every pending migration.
 func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := s.migrations.Up(ctx); err != nil {
-		return fault.Wrap(fault.Internal, "migration_failed", err)
+		return fault.Wrap(fault.Internal, store.CodeMigrationFailed, err)
 	}
 	return nil
 }

@@ -35,11 +35,11 @@ type Store struct {
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fault.Wrap(fault.Invalid, "invalid_database_url", err)
+		return nil, fault.Wrap(fault.Invalid, store.CodeInvalidDatabaseURL, err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	// current_schema() is where unqualified CREATE TABLE puts tables; it is
 	// NULL when no schema on search_path exists, and migrating would then fail
@@ -51,14 +51,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if schema == nil {
 		pool.Close()
-		return nil, fault.New(fault.Unavailable, "store_unavailable", "no schema on the search_path exists")
+		return nil, fault.New(fault.Unavailable, store.CodeStoreUnavailable, "no schema on the search_path exists")
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	p, err := newProvider(db, *schema)
 	if err != nil {
 		_ = db.Close()
 		pool.Close()
-		return nil, fault.Wrap(fault.Internal, "store_error", err)
+		return nil, fault.Wrap(fault.Internal, store.CodeStoreError, err)
 	}
 	return &Store{Store: sqlstore.New(db, db, newDialect()), pool: pool, sqlDB: db, migrations: p}, nil
 }
@@ -66,7 +66,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/store/sqlstore"
 )
 
@@ -34,7 +35,7 @@ func newProvider(db *sql.DB) (*goose.Provider, error) {
 // already serialises it against other writers of this process.
 func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := s.migrations.Up(ctx); err != nil {
-		return fault.Wrap(fault.Internal, "migration_failed", err)
+		return fault.Wrap(fault.Internal, store.CodeMigrationFailed, err)
 	}
 	return nil
 }

@@ -49,15 +49,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		// The two pools must see the same database, which an in-memory or
 		// URI name does not guarantee.
-		return nil, fault.Invalidf("", "invalid_sqlite_path", "sqlite needs a plain file path, got %q", path)
+		return nil, fault.Invalidf("", store.CodeInvalidSQLitePath, "sqlite needs a plain file path, got %q", path)
 	}
 	if strings.ContainsRune(path, '?') {
 		// The driver cuts the DSN at the first '?'.
-		return nil, fault.Invalidf("", "invalid_sqlite_path", "sqlite path must not contain '?'")
+		return nil, fault.Invalidf("", store.CodeInvalidSQLitePath, "sqlite path must not contain '?'")
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fault.Wrap(fault.Unavailable, "store_unavailable", fmt.Errorf("create database directory: %w", err))
+			return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, fmt.Errorf("create database directory: %w", err))
 		}
 	}
 
@@ -65,34 +65,34 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// reads then writes cannot deadlock against another one upgrading its lock.
 	write, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	write.SetMaxOpenConns(1)
 	// Connect the writer first: it switches the file to WAL, which the
 	// readers then find already set.
 	if err := write.PingContext(ctx); err != nil {
 		_ = write.Close()
-		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 
 	read, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		_ = write.Close()
-		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	read.SetMaxOpenConns(readConns)
 	read.SetMaxIdleConns(readConns)
 	if err := read.PingContext(ctx); err != nil {
 		_ = write.Close()
 		_ = read.Close()
-		return nil, fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 
 	p, err := newProvider(write)
 	if err != nil {
 		_ = write.Close()
 		_ = read.Close()
-		return nil, fault.Wrap(fault.Internal, "store_error", err)
+		return nil, fault.Wrap(fault.Internal, store.CodeStoreError, err)
 	}
 	return &Store{Store: sqlstore.New(read, write, dialect{}), write: write, read: read, migrations: p}, nil
 }
@@ -100,10 +100,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Ping checks that both pools answer.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.read.PingContext(ctx); err != nil {
-		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	if err := s.write.PingContext(ctx); err != nil {
-		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	return nil
 }

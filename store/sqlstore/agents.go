@@ -12,10 +12,10 @@ import (
 
 const agentCols = `id, tenant_id, owner_id, name, description, status, created_at, updated_at`
 
-func errAgentNotFound() error { return fault.NotFoundf("agent_not_found", "agent not found") }
+func errAgentNotFound() error { return fault.NotFoundf(identity.CodeAgentNotFound, "agent not found") }
 
 func errAgentNameTaken() error {
-	return fault.Conflictf("agent_name_taken", "the tenant has an agent with this name")
+	return fault.Conflictf(identity.CodeAgentNameTaken, "the tenant has an agent with this name")
 }
 
 func scanAgent(r scanner) (identity.Agent, error) {
@@ -36,7 +36,7 @@ func (s *Store) CreateAgent(ctx context.Context, a identity.Agent) error {
 	case s.violates(err, "agents_name_key"):
 		return errAgentNameTaken()
 	case s.violates(err, "agents_pkey"):
-		return fault.Conflictf("agent_exists", "an agent with this id exists")
+		return fault.Conflictf(identity.CodeAgentExists, "an agent with this id exists")
 	case s.violates(err, "agents_tenant_fkey"):
 		return errTenantNotFound()
 	}

@@ -11,12 +11,15 @@ import (
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
 )
 
 const apiKeyCols = `id, tenant_id, actor_id, created_by, name, scopes, hash, previous_hash, previous_expires_at,
 	expires_at, created_at, rotated_at, last_used_at, revoked_at, rate_limit`
 
-func errAPIKeyNotFound() error { return fault.NotFoundf("api_key_not_found", "API key not found") }
+func errAPIKeyNotFound() error {
+	return fault.NotFoundf(apikey.CodeAPIKeyNotFound, "API key not found")
+}
 
 func (s *Store) scanAPIKey(r scanner) (apikey.Key, error) {
 	var k apikey.Key
@@ -39,7 +42,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key) error {
 		s.nullTime(k.LastUsedAt), s.nullTime(k.RevokedAt), k.RateLimit)
 	switch {
 	case s.violates(err, "api_keys_pkey"):
-		return fault.Conflictf("api_key_exists", "an API key with this id exists")
+		return fault.Conflictf(apikey.CodeAPIKeyExists, "an API key with this id exists")
 	case s.violates(err, "api_keys_tenant_fkey"):
 		return errTenantNotFound()
 	}
@@ -56,7 +59,7 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (apikey.Key, error) {
 func (s *Store) ListAPIKeys(ctx context.Context, f apikey.Filter, p cursor.Page) ([]apikey.Key, error) {
 	if f.TenantID == "" {
 		// Never read as "every tenant".
-		return nil, fault.Invalidf("tenant_id", "tenant_required", "listing API keys needs a tenant")
+		return nil, fault.Invalidf("tenant_id", identity.CodeTenantRequired, "listing API keys needs a tenant")
 	}
 	p = p.Normalize()
 	var q strings.Builder
@@ -111,7 +114,7 @@ func (s *Store) apiKeyNotLive(ctx context.Context, id string) error {
 	if err != nil {
 		return s.dbErr(err)
 	}
-	return fault.Conflictf("api_key_revoked", "the API key is revoked")
+	return fault.Conflictf(apikey.CodeAPIKeyRevoked, "the API key is revoked")
 }
 
 // RevokeAPIKey marks a key revoked unless it already is. Of two concurrent

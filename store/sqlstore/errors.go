@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
 )
 
 // dbErr classifies an error from the driver (Classify).
@@ -24,9 +25,9 @@ func Classify(d Dialect, err error) error {
 		return err
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || d.Unavailable(err) {
-		return fault.Wrap(fault.Unavailable, "store_unavailable", err)
+		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
-	return fault.Wrap(fault.Internal, "store_error", err)
+	return fault.Wrap(fault.Internal, store.CodeStoreError, err)
 }
 
 // violates reports whether err violates the named constraint. A database

@@ -13,7 +13,7 @@ func (s *Store) InsertSigningKey(ctx context.Context, k token.StoredKey) error {
 		`INSERT INTO signing_keys (id, algorithm, public_key, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?)`,
 		k.ID, k.Algorithm, k.PublicKey, k.SealedPrivateKey, s.d.Time(k.CreatedAt))
 	if s.violates(err, "signing_keys_pkey") {
-		return fault.Conflictf("key_exists", "a signing key with this id exists")
+		return fault.Conflictf(token.CodeKeyExists, "a signing key with this id exists")
 	}
 	return s.dbErr(err)
 }
@@ -34,5 +34,5 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]token.StoredKey, error) 
 // DeleteSigningKey removes the key with id.
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
 	res, err := s.exec(ctx, s.write, `DELETE FROM signing_keys WHERE id = ?`, id)
-	return s.affectedOne(res, err, func() error { return fault.NotFoundf("key_not_found", "signing key not found") })
+	return s.affectedOne(res, err, func() error { return fault.NotFoundf(token.CodeKeyNotFound, "signing key not found") })
 }

@@ -13,7 +13,9 @@ import (
 
 const memberCols = `tenant_id, actor_id, roles, created_at, updated_at`
 
-func errMemberNotFound() error { return fault.NotFoundf("member_not_found", "member not found") }
+func errMemberNotFound() error {
+	return fault.NotFoundf(identity.CodeMemberNotFound, "member not found")
+}
 
 func (s *Store) scanMember(r scanner) (identity.Membership, error) {
 	var m identity.Membership
@@ -32,7 +34,7 @@ func (s *Store) AddMember(ctx context.Context, m identity.Membership) error {
 		m.TenantID, m.ActorID, s.d.List(m.Roles), s.d.Time(m.CreatedAt), s.d.Time(m.UpdatedAt))
 	switch {
 	case s.violates(err, "memberships_pkey"):
-		return fault.Conflictf("member_exists", "already a member of this tenant")
+		return fault.Conflictf(identity.CodeMemberExists, "already a member of this tenant")
 	case s.violates(err, "memberships_tenant_fkey"):
 		return errTenantNotFound()
 	}
@@ -128,7 +130,7 @@ func (s *Store) requireOtherOwner(ctx context.Context, tx *sql.Tx, tenantID, act
 		return err
 	}
 	if !ok {
-		return fault.Conflictf("last_owner", "a tenant must keep at least one owner")
+		return fault.Conflictf(identity.CodeLastOwner, "a tenant must keep at least one owner")
 	}
 	return nil
 }

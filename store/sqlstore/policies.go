@@ -24,19 +24,21 @@ const (
 
 // The errors policy.Store documents.
 
-func errResourceNotFound() error { return fault.NotFoundf("resource_not_found", "resource not found") }
+func errResourceNotFound() error {
+	return fault.NotFoundf(policy.CodeResourceNotFound, "resource not found")
+}
 
 func errPolicyVersionNotFound() error {
-	return fault.NotFoundf("policy_version_not_found", "policy version not found")
+	return fault.NotFoundf(policy.CodePolicyVersionNotFound, "policy version not found")
 }
 
 // errPolicyVersionConflict is AddPolicySet's Conflict.
 func errPolicyVersionConflict() error {
-	return fault.Conflictf("policy_version_conflict", "the policies changed since the version this change was based on")
+	return fault.Conflictf(policy.CodePolicyVersionConflict, "the policies changed since the version this change was based on")
 }
 
 func errInvalidCursor() error {
-	return fault.Invalidf("cursor", "invalid_cursor", "cursor is not valid")
+	return fault.Invalidf("cursor", cursor.CodeInvalidCursor, "cursor is not valid")
 }
 
 // A resource's parents and attributes are stored as JSON: jsonb on

@@ -10,7 +10,7 @@ import (
 
 const roleCols = `tenant_id, name, description, permissions, created_at, updated_at`
 
-func errRoleNotFound() error { return fault.NotFoundf("role_not_found", "role not found") }
+func errRoleNotFound() error { return fault.NotFoundf(identity.CodeRoleNotFound, "role not found") }
 
 func (s *Store) scanRole(r scanner) (identity.Role, error) {
 	var role identity.Role
@@ -77,7 +77,7 @@ func (s *Store) DeleteRole(ctx context.Context, tenantID, name string) error {
 			return err
 		}
 		if inUse {
-			return fault.Conflictf("role_in_use", "members still hold this role")
+			return fault.Conflictf(identity.CodeRoleInUse, "members still hold this role")
 		}
 		return nil
 	})

@@ -16,10 +16,12 @@ const serviceCols = `id, name, description, scopes, status, created_at, updated_
 
 const secretCols = `id, service_id, hash, created_at, expires_at, revoked_at`
 
-func errServiceNotFound() error { return fault.NotFoundf("service_not_found", "service not found") }
+func errServiceNotFound() error {
+	return fault.NotFoundf(serviceaccount.CodeServiceNotFound, "service not found")
+}
 
 func errSecretNotFound() error {
-	return fault.NotFoundf("service_secret_not_found", "service secret not found")
+	return fault.NotFoundf(serviceaccount.CodeServiceSecretNotFound, "service secret not found")
 }
 
 func (s *Store) scanService(r scanner) (serviceaccount.Service, error) {
@@ -42,7 +44,7 @@ func (s *Store) insertSecret(ctx context.Context, tx *sql.Tx, serviceID string, 
 		`INSERT INTO service_secrets (`+secretCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		sc.ID, serviceID, sc.Hash, s.d.Time(sc.CreatedAt), s.nullTime(sc.ExpiresAt), s.nullTime(sc.RevokedAt))
 	if s.violates(err, "service_secrets_pkey") {
-		return fault.Conflictf("service_secret_exists", "a service secret with this id exists")
+		return fault.Conflictf(serviceaccount.CodeServiceSecretExists, "a service secret with this id exists")
 	}
 	return err
 }
@@ -56,9 +58,9 @@ func (s *Store) CreateService(ctx context.Context, sv serviceaccount.Service, fi
 			s.d.Time(sv.CreatedAt), s.d.Time(sv.UpdatedAt))
 		switch {
 		case s.violates(err, "services_name_key"):
-			return fault.Conflictf("service_name_taken", "a service with this name exists")
+			return fault.Conflictf(serviceaccount.CodeServiceNameTaken, "a service with this name exists")
 		case s.violates(err, "services_pkey"):
-			return fault.Conflictf("service_exists", "a service with this id exists")
+			return fault.Conflictf(serviceaccount.CodeServiceExists, "a service with this id exists")
 		case err != nil:
 			return err
 		}

@@ -12,10 +12,12 @@ import (
 
 const sessionCols = `id, actor_id, tenant_id, created_at, refreshed_at, expires_at, revoked_at, revoke_reason, user_agent, ip`
 
-func errSessionNotFound() error { return fault.NotFoundf("session_not_found", "session not found") }
+func errSessionNotFound() error {
+	return fault.NotFoundf(session.CodeSessionNotFound, "session not found")
+}
 
 func errInvalidRefresh() error {
-	return fault.Unauthenticatedf("invalid_refresh_token", "refresh token is invalid or expired")
+	return fault.Unauthenticatedf(session.CodeInvalidRefreshToken, "refresh token is invalid or expired")
 }
 
 func scanSession(r scanner) (session.Session, error) {
@@ -36,7 +38,7 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session, refresh
 			sess.ID, sess.ActorID, sess.TenantID, s.d.Time(sess.CreatedAt), s.d.Time(sess.RefreshedAt),
 			s.d.Time(sess.ExpiresAt), s.nullTime(sess.RevokedAt), sess.RevokeReason, sess.UserAgent, sess.IP)
 		if s.violates(err, "sessions_pkey") {
-			return fault.Conflictf("session_exists", "a session with this id exists")
+			return fault.Conflictf(session.CodeSessionExists, "a session with this id exists")
 		}
 		if err != nil {
 			return err

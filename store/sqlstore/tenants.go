@@ -11,7 +11,9 @@ import (
 
 const tenantCols = `t.id, t.slug, t.name, t.status, t.created_at, t.updated_at`
 
-func errTenantNotFound() error { return fault.NotFoundf("tenant_not_found", "tenant not found") }
+func errTenantNotFound() error {
+	return fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
+}
 
 func scanTenant(r scanner, extra ...any) (identity.Tenant, error) {
 	var t identity.Tenant
@@ -30,9 +32,9 @@ func (s *Store) CreateTenant(ctx context.Context, t identity.Tenant, owner ident
 			t.ID, t.Slug, t.Name, string(t.Status), s.d.Time(t.CreatedAt), s.d.Time(t.UpdatedAt))
 		switch {
 		case s.violates(err, "tenants_slug_key"):
-			return fault.Conflictf("tenant_slug_taken", "a tenant with this slug exists")
+			return fault.Conflictf(identity.CodeTenantSlugTaken, "a tenant with this slug exists")
 		case s.violates(err, "tenants_pkey"):
-			return fault.Conflictf("tenant_exists", "a tenant with this id exists")
+			return fault.Conflictf(identity.CodeTenantExists, "a tenant with this id exists")
 		case err != nil:
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 
 const userCols = `id, email, display_name, status, password_hash, platform_admin, created_at, updated_at`
 
-func errUserNotFound() error { return fault.NotFoundf("user_not_found", "user not found") }
+func errUserNotFound() error { return fault.NotFoundf(identity.CodeUserNotFound, "user not found") }
 
 func scanUser(r scanner) (identity.User, error) {
 	var u identity.User
@@ -28,9 +28,9 @@ func (s *Store) CreateUser(ctx context.Context, u identity.User) error {
 		s.d.Time(u.CreatedAt), s.d.Time(u.UpdatedAt))
 	switch {
 	case s.violates(err, "users_email_key"):
-		return fault.Conflictf("email_taken", "a user with this email exists")
+		return fault.Conflictf(identity.CodeEmailTaken, "a user with this email exists")
 	case s.violates(err, "users_pkey"):
-		return fault.Conflictf("user_exists", "a user with this id exists")
+		return fault.Conflictf(identity.CodeUserExists, "a user with this id exists")
 	}
 	return s.dbErr(err)
 }

@@ -74,7 +74,7 @@ func walk(b *strings.Builder, path string, got, want reflect.Value) {
 }
 
 // wantFault fails t unless err is a *fault.Error of kind with code.
-func wantFault(t *testing.T, err error, kind fault.Kind, code string) {
+func wantFault(t *testing.T, err error, kind fault.Kind, code fault.Code) {
 	t.Helper()
 	var fe *fault.Error
 	if !errors.As(err, &fe) {
@@ -89,12 +89,12 @@ func wantFault(t *testing.T, err error, kind fault.Kind, code string) {
 	}
 }
 
-func wantNotFound(t *testing.T, err error, code string) {
+func wantNotFound(t *testing.T, err error, code fault.Code) {
 	t.Helper()
 	wantFault(t, err, fault.NotFound, code)
 }
 
-func wantConflict(t *testing.T, err error, code string) {
+func wantConflict(t *testing.T, err error, code fault.Code) {
 	t.Helper()
 	wantFault(t, err, fault.Conflict, code)
 }

@@ -117,7 +117,7 @@ func raceOwners(t *testing.T, s store.Store, unown func(tenantID, actor string) 
 			switch {
 			case err == nil:
 				succeeded++
-			case fault.KindOf(err) == fault.Conflict && errors.Is(err, &fault.Error{Code: "last_owner"}):
+			case fault.KindOf(err) == fault.Conflict && errors.Is(err, &fault.Error{Code: identity.CodeLastOwner}):
 			default:
 				t.Errorf("%s: unexpected error %v", id, err)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -39,7 +40,7 @@ func testPolicySetConcurrentAddOneWins(t *testing.T, s store.Store) {
 					t.Errorf("round %d: writers %d and %d both succeeded", round, winner, i)
 				}
 				winner = i
-			case fault.KindOf(err) == fault.Conflict && errors.Is(err, &fault.Error{Code: "policy_version_conflict"}):
+			case fault.KindOf(err) == fault.Conflict && errors.Is(err, &fault.Error{Code: policy.CodePolicyVersionConflict}):
 			default:
 				t.Errorf("round %d writer %d: unexpected error %v", round, i, err)
 			}

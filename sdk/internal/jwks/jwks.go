@@ -241,29 +241,29 @@ func (rk *Keys) run(c *refreshCall) {
 func (rk *Keys) fetch(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rk.url, nil)
 	if err != nil {
-		return fault.Wrap(fault.Internal, "jwks_url_invalid", err)
+		return fault.Wrap(fault.Internal, CodeJWKSURLInvalid, err)
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	resp, err := rk.opts.HTTPClient.Do(req)
 	if err != nil {
-		return fault.Wrap(fault.Unavailable, "jwks_unavailable", err)
+		return fault.Wrap(fault.Unavailable, CodeJWKSUnavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return fault.Wrap(fault.Unavailable, "jwks_unavailable", fmt.Errorf("GET %s: %s", rk.url, resp.Status))
+		return fault.Wrap(fault.Unavailable, CodeJWKSUnavailable, fmt.Errorf("GET %s: %s", rk.url, resp.Status))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxJWKSSize+1))
 	if err != nil {
-		return fault.Wrap(fault.Unavailable, "jwks_unavailable", err)
+		return fault.Wrap(fault.Unavailable, CodeJWKSUnavailable, err)
 	}
 	if len(body) > MaxJWKSSize {
-		return fault.Wrap(fault.Unavailable, "jwks_invalid", fmt.Errorf("JWK Set larger than %d bytes", MaxJWKSSize))
+		return fault.Wrap(fault.Unavailable, CodeJWKSInvalid, fmt.Errorf("JWK Set larger than %d bytes", MaxJWKSSize))
 	}
 	keys, err := parseJWKS(body, rk.opts.MaxKeys, rk.VerificationKeys())
 	if err != nil {
-		return fault.Wrap(fault.Unavailable, "jwks_invalid", err)
+		return fault.Wrap(fault.Unavailable, CodeJWKSInvalid, err)
 	}
 	rk.keys.Store(&keys)
 	return nil
