@@ -22,10 +22,10 @@ const (
 	policySetCols = `version, text, created_by, created_at`
 )
 
-// The errors policy.Store documents.
-
+// errResourceNotFound is policy.Store's NotFound for a resource.
 func errResourceNotFound() error { return fault.NotFoundf("resource_not_found", "resource not found") }
 
+// errPolicyVersionNotFound is policy.Store's NotFound for a policy version.
 func errPolicyVersionNotFound() error {
 	return fault.NotFoundf("policy_version_not_found", "policy version not found")
 }
