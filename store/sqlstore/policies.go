@@ -22,12 +22,12 @@ const (
 	policySetCols = `version, text, created_by, created_at`
 )
 
-// The errors policy.Store documents.
-
+// errResourceNotFound is policy.Store's NotFound for a resource.
 func errResourceNotFound() error {
 	return fault.NotFoundf(policy.CodeResourceNotFound, "resource not found")
 }
 
+// errPolicyVersionNotFound is policy.Store's NotFound for a policy version.
 func errPolicyVersionNotFound() error {
 	return fault.NotFoundf(policy.CodePolicyVersionNotFound, "policy version not found")
 }
