@@ -62,7 +62,7 @@ func newBlockWorld(t *testing.T, e *env) blockWorld {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	e.announced.take()
+	e.announced.Take()
 	return b
 }
 

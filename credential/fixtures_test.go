@@ -11,10 +11,11 @@ import (
 
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/credential"
-	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/event/eventtest"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
@@ -34,43 +35,6 @@ const (
 	accessTTL    = 15 * time.Minute
 	keyCacheTTL  = time.Minute
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// announced keeps the events services announce until a test takes them.
-type announced struct {
-	mu   sync.Mutex
-	list []event.Event
-}
-
-func (a *announced) notify(_ context.Context, evs ...event.Event) {
-	a.mu.Lock()
-	a.list = append(a.list, evs...)
-	a.mu.Unlock()
-}
-
-func (a *announced) take() []event.Event {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := a.list
-	a.list = nil
-	return out
-}
 
 // rejections records the resolver's Rejected callback.
 type rejections struct {
@@ -161,8 +125,8 @@ type env struct {
 	sessions  *session.Service
 	apikeys   *apikey.Service
 	services  *serviceaccount.Registry
-	clock     *clock
-	announced *announced
+	clock     *testclock.Clock
+	announced *eventtest.Recorder
 	pwHash    string
 	// The resolver and what it is built over.
 	r        *credential.Resolver
@@ -174,8 +138,8 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{st: sqlitetest.Open(t), clock: &clock{now: time.Now().UTC().Truncate(time.Second)}, announced: &announced{}}
-	notify := e.announced.notify
+	e := &env{st: sqlitetest.Open(t), clock: testclock.New(time.Now().UTC().Truncate(time.Second)), announced: &eventtest.Recorder{}}
+	notify := e.announced.Notify
 	e.idents = identity.NewService(identity.Deps{Store: e.st, Notify: notify, Now: e.clock.Now})
 	p := password.DefaultParams()
 	p.MemoryKiB, p.Iterations, p.Parallelism = 64, 1, 1
@@ -231,7 +195,7 @@ func (e *env) newResolver(t *testing.T) {
 // deliver applies the announced events to the resolver, as the app's
 // notifier and bus subscription do.
 func (e *env) deliver() {
-	for _, ev := range e.announced.take() {
+	for _, ev := range e.announced.Take() {
 		e.r.Apply(ev)
 	}
 }

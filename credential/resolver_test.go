@@ -317,7 +317,7 @@ func TestResolveRefusesBadAPIKeys(t *testing.T) {
 	if err := e.st.UpdateService(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	e.announced.take()
+	e.announced.Take()
 
 	cases := []struct {
 		name  string

@@ -26,7 +26,7 @@ func TestCreateAgentIsOwnedByTheCallingHuman(t *testing.T) {
 		ag.ActorID() != "agent:"+ag.ID || !ids.Valid(ag.ID) || ag.Description != "sorts tickets" {
 		t.Fatalf("created %+v", ag)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindPolicyChanged, w.tenantA.ID))
+	wantEvents(t, w.events.Take(), ev(event.KindPolicyChanged, w.tenantA.ID))
 	stored, err := w.svc.Agent(w.ctx, w.tenantA.ID, ag.ID)
 	if err != nil || stored.Name != "triage" || stored.OwnerID != w.admin.ActorID() {
 		t.Fatalf("stored %+v, %v", stored, err)
@@ -63,7 +63,7 @@ func TestCreateAgentRejectsBadInputAndNonHumans(t *testing.T) {
 	if agents, err := w.st.ListAgents(w.ctx, w.tenantA.ID, "", cursor.Page{Limit: 10}); err != nil || len(agents) != 1 {
 		t.Fatalf("bad input created agents: %v, %v", agents, err)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 }
 
 // TestBoundedCallersCreateAgentsOnlyWithAgentsWrite: a person may always
@@ -249,7 +249,7 @@ func TestUpdateAgentChangesOnlyWhatIsGivenAndAnnouncesStatus(t *testing.T) {
 	w := newWorld(t)
 	name, desc := "mail helper", ""
 	disabled, active := identity.AgentDisabled, identity.AgentActive
-	updated := w.clock.advance(time.Minute)
+	updated := w.clock.Advance(time.Minute)
 
 	got, err := w.svc.UpdateAgent(w.ctx, w.as(w.admin), w.tenantA.ID, w.agent.ID, identity.AgentPatch{Name: &name})
 	if err != nil || got.Name != name || got.Description != "answers mail" || got.OwnerID != w.member.ActorID() || !got.UpdatedAt.Equal(updated) {
@@ -259,25 +259,25 @@ func TestUpdateAgentChangesOnlyWhatIsGivenAndAnnouncesStatus(t *testing.T) {
 	if err != nil || got.Name != name || got.Description != "" {
 		t.Fatalf("describe = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 
 	got, err = w.svc.UpdateAgent(w.ctx, w.as(w.member), w.tenantA.ID, w.agent.ID, identity.AgentPatch{Status: &disabled})
 	if err != nil || got.Status != identity.AgentDisabled {
 		t.Fatalf("disable = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorDisabled, w.agent.ActorID()))
+	wantEvents(t, w.events.Take(), ev(event.KindActorDisabled, w.agent.ActorID()))
 	// Disabling a disabled agent announces nothing.
 	if _, err := w.svc.UpdateAgent(w.ctx, w.as(w.member), w.tenantA.ID, w.agent.ID, identity.AgentPatch{Status: &disabled}); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 	_, err = w.svc.TenantPermissions(w.ctx, w.tenantA.ID, w.agent.ActorID())
 	wantFault(t, err, fault.Forbidden, "agent_disabled")
 
 	if _, err := w.svc.UpdateAgent(w.ctx, w.as(w.admin), w.tenantA.ID, w.agent.ID, identity.AgentPatch{Status: &active}); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorEnabled, w.agent.ActorID()))
+	wantEvents(t, w.events.Take(), ev(event.KindActorEnabled, w.agent.ActorID()))
 	if _, err := w.svc.TenantPermissions(w.ctx, w.tenantA.ID, w.agent.ActorID()); err != nil {
 		t.Fatalf("enabled agent: %v", err)
 	}
@@ -289,7 +289,7 @@ func TestUpdateAgentRejectsBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.events.take()
+	w.events.Take()
 	empty, long, paused, taken := "", strings.Repeat("d", 1001), identity.AgentStatus("paused"), w.agent.Name
 	for _, c := range []struct {
 		name    string
@@ -317,7 +317,7 @@ func TestUpdateAgentRejectsBadInput(t *testing.T) {
 	if got.Name != "second" || got.Status != identity.AgentActive || got.Description != "" {
 		t.Fatalf("bad input changed the agent: %+v", got)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 }
 
 func TestDeleteAgentRevokesItsKeys(t *testing.T) {
@@ -340,7 +340,7 @@ func TestDeleteAgentRevokesItsKeys(t *testing.T) {
 	if err := w.svc.DeleteAgent(w.ctx, w.as(w.member), w.tenantA.ID, w.agent.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.take(),
+	wantEvents(t, w.events.Take(),
 		ev(event.KindCredentialRevoked, agentKeys[0]), ev(event.KindCredentialRevoked, agentKeys[1]),
 		ev(event.KindActorChanged, w.agent.ActorID()))
 	for _, id := range agentKeys {

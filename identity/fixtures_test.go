@@ -4,60 +4,21 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/event/eventtest"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/store/sqlite"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 )
 
 // missingTenant is a well-formed id that names no tenant.
 const missingTenant = "01jz0000000000000000000000"
-
-// recorder is a Notifier that keeps what it is told.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) notify(_ context.Context, events ...event.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, events...)
-}
-
-// take returns the events announced since the last take and forgets them.
-func (r *recorder) take() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.events
-	r.events = nil
-	return out
-}
-
-// clock is a settable clock, so that timestamps are known in advance.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
 
 // world is tenant A (owner, admin, member, and an agent owned by the
 // member), tenant B (outB its owner), a platform admin (root) who belongs to
@@ -67,8 +28,8 @@ type world struct {
 	ctx    context.Context
 	st     *sqlite.Store
 	svc    *identity.Service
-	events *recorder
-	clock  *clock
+	events *eventtest.Recorder
+	clock  *testclock.Clock
 
 	owner, admin, member, outB, root, stranger identity.User
 	tenantA, tenantB                           identity.Tenant
@@ -78,10 +39,10 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{
-		t: t, ctx: context.Background(), st: sqlitetest.Open(t), events: &recorder{},
-		clock: &clock{now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)},
+		t: t, ctx: context.Background(), st: sqlitetest.Open(t), events: &eventtest.Recorder{},
+		clock: testclock.New(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)),
 	}
-	w.svc = identity.NewService(identity.Deps{Store: w.st, Notify: w.events.notify, Now: w.clock.Now})
+	w.svc = identity.NewService(identity.Deps{Store: w.st, Notify: w.events.Notify, Now: w.clock.Now})
 	w.owner = w.user("owner@a.example", false)
 	w.admin = w.user("admin@a.example", false)
 	w.member = w.user("member@a.example", false)
@@ -98,7 +59,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.agent = ag
-	w.events.take()
+	w.events.Take()
 	return w
 }
 

@@ -19,7 +19,7 @@ func TestAddMemberByActorIDOrEmail(t *testing.T) {
 	if err != nil || m.ActorID != byID.ActorID() || m.TenantID != w.tenantA.ID || !slices.Equal(m.Roles, []string{"member"}) {
 		t.Fatalf("AddMember by id = %+v, %v", m, err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindPolicyChanged, w.tenantA.ID))
+	wantEvents(t, w.events.Take(), ev(event.KindPolicyChanged, w.tenantA.ID))
 
 	m, err = w.svc.AddMember(w.ctx, w.as(w.admin), w.tenantA.ID, identity.NewMember{Email: " second.person@a.EXAMPLE", Roles: []string{"member"}})
 	if err != nil || m.ActorID != byEmail.ActorID() {
@@ -68,7 +68,7 @@ func TestAddMemberRejectsBadInput(t *testing.T) {
 	if got := w.memberIDs(w.tenantA.ID); len(got) != 3 {
 		t.Fatalf("bad input changed members: %v", got)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 }
 
 // TestYouCannotGrantWhatYouDoNotHold checks the escalation guard on adding
@@ -187,7 +187,7 @@ func TestUpdateMemberRolesAnnouncesTheChangeAndReturnsTheStoredMembership(t *tes
 	if err != nil || !slices.Equal(got.Roles, []string{"admin", "member"}) || got.ActorID != w.member.ActorID() || got.CreatedAt.IsZero() {
 		t.Fatalf("UpdateMemberRoles = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorChanged, w.member.ActorID()))
+	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, w.member.ActorID()))
 
 	_, err = w.svc.UpdateMemberRoles(w.ctx, w.as(w.owner), w.tenantA.ID, w.stranger.ActorID(), []string{"member"})
 	wantFault(t, err, fault.NotFound, "member_not_found")
@@ -195,7 +195,7 @@ func TestUpdateMemberRolesAnnouncesTheChangeAndReturnsTheStoredMembership(t *tes
 	wantInvalid(t, err, "roles", "invalid_roles")
 	_, err = w.svc.UpdateMemberRoles(w.ctx, w.as(w.owner), w.tenantA.ID, w.member.ActorID(), []string{"ghost"})
 	wantInvalid(t, err, "roles", "unknown_role")
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 }
 
 func TestTheLastOwnerCannotLeaveOrStepDown(t *testing.T) {
@@ -208,7 +208,7 @@ func TestTheLastOwnerCannotLeaveOrStepDown(t *testing.T) {
 	if got := w.rolesOf(w.tenantA.ID, w.owner.ActorID()); !slices.Equal(got, []string{"owner"}) {
 		t.Fatalf("owner's roles now %v", got)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 
 	// With a second owner, either may step down or leave.
 	if _, err := w.svc.UpdateMemberRoles(w.ctx, w.as(w.owner), w.tenantA.ID, w.admin.ActorID(), []string{"owner"}); err != nil {
@@ -226,24 +226,24 @@ func TestTheLastOwnerCannotLeaveOrStepDown(t *testing.T) {
 func TestRemoveMember(t *testing.T) {
 	w := newWorld(t)
 	other := w.memberWith("other@a.example", "member")
-	w.events.take()
+	w.events.Take()
 	// Anyone may leave, and then no longer sees the tenant.
 	if err := w.svc.RemoveMember(w.ctx, w.as(w.member), w.tenantA.ID, w.member.ActorID()); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorChanged, w.member.ActorID()))
+	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, w.member.ActorID()))
 	_, err := w.svc.GetTenant(w.ctx, w.as(w.member), w.tenantA.ID)
 	wantFault(t, err, fault.NotFound, "tenant_not_found")
 
 	wantFault(t, w.svc.RemoveMember(w.ctx, w.as(other), w.tenantA.ID, w.admin.ActorID()), fault.Forbidden, "permission_denied")
 	wantFault(t, w.svc.RemoveMember(w.ctx, w.as(w.admin), w.tenantA.ID, w.stranger.ActorID()), fault.NotFound, "member_not_found")
 	wantFault(t, w.svc.RemoveMember(w.ctx, w.as(w.admin), w.tenantA.ID, "user:not-an-id"), fault.NotFound, "member_not_found")
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 
 	if err := w.svc.RemoveMember(w.ctx, w.as(w.admin), w.tenantA.ID, other.ActorID()); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorChanged, other.ActorID()))
+	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, other.ActorID()))
 	_, err = w.svc.GetMember(w.ctx, w.as(w.admin), w.tenantA.ID, other.ActorID())
 	wantFault(t, err, fault.NotFound, "member_not_found")
 }

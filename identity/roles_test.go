@@ -24,9 +24,9 @@ func TestPutRoleCreatesThenReplacesACustomRole(t *testing.T) {
 	if !slices.Equal(r.Permissions, []string{"audit:read", "usage:read"}) || r.TenantID != w.tenantA.ID || !r.CreatedAt.Equal(created) {
 		t.Fatalf("created %+v", r)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorChanged, "role:"+w.tenantA.ID+"/auditor"))
+	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, "role:"+w.tenantA.ID+"/auditor"))
 
-	replaced := w.clock.advance(time.Hour)
+	replaced := w.clock.Advance(time.Hour)
 	r, err = w.svc.PutRole(w.ctx, w.as(w.owner), w.tenantA.ID, "auditor", identity.RoleInput{Permissions: []string{"audit:read"}})
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func TestPutRoleCreatesThenReplacesACustomRole(t *testing.T) {
 	if !r.CreatedAt.Equal(created) || !r.UpdatedAt.Equal(replaced) || r.Description != "" || !slices.Equal(r.Permissions, []string{"audit:read"}) {
 		t.Fatalf("replaced %+v", r)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorChanged, "role:"+w.tenantA.ID+"/auditor"))
+	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, "role:"+w.tenantA.ID+"/auditor"))
 	got, err := w.svc.GetRole(w.ctx, w.as(w.member), w.tenantA.ID, "auditor")
 	if err != nil || !got.CreatedAt.Equal(created) || !slices.Equal(got.Permissions, []string{"audit:read"}) {
 		t.Fatalf("GetRole = %+v, %v", got, err)
@@ -73,7 +73,7 @@ func TestPutRoleRejectsBadInput(t *testing.T) {
 	if roles, err := w.svc.ListRoles(w.ctx, w.as(w.owner), w.tenantA.ID); err != nil || len(roles) != 0 {
 		t.Fatalf("bad input created roles: %v, %v", roles, err)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 }
 
 func TestPutRoleCannotGrantWhatTheCallerLacks(t *testing.T) {
@@ -158,7 +158,7 @@ func TestPutRoleNeedsEveryPermissionOfTheOldAndTheNewDefinition(t *testing.T) {
 				w.role(w.tenantA.ID, name, c.old...)
 			}
 			before, _ := w.st.GetRole(w.ctx, w.tenantA.ID, name)
-			w.events.take()
+			w.events.Take()
 			got, err := w.svc.PutRole(w.ctx, c.caller, w.tenantA.ID, name, identity.RoleInput{Permissions: c.perms})
 			want(t, err, fault.Forbidden, c.code)
 			stored, _ := w.st.GetRole(w.ctx, w.tenantA.ID, name)
@@ -166,7 +166,7 @@ func TestPutRoleNeedsEveryPermissionOfTheOldAndTheNewDefinition(t *testing.T) {
 				if !slices.Equal(stored.Permissions, before.Permissions) {
 					t.Fatalf("a refused change stored %v, was %v", stored.Permissions, before.Permissions)
 				}
-				wantEvents(t, w.events.take())
+				wantEvents(t, w.events.Take())
 				return
 			}
 			if !slices.Equal(got.Permissions, c.perms) || !slices.Equal(stored.Permissions, c.perms) {
@@ -237,7 +237,7 @@ func TestDeleteRoleRefusesRolesInUse(t *testing.T) {
 	if _, err := w.svc.UpdateMemberRoles(w.ctx, w.as(w.admin), w.tenantA.ID, w.member.ActorID(), []string{"member", "auditor"}); err != nil {
 		t.Fatal(err)
 	}
-	w.events.take()
+	w.events.Take()
 	for _, c := range []struct {
 		name   string
 		caller identity.Caller

@@ -107,7 +107,7 @@ func TestCrossTenantCallersLearnNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.events.take()
+	w.events.Take()
 	name := "pwned"
 	disabled := identity.AgentDisabled
 	ops := []struct {
@@ -196,7 +196,7 @@ func TestCrossTenantCallersLearnNothing(t *testing.T) {
 	if agents, err := w.st.ListAgents(w.ctx, w.tenantB.ID, "", cursor.Page{Limit: 10}); err != nil || len(agents) != 1 {
 		t.Fatalf("tenant B agents changed: %v, %v", agents, err)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 }
 
 func TestUpdateTenantRenamesWithTenantWrite(t *testing.T) {
@@ -236,7 +236,7 @@ func TestUpdateTenantRenamesWithTenantWrite(t *testing.T) {
 		wantInvalid(t, err, "name", "invalid_name")
 	}
 	// Renaming is no change of anyone's rights.
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 }
 
 func TestTenantStatusIsChangedByPlatformAdminsOnly(t *testing.T) {
@@ -251,13 +251,13 @@ func TestTenantStatusIsChangedByPlatformAdminsOnly(t *testing.T) {
 	}
 	_, err = w.svc.UpdateTenant(w.ctx, w.as(w.root), w.tenantA.ID, identity.TenantPatch{Status: &deleted})
 	wantInvalid(t, err, "status", "invalid_status")
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 
 	got, err := w.svc.UpdateTenant(w.ctx, w.as(w.root), w.tenantA.ID, identity.TenantPatch{Status: &suspended})
 	if err != nil || got.Status != identity.TenantSuspended {
 		t.Fatalf("suspend = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindTenantSuspended, w.tenantA.ID))
+	wantEvents(t, w.events.Take(), ev(event.KindTenantSuspended, w.tenantA.ID))
 
 	// Members learn why they are shut out; outsiders still learn nothing.
 	for _, u := range []identity.User{w.owner, w.admin, w.member} {
@@ -279,7 +279,7 @@ func TestTenantStatusIsChangedByPlatformAdminsOnly(t *testing.T) {
 	if err != nil || got.Status != identity.TenantActive {
 		t.Fatalf("reactivate = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindTenantActivated, w.tenantA.ID))
+	wantEvents(t, w.events.Take(), ev(event.KindTenantActivated, w.tenantA.ID))
 	if _, err := w.svc.GetTenant(w.ctx, w.as(w.member), w.tenantA.ID); err != nil {
 		t.Fatalf("member after reactivation: %v", err)
 	}

@@ -118,7 +118,7 @@ func TestSetUserStatusDisablesAndEnablesUsers(t *testing.T) {
 	if err != nil || got.Status != identity.UserDisabled || !got.UpdatedAt.Equal(w.clock.Now()) {
 		t.Fatalf("disable = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorDisabled, w.member.ActorID()))
+	wantEvents(t, w.events.Take(), ev(event.KindActorDisabled, w.member.ActorID()))
 	if stored, _ := w.st.GetUser(w.ctx, w.member.ID); stored.Status != identity.UserDisabled {
 		t.Fatalf("stored status %s", stored.Status)
 	}
@@ -131,12 +131,12 @@ func TestSetUserStatusDisablesAndEnablesUsers(t *testing.T) {
 	if _, err := w.svc.SetUserStatus(w.ctx, w.as(w.root), w.member.ID, identity.UserDisabled); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 
 	if got, err := w.svc.SetUserStatus(w.ctx, w.as(root2), w.member.ID, identity.UserActive); err != nil || got.Status != identity.UserActive {
 		t.Fatalf("enable = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.take(), ev(event.KindActorEnabled, w.member.ActorID()))
+	wantEvents(t, w.events.Take(), ev(event.KindActorEnabled, w.member.ActorID()))
 	if _, err := w.svc.TenantPermissions(w.ctx, w.tenantA.ID, w.member.ActorID()); err != nil {
 		t.Fatalf("re-enabled member: %v", err)
 	}
@@ -184,7 +184,7 @@ func TestSetUserStatusRefusals(t *testing.T) {
 			t.Fatalf("%s now %s", u.Email, stored.Status)
 		}
 	}
-	wantEvents(t, w.events.take())
+	wantEvents(t, w.events.Take())
 }
 
 func TestIsPlatformAdmin(t *testing.T) {

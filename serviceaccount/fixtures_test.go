@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/event/eventtest"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/store/sqlite"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
@@ -19,45 +20,6 @@ import (
 // t0 is the fixed time every world starts at.
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// recorder is a Notify that keeps what is announced.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) Notify(_ context.Context, events ...event.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, events...)
-}
-
-// Take returns the events announced since the last Take and forgets them.
-func (r *recorder) Take() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.events
-	r.events = nil
-	return out
-}
-
 // world is a tenant A with an owner and a member, a tenant B with its
 // owner, and root, a platform admin who belongs to neither.
 type world struct {
@@ -65,8 +27,8 @@ type world struct {
 	st       *sqlite.Store
 	idents   *identity.Service
 	registry *serviceaccount.Registry
-	events   *recorder
-	clock    *clock
+	events   *eventtest.Recorder
+	clock    *testclock.Clock
 
 	tenantA, tenantB          string
 	owner, member, outB, root identity.User
@@ -82,7 +44,7 @@ func newWorldWith(t *testing.T, opts serviceaccount.Options) *world {
 	t.Helper()
 	ctx := context.Background()
 	st := sqlitetest.Open(t)
-	w := &world{ctx: ctx, st: st, events: &recorder{}, clock: &clock{t: t0}}
+	w := &world{ctx: ctx, st: st, events: &eventtest.Recorder{}, clock: testclock.New(t0)}
 	w.idents = identity.NewService(identity.Deps{Store: st, Now: w.clock.Now})
 	w.registry = serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: w.idents, Notify: w.events.Notify, Now: w.clock.Now}, opts)
 

@@ -14,8 +14,10 @@ import (
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/event/eventtest"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/session"
@@ -42,54 +44,13 @@ func fastParams() password.Params {
 	return p
 }
 
-// clock is a fixed time that tests move forward.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // announced records what the service notifies.
-type announced struct {
-	mu   sync.Mutex
-	list []event.Event
-}
-
-func (a *announced) notify(_ context.Context, evs ...event.Event) {
-	a.mu.Lock()
-	a.list = append(a.list, evs...)
-	a.mu.Unlock()
-}
+type announced struct{ eventtest.Recorder }
 
 // revoked returns the ids of credential_revoked events.
-func (a *announced) revoked() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []string
-	for _, e := range a.list {
-		if e.Kind == event.KindCredentialRevoked {
-			out = append(out, e.ID)
-		}
-	}
-	return out
-}
+func (a *announced) revoked() []string { return a.IDs(event.KindCredentialRevoked) }
 
-func (a *announced) count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.list)
-}
+func (a *announced) count() int { return len(a.Events()) }
 
 // outcomes records the LoginOutcome callback.
 type outcomes struct {
@@ -278,7 +239,7 @@ type env struct {
 	keys      *token.Keyring
 	verifier  *token.Verifier
 	revoked   *credential.Revocations
-	clock     *clock
+	clock     *testclock.Clock
 	announced *announced
 	outcomes  *outcomes
 	throttle  *throttle
@@ -292,7 +253,7 @@ func newEnv(t *testing.T, edit ...func(*env, *session.Deps)) *env {
 	ctx := context.Background()
 	e := &env{
 		st:        sqlitetest.Open(t),
-		clock:     &clock{now: time.Now().UTC().Truncate(time.Second)},
+		clock:     testclock.New(time.Now().UTC().Truncate(time.Second)),
 		announced: &announced{}, outcomes: &outcomes{}, throttle: &throttle{}, logs: &logs{},
 	}
 	e.idents = identity.NewService(identity.Deps{Store: e.st, Now: e.clock.Now})
@@ -316,7 +277,7 @@ func newEnv(t *testing.T, edit ...func(*env, *session.Deps)) *env {
 	d := session.Deps{
 		Sessions: e.st, Identities: e.st, Roles: e.idents, Hasher: e.hasher, Keys: e.keys,
 		Throttle: e.throttle, Revocations: e.revoked, Log: slog.New(e.logs), Now: e.clock.Now,
-		Notify: e.announced.notify, LoginOutcome: e.outcomes.record,
+		Notify: e.announced.Notify, LoginOutcome: e.outcomes.record,
 	}
 	for _, f := range edit {
 		f(e, &d)

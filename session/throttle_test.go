@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/token"
@@ -83,27 +84,10 @@ func (h *fakeHasher) work() (verify, dummies int) {
 	return v, d
 }
 
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type throttleEnv struct {
 	svc      *session.Service
 	hasher   *fakeHasher
-	clock    *stepClock
+	clock    *testclock.Clock
 	mu       sync.Mutex
 	outcomes []string
 	denied   []string
@@ -128,7 +112,7 @@ func newThrottleEnv(t *testing.T, backend ratelimit.Backend, emails ...string) *
 	if backend == nil {
 		backend = ratelimit.NewLocal(ratelimit.LocalOptions{})
 	}
-	e := &throttleEnv{hasher: &fakeHasher{}, clock: &stepClock{t: time.Unix(1_800_000_000, 0)}}
+	e := &throttleEnv{hasher: &fakeHasher{}, clock: testclock.New(time.Unix(1_800_000_000, 0))}
 	lim := ratelimit.NewLimiter(ratelimit.LimiterDeps{
 		Backend: backend, Policies: policies, Now: e.clock.Now,
 		Denied: func(name string) {
