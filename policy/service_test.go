@@ -361,7 +361,7 @@ func TestPutResourcesRefusesBadBatches(t *testing.T) {
 	})
 }
 
-func TestDeleteResource(t *testing.T) {
+func TestDeleteResourceUnregistersAndAnnounces(t *testing.T) {
 	w := newPDP(t)
 	A := w.tenantA.ID
 	w.registerGeneral()
