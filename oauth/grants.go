@@ -157,6 +157,17 @@ func (e *Endpoint) sign(c token.Claims, now, exp time.Time, issuedType string) (
 // human and its act claim the agent (RFC 8693 §4.1); its scope is what
 // both may do, and it ends no later than the human's token.
 func (e *Endpoint) exchange(ctx context.Context, r Request) (Response, error) {
+	// The exchange needs no client authentication, but credentials that
+	// are presented must be valid (RFC 6749 §2.3): a wrong secret is never
+	// ignored.
+	if r.ClientSecret != "" || r.BasicAuth {
+		if _, _, err := e.clients.Authenticate(ctx, r.ClientID, r.ClientSecret); err != nil {
+			if isClientFault(err) {
+				return Response{}, errInvalidClient("client authentication failed", r.BasicAuth)
+			}
+			return Response{}, err
+		}
+	}
 	subject, err := e.resolver.Resolve(ctx, r.SubjectToken)
 	if err != nil {
 		if isClientFault(err) {
