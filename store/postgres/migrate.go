@@ -62,7 +62,7 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int64, err
 	latest = sources[len(sources)-1].Version
 
 	var exists bool
-	err = s.pool.QueryRow(ctx,
+	err = s.sqlDB.QueryRowContext(ctx,
 		`SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1)`,
 		versionTable).Scan(&exists)
 	if err != nil {
@@ -72,7 +72,7 @@ func (s *Store) MigrationStatus(ctx context.Context) (applied, latest int64, err
 		return 0, latest, nil
 	}
 	var v *int64
-	if err := s.pool.QueryRow(ctx, `SELECT max(version_id) FROM `+versionTable).Scan(&v); err != nil {
+	if err := s.sqlDB.QueryRowContext(ctx, `SELECT max(version_id) FROM `+versionTable).Scan(&v); err != nil {
 		return 0, latest, sqlstore.Classify(dialect{}, err)
 	}
 	if v == nil {

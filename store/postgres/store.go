@@ -54,6 +54,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fault.New(fault.Unavailable, store.CodeStoreUnavailable, "no schema on the search_path exists")
 	}
 	db := stdlib.OpenDBFromPool(pool)
+	// database/sql keeps connections it is done with in its own idle list;
+	// with its default of 2, every other query gave one back to pgxpool and
+	// took one again (measured: a Connect per API-key resolution). Let it
+	// keep as many as the pool has, and age them as the pool would.
+	db.SetMaxOpenConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(int(cfg.MaxConns))
+	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
+	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
 	p, err := newProvider(db, *schema)
 	if err != nil {
 		_ = db.Close()
@@ -65,7 +73,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
+	// Through database/sql, which holds the pool's connections while idle.
+	if err := s.sqlDB.PingContext(ctx); err != nil {
 		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
 	return nil
