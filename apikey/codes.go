@@ -24,4 +24,6 @@ const (
 	// A requested scope is a permission the creator does not hold.
 	CodeScopeExceedsRights fault.Code = "scope_exceeds_rights"
 	CodeExpiresAtInPast    fault.Code = "expires_at_in_past"
+	// An expiry past what RFC 3339 can write (after 9999-12-31 UTC).
+	CodeExpiresAtOutOfRange fault.Code = "expires_at_out_of_range"
 )

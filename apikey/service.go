@@ -167,6 +167,11 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 	}
 	now := s.timestamp()
 	if in.ExpiresAt != nil {
+		if y := in.ExpiresAt.UTC().Year(); y > 9999 {
+			// RFC 3339 has four-digit years; such a time could be stored
+			// but never written back in an answer.
+			return Key{}, "", fault.Invalidf("expires_at", CodeExpiresAtOutOfRange, "expires_at must be before the year 10000 in UTC")
+		}
 		if !in.ExpiresAt.After(now) {
 			return Key{}, "", fault.Invalidf("expires_at", CodeExpiresAtInPast, "expires_at must be in the future")
 		}

@@ -83,6 +83,8 @@ func TestCreateRefusesBadInputAndMakesNothing(t *testing.T) {
 		many[i] = "tenant:read"
 	}
 	past, now := t0.Add(-time.Minute), t0
+	// 9999-12-31T23:59:59-23:59 is in the year 10000 once in UTC.
+	year10000 := time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("", -(23*3600+59*60)))
 
 	// A case's Name "" is sent as "k", and "-" as no name at all; its
 	// TenantID "" is tenant A.
@@ -113,6 +115,7 @@ func TestCreateRefusesBadInputAndMakesNothing(t *testing.T) {
 		{"malformed actor id", w.memberS, apikey.NewKey{ActorID: "root"}, fault.Invalid, "invalid_actor_id", "actor_id"},
 		{"expires in the past", w.memberS, apikey.NewKey{ExpiresAt: &past}, fault.Invalid, "expires_at_in_past", "expires_at"},
 		{"expires now", w.memberS, apikey.NewKey{ExpiresAt: &now}, fault.Invalid, "expires_at_in_past", "expires_at"},
+		{"expires after the year 9999 in UTC", w.memberS, apikey.NewKey{ExpiresAt: &year10000}, fault.Invalid, "expires_at_out_of_range", "expires_at"},
 		{"missing name", w.memberS, apikey.NewKey{Name: "-"}, fault.Invalid, "invalid_name", "name"},
 		{"control character in the name", w.memberS, apikey.NewKey{Name: "bad\u0007name"}, fault.Invalid, "invalid_name", "name"},
 		{"name too long", w.memberS, apikey.NewKey{Name: strings.Repeat("n", 201)}, fault.Invalid, "invalid_name", "name"},

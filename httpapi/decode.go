@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,7 +21,11 @@ func decodeJSON(r *http.Request, dst any) error {
 			return &fault.Error{Kind: fault.UnsupportedMediaType, Code: CodeUnsupportedMediaType, Detail: "the body must be application/json"}
 		}
 	}
-	dec := json.NewDecoder(r.Body)
+	body := bufio.NewReader(r.Body)
+	if err := requireObject(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -29,6 +34,25 @@ func decodeJSON(r *http.Request, dst any) error {
 		return fault.Invalidf("", CodeInvalidJSON, "the body must hold one JSON object and nothing after it")
 	}
 	return nil
+}
+
+// requireObject refuses a null body before decoding: json.Decode takes
+// null as "nothing" and leaves dst as it was, so a PATCH of null would
+// answer 200. Other non-objects fail decoding with invalid_type.
+func requireObject(body *bufio.Reader) error {
+	for {
+		c, err := body.ReadByte()
+		if err != nil {
+			return decodeError(err)
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case 'n':
+			return fault.Invalidf("", CodeInvalidType, "the body must be of JSON type object")
+		}
+		return body.UnreadByte()
+	}
 }
 
 func decodeError(err error) error {

@@ -108,8 +108,15 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 
 // writeJSON sends v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	// Encode first: a value that cannot be encoded is a real 500, not a
+	// success status followed by an error (and a lost secret).
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fault.Wrap(fault.Internal, CodeInternalError, err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, err = w.Write(append(body, '\n'))
+	return err
 }

@@ -145,11 +145,16 @@ func New(d Deps, opts Options) *Server {
 		mux.Handle(rt.method+" "+rt.pattern, h)
 	}
 	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error { return errNoRoute() }))
-	s.handler = s.instrument(mux)
+	s.handler = s.instrument(s.refuseUnclean(mux))
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer is JSON or plain text for machines; no browser may
+	// sniff it into something else.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.handler.ServeHTTP(w, r)
+}
 
 func (s *Server) routes() []route {
 	return append([]route{

@@ -3,7 +3,6 @@ package policy_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -197,12 +196,3 @@ var (
 	scopeRequired   = fails{kind: fault.Forbidden, code: identity.CodeScopeRequired}
 	principalNotYou = fails{kind: fault.Forbidden, code: policy.CodePrincipalNotCaller}
 )
-
-func sortedIDs(rs []policy.Resource) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.ID
-	}
-	slices.Sort(out)
-	return out
-}
