@@ -208,7 +208,7 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 // rights: a key can never do more than whoever made it.
 func validateScopes(scopes []string, rights identity.PermissionSet) ([]string, error) {
 	if len(scopes) > maxScopes {
-		return nil, fault.Invalidf("scopes", identity.CodeTooManyScopes, "at most %d scopes", maxScopes)
+		return nil, fault.Invalidf("scopes", identity.CodeTooManyScopes, "scopes must hold at most %d entries, not %d", maxScopes, len(scopes))
 	}
 	out := make([]string, 0, len(scopes))
 	for _, sc := range scopes {

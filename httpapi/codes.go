@@ -9,6 +9,8 @@ const (
 
 	// The body is empty, is not JSON, or has something after the object.
 	CodeInvalidJSON fault.Code = "invalid_json"
+	// The body is not valid UTF-8 (overlong forms, stray continuation bytes …).
+	CodeInvalidUTF8 fault.Code = "invalid_utf8"
 	// The body has a member the endpoint does not define.
 	CodeUnknownField fault.Code = "unknown_field"
 	// A member (or the body) has the wrong JSON type.

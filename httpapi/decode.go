@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"bufio"
 	"encoding/json"
 	"errors"
@@ -8,12 +9,14 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tollgate/tollgate/fault"
 )
 
 // decodeJSON reads exactly one JSON object into dst: the body must be JSON,
-// at most the configured size, with no unknown fields and nothing after it.
+// at most the configured size, valid UTF-8, with no unknown fields and
+// nothing after it.
 func decodeJSON(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -21,7 +24,17 @@ func decodeJSON(r *http.Request, dst any) error {
 			return &fault.Error{Kind: fault.UnsupportedMediaType, Code: CodeUnsupportedMediaType, Detail: "the body must be application/json"}
 		}
 	}
-	body := bufio.NewReader(r.Body)
+	// Read the whole body (the middleware bounds it) to check its bytes:
+	// json.Decoder turns invalid UTF-8 inside strings into U+FFFD without
+	// a word, so "\xc0\xaf" would arrive as a name of "\uFFFD".
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if !utf8.Valid(raw) {
+		return fault.Invalidf("", CodeInvalidUTF8, "the request body must be valid UTF-8")
+	}
+	body := bufio.NewReader(bytes.NewReader(raw))
 	if err := requireObject(body); err != nil {
 		return err
 	}

@@ -29,11 +29,13 @@ const maxDescriptionLen = 1000
 
 func errAgentNotFound() error { return fault.NotFoundf(CodeAgentNotFound, "agent not found") }
 
-func validateDescription(d string) error {
+// ValidateDescription checks an agent's or service's description: at most
+// 1000 bytes, valid UTF-8, no control or format characters.
+func ValidateDescription(d string) error {
 	if len(d) > maxDescriptionLen {
-		return fault.Invalidf("description", CodeDescriptionTooLong, "description must be at most %d bytes", maxDescriptionLen)
+		return fault.Invalidf("description", CodeDescriptionTooLong, "description must be at most %d bytes long, not %d", maxDescriptionLen, len(d))
 	}
-	return nil
+	return CheckText("description", d, maxDescriptionLen, CodeInvalidDescription)
 }
 
 // humanMember resolves the caller's access to a tenant and requires a
@@ -62,7 +64,7 @@ func (s *Service) CreateAgent(ctx context.Context, c Caller, tenantID string, in
 	if err := ValidateName("name", in.Name, false); err != nil {
 		return Agent{}, err
 	}
-	if err := validateDescription(in.Description); err != nil {
+	if err := ValidateDescription(in.Description); err != nil {
 		return Agent{}, err
 	}
 	now := s.timestamp()
@@ -148,7 +150,7 @@ func (s *Service) UpdateAgent(ctx context.Context, c Caller, tenantID, agentID s
 		ag.Name = *p.Name
 	}
 	if p.Description != nil {
-		if err := validateDescription(*p.Description); err != nil {
+		if err := ValidateDescription(*p.Description); err != nil {
 			return Agent{}, err
 		}
 		ag.Description = *p.Description

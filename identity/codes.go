@@ -90,6 +90,8 @@ const (
 	// characters.
 	CodeInvalidName fault.Code = "invalid_name"
 	CodeInvalidSlug fault.Code = "invalid_slug"
+	// A tenant slug is a reserved word (admin, api, www …) or punycode (xn--).
+	CodeReservedSlug fault.Code = "reserved_slug"
 	// A status the resource does not have.
 	CodeInvalidStatus fault.Code = "invalid_status"
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/tollgate/tollgate/event"
 
@@ -70,8 +69,8 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 	if err := ValidateRoleName(name); err != nil {
 		return Role{}, err
 	}
-	if !utf8.ValidString(in.Description) || utf8.RuneCountInString(in.Description) > MaxRoleDescLen {
-		return Role{}, fault.Invalidf("description", CodeInvalidDescription, "description must be valid UTF-8 of at most %d characters", MaxRoleDescLen)
+	if err := CheckText("description", in.Description, MaxRoleDescLen, CodeInvalidDescription); err != nil {
+		return Role{}, err
 	}
 	perms, err := ValidatePermissions(in.Permissions)
 	if err != nil {

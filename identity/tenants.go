@@ -20,7 +20,7 @@ type NewTenant struct {
 // validate checks a new tenant's slug and name, defaulting the name to the
 // slug.
 func (in NewTenant) validate() (NewTenant, error) {
-	if err := ValidateSlug(in.Slug); err != nil {
+	if err := ValidateTenantSlug(in.Slug); err != nil {
 		return NewTenant{}, err
 	}
 	if in.Name == "" {

@@ -98,11 +98,9 @@ type Patch struct {
 	Status      *Status
 }
 
-const maxDescriptionLen = 1000
-
 func validateScopes(scopes []string) ([]string, error) {
 	if len(scopes) > 64 {
-		return nil, fault.Invalidf("scopes", identity.CodeTooManyScopes, "at most 64 scopes")
+		return nil, fault.Invalidf("scopes", identity.CodeTooManyScopes, "scopes must hold at most 64 entries, not %d", len(scopes))
 	}
 	out := make([]string, 0, len(scopes))
 	for _, s := range scopes {
@@ -128,11 +126,11 @@ func (r *Registry) Register(ctx context.Context, ac identity.ActorContext, in Ne
 	if err := r.requireAdmin(ctx, ac); err != nil {
 		return Service{}, "", err
 	}
-	if err := identity.ValidateSlug(in.Name); err != nil {
-		return Service{}, "", fault.Invalidf("name", CodeInvalidServiceName, "name must be a slug: lower-case letters, digits and dashes")
+	if err := identity.CheckSlug("name", in.Name, CodeInvalidServiceName); err != nil {
+		return Service{}, "", err
 	}
-	if len(in.Description) > maxDescriptionLen {
-		return Service{}, "", fault.Invalidf("description", identity.CodeDescriptionTooLong, "description must be at most %d bytes", maxDescriptionLen)
+	if err := identity.ValidateDescription(in.Description); err != nil {
+		return Service{}, "", err
 	}
 	scopes, err := validateScopes(in.Scopes)
 	if err != nil {
@@ -179,8 +177,8 @@ func (r *Registry) Update(ctx context.Context, ac identity.ActorContext, id stri
 	}
 	before := svc.Status
 	if p.Description != nil {
-		if len(*p.Description) > maxDescriptionLen {
-			return Service{}, fault.Invalidf("description", identity.CodeDescriptionTooLong, "description must be at most %d bytes", maxDescriptionLen)
+		if err := identity.ValidateDescription(*p.Description); err != nil {
+			return Service{}, err
 		}
 		svc.Description = *p.Description
 	}

@@ -78,7 +78,7 @@ func runBootstrap(ctx context.Context, env *environment, args []string) error {
 			if email == "" || slug == "" {
 				return errors.New("--email and --tenant are required")
 			}
-			return identity.ValidateSlug(slug)
+			return identity.ValidateTenantSlug(slug)
 		},
 	}
 	return runAdmin(ctx, env, args, spec, func(a *adminSession) error {
