@@ -1,8 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
