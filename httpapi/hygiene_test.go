@@ -82,3 +82,33 @@ func TestOutOfRangeExpiryIsRefused(t *testing.T) {
 		http.StatusBadRequest, "expires_at_out_of_range")
 	expect(t, ts.do("GET", "/v1/api-keys", w.ownerTok, nil), http.StatusOK, "")
 }
+
+// TestInvalidUTF8IsRefused: json.Decoder would turn an overlong "/"
+// (C0 AF) into U+FFFD and store it as the tenant's name.
+func TestInvalidUTF8IsRefused(t *testing.T) {
+	ts := newTestServer(t, sqlitetest.Open(t))
+	w := newWorld(t, ts)
+	before := ts.do("GET", "/v1/tenants/"+w.tenantA, w.ownerTok, nil)
+	expect(t, before, http.StatusOK, "")
+	for _, body := range []string{"{\"name\":\"a\xc0\xafb\"}", "{\"name\":\"\xff\"}", "{\"name\":\"\xed\xa0\x80\"}"} {
+		req, _ := http.NewRequest("PATCH", ts.url+"/v1/tenants/"+w.tenantA, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+w.ownerTok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct{ Code string }
+		_ = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || p.Code != "invalid_utf8" {
+			t.Errorf("body %q: %d %s, want 400 invalid_utf8", body, resp.StatusCode, p.Code)
+		}
+	}
+	if after := ts.do("GET", "/v1/tenants/"+w.tenantA, w.ownerTok, nil); after.str("name") != before.str("name") {
+		t.Errorf("name changed from %q to %q", before.str("name"), after.str("name"))
+	}
+	// A zero-width space arrives decoded and is refused by the name rule.
+	expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, w.ownerTok, map[string]any{"name": "o\u200ba"}),
+		http.StatusBadRequest, "invalid_name")
+}

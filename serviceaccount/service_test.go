@@ -2,6 +2,7 @@ package serviceaccount_test
 
 import (
 	"crypto/sha256"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -114,6 +115,8 @@ func TestRegisterRefusesBadInputAndMakesNothing(t *testing.T) {
 		{"tenant permission as scope", serviceaccount.NewService{Name: "x-svc", Scopes: []string{"tenant:read"}}, fault.Invalid, "unknown_scope", "scopes"},
 		{"too many scopes", serviceaccount.NewService{Name: "x-svc", Scopes: many}, fault.Invalid, "too_many_scopes", "scopes"},
 		{"description too long", serviceaccount.NewService{Name: "x-svc", Description: strings.Repeat("d", 1001)}, fault.Invalid, "description_too_long", "description"},
+		{"description with a bidi override", serviceaccount.NewService{Name: "x-svc", Description: "safe \u202egnp.exe"}, fault.Invalid, "invalid_description", "description"},
+		{"description with a zero-width space", serviceaccount.NewService{Name: "x-svc", Description: "a\u200bb"}, fault.Invalid, "invalid_description", "description"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			svc, raw, err := w.registry.Register(w.ctx, w.rootS, c.in)
@@ -344,6 +347,7 @@ func TestUpdateRefusesBadInputAndChangesNothing(t *testing.T) {
 		{"bad scope", serviceaccount.Patch{Scopes: &[]string{"everything"}}, "unknown_scope", "scopes"},
 		{"bad scope with a good status", serviceaccount.Patch{Scopes: &[]string{"tenant:read"}, Status: ptr(serviceaccount.Disabled)}, "unknown_scope", "scopes"},
 		{"description too long", serviceaccount.Patch{Description: ptr(strings.Repeat("d", 1001))}, "description_too_long", "description"},
+		{"description with a control character", serviceaccount.Patch{Description: ptr("a\x07b")}, "invalid_description", "description"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := w.registry.Update(w.ctx, w.rootS, svc.ID, c.patch)
@@ -554,5 +558,24 @@ func TestDeleteRevokesSecretsAndKeysAndAnnouncesThem(t *testing.T) {
 			w.refused(t, again.ID, s2)
 			w.authenticates(t, again.ID, s3)
 		})
+	}
+}
+
+// TestServiceNameMessagesNameTheRule: "gw" was refused as "must be a
+// slug", which it is; the rule it breaks is its length.
+func TestServiceNameMessagesNameTheRule(t *testing.T) {
+	w := newWorld(t)
+	for _, c := range []struct{ name, want string }{
+		{"gw", "3 to 63 characters"},
+		{strings.Repeat("a", 64), "3 to 63 characters"},
+		{"Gateway", "lower-case letters a-z, digits 0-9 and hyphens"},
+		{"gate_way", "lower-case letters a-z, digits 0-9 and hyphens"},
+		{"-gateway", "must not start or end with a hyphen"},
+	} {
+		_, _, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: c.name})
+		var fe *fault.Error
+		if !errors.As(err, &fe) || fe.Code != serviceaccount.CodeInvalidServiceName || !strings.Contains(fe.Detail, c.want) {
+			t.Errorf("Register(%q) = %v, want invalid_service_name naming %q", c.name, err, c.want)
+		}
 	}
 }
