@@ -118,6 +118,8 @@ func TestCreateRefusesBadInputAndMakesNothing(t *testing.T) {
 		{"expires after the year 9999 in UTC", w.memberS, apikey.NewKey{ExpiresAt: &year10000}, fault.Invalid, "expires_at_out_of_range", "expires_at"},
 		{"missing name", w.memberS, apikey.NewKey{Name: "-"}, fault.Invalid, "invalid_name", "name"},
 		{"control character in the name", w.memberS, apikey.NewKey{Name: "bad\u0007name"}, fault.Invalid, "invalid_name", "name"},
+		{"zero-width space in the name", w.memberS, apikey.NewKey{Name: "o\u200ba"}, fault.Invalid, "invalid_name", "name"},
+		{"bidi override in the name", w.memberS, apikey.NewKey{Name: "a\u202eb"}, fault.Invalid, "invalid_name", "name"},
 		{"name too long", w.memberS, apikey.NewKey{Name: strings.Repeat("n", 201)}, fault.Invalid, "invalid_name", "name"},
 		{"own rate limit by a tenant owner", w.ownerS, apikey.NewKey{RateLimit: "5/1m"}, fault.Forbidden, "platform_admin_required", ""},
 		{"tenant of someone else", w.memberS, apikey.NewKey{TenantID: w.tenantB}, fault.NotFound, "tenant_not_found", ""},

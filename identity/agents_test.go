@@ -48,6 +48,8 @@ func TestCreateAgentRejectsBadInputAndNonHumans(t *testing.T) {
 		{"control in name", w.as(w.member), identity.NewAgent{Name: "a\x00b"}, fault.Invalid, "name", "invalid_name"},
 		{"long name", w.as(w.member), identity.NewAgent{Name: strings.Repeat("a", 201)}, fault.Invalid, "name", "invalid_name"},
 		{"long description", w.as(w.member), identity.NewAgent{Name: "a", Description: strings.Repeat("d", 1001)}, fault.Invalid, "description", "description_too_long"},
+		{"zero-width joiner in name", w.as(w.member), identity.NewAgent{Name: "a\u200db"}, fault.Invalid, "name", "invalid_name"},
+		{"bidi override in description", w.as(w.member), identity.NewAgent{Name: "a", Description: "a\u202eb"}, fault.Invalid, "description", "invalid_description"},
 		{"taken name", w.as(w.admin), identity.NewAgent{Name: w.agent.Name}, fault.Conflict, "", "agent_name_taken"},
 		{"an agent", identity.Caller{ActorID: w.agent.ActorID()}, identity.NewAgent{Name: "child"}, fault.Forbidden, "", "human_required"},
 		{"a service", identity.Caller{ActorID: "service:billing", Bounded: true, TenantID: w.tenantA.ID, Scopes: []string{"agents:write"}}, identity.NewAgent{Name: "svc"}, fault.Forbidden, "", "human_required"},
