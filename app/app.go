@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	api := httpapi.New(httpapi.Deps{
 		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw,
-		Keys: keys, Store: st, Metrics: metrics, Log: log,
+		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
 	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies})
 
 	*a = App{

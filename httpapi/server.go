@@ -28,6 +28,13 @@ type Readiness interface {
 	MigrationStatus(ctx context.Context) (applied, latest int64, err error)
 }
 
+// Dependency is a backend besides the store that /readyz checks. Ready
+// must be cheap (it runs on every probe): answer from cached state, or from
+// a round trip with a short timeout.
+type Dependency interface {
+	Ready(ctx context.Context) error
+}
+
 // JWKS publishes the verification keys.
 type JWKS interface {
 	JWKS() []byte
@@ -53,6 +60,9 @@ type Deps struct {
 	Gateway *gateway.Table
 	Keys    JWKS
 	Store   Readiness
+	// RateLimitBackend is the remote rate-limit counters, for /readyz;
+	// nil when they live in process, which is always ready.
+	RateLimitBackend Dependency
 	Metrics *Metrics
 	Log     *slog.Logger
 }
