@@ -63,8 +63,8 @@ type Deps struct {
 	// RateLimitBackend is the remote rate-limit counters, for /readyz;
 	// nil when they live in process, which is always ready.
 	RateLimitBackend Dependency
-	Metrics *Metrics
-	Log     *slog.Logger
+	Metrics          *Metrics
+	Log              *slog.Logger
 }
 
 // Options bound requests.
