@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	_ "embed"
 	"net/http"
 	"time"
@@ -64,9 +65,39 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "schema_version": applied})
 }
 
+// metricsHandler is /metrics on the API's listener.
 func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
+	if s.opts.MetricsElsewhere {
+		return errNoRoute()
+	}
+	return s.metrics(w, r)
+}
+
+// metrics serves the Prometheus metrics to a caller that sends the metrics
+// token, when one is configured.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	if want := s.opts.MetricsToken; want != "" {
+		got, _ := bearer(r)
+		// ConstantTimeCompare leaks the length only, which a token of fixed
+		// length configured by the operator does not mind.
+		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			return fault.Unauthenticatedf(CodeInvalidMetricsToken, "/metrics requires the metrics token as Authorization: Bearer <token>")
+		}
+	}
 	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	return nil
+}
+
+// MetricsHandler serves GET /metrics alone, for a listener of its own
+// (metrics_addr); every other path is 404.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.handle(s.metrics))
+	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error { return errNoRoute() }))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {

@@ -175,3 +175,75 @@ func TestReadyzWithoutRemoteRateLimitsIsReady(t *testing.T) {
 		t.Fatalf("/readyz: %d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestMetricsToken(t *testing.T) {
+	const token = "scrape-0123456789abcdef"
+	for _, c := range []struct {
+		name      string
+		elsewhere bool
+	}{{"main listener", false}, {"own listener", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := New(Deps{Store: readyStore{}}, Options{MetricsToken: token, MetricsElsewhere: c.elsewhere})
+			h := http.Handler(s)
+			if c.elsewhere {
+				h = s.MetricsHandler()
+				// Not on the API's listener any more.
+				rec := httptest.NewRecorder()
+				r := httptest.NewRequest("GET", "/metrics", nil)
+				r.Header.Set("Authorization", "Bearer "+token)
+				s.ServeHTTP(rec, r)
+				if rec.Code != http.StatusNotFound {
+					t.Fatalf("/metrics on the API listener: %d, want 404", rec.Code)
+				}
+			}
+			for _, tc := range []struct {
+				auth string
+				want int
+			}{
+				{"", 401},
+				{"Bearer wrong-0123456789abcdef", 401},
+				{"Bearer " + token[:len(token)-1], 401},
+				{"Basic " + token, 401},
+				{"Bearer " + token, 200},
+				{"bearer " + token, 200},
+			} {
+				rec := httptest.NewRecorder()
+				r := httptest.NewRequest("GET", "/metrics", nil)
+				if tc.auth != "" {
+					r.Header.Set("Authorization", tc.auth)
+				}
+				h.ServeHTTP(rec, r)
+				if rec.Code != tc.want {
+					t.Fatalf("Authorization %q: %d, want %d", tc.auth, rec.Code, tc.want)
+				}
+				if tc.want == 401 {
+					var p Problem
+					if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code != string(CodeInvalidMetricsToken) {
+						t.Fatalf("Authorization %q: body %s", tc.auth, rec.Body)
+					}
+					if rec.Header().Get("WWW-Authenticate") == "" {
+						t.Fatalf("Authorization %q: no WWW-Authenticate", tc.auth)
+					}
+				} else if !strings.Contains(rec.Body.String(), "tollgate_") && !strings.Contains(rec.Body.String(), "go_") {
+					t.Fatalf("metrics body: %.200s", rec.Body)
+				}
+			}
+			if c.elsewhere {
+				rec := httptest.NewRecorder()
+				s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+				if rec.Code != http.StatusNotFound {
+					t.Fatalf("/readyz on the metrics listener: %d, want 404", rec.Code)
+				}
+			}
+		})
+	}
+}
+
+func TestMetricsOpenWithoutToken(t *testing.T) {
+	s := New(Deps{Store: readyStore{}}, Options{})
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("/metrics: %d", rec.Code)
+	}
+}

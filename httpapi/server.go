@@ -75,6 +75,11 @@ type Options struct {
 	// RotationGrace is how long a rotated-out API key or client secret
 	// keeps working when the request does not say.
 	RotationGrace time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere takes /metrics off this handler (404): it is served
+	// by MetricsHandler on a listener of its own.
+	MetricsElsewhere bool
 }
 
 // Server is Tollgate's HTTP API.
