@@ -147,7 +147,7 @@ func (c Config) validate(origins map[string]string) error {
 			describe("access_token_ttl"), describe("refresh_token_ttl"),
 			formatDuration(c.AccessTokenTTL), formatDuration(c.RefreshTokenTTL)))
 	}
-	if c.MetricsAddr != "" && c.MetricsAddr == c.Listen {
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
 		errs = append(errs, fmt.Errorf("%s must differ from %s (leave it empty to serve /metrics on the main listener)",
 			describe("metrics_addr"), describe("listen")))
 	}

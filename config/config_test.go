@@ -129,6 +129,7 @@ func TestValidate(t *testing.T) {
 		{"metrics addr", func(c *Config) { c.MetricsAddr = "127.0.0.1:9201" }, ""},
 		{"bad metrics addr", func(c *Config) { c.MetricsAddr = "9201" }, "metrics_addr: invalid listen address"},
 		{"metrics addr is listen", func(c *Config) { c.MetricsAddr = c.Listen }, "metrics_addr must differ from listen"},
+		{"both on free ports", func(c *Config) { c.Listen, c.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0" }, ""},
 		{"metrics token", func(c *Config) { c.MetricsToken = "0123456789abcdef" }, ""},
 		{"short metrics token", func(c *Config) { c.MetricsToken = "short" }, "metrics_token: must be at least 16 characters, got 5"},
 		{"metrics token with space", func(c *Config) { c.MetricsToken = "0123456789 abcdef" }, "metrics_token: must not contain spaces"},
