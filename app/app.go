@@ -130,8 +130,11 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	api := httpapi.New(httpapi.Deps{
 		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw,
-		Keys: keys, Store: st, Metrics: metrics, Log: log,
-	}, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies})
+		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
+	}, httpapi.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
+		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
+	})
 
 	*a = App{
 		API: api, Keys: keys, Identity: idents, Sessions: sessions, Hasher: hasher, Credentials: creds,

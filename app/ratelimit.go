@@ -35,6 +35,17 @@ type limits struct {
 	// client when they live on Redis.
 	local *ratelimit.Local
 	redis io.Closer
+	// breaker is in front of Redis; nil in process.
+	breaker *ratelimit.Breaker
+}
+
+// ready is what /readyz asks of the counters: nil in process (always
+// ready), the breaker's state when they live on Redis.
+func (l limits) ready() httpapi.Dependency {
+	if l.breaker == nil {
+		return nil
+	}
+	return l.breaker
 }
 
 // openLimiter builds the rate limiter: counters in process, or on Redis
@@ -61,13 +72,20 @@ func openLimiter(ctx context.Context, cfg config.Config, st ratelimit.TenantStor
 		// 5 times, each with its own DialTimeout, 100ms apart).
 		opts.MaxRetries, opts.DialerRetries = -1, 1
 		client := goredis.NewClient(opts)
-		if err := client.Ping(ctx).Err(); err != nil {
+		pingErr := client.Ping(ctx).Err()
+		if err := pingErr; err != nil {
 			// Not fatal: each policy's failure mode applies until Redis
 			// answers, and the breaker notices when it does.
 			log.Warn("Redis does not answer yet; rate limits apply their failure mode until it does", "err", err)
 		}
 		out.redis = client
-		backend = ratelimit.NewBreaker(redisrl.New(client, redisrl.Options{Prefix: cfg.RedisPrefix, UseServerTime: true}), breakerCooldown, nil)
+		out.breaker = ratelimit.NewBreaker(redisrl.New(client, redisrl.Options{Prefix: cfg.RedisPrefix, UseServerTime: true}), breakerCooldown, nil)
+		if pingErr != nil {
+			// /readyz reports not-ready from the start, not only once a
+			// sign-in has failed.
+			out.breaker.Trip()
+		}
+		backend = out.breaker
 	}
 	out.limiter = ratelimit.NewLimiter(ratelimit.LimiterDeps{
 		Backend: backend, Tenants: st, Policies: policies,

@@ -30,9 +30,15 @@ import (
 // Config is the resolved configuration of one Tollgate process. The zero value
 // is not useful; obtain one from Loader.Load or Defaults.
 type Config struct {
-	Listen      string
-	DataDir     string
-	DatabaseURL string // "" means sqlite://<DataDir>/tollgate.db; see EffectiveDatabaseURL
+	Listen string
+	// MetricsAddr is a separate listener for /metrics; "" serves it on
+	// Listen.
+	MetricsAddr string
+	// MetricsToken is the bearer token /metrics requires; "" requires none.
+	// A secret, like MasterKey.
+	MetricsToken string
+	DataDir      string
+	DatabaseURL  string // "" means sqlite://<DataDir>/tollgate.db; see EffectiveDatabaseURL
 	// MasterKey seals signing private keys at rest. It is a secret: it has no
 	// flag (arguments are visible in ps) and is redacted whenever it is printed.
 	// Its format (base64 or hex of 32 bytes) belongs to token.ParseMasterKey,
@@ -140,6 +146,10 @@ func (c Config) validate(origins map[string]string) error {
 		errs = append(errs, fmt.Errorf("%s must not be longer than %s: %s > %s",
 			describe("access_token_ttl"), describe("refresh_token_ttl"),
 			formatDuration(c.AccessTokenTTL), formatDuration(c.RefreshTokenTTL)))
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+		errs = append(errs, fmt.Errorf("%s must differ from %s (leave it empty to serve /metrics on the main listener)",
+			describe("metrics_addr"), describe("listen")))
 	}
 	// Argon2 (RFC 9106, section 3.1) requires at least 8 KiB per lane.
 	if uint64(c.Argon2MemoryKiB) < 8*uint64(c.Argon2Parallelism) {

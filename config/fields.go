@@ -78,6 +78,12 @@ var fields = []field{
 	{name: "Listen", key: "listen", def: "127.0.0.1:9200",
 		help: "Address (host:port) the HTTP server listens on",
 		bind: func(c *Config) setting { return stringSetting(&c.Listen, checkListen) }},
+	{name: "MetricsAddr", key: "metrics_addr", def: "",
+		help: "Address (host:port) of a separate listener for /metrics, e.g. 127.0.0.1:9201; empty serves /metrics on the main listener",
+		bind: func(c *Config) setting { return stringSetting(&c.MetricsAddr, checkMetricsAddr) }},
+	{name: "MetricsToken", key: "metrics_token", def: "", secret: true,
+		help: "Bearer token /metrics requires when set (at least 16 characters); empty leaves /metrics open",
+		bind: func(c *Config) setting { return stringSetting(&c.MetricsToken, checkMetricsToken) }},
 	{name: "DataDir", key: "data_dir", def: "./tollgate-data",
 		help: "Directory for the embedded SQLite database and the generated master key",
 		bind: func(c *Config) setting { return stringSetting(&c.DataDir, nonEmpty) }},
@@ -460,6 +466,31 @@ func checkListen(s string) error {
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("invalid listen address %q: port must be a number from 0 to 65535", s)
+	}
+	return nil
+}
+
+func checkMetricsAddr(s string) error {
+	if s == "" {
+		return nil
+	}
+	return checkListen(s)
+}
+
+// minMetricsTokenLen keeps the metrics token out of guessing range.
+const minMetricsTokenLen = 16
+
+func checkMetricsToken(s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) < minMetricsTokenLen {
+		return fmt.Errorf("must be at least %d characters, got %d", minMetricsTokenLen, len(s))
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return errors.New("must not contain spaces or control characters")
+		}
 	}
 	return nil
 }

@@ -39,12 +39,14 @@ func TestWriteRedacted(t *testing.T) {
 			mutate: func(c *Config) {
 				c.MasterKey = testMasterKey
 				c.DatabaseURL = "postgres://tollgate:hunter2@db.internal:5432/tollgate?sslmode=verify-full"
+				c.MetricsToken = "scrape-secret-0123456789"
 			},
 			want: []string{
 				`master_key: "<redacted>"` + "\n",
+				`metrics_token: "<redacted>"` + "\n",
 				"database_url: postgres://tollgate:<redacted>@db.internal:5432/tollgate?sslmode=verify-full\n",
 			},
-			notWant: []string{testMasterKey, "hunter2"},
+			notWant: []string{testMasterKey, "hunter2", "scrape-secret"},
 		},
 		{
 			name: "password in query and with special characters",

@@ -37,6 +37,9 @@ const (
 	CodeInternalError fault.Code = "internal_error"
 	// The replica is draining requests during a graceful shutdown.
 	CodeShuttingDown fault.Code = "shutting_down"
+	// /metrics requires metrics_token and the request did not send it as
+	// Authorization: Bearer (or sent another).
+	CodeInvalidMetricsToken fault.Code = "invalid_metrics_token"
 
 	// Gateway.
 

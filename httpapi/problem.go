@@ -32,6 +32,9 @@ type Problem struct {
 	// Errors lists every problem of a refused policy text
 	// (invalid_policy), with its position.
 	Errors []policy.Problem `json:"errors,omitempty"`
+	// Dependency names what a failed /readyz probe found down: "store"
+	// or "ratelimit".
+	Dependency string `json:"dependency,omitempty"`
 }
 
 // quotaExceededType is the problem type the RateLimit header fields draft
@@ -80,6 +83,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if errors.As(err, &exceeded) {
 		p.Type, p.Title = quotaExceededType, "Request cannot be satisfied as assigned quota has been exceeded"
 		p.ViolatedPolicies = exceeded.Policies
+	}
+	var down *notReady
+	if errors.As(err, &down) {
+		p.Dependency = down.dependency
 	}
 	var invalid *policy.InvalidError
 	if errors.As(err, &invalid) {

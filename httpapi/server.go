@@ -28,6 +28,13 @@ type Readiness interface {
 	MigrationStatus(ctx context.Context) (applied, latest int64, err error)
 }
 
+// Dependency is a backend besides the store that /readyz checks. Ready
+// must be cheap (it runs on every probe): answer from cached state, or from
+// a round trip with a short timeout.
+type Dependency interface {
+	Ready(ctx context.Context) error
+}
+
 // JWKS publishes the verification keys.
 type JWKS interface {
 	JWKS() []byte
@@ -53,8 +60,11 @@ type Deps struct {
 	Gateway *gateway.Table
 	Keys    JWKS
 	Store   Readiness
-	Metrics *Metrics
-	Log     *slog.Logger
+	// RateLimitBackend is the remote rate-limit counters, for /readyz;
+	// nil when they live in process, which is always ready.
+	RateLimitBackend Dependency
+	Metrics          *Metrics
+	Log              *slog.Logger
 }
 
 // Options bound requests.
@@ -65,6 +75,11 @@ type Options struct {
 	// RotationGrace is how long a rotated-out API key or client secret
 	// keeps working when the request does not say.
 	RotationGrace time.Duration
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere takes /metrics off this handler (404): it is served
+	// by MetricsHandler on a listener of its own.
+	MetricsElsewhere bool
 }
 
 // Server is Tollgate's HTTP API.

@@ -39,8 +39,39 @@ func errBreakerOpen() error {
 	return fault.Wrap(fault.Unavailable, CodeRatelimitUnavailable, errors.New("rate-limit backend failed recently; waiting before retrying"))
 }
 
+// Trip opens the breaker as a failed check would, e.g. when the backend did
+// not answer a ping at startup: checks fail fast for the cooldown, then a
+// probe goes through.
+func (b *Breaker) Trip() { b.openUntil.Store(b.clock().Add(b.cooldown).UnixNano()) }
+
 // Open reports whether checks are being refused without reaching the backend.
 func (b *Breaker) Open() bool { return b.openUntil.Load() != 0 }
+
+// readyLimit and readyKey are what Ready peeks at: a read that stores
+// nothing.
+var readyLimit = Limit{Name: "readyz", Strategy: GCRA, Rate: 1, Period: time.Second}
+
+const readyKey = "probe"
+
+// Ready reports whether the backend is reachable, for a readiness probe. It
+// answers from the breaker's state and adds no load while the backend is
+// healthy: nil while the breaker is closed, Unavailable
+// (ratelimit_unavailable) during the cooldown. Once the cooldown has passed
+// it lets one read-only check through as the breaker's probe, so that a
+// replica taken out of rotation (and so getting no traffic to probe with)
+// still notices when the backend comes back; while that probe is in flight,
+// other callers are answered Unavailable.
+func (b *Breaker) Ready(ctx context.Context) error {
+	if !b.Open() {
+		return nil
+	}
+	_, err := b.Peek(ctx, readyLimit, readyKey, b.clock())
+	if err != nil && !errors.Is(err, fault.ErrUnavailable) {
+		// The backend answered, if oddly: it is reachable.
+		return nil
+	}
+	return err
+}
 
 // Allow implements Backend.
 func (b *Breaker) Allow(ctx context.Context, l Limit, key string, cost int64, now time.Time) (Result, error) {

@@ -398,3 +398,44 @@ func TestBreakerGuardsPeekAndReset(t *testing.T) {
 		}
 	}
 }
+
+func TestBreakerReady(t *testing.T) {
+	b, s, clock := newTestBreaker()
+	ctx := context.Background()
+	ready := func(want bool, wantCalls int64) {
+		t.Helper()
+		before := s.calls.Load()
+		err := b.Ready(ctx)
+		if (err == nil) != want {
+			t.Fatalf("Ready = %v, want ready %v", err, want)
+		}
+		if err != nil && !errors.Is(err, &fault.Error{Code: "ratelimit_unavailable"}) {
+			t.Fatalf("Ready = %v, want ratelimit_unavailable", err)
+		}
+		if n := s.calls.Load() - before; n != wantCalls {
+			t.Fatalf("Ready made %d backend calls, want %d", n, wantCalls)
+		}
+	}
+	// Closed: ready, from state alone.
+	s.returns(okResult, nil)
+	ready(true, 0)
+	// Tripped (Redis did not answer the start-up ping): unready for the
+	// cooldown without a call.
+	b.Trip()
+	ready(false, 0)
+	// After the cooldown one probe goes; the backend is still down.
+	clock.Advance(cooldown)
+	s.returns(ratelimit.Result{}, errDown)
+	ready(false, 1)
+	ready(false, 0)
+	// The backend is back: the next probe after the cooldown closes the
+	// breaker, and checks reach the backend again.
+	s.returns(okResult, nil)
+	clock.Advance(cooldown)
+	ready(true, 1)
+	if b.Open() {
+		t.Fatal("breaker open after a successful probe")
+	}
+	mustReach(t, b, s, nil)
+	ready(true, 0)
+}

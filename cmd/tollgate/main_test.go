@@ -146,6 +146,7 @@ func TestBootstrapRefusesBadInput(t *testing.T) {
 func TestServeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	env := testEnv(dir)
+	env["TOLLGATE_METRICS_TOKEN"] = testMetricsToken
 	const pw = "a long and unusual passphrase"
 	out, _, err := run(t, env, pw+"\n", "admin", "bootstrap", "--email", "Root@Example.com", "--tenant", "acme", "--password-stdin")
 	if err != nil || !strings.Contains(out, "platform admin") {
@@ -180,13 +181,16 @@ func TestServeEndToEnd(t *testing.T) {
 		getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	done := make(chan error, 1)
 	go func() {
-		done <- dispatch(ctx, e, rootCommand(), "tollgate", []string{"serve", "--listen", "127.0.0.1:0"})
+		done <- dispatch(ctx, e, rootCommand(), "tollgate", []string{"serve", "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"})
 		pw2.Close()
 	}()
 	lines := bufio.NewScanner(pr)
-	var addr string
+	var addr, metricsAddr string
 	for lines.Scan() {
 		var rec map[string]any
+		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec["msg"] == "metrics listening" {
+			metricsAddr = rec["addr"].(string)
+		}
 		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec["msg"] == "tollgate listening" {
 			addr = rec["addr"].(string)
 			break
@@ -198,6 +202,36 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("server did not start: %v", <-done)
 	}
 	base := "http://" + addr
+
+	// /metrics is on its own listener, behind the metrics token.
+	scrape := func(url, token string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if metricsAddr == "" {
+		t.Fatal("no metrics listener")
+	}
+	for _, c := range []struct {
+		url, token string
+		want       int
+	}{
+		{"http://" + metricsAddr + "/metrics", testMetricsToken, 200},
+		{"http://" + metricsAddr + "/metrics", "", 401},
+		{"http://" + metricsAddr + "/metrics", "wrong-token-0123456789", 401},
+		{base + "/metrics", testMetricsToken, 404},
+	} {
+		if got := scrape(c.url, c.token); got != c.want {
+			t.Fatalf("GET %s with token %q: %d, want %d", c.url, c.token, got, c.want)
+		}
+	}
 
 	login := func(email, password string) int {
 		body := `{"email":"` + email + `","password":"` + password + `"}`
@@ -244,6 +278,8 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("master key not generated: %v", err)
 	}
 }
+
+const testMetricsToken = "scrape-token-0123456789"
 
 func countKeys(t *testing.T, base string) int {
 	res, err := http.Get(base + "/.well-known/jwks.json")

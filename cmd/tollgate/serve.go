@@ -44,7 +44,14 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	return srv.serve(ctx, ln, env)
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics_addr: %w", err)
+		}
+	}
+	return srv.serve(ctx, ln, metricsLn, env)
 }
 
 func newLogger(cfg config.Config, env *environment) (*slog.Logger, error) {
@@ -112,27 +119,30 @@ func buildServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*ser
 }
 
 // serve answers on ln until ctx ends, then drains in-flight requests for up
-// to the shutdown timeout.
-func (s *server) serve(ctx context.Context, ln net.Listener, env *environment) error {
-	hs := &http.Server{
-		Handler:           s.app.API,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+// to the shutdown timeout. metricsLn, when not nil, serves /metrics alone
+// (metrics_addr).
+func (s *server) serve(ctx context.Context, ln, metricsLn net.Listener, env *environment) error {
+	hs := s.httpServer(s.app.API)
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	waitBackground := s.app.RunBackground(bg)
+	errc := make(chan error, 2)
+	if metricsLn != nil {
+		ms := s.httpServer(s.app.API.MetricsHandler())
+		s.log.Info("metrics listening", "addr", metricsLn.Addr().String())
+		go func() { errc <- ms.Serve(metricsLn) }()
+		// Scrapes are short and carry nothing to drain: the metrics
+		// listener closes once the API's has.
+		defer ms.Close()
+	}
 	s.log.Info("tollgate listening", "addr", ln.Addr().String(), "version", versionString(), "database", redactedDatabaseURL(s.cfg))
 	s.firstRunHint(ctx, env)
 
-	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var err error
 	select {
 	case err = <-errc:
+		// One listener failed: the replica stops with both.
+		_ = hs.Close()
 	case <-ctx.Done():
 		s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
 		s.app.API.Drain()
@@ -150,6 +160,19 @@ func (s *server) serve(ctx context.Context, ln net.Listener, env *environment) e
 		err = nil
 	}
 	return err
+}
+
+// httpServer is an http.Server for h with Tollgate's timeouts.
+func (s *server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 }
 
 // firstRunHint tells a newcomer how to create the first account.
