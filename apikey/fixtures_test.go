@@ -52,7 +52,7 @@ func newWorldWith(t *testing.T, opts apikey.Options) *world {
 	ctx := context.Background()
 	st := sqlitetest.Open(t)
 	w := &world{ctx: ctx, st: st, events: &eventtest.Recorder{}, clock: testclock.New(t0)}
-	w.idents = identity.NewService(identity.Deps{Store: st, Now: w.clock.Now})
+	w.idents = identity.NewService(identity.Deps{Store: st, Now: w.clock.Now}, identity.Options{})
 	w.keys = apikey.NewService(apikey.Deps{Store: st, Rights: w.idents, Services: st, Notify: w.events.Notify, Now: w.clock.Now}, opts)
 	w.registry = serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: w.idents, Now: w.clock.Now}, serviceaccount.Options{})
 

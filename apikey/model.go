@@ -48,6 +48,9 @@ type Filter struct {
 type Store interface {
 	// CreateAPIKey inserts k.
 	CreateAPIKey(ctx context.Context, k Key) error
+	// CountLiveAPIKeys counts the keys actorID holds in tenantID that are
+	// neither revoked nor expired at now.
+	CountLiveAPIKeys(ctx context.Context, tenantID, actorID string, now time.Time) (int, error)
 	// GetAPIKey finds a key by id, in any tenant: authentication knows only
 	// the id the key carries. Management calls compare TenantID themselves.
 	// NotFound "api_key_not_found".

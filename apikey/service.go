@@ -41,6 +41,11 @@ type Options struct {
 	Env string
 	// MaxRotationGrace bounds how long a rotated-out secret may keep working.
 	MaxRotationGrace time.Duration
+	// MaxKeysPerActor caps the live (neither revoked nor expired) keys one
+	// holder may have in one tenant; 0 is no limit. The count is read
+	// before the insert, so concurrent creations may overshoot it by at
+	// most the number of concurrent writers.
+	MaxKeysPerActor int
 }
 
 // Service manages API keys.
@@ -190,6 +195,15 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 	if in.RateLimit != "" {
 		if in.RateLimit, err = s.rateLimit(ctx, ac, in.RateLimit); err != nil {
 			return Key{}, "", err
+		}
+	}
+	if limit := s.opts.MaxKeysPerActor; limit > 0 {
+		n, err := s.store.CountLiveAPIKeys(ctx, in.TenantID, holder, now)
+		if err != nil {
+			return Key{}, "", err
+		}
+		if n >= limit {
+			return Key{}, "", identity.LimitReached("max_api_keys_per_actor", limit, "the key holder's number of live API keys in this tenant")
 		}
 	}
 	id := ids.NewAt(now)

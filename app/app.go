@@ -87,7 +87,9 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	metrics.RegisterGauge("tollgate_password_hashes_in_flight", "Password hash computations running now.", func() float64 { return float64(hasher.InFlight()) })
 	metrics.RegisterGauge("tollgate_password_hashes_waiting", "Password hash computations waiting for a slot.", func() float64 { return float64(hasher.Waiting()) })
 
-	idents := identity.NewService(identity.Deps{Store: st, Notify: notify})
+	idents := identity.NewService(identity.Deps{Store: st, Notify: notify}, identity.Options{
+		MaxTenantsPerUser: cfg.MaxTenantsPerUser, MaxAgentsPerTenant: cfg.MaxAgentsPerTenant,
+	})
 	lim, err := openLimiter(ctx, cfg, st, metrics, log, notify)
 	if err != nil {
 		return nil, err
@@ -111,7 +113,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		return nil, fmt.Errorf("loading suspended tenants and disabled actors: %w", err)
 	}
 	apiKeys := apikey.NewService(apikey.Deps{Store: st, Rights: idents, Services: st, Notify: notify},
-		apikey.Options{Env: cfg.APIKeyEnvironment})
+		apikey.Options{Env: cfg.APIKeyEnvironment, MaxKeysPerActor: cfg.MaxAPIKeysPerActor})
 	services := serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: idents, Notify: notify},
 		serviceaccount.Options{Env: cfg.APIKeyEnvironment})
 	pd, err := openPolicy(cfg, st, idents, metrics, log, notify)

@@ -40,7 +40,7 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, metrics
 		Changed: func(ctx context.Context, tenantID string) {
 			notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: time.Now()})
 		},
-	})
+	}, policy.Options{MaxResourcesPerTenant: cfg.MaxResourcesPerTenant})
 	return pdp{service: svc, decisions: decisions, compiler: compiler}, nil
 }
 

@@ -88,6 +88,12 @@ type Config struct {
 	// disables the endpoint.
 	GatewayRoutes string
 
+	// Limits on what one user or tenant may create; 0 is no limit.
+	MaxTenantsPerUser     int
+	MaxAgentsPerTenant    int
+	MaxAPIKeysPerActor    int
+	MaxResourcesPerTenant int
+
 	TokenCacheSize     int
 	KeyRefreshInterval time.Duration
 }

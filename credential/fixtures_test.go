@@ -140,7 +140,7 @@ func newEnv(t *testing.T) *env {
 	ctx := context.Background()
 	e := &env{st: sqlitetest.Open(t), clock: testclock.New(time.Now().UTC().Truncate(time.Second)), announced: &eventtest.Recorder{}}
 	notify := e.announced.Notify
-	e.idents = identity.NewService(identity.Deps{Store: e.st, Notify: notify, Now: e.clock.Now})
+	e.idents = identity.NewService(identity.Deps{Store: e.st, Notify: notify, Now: e.clock.Now}, identity.Options{})
 	p := password.DefaultParams()
 	p.MemoryKiB, p.Iterations, p.Parallelism = 64, 1, 1
 	hasher, err := password.NewHasher(p, 2)

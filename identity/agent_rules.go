@@ -67,6 +67,15 @@ func (s *Service) CreateAgent(ctx context.Context, c Caller, tenantID string, in
 	if err := ValidateDescription(in.Description); err != nil {
 		return Agent{}, err
 	}
+	if s.opts.MaxAgentsPerTenant > 0 {
+		n, err := s.store.CountAgents(ctx, tenantID)
+		if err != nil {
+			return Agent{}, err
+		}
+		if err := underLimit(n, 1, s.opts.MaxAgentsPerTenant, "max_agents_per_tenant", "this tenant's number of agents"); err != nil {
+			return Agent{}, err
+		}
+	}
 	now := s.timestamp()
 	a := Agent{
 		ID: ids.NewAt(now), TenantID: tenantID, OwnerID: c.ActorID, Name: in.Name,

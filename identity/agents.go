@@ -39,6 +39,8 @@ type AgentStore interface {
 	// CreateAgent: Conflict "agent_name_taken" when the tenant has an agent
 	// of that name.
 	CreateAgent(ctx context.Context, a Agent) error
+	// CountAgents counts tenantID's agents, whatever their status.
+	CountAgents(ctx context.Context, tenantID string) (int, error)
 	// GetAgent: NotFound "agent_not_found", also for an agent of another
 	// tenant.
 	GetAgent(ctx context.Context, tenantID, id string) (Agent, error)

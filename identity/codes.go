@@ -23,6 +23,11 @@ const (
 	CodePermissionDenied fault.Code = "permission_denied"
 	// Only a platform admin (some: with their own session) may do this.
 	CodePlatformAdminRequired fault.Code = "platform_admin_required"
+	// A configured limit (max_tenants_per_user, max_agents_per_tenant,
+	// max_api_keys_per_actor, max_resources_per_tenant) is reached; the
+	// detail names the setting and its value. API keys and resources use it
+	// too.
+	CodeLimitReached fault.Code = "limit_reached"
 
 	// Users.
 

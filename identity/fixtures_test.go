@@ -38,11 +38,17 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, identity.Options{})
+}
+
+// newWorldWith is newWorld with a Service configured by opts.
+func newWorldWith(t *testing.T, opts identity.Options) *world {
+	t.Helper()
 	w := &world{
 		t: t, ctx: context.Background(), st: sqlitetest.Open(t), events: &eventtest.Recorder{},
 		clock: testclock.New(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)),
 	}
-	w.svc = identity.NewService(identity.Deps{Store: w.st, Notify: w.events.Notify, Now: w.clock.Now})
+	w.svc = identity.NewService(identity.Deps{Store: w.st, Notify: w.events.Notify, Now: w.clock.Now}, opts)
 	w.owner = w.user("owner@a.example", false)
 	w.admin = w.user("admin@a.example", false)
 	w.member = w.user("member@a.example", false)

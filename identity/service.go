@@ -22,6 +22,33 @@ type Service struct {
 	// notify reports changes that credential caches must apply: role
 	// changes, suspensions, agents disabled or deleted.
 	notify event.Notifier
+	opts   Options
+}
+
+// Options configure a Service.
+type Options struct {
+	// MaxTenantsPerUser caps the tenants one actor may own when creating
+	// another; 0 is no limit.
+	MaxTenantsPerUser int
+	// MaxAgentsPerTenant caps a tenant's agents; 0 is no limit.
+	MaxAgentsPerTenant int
+}
+
+// LimitReached is the error of a creation refused by a configured limit:
+// Conflict "limit_reached" naming the setting and its value.
+func LimitReached(setting string, limit int, what string) error {
+	return fault.Conflictf(CodeLimitReached, "%s reached its limit: %s is %d", what, setting, limit)
+}
+
+// underLimit fails with LimitReached when limit is set and have plus adding
+// would exceed it. The count is read before the insert, so concurrent
+// creations may overshoot the limit by at most the number of concurrent
+// writers.
+func underLimit(have, adding, limit int, setting, what string) error {
+	if limit > 0 && have+adding > limit {
+		return LimitReached(setting, limit, what)
+	}
+	return nil
 }
 
 // NewService returns a Service over store. now may be nil (time.Now);
@@ -37,11 +64,11 @@ type Deps struct {
 }
 
 // NewService wires a Service.
-func NewService(d Deps) *Service {
+func NewService(d Deps, opts Options) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{store: d.Store, now: d.Now, notify: d.Notify}
+	return &Service{store: d.Store, now: d.Now, notify: d.Notify, opts: opts}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

@@ -31,6 +31,9 @@ type Store interface {
 	ListTenantsOf(ctx context.Context, actorID string, p cursor.Page) ([]TenantMembership, error)
 	// CountTenants reports how many tenants exist (for the first-run hint).
 	CountTenants(ctx context.Context) (int, error)
+	// CountTenantsOf counts the tenants in which actorID holds the owner
+	// role (for the max_tenants_per_user limit).
+	CountTenantsOf(ctx context.Context, actorID string) (int, error)
 
 	// CreateUser: Conflict "email_taken" when the normalised email exists.
 	CreateUser(ctx context.Context, u User) error

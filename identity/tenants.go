@@ -39,6 +39,15 @@ func (s *Service) CreateTenant(ctx context.Context, ownerActorID string, in NewT
 	if err != nil {
 		return Tenant{}, err
 	}
+	if s.opts.MaxTenantsPerUser > 0 {
+		n, err := s.store.CountTenantsOf(ctx, ownerActorID)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if err := underLimit(n, 1, s.opts.MaxTenantsPerUser, "max_tenants_per_user", "the number of tenants you own"); err != nil {
+			return Tenant{}, err
+		}
+	}
 	now := s.timestamp()
 	t := Tenant{ID: ids.NewAt(now), Slug: in.Slug, Name: in.Name, Status: TenantActive, CreatedAt: now, UpdatedAt: now}
 	owner := Membership{TenantID: t.ID, ActorID: ownerActorID, Roles: []string{RoleOwner}, CreatedAt: now, UpdatedAt: now}

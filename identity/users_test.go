@@ -52,7 +52,7 @@ func TestCreateUserNormalisesTheEmail(t *testing.T) {
 }
 
 func TestBootstrapMakesThePlatformAdminAndTheirTenant(t *testing.T) {
-	svc := identity.NewService(identity.Deps{Store: sqlitetest.Open(t)})
+	svc := identity.NewService(identity.Deps{Store: sqlitetest.Open(t)}, identity.Options{})
 	u, tn, err := svc.Bootstrap(t.Context(), identity.NewUser{Email: "First@Example.com"}, identity.NewTenant{Slug: "first", Name: "First"})
 	if err != nil {
 		t.Fatal(err)

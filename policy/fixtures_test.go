@@ -39,9 +39,15 @@ type pdpWorld struct {
 
 func newPDP(t *testing.T) *pdpWorld {
 	t.Helper()
+	return newPDPWith(t, policy.Options{})
+}
+
+// newPDPWith is newPDP with a Service configured by opts.
+func newPDPWith(t *testing.T, opts policy.Options) *pdpWorld {
+	t.Helper()
 	w := &pdpWorld{t: t, ctx: context.Background(), st: sqlitetest.Open(t),
 		clock: testclock.New(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))}
-	w.ids = identity.NewService(identity.Deps{Store: w.st, Now: w.clock.Now})
+	w.ids = identity.NewService(identity.Deps{Store: w.st, Now: w.clock.Now}, identity.Options{})
 	compiler, err := policy.NewCompiler()
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +62,7 @@ func newPDP(t *testing.T) *pdpWorld {
 			w.changed = append(w.changed, tenantID)
 			w.mu.Unlock()
 		},
-	})
+	}, opts)
 
 	w.owner = w.user("owner@a.example", false)
 	w.admin = w.user("admin@a.example", false)

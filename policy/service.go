@@ -34,6 +34,16 @@ type Service struct {
 	// this replica's engine and the others'.
 	changed func(ctx context.Context, tenantID string)
 	now     func() time.Time
+	opts    Options
+}
+
+// Options configure a Service.
+type Options struct {
+	// MaxResourcesPerTenant caps a tenant's registered resources; 0 is no
+	// limit. Replacing a registered resource adds none. The count is read
+	// before the write, so concurrent registrations may overshoot it by at
+	// most the resources of the concurrent batches.
+	MaxResourcesPerTenant int
 }
 
 // Deps are what a Service is built from.
@@ -50,11 +60,11 @@ type Deps struct {
 }
 
 // NewService wires a Service.
-func NewService(d Deps) *Service {
+func NewService(d Deps, opts Options) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{engine: d.Engine, store: d.Store, rights: d.Rights, changed: d.Changed, now: d.Now}
+	return &Service{engine: d.Engine, store: d.Store, rights: d.Rights, changed: d.Changed, now: d.Now, opts: opts}
 }
 
 // Engine returns the decision engine.
@@ -243,11 +253,44 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 	if err := s.checkCycles(ctx, tenantID, rs); err != nil {
 		return nil, err
 	}
+	if err := s.checkResourceLimit(ctx, tenantID, rs); err != nil {
+		return nil, err
+	}
 	if err := s.store.PutResources(ctx, tenantID, rs); err != nil {
 		return nil, err
 	}
 	s.announce(ctx, tenantID)
 	return rs, nil
+}
+
+// checkResourceLimit refuses a batch that would take the tenant past
+// MaxResourcesPerTenant. Resources already registered are replaced, not
+// added, so they are looked up only when the batch could cross the limit.
+func (s *Service) checkResourceLimit(ctx context.Context, tenantID string, rs []Resource) error {
+	limit := s.opts.MaxResourcesPerTenant
+	if limit <= 0 {
+		return nil
+	}
+	n, err := s.store.CountResources(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if n+len(rs) <= limit {
+		return nil
+	}
+	for _, r := range rs {
+		_, err := s.store.GetResource(ctx, tenantID, r.Type, r.ID)
+		switch {
+		case err == nil:
+			continue
+		case !errors.Is(err, fault.ErrNotFound):
+			return err
+		}
+		if n++; n > limit {
+			return identity.LimitReached("max_resources_per_tenant", limit, "this tenant's number of registered resources")
+		}
+	}
+	return nil
 }
 
 // checkCycles refuses resources whose parents would lead back to

@@ -13,6 +13,8 @@ type Store interface {
 	// atomically: all of them or none. UpdatedAt is stored as given.
 	// NotFound "tenant_not_found" when the tenant does not exist.
 	PutResources(ctx context.Context, tenantID string, rs []Resource) error
+	// CountResources counts tenantID's registered resources.
+	CountResources(ctx context.Context, tenantID string) (int, error)
 	// DeleteResource removes one resource. NotFound "resource_not_found".
 	DeleteResource(ctx context.Context, tenantID, typ, id string) error
 	// GetResource returns one resource. NotFound "resource_not_found".

@@ -27,7 +27,7 @@ func newAdminWorld(t *testing.T, configured bool) *adminWorld {
 	t.Helper()
 	ctx := context.Background()
 	st := sqlitetest.Open(t)
-	ids := identity.NewService(identity.Deps{Store: st})
+	ids := identity.NewService(identity.Deps{Store: st}, identity.Options{})
 	user := func(email string, root bool) identity.Caller {
 		u, err := ids.CreateUser(ctx, identity.NewUser{Email: email, DisplayName: email, PlatformAdmin: root})
 		if err != nil {

@@ -45,7 +45,7 @@ func newWorldWith(t *testing.T, opts serviceaccount.Options) *world {
 	ctx := context.Background()
 	st := sqlitetest.Open(t)
 	w := &world{ctx: ctx, st: st, events: &eventtest.Recorder{}, clock: testclock.New(t0)}
-	w.idents = identity.NewService(identity.Deps{Store: st, Now: w.clock.Now})
+	w.idents = identity.NewService(identity.Deps{Store: st, Now: w.clock.Now}, identity.Options{})
 	w.registry = serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: w.idents, Notify: w.events.Notify, Now: w.clock.Now}, opts)
 
 	w.owner, w.member, w.outB = w.user(t, "owner@a.example", false), w.user(t, "member@a.example", false), w.user(t, "owner@b.example", false)

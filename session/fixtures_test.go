@@ -256,7 +256,7 @@ func newEnv(t *testing.T, edit ...func(*env, *session.Deps)) *env {
 		clock:     testclock.New(time.Now().UTC().Truncate(time.Second)),
 		announced: &announced{}, outcomes: &outcomes{}, throttle: &throttle{}, logs: &logs{},
 	}
-	e.idents = identity.NewService(identity.Deps{Store: e.st, Now: e.clock.Now})
+	e.idents = identity.NewService(identity.Deps{Store: e.st, Now: e.clock.Now}, identity.Options{})
 	h, err := password.NewHasher(fastParams(), 2)
 	if err != nil {
 		t.Fatal(err)

@@ -136,7 +136,7 @@ func openAdmin(ctx context.Context, env *environment, cfg config.Config) (*admin
 	if err != nil {
 		return nil, err
 	}
-	return &adminSession{cfg: cfg, store: st, identity: identity.NewService(identity.Deps{Store: st}), log: log}, nil
+	return &adminSession{cfg: cfg, store: st, identity: identity.NewService(identity.Deps{Store: st}, identity.Options{}), log: log}, nil
 }
 
 func redactedDatabaseURL(cfg config.Config) string {

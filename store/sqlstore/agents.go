@@ -97,3 +97,10 @@ func (s *Store) DeleteAgent(ctx context.Context, tenantID, id string, at time.Ti
 	}
 	return revoked, nil
 }
+
+// CountAgents counts tenantID's agents.
+func (s *Store) CountAgents(ctx context.Context, tenantID string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.read, `SELECT count(*) FROM agents WHERE tenant_id = ?`, tenantID).Scan(&n)
+	return n, s.dbErr(err)
+}

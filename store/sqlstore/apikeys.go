@@ -259,3 +259,14 @@ func (s *Store) touchAPIKeys(ctx context.Context, q querier, ids []string, used 
 		args...)
 	return err
 }
+
+// CountLiveAPIKeys counts actorID's keys in tenantID that are neither
+// revoked nor expired at now.
+func (s *Store) CountLiveAPIKeys(ctx context.Context, tenantID, actorID string, now time.Time) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.read,
+		`SELECT count(*) FROM api_keys WHERE tenant_id = ? AND actor_id = ? AND revoked_at IS NULL
+		 AND (expires_at IS NULL OR expires_at > ?)`,
+		tenantID, actorID, s.d.Time(now)).Scan(&n)
+	return n, s.dbErr(err)
+}

@@ -346,3 +346,10 @@ func (s *Store) AddPolicySet(ctx context.Context, ps policy.PolicySet, previous 
 		return err
 	})
 }
+
+// CountResources counts tenantID's registered resources.
+func (s *Store) CountResources(ctx context.Context, tenantID string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.read, `SELECT count(*) FROM resources WHERE tenant_id = ?`, tenantID).Scan(&n)
+	return n, s.dbErr(err)
+}

@@ -99,3 +99,12 @@ func (s *Store) CountTenants(ctx context.Context) (int, error) {
 	err := s.queryRow(ctx, s.read, `SELECT count(*) FROM tenants`).Scan(&n)
 	return n, s.dbErr(err)
 }
+
+// CountTenantsOf counts the tenants actorID owns.
+func (s *Store) CountTenantsOf(ctx context.Context, actorID string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.read,
+		`SELECT count(*) FROM memberships WHERE actor_id = ? AND `+s.d.ListHas("roles"),
+		actorID, identity.RoleOwner).Scan(&n)
+	return n, s.dbErr(err)
+}
