@@ -2,7 +2,6 @@ package credential_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -15,12 +14,11 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/internal/testclock"
-	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store/sqlite"
-	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 	"github.com/tollgate/tollgate/token"
 )
 
@@ -29,10 +27,10 @@ import (
 // announce are kept, and reach a resolver only when a test applies them.
 
 const (
-	testPassword = "correct horse battery staple"
-	issuer       = "https://tollgate.test"
-	audience     = "tollgate"
-	accessTTL    = 15 * time.Minute
+	testPassword = stacktest.Password
+	issuer       = stacktest.Issuer
+	audience     = stacktest.Audience
+	accessTTL    = stacktest.AccessTTL
 	keyCacheTTL  = time.Minute
 )
 
@@ -118,6 +116,7 @@ func (b *blockStore) BlockedActors(ctx context.Context) ([]string, error) {
 // env is a store, the services that write credentials into it and one
 // resolver over it.
 type env struct {
+	stack     *stacktest.Stack
 	st        *sqlite.Store
 	idents    *identity.Service
 	keys      *token.Keyring
@@ -127,7 +126,6 @@ type env struct {
 	services  *serviceaccount.Registry
 	clock     *testclock.Clock
 	announced *eventtest.Recorder
-	pwHash    string
 	// The resolver and what it is built over.
 	r        *credential.Resolver
 	keyStore *keyStore
@@ -137,39 +135,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	e := &env{st: sqlitetest.Open(t), clock: testclock.New(time.Now().UTC().Truncate(time.Second)), announced: &eventtest.Recorder{}}
-	notify := e.announced.Notify
-	e.idents = identity.NewService(identity.Deps{Store: e.st, Notify: notify, Now: e.clock.Now}, identity.Options{})
-	p := password.DefaultParams()
-	p.MemoryKiB, p.Iterations, p.Parallelism = 64, 1, 1
-	hasher, err := password.NewHasher(p, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := make([]byte, 32)
-	_, _ = rand.Read(mk)
-	sealer, err := token.NewSealer(mk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.keys = token.NewKeyring(e.st, sealer, token.KeyringOptions{TokenTTL: accessTTL, Now: e.clock.Now})
-	if err := e.keys.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	e.revoked = credential.NewRevocations(e.st, accessTTL, token.DefaultLeeway, e.clock.Now)
-	if err := e.revoked.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if e.pwHash, err = hasher.Hash(ctx, testPassword); err != nil {
-		t.Fatal(err)
-	}
-	e.sessions = session.NewService(session.Deps{
-		Sessions: e.st, Identities: e.st, Roles: e.idents, Hasher: hasher, Keys: e.keys,
-		Revocations: e.revoked, Now: e.clock.Now, Notify: notify,
-	}, session.Options{Issuer: issuer, Audience: audience, AccessTTL: accessTTL, RefreshTTL: 24 * time.Hour})
-	e.apikeys = apikey.NewService(apikey.Deps{Store: e.st, Rights: e.idents, Services: e.st, Notify: notify, Now: e.clock.Now}, apikey.Options{})
-	e.services = serviceaccount.NewRegistry(serviceaccount.Deps{Store: e.st, Admins: e.idents, Notify: notify, Now: e.clock.Now}, serviceaccount.Options{})
+	s := stacktest.New(t)
+	e := &env{stack: s, st: s.Store, clock: s.Clock, announced: s.Events, idents: s.Identity, keys: s.Keys, revoked: s.Revocations,
+		sessions: s.Sessions, apikeys: s.APIKeys, services: s.Services}
 	e.newResolver(t)
 	return e
 }
@@ -201,31 +169,15 @@ func (e *env) deliver() {
 }
 
 func (e *env) user(t *testing.T, email string, platformAdmin bool) identity.User {
-	t.Helper()
-	u, err := e.idents.CreateUser(context.Background(), identity.NewUser{Email: email, PasswordHash: e.pwHash, PlatformAdmin: platformAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return e.stack.User(t, email, platformAdmin)
 }
 
 func (e *env) tenant(t *testing.T, owner identity.User, slug string) identity.Tenant {
-	t.Helper()
-	tn, err := e.idents.CreateTenant(context.Background(), owner.ActorID(), identity.NewTenant{Slug: slug})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
+	return e.stack.Tenant(t, owner, slug)
 }
 
 func (e *env) join(t *testing.T, tn identity.Tenant, u identity.User, roles ...string) {
-	t.Helper()
-	now := e.clock.Now()
-	if err := e.st.AddMember(context.Background(), identity.Membership{
-		TenantID: tn.ID, ActorID: u.ActorID(), Roles: roles, CreatedAt: now, UpdatedAt: now,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.stack.Join(t, tn, u, roles...)
 }
 
 func (e *env) setUserStatus(t *testing.T, u identity.User, s identity.UserStatus) {

@@ -2,7 +2,6 @@ package oauth_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/url"
 	"testing"
@@ -12,14 +11,13 @@ import (
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/event/eventtest"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/oauth"
-	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/secret"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store/sqlite"
-	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 	"github.com/tollgate/tollgate/token"
 )
 
@@ -30,15 +28,16 @@ import (
 // bounds of a delegated token's lifetime can be seen.
 
 const (
-	testPassword = "correct horse battery staple"
-	issuer       = "https://tollgate.test"
-	audience     = "tollgate"
-	accessTTL    = 15 * time.Minute // sessions' access tokens
-	tokenTTL     = 10 * time.Minute // the endpoint's TokenTTL
+	testPassword = stacktest.Password
+	issuer       = stacktest.Issuer
+	audience     = stacktest.Audience
+	accessTTL    = stacktest.AccessTTL // sessions' access tokens
+	tokenTTL     = 10 * time.Minute    // the endpoint's TokenTTL
 	keyCacheTTL  = time.Minute
 )
 
 type env struct {
+	stack     *stacktest.Stack
 	st        *sqlite.Store
 	clock     *testclock.Clock
 	announced *eventtest.Recorder
@@ -51,42 +50,15 @@ type env struct {
 	r         *credential.Resolver
 	verifier  *token.Verifier
 	ep        *oauth.Endpoint
-	pwHash    string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{st: sqlitetest.Open(t), clock: testclock.New(time.Now().UTC().Truncate(time.Second)), announced: &eventtest.Recorder{}}
+	s := stacktest.New(t)
+	e := &env{stack: s, st: s.Store, clock: s.Clock, announced: s.Events, idents: s.Identity, keys: s.Keys, revoked: s.Revocations,
+		sessions: s.Sessions}
 	notify := e.announced.Notify
-	e.idents = identity.NewService(identity.Deps{Store: e.st, Notify: notify, Now: e.clock.Now}, identity.Options{})
-	p := password.DefaultParams()
-	p.MemoryKiB, p.Iterations, p.Parallelism = 64, 1, 1
-	hasher, err := password.NewHasher(p, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := make([]byte, 32)
-	_, _ = rand.Read(mk)
-	sealer, err := token.NewSealer(mk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.keys = token.NewKeyring(e.st, sealer, token.KeyringOptions{TokenTTL: accessTTL, Now: e.clock.Now})
-	if err := e.keys.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	e.revoked = credential.NewRevocations(e.st, accessTTL, token.DefaultLeeway, e.clock.Now)
-	if err := e.revoked.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if e.pwHash, err = hasher.Hash(ctx, testPassword); err != nil {
-		t.Fatal(err)
-	}
-	e.sessions = session.NewService(session.Deps{
-		Sessions: e.st, Identities: e.st, Roles: e.idents, Hasher: hasher, Keys: e.keys,
-		Revocations: e.revoked, Now: e.clock.Now, Notify: notify,
-	}, session.Options{Issuer: issuer, Audience: audience, AccessTTL: accessTTL, RefreshTTL: 24 * time.Hour})
 	e.verifier = token.NewVerifier(e.keys, token.VerifierOptions{Issuer: issuer, Audience: audience})
 	e.r = credential.NewResolver(credential.Deps{
 		Verifier: e.verifier, Revoked: e.revoked, RolePermissions: e.idents.RolePermissions,
@@ -111,31 +83,15 @@ func (e *env) deliver() {
 }
 
 func (e *env) user(t *testing.T, email string, platformAdmin bool) identity.User {
-	t.Helper()
-	u, err := e.idents.CreateUser(context.Background(), identity.NewUser{Email: email, PasswordHash: e.pwHash, PlatformAdmin: platformAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return e.stack.User(t, email, platformAdmin)
 }
 
 func (e *env) tenant(t *testing.T, owner identity.User, slug string) identity.Tenant {
-	t.Helper()
-	tn, err := e.idents.CreateTenant(context.Background(), owner.ActorID(), identity.NewTenant{Slug: slug})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
+	return e.stack.Tenant(t, owner, slug)
 }
 
 func (e *env) join(t *testing.T, tn identity.Tenant, u identity.User, roles ...string) {
-	t.Helper()
-	now := e.clock.Now()
-	if err := e.st.AddMember(context.Background(), identity.Membership{
-		TenantID: tn.ID, ActorID: u.ActorID(), Roles: roles, CreatedAt: now, UpdatedAt: now,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.stack.Join(t, tn, u, roles...)
 }
 
 // sessionOf is the ActorContext of u's session in tenantID, enough for the

@@ -2,7 +2,6 @@ package session_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"log/slog"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/tollgate/tollgate/event/eventtest"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/ratelimit"
@@ -33,16 +33,9 @@ const (
 	testPassword = "correct horse battery staple"
 	issuer       = "https://tollgate.test"
 	audience     = "tollgate"
-	accessTTL    = 15 * time.Minute
+	accessTTL    = stacktest.AccessTTL
 	refreshTTL   = 24 * time.Hour
 )
-
-// fastParams are argon2id costs cheap enough for tests.
-func fastParams() password.Params {
-	p := password.DefaultParams()
-	p.MemoryKiB, p.Iterations, p.Parallelism = 64, 1, 1
-	return p
-}
 
 // announced records what the service notifies.
 type announced struct{ eventtest.Recorder }
@@ -250,28 +243,18 @@ type env struct {
 // newEnv builds an env; edit, when given, changes the service's Deps.
 func newEnv(t *testing.T, edit ...func(*env, *session.Deps)) *env {
 	t.Helper()
-	ctx := context.Background()
 	e := &env{
 		st:        sqlitetest.Open(t),
 		clock:     testclock.New(time.Now().UTC().Truncate(time.Second)),
 		announced: &announced{}, outcomes: &outcomes{}, throttle: &throttle{}, logs: &logs{},
 	}
 	e.idents = identity.NewService(identity.Deps{Store: e.st, Now: e.clock.Now}, identity.Options{})
-	h, err := password.NewHasher(fastParams(), 2)
+	h, err := password.NewHasher(stacktest.FastParams(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.hasher = &hasher{inner: h}
-	mk := make([]byte, 32)
-	_, _ = rand.Read(mk)
-	sealer, err := token.NewSealer(mk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.keys = token.NewKeyring(e.st, sealer, token.KeyringOptions{TokenTTL: accessTTL, Now: e.clock.Now})
-	if err := e.keys.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.keys = stacktest.NewKeyring(t, e.st, e.clock)
 	e.verifier = token.NewVerifier(e.keys, token.VerifierOptions{Issuer: issuer, Audience: audience, CacheSize: -1})
 	e.revoked = credential.NewRevocations(e.st, accessTTL, token.DefaultLeeway, e.clock.Now)
 	d := session.Deps{

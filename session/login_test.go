@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/internal/stacktest"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/session"
 )
@@ -362,7 +363,7 @@ func TestLoginStoreFailureWhileChoosingATenantIsAnError(t *testing.T) {
 func TestLoginRehashesOutdatedPasswords(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	stronger := fastParams()
+	stronger := stacktest.FastParams()
 	stronger.MemoryKiB = 128
 	old, err := password.NewHasher(stronger, 1)
 	if err != nil {
