@@ -122,7 +122,6 @@ func TestAgentBadInput(t *testing.T) {
 			{"owner in body", "POST", base, map[string]any{"name": "a", "owner_id": w.admin.ActorID()}, 400, "unknown_field"},
 			{"name not a string", "POST", base, `{"name": 7}`, 400, "invalid_type"},
 			{"empty body", "POST", base, "", 400, "invalid_json"},
-			{"bad status", "PATCH", base + "/" + id, map[string]any{"status": "paused"}, 400, "invalid_status"},
 			{"patch owner", "PATCH", base + "/" + id, map[string]any{"owner_id": w.member.ActorID()}, 400, "unknown_field"},
 			{"missing agent", "GET", base + "/" + ids.New(), nil, 404, "agent_not_found"},
 			{"delete missing agent", "DELETE", base + "/" + ids.New(), nil, 404, "agent_not_found"},
