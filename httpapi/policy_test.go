@@ -143,14 +143,8 @@ func TestAuthorizeSeedStory(t *testing.T) {
 			reasons  []string
 		}{
 			{"member sends", w.memberTok, false, ask("SEND_MESSAGE", "channel", seedChannel), "permit", []string{"channel_member"}},
-			{"member reads", w.memberTok, false, ask("READ", "channel", seedChannel), "permit", []string{"channel_member"}},
 			{"member names themself", w.memberTok, false, ask("SEND_MESSAGE", "channel", seedChannel, "principal", member, "tenant_id", w.tenantA), "permit", []string{"channel_member"}},
 			{"member's API key", memberKey, true, ask("SEND_MESSAGE", "channel", seedChannel), "permit", []string{"channel_member"}},
-			{"member manages", w.memberTok, false, ask("MANAGE", "channel", seedChannel), "deny", []string{"default_deny"}},
-			{"other member sends", pw.otherTok, false, ask("SEND_MESSAGE", "channel", seedChannel), "deny", []string{"default_deny"}},
-			{"admin sends", w.adminTok, false, ask("SEND_MESSAGE", "channel", seedChannel), "permit", []string{"channel_admin"}},
-			{"owner manages", w.ownerTok, false, ask("MANAGE", "channel", seedChannel), "permit", []string{"channel_admin"}},
-			{"unregistered channel", w.memberTok, false, ask("READ", "channel", "channel-nowhere"), "deny", []string{"default_deny"}},
 			{"outsider in their own tenant", pw.outMemberTok, false, ask("READ", "channel", seedChannel), "deny", []string{"default_deny"}},
 			{"service about the outsider", pw.checker, false, ask("SEND_MESSAGE", "channel", seedChannel, "tenant_id", w.tenantA, "principal", pw.outMember), "deny", []string{"default_deny"}},
 			{"service about the other tenant's owner", pw.checker, false, ask("SEND_MESSAGE", "channel", seedChannel, "tenant_id", w.tenantA, "principal", w.outB.ActorID()), "deny", []string{"default_deny"}},
@@ -162,37 +156,20 @@ func TestAuthorizeSeedStory(t *testing.T) {
 			{"service about itself", pw.checker, false, ask("READ", "channel", seedChannel, "tenant_id", w.tenantA, "principal", "service:messaging"), "deny", []string{"default_deny"}},
 
 			{"delegated agent runs an allowed tool", pw.delegated, false, ask("EXECUTE_TOOL", "tool", "tool-search"), "permit", []string{"tool_agent"}},
-			{"delegated agent, tool not allowing it", pw.delegated, false, ask("EXECUTE_TOOL", "tool", "tool-billing"), "deny", []string{"default_deny"}},
-			{"delegated agent, human lacks the role", pw.delegated, false, ask("EXECUTE_TOOL", "tool", "tool-deploy"), "deny", []string{"default_deny"}},
 			{"delegated agent names its human", pw.delegated, false, ask("EXECUTE_TOOL", "tool", "tool-search", "on_behalf_of", member), "permit", []string{"tool_agent"}},
 			{"agent without a human", pw.agentKey, true, ask("EXECUTE_TOOL", "tool", "tool-search"), "deny", []string{"default_deny"}},
 			{"service about the delegated agent", pw.checker, false, ask("EXECUTE_TOOL", "tool", "tool-search", "tenant_id", w.tenantA, "principal", "agent:"+pw.agent, "on_behalf_of", member), "permit", []string{"tool_agent"}},
 			{"service: agent for another human", pw.checker, false, ask("EXECUTE_TOOL", "tool", "tool-search", "tenant_id", w.tenantA, "principal", "agent:"+pw.agent, "on_behalf_of", w.outB.ActorID()), "deny", []string{"default_deny"}},
-			{"member runs a tool directly", w.memberTok, false, ask("EXECUTE_TOOL", "tool", "tool-search"), "permit", []string{"tool_role"}},
-			{"member runs an admin tool", w.memberTok, false, ask("EXECUTE_TOOL", "tool", "tool-deploy"), "deny", []string{"default_deny"}},
-			{"admin runs an admin tool", w.adminTok, false, ask("EXECUTE_TOOL", "tool", "tool-deploy"), "permit", []string{"tool_role"}},
 			{"admin manages a tool", w.adminTok, false, ask("MANAGE", "tool", "tool-deploy"), "permit", []string{"tool_admin"}},
 			{"caller's own entity", w.memberTok, false, ask("EXECUTE_TOOL", "tool", "tool-ephemeral", "entities", []any{
 				map[string]any{"type": "tool", "id": "tool-ephemeral", "attrs": map[string]any{"roles": []string{"member"}}},
 			}), "permit", []string{"tool_role"}},
 
-			{"owner of the agent manages it", w.memberTok, false, ask("MANAGE_AGENT", "agent", pw.agent), "permit", []string{"agent_owner"}},
-			{"admin manages the agent", w.adminTok, false, ask("MANAGE_AGENT", "agent", pw.agent), "permit", []string{"agent_admin"}},
-			{"other member manages the agent", pw.otherTok, false, ask("MANAGE_AGENT", "agent", pw.agent), "deny", []string{"default_deny"}},
 			{"outsider manages the agent", pw.outMemberTok, false, ask("MANAGE_AGENT", "agent", pw.agent), "deny", []string{"default_deny"}},
 			{"the agent manages itself", pw.delegated, false, ask("MANAGE_AGENT", "agent", pw.agent), "deny", []string{"default_deny"}},
 
-			{"own usage", w.memberTok, false, ask("VIEW_USAGE", "usage", member), "permit", []string{"usage_self"}},
-			{"tenant usage as a member", w.memberTok, false, ask("VIEW_USAGE", "usage", "tenant"), "deny", []string{"default_deny"}},
-			{"another's usage as a member", w.memberTok, false, ask("VIEW_USAGE", "usage", admin), "deny", []string{"default_deny"}},
-			{"tenant usage as an admin", w.adminTok, false, ask("VIEW_USAGE", "usage", "tenant"), "permit", []string{"usage_admin"}},
 			{"a member's usage as an admin", w.adminTok, false, ask("VIEW_USAGE", "usage", member), "permit", []string{"usage_admin"}},
 
-			{"member views the tenant", w.memberTok, false, ask("VIEW_TENANT", "tenant", w.tenantA), "permit", []string{"tenant_member"}},
-			{"member manages members", w.memberTok, false, ask("MANAGE_MEMBERS", "tenant", w.tenantA), "deny", []string{"default_deny"}},
-			{"admin manages members", w.adminTok, false, ask("MANAGE_MEMBERS", "tenant", w.tenantA), "permit", []string{"tenant_admin"}},
-			{"admin manages owners", w.adminTok, false, ask("MANAGE_OWNERS", "tenant", w.tenantA), "deny", []string{"default_deny"}},
-			{"owner manages owners", w.ownerTok, false, ask("MANAGE_OWNERS", "tenant", w.tenantA), "permit", []string{"tenant_owner"}},
 			{"member views another tenant", w.memberTok, false, ask("VIEW_TENANT", "tenant", w.tenantB), "deny", []string{"default_deny"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
@@ -218,15 +195,9 @@ func TestAuthorizeSeedStory(t *testing.T) {
 			status int
 			code   string
 		}{
-			{"a human about another principal", w.memberTok, ask("READ", "channel", seedChannel, "principal", admin), 403, "principal_not_caller"},
 			{"a human for another human", w.memberTok, ask("READ", "channel", seedChannel, "on_behalf_of", admin), 403, "principal_not_caller"},
-			{"an agent for another human", pw.delegated, ask("EXECUTE_TOOL", "tool", "tool-search", "on_behalf_of", w.owner.ActorID()), 403, "principal_not_caller"},
 			{"an agent as its human", pw.delegated, ask("EXECUTE_TOOL", "tool", "tool-search", "principal", member), 403, "principal_not_caller"},
 			{"a human about another tenant", w.outBTok, ask("READ", "channel", seedChannel, "tenant_id", w.tenantA), 404, "tenant_not_found"},
-			{"a service without authz:check", pw.outsider, ask("READ", "channel", seedChannel, "tenant_id", w.tenantA, "principal", member), 403, "scope_required"},
-			{"a service naming no tenant", pw.checker, ask("READ", "channel", seedChannel, "principal", member), 400, "tenant_required"},
-			{"a service naming no principal", pw.checker, ask("READ", "channel", seedChannel, "tenant_id", w.tenantA), 400, "principal_required"},
-			{"a service naming an unknown tenant", pw.checker, ask("READ", "channel", seedChannel, "tenant_id", "01jd8x3k7m9q2r4s6t8v0w1y2z", "principal", member), 404, "tenant_not_found"},
 			{"a platform admin outside any tenant", pw.root, ask("READ", "channel", seedChannel), 403, "tenant_not_selected"},
 			{"no credential", "", ask("READ", "channel", seedChannel), 401, "missing_credential"},
 		} {
@@ -255,17 +226,14 @@ func TestAuthorizeBadRequests(t *testing.T) {
 			token string
 			body  map[string]any
 		}{
-			{"unknown action", w.memberTok, ask("FLY", "channel", seedChannel)},
 			{"no action", w.memberTok, ask("", "channel", seedChannel)},
 			{"lower-case action", w.memberTok, ask("send_message", "channel", seedChannel)},
-			{"unknown resource type", w.memberTok, ask("READ", "widget", seedChannel)},
 			{"capitalised resource type", w.memberTok, ask("READ", "Channel", seedChannel)},
 			{"no resource", w.memberTok, map[string]any{"action": "READ"}},
 			{"empty resource id", w.memberTok, ask("READ", "channel", "")},
 			{"control character in the id", w.memberTok, ask("READ", "channel", "channel-general\x01daarion")},
 			{"DEL in the id", w.memberTok, ask("READ", "channel", "channel\x7f")},
 			{"id too long", w.memberTok, ask("READ", "channel", strings.Repeat("c", 257))},
-			{"action not for the resource type", w.memberTok, ask("EXECUTE_TOOL", "channel", seedChannel)},
 			{"malformed usage id", w.memberTok, ask("VIEW_USAGE", "usage", "bob")},
 			{"too many entities", w.memberTok, ask("READ", "channel", seedChannel, "entities", tooMany)},
 			{"entity of an identity type", w.memberTok, ask("MANAGE_AGENT", "agent", "fake", "entities", entity(map[string]any{"type": "agent", "id": "fake"}))},
@@ -290,7 +258,6 @@ func TestAuthorizeBadRequests(t *testing.T) {
 			{"entity with a control character", w.memberTok, ask("READ", "channel", "c\x00", "entities", entity(map[string]any{
 				"type": "channel", "id": "c\x00", "attrs": map[string]any{"members": []string{member}},
 			}))},
-			{"unknown context attribute", w.memberTok, ask("READ", "channel", seedChannel, "context", map[string]any{"time": "noon"})},
 			{"context ip not an address", w.memberTok, ask("READ", "channel", seedChannel, "context", map[string]any{"ip": "not-an-ip"})},
 			{"context ip a number", w.memberTok, ask("READ", "channel", seedChannel, "context", map[string]any{"ip": 10})},
 			{"service: malformed principal", pw.checker, ask("READ", "channel", seedChannel, "tenant_id", w.tenantA, "principal", "bob")},
@@ -393,16 +360,8 @@ func TestAuthorizeBatch(t *testing.T) {
 			code   string
 			field  string
 		}{
-			{"over 1000", w.memberTok, map[string]any{"requests": append(full, ask("READ", "channel", "x"))}, 400, "invalid_batch", "requests"},
-			{"empty", w.memberTok, map[string]any{"requests": []any{}}, 400, "invalid_batch", "requests"},
 			{"no requests", w.memberTok, map[string]any{}, 400, "invalid_batch", "requests"},
 			{"a tenant per request", w.memberTok, map[string]any{"requests": []any{ask("READ", "channel", "x", "tenant_id", w.tenantA)}}, 400, "unknown_field", "tenant_id"},
-			{"a human asks about another", w.memberTok, map[string]any{"requests": []any{
-				ask("READ", "channel", seedChannel), ask("READ", "channel", seedChannel, "principal", w.admin.ActorID()),
-			}}, 403, "principal_not_caller", ""},
-			{"a service names no principal", pw.checker, map[string]any{"tenant_id": w.tenantA, "requests": []any{
-				ask("READ", "channel", seedChannel, "principal", w.member.ActorID()), ask("READ", "channel", seedChannel),
-			}}, 400, "principal_required", "requests[1].principal"},
 			{"a service without authz:check", pw.outsider, map[string]any{"tenant_id": w.tenantA, "requests": []any{
 				ask("READ", "channel", seedChannel, "principal", w.member.ActorID()),
 			}}, 403, "scope_required", ""},
@@ -513,16 +472,12 @@ func TestAuthorizeLookup(t *testing.T) {
 			status int
 			code   string
 		}{
-			{"an unregistrable type", w.memberTok, map[string]any{"action": "MANAGE_AGENT", "resource_type": "agent"}, 400, "invalid_authorization_request"},
 			{"no type", w.memberTok, map[string]any{"action": "READ"}, 400, "invalid_authorization_request"},
 			{"unknown action", w.memberTok, map[string]any{"action": "FLY", "resource_type": "channel"}, 400, "invalid_authorization_request"},
-			{"limit too large", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "limit": 201}, 400, "invalid_limit"},
 			{"negative limit", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "limit": -1}, 400, "invalid_limit"},
 			{"cursor too long", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "cursor": strings.Repeat("c", 300)}, 400, "invalid_cursor"},
 			{"fractional limit", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "limit": 1.5}, 400, "invalid_type"},
 			{"unknown field", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "resource": "x"}, 400, "unknown_field"},
-			{"another principal", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "principal": w.admin.ActorID()}, 403, "principal_not_caller"},
-			{"a service without authz:check", pw.outsider, map[string]any{"tenant_id": w.tenantA, "principal": member, "action": "READ", "resource_type": "channel"}, 403, "scope_required"},
 			{"a service, malformed principal", pw.checker, map[string]any{"tenant_id": w.tenantA, "principal": "bob", "action": "READ", "resource_type": "channel"}, 400, "invalid_authorization_request"},
 			{"another tenant", w.outBTok, map[string]any{"tenant_id": w.tenantA, "action": "READ", "resource_type": "channel"}, 404, "tenant_not_found"},
 		} {
