@@ -841,11 +841,6 @@ when { resource has roles && resource.roles.contains("announcements") };
 		expect(t, ts.do("POST", "/v1/policies/validate", w.memberTok, map[string]any{"text": ""}), http.StatusForbidden, "permission_denied")
 		expect(t, ts.do("POST", "/v1/policies/validate", pw.outsider, map[string]any{"tenant_id": w.tenantA, "text": ""}), http.StatusForbidden, "scope_required")
 		expect(t, ts.do("POST", "/v1/policies/validate", w.adminTok, map[string]any{"tenant_id": w.tenantB, "text": ""}), http.StatusNotFound, "tenant_not_found")
-		// A hostile text is refused before the Cedar parser sees it.
-		hostile := `@id("x") permit (principal, action, resource) when { ` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + ` == [] };`
-		if errs := policyErrors(t, ts.do("POST", "/v1/policies/validate", w.adminTok, map[string]any{"text": hostile})); !strings.Contains(fmt.Sprint(errs), "nest deeper") {
-			t.Fatalf("hostile text: %v", errs)
-		}
 		expect(t, ts.do("POST", "/v1/policies/validate", "", map[string]any{"text": ""}), http.StatusUnauthorized, "missing_credential")
 		if r := ts.do("GET", pol, w.adminTok, nil); r.num("version") != 4 {
 			t.Fatalf("validate stored something: %s", r.raw)
