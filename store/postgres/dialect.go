@@ -109,6 +109,12 @@ func (dialect) Violation(err error) (sqlstore.Violation, bool) {
 	return sqlstore.Violation{}, false
 }
 
+// TableExists looks in current_schema(), where goose's unqualified
+// version table lives.
+func (dialect) TableExists() string {
+	return `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?`
+}
+
 // textArray scans a text[], which database/sql hands over in PostgreSQL's
 // text form.
 type textArray struct {

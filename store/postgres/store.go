@@ -25,7 +25,9 @@ type Store struct {
 	pool *pgxpool.Pool
 	// sqlDB shares pool's connections; it exists only because goose speaks
 	// database/sql.
-	sqlDB      *sql.DB
+	sqlDB *sql.DB
+	// migrations is also sqlstore's; kept here for the migration tests, which
+	// migrate down (MigrateDownTo).
 	migrations *goose.Provider
 }
 
@@ -68,7 +70,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fault.Wrap(fault.Internal, store.CodeStoreError, err)
 	}
-	return &Store{Store: sqlstore.New(db, db, newDialect()), pool: pool, sqlDB: db, migrations: p}, nil
+	return &Store{Store: sqlstore.New(db, db, newDialect(), p), pool: pool, sqlDB: db, migrations: p}, nil
 }
 
 // Ping checks that the database answers.

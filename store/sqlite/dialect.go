@@ -97,6 +97,10 @@ func (dialect) Violation(err error) (sqlstore.Violation, bool) {
 	return sqlstore.Violation{Constraint: table + "_" + column + "_key"}, true
 }
 
+func (dialect) TableExists() string {
+	return `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`
+}
+
 // jsonList scans a JSON array of strings.
 type jsonList struct{ p *[]string }
 

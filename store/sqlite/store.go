@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/pressly/goose/v3"
-
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/store/sqlstore"
@@ -37,8 +36,10 @@ const pragmas = "_pragma=busy_timeout(5000)" +
 // Store is a store.Store on one SQLite file.
 type Store struct {
 	*sqlstore.Store
-	write      *sql.DB
-	read       *sql.DB
+	write *sql.DB
+	read  *sql.DB
+	// migrations is also sqlstore's; kept here for the migration tests,
+	// which migrate down.
 	migrations *goose.Provider
 }
 
@@ -94,7 +95,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = read.Close()
 		return nil, fault.Wrap(fault.Internal, store.CodeStoreError, err)
 	}
-	return &Store{Store: sqlstore.New(read, write, dialect{}), write: write, read: read, migrations: p}, nil
+	return &Store{Store: sqlstore.New(read, write, dialect{}, p), write: write, read: read, migrations: p}, nil
 }
 
 // Ping checks that both pools answer.

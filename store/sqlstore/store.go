@@ -14,6 +14,8 @@ package sqlstore
 import (
 	"database/sql"
 	"time"
+
+	"github.com/pressly/goose/v3"
 )
 
 // Dialect is what one database does differently.
@@ -43,6 +45,9 @@ type Dialect interface {
 	// Violation reports the constraint err violates, if it is a unique or
 	// foreign-key violation.
 	Violation(err error) (Violation, bool)
+	// TableExists is a query counting the tables named by its one
+	// placeholder in the schema the store uses (0 or 1).
+	TableExists() string
 }
 
 // Violation is a constraint violation.
@@ -61,9 +66,12 @@ type Store struct {
 	// one-connection pool.
 	read, write *sql.DB
 	d           Dialect
+	// migrations is the backend's goose provider, over the write pool.
+	migrations *goose.Provider
 }
 
-// New returns a Store over the two pools (which may be the same).
-func New(read, write *sql.DB, d Dialect) *Store {
-	return &Store{read: read, write: write, d: d}
+// New returns a Store over the two pools (which may be the same), migrated
+// by migrations.
+func New(read, write *sql.DB, d Dialect, migrations *goose.Provider) *Store {
+	return &Store{read: read, write: write, d: d, migrations: migrations}
 }
