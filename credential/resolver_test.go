@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/secret"
+	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/token"
 )
@@ -46,6 +47,7 @@ func TestResolveAccessTokens(t *testing.T) {
 	}
 	exp := e.clock.Now().Add(accessTTL)
 	secretID, keyID := ids.New(), ids.New()
+	e.service(t, w.root, "gateway", "authz:check")
 
 	cases := []struct {
 		name string
@@ -65,6 +67,7 @@ func TestResolveAccessTokens(t *testing.T) {
 		}), identity.ActorContext{
 			ActorID: "service:gateway", ActorType: identity.ActorService, Roles: []string{}, Permissions: []string{"authz:check"},
 			Scopes: []string{"authz:check"}, Credential: identity.CredentialClientCredentials, CredentialID: secretID, ExpiresAt: exp,
+			Tenants: []string{"*"}, ResourceTypes: []string{"*"},
 		}},
 		{"delegated token", e.sign(t, token.Claims{
 			Subject: w.carl.ActorID(), ActorType: identity.ActorAgent, TenantID: w.alpha.ID, Roles: []string{"member"},
@@ -596,4 +599,42 @@ func TestAKeyChangeAnnouncedDuringAReadIsNotUndone(t *testing.T) {
 	if got := e.mustResolve(t, raw).RateLimit; got != "100/1m" {
 		t.Fatalf("rate limit %q after the announced change", got)
 	}
+}
+
+// TestServiceTokenReachFollowsTheRegistry reads a service token's tenants
+// and resource types from the registry, not the token: a narrowing applies
+// to tokens already issued, once announced, and a deleted service's tokens
+// reach nothing.
+func TestServiceTokenReachFollowsTheRegistry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := newWorld(t, e)
+	ctx := context.Background()
+	root := sessionOf(w.root, "")
+	svc, _ := e.service(t, w.root, "mailer", "authz:check")
+	raw := e.sign(t, token.Claims{Subject: svc.ActorID(), ActorType: identity.ActorService, SessionID: ids.New(), Scope: []string{"authz:check"}})
+	reach := func(t *testing.T, tenants, types []string) {
+		t.Helper()
+		ac := e.mustResolve(t, raw)
+		if !slices.Equal(ac.Tenants, tenants) || !slices.Equal(ac.ResourceTypes, types) {
+			t.Fatalf("reach %v on %v, want %v on %v", ac.Tenants, ac.ResourceTypes, tenants, types)
+		}
+	}
+	reach(t, []string{"*"}, []string{"*"})
+
+	_, err := e.services.Update(ctx, root, svc.ID, serviceaccount.Patch{Tenants: &[]string{w.alpha.ID}, ResourceTypes: &[]string{"tool"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until the change is announced, the cached reach holds (at most the
+	// key cache's TTL); once it is, the new one.
+	reach(t, []string{"*"}, []string{"*"})
+	e.deliver()
+	reach(t, []string{w.alpha.ID}, []string{"tool"})
+
+	if err := e.services.Delete(ctx, root, svc.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver()
+	e.wantRefused(t, raw, fault.Unauthenticated, "actor_disabled")
 }
