@@ -30,6 +30,7 @@ routes:
   - {method: GET,   path: "/channels/{id}/messages", action: READ,         resource: {type: channel, id: "{id}"}}
   - {method: PATCH, path: "/channels/{id}",          action: MANAGE,       resource: {type: channel, id: "{id}"}}
   - {method: POST,  path: "/tools/{name}/run",       action: EXECUTE_TOOL, resource: {type: tool, id: "tool-{name}"}}
+  - {method: PUT,   path: "/tenants/{id}/settings",  action: MANAGE_TENANT, resource: {type: tenant, id: "{id}"}}
 `
 
 // writeRoutes writes text to a route file in a temporary directory.
@@ -69,7 +70,9 @@ func TestGatewayAuth(t *testing.T) {
 		pw := newPolicyWorld(t, ts)
 		w := pw.world
 		_, memberKey := createKey(t, ts, w.memberTok, map[string]any{"name": "member's", "scopes": []string{"tenant:read"}})
+		_, ownerReadKey := createKey(t, ts, w.ownerTok, map[string]any{"name": "owner's", "scopes": []string{"tenant:read"}})
 		msgs := "/channels/" + seedChannel + "/messages"
+		settings := "/tenants/" + w.tenantA + "/settings"
 		member := w.member.ActorID()
 
 		for _, c := range []struct {
@@ -90,6 +93,8 @@ func TestGatewayAuth(t *testing.T) {
 			{"API key as bearer", "traefik", memberKey, "GET", msgs, "GET", "/v1/gateway/auth", 200, "", member, "", ""},
 			{"delegated agent", "nginx", pw.delegated, "POST", "/tools/search/run", "GET", "/v1/gateway/auth", 200, "", "agent:" + pw.agent, member, ""},
 
+			{"owner's session manages the tenant", "nginx", w.ownerTok, "PUT", settings, "GET", "/v1/gateway/auth", 200, "", w.owner.ActorID(), "", ""},
+			{"owner's tenant:read key may not", "nginx", "key:" + ownerReadKey, "PUT", settings, "GET", "/v1/gateway/auth", 403, "access_denied", "", "", "credential_scope"},
 			{"member manages: deny", "nginx", w.memberTok, "PATCH", "/channels/" + seedChannel, "GET", "/v1/gateway/auth", 403, "access_denied", "", "", "default_deny"},
 			{"other member sends: deny", "traefik", pw.otherTok, "POST", msgs, "GET", "/v1/gateway/auth", 403, "access_denied", "", "", "default_deny"},
 			{"delegated, tool not allowing it", "nginx", pw.delegated, "POST", "/tools/billing/run", "GET", "/v1/gateway/auth", 403, "access_denied", "", "", "default_deny"},
@@ -123,6 +128,8 @@ func TestGatewayAuth(t *testing.T) {
 						wantType, wantRoles = "agent", h.Get("X-Tollgate-Roles")
 					case c.cred == memberKey || c.cred == "key:"+memberKey:
 						wantRoles = ""
+					case c.cred == w.ownerTok:
+						wantRoles = "owner"
 					}
 					if h.Get("X-Tollgate-Actor-Type") != wantType || h.Get("X-Tollgate-Roles") != wantRoles {
 						t.Fatalf("type %q roles %q", h.Get("X-Tollgate-Actor-Type"), h.Get("X-Tollgate-Roles"))

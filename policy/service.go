@@ -186,7 +186,7 @@ func (s *Service) Authorize(ctx context.Context, ac identity.ActorContext, tenan
 	if err := mayAskAbout(ac, req); err != nil {
 		return Decision{}, err
 	}
-	return s.engine.Authorize(ctx, tenantID, req), nil
+	return s.engine.Authorize(ctx, tenantID, boundBy(ac, req)), nil
 }
 
 // AuthorizeBatch answers up to MaxBatch questions against one snapshot.
@@ -202,6 +202,7 @@ func (s *Service) AuthorizeBatch(ctx context.Context, ac identity.ActorContext, 
 		if reqs[i], err = askerRequest(ac, reqs[i]); err == nil {
 			err = mayAskAbout(ac, reqs[i])
 		}
+		reqs[i] = boundBy(ac, reqs[i])
 		if err != nil {
 			return nil, fieldPrefix(err, fmt.Sprintf("requests[%d].", i))
 		}
