@@ -488,35 +488,3 @@ func TestAPIKeyExpiry(t *testing.T) {
 		}
 	})
 }
-
-// TestCredentialsOfSuspendedTenant checks that suspending a tenant stops
-// every credential bound to it at once, and lifting it restores them.
-func TestCredentialsOfSuspendedTenant(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, ts *testServer) {
-		w := newWorld(t, ts)
-		_, root := ts.platformAdmin("root@platform.example")
-		_, key := createKey(t, ts, w.memberTok, map[string]any{"name": "k", "scopes": []string{"tenant:read"}})
-		agent := createAgent(t, ts, w.memberTok, w.tenantA, "assistant")
-		_, agentKey := createKey(t, ts, w.memberTok, map[string]any{"name": "a", "actor_id": "agent:" + agent, "scopes": []string{"tenant:read"}})
-		delegated := exchange(t, ts, exchangeForm(w.memberTok, agentKey)).str("access_token")
-		_, bKey := createKey(t, ts, w.outBTok, map[string]any{"name": "b", "scopes": []string{"tenant:read"}})
-
-		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, root, map[string]string{"status": "suspended"}), http.StatusOK, "")
-		for name, send := range map[string]func() response{
-			"key":       func() response { return ts.withKey("GET", "/v1/auth/me", key, nil) },
-			"agent key": func() response { return ts.withKey("GET", "/v1/auth/me", agentKey, nil) },
-			"delegated": func() response { return ts.do("GET", "/v1/auth/me", delegated, nil) },
-		} {
-			t.Run(name, func(t *testing.T) {
-				expect(t, send(), http.StatusForbidden, "tenant_suspended")
-			})
-		}
-		expectOAuth(t, ts.postForm("/oauth/token", nil, exchangeForm(w.memberTok, agentKey)), 400, "invalid_grant")
-		expect(t, ts.withKey("GET", "/v1/auth/me", bKey, nil), http.StatusOK, "")
-
-		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, root, map[string]string{"status": "active"}), http.StatusOK, "")
-		expect(t, ts.withKey("GET", "/v1/auth/me", key, nil), http.StatusOK, "")
-		expect(t, ts.withKey("GET", "/v1/auth/me", agentKey, nil), http.StatusOK, "")
-		expect(t, ts.do("GET", "/v1/auth/me", delegated, nil), http.StatusOK, "")
-	})
-}
