@@ -170,7 +170,6 @@ func TestAPIKeyCreateBadInput(t *testing.T) {
 		}{
 			{"unknown scope", map[string]any{"name": "k", "scopes": []string{"everything"}}, 400, "unknown_scope"},
 			{"expires_at not a time", `{"name": "k", "expires_at": "tomorrow"}`, 400, ""},
-			{"missing name", map[string]any{"scopes": []string{"tenant:read"}}, 400, "invalid_name"},
 			{"scopes not a list", `{"name": "k", "scopes": "tenant:read"}`, 400, "invalid_type"},
 			{"unknown field", `{"name": "k", "admin": true}`, 400, "unknown_field"},
 			{"empty body", "", 400, "invalid_json"},
@@ -217,26 +216,6 @@ func TestAPIKeyFollowsHolderRights(t *testing.T) {
 		expect(t, ts.withKey("GET", "/v1/auth/me", mkey, nil), http.StatusUnauthorized, "actor_disabled")
 		expect(t, ts.do("PATCH", "/v1/users/"+w.member.ID, root, map[string]any{"status": "active"}), http.StatusOK, "")
 		expect(t, ts.withKey("GET", "/v1/auth/me", mkey, nil), http.StatusOK, "")
-	})
-}
-
-// TestAPIKeyFollowsRoleEdits checks that editing a custom role narrows the
-// keys of its holders at once, as a demotion does.
-func TestAPIKeyFollowsRoleEdits(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, ts *testServer) {
-		w := newWorld(t, ts)
-		role := "/v1/tenants/" + w.tenantA + "/roles/reader"
-		expect(t, ts.do("PUT", role, w.ownerTok, map[string]any{"permissions": []string{"tenant:read", "members:read"}}), http.StatusOK, "")
-		_, tok := addMember(t, ts, w.ownerTok, w.tenantA, "reader@a.example", "reader")
-		_, key := createKey(t, ts, tok, map[string]any{"name": "reader", "scopes": []string{"members:read", "tenant:read"}})
-		expect(t, ts.withKey("GET", "/v1/tenants/"+w.tenantA+"/members", key, nil), http.StatusOK, "")
-
-		expect(t, ts.do("PUT", role, w.ownerTok, map[string]any{"permissions": []string{"tenant:read"}}), http.StatusOK, "")
-		me := ts.withKey("GET", "/v1/auth/me", key, nil)
-		if !slices.Equal(me.strs("permissions"), []string{"tenant:read"}) {
-			t.Fatalf("editing the role did not narrow the key at once: me = %s", me.raw)
-		}
-		expect(t, ts.withKey("GET", "/v1/tenants/"+w.tenantA+"/members", key, nil), http.StatusForbidden, "permission_denied")
 	})
 }
 
@@ -424,37 +403,27 @@ func TestAPIKeysCrossTenant(t *testing.T) {
 	})
 }
 
-// TestAPIKeyExpiry checks keys and rotated-out secrets past their end. The
-// store is written directly, so that nothing waits for a clock.
+// TestAPIKeyExpiry checks a key past its end. The store is written
+// directly, so that nothing waits for a clock.
 func TestAPIKeyExpiry(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, ts *testServer) {
 		w := newWorld(t, ts)
-		ctx := context.Background()
 		past := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
-		agent := createAgent(t, ts, w.memberTok, w.tenantA, "assistant")
-		expired := func(holder string) (string, string) {
-			id := ids.New()
-			raw, hash := secret.Generate(secret.KeyPrefix, secret.EnvLive, id)
-			if err := ts.store.CreateAPIKey(ctx, apikey.Key{
-				ID: id, TenantID: w.tenantA, ActorID: holder, CreatedBy: w.member.ActorID(), Name: "expired",
-				Scopes: []string{"tenant:read"}, Hash: hash, ExpiresAt: &past, CreatedAt: past.Add(-time.Hour),
-			}); err != nil {
-				t.Fatal(err)
-			}
-			return id, raw
+		id := ids.New()
+		key, hash := secret.Generate(secret.KeyPrefix, secret.EnvLive, id)
+		if err := ts.store.CreateAPIKey(context.Background(), apikey.Key{
+			ID: id, TenantID: w.tenantA, ActorID: w.member.ActorID(), CreatedBy: w.member.ActorID(), Name: "expired",
+			Scopes: []string{"tenant:read"}, Hash: hash, ExpiresAt: &past, CreatedAt: past.Add(-time.Hour),
+		}); err != nil {
+			t.Fatal(err)
 		}
-		id, key := expired(w.member.ActorID())
-		_, agentKey := expired("agent:" + agent)
-
 		const series = `tollgate_credential_rejections_total{code="api_key_expired",kind="api_key"}`
 		before := ts.metric(series)
 		expect(t, ts.withKey("GET", "/v1/auth/me", key, nil), http.StatusUnauthorized, "api_key_expired")
 		expect(t, ts.do("GET", "/v1/auth/me", key, nil), http.StatusUnauthorized, "api_key_expired")
-		expect(t, ts.withKey("GET", "/v1/auth/me", agentKey, nil), http.StatusUnauthorized, "api_key_expired")
-		if got := ts.metric(series); got != before+3 {
-			t.Fatalf("%s = %v, want %v", series, got, before+3)
+		if got := ts.metric(series); got != before+2 {
+			t.Fatalf("%s = %v, want %v", series, got, before+2)
 		}
-		expectOAuth(t, ts.postForm("/oauth/token", nil, exchangeForm(w.memberTok, agentKey)), 400, "invalid_grant")
 		// Its record is still there to see, and an expired key is listed.
 		got := ts.do("GET", "/v1/api-keys/"+id, w.memberTok, nil)
 		expect(t, got, http.StatusOK, "")

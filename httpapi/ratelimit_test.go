@@ -693,9 +693,7 @@ func TestRateLimitCheck(t *testing.T) {
 			code, field string
 		}{
 			{"unknown limit", map[string]any{"name": "nope", "key": "k"}, 404, "limit_not_found", ""},
-			{"unknown tenant", map[string]any{"name": "messages", "key": "k", "tenant_id": ids.New()}, 404, "tenant_not_found", ""},
 			{"cost above the quota", map[string]any{"name": "messages", "key": "k", "cost": 4}, 400, "invalid_cost", "cost"},
-			{"missing name", map[string]any{"key": "k"}, 400, "name_required", "name"},
 			{"missing key", map[string]any{"name": "messages"}, 400, "invalid_limit", "key"},
 			{"wrong type", `{"name": "messages", "key": "k", "cost": "2"}`, 400, "invalid_type", ""},
 			{"unknown field", `{"name": "messages", "key": "k", "limit": 5}`, 400, "unknown_field", ""},
