@@ -60,6 +60,7 @@ func newThrottleEnv(t *testing.T, backend ratelimit.Backend, emails ...string) *
 	}
 	te := &throttleEnv{}
 	te.env = newEnv(t, func(e *env, d *session.Deps) {
+		d.Log = nil // the default, which logs nowhere: nothing here reads the log
 		d.Throttle = ratelimit.NewLimiter(ratelimit.LimiterDeps{
 			Backend: backend, Policies: policies, Now: e.clock.Now,
 			Denied: func(name string) {
