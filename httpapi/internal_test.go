@@ -231,3 +231,27 @@ func TestMetricsOpenWithoutToken(t *testing.T) {
 		t.Fatalf("/metrics: %d", rec.Code)
 	}
 }
+
+func TestLoneSurrogate(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{`{"a":"plain"}`, false},
+		{`{"a":"\u00e9\u20ac"}`, false},
+		{`{"a":"\ud83d\ude00"}`, false}, // a pair: one emoji
+		{`{"a":"\uD83D\uDE00"}`, false},
+		{`{"a":"\\ud800"}`, false}, // an escaped backslash, then text
+		{`{"a":"\ud800"}`, true},
+		{`{"a":"\ud800x"}`, true},
+		{`{"a":"\ud800\u0041"}`, true},
+		{`{"a":"\ude00"}`, true},
+		{`{"a":"\ud83d\ude00\udc00"}`, true},
+		{`{"a":"\\\ud800"}`, true},
+		{`{"a":"\ud8"}`, false}, // malformed: the decoder refuses it
+	} {
+		if got := loneSurrogate([]byte(c.body)); got != c.want {
+			t.Errorf("loneSurrogate(%s) = %v, want %v", c.body, got, c.want)
+		}
+	}
+}
