@@ -69,9 +69,19 @@ type ActorContext struct {
 // resource type.
 const Everything = "*"
 
+// Serves reports whether a service's credential reaches tenantID: a
+// client-credentials token the tenants its service is registered for, an
+// API key its own tenant.
+func (ac ActorContext) Serves(tenantID string) bool {
+	if ac.Credential == CredentialClientCredentials {
+		return Reaches(ac.Tenants, tenantID)
+	}
+	return ac.TenantID == tenantID
+}
+
 // ReachTenant refuses a service a tenant it is not registered for.
 func (ac ActorContext) ReachTenant(tenantID string) error {
-	if !Reaches(ac.Tenants, tenantID) {
+	if !ac.Serves(tenantID) {
 		return fault.Forbiddenf(CodeTenantNotRegistered, "this service is not registered for tenant %s", tenantID)
 	}
 	return nil
