@@ -2,6 +2,7 @@ package audit
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"slices"
 	"strconv"
 )
@@ -156,3 +157,105 @@ func Link(head Head, events []Event) Head {
 // CanonicalDetail is the canonical JSON object of a Detail, as it appears
 // in Canonical; stores keep it so that it decodes back to the same map.
 func CanonicalDetail(d map[string]string) []byte { return appendDetail(nil, d) }
+
+// ParseDetail decodes a Detail stored as CanonicalDetail wrote it. Verify
+// reads one per event, so the canonical form is parsed directly; anything
+// else goes through encoding/json, and what that cannot decode either is
+// an error.
+func ParseDetail(b []byte) (map[string]string, error) {
+	if string(b) == "{}" {
+		return nil, nil
+	}
+	if d, ok := parseCanonicalDetail(b); ok {
+		return d, nil
+	}
+	var d map[string]string
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// parseCanonicalDetail parses {"k":"v",…} with appendString's escapes
+// only; false means "not in canonical form", not "invalid".
+func parseCanonicalDetail(b []byte) (map[string]string, bool) {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return nil, false
+	}
+	d := make(map[string]string, 4)
+	rest := b[1 : len(b)-1]
+	for len(rest) > 0 {
+		k, r, ok := parseCanonicalString(rest)
+		if !ok || len(r) == 0 || r[0] != ':' {
+			return nil, false
+		}
+		v, r, ok := parseCanonicalString(r[1:])
+		if !ok {
+			return nil, false
+		}
+		d[k] = v
+		if len(r) > 0 {
+			if r[0] != ',' || len(r) == 1 {
+				return nil, false
+			}
+			r = r[1:]
+		}
+		rest = r
+	}
+	return d, true
+}
+
+func parseCanonicalString(b []byte) (string, []byte, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", nil, false
+	}
+	b = b[1:]
+	// The common case: no escapes.
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return string(b[:i]), b[i+1:], true
+		case '\\':
+			return parseEscaped(b)
+		}
+	}
+	return "", nil, false
+}
+
+func parseEscaped(b []byte) (string, []byte, bool) {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == '"':
+			return string(out), b[i+1:], true
+		case c < 0x20:
+			return "", nil, false
+		case c != '\\':
+			out = append(out, c)
+		case i+1 < len(b) && (b[i+1] == '"' || b[i+1] == '\\'):
+			out = append(out, b[i+1])
+			i++
+		case i+5 < len(b) && b[i+1] == 'u' && b[i+2] == '0' && b[i+3] == '0':
+			hi, lo := unhex(b[i+4]), unhex(b[i+5])
+			if hi < 0 || hi > 1 || lo < 0 {
+				return "", nil, false
+			}
+			out = append(out, byte(hi<<4|lo))
+			i += 5
+		default:
+			return "", nil, false
+		}
+	}
+	return "", nil, false
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
+}

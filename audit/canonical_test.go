@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +150,28 @@ func TestLinkChains(t *testing.T) {
 	Link(head, more)
 	if more[0].Seq != 4 || string(more[0].PrevHash) != string(head.Hash) {
 		t.Fatalf("continued: %+v", more[0])
+	}
+}
+
+func TestParseDetail(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want map[string]string
+		err  bool
+	}{
+		{`{}`, nil, false},
+		{`{"a":"b"}`, map[string]string{"a": "b"}, false},
+		{`{"a":"\"\\\u001f\u0000x","é":""}`, map[string]string{"a": "\"\\\x1f\x00x", "é": ""}, false},
+		// Not canonical, still JSON: decoded the slow way.
+		{`{ "a" : "\n\u00e9" }`, map[string]string{"a": "\né"}, false},
+		{`{"a":1}`, nil, true},
+		{`{"a":"b",}`, nil, true},
+		{`[]`, nil, true},
+		{``, nil, true},
+	} {
+		got, err := ParseDetail([]byte(tc.in))
+		if (err != nil) != tc.err || !maps.Equal(got, tc.want) {
+			t.Errorf("ParseDetail(%q) = %q, %v", tc.in, got, err)
+		}
 	}
 }

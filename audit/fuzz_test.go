@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"maps"
 	"testing"
 	"time"
 )
@@ -34,6 +35,10 @@ func FuzzCanonical(f *testing.F) {
 		}
 		if e.Validate() != nil {
 			return
+		}
+		d, err := ParseDetail(CanonicalDetail(e.Detail))
+		if err != nil || !maps.Equal(d, e.Detail) {
+			t.Fatalf("ParseDetail(%q) = %q, %v", CanonicalDetail(e.Detail), d, err)
 		}
 		got := decodeCanonical(t, a)
 		if b := Canonical(&got); !bytes.Equal(a, b) {

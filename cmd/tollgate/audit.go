@@ -65,7 +65,7 @@ func runAuditVerify(ctx context.Context, env *environment, args []string) error 
 	}
 	broken, first := 0, ""
 	for _, s := range streams {
-		r, err := audit.Verify(ctx, st, s, audit.VerifyOptions{From: from, Keys: keys})
+		r, err := audit.Verify(ctx, st, s, audit.VerifyOptions{From: from, Keys: keys, ReadAhead: storeReadAhead})
 		if err != nil {
 			return err
 		}
@@ -160,3 +160,7 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// storeReadAhead is how many pages verify reads at once: the stores read
+// by seq and serve reads in parallel (SQLite has four read connections).
+const storeReadAhead = 4

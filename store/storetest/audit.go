@@ -144,7 +144,7 @@ func digestKeysSealed(t *testing.T, s store.Store, sealer *token.Sealer) (*token
 // verify verifies a stream and returns its report.
 func verify(t *testing.T, s store.Store, tenant string, keys audit.KeySet) *audit.Report {
 	t.Helper()
-	return ok(audit.Verify(t.Context(), s, tenant, audit.VerifyOptions{Keys: keys, PageSize: 7}))(t)
+	return ok(audit.Verify(t.Context(), s, tenant, audit.VerifyOptions{Keys: keys, PageSize: 7, ReadAhead: 3}))(t)
 }
 
 func wantVerified(t *testing.T, r *audit.Report, events int64) {
