@@ -1,10 +1,12 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/store/storetest"
 )
 
 func BenchmarkGetUser(b *testing.B) {
@@ -20,3 +22,13 @@ func BenchmarkGetUser(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkAuditAppend(b *testing.B) {
+	for _, batch := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { storetest.BenchAuditAppend(b, open(b), batch) })
+	}
+}
+
+// BenchmarkAuditVerify: TOLLGATE_BENCH_AUDIT_EVENTS=1000000 for the
+// issue's figure.
+func BenchmarkAuditVerify(b *testing.B) { storetest.BenchAuditVerify(b, open(b)) }
