@@ -118,7 +118,7 @@ var fields = []field{
 	{"target_id", 256, true, func(e *Event) string { return e.TargetID }},
 	{"reason", 256, false, func(e *Event) string { return e.Reason }},
 	{"client_ip", 64, true, func(e *Event) string { return e.ClientIP }},
-	{"user_agent", 512, false, func(e *Event) string { return e.UserAgent }},
+	{"user_agent", maxUserAgent, false, func(e *Event) string { return e.UserAgent }},
 	{"request_id", 128, true, func(e *Event) string { return e.RequestID }},
 	{"trace_id", 128, true, func(e *Event) string { return e.TraceID }},
 }

@@ -56,6 +56,9 @@ func RunAudit(t *testing.T, open func(t *testing.T) AuditBackend) {
 		{"TamperRewriteChain", testAuditTamperRewriteChain},
 		{"TamperDigestSignature", testAuditTamperDigestSignature},
 		{"TamperDigestHead", testAuditTamperDigestHead},
+		{"OutboxCommitsWithTheAct", testAuditOutboxCommitsWithTheAct},
+		{"OutboxFailedActRecordsNothing", testAuditOutboxFailedActRecordsNothing},
+		{"OutboxInvalidEventFailsTheAct", testAuditOutboxInvalidEventFailsTheAct},
 	}
 	t.Run("Audit", func(t *testing.T) {
 		t.Parallel()
