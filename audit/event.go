@@ -22,33 +22,48 @@ const (
 )
 
 // Actions, named <object>.<verb>. The list is the catalogue of what the log
-// records; docs/audit.md describes each.
+// records; docs/audit.md describes each and maps it to OCSF.
 const (
+	// Sign-in and sessions (bounded queue, off the request path).
 	ActionSessionLogin        = "session.login"
 	ActionSessionRefresh      = "session.refresh"
 	ActionSessionRefreshReuse = "session.refresh_reuse"
+	ActionSessionSwitch       = "session.switch_tenant"
+	ActionTokenExchange       = "token.exchange"
+	ActionClientCredentials   = "token.client_credentials"
+	ActionRateLimitRefusal    = "ratelimit.refusal"
+	ActionDecision            = "authz.decision"
+
+	// Acts that must never be lost (transactional outbox).
 	ActionSessionLogout       = "session.logout"
 	ActionSessionRevoke       = "session.revoke"
 	ActionPasswordChange      = "password.change"
+	ActionUserCreate          = "user.create"
+	ActionUserUpdate          = "user.update"
+	ActionTenantCreate        = "tenant.create"
+	ActionTenantUpdate        = "tenant.update"
+	ActionTenantSuspend       = "tenant.suspend"
+	ActionTenantActivate      = "tenant.activate"
+	ActionMemberAdd           = "member.add"
+	ActionMemberUpdate        = "member.update"
+	ActionMemberRemove        = "member.remove"
+	ActionRolePut             = "role.put"
+	ActionRoleDelete          = "role.delete"
+	ActionAgentCreate         = "agent.create"
+	ActionAgentUpdate         = "agent.update"
+	ActionAgentDelete         = "agent.delete"
 	ActionAPIKeyCreate        = "apikey.create"
+	ActionAPIKeyUpdate        = "apikey.update"
 	ActionAPIKeyRotate        = "apikey.rotate"
 	ActionAPIKeyRevoke        = "apikey.revoke"
-	ActionSecretCreate        = "service_secret.create"
+	ActionServiceCreate       = "service.create"
+	ActionServiceUpdate       = "service.update"
+	ActionServiceDelete       = "service.delete"
 	ActionSecretRotate        = "service_secret.rotate"
-	ActionSecretRevoke        = "service_secret.revoke"
-	ActionAgentChange         = "agent.change"
-	ActionServiceChange       = "service.change"
-	ActionTokenExchange       = "token.exchange"
-	ActionMemberChange        = "member.change"
-	ActionRoleChange          = "role.change"
-	ActionTenantChange        = "tenant.change"
-	ActionTenantSuspend       = "tenant.suspend"
-	ActionPolicyChange        = "policy.change"
-	ActionRegistryChange      = "registry.change"
+	ActionPolicyPut           = "policy.put"
+	ActionRegistryPut         = "registry.put"
+	ActionRegistryDelete      = "registry.delete"
 	ActionRateLimitPlanChange = "ratelimit.plan_change"
-	ActionRateLimitRefusal    = "ratelimit.refusal"
-	ActionPlatformAdmin       = "platform.admin"
-	ActionDecision            = "authz.decision"
 )
 
 // Event is one security-relevant act. The chain fields (Seq, PrevHash,
