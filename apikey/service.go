@@ -5,9 +5,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
@@ -212,6 +214,8 @@ func (s *Service) Create(ctx context.Context, ac identity.ActorContext, in NewKe
 		ID: id, TenantID: in.TenantID, ActorID: holder, CreatedBy: ac.ActorID, Name: in.Name,
 		Scopes: scopes, Hash: hash, ExpiresAt: in.ExpiresAt, CreatedAt: now, RateLimit: in.RateLimit,
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: k.TenantID, Action: audit.ActionAPIKeyCreate, TargetType: "api_key", TargetID: k.ID,
+		Detail: map[string]string{"holder": k.ActorID, "scopes": audit.List(k.Scopes)}})
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return Key{}, "", err
 	}
@@ -427,6 +431,8 @@ func (s *Service) Revoke(ctx context.Context, ac identity.ActorContext, id strin
 		return err
 	}
 	now := s.timestamp()
+	ctx = audit.Record(ctx, audit.Event{TenantID: k.TenantID, Action: audit.ActionAPIKeyRevoke, TargetType: "api_key", TargetID: k.ID,
+		Detail: map[string]string{"holder": k.ActorID}})
 	if err := s.store.RevokeAPIKey(ctx, k.ID, now); err != nil {
 		return err
 	}
@@ -479,6 +485,8 @@ func (s *Service) SetRateLimit(ctx context.Context, ac identity.ActorContext, id
 	} else if !s.isPlatformAdmin(ctx, ac) {
 		return Key{}, fault.Forbiddenf(identity.CodePlatformAdminRequired, "only a platform admin may set a key's own rate limit")
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: k.TenantID, Action: audit.ActionAPIKeyUpdate, TargetType: "api_key", TargetID: k.ID,
+		Detail: map[string]string{"rate_limit": spec}})
 	if err := s.store.SetAPIKeyRateLimit(ctx, k.ID, spec); err != nil {
 		return Key{}, err
 	}
@@ -524,6 +532,8 @@ func (s *Service) Rotate(ctx context.Context, ac identity.ActorContext, id strin
 		t := now.Add(grace)
 		until = &t
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: k.TenantID, Action: audit.ActionAPIKeyRotate, TargetType: "api_key", TargetID: k.ID,
+		Detail: map[string]string{"holder": k.ActorID, "grace_seconds": strconv.FormatInt(int64(grace/time.Second), 10)}})
 	k, err = s.store.RotateAPIKey(ctx, k.ID, hash, until, now)
 	if err != nil {
 		return Key{}, "", err

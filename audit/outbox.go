@@ -153,3 +153,10 @@ func clampText(s string, max int) string {
 	}
 	return s[:cut]
 }
+
+// List writes names (roles, permissions, scopes) as one detail value:
+// comma-separated, and cut to the limit of a detail value so that a long
+// list never fails the act it describes.
+func List(names []string) string {
+	return clampText(strings.Join(names, ","), maxDetailValue)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
@@ -81,6 +82,8 @@ func (s *Service) CreateAgent(ctx context.Context, c Caller, tenantID string, in
 		ID: ids.NewAt(now), TenantID: tenantID, OwnerID: c.ActorID, Name: in.Name,
 		Description: in.Description, Status: AgentActive, CreatedAt: now, UpdatedAt: now,
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionAgentCreate, TargetType: "agent", TargetID: a.ActorID(),
+		Detail: map[string]string{"owner": a.OwnerID}})
 	if err := s.store.CreateAgent(ctx, a); err != nil {
 		return Agent{}, err
 	}
@@ -171,6 +174,8 @@ func (s *Service) UpdateAgent(ctx context.Context, c Caller, tenantID, agentID s
 		ag.Status = *p.Status
 	}
 	ag.UpdatedAt = s.timestamp()
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionAgentUpdate, TargetType: "agent", TargetID: ag.ActorID(),
+		Detail: map[string]string{"status": string(ag.Status)}})
 	if err := s.store.UpdateAgent(ctx, ag); err != nil {
 		return Agent{}, err
 	}
@@ -193,6 +198,7 @@ func (s *Service) DeleteAgent(ctx context.Context, c Caller, tenantID, agentID s
 		return err
 	}
 	now := s.timestamp()
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionAgentDelete, TargetType: "agent", TargetID: ag.ActorID()})
 	revoked, err := s.store.DeleteAgent(ctx, tenantID, ag.ID, now)
 	if err != nil {
 		return err

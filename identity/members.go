@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
 
@@ -67,6 +68,8 @@ func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in N
 	}
 	now := s.timestamp()
 	m := Membership{TenantID: tenantID, ActorID: actorID, Roles: roles, CreatedAt: now, UpdatedAt: now}
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionMemberAdd, TargetType: "member", TargetID: actorID,
+		Detail: map[string]string{"roles": audit.List(roles)}})
 	if err := s.store.AddMember(ctx, m); err != nil {
 		return Membership{}, err
 	}
@@ -133,6 +136,8 @@ func (s *Service) UpdateMemberRoles(ctx context.Context, c Caller, tenantID, act
 	if err := s.checkOutranks(ctx, a, current); err != nil {
 		return Membership{}, err
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionMemberUpdate, TargetType: "member", TargetID: actorID,
+		Detail: map[string]string{"roles": audit.List(roles), "previous_roles": audit.List(current.Roles)}})
 	if err := s.store.SetMemberRoles(ctx, tenantID, actorID, roles); err != nil {
 		return Membership{}, err
 	}
@@ -169,6 +174,8 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, tenantID, actorID 
 			return err
 		}
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionMemberRemove, TargetType: "member", TargetID: actorID,
+		Detail: map[string]string{"roles": audit.List(current.Roles)}})
 	if err := s.store.RemoveMember(ctx, tenantID, actorID); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/event"
 
 	"github.com/tollgate/tollgate/fault"
@@ -99,6 +100,8 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 	} else if !errors.Is(err, fault.ErrNotFound) {
 		return Role{}, err
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionRolePut, TargetType: "role", TargetID: name,
+		Detail: map[string]string{"permissions": audit.List(perms)}})
 	if err := s.store.PutRole(ctx, r); err != nil {
 		return Role{}, err
 	}
@@ -120,5 +123,6 @@ func (s *Service) DeleteRole(ctx context.Context, c Caller, tenantID, name strin
 	if IsBuiltinRole(name) {
 		return fault.Invalidf("name", CodeBuiltinRole, "%s is a built-in role and cannot be deleted", name)
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionRoleDelete, TargetType: "role", TargetID: name})
 	return s.store.DeleteRole(ctx, tenantID, name)
 }

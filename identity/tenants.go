@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
 
@@ -51,6 +52,8 @@ func (s *Service) CreateTenant(ctx context.Context, ownerActorID string, in NewT
 	now := s.timestamp()
 	t := Tenant{ID: ids.NewAt(now), Slug: in.Slug, Name: in.Name, Status: TenantActive, CreatedAt: now, UpdatedAt: now}
 	owner := Membership{TenantID: t.ID, ActorID: ownerActorID, Roles: []string{RoleOwner}, CreatedAt: now, UpdatedAt: now}
+	ctx = audit.Record(ctx, audit.Event{TenantID: t.ID, Action: audit.ActionTenantCreate, TargetType: "tenant", TargetID: t.ID,
+		Detail: map[string]string{"slug": t.Slug, "owner": ownerActorID}})
 	if err := s.store.CreateTenant(ctx, t, owner); err != nil {
 		return Tenant{}, err
 	}
@@ -128,6 +131,15 @@ func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p
 	}
 	statusChanged := t.Status != a.tenant.Status
 	t.UpdatedAt = s.timestamp()
+	action := audit.ActionTenantUpdate
+	switch {
+	case statusChanged && t.Status == TenantSuspended:
+		action = audit.ActionTenantSuspend
+	case statusChanged:
+		action = audit.ActionTenantActivate
+	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: t.ID, Action: action, TargetType: "tenant", TargetID: t.ID,
+		Detail: map[string]string{"status": string(t.Status)}})
 	if err := s.store.UpdateTenant(ctx, t); err != nil {
 		return Tenant{}, err
 	}

@@ -2,7 +2,9 @@ package identity
 
 import (
 	"context"
+	"strconv"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
@@ -34,6 +36,8 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 		ID: ids.NewAt(now), Email: email, DisplayName: in.DisplayName, Status: UserActive,
 		PasswordHash: in.PasswordHash, PlatformAdmin: in.PlatformAdmin, CreatedAt: now, UpdatedAt: now,
 	}
+	ctx = audit.Record(ctx, audit.Event{Action: audit.ActionUserCreate, TargetType: "user", TargetID: u.ActorID(),
+		Detail: map[string]string{"platform_admin": strconv.FormatBool(u.PlatformAdmin)}})
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return User{}, err
 	}
@@ -97,6 +101,8 @@ func (s *Service) SetUserStatus(ctx context.Context, c Caller, userID string, st
 		return u, nil
 	}
 	u.Status, u.UpdatedAt = status, s.timestamp()
+	ctx = audit.Record(ctx, audit.Event{Action: audit.ActionUserUpdate, TargetType: "user", TargetID: u.ActorID(),
+		Detail: map[string]string{"status": string(u.Status)}})
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return User{}, err
 	}

@@ -2,13 +2,17 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
@@ -316,6 +320,7 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 	if err := s.checkResourceLimit(ctx, tenantID, rs); err != nil {
 		return nil, err
 	}
+	ctx = audit.Record(ctx, registryEvent(audit.ActionRegistryPut, tenantID, refsOf(rs)))
 	if err := s.store.PutResources(ctx, tenantID, rs); err != nil {
 		return nil, err
 	}
@@ -410,6 +415,7 @@ func (s *Service) DeleteResource(ctx context.Context, ac identity.ActorContext, 
 	if err := mayType(ac, typ); err != nil {
 		return err
 	}
+	ctx = audit.Record(ctx, registryEvent(audit.ActionRegistryDelete, tenantID, []ResourceRef{{Type: typ, ID: id}}))
 	if err := s.store.DeleteResource(ctx, tenantID, typ, id); err != nil {
 		return err
 	}
@@ -452,6 +458,12 @@ func (s *Service) PolicyVersions(ctx context.Context, ac identity.ActorContext, 
 // previous, when not nil, must be the current version (optimistic
 // concurrency: a change in between is a Conflict).
 func (s *Service) PutPolicies(ctx context.Context, ac identity.ActorContext, tenantID, text string, previous *int64) (PolicySet, error) {
+	return s.putPolicies(ctx, ac, tenantID, text, previous, 0)
+}
+
+// putPolicies is PutPolicies, recording rollbackOf (a version number) when
+// the text is an earlier version's.
+func (s *Service) putPolicies(ctx context.Context, ac identity.ActorContext, tenantID, text string, previous *int64, rollbackOf int64) (PolicySet, error) {
 	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesWrite); err != nil {
 		return PolicySet{}, err
 	}
@@ -472,6 +484,14 @@ func (s *Service) PutPolicies(ctx context.Context, ac identity.ActorContext, ten
 	}
 	ps := PolicySet{TenantID: tenantID, Version: cur.Version + 1, Text: text, CreatedBy: ac.ActorID,
 		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	sum := sha256.Sum256([]byte(text))
+	detail := map[string]string{"version": strconv.FormatInt(ps.Version, 10), "previous_version": strconv.FormatInt(cur.Version, 10),
+		"text_sha256": hex.EncodeToString(sum[:])}
+	if rollbackOf > 0 {
+		detail["rollback_of"] = strconv.FormatInt(rollbackOf, 10)
+	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionPolicyPut, TargetType: "policy_set",
+		TargetID: strconv.FormatInt(ps.Version, 10), Detail: detail})
 	if err := s.store.AddPolicySet(ctx, ps, cur.Version); err != nil {
 		return PolicySet{}, err
 	}
@@ -485,7 +505,7 @@ func (s *Service) Rollback(ctx context.Context, ac identity.ActorContext, tenant
 	if err != nil {
 		return PolicySet{}, err
 	}
-	return s.PutPolicies(ctx, ac, tenantID, old.Text, nil)
+	return s.putPolicies(ctx, ac, tenantID, old.Text, nil, version)
 }
 
 // Validate checks a policy text without storing it, for tenantID (the
@@ -502,4 +522,30 @@ func (s *Service) Validate(ctx context.Context, ac identity.ActorContext, tenant
 		return fault.Forbiddenf(identity.CodePermissionDenied, "checking policies needs the %s permission in a tenant", identity.PermPoliciesRead)
 	}
 	return s.engine.d.Compiler.Validate(tenantID, text)
+}
+
+func refsOf(rs []Resource) []ResourceRef {
+	out := make([]ResourceRef, len(rs))
+	for i, r := range rs {
+		out[i] = r.Ref()
+	}
+	return out
+}
+
+// registryEvent records registered resources changing: one event per
+// call, naming the resource (or, for a batch, how many and which, as far
+// as a detail value holds).
+func registryEvent(action, tenantID string, refs []ResourceRef) audit.Event {
+	names := make([]string, len(refs))
+	for i, r := range refs {
+		names[i] = r.Type + "/" + r.ID
+	}
+	e := audit.Event{TenantID: tenantID, Action: action, TargetType: "resource",
+		Detail: map[string]string{"count": strconv.Itoa(len(refs)), "resources": audit.List(names)}}
+	// Resource ids may hold spaces, which an event's target id may not:
+	// the detail keeps them as they are.
+	if t := refs[0].Type + "/" + url.PathEscape(refs[0].ID); len(refs) == 1 && len(t) <= MaxIDLen {
+		e.TargetID = t
+	}
+	return e
 }

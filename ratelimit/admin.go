@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
@@ -107,6 +108,13 @@ func (a *Admin) SetTenantPlan(ctx context.Context, c identity.Caller, tenantID s
 	if limits == nil {
 		return Plan{}, fault.Invalidf("limits", CodeLimitsRequired, `limits is required: an object of limit name to spec, {} to remove every override`)
 	}
+	names := make([]string, 0, len(limits))
+	for name, spec := range limits {
+		names = append(names, name+"="+spec)
+	}
+	slices.Sort(names)
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionRateLimitPlanChange, TargetType: "tenant", TargetID: tenantID,
+		Detail: map[string]string{"limits": audit.List(names)}})
 	tl, err := a.limiter.SetTenantLimits(ctx, tenantID, limits)
 	if err != nil {
 		return Plan{}, err

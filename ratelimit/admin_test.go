@@ -48,7 +48,8 @@ func newAdminWorld(t *testing.T, configured bool) *adminWorld {
 	if _, err := ids.AddMember(ctx, w.owner, w.tenantA, identity.NewMember{ActorID: w.member.ActorID, Roles: []string{identity.RoleMember}}); err != nil {
 		t.Fatal(err)
 	}
-	w.checker = identity.ActorContext{ActorID: "service:messaging", ActorType: identity.ActorService, Scopes: []string{serviceaccount.ScopeRateLimitCheck},
+	w.checker = identity.ActorContext{ActorID: "service:messaging", ActorType: identity.ActorService, Credential: identity.CredentialClientCredentials,
+		Scopes:  []string{serviceaccount.ScopeRateLimitCheck},
 		Tenants: []string{identity.Everything}}
 	w.plainSvc = identity.ActorContext{ActorID: "service:other", ActorType: identity.ActorService, Scopes: []string{serviceaccount.ScopeAuthzCheck}}
 	w.memberKey = identity.ActorContext{ActorID: w.member.ActorID, ActorType: identity.ActorHuman, Credential: identity.CredentialAPIKey,

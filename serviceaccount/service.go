@@ -5,8 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
@@ -234,6 +236,7 @@ func (r *Registry) Register(ctx context.Context, ac identity.ActorContext, in Ne
 		Tenants: tenants, ResourceTypes: types, Status: Active, CreatedAt: now, UpdatedAt: now,
 	}
 	secret, raw := r.newSecret(svc.ID, now)
+	ctx = audit.Record(ctx, reachEvent(audit.ActionServiceCreate, svc))
 	if err := r.store.CreateService(ctx, svc, secret); err != nil {
 		return Service{}, "", err
 	}
@@ -296,6 +299,7 @@ func (r *Registry) Update(ctx context.Context, ac identity.ActorContext, id stri
 		svc.Status = *p.Status
 	}
 	svc.UpdatedAt = r.timestamp()
+	ctx = audit.Record(ctx, reachEvent(audit.ActionServiceUpdate, svc))
 	if err := r.store.UpdateService(ctx, svc); err != nil {
 		return Service{}, err
 	}
@@ -327,6 +331,8 @@ func (r *Registry) RotateSecret(ctx context.Context, ac identity.ActorContext, i
 		t := now.Add(grace)
 		until = &t
 	}
+	ctx = audit.Record(ctx, audit.Event{Action: audit.ActionSecretRotate, TargetType: "service", TargetID: svc.ActorID(),
+		Detail: map[string]string{"secret_id": secret.ID, "grace_seconds": strconv.FormatInt(int64(grace/time.Second), 10)}})
 	previous, err := r.store.RotateServiceSecret(ctx, svc.ID, secret, until)
 	if err != nil {
 		return Service{}, "", err
@@ -348,6 +354,7 @@ func (r *Registry) Delete(ctx context.Context, ac identity.ActorContext, id stri
 		return err
 	}
 	now := r.timestamp()
+	ctx = audit.Record(ctx, audit.Event{Action: audit.ActionServiceDelete, TargetType: "service", TargetID: svc.ActorID()})
 	revoked, err := r.store.DeleteService(ctx, svc.ID, now)
 	if err != nil {
 		return err
@@ -399,4 +406,13 @@ func (r *Registry) Authenticate(ctx context.Context, clientID, clientSecret stri
 		return Service{}, "", errInvalidClient()
 	}
 	return svc, s.ID, nil
+}
+
+// reachEvent records a service as registered or changed: services are
+// platform-wide, so the event is the platform stream's.
+func reachEvent(action string, svc Service) audit.Event {
+	return audit.Event{Action: action, TargetType: "service", TargetID: svc.ActorID(), Detail: map[string]string{
+		"scopes": audit.List(svc.Scopes), "tenants": audit.List(svc.Tenants),
+		"resource_types": audit.List(svc.ResourceTypes), "status": string(svc.Status),
+	}}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
@@ -386,7 +387,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Tokens, er
 	if errors.As(err, &reuse) {
 		s.log.WarnContext(ctx, "refresh token reuse: revoking the session family",
 			"session", reuse.SessionID, "actor", reuse.ActorID, "ip", c.IP)
-		if rerr := s.revoke(ctx, reuse.SessionID, "refresh_reuse", now); rerr != nil {
+		if rerr := s.revoke(ctx, sessionEnd{id: reuse.SessionID, holder: reuse.ActorID, reason: "refresh_reuse"}, now); rerr != nil {
 			return Tokens{}, rerr
 		}
 		return Tokens{}, errInvalidRefresh()
@@ -397,7 +398,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Tokens, er
 	tenantID, roles, err := s.currentRoles(ctx, sess)
 	if err != nil {
 		if errors.Is(err, fault.ErrUnauthenticated) {
-			_ = s.revoke(ctx, sess.ID, "account_disabled", now)
+			_ = s.revoke(ctx, sessionEnd{id: sess.ID, tenantID: sess.TenantID, holder: sess.ActorID, reason: "account_disabled"}, now)
 		}
 		return Tokens{}, err
 	}
@@ -437,11 +438,25 @@ func (s *Service) currentRoles(ctx context.Context, sess Session) (string, []str
 	return sess.TenantID, m.Roles, nil
 }
 
-func (s *Service) revoke(ctx context.Context, sid, reason string, now time.Time) error {
-	if err := s.sessions.RevokeSession(ctx, sid, reason, now); err != nil && !errors.Is(err, fault.ErrNotFound) {
+// sessionEnd is a session being revoked, and why.
+type sessionEnd struct {
+	id, tenantID, holder, reason string
+}
+
+// revoke revokes one session, recording it in the audit log with the
+// revocation: a sign-out as session.logout, anything else as
+// session.revoke with its reason.
+func (s *Service) revoke(ctx context.Context, e sessionEnd, now time.Time) error {
+	action := audit.ActionSessionRevoke
+	if e.reason == "logout" {
+		action = audit.ActionSessionLogout
+	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: e.tenantID, Action: action, TargetType: "session", TargetID: e.id,
+		Detail: map[string]string{"reason": e.reason, "holder": e.holder}})
+	if err := s.sessions.RevokeSession(ctx, e.id, e.reason, now); err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return err
 	}
-	s.revoked(ctx, now, sid)
+	s.revoked(ctx, now, e.id)
 	return nil
 }
 
@@ -456,8 +471,10 @@ func (s *Service) revoked(ctx context.Context, at time.Time, sids ...string) {
 func (s *Service) Logout(ctx context.Context, ac identity.ActorContext, all bool) error {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	if !all {
-		return s.revoke(ctx, ac.SessionID, "logout", now)
+		return s.revoke(ctx, sessionEnd{id: ac.SessionID, tenantID: ac.TenantID, holder: ac.ActorID, reason: "logout"}, now)
 	}
+	ctx = audit.Record(ctx, audit.Event{TenantID: ac.TenantID, Action: audit.ActionSessionLogout, TargetType: "session", TargetID: ac.SessionID,
+		Detail: map[string]string{"reason": "logout_all", "holder": ac.ActorID}})
 	sids, err := s.sessions.RevokeActorSessions(ctx, ac.ActorID, "logout_all", now)
 	if err != nil {
 		return err
@@ -480,7 +497,7 @@ func (s *Service) SwitchTenant(ctx context.Context, ac identity.ActorContext, te
 	if err != nil {
 		return Tokens{}, err
 	}
-	if err := s.revoke(ctx, ac.SessionID, "switch", s.now().UTC().Truncate(time.Microsecond)); err != nil {
+	if err := s.revoke(ctx, sessionEnd{id: ac.SessionID, tenantID: ac.TenantID, holder: ac.ActorID, reason: "switch"}, s.now().UTC().Truncate(time.Microsecond)); err != nil {
 		return Tokens{}, err
 	}
 	return tokens, nil
