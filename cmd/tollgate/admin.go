@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/password"
@@ -26,7 +27,7 @@ type adminSpec struct {
 
 // runAdmin parses flags, opens the store with the operator's authority, runs
 // fn and closes the store again.
-func runAdmin(ctx context.Context, env *environment, args []string, spec adminSpec, fn func(*adminSession) error) error {
+func runAdmin(ctx context.Context, env *environment, args []string, spec adminSpec, fn func(context.Context, *adminSession) error) error {
 	cfg, _, err := parseConfig(env, "tollgate admin "+spec.name, "tollgate admin "+spec.name+" "+spec.usage, args, spec.flags)
 	if err != nil {
 		return err
@@ -41,7 +42,10 @@ func runAdmin(ctx context.Context, env *environment, args []string, spec adminSp
 		return err
 	}
 	defer a.store.Close()
-	return fn(a)
+	// What an admin command changes is recorded as the operator's act at
+	// the command line.
+	ctx = audit.WithOrigin(ctx, audit.Origin{ActorID: "operator", CredentialKind: "command_line", UserAgent: "tollgate admin " + spec.name})
+	return fn(ctx, a)
 }
 
 // newPasswordHash reads a new password, applies the policy and hashes it.
@@ -81,7 +85,7 @@ func runBootstrap(ctx context.Context, env *environment, args []string) error {
 			return identity.ValidateTenantSlug(slug)
 		},
 	}
-	return runAdmin(ctx, env, args, spec, func(a *adminSession) error {
+	return runAdmin(ctx, env, args, spec, func(ctx context.Context, a *adminSession) error {
 		if n, err := a.store.CountTenants(ctx); err != nil {
 			return err
 		} else if n > 0 {
@@ -125,7 +129,7 @@ func runUserCreate(ctx context.Context, env *environment, args []string) error {
 			return nil
 		},
 	}
-	return runAdmin(ctx, env, args, spec, func(a *adminSession) error {
+	return runAdmin(ctx, env, args, spec, func(ctx context.Context, a *adminSession) error {
 		hash := importHash
 		if hash == "" {
 			var err error
@@ -143,7 +147,7 @@ func runUserCreate(ctx context.Context, env *environment, args []string) error {
 }
 
 func runUserList(ctx context.Context, env *environment, args []string) error {
-	return runAdmin(ctx, env, args, adminSpec{name: "user list", usage: "[flags]"}, func(a *adminSession) error {
+	return runAdmin(ctx, env, args, adminSpec{name: "user list", usage: "[flags]"}, func(ctx context.Context, a *adminSession) error {
 		return printAll(env.stdout, "ACTOR ID\tEMAIL\tNAME\tSTATUS\tPLATFORM ADMIN\tCREATED",
 			func(p cursor.Page) ([]identity.User, error) { return a.identity.ListUsers(ctx, p) },
 			func(u identity.User) string { return u.ID },
@@ -169,7 +173,7 @@ func runTenantCreate(ctx context.Context, env *environment, args []string) error
 			return nil
 		},
 	}
-	return runAdmin(ctx, env, args, spec, func(a *adminSession) error {
+	return runAdmin(ctx, env, args, spec, func(ctx context.Context, a *adminSession) error {
 		t, err := a.identity.AdminCreateTenant(ctx, owner, identity.NewTenant{Slug: slug, Name: name})
 		if err != nil {
 			return err
@@ -180,7 +184,7 @@ func runTenantCreate(ctx context.Context, env *environment, args []string) error
 }
 
 func runTenantList(ctx context.Context, env *environment, args []string) error {
-	return runAdmin(ctx, env, args, adminSpec{name: "tenant list", usage: "[flags]"}, func(a *adminSession) error {
+	return runAdmin(ctx, env, args, adminSpec{name: "tenant list", usage: "[flags]"}, func(ctx context.Context, a *adminSession) error {
 		return printAll(env.stdout, "ID\tSLUG\tNAME\tSTATUS\tCREATED",
 			func(p cursor.Page) ([]identity.Tenant, error) { return a.identity.ListTenants(ctx, p) },
 			func(t identity.Tenant) string { return t.ID },
@@ -212,7 +216,7 @@ func printAll[T any](w io.Writer, header string, fetch func(cursor.Page) ([]T, e
 }
 
 func runKeysRotate(ctx context.Context, env *environment, args []string) error {
-	return runAdmin(ctx, env, args, adminSpec{name: "keys rotate", usage: "[flags]"}, func(a *adminSession) error {
+	return runAdmin(ctx, env, args, adminSpec{name: "keys rotate", usage: "[flags]"}, func(ctx context.Context, a *adminSession) error {
 		mk, err := masterKey(a.cfg, a.log)
 		if err != nil {
 			return err
@@ -232,7 +236,7 @@ func runKeysRotate(ctx context.Context, env *environment, args []string) error {
 }
 
 func runKeysList(ctx context.Context, env *environment, args []string) error {
-	return runAdmin(ctx, env, args, adminSpec{name: "keys list", usage: "[flags]"}, func(a *adminSession) error {
+	return runAdmin(ctx, env, args, adminSpec{name: "keys list", usage: "[flags]"}, func(ctx context.Context, a *adminSession) error {
 		keys, err := a.store.ListSigningKeys(ctx)
 		if err != nil {
 			return err

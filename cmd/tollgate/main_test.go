@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/store/sqlite"
 )
@@ -254,7 +255,13 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, err := st.GetUserByEmail(context.Background(), "old@example.com")
+	// The admin commands' acts are the operator's, in the audit log.
+	platform, aerr := st.ReadAudit(context.Background(), "", 0, 10)
 	st.Close()
+	if aerr != nil || len(platform) != 2 || platform[0].Action != audit.ActionUserCreate || platform[1].Action != audit.ActionUserCreate ||
+		platform[0].ActorID != "operator" || platform[0].CredentialKind != "command_line" || platform[1].UserAgent != "tollgate admin user create" {
+		t.Fatalf("the platform stream after bootstrap and user create: %+v %v", platform, aerr)
+	}
 	if err != nil || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
 		t.Fatalf("legacy hash not upgraded: %v %q", err, u.PasswordHash)
 	}
