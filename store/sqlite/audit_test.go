@@ -30,7 +30,7 @@ func TestAuditConformance(t *testing.T) {
 
 // openAt opens and migrates the store at path; a second call opens another
 // instance on the same file, as a second process would.
-func openAt(t *testing.T, path string) *sqlite.Store {
+func openAt(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), path)
 	if err != nil {

@@ -13,15 +13,7 @@ import (
 // open returns a migrated store on a new file in t's temporary directory.
 func open(t testing.TB) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tollgate.db"))
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
+	return openAt(t, filepath.Join(t.TempDir(), "tollgate.db"))
 }
 
 func TestConformance(t *testing.T) {
