@@ -416,6 +416,12 @@ func (e *Event) needCount(name string) (bool, error) {
 		return false, nil
 	}
 	f, isNumber := number(v)
+	if n, isInt := v.(json.Number); isInt {
+		// Judged as written: 2^53+1 rounds to 2^53 as a float64.
+		if i, err := n.Int64(); err == nil && i > maxInteger {
+			isNumber = false
+		}
+	}
 	if !isNumber || f < 0 || f != math.Trunc(f) || f > maxInteger {
 		return false, invalid("data."+name, "data.%s must be an integer from 0 to 2^53", name)
 	}
