@@ -102,21 +102,10 @@ func (r *Result) reject(i int, id string, err error) {
 // refused as a whole; an event outside the caller's tenants is rejected
 // alone.
 func (s *Service) Report(ctx context.Context, ac identity.ActorContext, batch []Decoded) (Result, error) {
-	var own func(tenantID string) bool
-	switch ac.Credential {
-	case identity.CredentialAPIKey:
-		if !slices.Contains(ac.Permissions, string(identity.PermUsageWrite)) {
-			return Result{}, fault.Forbiddenf(identity.CodePermissionDenied, "reporting usage needs %s", identity.PermUsageWrite)
-		}
-		own = func(t string) bool { return t == ac.TenantID }
-	case identity.CredentialClientCredentials:
-		if !slices.Contains(ac.Scopes, ScopeWrite) {
-			return Result{}, fault.Forbiddenf(identity.CodeScopeRequired, "this needs a service holding the scope %s", ScopeWrite)
-		}
-		own = ac.Serves
-	default:
-		return Result{}, fault.Forbiddenf(CodeWriterRequired, "usage is reported with an API key holding %s or a service token with the %s scope", identity.PermUsageWrite, ScopeWrite)
+	if err := MayReport(ac); err != nil {
+		return Result{}, err
 	}
+	own := ac.Serves
 	checked := make([]Decoded, len(batch))
 	for i, d := range batch {
 		if d.Err == nil {
@@ -132,6 +121,24 @@ func (s *Service) Report(ctx context.Context, ac identity.ActorContext, batch []
 		checked[i] = d
 	}
 	return s.Record(ctx, checked)
+}
+
+// MayReport refuses a credential that may not report usage at all, so
+// that the HTTP layer can refuse it before reading a body.
+func MayReport(ac identity.ActorContext) error {
+	switch ac.Credential {
+	case identity.CredentialAPIKey:
+		if !slices.Contains(ac.Permissions, string(identity.PermUsageWrite)) {
+			return fault.Forbiddenf(identity.CodePermissionDenied, "reporting usage needs %s", identity.PermUsageWrite)
+		}
+	case identity.CredentialClientCredentials:
+		if !slices.Contains(ac.Scopes, ScopeWrite) {
+			return fault.Forbiddenf(identity.CodeScopeRequired, "this needs a service holding the scope %s", ScopeWrite)
+		}
+	default:
+		return fault.Forbiddenf(CodeWriterRequired, "usage is reported with an API key holding %s or a service token with the %s scope", identity.PermUsageWrite, ScopeWrite)
+	}
+	return nil
 }
 
 // ScopeWrite is the service scope that reports usage
