@@ -132,7 +132,9 @@ func (m *Metrics) UsageEvents(transport string, r usage.Result) {
 
 // UsageTerminated counts NATS messages terminated because they can never
 // be valid; pass it to the usage consumer.
-func (m *Metrics) UsageTerminated(n int) { m.usage.WithLabelValues("nats", "terminated").Add(float64(n)) }
+func (m *Metrics) UsageTerminated(n int) {
+	m.usage.WithLabelValues("nats", "terminated").Add(float64(n))
+}
 
 // PolicyEvaluationError counts a policy that failed to evaluate; pass it to
 // the policy engine. Policy ids are bounded by the policies stored.
