@@ -62,10 +62,13 @@ type ev struct {
 	data                             map[string]any
 }
 
-func (e ev) json() []byte {
+func (e ev) json() []byte { return e.jsonAt(usageT0.Add(e.d)) }
+
+// jsonAt is the event at tm.
+func (e ev) jsonAt(tm time.Time) []byte {
 	m := map[string]any{
 		"specversion": "1.0", "id": e.id, "source": e.source, "type": e.typ, "subject": e.subject,
-		"time": usageT0.Add(e.d).Format(time.RFC3339Nano), "data": e.data,
+		"time": tm.Format(time.RFC3339Nano), "data": e.data,
 	}
 	if e.tenant != "" {
 		m["tenant"] = e.tenant

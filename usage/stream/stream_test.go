@@ -90,10 +90,23 @@ func newFixture(tb testing.TB, st store.Store) *fixture {
 // start runs a consumer (a replica) until the test ends.
 func (f *fixture) start(tb testing.TB) *stream.Consumer {
 	tb.Helper()
+	c := f.connect(tb)
+	f.run(tb, c)
+	return c
+}
+
+// connect sets up the stream and the consumer without running it.
+func (f *fixture) connect(tb testing.TB) *stream.Consumer {
+	tb.Helper()
 	c, err := stream.Connect(tb.Context(), f.url, f.svc, f.opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return c
+}
+
+// run runs c until the test ends.
+func (f *fixture) run(tb testing.TB, c *stream.Consumer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -105,7 +118,6 @@ func (f *fixture) start(tb testing.TB) *stream.Consumer {
 		<-done
 		_ = c.Close()
 	})
-	return c
 }
 
 func event(id, source string, tokens int) []byte {
