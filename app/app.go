@@ -29,6 +29,8 @@ import (
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/token"
+	"github.com/tollgate/tollgate/usage"
+	"github.com/tollgate/tollgate/usage/stream"
 )
 
 // App is one assembled replica.
@@ -43,6 +45,7 @@ type App struct {
 	Services    *serviceaccount.Registry
 	Limiter     *ratelimit.Limiter
 	Policy      *policy.Service
+	Usage       *usage.Service
 
 	cfg         config.Config
 	store       store.Store
@@ -53,6 +56,9 @@ type App struct {
 	metrics     *httpapi.Metrics
 	bus         bus.Bus
 	stopEvents  func()
+	// usageStream records usage from NATS JetStream once OpenUsageStream
+	// has opened it.
+	usageStream *stream.Consumer
 	// origin tells this replica's events from others' on the bus.
 	origin string
 }
@@ -129,9 +135,10 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys}, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
+	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
 	api := httpapi.New(httpapi.Deps{
 		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
-		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw,
+		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw, Usage: usageSvc,
 		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
@@ -140,7 +147,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 
 	*a = App{
 		API: api, Keys: keys, Identity: idents, Sessions: sessions, Hasher: hasher, Credentials: creds,
-		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service,
+		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service, Usage: usageSvc,
 		cfg: cfg, store: st, revocations: revocations, decisions: pd.decisions, limits: lim,
 		log: log, metrics: metrics, origin: a.origin,
 	}
@@ -212,6 +219,9 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 			every(ctx, job.every, a.log, job.what, job.run)
 		}()
 	}
+	if a.usageStream != nil {
+		wg.Go(func() { a.usageStream.Run(ctx) })
+	}
 	return wg.Wait
 }
 
@@ -240,6 +250,9 @@ func (a *App) Close(ctx context.Context) error {
 		a.log.Warn("recording API key use failed", "err", err)
 	}
 	closeQuietly(a.limits.redis, a.log, "closing the Redis client failed")
+	if a.usageStream != nil {
+		closeQuietly(a.usageStream, a.log, "closing the usage stream connection failed")
+	}
 	a.decisions.Close()
 	return a.bus.Close()
 }

@@ -61,9 +61,19 @@ type Config struct {
 	HashConcurrency   int  // 0 means GOMAXPROCS; see EffectiveHashConcurrency
 	HashWorker        bool // serve hashes passwords in a low-priority child process
 
-	TrustedProxies      string // parsed by clientip.Parse
-	NATSURL             string // "" means the in-process bus
-	NATSPrefix          string
+	TrustedProxies string // parsed by clientip.Parse
+	NATSURL        string // "" means the in-process bus
+	NATSPrefix     string
+	// Usage engine: the future skew events may have, and the JetStream
+	// stream and consumer it records from when NATSURL is set.
+	UsageMaxFutureSkew   time.Duration
+	UsageStream          string
+	UsageSubjects        string
+	UsageConsumer        string
+	UsageStreamMaxAge    time.Duration
+	UsageDuplicateWindow time.Duration
+	UsageFetchBatch      int
+
 	APIKeyEnvironment   string // "live" or "test"
 	APIKeyCacheTTL      time.Duration
 	RotationGracePeriod time.Duration

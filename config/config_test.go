@@ -70,6 +70,8 @@ func TestDefaults(t *testing.T) {
 		SigningAlgorithm: "EdDSA",
 		Argon2MemoryKiB:  19456, Argon2Iterations: 2, Argon2Parallelism: 1, HashConcurrency: 0, HashWorker: true,
 		NATSPrefix: "tollgate", APIKeyEnvironment: "live", APIKeyCacheTTL: 30 * time.Second,
+		UsageMaxFutureSkew: 5 * time.Minute, UsageStream: "TOLLGATE_USAGE", UsageSubjects: "usage.>", UsageConsumer: "tollgate-usage",
+		UsageStreamMaxAge: 168 * time.Hour, UsageDuplicateWindow: 2 * time.Minute, UsageFetchBatch: 1000,
 		RedisPrefix: "tollgate", RateLimitIP: "100/1m sliding_window", RateLimitTenant: "1000/1m sliding_window",
 		RateLimitActor: "600/1m burst=100", RateLimitService: "off", RateLimitLogin: "10/1m burst=20 fail=closed",
 		RateLimitLoginAccount: "50/1h burst=100 fail=closed", RateLimitLoginAccountIP: "5/15m fail=closed",

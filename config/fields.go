@@ -147,6 +147,33 @@ var fields = []field{
 	{name: "NATSPrefix", key: "nats_prefix", def: "tollgate",
 		help: "Subject prefix on NATS, keeping installations that share a server apart",
 		bind: func(c *Config) setting { return stringSetting(&c.NATSPrefix, checkPrefix("NATS")) }},
+	{name: "UsageMaxFutureSkew", key: "usage_max_future_skew", def: "5m",
+		help: "How far in the future a usage event's time may be (reporters' clock skew); later events are rejected with usage_event_in_future",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.UsageMaxFutureSkew, between(time.Second, 24*time.Hour))
+		}},
+	{name: "UsageStream", key: "usage_stream", def: "TOLLGATE_USAGE",
+		help: "Name of the JetStream stream of usage events, created or verified at start-up when nats_url is set",
+		bind: func(c *Config) setting { return stringSetting(&c.UsageStream, checkStreamName) }},
+	{name: "UsageSubjects", key: "usage_subjects", def: "usage.>",
+		help: "Subject filter the usage stream captures, plain core-NATS publishes included; events on it are recorded",
+		bind: func(c *Config) setting { return stringSetting(&c.UsageSubjects, checkSubjectFilter) }},
+	{name: "UsageConsumer", key: "usage_consumer", def: "tollgate-usage",
+		help: "Durable pull consumer of the usage stream, shared by every replica",
+		bind: func(c *Config) setting { return stringSetting(&c.UsageConsumer, checkStreamName) }},
+	{name: "UsageStreamMaxAge", key: "usage_stream_max_age", def: "168h",
+		help: "How long the usage stream keeps messages (limits retention), recorded or not; the database is the record",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.UsageStreamMaxAge, between(time.Hour, 365*24*time.Hour))
+		}},
+	{name: "UsageDuplicateWindow", key: "usage_duplicate_window", def: "2m",
+		help: "The usage stream's duplicate_window: publishes with a Nats-Msg-Id seen within it are dropped by the broker (the database de-duplicates forever regardless)",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.UsageDuplicateWindow, between(time.Second, 24*time.Hour))
+		}},
+	{name: "UsageFetchBatch", key: "usage_fetch_batch", def: "1000",
+		help: "Messages a replica fetches from the usage stream and records in one transaction (1 to 1000)",
+		bind: func(c *Config) setting { return intSetting(&c.UsageFetchBatch, between(1, 1000)) }},
 	{name: "APIKeyEnvironment", key: "api_key_environment", def: "live",
 		help: "Environment marker in new API keys and client secrets (tg_<env>_…): live or test",
 		bind: func(c *Config) setting { return enumSetting(&c.APIKeyEnvironment, "live", "test") }},
@@ -556,6 +583,29 @@ func checkNATSURL(s string) error {
 		u, err := url.Parse(strings.TrimSpace(one))
 		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
 			return fmt.Errorf("invalid NATS URL %q (want nats://host:port or tls://host:port, comma-separated)", RedactURL(one))
+		}
+	}
+	return nil
+}
+
+// checkStreamName accepts a JetStream stream or consumer name: letters,
+// digits, _ and -, which every server version allows.
+func checkStreamName(s string) error {
+	if s == "" || len(s) > 64 || strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) >= 0 {
+		return fmt.Errorf("invalid JetStream name %q (want 1-64 letters, digits, _ or -)", s)
+	}
+	return nil
+}
+
+// checkSubjectFilter accepts a NATS subject filter: dot-separated tokens,
+// "*" for one token and ">" as the last.
+func checkSubjectFilter(s string) error {
+	tokens := strings.Split(s, ".")
+	for i, tok := range tokens {
+		if tok == "" || strings.ContainsAny(tok, " \t\r\n") || (tok != "*" && tok != ">" && strings.ContainsAny(tok, "*>")) || (tok == ">" && i != len(tokens)-1) {
+			return fmt.Errorf("invalid NATS subject filter %q", s)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/usage"
 )
 
 // Metrics are the server's Prometheus collectors, on their own registry so
@@ -23,6 +24,7 @@ type Metrics struct {
 	limited  *prometheus.CounterVec
 	limitErr *prometheus.CounterVec
 	evalErr  *prometheus.CounterVec
+	usage    *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP and login collectors plus the Go runtime and
@@ -60,7 +62,11 @@ func NewMetrics() *Metrics {
 	m.evalErr = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tollgate_policy_evaluation_errors_total", Help: "Policies that failed to evaluate (each turned its decision into a deny), by policy id.",
 	}, []string{"policy"})
-	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr,
+	m.usage = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tollgate_usage_events_total",
+		Help: "Usage events by transport (http, nats) and outcome (accepted, duplicate, rejected; terminated for NATS messages that can never be valid).",
+	}, []string{"transport", "outcome"})
+	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr, m.usage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -115,6 +121,19 @@ func (m *Metrics) RateLimitFailed(name string, letThrough bool) {
 		mode = "open"
 	}
 	m.limitErr.WithLabelValues(name, mode).Inc()
+}
+
+// UsageEvents counts what became of a batch of usage events.
+func (m *Metrics) UsageEvents(transport string, r usage.Result) {
+	m.usage.WithLabelValues(transport, "accepted").Add(float64(r.Accepted))
+	m.usage.WithLabelValues(transport, "duplicate").Add(float64(r.Duplicates))
+	m.usage.WithLabelValues(transport, "rejected").Add(float64(len(r.Rejected)))
+}
+
+// UsageTerminated counts NATS messages terminated because they can never
+// be valid; pass it to the usage consumer.
+func (m *Metrics) UsageTerminated(n int) {
+	m.usage.WithLabelValues("nats", "terminated").Add(float64(n))
 }
 
 // PolicyEvaluationError counts a policy that failed to evaluate; pass it to

@@ -315,6 +315,17 @@ func scopeMatrix() map[string]scopeRow {
 			want: deniedBut(http.StatusOK),
 		},
 
+		"POST /v1/usage/events": {
+			req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
+				return scopeRequest{path: "/v1/usage/events", header: http.Header{"Content-Type": {"application/cloudevents+json"}},
+					body: map[string]any{"specversion": "1.0", "id": "x", "source": "s", "type": "usage.llm", "subject": f.holder.ActorID(),
+						"time": "2025-01-01T00:00:00Z", "data": map[string]any{"model": "m", "input_tokens": 1}}}
+			},
+			// Usage is reported by machines: a key needs usage:write, and
+			// people's sessions and delegated tokens never report.
+			want: [3]outcome{{http.StatusForbidden, "permission_denied"}, {http.StatusForbidden, "usage_writer_required"}, {http.StatusForbidden, "usage_writer_required"}},
+		},
+
 		"POST /v1/gateway/auth":          {open: gateway, req: gatewayNoPath("POST"), want: permit},
 		"PUT /v1/gateway/auth":           {open: gateway, req: gatewayNoPath("PUT"), want: permit},
 		"PATCH /v1/gateway/auth":         {open: gateway, req: gatewayNoPath("PATCH"), want: permit},

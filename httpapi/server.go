@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
+	"github.com/tollgate/tollgate/usage"
 )
 
 // Readiness is what /readyz asks of the store.
@@ -55,6 +56,8 @@ type Deps struct {
 	RateLimits *ratelimit.Admin
 	// Policy is the policy decision point.
 	Policy *policy.Service
+	// Usage records and reads usage; nil turns its endpoints off (404).
+	Usage *usage.Service
 	// Gateway is the route table of /v1/gateway/auth; nil turns the
 	// endpoint off (404 gateway_not_configured).
 	Gateway *gateway.Table
@@ -242,5 +245,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}/policies/versions/{n}", authed, s.getPolicyVersion},
 		{"POST", "/v1/tenants/{id}/policies/versions/{n}/rollback", authed, s.rollbackPolicies},
 		{"POST", "/v1/policies/validate", authed, s.validatePolicies},
+
+		{"POST", "/v1/usage/events", authed, s.reportUsage},
+		{"GET", "/v1/usage", authed, s.queryUsage},
 	}, s.gatewayRoutes()...)
 }

@@ -10,17 +10,21 @@ type Permission string
 
 // The permission catalogue. Custom roles may only use these.
 const (
-	PermTenantRead    Permission = "tenant:read"
-	PermTenantWrite   Permission = "tenant:write"
-	PermMembersRead   Permission = "members:read"
-	PermMembersWrite  Permission = "members:write"
-	PermRolesRead     Permission = "roles:read"
-	PermRolesWrite    Permission = "roles:write"
-	PermAPIKeysRead   Permission = "apikeys:read"
-	PermAPIKeysWrite  Permission = "apikeys:write"
-	PermAgentsRead    Permission = "agents:read"
-	PermAgentsWrite   Permission = "agents:write"
-	PermUsageRead     Permission = "usage:read"
+	PermTenantRead   Permission = "tenant:read"
+	PermTenantWrite  Permission = "tenant:write"
+	PermMembersRead  Permission = "members:read"
+	PermMembersWrite Permission = "members:write"
+	PermRolesRead    Permission = "roles:read"
+	PermRolesWrite   Permission = "roles:write"
+	PermAPIKeysRead  Permission = "apikeys:read"
+	PermAPIKeysWrite Permission = "apikeys:write"
+	PermAgentsRead   Permission = "agents:read"
+	PermAgentsWrite  Permission = "agents:write"
+	PermUsageRead    Permission = "usage:read"
+	// PermUsageWrite reports usage events (POST /v1/usage/events). Meant
+	// for the API keys of the machines that meter; admins hold it so that
+	// they can create such keys.
+	PermUsageWrite    Permission = "usage:write"
 	PermAuditRead     Permission = "audit:read"
 	PermPoliciesRead  Permission = "policies:read"
 	PermPoliciesWrite Permission = "policies:write"
@@ -34,8 +38,8 @@ var catalogue = []Permission{
 	PermAgentsRead, PermAgentsWrite, PermAPIKeysRead, PermAPIKeysWrite,
 	PermAuditRead, PermMembersRead, PermMembersWrite, PermOwnersWrite,
 	PermPoliciesRead, PermPoliciesWrite, PermRolesRead, PermRolesWrite,
-	PermTenantRead, PermTenantWrite, PermUsageRead, PermWebhooksRead,
-	PermWebhooksWrite,
+	PermTenantRead, PermTenantWrite, PermUsageRead, PermUsageWrite,
+	PermWebhooksRead, PermWebhooksWrite,
 }
 
 // Catalogue returns a copy of the permission catalogue.
@@ -57,7 +61,7 @@ var memberPerms = []Permission{PermTenantRead, PermMembersRead, PermRolesRead, P
 
 var adminPerms = append(slices.Clone(memberPerms),
 	PermTenantWrite, PermMembersWrite, PermRolesWrite, PermAPIKeysRead,
-	PermAPIKeysWrite, PermAgentsWrite, PermUsageRead, PermAuditRead,
+	PermAPIKeysWrite, PermAgentsWrite, PermUsageRead, PermUsageWrite, PermAuditRead,
 	PermPoliciesRead, PermPoliciesWrite, PermWebhooksRead, PermWebhooksWrite)
 
 // Only owners may grant or take away the owner role.

@@ -31,9 +31,12 @@ const (
 	ScopeAuthzWrite = "authz:write"
 	// ScopeRateLimitCheck lets a service use Tollgate's rate limiter.
 	ScopeRateLimitCheck = "ratelimit:check"
+	// ScopeUsageWrite lets a service report usage events of the tenants
+	// it is registered for (POST /v1/usage/events).
+	ScopeUsageWrite = "usage:write"
 )
 
-var scopeCatalogue = []string{ScopeAuthzCheck, ScopeAuthzWrite, ScopeRateLimitCheck}
+var scopeCatalogue = []string{ScopeAuthzCheck, ScopeAuthzWrite, ScopeRateLimitCheck, ScopeUsageWrite}
 
 // Bounds on a service's reach.
 const (

@@ -88,7 +88,7 @@ func TestRegisterMarksSecretsWithTheConfiguredEnvironment(t *testing.T) {
 
 func TestScopeCatalogueIsACopy(t *testing.T) {
 	c := serviceaccount.ScopeCatalogue()
-	if !slices.Equal(c, []string{serviceaccount.ScopeAuthzCheck, serviceaccount.ScopeAuthzWrite, serviceaccount.ScopeRateLimitCheck}) {
+	if !slices.Equal(c, []string{serviceaccount.ScopeAuthzCheck, serviceaccount.ScopeAuthzWrite, serviceaccount.ScopeRateLimitCheck, serviceaccount.ScopeUsageWrite}) {
 		t.Fatalf("catalogue %v", c)
 	}
 	c[0] = "tenant:read"

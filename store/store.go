@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/token"
+	"github.com/tollgate/tollgate/usage"
 )
 
 // Store is a complete backend.
@@ -29,6 +30,7 @@ type Store interface {
 	ratelimit.TenantStore
 	policy.Store
 	audit.Store
+	usage.Store
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -108,6 +108,11 @@ func buildServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*ser
 		hashOpts = append(hashOpts, password.WithWorker(worker))
 	}
 	a, err := app.New(ctx, cfg, st, mk, log, hashOpts...)
+	if err == nil {
+		if err = a.OpenUsageStream(ctx); err != nil {
+			_ = a.Close(ctx)
+		}
+	}
 	if err != nil {
 		if worker != nil {
 			worker.Close()

@@ -32,3 +32,11 @@ func BenchmarkAuditAppend(b *testing.B) {
 // BenchmarkAuditVerify: TOLLGATE_BENCH_AUDIT_EVENTS=1000000 for the
 // issue's figure.
 func BenchmarkAuditVerify(b *testing.B) { storetest.BenchAuditVerify(b, open(b)) }
+
+// BenchmarkUsageRecord: decoding and recording batches of new usage events
+// (raw rows and minute roll-ups in one transaction); see BENCHMARKS.md.
+func BenchmarkUsageRecord(b *testing.B) {
+	for _, batch := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { storetest.BenchUsageRecord(b, open(b), batch) })
+	}
+}

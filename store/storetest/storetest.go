@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Policies", policyTests()},
 		{"Values", valueTests()},
 		{"Counts", countTests()},
+		{"Usage", usageTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -7,9 +7,11 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,6 +25,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Build builds the packages (import paths) in one go build, with the race
@@ -87,7 +92,10 @@ const Issuer = "http://tollgate.e2e"
 
 // TollgateEnv configures Tollgate through the environment only: a fresh
 // data directory, cheap password hashing, JSON logs (which StartTollgate
-// reads), Issuer and, when natsURL is not "", the NATS bus under prefix.
+// reads), Issuer and, when natsURL is not "", the NATS bus under prefix and
+// a usage stream of the test's own over <prefix>.usage.>, deleted when the
+// test ends (tollgate serve creates it; the default usage.> would be shared
+// with everything else on the server).
 func TollgateEnv(t *testing.T, natsURL, prefix string) []string {
 	env := []string{
 		"TOLLGATE_DATA_DIR=" + t.TempDir(),
@@ -96,9 +104,29 @@ func TollgateEnv(t *testing.T, natsURL, prefix string) []string {
 		"TOLLGATE_ISSUER=" + Issuer,
 	}
 	if natsURL != "" {
-		env = append(env, "TOLLGATE_NATS_URL="+natsURL, "TOLLGATE_NATS_PREFIX="+prefix)
+		stream := "E2E_USAGE_" + prefix
+		env = append(env, "TOLLGATE_NATS_URL="+natsURL, "TOLLGATE_NATS_PREFIX="+prefix,
+			"TOLLGATE_USAGE_STREAM="+stream, "TOLLGATE_USAGE_SUBJECTS="+prefix+".usage.>")
+		t.Cleanup(func() { deleteStream(t, natsURL, stream) })
 	}
 	return env
+}
+
+// deleteStream deletes a JetStream stream, if it exists.
+func deleteStream(t *testing.T, natsURL, name string) {
+	nc, err := natsgo.Connect(natsURL)
+	if err != nil {
+		t.Errorf("deleting stream %s: %v", name, err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err == nil {
+		err = js.DeleteStream(context.Background(), name)
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("deleting stream %s: %v", name, err)
+	}
 }
 
 // Admin runs "tollgate admin args" with the environment env (see Env),

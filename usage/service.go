@@ -1,0 +1,454 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/policy"
+)
+
+// Authorizer is the policy decision point (policy.Service): reading usage
+// is the VIEW_USAGE family's decision, not a rule of this package.
+type Authorizer interface {
+	Authorize(ctx context.Context, ac identity.ActorContext, tenantID string, req policy.Request) (policy.Decision, error)
+}
+
+// Service records and reads usage.
+type Service struct {
+	store  Store
+	meters *Meters
+	authz  Authorizer
+	skew   time.Duration
+	now    func() time.Time
+}
+
+// Deps are what a Service is built from.
+type Deps struct {
+	Store Store
+	// Meters default to ShippedMeters.
+	Meters *Meters
+	// Authorizer decides who may read usage; nil refuses every query.
+	Authorizer Authorizer
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Options configure a Service.
+type Options struct {
+	// MaxFutureSkew is how far in the future an event's time may be (clock
+	// skew between reporters and Tollgate); later events are rejected.
+	// 0 is DefaultMaxFutureSkew.
+	MaxFutureSkew time.Duration
+}
+
+// DefaultMaxFutureSkew is MaxFutureSkew's default.
+const DefaultMaxFutureSkew = 5 * time.Minute
+
+// NewService wires a Service.
+func NewService(d Deps, opts Options) *Service {
+	if d.Meters == nil {
+		d.Meters = ShippedMeters()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if opts.MaxFutureSkew <= 0 {
+		opts.MaxFutureSkew = DefaultMaxFutureSkew
+	}
+	return &Service{store: d.Store, meters: d.Meters, authz: d.Authorizer, skew: opts.MaxFutureSkew, now: d.Now}
+}
+
+// Meters returns the meters in force.
+func (s *Service) Meters() *Meters { return s.meters }
+
+// Rejection says why one event of a batch was not recorded.
+type Rejection struct {
+	Index  int    `json:"index"`
+	ID     string `json:"id,omitempty"`
+	Code   string `json:"code"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Result is what became of a batch.
+type Result struct {
+	Accepted   int         `json:"accepted"`
+	Duplicates int         `json:"duplicates"`
+	Rejected   []Rejection `json:"rejected"`
+	// Statuses has one Status per event of the batch, in order.
+	Statuses []Status `json:"-"`
+}
+
+func (r *Result) reject(i int, id string, err error) {
+	r.Statuses[i] = Rejected
+	rej := Rejection{Index: i, ID: id, Code: string(CodeInvalidEvent), Reason: err.Error()}
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		rej.Code, rej.Field, rej.Reason = string(fe.Code), fe.Field, fe.Detail
+	}
+	r.Rejected = append(r.Rejected, rej)
+}
+
+// Report records a batch sent by a caller: an API key holding usage:write,
+// whose events are of its own tenant (an event without the tenant
+// attribute is given it), or a service holding the usage:write scope,
+// whose events name tenants it is registered for. Other credentials are
+// refused as a whole; an event outside the caller's tenants is rejected
+// alone.
+func (s *Service) Report(ctx context.Context, ac identity.ActorContext, batch []Decoded) (Result, error) {
+	if err := MayReport(ac); err != nil {
+		return Result{}, err
+	}
+	own := ac.Serves
+	checked := make([]Decoded, len(batch))
+	for i, d := range batch {
+		if d.Err == nil {
+			switch {
+			case d.Event.TenantID == "" && ac.Credential == identity.CredentialAPIKey:
+				d.Event.TenantID = ac.TenantID
+			case d.Event.TenantID == "":
+				d.Err = invalid("tenant", "a service names each event's tenant in the tenant attribute")
+			case !own(d.Event.TenantID):
+				d.Err = fault.Forbiddenf(CodeTenantNotAllowed, "this credential may not report usage of tenant %s", truncate(d.Event.TenantID))
+			}
+		}
+		checked[i] = d
+	}
+	return s.Record(ctx, checked)
+}
+
+// MayReport refuses a credential that may not report usage at all, so
+// that the HTTP layer can refuse it before reading a body.
+func MayReport(ac identity.ActorContext) error {
+	switch ac.Credential {
+	case identity.CredentialAPIKey:
+		if !slices.Contains(ac.Permissions, string(identity.PermUsageWrite)) {
+			return fault.Forbiddenf(identity.CodePermissionDenied, "reporting usage needs %s", identity.PermUsageWrite)
+		}
+	case identity.CredentialClientCredentials:
+		if !slices.Contains(ac.Scopes, ScopeWrite) {
+			return fault.Forbiddenf(identity.CodeScopeRequired, "this needs a service holding the scope %s", ScopeWrite)
+		}
+	default:
+		return fault.Forbiddenf(CodeWriterRequired, "usage is reported with an API key holding %s or a service token with the %s scope", identity.PermUsageWrite, ScopeWrite)
+	}
+	return nil
+}
+
+// ScopeWrite is the service scope that reports usage
+// (serviceaccount.ScopeUsageWrite).
+const ScopeWrite = "usage:write"
+
+// Record records a batch from a trusted source (the NATS stream, whose
+// publishers the broker's permissions vouch for): every event must name
+// its tenant. Events refused by Decode stay rejected; the rest are checked
+// against the clock and the meters and stored in one transaction. An error
+// means nothing of the batch was recorded.
+func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
+	if len(batch) > MaxBatch {
+		return Result{}, fault.Invalidf("", CodeInvalidBatch, "a batch holds at most %d events", MaxBatch)
+	}
+	res := Result{Rejected: []Rejection{}, Statuses: make([]Status, len(batch))}
+	latest := s.now().Add(s.skew)
+	records := make([]Record, 0, len(batch))
+	index := make([]int, 0, len(batch))
+	for i := range batch {
+		d := &batch[i]
+		err := d.Err
+		if err == nil {
+			switch {
+			case d.Event.TenantID == "":
+				err = invalid("tenant", "the tenant attribute is required")
+			case d.Event.Time.After(latest):
+				err = fault.Invalidf("time", CodeEventInFuture, "time %s is more than %s ahead of the server's clock", d.Event.Time.Format(time.RFC3339), s.skew)
+			}
+		}
+		var cs []Contribution
+		if err == nil {
+			cs, err = Contributions(&d.Event, s.meters.For(d.Event.TenantID, d.Event.Type))
+		}
+		if err != nil {
+			res.reject(i, d.Event.ID, err)
+			continue
+		}
+		records = append(records, Record{Event: d.Event, Contributions: cs})
+		index = append(index, i)
+	}
+	if len(records) > 0 {
+		outs, err := s.store.RecordUsage(ctx, records)
+		if err != nil {
+			return Result{}, err
+		}
+		for j, o := range outs {
+			i := index[j]
+			switch o.Status {
+			case Accepted:
+				res.Accepted++
+			case Duplicate:
+				res.Duplicates++
+				res.Statuses[i] = Duplicate
+			default:
+				res.reject(i, records[j].Event.ID, o.Err)
+			}
+		}
+	}
+	slices.SortFunc(res.Rejected, func(a, b Rejection) int { return a.Index - b.Index })
+	return res, nil
+}
+
+// Window is a query's bucket size.
+type Window string
+
+const (
+	// WindowNone answers one row per group over the whole range.
+	WindowNone   Window = ""
+	WindowMinute Window = "minute"
+	WindowHour   Window = "hour"
+	WindowDay    Window = "day"
+)
+
+// minutes is the window's length; 0 for WindowNone.
+func (w Window) minutes() (int64, bool) {
+	switch w {
+	case WindowNone:
+		return 0, true
+	case WindowMinute:
+		return 1, true
+	case WindowHour:
+		return 60, true
+	case WindowDay:
+		return 1440, true
+	}
+	return 0, false
+}
+
+// Bounds of a query.
+const (
+	// MaxWindows bounds the windows of a range (a week of minutes).
+	MaxWindows = 7 * 24 * 60
+	// MaxRange bounds a range.
+	MaxRange = 366 * 24 * time.Hour
+	// MaxRows bounds the rows of an answer.
+	MaxRows = 100_000
+)
+
+// GroupSubject is the group-by key of the actor that consumed.
+const GroupSubject = "subject"
+
+// Query asks for one meter's usage in one tenant over [From, To), in UTC
+// windows.
+type Query struct {
+	// TenantID is the tenant; "" is the caller's own (services must name
+	// one).
+	TenantID string
+	Meter    string
+	From, To time.Time
+	Window   Window
+	// GroupBy holds "subject" and dimensions of the meter.
+	GroupBy []string
+	// Subject keeps one actor's usage; it is also whose usage the
+	// policies are asked about (Usage::"<subject>", else Usage::"tenant").
+	Subject string
+}
+
+// Row is one window of one group.
+type Row struct {
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	Value       float64   `json:"value"`
+	// Subject is set when grouping by subject.
+	Subject *string `json:"subject,omitempty"`
+	// GroupBy holds the values of the dimensions grouped by ("" when an
+	// event did not have the field).
+	GroupBy map[string]string `json:"group_by,omitempty"`
+}
+
+// Answer is a query's answer.
+type Answer struct {
+	TenantID    string      `json:"tenant_id"`
+	Meter       string      `json:"meter"`
+	Aggregation Aggregation `json:"aggregation"`
+	From        time.Time   `json:"from"`
+	To          time.Time   `json:"to"`
+	Window      Window      `json:"window,omitempty"`
+	Rows        []Row       `json:"data"`
+}
+
+func badQuery(field, format string, args ...any) error {
+	return fault.Invalidf(field, CodeInvalidQuery, format, args...)
+}
+
+// Query answers q for ac when the policies permit ac to VIEW_USAGE of the
+// subject, or of the tenant when q keeps no one subject.
+func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) (Answer, error) {
+	wm, ok := q.Window.minutes()
+	if !ok {
+		return Answer{}, badQuery("window", "window must be minute, hour or day")
+	}
+	if q.Meter == "" {
+		return Answer{}, badQuery("meter", "meter is required")
+	}
+	if q.From.IsZero() || q.To.IsZero() {
+		return Answer{}, badQuery("from", "from and to are required")
+	}
+	q.From, q.To = q.From.UTC(), q.To.UTC()
+	if !q.From.Before(q.To) {
+		return Answer{}, badQuery("to", "to must be after from")
+	}
+	if q.From.Unix() < 0 || q.To.Sub(q.From) > MaxRange {
+		return Answer{}, badQuery("to", "a range lies after 1970 and spans at most %d days", MaxRange/(24*time.Hour))
+	}
+	step := max(wm, 1) * 60
+	if q.From.Unix()%step != 0 || q.To.Unix()%step != 0 || q.From.Nanosecond() != 0 || q.To.Nanosecond() != 0 {
+		return Answer{}, badQuery("from", "from and to must be whole %ss (UTC)", map[bool]Window{true: "minute", false: q.Window}[wm == 0])
+	}
+	if wm > 0 && (q.To.Unix()-q.From.Unix())/step > MaxWindows {
+		return Answer{}, badQuery("window", "at most %d windows; use a larger window or a shorter range", MaxWindows)
+	}
+	if q.Subject != "" && !validSubject(q.Subject) {
+		return Answer{}, badQuery("subject", `subject must be an actor id: "user:…", "agent:…" or "service:…"`)
+	}
+	if s.authz == nil {
+		return Answer{}, fault.Forbiddenf(CodeViewDenied, "usage queries are not enabled")
+	}
+	resource := "tenant"
+	if q.Subject != "" {
+		resource = q.Subject
+	}
+	tenantID := q.TenantID
+	if tenantID == "" && ac.ActorType != identity.ActorService {
+		tenantID = ac.TenantID
+	}
+	d, err := s.authz.Authorize(ctx, ac, tenantID, policy.Request{
+		Principal: ac.ActorID, Action: "VIEW_USAGE", Resource: policy.ResourceRef{Type: policy.ResourceUsage, ID: resource},
+	})
+	if err != nil {
+		return Answer{}, err
+	}
+	if !d.Permitted() {
+		return Answer{}, fault.Forbiddenf(CodeViewDenied, "the policies do not permit viewing this usage (%s); an actor views its own usage with subject=<its actor id>", strings.Join(d.Reasons, ", "))
+	}
+	m, ok := s.meters.Lookup(tenantID, q.Meter)
+	if !ok {
+		return Answer{}, fault.Invalidf("meter", CodeUnknownMeter, "no meter %q", truncate(q.Meter))
+	}
+	var dims []string
+	bySubject := false
+	for _, g := range q.GroupBy {
+		switch {
+		case g == GroupSubject:
+			bySubject = true
+		case slices.Contains(m.GroupBy, g) && !slices.Contains(dims, g):
+			dims = append(dims, g)
+		default:
+			return Answer{}, badQuery("group_by", "meter %s groups by subject or %v, not %q", m.Name, m.GroupBy, truncate(g))
+		}
+	}
+	sq := StoreQuery{
+		TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation,
+		FromMinute: q.From.Unix() / 60, ToMinute: q.To.Unix() / 60, WindowMinutes: wm,
+		Subject: q.Subject, BySubject: bySubject, ByDims: len(dims) > 0,
+	}
+	parts, err := s.store.ReadUsage(ctx, sq)
+	if err != nil {
+		return Answer{}, err
+	}
+	rows, err := merge(sq, m.Aggregation, dims, parts)
+	if err != nil {
+		return Answer{}, err
+	}
+	return Answer{TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, From: q.From, To: q.To, Window: q.Window, Rows: rows}, nil
+}
+
+// group accumulates one row.
+type group struct {
+	row       Row
+	latestAt  int64
+	latestKey string
+	uniques   map[string]struct{}
+	started   bool
+}
+
+// merge folds partials into rows: the store aggregates per full dimension
+// set, and a query may group by fewer dimensions, so partials of one row
+// are combined here by the meter's aggregation.
+func merge(q StoreQuery, agg Aggregation, dims []string, parts []Partial) ([]Row, error) {
+	groups := map[string]*group{}
+	var order []string
+	for _, p := range parts {
+		var kv map[string]string
+		if len(dims) > 0 {
+			all, err := parseDims(p.Dims)
+			if err != nil {
+				return nil, err
+			}
+			kv = make(map[string]string, len(dims))
+			for _, d := range dims {
+				kv[d] = all[d]
+			}
+		}
+		key := groupKey(p.Window, q.BySubject, p.Subject, dims, kv)
+		g := groups[key]
+		if g == nil {
+			if len(groups) == MaxRows {
+				return nil, fault.Invalidf("", CodeResultTooLarge, "the answer would have more than %d rows; narrow the range, window or groups", MaxRows)
+			}
+			start := time.Unix(p.Window*60, 0).UTC()
+			end := time.Unix((p.Window+q.WindowMinutes)*60, 0).UTC()
+			if q.WindowMinutes == 0 {
+				end = time.Unix(q.ToMinute*60, 0).UTC()
+			}
+			g = &group{row: Row{WindowStart: start, WindowEnd: end, GroupBy: kv}}
+			if q.BySubject {
+				subj := p.Subject
+				g.row.Subject = &subj
+			}
+			groups[key] = g
+			order = append(order, key)
+		}
+		switch agg {
+		case Sum, Count:
+			g.row.Value += p.Value
+		case Max:
+			if !g.started || p.Value > g.row.Value {
+				g.row.Value = p.Value
+			}
+		case Latest:
+			if !g.started || p.LatestAt > g.latestAt || (p.LatestAt == g.latestAt && p.LatestKey > g.latestKey) {
+				g.row.Value, g.latestAt, g.latestKey = p.Value, p.LatestAt, p.LatestKey
+			}
+		case UniqueCount:
+			if g.uniques == nil {
+				g.uniques = map[string]struct{}{}
+			}
+			g.uniques[p.Unique] = struct{}{}
+			g.row.Value = float64(len(g.uniques))
+		}
+		g.started = true
+	}
+	slices.Sort(order)
+	rows := make([]Row, len(order))
+	for i, k := range order {
+		rows[i] = groups[k].row
+	}
+	return rows, nil
+}
+
+// groupKey orders rows by window, then subject, then dimension values.
+func groupKey(window int64, bySubject bool, subject string, dims []string, kv map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%020d", window)
+	if bySubject {
+		b.WriteString("\x00" + subject)
+	}
+	for _, d := range dims {
+		b.WriteString("\x00" + kv[d])
+	}
+	return b.String()
+}

@@ -1,0 +1,80 @@
+package usage
+
+import (
+	"context"
+)
+
+// Status is what became of one event.
+type Status uint8
+
+const (
+	// Accepted: the event is recorded and counted.
+	Accepted Status = iota
+	// Duplicate: an event with its (tenant, source, id) was recorded
+	// before (or earlier in the same batch); nothing changed.
+	Duplicate
+	// Rejected: the event is invalid and recorded nowhere.
+	Rejected
+)
+
+// Record is an event with what it adds to the meters, as Store records it.
+type Record struct {
+	Event         Event
+	Contributions []Contribution
+}
+
+// Outcome is what Store did with one Record: Accepted, Duplicate, or
+// Rejected with Err (a *fault.Error: an unknown tenant).
+type Outcome struct {
+	Status Status
+	Err    error
+}
+
+// Store keeps raw events and their per-minute roll-ups.
+type Store interface {
+	// RecordUsage records a batch of at most MaxBatch events in one
+	// transaction: for each event whose (tenant, source, id) is new, its
+	// raw row and its contributions to the minute roll-ups of its tenant,
+	// meter, subject and dimensions; an event seen before (in the store or
+	// earlier in the batch) changes nothing. Events of tenants that do not
+	// exist are rejected, and the others still count. It returns one
+	// Outcome per record, in order; on an error nothing is recorded.
+	RecordUsage(ctx context.Context, records []Record) ([]Outcome, error)
+	// ReadUsage returns the partial aggregates of one meter of one tenant
+	// over [FromMinute, ToMinute), which Service merges into rows.
+	ReadUsage(ctx context.Context, q StoreQuery) ([]Partial, error)
+}
+
+// StoreQuery is a query as Store answers it.
+type StoreQuery struct {
+	TenantID    string
+	Meter       string
+	Aggregation Aggregation
+	// FromMinute and ToMinute are minutes since the Unix epoch.
+	FromMinute, ToMinute int64
+	// WindowMinutes buckets minutes into windows starting at multiples of
+	// it (1, 60, 1440); 0 is the whole range as one window.
+	WindowMinutes int64
+	// Subject, when set, keeps one actor's usage only.
+	Subject string
+	// BySubject and ByDims keep subjects and dimension sets apart.
+	BySubject, ByDims bool
+}
+
+// Partial is one aggregate as stored, for one window, subject and
+// dimension set (each "" unless asked apart).
+type Partial struct {
+	// Window is the start of the window in minutes since the epoch
+	// (FromMinute when the query has no window).
+	Window  int64
+	Subject string
+	Dims    string
+	// Value is SUM's sum, COUNT's count, MAX's max and LATEST's value.
+	Value float64
+	// LatestAt and LatestKey order LATEST's values: the event's time in
+	// Unix microseconds and its source and id.
+	LatestAt  int64
+	LatestKey string
+	// Unique is one distinct value of a UNIQUE_COUNT.
+	Unique string
+}
