@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"reflect"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -11,7 +10,6 @@ import (
 // TestTextArrayFastPathMatchesPgtype: the plain form read by hand gives
 // what pgtype gives, and everything else is left to pgtype.
 func TestTextArrayFastPathMatchesPgtype(t *testing.T) {
-	maps := &sync.Pool{New: func() any { return pgtype.NewMap() }}
 	for _, c := range []struct {
 		text  string
 		plain bool
@@ -41,10 +39,25 @@ func TestTextArrayFastPathMatchesPgtype(t *testing.T) {
 			t.Errorf("%s: fast path %q, pgtype %q (%v)", c.text, got, want, wantErr)
 		}
 		var scanned []string
-		if err := (textArray{p: &scanned, maps: maps}).Scan(c.text); (err == nil) != (wantErr == nil) {
+		if err := (textArray{&scanned}).Scan(c.text); (err == nil) != (wantErr == nil) {
 			t.Errorf("%s: Scan error %v, pgtype %v", c.text, err, wantErr)
 		} else if err == nil && scanned == nil {
 			t.Errorf("%s: Scan gave nil", c.text)
+		}
+	}
+}
+
+// TestRebindNumbersPlaceholders, cached or not.
+func TestRebindNumbersPlaceholders(t *testing.T) {
+	d := newDialect()
+	for range 2 {
+		for q, want := range map[string]string{
+			`SELECT 1`:                     `SELECT 1`,
+			`SELECT ? WHERE a = ? AND b=?`: `SELECT $1 WHERE a = $2 AND b=$3`,
+		} {
+			if got := d.Rebind(q); got != want {
+				t.Errorf("Rebind(%q) = %q, want %q", q, got, want)
+			}
 		}
 	}
 }
