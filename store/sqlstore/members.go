@@ -48,6 +48,21 @@ func (s *Store) GetMember(ctx context.Context, tenantID, actorID string) (identi
 	return one(s, m, err, errMemberNotFound)
 }
 
+// GetStanding joins the tenant to the user's membership and to the user,
+// so that a cold API key costs one round trip for all three.
+func (s *Store) GetStanding(ctx context.Context, tenantID, userID string) (identity.Standing, error) {
+	var st identity.Standing
+	err := s.queryRow(ctx, s.read,
+		`SELECT t.status, m.actor_id IS NOT NULL, COALESCE(m.roles, ?), COALESCE(u.status, '')
+		 FROM tenants t
+		 LEFT JOIN memberships m ON m.tenant_id = t.id AND m.actor_id = ?
+		 LEFT JOIN users u ON u.id = ?
+		 WHERE t.id = ?`,
+		s.d.List(nil), identity.UserActorPrefix+userID, userID, tenantID).
+		Scan(&st.TenantStatus, &st.Member, s.d.ScanList(&st.Roles), &st.UserStatus)
+	return one(s, st, err, errTenantNotFound)
+}
+
 // ListMembers pages through tenantID's memberships by actor id.
 func (s *Store) ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]identity.Membership, error) {
 	p = p.Normalize()
