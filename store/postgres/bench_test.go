@@ -6,6 +6,7 @@ import (
 
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
+	"github.com/tollgate/tollgate/store/storetest"
 )
 
 func BenchmarkGetUser(b *testing.B) {
@@ -21,3 +22,5 @@ func BenchmarkGetUser(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkLogin(b *testing.B) { storetest.BenchLogin(b, pgtest.Open(b)) }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/store/storetest"
 )
 
 func BenchmarkGetUser(b *testing.B) {
@@ -20,3 +21,5 @@ func BenchmarkGetUser(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkLogin(b *testing.B) { storetest.BenchLogin(b, open(b)) }
