@@ -28,8 +28,3 @@ func (s *Store) SuspendedTenants(ctx context.Context) ([]string, error) {
 	rows, err := s.query(ctx, s.read, `SELECT id FROM tenants WHERE status <> 'active' ORDER BY id`)
 	return collect(s, rows, err, scanString)
 }
-
-func scanString(r scanner) (v string, err error) {
-	err = r.Scan(&v)
-	return v, err
-}

@@ -24,9 +24,8 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]token.StoredKey, error) 
 	rows, err := s.query(ctx, s.read,
 		`SELECT id, algorithm, public_key, sealed_private_key, created_at FROM signing_keys
 		 ORDER BY created_at DESC, id DESC`)
-	return collect(s, rows, err, func(r scanner) (token.StoredKey, error) {
-		var k token.StoredKey
-		err := r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, at(&k.CreatedAt))
+	return collect(s, rows, err, func(r scanner) (k token.StoredKey, err error) {
+		err = r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, at(&k.CreatedAt))
 		return k, err
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+
+	"github.com/tollgate/tollgate/cursor"
 )
 
 // querier is a pool or a transaction.
@@ -50,6 +52,43 @@ func collect[T any](s *Store, rows *sql.Rows, err error, scan func(scanner) (T, 
 		return nil, s.dbErr(err)
 	}
 	return out, nil
+}
+
+// get reads the one row query selects with scan: notFound when there is
+// none.
+func get[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), notFound func() error, query string, args ...any) (T, error) {
+	v, err := scan(s.queryRow(ctx, s.read, query, args...))
+	return one(s, v, err, notFound)
+}
+
+// list reads one page: the last two parameters of query, after args, are
+// p's After and Limit.
+func list[T any](ctx context.Context, s *Store, p cursor.Page, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	p = p.Normalize()
+	rows, err := s.query(ctx, s.read, query, append(args, p.After, p.Limit)...)
+	return collect(s, rows, err, scan)
+}
+
+// count reads the one integer query selects.
+func (s *Store) count(ctx context.Context, query string, args ...any) (int, error) {
+	var n int
+	err := s.queryRow(ctx, s.read, query, args...).Scan(&n)
+	return n, s.dbErr(err)
+}
+
+// mustExist fails with notFound unless table holds a row with id.
+func (s *Store) mustExist(ctx context.Context, table, id string, notFound func() error) error {
+	var ok bool
+	err := s.queryRow(ctx, s.read, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, id).Scan(&ok)
+	if err == nil && !ok {
+		return notFound()
+	}
+	return s.dbErr(err)
+}
+
+func scanString(r scanner) (v string, err error) {
+	err = r.Scan(&v)
+	return v, err
 }
 
 // one finishes a single-row lookup: sql.ErrNoRows becomes notFound and any

@@ -44,9 +44,8 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID strin
 		t, afterID, limit,
 		t, afterID, limit,
 		limit)
-	return collect(s, rows, err, func(r scanner) (credential.Revocation, error) {
-		var rev credential.Revocation
-		err := r.Scan(&rev.ID, at(&rev.RevokedAt))
+	return collect(s, rows, err, func(r scanner) (rev credential.Revocation, err error) {
+		err = r.Scan(&rev.ID, at(&rev.RevokedAt))
 		return rev, err
 	})
 }
