@@ -12,10 +12,15 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/store"
 )
 
 // Dialect is what one database does differently.
@@ -74,4 +79,31 @@ type Store struct {
 // by migrations.
 func New(read, write *sql.DB, d Dialect, migrations *goose.Provider) *Store {
 	return &Store{read: read, write: write, d: d, migrations: migrations}
+}
+
+// pools are the store's pools, each once.
+func (s *Store) pools() []*sql.DB {
+	if s.read == s.write {
+		return []*sql.DB{s.read}
+	}
+	return []*sql.DB{s.read, s.write}
+}
+
+// Ping checks that every pool answers.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range s.pools() {
+		if err := db.PingContext(ctx); err != nil {
+			return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
+		}
+	}
+	return nil
+}
+
+// Close closes every pool.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range s.pools() {
+		errs = append(errs, db.Close())
+	}
+	return errors.Join(errs...)
 }
