@@ -68,8 +68,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, f apikey.Filter, p cursor.Page)
 	}
 	q.WriteString(` ORDER BY id LIMIT ?`)
 	args = append(args, p.Limit)
-	rows, err := s.query(ctx, s.read, q.String(), args...)
-	return collect(s, rows, err, s.scanAPIKey)
+	return readAll(ctx, s, s.scanAPIKey, q.String(), args...)
 }
 
 // RotateAPIKey replaces the key's hash, keeping the old one as the previous

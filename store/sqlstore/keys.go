@@ -21,13 +21,14 @@ func (s *Store) InsertSigningKey(ctx context.Context, k token.StoredKey) error {
 // ListSigningKeys returns every key, newest first; ties break by id so the
 // order is stable.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]token.StoredKey, error) {
-	rows, err := s.query(ctx, s.read,
+	return readAll(ctx, s, scanSigningKey,
 		`SELECT id, algorithm, public_key, sealed_private_key, created_at FROM signing_keys
 		 ORDER BY created_at DESC, id DESC`)
-	return collect(s, rows, err, func(r scanner) (k token.StoredKey, err error) {
-		err = r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, at(&k.CreatedAt))
-		return k, err
-	})
+}
+
+func scanSigningKey(r scanner) (k token.StoredKey, err error) {
+	err = r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, at(&k.CreatedAt))
+	return k, err
 }
 
 // DeleteSigningKey removes the key with id.

@@ -238,8 +238,7 @@ func (s *Store) ListResources(ctx context.Context, tenantID string, p cursor.Pag
 		q += ` LIMIT ?`
 		args = append(args, p.Limit)
 	}
-	rows, err := s.query(ctx, s.read, q, args...)
-	return collect(s, rows, err, scanResource(tenantID))
+	return readAll(ctx, s, scanResource(tenantID), q, args...)
 }
 
 func scanPolicySet(tenantID string, withText bool) func(r scanner) (policy.PolicySet, error) {
@@ -295,8 +294,7 @@ func (s *Store) ListPolicySetVersions(ctx context.Context, tenantID string, p cu
 	}
 	q += ` ORDER BY version DESC LIMIT ?`
 	args = append(args, p.Limit)
-	rows, err := s.query(ctx, s.read, q, args...)
-	return collect(s, rows, err, scanPolicySet(tenantID, false))
+	return readAll(ctx, s, scanPolicySet(tenantID, false), q, args...)
 }
 
 // AddPolicySet stores ps as version previous+1 of ps.TenantID's policies

@@ -15,10 +15,13 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface {
+// Scanner is a row to scan: a *sql.Row, *sql.Rows or a RowReader's row.
+type Scanner interface {
 	Scan(dest ...any) error
 }
+
+// scanner is the package's short name for Scanner.
+type scanner = Scanner
 
 // exec, query and queryRow run a "?" query on q after rebinding it.
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
@@ -38,13 +41,13 @@ func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...a
 	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
 }
 
-// RowReader is a Dialect's faster way to read one row than database/sql's
-// Rows, for a driver where a benchmark shows the difference.
+// RowReader is a Dialect's faster way to read rows than database/sql's
+// Rows, for a driver where a benchmark shows the difference. The store
+// reads through it outside transactions.
 type RowReader interface {
-	// ReadRow runs query with args on a connection of db and scans its
-	// first row into dest, as (*sql.Row).Scan does: sql.ErrNoRows (or an
-	// error wrapping it) when there is none.
-	ReadRow(ctx context.Context, db *sql.DB, query string, args, dest []any) error
+	// ReadRows runs query with args on a connection of db and calls scan
+	// with each row in turn, stopping at scan's first error.
+	ReadRows(ctx context.Context, db *sql.DB, query string, args []any, scan func(Scanner) error) error
 }
 
 // readRow is a single-row read through a RowReader.
@@ -56,7 +59,42 @@ type readRow struct {
 	args  []any
 }
 
-func (r readRow) Scan(dest ...any) error { return r.rr.ReadRow(r.ctx, r.db, r.query, r.args, dest) }
+// Scan scans the first row as (*sql.Row).Scan does: sql.ErrNoRows when
+// there is none.
+func (r readRow) Scan(dest ...any) error {
+	found := false
+	err := r.rr.ReadRows(r.ctx, r.db, r.query, r.args, func(row Scanner) error {
+		if found {
+			return nil
+		}
+		found = true
+		return row.Scan(dest...)
+	})
+	if err == nil && !found {
+		return sql.ErrNoRows
+	}
+	return err
+}
+
+// readAll reads every row query selects with scan, from the read pool;
+// like collect, it returns an empty, non-nil slice when there are none.
+func readAll[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rr, ok := s.d.(RowReader)
+	if !ok {
+		rows, err := s.query(ctx, s.read, query, args...)
+		return collect(s, rows, err, scan)
+	}
+	out := []T{}
+	err := rr.ReadRows(ctx, s.read, s.d.Rebind(query), args, func(r Scanner) error {
+		v, err := scan(r)
+		out = append(out, v)
+		return err
+	})
+	if err != nil {
+		return nil, s.dbErr(err)
+	}
+	return out, nil
+}
 
 // collect scans every row with scan and closes rows. It returns an empty,
 // non-nil slice when there are no rows.
@@ -90,8 +128,7 @@ func get[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), no
 // p's After and Limit.
 func list[T any](ctx context.Context, s *Store, p cursor.Page, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	p = p.Normalize()
-	rows, err := s.query(ctx, s.read, query, append(args, p.After, p.Limit)...)
-	return collect(s, rows, err, scan)
+	return readAll(ctx, s, scan, query, append(args, p.After, p.Limit)...)
 }
 
 // count reads the one integer query selects.

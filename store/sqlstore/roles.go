@@ -42,9 +42,7 @@ func (s *Store) GetRole(ctx context.Context, tenantID, name string) (identity.Ro
 
 // ListRoles returns all of tenantID's custom roles by name.
 func (s *Store) ListRoles(ctx context.Context, tenantID string) ([]identity.Role, error) {
-	rows, err := s.query(ctx, s.read,
-		`SELECT `+roleCols+` FROM roles WHERE tenant_id = ? ORDER BY name`, tenantID)
-	return collect(s, rows, err, s.scanRole)
+	return readAll(ctx, s, s.scanRole, `SELECT `+roleCols+` FROM roles WHERE tenant_id = ? ORDER BY name`, tenantID)
 }
 
 // DeleteRole deletes a custom role that no member of the tenant holds. The
