@@ -8,10 +8,19 @@ import (
 
 // at is a scan destination for a NOT NULL time column, stored either as
 // unix microseconds or as a timestamp; it always reads back in UTC.
-func at(p *time.Time) sql.Scanner { return timeDest{p} }
+func at(p *time.Time) TimeDest { return timeDest{p} }
 
 // atNull is at for a nullable column: NULL reads back as nil.
-func atNull(p **time.Time) sql.Scanner { return nullTimeDest{p} }
+func atNull(p **time.Time) TimeDest { return nullTimeDest{p} }
+
+// TimeDest is at's and atNull's destination. A RowReader whose driver
+// decodes times itself calls SetTime, where going through Scan would box
+// every time in a driver.Value.
+type TimeDest interface {
+	sql.Scanner
+	// SetTime stores t, or NULL when valid is false.
+	SetTime(t time.Time, valid bool) error
+}
 
 type timeDest struct{ p *time.Time }
 
@@ -20,10 +29,14 @@ func (d timeDest) Scan(src any) error {
 	if err != nil {
 		return err
 	}
-	if !ok {
+	return d.SetTime(t, ok)
+}
+
+func (d timeDest) SetTime(t time.Time, valid bool) error {
+	if !valid {
 		return fmt.Errorf("sqlstore: NULL in a NOT NULL time column")
 	}
-	*d.p = t
+	*d.p = t.UTC()
 	return nil
 }
 
@@ -34,10 +47,15 @@ func (d nullTimeDest) Scan(src any) error {
 	if err != nil {
 		return err
 	}
-	if !ok {
+	return d.SetTime(t, ok)
+}
+
+func (d nullTimeDest) SetTime(t time.Time, valid bool) error {
+	if !valid {
 		*d.p = nil
 		return nil
 	}
+	t = t.UTC()
 	*d.p = &t
 	return nil
 }
@@ -47,9 +65,9 @@ func decodeTime(src any) (time.Time, bool, error) {
 	case nil:
 		return time.Time{}, false, nil
 	case int64:
-		return time.UnixMicro(v).UTC(), true, nil
+		return time.UnixMicro(v), true, nil
 	case time.Time:
-		return v.UTC(), true, nil
+		return v, true, nil
 	}
 	return time.Time{}, false, fmt.Errorf("sqlstore: cannot read %T as a time", src)
 }
