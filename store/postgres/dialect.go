@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -125,13 +124,12 @@ func (dialect) TableExists() string {
 }
 
 // textArray scans a text[], which database/sql hands over in PostgreSQL's
-// text form. It is one pointer, so that making it a scan destination
-// allocates nothing.
+// text form (ReadRows reads it in binary, straight into the []string). It
+// is one pointer, so that making it a scan destination allocates nothing.
 type textArray struct{ p *[]string }
 
-// textArrayMaps decode the text[] values plainTextArray leaves alone; a
-// pgtype.Map caches plans and is not safe for concurrent use, so each scan
-// borrows one.
+// textArrayMaps decode text[] values; a pgtype.Map caches plans and is not
+// safe for concurrent use, so each scan borrows one.
 var textArrayMaps = sync.Pool{New: func() any { return pgtype.NewMap() }}
 
 func (d textArray) Scan(src any) error {
@@ -144,10 +142,6 @@ func (d textArray) Scan(src any) error {
 	default:
 		return fmt.Errorf("postgres: cannot read %T as a text[]", src)
 	}
-	if l, ok := plainTextArray(b); ok {
-		*d.p = l
-		return nil
-	}
 	m := textArrayMaps.Get().(*pgtype.Map)
 	defer textArrayMaps.Put(m)
 	l := []string{}
@@ -159,31 +153,4 @@ func (d textArray) Scan(src any) error {
 	}
 	*d.p = l
 	return nil
-}
-
-// plainTextArray reads the common form of a text[] without pgtype: no
-// quotes, escapes or NULLs, as roles, scopes and permissions always are
-// ({owner,admin}). A snapshot rebuild reads one per member, and going
-// through a pgtype.Map for each cost a third of a 10,000-member rebuild.
-// Anything else reports false and is left to pgtype.
-func plainTextArray(b []byte) ([]string, bool) {
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' || bytes.ContainsAny(b, `"\`) {
-		return nil, false
-	}
-	inner := b[1 : len(b)-1]
-	if len(inner) == 0 {
-		return []string{}, true
-	}
-	if bytes.ContainsAny(inner, "{} \t\r\n") {
-		return nil, false
-	}
-	n := bytes.Count(inner, []byte{','}) + 1
-	out := make([]string, 0, n)
-	for part := range bytes.SplitSeq(inner, []byte{','}) {
-		if len(part) == 0 || string(part) == "NULL" {
-			return nil, false
-		}
-		out = append(out, string(part))
-	}
-	return out, true
 }

@@ -24,13 +24,7 @@ type TimeDest interface {
 
 type timeDest struct{ p *time.Time }
 
-func (d timeDest) Scan(src any) error {
-	t, ok, err := decodeTime(src)
-	if err != nil {
-		return err
-	}
-	return d.SetTime(t, ok)
-}
+func (d timeDest) Scan(src any) error { return scanTime(d, src) }
 
 func (d timeDest) SetTime(t time.Time, valid bool) error {
 	if !valid {
@@ -42,13 +36,7 @@ func (d timeDest) SetTime(t time.Time, valid bool) error {
 
 type nullTimeDest struct{ p **time.Time }
 
-func (d nullTimeDest) Scan(src any) error {
-	t, ok, err := decodeTime(src)
-	if err != nil {
-		return err
-	}
-	return d.SetTime(t, ok)
-}
+func (d nullTimeDest) Scan(src any) error { return scanTime(d, src) }
 
 func (d nullTimeDest) SetTime(t time.Time, valid bool) error {
 	if !valid {
@@ -60,16 +48,17 @@ func (d nullTimeDest) SetTime(t time.Time, valid bool) error {
 	return nil
 }
 
-func decodeTime(src any) (time.Time, bool, error) {
+// scanTime reads src, unix microseconds or a time, into d.
+func scanTime(d TimeDest, src any) error {
 	switch v := src.(type) {
 	case nil:
-		return time.Time{}, false, nil
+		return d.SetTime(time.Time{}, false)
 	case int64:
-		return time.UnixMicro(v), true, nil
+		return d.SetTime(time.UnixMicro(v), true)
 	case time.Time:
-		return v, true, nil
+		return d.SetTime(v, true)
 	}
-	return time.Time{}, false, fmt.Errorf("sqlstore: cannot read %T as a time", src)
+	return fmt.Errorf("sqlstore: cannot read %T as a time", src)
 }
 
 // nullTime writes an optional time: nil is NULL.
