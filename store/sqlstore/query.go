@@ -32,8 +32,10 @@ func (s *Store) query(ctx context.Context, q querier, query string, args ...any)
 	return q.QueryContext(ctx, s.d.Rebind(query), args...)
 }
 
-// A read outside a transaction takes the dialect's RowReader when it has
-// one; the row is then read when it is scanned.
+// queryRow goes through the dialect's RowReader, if it has one, when q is
+// the read pool: outside a transaction. (PostgreSQL's read pool is also its
+// write pool, so an UPDATE … RETURNING outside a transaction goes there
+// too.) The row is then read when it is scanned.
 func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) scanner {
 	if rr, ok := s.d.(RowReader); ok && q == querier(s.read) {
 		return readRow{ctx: ctx, db: s.read, rr: rr, query: s.d.Rebind(query), args: args}

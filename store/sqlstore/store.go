@@ -5,6 +5,9 @@
 // (store/sqlite, store/postgres) is a dialect plus how to open, migrate and
 // close its database.
 //
+// A dialect may also read rows itself, outside database/sql's Rows
+// (RowReader), where its driver does that markedly faster.
+//
 // Queries use "?" placeholders; the dialect rebinds them. Constraint names
 // follow PostgreSQL's (<table>_pkey, <table>_<column>_key,
 // <table>_<column>_fkey); a dialect whose database does not name
