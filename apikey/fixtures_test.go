@@ -132,7 +132,7 @@ func (w *world) stored(t *testing.T, id string) apikey.Key {
 // service registers a service as root.
 func (w *world) service(t *testing.T, name string) serviceaccount.Service {
 	t.Helper()
-	svc, _, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: name})
+	svc, _, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: name, Tenants: []string{identity.Everything}})
 	must(t, err)
 	return svc
 }

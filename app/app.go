@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}
 	apiKeys := apikey.NewService(apikey.Deps{Store: st, Rights: idents, Services: st, Notify: notify},
 		apikey.Options{Env: cfg.APIKeyEnvironment, MaxKeysPerActor: cfg.MaxAPIKeysPerActor})
-	services := serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: idents, Notify: notify},
+	services := serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: idents, KnownResourceType: policy.KnownResourceType, Notify: notify},
 		serviceaccount.Options{Env: cfg.APIKeyEnvironment})
 	pd, err := openPolicy(cfg, st, idents, metrics, log, notify)
 	if err != nil {

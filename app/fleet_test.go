@@ -56,7 +56,7 @@ func TestFleetSharesLimits(t *testing.T) {
 	}
 	svc, secret, err := one.app.Services.Register(context.Background(),
 		identity.ActorContext{ActorID: admin.ActorID(), Credential: identity.CredentialSession},
-		serviceaccount.NewService{Name: "fleet", Scopes: []string{serviceaccount.ScopeRateLimitCheck}})
+		serviceaccount.NewService{Name: "fleet", Scopes: []string{serviceaccount.ScopeRateLimitCheck}, Tenants: []string{identity.Everything}})
 	if err != nil {
 		t.Fatal(err)
 	}

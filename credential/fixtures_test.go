@@ -299,7 +299,7 @@ func (e *env) agent(t *testing.T, owner identity.User, tn identity.Tenant, name 
 // service registers a service, by root.
 func (e *env) service(t *testing.T, root identity.User, name string, scopes ...string) (serviceaccount.Service, string) {
 	t.Helper()
-	svc, secret, err := e.services.Register(context.Background(), sessionOf(root, ""), serviceaccount.NewService{Name: name, Scopes: scopes})
+	svc, secret, err := e.services.Register(context.Background(), sessionOf(root, ""), serviceaccount.NewService{Name: name, Scopes: scopes, Tenants: []string{identity.Everything}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,8 @@ func TestIntrospectAnswers(t *testing.T) {
 	w := newWorld(t, e)
 	ctx := context.Background()
 	svc, clientSecret := e.service(t, w.root, "gateway", "authz:check")
-	asker := identity.ActorContext{ActorID: svc.ActorID(), ActorType: identity.ActorService, Credential: identity.CredentialClientCredentials}
+	asker := identity.ActorContext{ActorID: svc.ActorID(), ActorType: identity.ActorService, Credential: identity.CredentialClientCredentials,
+		Tenants: []string{identity.Everything}}
 	ann := sessionOf(w.ann, w.alpha.ID)
 	tok := e.login(t, w.ann, "")
 	k, key := e.key(t, ann, apikey.NewKey{Scopes: []string{"tenant:read"}})
@@ -102,6 +103,19 @@ func TestIntrospectAnswers(t *testing.T) {
 				t.Fatalf("%+v %v %v", ac, ok, err)
 			}
 		})
+		// A service that does not serve alpha — registered for gamma, or
+		// asking with its API key of beta — learns nothing of it.
+		elsewhere := asker
+		elsewhere.Tenants = []string{w.gamma.ID}
+		betaKey := identity.ActorContext{ActorID: svc.ActorID(), ActorType: identity.ActorService, Credential: identity.CredentialAPIKey, TenantID: w.beta.ID}
+		for name, other := range map[string]identity.ActorContext{"registered for gamma": elsewhere, "with a key of beta": betaKey} {
+			t.Run("inactive "+c.name+" to a service "+name, func(t *testing.T) {
+				ac, ok, err := e.r.Introspect(ctx, other, c.raw)
+				if err != nil || ok || ac.ActorID != "" {
+					t.Fatalf("%+v %v %v", ac, ok, err)
+				}
+			})
+		}
 	}
 	for _, c := range []struct{ name, raw string }{
 		{"garbage", "not a token"},

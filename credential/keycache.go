@@ -26,3 +26,15 @@ func newKeyCache(size int) *keyCache {
 	seed := maphash.MakeSeed()
 	return cache.New[string, *keyEntry](size, func(id string) uint64 { return maphash.String(seed, id) })
 }
+
+// reachEntry is a service's reach as its registration says: the tenants
+// and resource types its tokens act on.
+type reachEntry struct{ tenants, types []string }
+
+// reachCache maps service names to their reach.
+type reachCache = cache.Bounded[string, reachEntry]
+
+func newReachCache(size int) *reachCache {
+	seed := maphash.MakeSeed()
+	return cache.New[string, reachEntry](size, func(name string) uint64 { return maphash.String(seed, name) })
+}

@@ -60,6 +60,7 @@ type Resolver struct {
 	d      Deps
 	opts   Options
 	keys   *keyCache
+	reach  *reachCache
 	blocks *blocklist
 
 	touchMu sync.Mutex
@@ -82,7 +83,7 @@ func NewResolver(d Deps, opts Options) *Resolver {
 	if opts.KeyCacheSize <= 0 {
 		opts.KeyCacheSize = 100_000
 	}
-	return &Resolver{d: d, opts: opts, keys: newKeyCache(opts.KeyCacheSize), blocks: newBlocklist(),
+	return &Resolver{d: d, opts: opts, keys: newKeyCache(opts.KeyCacheSize), reach: newReachCache(4096), blocks: newBlocklist(),
 		touched: map[string]time.Time{}, pending: map[string]time.Time{}}
 }
 
@@ -152,6 +153,13 @@ func (r *Resolver) resolveToken(ctx context.Context, raw string) (identity.Actor
 		// A service token's sid is the client secret it was obtained with.
 		ac.Credential, ac.Permissions, ac.Scopes = identity.CredentialClientCredentials, c.Scope, c.Scope
 		ac.CredentialID, ac.SessionID = c.SessionID, ""
+		// The reach is read at use, not sealed into the token, so that
+		// narrowing a service's tenants applies at once.
+		re, err := r.serviceReach(ctx, c.Subject)
+		if err != nil {
+			return identity.ActorContext{}, err
+		}
+		ac.Tenants, ac.ResourceTypes = re.tenants, re.types
 	default:
 		ac.Credential = identity.CredentialSession
 		if ac.Permissions, err = r.d.RolePermissions(ctx, c.TenantID, c.Roles); err != nil {
@@ -165,6 +173,28 @@ func (r *Resolver) resolveToken(ctx context.Context, raw string) (identity.Actor
 		ac.Permissions = []string{}
 	}
 	return ac, nil
+}
+
+// serviceReach returns a service's tenants and resource types, from the
+// cache or the store. A service gone from the registry reaches nothing: its
+// tokens are refused as its actor's.
+func (r *Resolver) serviceReach(ctx context.Context, actorID string) (reachEntry, error) {
+	name := strings.TrimPrefix(actorID, serviceaccount.ActorPrefix)
+	now := r.d.Now().UnixNano()
+	if e, ok := r.reach.Get(name, now); ok {
+		return e, nil
+	}
+	gen := r.reach.Generation()
+	svc, err := r.d.Services.GetServiceByName(ctx, name)
+	switch {
+	case errors.Is(err, fault.ErrNotFound):
+		return reachEntry{}, errActorDisabled()
+	case err != nil:
+		return reachEntry{}, err
+	}
+	e := reachEntry{tenants: svc.Tenants, types: svc.ResourceTypes}
+	r.reach.PutIfGeneration(name, e, now+int64(r.opts.KeyCacheTTL), now, gen)
+	return e, nil
 }
 
 func errInvalidKey() error {
@@ -330,6 +360,8 @@ func (r *Resolver) Apply(e event.Event) {
 		r.blocks.set(true, e.ID, false)
 	}
 	// A change of rights may concern any cached key (an owner's demotion
-	// narrows their agents' keys); such changes are rare, so start over.
+	// narrows their agents' keys) or a service's reach; such changes are
+	// rare, so start over.
 	r.keys.Purge()
+	r.reach.Purge()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/secret"
+	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/token"
 )
@@ -46,6 +47,7 @@ func TestResolveAccessTokens(t *testing.T) {
 	}
 	exp := e.clock.Now().Add(accessTTL)
 	secretID, keyID := ids.New(), ids.New()
+	e.service(t, w.root, "gateway", "authz:check")
 
 	cases := []struct {
 		name string
@@ -65,6 +67,7 @@ func TestResolveAccessTokens(t *testing.T) {
 		}), identity.ActorContext{
 			ActorID: "service:gateway", ActorType: identity.ActorService, Roles: []string{}, Permissions: []string{"authz:check"},
 			Scopes: []string{"authz:check"}, Credential: identity.CredentialClientCredentials, CredentialID: secretID, ExpiresAt: exp,
+			Tenants: []string{"*"}, ResourceTypes: []string{"*"},
 		}},
 		{"delegated token", e.sign(t, token.Claims{
 			Subject: w.carl.ActorID(), ActorType: identity.ActorAgent, TenantID: w.alpha.ID, Roles: []string{"member"},
@@ -187,25 +190,51 @@ func TestResolveRefusesTokensOfRevokedSessions(t *testing.T) {
 	}
 }
 
-func TestResolveRefusesDelegatedTokensOfARevokedKey(t *testing.T) {
+// TestResolveRefusesDelegatedTokensWhenTheirKeyOrSessionEnds: a delegated
+// token stops with the agent's key and with the session of the person it
+// acts for.
+func TestResolveRefusesDelegatedTokensWhenTheirKeyOrSessionEnds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	w := newWorld(t, e)
-	carl := e.login(t, w.carl, w.alpha.ID)
+	ctx := context.Background()
 	ag := e.agent(t, w.carl, w.alpha, "helper")
-	k, _ := e.key(t, sessionOf(w.carl, w.alpha.ID), apikey.NewKey{ActorID: ag.ActorID(), Scopes: []string{"tenant:read"}})
-	delegated := e.sign(t, token.Claims{
-		Subject: w.carl.ActorID(), ActorType: identity.ActorAgent, TenantID: w.alpha.ID, SessionID: carl.SessionID,
-		CredentialID: k.ID, Act: &token.Actor{Subject: ag.ActorID(), Owner: w.carl.ActorID()}, Scope: []string{"tenant:read"},
-	})
-	e.mustResolve(t, delegated)
-	if err := e.apikeys.Revoke(context.Background(), sessionOf(w.carl, w.alpha.ID), k.ID); err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name string
+		end  func(t *testing.T, k apikey.Key, carl session.Tokens)
+		// sessionLives: the person's own session goes on.
+		sessionLives bool
+	}{
+		{"the agent's key revoked", func(t *testing.T, k apikey.Key, _ session.Tokens) {
+			if err := e.apikeys.Revoke(ctx, sessionOf(w.carl, w.alpha.ID), k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"the person signed out", func(t *testing.T, _ apikey.Key, carl session.Tokens) {
+			ac := sessionOf(w.carl, w.alpha.ID)
+			ac.SessionID = carl.SessionID
+			if err := e.sessions.Logout(ctx, ac, false); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
 	}
-	e.deliver()
-	e.wantRefused(t, delegated, fault.Unauthenticated, "token_revoked")
-	// The human's own session goes on.
-	e.mustResolve(t, carl.AccessToken)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			carl := e.login(t, w.carl, w.alpha.ID)
+			k, _ := e.key(t, sessionOf(w.carl, w.alpha.ID), apikey.NewKey{ActorID: ag.ActorID(), Scopes: []string{"tenant:read"}})
+			delegated := e.sign(t, token.Claims{
+				Subject: w.carl.ActorID(), ActorType: identity.ActorAgent, TenantID: w.alpha.ID, SessionID: carl.SessionID,
+				CredentialID: k.ID, Act: &token.Actor{Subject: ag.ActorID(), Owner: w.carl.ActorID()}, Scope: []string{"tenant:read"},
+			})
+			e.mustResolve(t, delegated)
+			c.end(t, k, carl)
+			e.deliver()
+			e.wantRefused(t, delegated, fault.Unauthenticated, "token_revoked")
+			if c.sessionLives {
+				e.mustResolve(t, carl.AccessToken)
+			}
+		})
+	}
 }
 
 func TestResolveAPIKeys(t *testing.T) {
@@ -317,6 +346,12 @@ func TestResolveRefusesBadAPIKeys(t *testing.T) {
 	if err := e.st.UpdateService(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
+	// olga's agent's key, olga disabled since.
+	olga := e.user(t, "olga@example.com", false)
+	e.join(t, w.alpha, olga, identity.RoleMember)
+	orphan := e.agent(t, olga, w.alpha, "orphan")
+	_, orphanRaw := e.key(t, sessionOf(olga, w.alpha.ID), apikey.NewKey{ActorID: orphan.ActorID(), Scopes: []string{"tenant:read"}})
+	e.setUserStatus(t, olga, identity.UserDisabled)
 	e.announced.Take()
 
 	cases := []struct {
@@ -341,6 +376,7 @@ func TestResolveRefusesBadAPIKeys(t *testing.T) {
 		{"expired", expiredRaw, fault.Unauthenticated, "api_key_expired", 1},
 		{"holder no longer in the tenant", leftRaw, fault.Unauthenticated, "api_key_holder_inactive", 1},
 		{"agent disabled", agentRaw, fault.Unauthenticated, "api_key_holder_inactive", 1},
+		{"agent's owner disabled", orphanRaw, fault.Unauthenticated, "api_key_holder_inactive", 1},
 		{"service disabled", svcRaw, fault.Unauthenticated, "actor_disabled", 1},
 	}
 	for _, c := range cases {
@@ -596,4 +632,42 @@ func TestAKeyChangeAnnouncedDuringAReadIsNotUndone(t *testing.T) {
 	if got := e.mustResolve(t, raw).RateLimit; got != "100/1m" {
 		t.Fatalf("rate limit %q after the announced change", got)
 	}
+}
+
+// TestServiceTokenReachFollowsTheRegistry reads a service token's tenants
+// and resource types from the registry, not the token: a narrowing applies
+// to tokens already issued, once announced, and a deleted service's tokens
+// reach nothing.
+func TestServiceTokenReachFollowsTheRegistry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := newWorld(t, e)
+	ctx := context.Background()
+	root := sessionOf(w.root, "")
+	svc, _ := e.service(t, w.root, "mailer", "authz:check")
+	raw := e.sign(t, token.Claims{Subject: svc.ActorID(), ActorType: identity.ActorService, SessionID: ids.New(), Scope: []string{"authz:check"}})
+	reach := func(t *testing.T, tenants, types []string) {
+		t.Helper()
+		ac := e.mustResolve(t, raw)
+		if !slices.Equal(ac.Tenants, tenants) || !slices.Equal(ac.ResourceTypes, types) {
+			t.Fatalf("reach %v on %v, want %v on %v", ac.Tenants, ac.ResourceTypes, tenants, types)
+		}
+	}
+	reach(t, []string{"*"}, []string{"*"})
+
+	_, err := e.services.Update(ctx, root, svc.ID, serviceaccount.Patch{Tenants: &[]string{w.alpha.ID}, ResourceTypes: &[]string{"tool"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until the change is announced, the cached reach holds (at most the
+	// key cache's TTL); once it is, the new one.
+	reach(t, []string{"*"}, []string{"*"})
+	e.deliver()
+	reach(t, []string{w.alpha.ID}, []string{"tool"})
+
+	if err := e.services.Delete(ctx, root, svc.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.deliver()
+	e.wantRefused(t, raw, fault.Unauthenticated, "actor_disabled")
 }

@@ -74,8 +74,11 @@ func TestEcosystem(t *testing.T) {
 		t.Fatalf("member in tenant %q, outsider in %q; acme is %q", memberTenant, outsiderTenant, tenantID)
 	}
 
-	// One service account, authz:check, shared by the three services.
-	svc := api.Send("POST", "/v1/services", ownerTok, map[string]any{"name": "examples", "scopes": []string{"authz:check"}}, http.StatusCreated)
+	// One service account shared by the three services: it asks
+	// (authz:check) and registers channels and tools (authz:write).
+	svc := api.Send("POST", "/v1/services", ownerTok, map[string]any{
+		"name": "examples", "scopes": []string{"authz:check", "authz:write"}, "tenants": []string{"*"},
+	}, http.StatusCreated)
 	svcEnv := []string{
 		"TOLLGATE_URL=" + tgURL, "TOLLGATE_ISSUER=" + e2e.Issuer, "LISTEN=127.0.0.1:0",
 		"TOLLGATE_CLIENT_ID=" + svc.Str(t, "client_id"), "TOLLGATE_CLIENT_SECRET=" + svc.Str(t, "client_secret"),

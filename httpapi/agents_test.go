@@ -82,25 +82,7 @@ func TestAgentList(t *testing.T) {
 		slices.Sort(all)
 		createAgent(t, ts, w.outBTok, w.tenantB, "of B")
 
-		listAll := func(t *testing.T, token string) []string {
-			t.Helper()
-			var out []string
-			cursor := ""
-			for pages := 0; ; pages++ {
-				r := ts.do("GET", base+"?limit=2&cursor="+cursor, token, nil)
-				expect(t, r, http.StatusOK, "")
-				for _, it := range r.items() {
-					out = append(out, it["id"].(string))
-				}
-				if cursor = r.str("next_cursor"); cursor == "" {
-					return out
-				}
-				if pages > 10 {
-					t.Fatal("pagination does not end")
-				}
-			}
-		}
-		if got := listAll(t, w.memberTok); !slices.Equal(got, all) {
+		if got := listAll(t, ts, w.memberTok, base, "id"); !slices.Equal(got, all) {
 			t.Fatalf("agents:read lists %v, want %v", got, all)
 		}
 		expect(t, ts.do("GET", base+"?limit=0", w.memberTok, nil), http.StatusBadRequest, "invalid_limit")

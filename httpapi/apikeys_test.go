@@ -170,7 +170,6 @@ func TestAPIKeyCreateBadInput(t *testing.T) {
 		}{
 			{"unknown scope", map[string]any{"name": "k", "scopes": []string{"everything"}}, 400, "unknown_scope"},
 			{"expires_at not a time", `{"name": "k", "expires_at": "tomorrow"}`, 400, ""},
-			{"missing name", map[string]any{"scopes": []string{"tenant:read"}}, 400, "invalid_name"},
 			{"scopes not a list", `{"name": "k", "scopes": "tenant:read"}`, 400, "invalid_type"},
 			{"unknown field", `{"name": "k", "admin": true}`, 400, "unknown_field"},
 			{"empty body", "", 400, "invalid_json"},
@@ -220,26 +219,6 @@ func TestAPIKeyFollowsHolderRights(t *testing.T) {
 	})
 }
 
-// TestAPIKeyFollowsRoleEdits checks that editing a custom role narrows the
-// keys of its holders at once, as a demotion does.
-func TestAPIKeyFollowsRoleEdits(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, ts *testServer) {
-		w := newWorld(t, ts)
-		role := "/v1/tenants/" + w.tenantA + "/roles/reader"
-		expect(t, ts.do("PUT", role, w.ownerTok, map[string]any{"permissions": []string{"tenant:read", "members:read"}}), http.StatusOK, "")
-		_, tok := addMember(t, ts, w.ownerTok, w.tenantA, "reader@a.example", "reader")
-		_, key := createKey(t, ts, tok, map[string]any{"name": "reader", "scopes": []string{"members:read", "tenant:read"}})
-		expect(t, ts.withKey("GET", "/v1/tenants/"+w.tenantA+"/members", key, nil), http.StatusOK, "")
-
-		expect(t, ts.do("PUT", role, w.ownerTok, map[string]any{"permissions": []string{"tenant:read"}}), http.StatusOK, "")
-		me := ts.withKey("GET", "/v1/auth/me", key, nil)
-		if !slices.Equal(me.strs("permissions"), []string{"tenant:read"}) {
-			t.Fatalf("editing the role did not narrow the key at once: me = %s", me.raw)
-		}
-		expect(t, ts.withKey("GET", "/v1/tenants/"+w.tenantA+"/members", key, nil), http.StatusForbidden, "permission_denied")
-	})
-}
-
 func TestAPIKeyList(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, ts *testServer) {
 		w := newWorld(t, ts)
@@ -253,43 +232,18 @@ func TestAPIKeyList(t *testing.T) {
 		agentKeyID, _ := createKey(t, ts, w.memberTok, map[string]any{"name": "agent", "actor_id": "agent:" + agent, "scopes": []string{"tenant:read"}})
 		adminKeyID, _ := createKey(t, ts, w.adminTok, map[string]any{"name": "admin"})
 
-		// listAll walks every page and returns the ids in order.
-		listAll := func(t *testing.T, token, query string) []string {
-			t.Helper()
-			var out []string
-			cursor := ""
-			for pages := 0; ; pages++ {
-				r := ts.do("GET", "/v1/api-keys?limit=2&cursor="+cursor+query, token, nil)
-				expect(t, r, http.StatusOK, "")
-				if len(r.items()) > 2 {
-					t.Fatalf("page larger than the limit: %s", r.raw)
-				}
-				for _, it := range r.items() {
-					if _, has := it["key"]; has {
-						t.Fatalf("a listed key has its secret: %s", r.raw)
-					}
-					out = append(out, it["id"].(string))
-				}
-				if cursor = r.str("next_cursor"); cursor == "" {
-					return out
-				}
-				if pages > 10 {
-					t.Fatal("pagination does not end")
-				}
-			}
-		}
-		all := listAll(t, w.ownerTok, "")
+		all := listAll(t, ts, w.ownerTok, "/v1/api-keys", "id")
 		want := append(slices.Clone(mine), agentKeyID, adminKeyID)
 		slices.Sort(want)
 		if !slices.Equal(all, want) {
 			t.Fatalf("owner lists %v, want %v", all, want)
 		}
-		if got := listAll(t, w.ownerTok, "&actor_id="+w.member.ActorID()); !slices.Equal(got, mine) {
+		if got := listAll(t, ts, w.ownerTok, "/v1/api-keys?actor_id="+w.member.ActorID(), "id"); !slices.Equal(got, mine) {
 			t.Fatalf("filtered by member: %v, want %v", got, mine)
 		}
 		// Revoked keys are listed only when asked for.
 		expect(t, ts.do("DELETE", "/v1/api-keys/"+mine[1], w.adminTok, nil), http.StatusNoContent, "")
-		if got := listAll(t, w.memberTok, "&actor_id="+w.member.ActorID()+"&include_revoked=true"); !slices.Equal(got, mine) {
+		if got := listAll(t, ts, w.memberTok, "/v1/api-keys?actor_id="+w.member.ActorID()+"&include_revoked=true", "id"); !slices.Equal(got, mine) {
 			t.Fatalf("include_revoked lists %v, want %v", got, mine)
 		}
 
@@ -449,74 +403,32 @@ func TestAPIKeysCrossTenant(t *testing.T) {
 	})
 }
 
-// TestAPIKeyExpiry checks keys and rotated-out secrets past their end. The
-// store is written directly, so that nothing waits for a clock.
+// TestAPIKeyExpiry checks a key past its end. The store is written
+// directly, so that nothing waits for a clock.
 func TestAPIKeyExpiry(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, ts *testServer) {
 		w := newWorld(t, ts)
-		ctx := context.Background()
 		past := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
-		agent := createAgent(t, ts, w.memberTok, w.tenantA, "assistant")
-		expired := func(holder string) (string, string) {
-			id := ids.New()
-			raw, hash := secret.Generate(secret.KeyPrefix, secret.EnvLive, id)
-			if err := ts.store.CreateAPIKey(ctx, apikey.Key{
-				ID: id, TenantID: w.tenantA, ActorID: holder, CreatedBy: w.member.ActorID(), Name: "expired",
-				Scopes: []string{"tenant:read"}, Hash: hash, ExpiresAt: &past, CreatedAt: past.Add(-time.Hour),
-			}); err != nil {
-				t.Fatal(err)
-			}
-			return id, raw
+		id := ids.New()
+		key, hash := secret.Generate(secret.KeyPrefix, secret.EnvLive, id)
+		if err := ts.store.CreateAPIKey(context.Background(), apikey.Key{
+			ID: id, TenantID: w.tenantA, ActorID: w.member.ActorID(), CreatedBy: w.member.ActorID(), Name: "expired",
+			Scopes: []string{"tenant:read"}, Hash: hash, ExpiresAt: &past, CreatedAt: past.Add(-time.Hour),
+		}); err != nil {
+			t.Fatal(err)
 		}
-		id, key := expired(w.member.ActorID())
-		_, agentKey := expired("agent:" + agent)
-
 		const series = `tollgate_credential_rejections_total{code="api_key_expired",kind="api_key"}`
 		before := ts.metric(series)
 		expect(t, ts.withKey("GET", "/v1/auth/me", key, nil), http.StatusUnauthorized, "api_key_expired")
 		expect(t, ts.do("GET", "/v1/auth/me", key, nil), http.StatusUnauthorized, "api_key_expired")
-		expect(t, ts.withKey("GET", "/v1/auth/me", agentKey, nil), http.StatusUnauthorized, "api_key_expired")
-		if got := ts.metric(series); got != before+3 {
-			t.Fatalf("%s = %v, want %v", series, got, before+3)
+		if got := ts.metric(series); got != before+2 {
+			t.Fatalf("%s = %v, want %v", series, got, before+2)
 		}
-		expectOAuth(t, ts.postForm("/oauth/token", nil, exchangeForm(w.memberTok, agentKey)), 400, "invalid_grant")
 		// Its record is still there to see, and an expired key is listed.
 		got := ts.do("GET", "/v1/api-keys/"+id, w.memberTok, nil)
 		expect(t, got, http.StatusOK, "")
 		if got.str("expires_at") == "" || got.str("revoked_at") != "" {
 			t.Fatalf("expired key: %s", got.raw)
 		}
-	})
-}
-
-// TestCredentialsOfSuspendedTenant checks that suspending a tenant stops
-// every credential bound to it at once, and lifting it restores them.
-func TestCredentialsOfSuspendedTenant(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, ts *testServer) {
-		w := newWorld(t, ts)
-		_, root := ts.platformAdmin("root@platform.example")
-		_, key := createKey(t, ts, w.memberTok, map[string]any{"name": "k", "scopes": []string{"tenant:read"}})
-		agent := createAgent(t, ts, w.memberTok, w.tenantA, "assistant")
-		_, agentKey := createKey(t, ts, w.memberTok, map[string]any{"name": "a", "actor_id": "agent:" + agent, "scopes": []string{"tenant:read"}})
-		delegated := exchange(t, ts, exchangeForm(w.memberTok, agentKey)).str("access_token")
-		_, bKey := createKey(t, ts, w.outBTok, map[string]any{"name": "b", "scopes": []string{"tenant:read"}})
-
-		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, root, map[string]string{"status": "suspended"}), http.StatusOK, "")
-		for name, send := range map[string]func() response{
-			"key":       func() response { return ts.withKey("GET", "/v1/auth/me", key, nil) },
-			"agent key": func() response { return ts.withKey("GET", "/v1/auth/me", agentKey, nil) },
-			"delegated": func() response { return ts.do("GET", "/v1/auth/me", delegated, nil) },
-		} {
-			t.Run(name, func(t *testing.T) {
-				expect(t, send(), http.StatusForbidden, "tenant_suspended")
-			})
-		}
-		expectOAuth(t, ts.postForm("/oauth/token", nil, exchangeForm(w.memberTok, agentKey)), 400, "invalid_grant")
-		expect(t, ts.withKey("GET", "/v1/auth/me", bKey, nil), http.StatusOK, "")
-
-		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, root, map[string]string{"status": "active"}), http.StatusOK, "")
-		expect(t, ts.withKey("GET", "/v1/auth/me", key, nil), http.StatusOK, "")
-		expect(t, ts.withKey("GET", "/v1/auth/me", agentKey, nil), http.StatusOK, "")
-		expect(t, ts.do("GET", "/v1/auth/me", delegated, nil), http.StatusOK, "")
 	})
 }

@@ -91,9 +91,7 @@ func TestLoginBadInput(t *testing.T) {
 			{"unknown field", `{"email": "user@example.com", "password": "x", "admin": true}`, 400, "unknown_field"},
 			{"trailing data", `{"email": "user@example.com", "password": "x"} {}`, 400, "invalid_json"},
 			{"bad email", `{"email": "no-at-sign", "password": "x"}`, 400, "invalid_email"},
-			{"huge password", `{"email": "user@example.com", "password": "` + strings.Repeat("a", 5000) + `"}`, 400, "invalid_password"},
 			{"huge body", `{"email": "` + strings.Repeat("a", 2<<20) + `"}`, 413, "body_too_large"},
-			{"bad tenant", `{"email": "user@example.com", "password": "` + testPassword + `", "tenant": "NOT A SLUG"}`, 400, "invalid_tenant"},
 			{"foreign tenant", `{"email": "user@example.com", "password": "` + testPassword + `", "tenant": "someone-else"}`, 403, "tenant_access_denied"},
 		}
 		for _, c := range cases {

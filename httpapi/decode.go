@@ -34,6 +34,9 @@ func decodeJSON(r *http.Request, dst any) error {
 	if !utf8.Valid(raw) {
 		return fault.Invalidf("", CodeInvalidUTF8, "the request body must be valid UTF-8")
 	}
+	if loneSurrogate(raw) {
+		return fault.Invalidf("", CodeInvalidUTF8, `the request body must be valid UTF-8: a \u escape names half a surrogate pair`)
+	}
 	body := bufio.NewReader(bytes.NewReader(raw))
 	if err := requireObject(body); err != nil {
 		return err
@@ -109,4 +112,59 @@ func jsonType(goKind string) string {
 	default:
 		return "number"
 	}
+}
+
+// loneSurrogate reports whether raw escapes half of a UTF-16 surrogate
+// pair (\ud800 without a low half, or a low half alone): json.Decoder
+// turns it into U+FFFD without a word, as it does invalid UTF-8.
+// Backslashes occur only inside strings, so no string state is needed.
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i+1 < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // skip the escaped character, a backslash included
+			continue
+		}
+		v, ok := hex4(raw, i+2)
+		switch {
+		case !ok:
+			return false // malformed: the decoder says so
+		case v >= 0xdc00 && v <= 0xdfff:
+			return true
+		case v >= 0xd800 && v <= 0xdbff:
+			if i+11 >= len(raw) || raw[i+6] != '\\' || raw[i+7] != 'u' {
+				return true
+			}
+			if low, ok := hex4(raw, i+8); !ok || low < 0xdc00 || low > 0xdfff {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits at raw[i:].
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var v rune
+	for _, c := range raw[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -150,9 +149,6 @@ func (s *Server) gatewayDeny(w http.ResponseWriter, r *http.Request, d gatewayDe
 		h.Set(hdrDecisionID, d.DecisionID)
 	}
 	h.Set(hdrReasons, strings.Join(d.Reasons, ","))
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusForbidden)
 	s.Log.DebugContext(r.Context(), "gateway denied", "code", d.Code, "method", d.Method, "action", d.Action)
-	return json.NewEncoder(w).Encode(d)
+	return writeTyped(w, http.StatusForbidden, "application/problem+json", d)
 }

@@ -30,6 +30,7 @@ routes:
   - {method: GET,   path: "/channels/{id}/messages", action: READ,         resource: {type: channel, id: "{id}"}}
   - {method: PATCH, path: "/channels/{id}",          action: MANAGE,       resource: {type: channel, id: "{id}"}}
   - {method: POST,  path: "/tools/{name}/run",       action: EXECUTE_TOOL, resource: {type: tool, id: "tool-{name}"}}
+  - {method: PUT,   path: "/tenants/{id}/settings",  action: MANAGE_TENANT, resource: {type: tenant, id: "{id}"}}
 `
 
 // writeRoutes writes text to a route file in a temporary directory.
@@ -69,7 +70,9 @@ func TestGatewayAuth(t *testing.T) {
 		pw := newPolicyWorld(t, ts)
 		w := pw.world
 		_, memberKey := createKey(t, ts, w.memberTok, map[string]any{"name": "member's", "scopes": []string{"tenant:read"}})
+		_, ownerReadKey := createKey(t, ts, w.ownerTok, map[string]any{"name": "owner's", "scopes": []string{"tenant:read"}})
 		msgs := "/channels/" + seedChannel + "/messages"
+		settings := "/tenants/" + w.tenantA + "/settings"
 		member := w.member.ActorID()
 
 		for _, c := range []struct {
@@ -82,7 +85,6 @@ func TestGatewayAuth(t *testing.T) {
 			reasons          string
 		}{
 			{"nginx permit", "nginx", w.memberTok, "POST", msgs, "GET", "/v1/gateway/auth", 200, "", member, "", ""},
-			{"nginx permit with query", "nginx", w.memberTok, "GET", msgs + "?since=1&x=/../", "GET", "/v1/gateway/auth", 200, "", member, "", ""},
 			{"traefik permit", "traefik", w.memberTok, "GET", msgs, "GET", "/v1/gateway/auth", 200, "", member, "", ""},
 			{"traefik permit, POST to the endpoint", "traefik", w.memberTok, "POST", msgs, "POST", "/v1/gateway/auth", 200, "", member, "", ""},
 			{"envoy path prefix", "", w.memberTok, "", "", "POST", "/v1/gateway/auth" + msgs, 200, "", member, "", ""},
@@ -90,13 +92,12 @@ func TestGatewayAuth(t *testing.T) {
 			{"API key as bearer", "traefik", memberKey, "GET", msgs, "GET", "/v1/gateway/auth", 200, "", member, "", ""},
 			{"delegated agent", "nginx", pw.delegated, "POST", "/tools/search/run", "GET", "/v1/gateway/auth", 200, "", "agent:" + pw.agent, member, ""},
 
+			{"owner's session manages the tenant", "nginx", w.ownerTok, "PUT", settings, "GET", "/v1/gateway/auth", 200, "", w.owner.ActorID(), "", ""},
+			{"owner's tenant:read key may not", "nginx", "key:" + ownerReadKey, "PUT", settings, "GET", "/v1/gateway/auth", 403, "access_denied", "", "", "credential_scope"},
 			{"member manages: deny", "nginx", w.memberTok, "PATCH", "/channels/" + seedChannel, "GET", "/v1/gateway/auth", 403, "access_denied", "", "", "default_deny"},
 			{"other member sends: deny", "traefik", pw.otherTok, "POST", msgs, "GET", "/v1/gateway/auth", 403, "access_denied", "", "", "default_deny"},
 			{"delegated, tool not allowing it", "nginx", pw.delegated, "POST", "/tools/billing/run", "GET", "/v1/gateway/auth", 403, "access_denied", "", "", "default_deny"},
 			{"unmapped path", "nginx", w.memberTok, "GET", "/admin", "GET", "/v1/gateway/auth", 403, "gateway_route_not_found", "", "", "gateway_route_not_found"},
-			{"unmapped method", "nginx", w.memberTok, "DELETE", msgs, "GET", "/v1/gateway/auth", 403, "gateway_route_not_found", "", "", "gateway_route_not_found"},
-			{"dot segments", "nginx", w.memberTok, "POST", "/channels/x/../" + seedChannel + "/messages", "GET", "/v1/gateway/auth", 403, "gateway_route_not_found", "", "", "gateway_route_not_found"},
-			{"encoded slash", "traefik", w.memberTok, "POST", "/channels/a%2F" + seedChannel + "/messages", "GET", "/v1/gateway/auth", 403, "gateway_route_not_found", "", "", "gateway_route_not_found"},
 			{"no original request", "", w.memberTok, "", "", "GET", "/v1/gateway/auth", 403, "gateway_route_not_found", "", "", "gateway_route_not_found"},
 			{"service without a tenant", "nginx", pw.checker, "POST", msgs, "GET", "/v1/gateway/auth", 403, "", "", "", ""},
 
@@ -123,6 +124,8 @@ func TestGatewayAuth(t *testing.T) {
 						wantType, wantRoles = "agent", h.Get("X-Tollgate-Roles")
 					case c.cred == memberKey || c.cred == "key:"+memberKey:
 						wantRoles = ""
+					case c.cred == w.ownerTok:
+						wantRoles = "owner"
 					}
 					if h.Get("X-Tollgate-Actor-Type") != wantType || h.Get("X-Tollgate-Roles") != wantRoles {
 						t.Fatalf("type %q roles %q", h.Get("X-Tollgate-Actor-Type"), h.Get("X-Tollgate-Roles"))
@@ -158,13 +161,11 @@ func TestGatewayNotConfigured(t *testing.T) {
 }
 
 // TestGatewayBadTable checks that a server refuses to start on a route
-// table it cannot use, naming the file and the route.
+// table it cannot use, naming the file and the route; what a table may not
+// say is gateway.TestParseErrors.
 func TestGatewayBadTable(t *testing.T) {
 	for _, c := range []struct{ name, text, want string }{
 		{"unknown action", `routes: [{method: GET, path: /a, action: FLY, resource: {type: channel, id: x}}]`, `routes[0] (GET /a): unknown action "FLY"; known actions: `},
-		{"bad type", `routes: [{method: GET, path: /a, action: READ, resource: {type: dog, id: x}}]`, `unknown resource type "dog"`},
-		{"placeholder", `routes: [{method: GET, path: "/a/{id}", action: READ, resource: {type: channel, id: "{x}"}}]`, `uses {x}, which the path does not have`},
-		{"duplicate", "routes:\n  - {method: GET, path: /a, action: READ, resource: {type: channel, id: x}}\n  - {method: GET, path: /a, action: READ, resource: {type: channel, id: x}}", `routes[1] (GET /a): duplicate pattern`},
 		{"not a table", `{"routes": 3}`, `cannot unmarshal`},
 		{"missing", "", `no such file`},
 	} {

@@ -267,6 +267,31 @@ func (r response) items() []map[string]any {
 	return out
 }
 
+// listAll walks the list at path two items a page and returns the field of
+// every item in order, failing unless every page is 200 and within the
+// limit, and if an item carries a secret ("key"), as no list may.
+func listAll(t *testing.T, ts *testServer, token, path, field string) []string {
+	t.Helper()
+	sep := map[bool]string{true: "&", false: "?"}[strings.Contains(path, "?")]
+	var out []string
+	for cursor, pages := "", 0; ; pages++ {
+		r := ts.do("GET", path+sep+"limit=2&cursor="+url.QueryEscape(cursor), token, nil)
+		expect(t, r, http.StatusOK, "")
+		for _, it := range r.items() {
+			if _, has := it["key"]; has || len(r.items()) > 2 {
+				t.Fatalf("a page with a secret or over the limit: %s", r.raw)
+			}
+			out = append(out, it[field].(string))
+		}
+		if cursor = r.str("next_cursor"); cursor == "" {
+			return out
+		}
+		if pages > 10 {
+			t.Fatal("pagination does not end")
+		}
+	}
+}
+
 // strs returns a JSON array of strings held under key.
 func (r response) strs(key string) []string {
 	list, _ := r.body[key].([]any)

@@ -90,7 +90,7 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 	w := newWorld(t, ts)
 	before := ts.do("GET", "/v1/tenants/"+w.tenantA, w.ownerTok, nil)
 	expect(t, before, http.StatusOK, "")
-	for _, body := range []string{"{\"name\":\"a\xc0\xafb\"}", "{\"name\":\"\xff\"}", "{\"name\":\"\xed\xa0\x80\"}"} {
+	for _, body := range []string{"{\"name\":\"a\xc0\xafb\"}", "{\"name\":\"\xff\"}", "{\"name\":\"\xed\xa0\x80\"}", `{"name":"a\ud800b"}`} {
 		req, _ := http.NewRequest("PATCH", ts.url+"/v1/tenants/"+w.tenantA, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+w.ownerTok)
 		req.Header.Set("Content-Type", "application/json")

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -107,6 +108,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			}
 		}
 		ctx := context.WithValue(r.Context(), ctxKey{}, info)
+		ctx = audit.WithOriginFunc(ctx, func() audit.Origin { return s.origin(r, info) })
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
@@ -151,4 +153,17 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 			writeError(w, r, s.Log, err)
 		}
 	})
+}
+
+// origin is who made r and from where, for the audit events its act
+// records: known once authenticate has resolved the credential.
+func (s *Server) origin(r *http.Request, info *requestInfo) audit.Origin {
+	o := audit.Origin{ClientIP: s.opts.TrustedProxies.ClientIP(r), UserAgent: r.UserAgent(), RequestID: info.id, TraceID: info.traceID}
+	if ac := info.actor; ac != nil {
+		o.ActorID, o.OnBehalfOf, o.CredentialKind, o.CredentialID = ac.ActorID, ac.OnBehalfOf, ac.Credential, ac.CredentialID
+		if o.CredentialID == "" {
+			o.CredentialID = ac.SessionID
+		}
+	}
+	return o
 }

@@ -101,7 +101,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 	ownerTok := ts.login(owner.Email, ta.ID).str("access_token")
 	tokens := []string{ts.login(member.Email, ta.ID).str("access_token"), ts.login(outsider.Email, tb.ID).str("access_token")}
 	root := ts.login("root@platform.example", "").str("access_token")
-	r := ts.do("POST", "/v1/services", root, map[string]any{"name": "messaging", "scopes": []string{"authz:check"}})
+	r := ts.do("POST", "/v1/services", root, map[string]any{"name": "messaging", "scopes": []string{"authz:check", "authz:write"}, "tenants": []string{"*"}})
 	if r.status != http.StatusCreated {
 		f.Fatalf("registering a service: %s", r.raw)
 	}

@@ -81,7 +81,7 @@ type policyWorld struct {
 	agentKey          string
 	delegated         string // the member's rights delegated to the agent
 	root              string // a platform admin's token
-	checker, outsider string // service tokens with and without authz:check
+	checker, outsider string // service tokens with authz:check and authz:write, and without
 }
 
 func newPolicyWorld(t *testing.T, ts *testServer) *policyWorld {
@@ -108,7 +108,7 @@ func newPolicyWorld(t *testing.T, ts *testServer) *policyWorld {
 	)
 
 	_, pw.root = ts.platformAdmin("root@platform.example")
-	id, secret := registerService(t, ts, pw.root, "messaging", "authz:check")
+	id, secret := registerService(t, ts, pw.root, "messaging", "authz:check", "authz:write")
 	pw.checker = serviceToken(t, ts, id, secret)
 	id, secret = registerService(t, ts, pw.root, "mailer", "ratelimit:check")
 	pw.outsider = serviceToken(t, ts, id, secret)

@@ -115,13 +115,18 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 
 // writeJSON sends v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	return writeTyped(w, status, "application/json", v)
+}
+
+// writeTyped writes v as JSON of contentType with status.
+func writeTyped(w http.ResponseWriter, status int, contentType string, v any) error {
 	// Encode first: a value that cannot be encoded is a real 500, not a
 	// success status followed by an error (and a lost secret).
 	body, err := json.Marshal(v)
 	if err != nil {
 		return fault.Wrap(fault.Internal, CodeInternalError, err)
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, err = w.Write(append(body, '\n'))

@@ -8,15 +8,18 @@ import (
 )
 
 type serviceJSON struct {
-	ID          string    `json:"id"`
-	ClientID    string    `json:"client_id"`
-	ActorID     string    `json:"actor_id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Scopes      []string  `json:"scopes"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string   `json:"id"`
+	ClientID    string   `json:"client_id"`
+	ActorID     string   `json:"actor_id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Scopes      []string `json:"scopes"`
+	// Tenants and ResourceTypes are the service's reach ("*": all).
+	Tenants       []string  `json:"tenants"`
+	ResourceTypes []string  `json:"resource_types"`
+	Status        string    `json:"status"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 	// ClientSecret is present only when it was just created or rotated.
 	ClientSecret string `json:"client_secret,omitempty"`
 }
@@ -28,14 +31,16 @@ func serviceOut(s serviceaccount.Service) serviceJSON {
 	}
 	return serviceJSON{
 		ID: s.ID, ClientID: s.ID, ActorID: s.ActorID(), Name: s.Name, Description: s.Description,
-		Scopes: scopes, Status: string(s.Status), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		Scopes: scopes, Tenants: s.Tenants, ResourceTypes: s.ResourceTypes, Status: string(s.Status), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 }
 
 type createServiceRequest struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	Scopes      []string `json:"scopes"`
+	Name          string   `json:"name"`
+	Description   string   `json:"description"`
+	Scopes        []string `json:"scopes"`
+	Tenants       []string `json:"tenants"`
+	ResourceTypes []string `json:"resource_types"`
 }
 
 func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
@@ -44,7 +49,7 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	svc, secret, err := s.Services.Register(r.Context(), *actor(r), serviceaccount.NewService{
-		Name: in.Name, Description: in.Description, Scopes: in.Scopes,
+		Name: in.Name, Description: in.Description, Scopes: in.Scopes, Tenants: in.Tenants, ResourceTypes: in.ResourceTypes,
 	})
 	if err != nil {
 		return err
@@ -77,9 +82,11 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) error {
 }
 
 type patchServiceRequest struct {
-	Description *string                `json:"description"`
-	Scopes      *[]string              `json:"scopes"`
-	Status      *serviceaccount.Status `json:"status"`
+	Description   *string                `json:"description"`
+	Scopes        *[]string              `json:"scopes"`
+	Tenants       *[]string              `json:"tenants"`
+	ResourceTypes *[]string              `json:"resource_types"`
+	Status        *serviceaccount.Status `json:"status"`
 }
 
 func (s *Server) patchService(w http.ResponseWriter, r *http.Request) error {
@@ -88,7 +95,7 @@ func (s *Server) patchService(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	svc, err := s.Services.Update(r.Context(), *actor(r), r.PathValue("id"), serviceaccount.Patch{
-		Description: in.Description, Scopes: in.Scopes, Status: in.Status,
+		Description: in.Description, Scopes: in.Scopes, Tenants: in.Tenants, ResourceTypes: in.ResourceTypes, Status: in.Status,
 	})
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ func registerService(t *testing.T, ts *testServer, admin, name string, scopes ..
 	if scopes == nil {
 		scopes = []string{}
 	}
-	r := ts.do("POST", "/v1/services", admin, map[string]any{"name": name, "scopes": scopes})
+	r := ts.do("POST", "/v1/services", admin, map[string]any{"name": name, "scopes": scopes, "tenants": []string{"*"}})
 	expect(t, r, http.StatusCreated, "")
 	return r.str("client_id"), r.str("client_secret")
 }
@@ -39,13 +39,15 @@ func TestServiceRegistry(t *testing.T) {
 		_, root := ts.platformAdmin("root@platform.example")
 		created := ts.do("POST", "/v1/services", root, map[string]any{
 			"name": "messaging", "description": "sends mail", "scopes": []string{"ratelimit:check", "authz:check", "authz:check"},
+			"tenants": []string{w.tenantA}, "resource_types": []string{"tool", "channel"},
 		})
 		expect(t, created, http.StatusCreated, "")
 		id, secret := created.str("id"), created.str("client_secret")
 		if created.str("client_id") != id || created.str("actor_id") != "service:messaging" || created.str("status") != "active" ||
 			!strings.HasPrefix(secret, "tgcs_live_") || created.header.Get("Cache-Control") != "no-store" ||
 			created.header.Get("Location") != "/v1/services/"+id ||
-			!slices.Equal(created.strs("scopes"), []string{"authz:check", "ratelimit:check"}) {
+			!slices.Equal(created.strs("scopes"), []string{"authz:check", "ratelimit:check"}) ||
+			!slices.Equal(created.strs("tenants"), []string{w.tenantA}) || !slices.Equal(created.strs("resource_types"), []string{"channel", "tool"}) {
 			t.Fatalf("create: %v %s", created.header, created.raw)
 		}
 
@@ -127,7 +129,7 @@ func TestServiceBadInput(t *testing.T) {
 			status             int
 			code               string
 		}{
-			{"taken name", "POST", "/v1/services", map[string]any{"name": "messaging"}, 409, "service_name_taken"},
+			{"taken name", "POST", "/v1/services", map[string]any{"name": "messaging", "tenants": []string{"*"}}, 409, "service_name_taken"},
 			{"missing name", "POST", "/v1/services", map[string]any{"scopes": []string{}}, 400, "invalid_service_name"},
 			{"secret in body", "POST", "/v1/services", map[string]any{"name": "x-svc", "client_secret": "mine"}, 400, "unknown_field"},
 			{"empty body", "POST", "/v1/services", "", 400, "invalid_json"},
@@ -354,5 +356,44 @@ func TestServiceNameReuse(t *testing.T) {
 			t.Fatalf("a new service inherited the block of a deleted disabled one of the same name: %s", me.raw)
 		}
 		expect(t, me, http.StatusOK, "")
+	})
+}
+
+// TestServiceReach replays the attack the reach closes — a service writing
+// a permit-all into a tenant it does not serve — and narrows a service
+// under a token already issued.
+func TestServiceReach(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		_, root := ts.platformAdmin("root@platform.example")
+		r := ts.do("POST", "/v1/services", root, map[string]any{
+			"name": "rogue", "scopes": []string{"authz:check", "authz:write"}, "tenants": []string{w.tenantB},
+		})
+		expect(t, r, http.StatusCreated, "")
+		id := r.str("id")
+		tok := serviceToken(t, ts, id, r.str("client_secret"))
+		permitAll := map[string]any{"text": `@id("all") permit (principal, action, resource);`}
+		ask := func(tenant string) map[string]any {
+			return map[string]any{"tenant_id": tenant, "principal": w.outB.ActorID(), "action": "MANAGE_TENANT",
+				"resource": map[string]any{"type": "tenant", "id": tenant}}
+		}
+
+		expect(t, ts.do("PUT", "/v1/tenants/"+w.tenantA+"/policies", tok, permitAll), http.StatusForbidden, "tenant_not_registered")
+		expect(t, ts.do("POST", "/v1/authorize", tok, ask(w.tenantA)), http.StatusForbidden, "tenant_not_registered")
+		if d := ts.do("POST", "/v1/authorize", ts.login("owner@a.example", w.tenantA).str("access_token"),
+			map[string]any{"action": "MANAGE_TENANT", "resource": map[string]any{"type": "tenant", "id": w.tenantA}}); d.str("decision") != "permit" {
+			t.Fatalf("A's owner managing A: %s", d.raw)
+		}
+		expect(t, ts.do("PUT", "/v1/tenants/"+w.tenantB+"/policies", tok, permitAll), http.StatusOK, "")
+
+		// Narrowed to tenant A and tools, the same token loses B and may no
+		// longer write policies anywhere.
+		expect(t, ts.do("PATCH", "/v1/services/"+id, root, map[string]any{
+			"tenants": []string{w.tenantA}, "resource_types": []string{"tool"},
+		}), http.StatusOK, "")
+		expect(t, ts.do("POST", "/v1/authorize", tok, ask(w.tenantB)), http.StatusForbidden, "tenant_not_registered")
+		expect(t, ts.do("PUT", "/v1/tenants/"+w.tenantA+"/policies", tok, permitAll), http.StatusForbidden, "resource_type_not_registered")
+		expect(t, ts.do("PUT", "/v1/tenants/"+w.tenantA+"/resources/channel/general", tok, map[string]any{}), http.StatusForbidden, "resource_type_not_registered")
+		expect(t, ts.do("PUT", "/v1/tenants/"+w.tenantA+"/resources/tool/search", tok, map[string]any{}), http.StatusOK, "")
 	})
 }

@@ -58,6 +58,44 @@ type ActorContext struct {
 	// RateLimit is an API key's own per-actor rate-limit policy spec,
 	// when it has one.
 	RateLimit string `json:"rate_limit,omitempty"`
+	// Tenants and ResourceTypes are a service token's reach: the tenants
+	// and resource types its service is registered for, Everything for
+	// all. Other credentials leave them empty: their tenant is TenantID.
+	Tenants       []string `json:"tenants,omitempty"`
+	ResourceTypes []string `json:"resource_types,omitempty"`
+}
+
+// Everything in a service's reach stands for every tenant, or every
+// resource type.
+const Everything = "*"
+
+// Serves reports whether a service's credential reaches tenantID: a
+// client-credentials token the tenants its service is registered for, an
+// API key its own tenant.
+func (ac ActorContext) Serves(tenantID string) bool {
+	if ac.Credential == CredentialClientCredentials {
+		return Reaches(ac.Tenants, tenantID)
+	}
+	return ac.TenantID == tenantID
+}
+
+// ReachTenant refuses a service a tenant it is not registered for.
+func (ac ActorContext) ReachTenant(tenantID string) error {
+	if !ac.Serves(tenantID) {
+		return fault.Forbiddenf(CodeTenantNotRegistered, "this service is not registered for tenant %s", tenantID)
+	}
+	return nil
+}
+
+// Reaches reports whether a reach list (a service's tenants or resource
+// types) covers v.
+func Reaches(list []string, v string) bool {
+	for _, x := range list {
+		if x == Everything || x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Caller identifies who is asking the identity service for something. It is

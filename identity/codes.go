@@ -104,7 +104,9 @@ const (
 
 	// The caller is not a service holding the scope the endpoint needs.
 	CodeScopeRequired fault.Code = "scope_required"
-	CodeTooManyScopes fault.Code = "too_many_scopes"
+	// A service acted in a tenant it is not registered for.
+	CodeTenantNotRegistered fault.Code = "tenant_not_registered"
+	CodeTooManyScopes       fault.Code = "too_many_scopes"
 	// A scope is not a permission of the catalogue (API keys) or not a service
 	// scope (services).
 	CodeUnknownScope fault.Code = "unknown_scope"

@@ -236,6 +236,25 @@ func TestTokenExchangeRefuses(t *testing.T) {
 			// The revocation has not reached this replica yet.
 			return exchange(e.login(t, w.ann, "alpha").AccessToken, raw)
 		}, "invalid_grant", 400},
+		{"an agent whose owner is disabled is invalid_grant", func(t *testing.T, e *env, w world) url.Values {
+			_, raw := e.agentKey(t, w.carl, w.carlBot, nil, "tenant:read")
+			if _, err := e.idents.SetUserStatus(ctx, identity.Caller{ActorID: w.root.ActorID()}, w.carl.ID, identity.UserDisabled); err != nil {
+				t.Fatal(err)
+			}
+			e.deliver()
+			// ann (agents:write) runs carl's agent.
+			return exchange(e.login(t, w.ann, "alpha").AccessToken, raw)
+		}, "invalid_grant", 400},
+		{"a subject token of a suspended tenant is invalid_grant", func(t *testing.T, e *env, w world) url.Values {
+			_, raw := e.agentKey(t, w.ann, w.annBot, nil, "tenant:read")
+			subject := e.login(t, w.ann, "alpha").AccessToken
+			off := identity.TenantSuspended
+			if _, err := e.idents.UpdateTenant(ctx, identity.Caller{ActorID: w.root.ActorID()}, w.alpha.ID, identity.TenantPatch{Status: &off}); err != nil {
+				t.Fatal(err)
+			}
+			e.deliver()
+			return exchange(subject, raw)
+		}, "invalid_grant", 400},
 		{"the person's own agent in another of their tenants is invalid_grant", func(t *testing.T, e *env, w world) url.Values {
 			_, raw := e.agentKey(t, w.carl, w.carlBeta, nil, "tenant:read")
 			return exchange(e.login(t, w.carl, "alpha").AccessToken, raw)

@@ -146,7 +146,7 @@ func (e *env) ownKey(t *testing.T, u identity.User, tn identity.Tenant, scopes .
 // service registers a service, by the platform admin root.
 func (e *env) service(t *testing.T, root identity.User, name string, scopes ...string) (serviceaccount.Service, string) {
 	t.Helper()
-	svc, raw, err := e.services.Register(context.Background(), sessionOf(root, ""), serviceaccount.NewService{Name: name, Scopes: scopes})
+	svc, raw, err := e.services.Register(context.Background(), sessionOf(root, ""), serviceaccount.NewService{Name: name, Scopes: scopes, Tenants: []string{identity.Everything}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,6 +145,7 @@ func TestParseRequestRefuses(t *testing.T) {
 		{"exchange without subject token", exchangeForm("subject_token", ""), basic{}, "invalid_request", 400, false},
 		{"exchange without subject token type", exchangeForm("subject_token_type", ""), basic{}, "invalid_request", 400, false},
 		{"exchange with an ID token subject", exchangeForm("subject_token_type", "urn:ietf:params:oauth:token-type:id_token"), basic{}, "invalid_request", 400, false},
+		{"exchange with a refresh token subject", exchangeForm("subject_token_type", "urn:ietf:params:oauth:token-type:refresh_token"), basic{}, "invalid_request", 400, false},
 		{"exchange without actor token", exchangeForm("actor_token", ""), basic{}, "invalid_request", 400, false},
 		{"exchange without actor token type", exchangeForm("actor_token_type", ""), basic{}, "invalid_request", 400, false},
 		{"exchange with an access token actor", exchangeForm("actor_token_type", oauth.TokenTypeAccessToken), basic{}, "invalid_request", 400, false},

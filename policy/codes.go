@@ -29,6 +29,9 @@ const (
 	CodePrincipalRequired fault.Code = "principal_required"
 	// A person or agent asked about another principal; only services may.
 	CodePrincipalNotCaller fault.Code = "principal_not_caller"
+	// A service acted on a resource type it is not registered for, or
+	// wrote policies while registered for some types only.
+	CodeResourceTypeNotRegistered fault.Code = "resource_type_not_registered"
 
 	// Resources.
 

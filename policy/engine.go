@@ -245,6 +245,11 @@ func (e *Engine) decide(snap *snapshot, req Request) Decision {
 	}
 	d.Errors = []string{}
 	if dec == cedar.Allow {
+		// Only a permit is narrowed: a deny keeps the policies' reasons.
+		if why := outOfScope(req); why != "" {
+			d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonCredentialScope}, []string{why}
+			return d
+		}
 		d.Decision = Permit
 		return d
 	}

@@ -41,6 +41,12 @@ var resourceTypes = map[string]cedar.EntityType{
 	ResourceUsage: typeUsage, ResourceTenant: typeTenant,
 }
 
+// KnownResourceType reports whether typ is a resource type of the API.
+func KnownResourceType(typ string) bool {
+	_, ok := resourceTypes[typ]
+	return ok
+}
+
 // Registrable reports whether services register resources of type typ
 // (the others come from Tollgate's own data).
 func Registrable(typ string) bool { return typ == ResourceChannel || typ == ResourceTool }

@@ -128,14 +128,25 @@ func apiKey(u identity.User, tenantID string, scopes ...identity.Permission) ide
 		Credential: identity.CredentialAPIKey, Permissions: ss, Scopes: ss}
 }
 
-// service is a service token with scopes.
+// service is a service token with scopes, registered for every tenant and
+// resource type.
 func service(scopes ...string) identity.ActorContext {
 	return identity.ActorContext{ActorID: "service:billing", ActorType: identity.ActorService,
-		Credential: identity.CredentialClientCredentials, Scopes: scopes}
+		Credential: identity.CredentialClientCredentials, Scopes: scopes,
+		Tenants: []string{identity.Everything}, ResourceTypes: []string{identity.Everything}}
 }
 
 // checker is a service holding authz:check.
 func checker() identity.ActorContext { return service(policy.ScopeAuthzCheck) }
+
+// writer is a service holding authz:check and authz:write.
+func writer() identity.ActorContext { return service(policy.ScopeAuthzCheck, policy.ScopeAuthzWrite) }
+
+// reaching narrows a service to tenants and resource types.
+func reaching(ac identity.ActorContext, tenants []string, types ...string) identity.ActorContext {
+	ac.Tenants, ac.ResourceTypes = tenants, types
+	return ac
+}
 
 // channel is a registrable channel whose members are actorIDs.
 func channel(id string, members ...string) policy.Resource {
@@ -196,9 +207,11 @@ func (f fails) check(t *testing.T, err error) {
 }
 
 var (
-	ok              = fails{}
-	tenantNotFound  = fails{kind: fault.NotFound, code: identity.CodeTenantNotFound}
-	permDenied      = fails{kind: fault.Forbidden, code: identity.CodePermissionDenied}
-	scopeRequired   = fails{kind: fault.Forbidden, code: identity.CodeScopeRequired}
-	principalNotYou = fails{kind: fault.Forbidden, code: policy.CodePrincipalNotCaller}
+	ok                = fails{}
+	tenantNotFound    = fails{kind: fault.NotFound, code: identity.CodeTenantNotFound}
+	permDenied        = fails{kind: fault.Forbidden, code: identity.CodePermissionDenied}
+	scopeRequired     = fails{kind: fault.Forbidden, code: identity.CodeScopeRequired}
+	principalNotYou   = fails{kind: fault.Forbidden, code: policy.CodePrincipalNotCaller}
+	notRegistered     = fails{kind: fault.Forbidden, code: identity.CodeTenantNotRegistered}
+	typeNotRegistered = fails{kind: fault.Forbidden, code: policy.CodeResourceTypeNotRegistered}
 )

@@ -37,15 +37,15 @@ func TestPutResourcesLimit(t *testing.T) {
 			w := newPDPWith(t, policy.Options{MaxResourcesPerTenant: limit})
 			A := w.tenantA.ID
 			// Tenant B's resources never count against tenant A.
-			if _, err := w.svc.PutResources(w.ctx, checker(), w.tenantB.ID, batch("x", "y", "z")); err != nil {
+			if _, err := w.svc.PutResources(w.ctx, writer(), w.tenantB.ID, batch("x", "y", "z")); err != nil {
 				t.Fatal(err)
 			}
 			for _, b := range tc.before {
-				if _, err := w.svc.PutResources(w.ctx, checker(), A, batch(b...)); err != nil {
+				if _, err := w.svc.PutResources(w.ctx, writer(), A, batch(b...)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			_, err := w.svc.PutResources(w.ctx, checker(), A, batch(tc.put...))
+			_, err := w.svc.PutResources(w.ctx, writer(), A, batch(tc.put...))
 			if tc.refuse {
 				fe := wantFault(t, err, fault.Conflict, identity.CodeLimitReached)
 				if !strings.Contains(fe.Detail, "max_resources_per_tenant is 3") {
@@ -71,7 +71,7 @@ func TestPutResourcesNoLimit(t *testing.T) {
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
 		rs = append(rs, channel(n))
 	}
-	if _, err := w.svc.PutResources(w.ctx, checker(), w.tenantA.ID, rs); err != nil {
+	if _, err := w.svc.PutResources(w.ctx, writer(), w.tenantA.ID, rs); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -12,6 +12,8 @@ package policy
 import (
 	"context"
 	"time"
+
+	"github.com/tollgate/tollgate/identity"
 )
 
 // Decisions.
@@ -32,6 +34,10 @@ const (
 	// ReasonInvalidRequest: the request names an unknown action or entity
 	// type, or a malformed id.
 	ReasonInvalidRequest = "invalid_request"
+	// ReasonCredentialScope: the caller asked about itself with an API key
+	// or delegated token whose scopes lack the permission the action
+	// stands for, whatever the policies say of its holder.
+	ReasonCredentialScope = "credential_scope"
 )
 
 // ResourceRef names a resource: a lower-case type ("channel", "tool",
@@ -56,6 +62,11 @@ type Request struct {
 	// this request alone; they cannot replace a registered resource or
 	// any identity entity.
 	Entities []Resource
+
+	// bound, when set, is the permissions of the credential asking about
+	// itself (Service sets it): the decision can permit no action beyond
+	// them. Never taken from the request's JSON.
+	bound identity.PermissionSet
 }
 
 // Decision is the answer.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate/cursor"
@@ -13,9 +14,17 @@ import (
 	"github.com/tollgate/tollgate/identity"
 )
 
-// ScopeAuthzCheck lets a service ask about any principal of any tenant and
-// register resources (serviceaccount's scope of that name).
-const ScopeAuthzCheck = "authz:check"
+// Service scopes (serviceaccount's of the same names). A service acts
+// only in the tenants, and on the resource types, it is registered for
+// (its ActorContext's Tenants and ResourceTypes).
+const (
+	// ScopeAuthzCheck lets a service ask about any principal, and read
+	// policies and registered resources.
+	ScopeAuthzCheck = "authz:check"
+	// ScopeAuthzWrite lets a service register resources and write
+	// policies: asking and writing are different powers.
+	ScopeAuthzWrite = "authz:write"
+)
 
 // Rights is what the service needs from identity to authorise callers.
 type Rights interface {
@@ -83,15 +92,48 @@ func errTenantNotFound() error {
 	return fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
 }
 
+// serviceMay refuses a service that holds none of scopes, or is not
+// registered for tenantID. The reach is checked before the tenant's
+// existence, so a service learns nothing of tenants outside it.
+func serviceMay(ac identity.ActorContext, tenantID string, scopes ...string) error {
+	if !slices.ContainsFunc(scopes, func(sc string) bool { return slices.Contains(ac.Scopes, sc) }) {
+		return fault.Forbiddenf(identity.CodeScopeRequired, "this needs a service holding the scope %s", strings.Join(scopes, " or "))
+	}
+	return ac.ReachTenant(tenantID)
+}
+
+// mayType refuses a service a resource type it is not registered for;
+// people and agents are bounded by the policies alone.
+func mayType(ac identity.ActorContext, typ string) error {
+	if isService(ac) && !identity.Reaches(ac.ResourceTypes, typ) {
+		return fault.Forbiddenf(CodeResourceTypeNotRegistered, "this service is not registered for resource type %q", typ)
+	}
+	return nil
+}
+
+// mayAskAbout refuses a service a request about a type outside its reach:
+// its resource's and those of the entities it brings.
+func mayAskAbout(ac identity.ActorContext, req Request) error {
+	if err := mayType(ac, req.Resource.Type); err != nil {
+		return err
+	}
+	for _, e := range req.Entities {
+		if err := mayType(ac, e.Type); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // askTenant decides which tenant a question is about. Humans and agents
 // ask about their own tenant ("" means it); services name one.
 func (s *Service) askTenant(ctx context.Context, ac identity.ActorContext, tenantID string) (string, error) {
 	if isService(ac) {
-		if !slices.Contains(ac.Scopes, ScopeAuthzCheck) {
-			return "", fault.Forbiddenf(identity.CodeScopeRequired, "only services holding the %s scope may ask for decisions", ScopeAuthzCheck)
-		}
 		if tenantID == "" {
 			return "", fault.Invalidf("tenant_id", identity.CodeTenantRequired, "a service names the tenant it asks about")
+		}
+		if err := serviceMay(ac, tenantID, ScopeAuthzCheck); err != nil {
+			return "", err
 		}
 		// The tenant's snapshot answers whether it exists, without a
 		// store read once it is built.
@@ -141,7 +183,10 @@ func (s *Service) Authorize(ctx context.Context, ac identity.ActorContext, tenan
 	if req, err = askerRequest(ac, req); err != nil {
 		return Decision{}, err
 	}
-	return s.engine.Authorize(ctx, tenantID, req), nil
+	if err := mayAskAbout(ac, req); err != nil {
+		return Decision{}, err
+	}
+	return s.engine.Authorize(ctx, tenantID, boundBy(ac, req)), nil
 }
 
 // AuthorizeBatch answers up to MaxBatch questions against one snapshot.
@@ -154,7 +199,11 @@ func (s *Service) AuthorizeBatch(ctx context.Context, ac identity.ActorContext, 
 		return nil, err
 	}
 	for i := range reqs {
-		if reqs[i], err = askerRequest(ac, reqs[i]); err != nil {
+		if reqs[i], err = askerRequest(ac, reqs[i]); err == nil {
+			err = mayAskAbout(ac, reqs[i])
+		}
+		reqs[i] = boundBy(ac, reqs[i])
+		if err != nil {
 			return nil, fieldPrefix(err, fmt.Sprintf("requests[%d].", i))
 		}
 	}
@@ -172,22 +221,30 @@ func (s *Service) Lookup(ctx context.Context, ac identity.ActorContext, tenantID
 	if err != nil {
 		return LookupPage{}, err
 	}
+	if err := mayType(ac, q.ResourceType); err != nil {
+		return LookupPage{}, err
+	}
 	q.Principal, q.OnBehalfOf = req.Principal, req.OnBehalfOf
 	return s.engine.Lookup(ctx, tenantID, q)
 }
 
 // canManage reports whether the caller may act on tenantID's resources or
-// policies: services with authz:check and platform admins always, members
-// holding need (policies:write to change either — admins and owners by
-// default —, policies:read to read policies, tenant:read to read
+// policies: services registered for the tenant with authz:write to change
+// either and authz:check or authz:write to read; platform admins always;
+// members holding need (policies:write to change either — admins and
+// owners by default —, policies:read to read policies, tenant:read to read
 // resources).
 func (s *Service) canManage(ctx context.Context, ac identity.ActorContext, tenantID string, need identity.Permission) error {
 	if !validID(tenantID) {
 		return errTenantNotFound()
 	}
 	if isService(ac) {
-		if !slices.Contains(ac.Scopes, ScopeAuthzCheck) {
-			return fault.Forbiddenf(identity.CodeScopeRequired, "only services holding the %s scope may manage resources and policies", ScopeAuthzCheck)
+		scopes := []string{ScopeAuthzCheck, ScopeAuthzWrite}
+		if need == identity.PermPoliciesWrite {
+			scopes = []string{ScopeAuthzWrite}
+		}
+		if err := serviceMay(ac, tenantID, scopes...); err != nil {
+			return err
 		}
 		return s.rights.TenantExists(ctx, tenantID)
 	}
@@ -232,6 +289,9 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 	now := s.now().UTC().Truncate(time.Microsecond)
 	seen := make(map[ResourceRef]bool, len(rs))
 	for i := range rs {
+		if err := mayType(ac, rs[i].Type); err != nil {
+			return nil, err
+		}
 		rs[i].TenantID, rs[i].UpdatedAt = tenantID, now
 		if rs[i].Parents == nil {
 			rs[i].Parents = []ResourceRef{}
@@ -336,12 +396,18 @@ func (s *Service) GetResource(ctx context.Context, ac identity.ActorContext, ten
 	if err := s.canManage(ctx, ac, tenantID, identity.PermTenantRead); err != nil {
 		return Resource{}, err
 	}
+	if err := mayType(ac, typ); err != nil {
+		return Resource{}, err
+	}
 	return s.store.GetResource(ctx, tenantID, typ, id)
 }
 
 // DeleteResource unregisters a resource.
 func (s *Service) DeleteResource(ctx context.Context, ac identity.ActorContext, tenantID, typ, id string) error {
 	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesWrite); err != nil {
+		return err
+	}
+	if err := mayType(ac, typ); err != nil {
 		return err
 	}
 	if err := s.store.DeleteResource(ctx, tenantID, typ, id); err != nil {
@@ -389,6 +455,11 @@ func (s *Service) PutPolicies(ctx context.Context, ac identity.ActorContext, ten
 	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesWrite); err != nil {
 		return PolicySet{}, err
 	}
+	// A policy may speak of any type: a service held to some types would
+	// reach the others through one.
+	if isService(ac) && !slices.Contains(ac.ResourceTypes, identity.Everything) {
+		return PolicySet{}, fault.Forbiddenf(CodeResourceTypeNotRegistered, "writing policies needs a service registered for every resource type")
+	}
 	if err := s.engine.d.Compiler.Validate(tenantID, text); err != nil {
 		return PolicySet{}, err
 	}
@@ -420,13 +491,13 @@ func (s *Service) Rollback(ctx context.Context, ac identity.ActorContext, tenant
 // Validate checks a policy text without storing it, for tenantID (the
 // tenant the policies would belong to). Checking costs CPU, so it needs
 // the right to read the tenant's policies; with no tenant, only services
-// holding authz:check and platform admins may check a text.
+// holding authz:check or authz:write and platform admins may check a text.
 func (s *Service) Validate(ctx context.Context, ac identity.ActorContext, tenantID, text string) error {
 	if tenantID != "" {
 		if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
 			return err
 		}
-	} else if !(isService(ac) && slices.Contains(ac.Scopes, ScopeAuthzCheck)) &&
+	} else if !(isService(ac) && (slices.Contains(ac.Scopes, ScopeAuthzCheck) || slices.Contains(ac.Scopes, ScopeAuthzWrite))) &&
 		!(ac.Credential == identity.CredentialSession && s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID})) {
 		return fault.Forbiddenf(identity.CodePermissionDenied, "checking policies needs the %s permission in a tenant", identity.PermPoliciesRead)
 	}

@@ -27,7 +27,7 @@ when { principal.roles.contains("admin") };
 // member as its member, as a service would.
 func (w *pdpWorld) registerGeneral() {
 	w.t.Helper()
-	if _, err := w.svc.PutResources(w.ctx, checker(), w.tenantA.ID, []policy.Resource{channel("general", w.member.ActorID())}); err != nil {
+	if _, err := w.svc.PutResources(w.ctx, writer(), w.tenantA.ID, []policy.Resource{channel("general", w.member.ActorID())}); err != nil {
 		w.t.Fatal(err)
 	}
 	w.takeChanged()
@@ -73,6 +73,18 @@ func TestAuthorizeDecidesWhoMayAskAboutWhom(t *testing.T) {
 			with(func(r *policy.Request) { r.Principal = w.member.ActorID() }), tenantNotFound, ""},
 		{"a service must name the principal", checker(), w.tenantA.ID, send,
 			fails{kind: fault.Invalid, code: policy.CodePrincipalRequired, field: "principal"}, ""},
+		{"a service with authz:write alone may not ask", service(policy.ScopeAuthzWrite), w.tenantA.ID,
+			with(func(r *policy.Request) { r.Principal = w.member.ActorID() }), scopeRequired, ""},
+		{"a service registered for tenant B only may not ask about A", reaching(checker(), []string{w.tenantB.ID}, "*"), w.tenantA.ID,
+			with(func(r *policy.Request) { r.Principal = w.member.ActorID() }), notRegistered, ""},
+		{"a service registered for tools only may not ask about a channel", reaching(checker(), []string{w.tenantA.ID}, "tool"), w.tenantA.ID,
+			with(func(r *policy.Request) { r.Principal = w.member.ActorID() }), typeNotRegistered, ""},
+		{"a service may not bring entities of a type outside its reach", reaching(checker(), []string{w.tenantA.ID}, "channel"), w.tenantA.ID,
+			with(func(r *policy.Request) {
+				r.Principal, r.Entities = w.member.ActorID(), []policy.Resource{{Type: "tool", ID: "t"}}
+			}), typeNotRegistered, ""},
+		{"a service registered for A and channels asks", reaching(checker(), []string{w.tenantA.ID}, "channel"), w.tenantA.ID,
+			with(func(r *policy.Request) { r.Principal = w.member.ActorID() }), ok, policy.Permit},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -135,7 +147,7 @@ func TestAuthorizeBatchBoundsAndAppliesTheCallerToEachRequest(t *testing.T) {
 func TestLookupListsWhatThePrincipalMayActOnPageByPage(t *testing.T) {
 	w := newPDP(t)
 	m := w.member.ActorID()
-	if _, err := w.svc.PutResources(w.ctx, checker(), w.tenantA.ID, []policy.Resource{
+	if _, err := w.svc.PutResources(w.ctx, writer(), w.tenantA.ID, []policy.Resource{
 		channel("c1", m), channel("c2"), channel("c3", m), channel("c4", m),
 	}); err != nil {
 		t.Fatal(err)
@@ -247,8 +259,16 @@ func TestWhoMayManageResourcesAndPolicies(t *testing.T) {
 		{"an API key of tenant A naming tenant B gets tenant_not_found",
 			apiKey(w.owner, A, identity.PermTenantRead, identity.PermPoliciesRead, identity.PermPoliciesWrite), w.tenantB.ID,
 			rights{tenantNotFound, tenantNotFound, tenantNotFound}},
-		{"a service with authz:check may do everything", checker(), A, all},
-		{"a service with authz:check naming a missing tenant gets tenant_not_found", checker(), missingTenant,
+		{"a service with authz:check may read", checker(), A, rights{ok, ok, scopeRequired}},
+		{"a service with authz:check and authz:write may do everything", writer(), A, all},
+		{"a service with authz:write alone may do everything", service(policy.ScopeAuthzWrite), A, all},
+		{"a service registered for tenant B only is refused in A", reaching(writer(), []string{w.tenantB.ID}, "*"), A,
+			rights{notRegistered, notRegistered, notRegistered}},
+		{"a service registered for tenant B only learns nothing of a missing tenant", reaching(writer(), []string{w.tenantB.ID}, "*"), missingTenant,
+			rights{notRegistered, notRegistered, notRegistered}},
+		{"a service registered for tools only may not touch channels", reaching(writer(), []string{A}, "tool"), A,
+			rights{typeNotRegistered, ok, typeNotRegistered}},
+		{"a service with authz:check naming a missing tenant gets tenant_not_found", writer(), missingTenant,
 			rights{tenantNotFound, tenantNotFound, tenantNotFound}},
 		{"a service without authz:check is refused", service("audit:read"), A, rights{scopeRequired, scopeRequired, scopeRequired}},
 		{"an empty tenant id is tenant_not_found", checker(), "", rights{tenantNotFound, tenantNotFound, tenantNotFound}},
@@ -303,7 +323,7 @@ func TestPutResourcesRegistersAndAnnounces(t *testing.T) {
 func TestPutResourcesRefusesBadBatches(t *testing.T) {
 	w := newPDP(t)
 	A := w.tenantA.ID
-	if _, err := w.svc.PutResources(w.ctx, checker(), A, []policy.Resource{
+	if _, err := w.svc.PutResources(w.ctx, writer(), A, []policy.Resource{
 		channel("root"), child(channel("mid"), "root"),
 	}); err != nil {
 		t.Fatal(err)
@@ -341,7 +361,7 @@ func TestPutResourcesRefusesBadBatches(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := w.svc.PutResources(w.ctx, checker(), A, c.rs)
+			_, err := w.svc.PutResources(w.ctx, writer(), A, c.rs)
 			c.want.check(t, err)
 			if ch := w.takeChanged(); len(ch) != 0 {
 				t.Fatalf("a refused batch announced %v", ch)
@@ -355,7 +375,7 @@ func TestPutResourcesRefusesBadBatches(t *testing.T) {
 		}
 	})
 	t.Run("re-parenting without a cycle is accepted", func(t *testing.T) {
-		if _, err := w.svc.PutResources(w.ctx, checker(), A, []policy.Resource{child(channel("leaf"), "mid", "root")}); err != nil {
+		if _, err := w.svc.PutResources(w.ctx, writer(), A, []policy.Resource{child(channel("leaf"), "mid", "root")}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -470,8 +490,8 @@ func TestPutPoliciesVersionsAndOptimisticConcurrency(t *testing.T) {
 		}
 	})
 	t.Run("the empty text is a version with no policies", func(t *testing.T) {
-		ps, err := w.svc.PutPolicies(w.ctx, checker(), A, "", v(2))
-		if err != nil || ps.Version != 3 || ps.CreatedBy != checker().ActorID {
+		ps, err := w.svc.PutPolicies(w.ctx, writer(), A, "", v(2))
+		if err != nil || ps.Version != 3 || ps.CreatedBy != writer().ActorID {
 			t.Fatalf("%+v %v, want version 3 by the service", ps, err)
 		}
 	})

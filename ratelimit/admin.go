@@ -43,10 +43,16 @@ func errNotConfigured() error {
 }
 
 // Check consumes cost from the limit name for key on behalf of a service
-// holding the ratelimit:check scope. A tenant, when given, must exist.
+// holding the ratelimit:check scope. A tenant, when given, must be one the
+// service is registered for, and exist.
 func (a *Admin) Check(ctx context.Context, ac identity.ActorContext, tenantID, name, key string, cost int64) (Decision, error) {
 	if err := a.MayCheck(ac); err != nil {
 		return Decision{}, err
+	}
+	if tenantID != "" {
+		if err := ac.ReachTenant(tenantID); err != nil {
+			return Decision{}, err
+		}
 	}
 	if name == "" {
 		return Decision{}, fault.Invalidf("name", CodeNameRequired, "name is required")

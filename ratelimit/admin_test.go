@@ -48,7 +48,8 @@ func newAdminWorld(t *testing.T, configured bool) *adminWorld {
 	if _, err := ids.AddMember(ctx, w.owner, w.tenantA, identity.NewMember{ActorID: w.member.ActorID, Roles: []string{identity.RoleMember}}); err != nil {
 		t.Fatal(err)
 	}
-	w.checker = identity.ActorContext{ActorID: "service:messaging", ActorType: identity.ActorService, Scopes: []string{serviceaccount.ScopeRateLimitCheck}}
+	w.checker = identity.ActorContext{ActorID: "service:messaging", ActorType: identity.ActorService, Scopes: []string{serviceaccount.ScopeRateLimitCheck},
+		Tenants: []string{identity.Everything}}
 	w.plainSvc = identity.ActorContext{ActorID: "service:other", ActorType: identity.ActorService, Scopes: []string{serviceaccount.ScopeAuthzCheck}}
 	w.memberKey = identity.ActorContext{ActorID: w.member.ActorID, ActorType: identity.ActorHuman, Credential: identity.CredentialAPIKey,
 		TenantID: w.tenantA, Permissions: []string{string(identity.PermTenantRead)}}
@@ -86,6 +87,14 @@ func TestAdminCheckIsForServicesWithTheScope(t *testing.T) {
 			_, err := w.admin.Check(ctx, c.caller, "", "messages", "k", 1)
 			wantCode(t, err, fault.Forbidden, identity.CodeScopeRequired)
 		})
+	}
+	// A service registered for tenant B only checks nothing in A, even a
+	// tenant that does not exist: its reach is asked first.
+	onlyB := w.checker
+	onlyB.Tenants = []string{w.tenantB}
+	for _, tenant := range []string{w.tenantA, "no-such-tenant"} {
+		_, err := w.admin.Check(ctx, onlyB, tenant, "messages", "user:1", 1)
+		wantCode(t, err, fault.Forbidden, identity.CodeTenantNotRegistered)
 	}
 	// The service consumes the named limit: two per hour, then refused.
 	for i, want := range []bool{true, true, false} {

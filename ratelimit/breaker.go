@@ -22,6 +22,8 @@ type Breaker struct {
 	// the backend is healthy.
 	openUntil atomic.Int64
 	probing   atomic.Bool
+	// lastOK is when a call last reached the backend, in Unix nanoseconds.
+	lastOK atomic.Int64
 }
 
 var _ Backend = (*Breaker)(nil)
@@ -54,15 +56,16 @@ var readyLimit = Limit{Name: "readyz", Strategy: GCRA, Rate: 1, Period: time.Sec
 const readyKey = "probe"
 
 // Ready reports whether the backend is reachable, for a readiness probe. It
-// answers from the breaker's state and adds no load while the backend is
-// healthy: nil while the breaker is closed, Unavailable
-// (ratelimit_unavailable) during the cooldown. Once the cooldown has passed
-// it lets one read-only check through as the breaker's probe, so that a
+// answers from the breaker's state while traffic keeps that state fresh:
+// nil while the breaker is closed and a call reached the backend within
+// the last cooldown, Unavailable (ratelimit_unavailable) during the
+// cooldown. Otherwise it lets one read-only check through as a probe: an
+// idle replica notices an outage before its first sign-in fails, and a
 // replica taken out of rotation (and so getting no traffic to probe with)
-// still notices when the backend comes back; while that probe is in flight,
-// other callers are answered Unavailable.
+// still notices when the backend comes back. While a probe of an open
+// breaker is in flight, other callers are answered Unavailable.
 func (b *Breaker) Ready(ctx context.Context) error {
-	if !b.Open() {
+	if !b.Open() && b.clock().UnixNano()-b.lastOK.Load() < int64(b.cooldown) {
 		return nil
 	}
 	_, err := b.Peek(ctx, readyLimit, readyKey, b.clock())
@@ -117,6 +120,7 @@ func (b *Breaker) call(ctx context.Context, op func() error) error {
 		b.openUntil.Store(b.clock().Add(b.cooldown).UnixNano())
 	default:
 		b.openUntil.Store(0)
+		b.lastOK.Store(b.clock().UnixNano())
 	}
 	return err
 }

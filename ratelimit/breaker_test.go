@@ -416,9 +416,24 @@ func TestBreakerReady(t *testing.T) {
 			t.Fatalf("Ready made %d backend calls, want %d", n, wantCalls)
 		}
 	}
-	// Closed: ready, from state alone.
+	// New, and so never heard from: one probe, then ready from state
+	// alone while calls keep succeeding.
 	s.returns(okResult, nil)
+	ready(true, 1)
 	ready(true, 0)
+	clock.Advance(cooldown - time.Nanosecond)
+	ready(true, 0)
+	// Idle for a cooldown while the backend went down: the probe finds it
+	// and opens the breaker, before any sign-in has to.
+	clock.Advance(time.Nanosecond)
+	s.returns(ratelimit.Result{}, errDown)
+	ready(false, 1)
+	if !b.Open() {
+		t.Fatal("breaker closed after a failed readiness probe")
+	}
+	s.returns(okResult, nil)
+	clock.Advance(cooldown)
+	ready(true, 1)
 	// Tripped (Redis did not answer the start-up ping): unready for the
 	// cooldown without a call.
 	b.Trip()

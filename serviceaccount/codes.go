@@ -20,4 +20,13 @@ const (
 	// Client authentication failed, whichever part was wrong; /oauth/token
 	// answers the OAuth error invalid_client.
 	CodeInvalidClient fault.Code = "invalid_client"
+	// A service is registered for the tenants it acts in: the list is
+	// required, ["*"] for every tenant.
+	CodeTenantsRequired fault.Code = "tenants_required"
+	// A service's tenants name one that does not exist.
+	CodeUnknownTenant fault.Code = "unknown_tenant"
+	// A service's resource types name one the policy engine does not know.
+	CodeUnknownResourceType fault.Code = "unknown_resource_type"
+	// A reach list mixes "*" with names, or is too long.
+	CodeInvalidReach fault.Code = "invalid_reach"
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/internal/testclock"
+	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/store/sqlite"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
@@ -46,7 +47,8 @@ func newWorldWith(t *testing.T, opts serviceaccount.Options) *world {
 	st := sqlitetest.Open(t)
 	w := &world{ctx: ctx, st: st, events: &eventtest.Recorder{}, clock: testclock.New(t0)}
 	w.idents = identity.NewService(identity.Deps{Store: st, Now: w.clock.Now}, identity.Options{})
-	w.registry = serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: w.idents, Notify: w.events.Notify, Now: w.clock.Now}, opts)
+	w.registry = serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: w.idents, KnownResourceType: policy.KnownResourceType,
+		Notify: w.events.Notify, Now: w.clock.Now}, opts)
 
 	w.owner, w.member, w.outB = w.user(t, "owner@a.example", false), w.user(t, "member@a.example", false), w.user(t, "owner@b.example", false)
 	w.root = w.user(t, "root@platform.example", true)
@@ -81,7 +83,7 @@ func session(u identity.User, tenantID string) identity.ActorContext {
 // register registers a service as root and returns it with its secret.
 func (w *world) register(t *testing.T, name string, scopes ...string) (serviceaccount.Service, string) {
 	t.Helper()
-	svc, raw, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: name, Scopes: scopes})
+	svc, raw, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: name, Scopes: scopes, Tenants: []string{identity.Everything}})
 	must(t, err)
 	return svc, raw
 }

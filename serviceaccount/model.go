@@ -29,9 +29,14 @@ type Service struct {
 	Name        string // unique, a slug; fixed for life since it is in the actor id
 	Description string
 	Scopes      []string
-	Status      Status
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Tenants and ResourceTypes are the service's reach: its scopes apply
+	// in these tenants, to these resource types; identity.Everything
+	// ("*") alone stands for all of either.
+	Tenants       []string
+	ResourceTypes []string
+	Status        Status
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // ActorID returns "service:" + Name.
@@ -60,7 +65,8 @@ type Store interface {
 	GetServiceByName(ctx context.Context, name string) (Service, error)
 	// ListServices lists services ordered by id.
 	ListServices(ctx context.Context, p cursor.Page) ([]Service, error)
-	// UpdateService writes Description, Scopes, Status and UpdatedAt.
+	// UpdateService writes Description, Scopes, Tenants, ResourceTypes,
+	// Status and UpdatedAt.
 	// NotFound "service_not_found".
 	UpdateService(ctx context.Context, s Service) error
 	// GetServiceSecret: NotFound "service_secret_not_found".

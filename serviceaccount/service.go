@@ -20,26 +20,40 @@ import (
 // a platform admin gives it there.
 const (
 	// ScopeAuthzCheck lets a service ask the policy decision point about
-	// any principal.
+	// any principal, and read policies and registered resources, in the
+	// tenants it is registered for.
 	ScopeAuthzCheck = "authz:check"
+	// ScopeAuthzWrite lets a service register resources of its resource
+	// types, and replace or roll back policies, in its tenants. Asking and
+	// writing are apart: a policy written there decides for everyone.
+	ScopeAuthzWrite = "authz:write"
 	// ScopeRateLimitCheck lets a service use Tollgate's rate limiter.
 	ScopeRateLimitCheck = "ratelimit:check"
 )
 
-var scopeCatalogue = []string{ScopeAuthzCheck, ScopeRateLimitCheck}
+var scopeCatalogue = []string{ScopeAuthzCheck, ScopeAuthzWrite, ScopeRateLimitCheck}
+
+// Bounds on a service's reach.
+const (
+	MaxTenants       = 1000
+	MaxResourceTypes = 64
+)
 
 // ScopeCatalogue returns the scopes a service may hold.
 func ScopeCatalogue() []string { return slices.Clone(scopeCatalogue) }
 
-// Admins tells platform admins apart; identity.Service implements it.
+// Admins tells platform admins apart and checks that tenants exist;
+// identity.Service implements it.
 type Admins interface {
 	IsPlatformAdmin(ctx context.Context, c identity.Caller) bool
+	TenantExists(ctx context.Context, tenantID string) error
 }
 
 // Registry registers services and checks their client credentials.
 type Registry struct {
 	store            Store
 	admins           Admins
+	knownType        func(string) bool
 	notify           event.Notifier
 	env              string
 	maxRotationGrace time.Duration
@@ -50,6 +64,10 @@ type Registry struct {
 type Deps struct {
 	Store  Store
 	Admins Admins
+	// KnownResourceType tells the resource types a service may be
+	// registered for (policy.KnownResourceType); nil knows none, so that
+	// only "*" is accepted.
+	KnownResourceType func(typ string) bool
 	// Notify announces revoked secrets and disabled services; nil
 	// announces nothing.
 	Notify event.Notifier
@@ -72,7 +90,10 @@ func NewRegistry(d Deps, opts Options) *Registry {
 	if opts.Env == "" {
 		opts.Env = secret.EnvLive
 	}
-	return &Registry{store: d.Store, admins: d.Admins, notify: d.Notify, env: opts.Env, maxRotationGrace: 7 * 24 * time.Hour, now: d.Now}
+	if d.KnownResourceType == nil {
+		d.KnownResourceType = func(string) bool { return false }
+	}
+	return &Registry{store: d.Store, admins: d.Admins, knownType: d.KnownResourceType, notify: d.Notify, env: opts.Env, maxRotationGrace: 7 * 24 * time.Hour, now: d.Now}
 }
 
 func (r *Registry) timestamp() time.Time { return r.now().UTC().Truncate(time.Microsecond) }
@@ -89,13 +110,19 @@ type NewService struct {
 	Name        string
 	Description string
 	Scopes      []string
+	// Tenants are required: the tenants the service acts in, or ["*"].
+	Tenants []string
+	// ResourceTypes default to ["*"].
+	ResourceTypes []string
 }
 
 // Patch changes a service; nil fields are left alone.
 type Patch struct {
-	Description *string
-	Scopes      *[]string
-	Status      *Status
+	Description   *string
+	Scopes        *[]string
+	Tenants       *[]string
+	ResourceTypes *[]string
+	Status        *Status
 }
 
 func validateScopes(scopes []string) ([]string, error) {
@@ -113,6 +140,63 @@ func validateScopes(scopes []string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// reach checks and normalises a reach list: "*" alone, or up to max
+// distinct names each passing known, sorted.
+func reach(field string, list []string, max int, known func(string) error) ([]string, error) {
+	if slices.Contains(list, identity.Everything) {
+		if len(list) != 1 {
+			return nil, fault.Invalidf(field, CodeInvalidReach, "%s holds either \"*\" alone (all) or names, not both", field)
+		}
+		return []string{identity.Everything}, nil
+	}
+	if len(list) > max {
+		return nil, fault.Invalidf(field, CodeInvalidReach, "%s holds at most %d entries, not %d", field, max, len(list))
+	}
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if slices.Contains(out, v) {
+			continue
+		}
+		if err := known(v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// tenants checks a service's tenants: required, each one existing.
+func (r *Registry) tenants(ctx context.Context, list []string) ([]string, error) {
+	if len(list) == 0 {
+		return nil, fault.Invalidf("tenants", CodeTenantsRequired, `tenants is required: the ids of the tenants the service acts in, or ["*"] for every tenant`)
+	}
+	return reach("tenants", list, MaxTenants, func(id string) error {
+		err := r.admins.TenantExists(ctx, id)
+		if errors.Is(err, fault.ErrNotFound) {
+			return fault.Invalidf("tenants", CodeUnknownTenant, "tenants names %q, which is not a tenant", id)
+		}
+		return err
+	})
+}
+
+// resourceTypes checks a service's resource types; nil (not given) is
+// all, an empty list is refused rather than read as either.
+func (r *Registry) resourceTypes(list []string) ([]string, error) {
+	if list == nil {
+		return []string{identity.Everything}, nil
+	}
+	if len(list) == 0 {
+		return nil, fault.Invalidf("resource_types", CodeInvalidReach, `resource_types cannot be empty: name the types, or ["*"] for all`)
+	}
+	return reach("resource_types", list, MaxResourceTypes, func(typ string) error {
+		if !r.knownType(typ) {
+			return fault.Invalidf("resource_types", CodeUnknownResourceType, "resource_types names %q, which is not a resource type", typ)
+		}
+		return nil
+	})
 }
 
 func (r *Registry) newSecret(serviceID string, now time.Time) (Secret, string) {
@@ -136,10 +220,18 @@ func (r *Registry) Register(ctx context.Context, ac identity.ActorContext, in Ne
 	if err != nil {
 		return Service{}, "", err
 	}
+	tenants, err := r.tenants(ctx, in.Tenants)
+	if err != nil {
+		return Service{}, "", err
+	}
+	types, err := r.resourceTypes(in.ResourceTypes)
+	if err != nil {
+		return Service{}, "", err
+	}
 	now := r.timestamp()
 	svc := Service{
 		ID: ids.NewAt(now), Name: in.Name, Description: in.Description, Scopes: scopes,
-		Status: Active, CreatedAt: now, UpdatedAt: now,
+		Tenants: tenants, ResourceTypes: types, Status: Active, CreatedAt: now, UpdatedAt: now,
 	}
 	secret, raw := r.newSecret(svc.ID, now)
 	if err := r.store.CreateService(ctx, svc, secret); err != nil {
@@ -184,6 +276,16 @@ func (r *Registry) Update(ctx context.Context, ac identity.ActorContext, id stri
 	}
 	if p.Scopes != nil {
 		if svc.Scopes, err = validateScopes(*p.Scopes); err != nil {
+			return Service{}, err
+		}
+	}
+	if p.Tenants != nil {
+		if svc.Tenants, err = r.tenants(ctx, *p.Tenants); err != nil {
+			return Service{}, err
+		}
+	}
+	if p.ResourceTypes != nil {
+		if svc.ResourceTypes, err = r.resourceTypes(*p.ResourceTypes); err != nil {
 			return Service{}, err
 		}
 	}

@@ -3,6 +3,7 @@ package serviceaccount_test
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -30,11 +31,14 @@ func TestRegisterIssuesServiceWithClientSecret(t *testing.T) {
 	w := newWorld(t)
 	svc, raw, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{
 		Name: "messaging", Description: "sends mail",
-		Scopes: []string{serviceaccount.ScopeRateLimitCheck, serviceaccount.ScopeAuthzCheck, serviceaccount.ScopeAuthzCheck},
+		Scopes:  []string{serviceaccount.ScopeRateLimitCheck, serviceaccount.ScopeAuthzCheck, serviceaccount.ScopeAuthzCheck},
+		Tenants: []string{w.tenantB, w.tenantA, w.tenantB},
 	})
 	must(t, err)
 	if !ids.Valid(svc.ID) || svc.Name != "messaging" || svc.ActorID() != "service:messaging" || svc.Description != "sends mail" ||
 		svc.Status != serviceaccount.Active || !slices.Equal(svc.Scopes, []string{"authz:check", "ratelimit:check"}) ||
+		!slices.Equal(svc.Tenants, slices.Sorted(slices.Values([]string{w.tenantA, w.tenantB}))) ||
+		!slices.Equal(svc.ResourceTypes, []string{"*"}) ||
 		!svc.CreatedAt.Equal(t0) || !svc.UpdatedAt.Equal(t0) {
 		t.Fatalf("registered %+v", svc)
 	}
@@ -84,7 +88,7 @@ func TestRegisterMarksSecretsWithTheConfiguredEnvironment(t *testing.T) {
 
 func TestScopeCatalogueIsACopy(t *testing.T) {
 	c := serviceaccount.ScopeCatalogue()
-	if !slices.Equal(c, []string{serviceaccount.ScopeAuthzCheck, serviceaccount.ScopeRateLimitCheck}) {
+	if !slices.Equal(c, []string{serviceaccount.ScopeAuthzCheck, serviceaccount.ScopeAuthzWrite, serviceaccount.ScopeRateLimitCheck}) {
 		t.Fatalf("catalogue %v", c)
 	}
 	c[0] = "tenant:read"
@@ -100,6 +104,11 @@ func TestRegisterRefusesBadInputAndMakesNothing(t *testing.T) {
 	for i := range many {
 		many[i] = serviceaccount.ScopeAuthzCheck
 	}
+	all := []string{identity.Everything}
+	tooManyTenants := make([]string, serviceaccount.MaxTenants+1)
+	for i := range tooManyTenants {
+		tooManyTenants[i] = fmt.Sprintf("t%d", i)
+	}
 	for _, c := range []struct {
 		name  string
 		in    serviceaccount.NewService
@@ -107,7 +116,16 @@ func TestRegisterRefusesBadInputAndMakesNothing(t *testing.T) {
 		code  string
 		field string
 	}{
-		{"taken name", serviceaccount.NewService{Name: "messaging"}, fault.Conflict, "service_name_taken", ""},
+		{"taken name", serviceaccount.NewService{Name: "messaging", Tenants: all}, fault.Conflict, "service_name_taken", ""},
+		{"no tenants", serviceaccount.NewService{Name: "x-svc"}, fault.Invalid, "tenants_required", "tenants"},
+		{"empty tenants", serviceaccount.NewService{Name: "x-svc", Tenants: []string{}}, fault.Invalid, "tenants_required", "tenants"},
+		{"every tenant and one more", serviceaccount.NewService{Name: "x-svc", Tenants: []string{"*", w.tenantA}}, fault.Invalid, "invalid_reach", "tenants"},
+		{"a tenant that does not exist", serviceaccount.NewService{Name: "x-svc", Tenants: []string{w.tenantA, "01jn8ey4m0yrbv3tdr86dksjsc"}}, fault.Invalid, "unknown_tenant", "tenants"},
+		{"a malformed tenant", serviceaccount.NewService{Name: "x-svc", Tenants: []string{"not an id"}}, fault.Invalid, "unknown_tenant", "tenants"},
+		{"too many tenants", serviceaccount.NewService{Name: "x-svc", Tenants: tooManyTenants}, fault.Invalid, "invalid_reach", "tenants"},
+		{"an unknown resource type", serviceaccount.NewService{Name: "x-svc", Tenants: all, ResourceTypes: []string{"channel", "spaceship"}}, fault.Invalid, "unknown_resource_type", "resource_types"},
+		{"no resource types", serviceaccount.NewService{Name: "x-svc", Tenants: all, ResourceTypes: []string{}}, fault.Invalid, "invalid_reach", "resource_types"},
+		{"every resource type and one more", serviceaccount.NewService{Name: "x-svc", Tenants: all, ResourceTypes: []string{"tool", "*"}}, fault.Invalid, "invalid_reach", "resource_types"},
 		{"upper-case name", serviceaccount.NewService{Name: "Messaging"}, fault.Invalid, "invalid_service_name", "name"},
 		{"name with a colon", serviceaccount.NewService{Name: "svc:x"}, fault.Invalid, "invalid_service_name", "name"},
 		{"name too short", serviceaccount.NewService{Name: "ab"}, fault.Invalid, "invalid_service_name", "name"},
@@ -132,7 +150,7 @@ func TestRegisterRefusesBadInputAndMakesNothing(t *testing.T) {
 		t.Fatalf("bad input registered services: %+v", list)
 	}
 	// The longest description is taken.
-	_, _, err = w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: "x-svc", Description: strings.Repeat("d", 1000)})
+	_, _, err = w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: "x-svc", Description: strings.Repeat("d", 1000), Tenants: all})
 	must(t, err)
 }
 
@@ -306,7 +324,7 @@ func TestUpdateChangesServiceAndAnnouncesIt(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t)
 			svc, _, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{
-				Name: "messaging", Description: "before", Scopes: []string{"authz:check"},
+				Name: "messaging", Description: "before", Scopes: []string{"authz:check"}, Tenants: []string{identity.Everything},
 			})
 			must(t, err)
 			if c.initial != serviceaccount.Active {
@@ -334,7 +352,7 @@ func TestUpdateChangesServiceAndAnnouncesIt(t *testing.T) {
 
 func TestUpdateRefusesBadInputAndChangesNothing(t *testing.T) {
 	w := newWorld(t)
-	svc, _, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: "messaging", Description: "before", Scopes: []string{"authz:check"}})
+	svc, _, err := w.registry.Register(w.ctx, w.rootS, serviceaccount.NewService{Name: "messaging", Description: "before", Scopes: []string{"authz:check"}, Tenants: []string{w.tenantA}})
 	must(t, err)
 	for _, c := range []struct {
 		name  string
@@ -348,6 +366,10 @@ func TestUpdateRefusesBadInputAndChangesNothing(t *testing.T) {
 		{"bad scope with a good status", serviceaccount.Patch{Scopes: &[]string{"tenant:read"}, Status: ptr(serviceaccount.Disabled)}, "unknown_scope", "scopes"},
 		{"description too long", serviceaccount.Patch{Description: ptr(strings.Repeat("d", 1001))}, "description_too_long", "description"},
 		{"description with a control character", serviceaccount.Patch{Description: ptr("a\x07b")}, "invalid_description", "description"},
+		{"no tenants", serviceaccount.Patch{Tenants: &[]string{}}, "tenants_required", "tenants"},
+		{"a tenant that does not exist", serviceaccount.Patch{Tenants: &[]string{"01jn8ey4m0yrbv3tdr86dksjsc"}}, "unknown_tenant", "tenants"},
+		{"an unknown resource type", serviceaccount.Patch{ResourceTypes: &[]string{"spaceship"}}, "unknown_resource_type", "resource_types"},
+		{"no resource types", serviceaccount.Patch{ResourceTypes: &[]string{}}, "invalid_reach", "resource_types"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := w.registry.Update(w.ctx, w.rootS, svc.ID, c.patch)
@@ -359,7 +381,8 @@ func TestUpdateRefusesBadInputAndChangesNothing(t *testing.T) {
 	}
 	got, err := w.registry.Get(w.ctx, w.rootS, svc.ID)
 	must(t, err)
-	if got.Description != "before" || got.Status != serviceaccount.Active || !slices.Equal(got.Scopes, []string{"authz:check"}) || !got.UpdatedAt.Equal(t0) {
+	if got.Description != "before" || got.Status != serviceaccount.Active || !slices.Equal(got.Scopes, []string{"authz:check"}) ||
+		!slices.Equal(got.Tenants, []string{w.tenantA}) || !slices.Equal(got.ResourceTypes, []string{"*"}) || !got.UpdatedAt.Equal(t0) {
 		t.Fatalf("refused updates changed the service: %+v", got)
 	}
 	if ev := w.events.Take(); len(ev) != 0 {
@@ -577,5 +600,36 @@ func TestServiceNameMessagesNameTheRule(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Code != serviceaccount.CodeInvalidServiceName || !strings.Contains(fe.Detail, c.want) {
 			t.Errorf("Register(%q) = %v, want invalid_service_name naming %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestUpdateReachIsStoredAndAnnounced narrows and widens a service's
+// tenants and resource types: each change is stored and announced, so
+// that every replica's resolver reads the new reach.
+func TestUpdateReachIsStoredAndAnnounced(t *testing.T) {
+	w := newWorld(t)
+	svc, _ := w.register(t, "messaging", serviceaccount.ScopeAuthzCheck)
+	for _, c := range []struct {
+		name           string
+		patch          serviceaccount.Patch
+		tenants, types []string
+	}{
+		{"to tenant A", serviceaccount.Patch{Tenants: &[]string{w.tenantA}}, []string{w.tenantA}, []string{"*"}},
+		{"to channels and tools", serviceaccount.Patch{ResourceTypes: &[]string{"tool", "channel", "tool"}}, []string{w.tenantA}, []string{"channel", "tool"}},
+		{"back to everything", serviceaccount.Patch{Tenants: &[]string{"*"}, ResourceTypes: &[]string{"*"}}, []string{"*"}, []string{"*"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w.events.Take()
+			_, err := w.registry.Update(w.ctx, w.rootS, svc.ID, c.patch)
+			must(t, err)
+			got, err := w.registry.Get(w.ctx, w.rootS, svc.ID)
+			must(t, err)
+			if !slices.Equal(got.Tenants, c.tenants) || !slices.Equal(got.ResourceTypes, c.types) {
+				t.Fatalf("stored tenants %v, types %v; want %v, %v", got.Tenants, got.ResourceTypes, c.tenants, c.types)
+			}
+			if ev := w.events.Take(); len(ev) != 1 || ev[0].Kind != event.KindActorChanged || ev[0].ID != "service:messaging" {
+				t.Fatalf("announced %v", ev)
+			}
+		})
 	}
 }

@@ -10,99 +10,45 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/config"
-	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
-	"github.com/tollgate/tollgate/ids"
-	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/session"
-	"github.com/tollgate/tollgate/token"
 )
 
-const testSecret = "correct horse battery staple"
-
-// accounts holds users by e-mail; everything sign-in does not read is left
-// to the embedded nil interface.
-type accounts struct {
-	session.Accounts
-	users map[string]identity.User
-}
-
-func (a *accounts) GetUserByEmail(_ context.Context, email string) (identity.User, error) {
-	if u, ok := a.users[email]; ok {
-		return u, nil
-	}
-	return identity.User{}, fault.NotFoundf("user_not_found", "no such user")
-}
-
-func (a *accounts) ListTenantsOf(context.Context, string, cursor.Page) ([]identity.TenantMembership, error) {
-	return nil, nil
-}
-
-type sessions struct{ session.Store }
-
-func (sessions) CreateSession(context.Context, session.Session, []byte) error { return nil }
-
-type noRoles struct{}
-
-func (noRoles) RolePermissions(context.Context, string, []string) ([]string, error) { return nil, nil }
-
-type signer struct{}
-
-func (signer) Sign(token.Claims) (string, error) { return "access-token", nil }
-
-// fakeHasher "hashes" p as "hash:"+p and counts the work it does.
-type fakeHasher struct {
-	mu              sync.Mutex
-	verify, dummies int
-}
-
-func (h *fakeHasher) Verify(_ context.Context, plain, encoded string) (bool, bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.verify++
-	return encoded == "hash:"+plain, false, nil
-}
-
-func (h *fakeHasher) VerifyDummy(context.Context, string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.dummies++
-}
-
-func (h *fakeHasher) Hash(_ context.Context, plain string) (string, error) {
-	return "hash:" + plain, nil
-}
-
-// work returns the hashes computed since the last call: real and dummy.
-func (h *fakeHasher) work() (verify, dummies int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	v, d := h.verify, h.dummies
-	h.verify, h.dummies = 0, 0
-	return v, d
-}
-
+// throttleEnv is the session service over the embedded store, throttled by
+// a real limiter with the default sign-in tiers; it records the tiers that
+// refuse.
 type throttleEnv struct {
-	svc      *session.Service
-	hasher   *fakeHasher
-	clock    *testclock.Clock
-	mu       sync.Mutex
-	outcomes []string
-	denied   []string
+	*env
+	mu     sync.Mutex
+	denied []string
 }
 
+// take returns the login outcomes and the refusing tiers since the last call.
 func (e *throttleEnv) take() (outcomes, denied []string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	o, d := e.outcomes, e.denied
-	e.outcomes, e.denied = nil, nil
+	d := e.denied
+	e.denied = nil
+	e.mu.Unlock()
+	e.outcomes.mu.Lock()
+	defer e.outcomes.mu.Unlock()
+	o := e.outcomes.list
+	e.outcomes.list = nil
 	return o, d
 }
 
+// work returns the password hashes computed since the last call: real and
+// dummy.
+func (e *throttleEnv) work() (verify, dummies int) {
+	v, d := int(e.hasher.verify.Load()), int(e.hasher.dummy.Load())
+	e.hasher.reset()
+	return v, d
+}
+
 // newThrottleEnv is a sign-in service throttled by the default sign-in tiers on
-// backend (in process when nil), with the users emails.
+// backend (in process when nil), with active users emails whose password is
+// testPassword, but for disabled@example.com, who is disabled.
 func newThrottleEnv(t *testing.T, backend ratelimit.Backend, emails ...string) *throttleEnv {
 	t.Helper()
 	policies, err := config.Defaults().RateLimitPolicies()
@@ -112,37 +58,29 @@ func newThrottleEnv(t *testing.T, backend ratelimit.Backend, emails ...string) *
 	if backend == nil {
 		backend = ratelimit.NewLocal(ratelimit.LocalOptions{})
 	}
-	e := &throttleEnv{hasher: &fakeHasher{}, clock: testclock.New(time.Unix(1_800_000_000, 0))}
-	lim := ratelimit.NewLimiter(ratelimit.LimiterDeps{
-		Backend: backend, Policies: policies, Now: e.clock.Now,
-		Denied: func(name string) {
-			e.mu.Lock()
-			e.denied = append(e.denied, name)
-			e.mu.Unlock()
-		},
-	}, ratelimit.LimiterOptions{})
-	users := map[string]identity.User{}
+	te := &throttleEnv{}
+	te.env = newEnv(t, func(e *env, d *session.Deps) {
+		d.Log = nil // the default, which logs nowhere: nothing here reads the log
+		d.Throttle = ratelimit.NewLimiter(ratelimit.LimiterDeps{
+			Backend: backend, Policies: policies, Now: e.clock.Now,
+			Denied: func(name string) {
+				te.mu.Lock()
+				te.denied = append(te.denied, name)
+				te.mu.Unlock()
+			},
+		}, ratelimit.LimiterOptions{})
+	})
 	for _, email := range emails {
-		users[email] = identity.User{ID: ids.New(), Email: email, Status: identity.UserActive, PasswordHash: "hash:" + testSecret}
+		u := te.user(t, email)
+		if email == "disabled@example.com" {
+			te.setUserStatus(t, u.ID, identity.UserDisabled)
+		}
 	}
-	if u, ok := users["disabled@example.com"]; ok {
-		u.Status = identity.UserDisabled
-		users[u.Email] = u
-	}
-	e.svc = session.NewService(session.Deps{
-		Sessions: sessions{}, Identities: &accounts{users: users}, Roles: noRoles{}, Hasher: e.hasher, Keys: signer{},
-		Throttle: lim, Now: e.clock.Now,
-		LoginOutcome: func(o string) {
-			e.mu.Lock()
-			e.outcomes = append(e.outcomes, o)
-			e.mu.Unlock()
-		},
-	}, session.Options{AccessTTL: time.Minute, RefreshTTL: time.Hour})
-	return e
+	return te
 }
 
 // login is n sign-ins (1 when n is 0) of email from ip, with the right
-// testSecret or not, after the clock moved by after. want is "ok",
+// testPassword or not, after the clock moved by after. want is "ok",
 // "invalid_credentials", or the tier that refuses each.
 type login struct {
 	after     time.Duration
@@ -155,13 +93,13 @@ type login struct {
 func (e *throttleEnv) run(t *testing.T, i int, l login) {
 	t.Helper()
 	e.clock.Advance(l.after)
-	pw := "not the testSecret at all"
+	pw := "not the testPassword at all"
 	if l.right {
-		pw = testSecret
+		pw = testPassword
 	}
 	for j := range max(l.n, 1) {
 		_, err := e.svc.Login(context.Background(), session.LoginRequest{Email: l.email, Password: pw, Client: session.Client{IP: l.ip}})
-		verify, dummies := e.hasher.work()
+		verify, dummies := e.work()
 		outcomes, denied := e.take()
 		var ee *ratelimit.ExceededError
 		switch {
@@ -217,10 +155,11 @@ func TestLoginThrottlesFailures(t *testing.T) {
 			{ip: y, email: owner, n: 4, want: bad},
 			{ip: y, email: owner, right: true, want: ok},
 		}},
-		{"five wrong guesses from X block X, the right testSecret too, until a slot refills", []login{
+		{"five wrong guesses from X block X, the right password too, however the address is written, until a slot refills", []login{
 			{ip: x, email: owner, n: 5, want: bad},
 			{ip: x, email: owner, want: ratelimit.TierLoginAccountIP},
 			{ip: x, email: owner, right: true, want: ratelimit.TierLoginAccountIP},
+			{ip: x, email: " Owner@EXAMPLE.com", right: true, want: ratelimit.TierLoginAccountIP},
 			{after: 3*time.Minute - time.Second, ip: x, email: owner, right: true, want: ratelimit.TierLoginAccountIP},
 			{ip: x, email: colleagues[0], right: true, want: ok},
 			{after: time.Second, ip: x, email: owner, right: true, want: ok},
@@ -265,6 +204,7 @@ func TestLoginThrottlesFailures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			emails := append([]string{owner, "ci@example.com", "disabled@example.com"}, colleagues...)
 			e := newThrottleEnv(t, nil, emails...)
 			for i, l := range c.logins {
@@ -293,17 +233,17 @@ func (down) Reset(context.Context, ratelimit.Limit, string) error { return errDo
 
 // TestLoginBackendDown: the sign-in tiers fail closed by default, so with
 // the counters unreachable every sign-in is refused as Unavailable before
-// any testSecret is checked, whether or not the account exists.
+// any password is checked, whether or not the account exists.
 func TestLoginBackendDown(t *testing.T) {
 	e := newThrottleEnv(t, down{}, "owner@example.com")
 	for _, email := range []string{"owner@example.com", "ghost@example.com"} {
 		_, err := e.svc.Login(context.Background(), session.LoginRequest{
-			Email: email, Password: testSecret, Client: session.Client{IP: "203.0.113.7"},
+			Email: email, Password: testPassword, Client: session.Client{IP: "203.0.113.7"},
 		})
 		if fault.KindOf(err) != fault.Unavailable || !errors.Is(err, &fault.Error{Code: "ratelimit_unavailable"}) {
 			t.Fatalf("%s: err = %v, want Unavailable ratelimit_unavailable", email, err)
 		}
-		if v, d := e.hasher.work(); v+d != 0 {
+		if v, d := e.work(); v+d != 0 {
 			t.Fatalf("%s: %d hashes, %d dummies with the counters down", email, v, d)
 		}
 	}

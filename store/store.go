@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/policy"
@@ -27,6 +28,7 @@ type Store interface {
 	token.KeyStore
 	ratelimit.TenantStore
 	policy.Store
+	audit.Store
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"crypto/ed25519"
 	"fmt"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -47,4 +48,23 @@ func (kr *Keyring) Sign(c Claims) (string, error) {
 
 func claimsError(format string, args ...any) *fault.Error {
 	return &fault.Error{Kind: fault.Internal, Code: CodeTokenClaimsInvalid, Detail: fmt.Sprintf(format, args...)}
+}
+
+// SignMessage signs build(kid) with the key that signs now, for signatures
+// that are not tokens: the audit log's digests, made by a keyring of their
+// own over its own key store, so that no token key ever signs anything but
+// tokens. Only Ed25519 keys sign messages; the message is signed as is
+// (pure Ed25519), so build must put a domain separator in it.
+func (kr *Keyring) SignMessage(build func(kid string) []byte) (string, []byte, error) {
+	s := kr.snap.Load()
+	if s == nil {
+		return "", nil, fault.New(fault.Unavailable, CodeSigningKeysNotLoaded, "the signing keys are not loaded")
+	}
+	sk := s.signer(kr.opts.Now())
+	priv, ok := sk.priv.(ed25519.PrivateKey)
+	if !ok {
+		return "", nil, fault.Invalidf("signing_algorithm", CodeUnsupportedAlgorithm,
+			"messages are signed with %s keys only; key %s is not one", AlgEdDSA, sk.id)
+	}
+	return sk.id, ed25519.Sign(priv, build(sk.id)), nil
 }

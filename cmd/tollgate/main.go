@@ -48,6 +48,10 @@ func rootCommand() *command {
 			{name: "schema", summary: "print the Cedar schema", run: runPolicySchema},
 			{name: "defaults", summary: "print the default policies", run: runPolicyDefaults},
 		}},
+		{name: "audit", summary: "verify and sign the audit log", children: []*command{
+			{name: "verify", summary: "recompute audit chains and digests and name the first broken link", run: runAuditVerify},
+			{name: "digest", summary: "sign the head of every audit stream that moved since its last digest", run: runAuditDigest},
+		}},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: hashWorkerCommand, summary: "compute password hashes for a running server (internal)", run: runHashWorker, hidden: true},
 		{name: "admin", summary: "administer tenants, users and keys directly in the store", children: []*command{

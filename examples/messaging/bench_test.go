@@ -53,7 +53,7 @@ func BenchmarkSendMessage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, secret, err := a.Services.Register(ctx, admin, serviceaccount.NewService{Name: "messaging", Scopes: []string{serviceaccount.ScopeAuthzCheck}})
+	svc, secret, err := a.Services.Register(ctx, admin, serviceaccount.NewService{Name: "messaging", Scopes: []string{serviceaccount.ScopeAuthzCheck, serviceaccount.ScopeAuthzWrite}, Tenants: []string{identity.Everything}})
 	if err != nil {
 		b.Fatal(err)
 	}

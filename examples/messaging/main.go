@@ -15,7 +15,8 @@
 // with the creator as their only manager, so that the default policies
 // (channel_member, channel_manager, channel_admin) decide who may do what.
 // The registry is written with the service's own client-credentials token;
-// the service must therefore be registered with the scope authz:check.
+// the service must therefore be registered with the scopes authz:check (to
+// ask) and authz:write (to register), for the tenants it serves.
 //
 // Configuration, from the environment: TOLLGATE_URL (default
 // http://127.0.0.1:9200), TOLLGATE_CLIENT_ID and TOLLGATE_CLIENT_SECRET

@@ -14,7 +14,8 @@
 // writes the tool to Tollgate's resource registry
 // (PUT /v1/tenants/{tenant}/resources/tool/{id}) with its allowed_agents
 // (agent actor ids, "agent:<id>") and roles, with the service's own
-// client-credentials token: the service must hold the scope authz:check.
+// client-credentials token: the service must hold the scopes authz:check
+// and authz:write, for the tenants it serves.
 // The default policies tool_agent and tool_role then decide EXECUTE_TOOL.
 //
 // Configuration as for the other examples (see examples/internal/seedsvc): TOLLGATE_URL,

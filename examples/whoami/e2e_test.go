@@ -50,7 +50,7 @@ func TestEndToEnd(t *testing.T) {
 	userID, tenantID := login.Str(t, "actor", "id"), login.Str(t, "actor", "tenant_id")
 	sessionID := login.Str(t, "session_id")
 
-	svc := api.Send("POST", "/v1/services", session, map[string]any{"name": "whoami", "description": "the example service"}, http.StatusCreated)
+	svc := api.Send("POST", "/v1/services", session, map[string]any{"name": "whoami", "description": "the example service", "tenants": []string{"*"}}, http.StatusCreated)
 	clientID, clientSecret, serviceActor := svc.Str(t, "client_id"), svc.Str(t, "client_secret"), svc.Str(t, "actor_id")
 
 	agent := api.Send("POST", "/v1/tenants/"+tenantID+"/agents", session, map[string]string{"name": "helper"}, http.StatusCreated)

@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/internal/testclock"
 	"github.com/tollgate/tollgate/password"
+	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store/sqlite"
@@ -78,7 +79,8 @@ func New(t testing.TB) *Stack {
 		Revocations: s.Revocations, Now: s.Clock.Now, Notify: notify,
 	}, session.Options{Issuer: Issuer, Audience: Audience, AccessTTL: AccessTTL, RefreshTTL: RefreshTTL})
 	s.APIKeys = apikey.NewService(apikey.Deps{Store: s.Store, Rights: s.Identity, Services: s.Store, Notify: notify, Now: s.Clock.Now}, apikey.Options{})
-	s.Services = serviceaccount.NewRegistry(serviceaccount.Deps{Store: s.Store, Admins: s.Identity, Notify: notify, Now: s.Clock.Now}, serviceaccount.Options{})
+	s.Services = serviceaccount.NewRegistry(serviceaccount.Deps{Store: s.Store, Admins: s.Identity, KnownResourceType: policy.KnownResourceType,
+		Notify: notify, Now: s.Clock.Now}, serviceaccount.Options{})
 	return s
 }
 

@@ -4,9 +4,10 @@
 // this action on this resource?".
 //
 // The service asks as itself: it is registered in Tollgate's service
-// registry with the scope authz:check, and the Client obtains and renews
-// its access token with those client credentials. It therefore names the
-// tenant and the principal of every question.
+// registry with the scope authz:check for the tenants it serves, and the
+// Client obtains and renews its access token with those client
+// credentials. It therefore names the tenant and the principal of every
+// question.
 //
 // A deny is not an error: Authorize returns a Decision with Permit false
 // and the policies' reasons. Everything fails closed: an error means "not
@@ -16,7 +17,9 @@
 //   - ErrInvalidRequest, a question missing its tenant, principal or
 //     action, refused before it is sent;
 //   - an *Error, Tollgate's refusal of the question itself: an unknown
-//     tenant (404 tenant_not_found), a service without authz:check (403
+//     tenant (404 tenant_not_found), a tenant or resource type the service
+//     is not registered for (403 tenant_not_registered,
+//     resource_type_not_registered), a service without authz:check (403
 //     scope_required), client credentials it does not accept (401
 //     invalid_client);
 //   - ErrUnavailable (errors.Is): Tollgate unreachable, failing (5xx) or

@@ -86,6 +86,10 @@ const (
 	CodeScopeRequired     = "scope_required" // the service lacks authz:check
 	CodeInvalidClient     = "invalid_client" // the client credentials were refused
 	CodeInvalidBatch      = "invalid_batch"
+	// The service is not registered for the tenant, or for the resource
+	// type, it asked about.
+	CodeTenantNotRegistered       = "tenant_not_registered"
+	CodeResourceTypeNotRegistered = "resource_type_not_registered"
 )
 
 // unavailable wraps cause as an error matching ErrUnavailable.

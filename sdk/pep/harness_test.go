@@ -123,7 +123,7 @@ func (tg *tollgate) channel(id string, members ...string) {
 
 func (tg *tollgate) service(name string, scopes ...string) (id, secret string) {
 	tg.t.Helper()
-	svc, secret, err := tg.app.Services.Register(ctx, tg.admin, serviceaccount.NewService{Name: name, Scopes: scopes})
+	svc, secret, err := tg.app.Services.Register(ctx, tg.admin, serviceaccount.NewService{Name: name, Scopes: scopes, Tenants: []string{identity.Everything}})
 	if err != nil {
 		tg.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/bus"
+	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/serviceaccount"
 )
 
@@ -52,6 +53,12 @@ func TestAuthorizeErrors(t *testing.T) {
 	noScopeID, noScopeSecret := tg.service("no-scope", serviceaccount.ScopeRateLimitCheck)
 	noScope, _ := tg.client(func(cfg *Config) { cfg.ClientID, cfg.ClientSecret = noScopeID, noScopeSecret })
 	wrongSecret, _ := tg.client(func(cfg *Config) { cfg.ClientSecret = "wrong" })
+	tools, toolsSecret, err := tg.app.Services.Register(ctx, tg.admin, serviceaccount.NewService{Name: "tools-only",
+		Scopes: []string{serviceaccount.ScopeAuthzCheck}, Tenants: []string{identity.Everything}, ResourceTypes: []string{"tool"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toolsOnly, _ := tg.client(func(cfg *Config) { cfg.ClientID, cfg.ClientSecret = tools.ID, toolsSecret })
 	ok := tg.req(tg.alice, "READ", "general")
 	cases := []struct {
 		name   string
@@ -67,6 +74,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"bad context", c, Request{TenantID: tg.tenant, Principal: tg.alice, Action: "READ", Context: map[string]any{"f": func() {}}}, 0, "", ErrInvalidRequest},
 		{"unknown tenant", c, Request{TenantID: "t_nope", Principal: tg.alice, Action: "READ", Resource: ok.Resource}, 404, CodeTenantNotFound, nil},
 		{"service without authz:check", noScope, ok, 403, CodeScopeRequired, nil},
+		{"service registered for tools only", toolsOnly, ok, 403, CodeResourceTypeNotRegistered, nil},
 		{"wrong secret", wrongSecret, ok, 401, CodeInvalidClient, nil},
 	}
 	for _, tc := range cases {

@@ -115,7 +115,7 @@ func (tg *tollgate) serve(h http.Handler) { tg.handler.Store(&h) }
 // service registers a service with scopes and returns its id and secret.
 func (tg *tollgate) service(name string, scopes ...string) (id, secret string) {
 	tg.t.Helper()
-	svc, secret, err := tg.app.Services.Register(ctx, tg.admin, serviceaccount.NewService{Name: name, Scopes: scopes})
+	svc, secret, err := tg.app.Services.Register(ctx, tg.admin, serviceaccount.NewService{Name: name, Scopes: scopes, Tenants: []string{identity.Everything}})
 	if err != nil {
 		tg.t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -23,3 +24,13 @@ func BenchmarkGetUser(b *testing.B) {
 }
 
 func BenchmarkLogin(b *testing.B) { storetest.BenchLogin(b, open(b)) }
+
+func BenchmarkAuditAppend(b *testing.B) {
+	for _, batch := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { storetest.BenchAuditAppend(b, open(b), batch) })
+	}
+}
+
+// BenchmarkAuditVerify: TOLLGATE_BENCH_AUDIT_EVENTS=1000000 for the
+// issue's figure.
+func BenchmarkAuditVerify(b *testing.B) { storetest.BenchAuditVerify(b, open(b)) }

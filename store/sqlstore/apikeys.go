@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -76,17 +77,29 @@ func (s *Store) ListAPIKeys(ctx context.Context, f apikey.Filter, p cursor.Page)
 // one UPDATE locks the row, so of two concurrent rotations each keeps the
 // hash the other wrote as its previous one, never a lost one.
 func (s *Store) RotateAPIKey(ctx context.Context, id string, newHash []byte, previousUntil *time.Time, at time.Time) (apikey.Key, error) {
-	// previous_hash = hash reads the value before this update.
-	k, err := s.scanAPIKey(s.queryRow(ctx, s.write,
-		`UPDATE api_keys SET
-		   previous_hash = CASE WHEN ? THEN hash END,
-		   previous_expires_at = ?,
-		   hash = ?,
-		   rotated_at = ?
-		 WHERE id = ? AND revoked_at IS NULL
-		 RETURNING `+apiKeyCols,
-		previousUntil != nil, s.nullTime(previousUntil), newHash, s.d.Time(at), id))
-	return one(s, k, err, func() error { return s.apiKeyNotLive(ctx, id) })
+	// previous_hash = hash reads the value before this update. A
+	// transaction of its own carries the act's audit events.
+	var k apikey.Key
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		k, err = s.scanAPIKey(s.queryRow(ctx, tx,
+			`UPDATE api_keys SET
+			   previous_hash = CASE WHEN ? THEN hash END,
+			   previous_expires_at = ?,
+			   hash = ?,
+			   rotated_at = ?
+			 WHERE id = ? AND revoked_at IS NULL
+			 RETURNING `+apiKeyCols,
+			previousUntil != nil, s.nullTime(previousUntil), newHash, s.d.Time(at), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.apiKeyNotLive(ctx, id)
+		}
+		return err
+	})
+	if err != nil {
+		return apikey.Key{}, err
+	}
+	return k, nil
 }
 
 // apiKeyNotLive explains why a write to a live key matched nothing: the key
@@ -116,7 +129,16 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 // RevokeActorAPIKeys revokes actorID's unrevoked keys in tenantID and
 // returns their ids in ascending order.
 func (s *Store) RevokeActorAPIKeys(ctx context.Context, tenantID, actorID string, at time.Time) ([]string, error) {
-	return s.revokeKeys(ctx, s.write, at, `tenant_id = ? AND actor_id = ?`, tenantID, actorID)
+	var ids []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		ids, err = s.revokeKeys(ctx, tx, at, `tenant_id = ? AND actor_id = ?`, tenantID, actorID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // revokeKeys revokes the unrevoked keys matching cond, whose "?"

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
 )
 
@@ -23,8 +24,19 @@ type Scanner interface {
 // scanner is the package's short name for Scanner.
 type scanner = Scanner
 
-// exec, query and queryRow run a "?" query on q after rebinding it.
+// exec, query and queryRow run a "?" query on q after rebinding it. A
+// write outside a transaction whose ctx carries audit events becomes one,
+// so that the events are written with it (inTx).
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	if q == querier(s.write) && audit.Pending(ctx) {
+		var res sql.Result
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			res, err = tx.ExecContext(ctx, s.d.Rebind(query), args...)
+			return err
+		})
+		return res, err
+	}
 	return q.ExecContext(ctx, s.d.Rebind(query), args...)
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/tollgate/tollgate/serviceaccount"
 )
 
-const serviceCols = `id, name, description, scopes, status, created_at, updated_at`
+const serviceCols = `id, name, description, scopes, tenants, resource_types, status, created_at, updated_at`
 
 const secretCols = `id, service_id, hash, created_at, expires_at, revoked_at`
 
@@ -26,7 +26,8 @@ func errSecretNotFound() error {
 
 func (s *Store) scanService(r scanner) (serviceaccount.Service, error) {
 	var sv serviceaccount.Service
-	err := r.Scan(&sv.ID, &sv.Name, &sv.Description, s.d.ScanList(&sv.Scopes), &sv.Status,
+	err := r.Scan(&sv.ID, &sv.Name, &sv.Description, s.d.ScanList(&sv.Scopes),
+		s.d.ScanList(&sv.Tenants), s.d.ScanList(&sv.ResourceTypes), &sv.Status,
 		at(&sv.CreatedAt), at(&sv.UpdatedAt))
 	return sv, err
 }
@@ -53,8 +54,8 @@ func (s *Store) insertSecret(ctx context.Context, tx *sql.Tx, serviceID string, 
 func (s *Store) CreateService(ctx context.Context, sv serviceaccount.Service, first serviceaccount.Secret) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx,
-			`INSERT INTO services (`+serviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			sv.ID, sv.Name, sv.Description, s.d.List(sv.Scopes), string(sv.Status),
+			`INSERT INTO services (`+serviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sv.ID, sv.Name, sv.Description, s.d.List(sv.Scopes), s.d.List(sv.Tenants), s.d.List(sv.ResourceTypes), string(sv.Status),
 			s.d.Time(sv.CreatedAt), s.d.Time(sv.UpdatedAt))
 		switch {
 		case s.violates(err, "services_name_key"):
@@ -88,12 +89,12 @@ func (s *Store) ListServices(ctx context.Context, p cursor.Page) ([]serviceaccou
 	return collect(s, rows, err, s.scanService)
 }
 
-// UpdateService writes sv's description, scopes, status and update time; the
-// name is part of the actor id and never changes.
+// UpdateService writes sv's description, scopes, reach, status and update
+// time; the name is part of the actor id and never changes.
 func (s *Store) UpdateService(ctx context.Context, sv serviceaccount.Service) error {
 	res, err := s.exec(ctx, s.write,
-		`UPDATE services SET description = ?, scopes = ?, status = ?, updated_at = ? WHERE id = ?`,
-		sv.Description, s.d.List(sv.Scopes), string(sv.Status), s.d.Time(sv.UpdatedAt), sv.ID)
+		`UPDATE services SET description = ?, scopes = ?, tenants = ?, resource_types = ?, status = ?, updated_at = ? WHERE id = ?`,
+		sv.Description, s.d.List(sv.Scopes), s.d.List(sv.Tenants), s.d.List(sv.ResourceTypes), string(sv.Status), s.d.Time(sv.UpdatedAt), sv.ID)
 	return s.affectedOne(res, err, errServiceNotFound)
 }
 

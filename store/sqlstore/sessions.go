@@ -130,11 +130,19 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 // RevokeActorSessions revokes actorID's unrevoked sessions and returns their
 // ids in ascending order.
 func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string, at time.Time) ([]string, error) {
-	rows, err := s.query(ctx, s.write,
-		`UPDATE sessions SET revoked_at = ?, revoke_reason = ?
-		 WHERE actor_id = ? AND revoked_at IS NULL RETURNING id`,
-		s.d.Time(at), reason, actorID)
-	return sortedIDs(s, rows, err)
+	var ids []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := s.query(ctx, tx,
+			`UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+			 WHERE actor_id = ? AND revoked_at IS NULL RETURNING id`,
+			s.d.Time(at), reason, actorID)
+		ids, err = sortedIDs(s, rows, err)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // DeleteExpired deletes sessions that expired before cutoff; their refresh

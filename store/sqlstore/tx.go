@@ -3,21 +3,34 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+
+	"github.com/tollgate/tollgate/audit"
 )
 
 // inTx runs fn in a write transaction, committing when it returns nil.
 // Invariants that span rows lock them inside fn (lockTenant, ForUpdate);
-// on SQLite the transaction itself excludes every other writer.
+// on SQLite the transaction itself excludes every other writer. The audit
+// events ctx carries (audit.Record) are appended last, in the same
+// transaction: the act and its record commit together or not at all.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return s.dbErr(err)
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return s.dbErr(err)
+	events := audit.TakePending(ctx)
+	err = fn(tx)
+	if err == nil && len(events) > 0 {
+		_, err = s.appendAuditTx(ctx, tx, events)
 	}
-	return s.dbErr(tx.Commit())
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		_ = tx.Rollback()
+	}
+	if err != nil {
+		audit.RestorePending(ctx, events)
+	}
+	return s.dbErr(err)
 }
 
 // lockTenant serialises the writers that check a tenant-wide invariant

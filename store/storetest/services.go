@@ -14,7 +14,7 @@ import (
 func service(id, name string) serviceaccount.Service {
 	return serviceaccount.Service{
 		ID: id, Name: name, Description: "Service " + name, Scopes: []string{"messages:send", "agents:read"},
-		Status: serviceaccount.Active, CreatedAt: at(30 * time.Second), UpdatedAt: at(31 * time.Second),
+		Tenants: []string{"tenant-1", "tenant-2"}, ResourceTypes: []string{"*"}, Status: serviceaccount.Active, CreatedAt: at(30 * time.Second), UpdatedAt: at(31 * time.Second),
 	}
 }
 
@@ -147,12 +147,14 @@ func testServiceUpdateKeepsName(t *testing.T, s store.Store) {
 	orig := newService(t, s, "svc1", "mailer")
 	upd := orig
 	upd.Description, upd.Scopes, upd.Status = "Sends mail", []string{"messages:send"}, serviceaccount.Disabled
+	upd.Tenants, upd.ResourceTypes = []string{"*"}, []string{"channel", "tool"}
 	upd.UpdatedAt = at(time.Hour)
 	// Name and created_at are not written: the name is in the actor id.
 	upd.Name, upd.CreatedAt = "renamed", at(-time.Hour)
 	must(t, s.UpdateService(ctx, upd))
 	want := truncService(orig)
 	want.Description, want.Scopes, want.Status = "Sends mail", []string{"messages:send"}, serviceaccount.Disabled
+	want.Tenants, want.ResourceTypes = []string{"*"}, []string{"channel", "tool"}
 	want.UpdatedAt = us(upd.UpdatedAt)
 	check(t, "GetService", ok(s.GetService(ctx, "svc1"))(t), want)
 	_, err := s.GetServiceByName(ctx, "renamed")
@@ -197,7 +199,7 @@ func testServiceStringsRoundTrip(t *testing.T, s store.Store) {
 	for i, v := range nasty {
 		id := ids("svc", len(nasty))[i]
 		sv := service(id, v)
-		sv.Description, sv.Scopes = v, []string{v}
+		sv.Description, sv.Scopes, sv.Tenants, sv.ResourceTypes = v, []string{v}, []string{v}, []string{v, "x"}
 		must(t, s.CreateService(ctx, sv, secret(id+"-0", id, at(0))))
 		check(t, "by id", ok(s.GetService(ctx, id))(t), truncService(sv))
 		check(t, "by name", ok(s.GetServiceByName(ctx, v))(t), truncService(sv))

@@ -1,0 +1,28 @@
+package audit
+
+import "github.com/tollgate/tollgate/fault"
+
+// Error codes of the audit log. docs/errors.md describes each; a code never
+// changes meaning once released.
+const (
+	// An event to append breaks a rule of the event model (a field too
+	// long, not UTF-8, a bad outcome …); Field names it.
+	CodeInvalidEvent fault.Code = "audit_event_invalid"
+	// A batch to append holds more than MaxBatch events.
+	CodeBatchTooLarge fault.Code = "audit_batch_too_large"
+	// Internal: two writers claimed the same place in a stream. The per
+	// stream lock makes this impossible; the unique key is the backstop
+	// that refuses the second writer instead of forking the chain.
+	CodeSeqConflict fault.Code = "audit_seq_conflict"
+	// Verification found a broken link or a digest that does not match;
+	// the detail names the stream, the sequence number and what is wrong.
+	CodeChainBroken fault.Code = "audit_chain_broken"
+	// A digest for this stream and sequence number is already stored
+	// (another replica signed the same head first).
+	CodeDigestExists fault.Code = "audit_digest_exists"
+	// Audit digest keys are never deleted: every digest they signed must
+	// stay verifiable.
+	CodeDigestKeyPermanent fault.Code = "audit_digest_key_permanent"
+	// The digest key could not sign (no key loaded, or not an Ed25519 key).
+	CodeDigestSigningFailed fault.Code = "audit_digest_signing_failed"
+)

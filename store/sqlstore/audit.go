@@ -1,0 +1,284 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tollgate/tollgate/audit"
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/token"
+)
+
+// auditColumns are audit_events' columns in the order auditArgs writes and
+// scanAuditEvent reads them.
+const auditColumns = `tenant_id, seq, id, occurred_at, actor_id, on_behalf_of, credential_kind, credential_id,
+	action, target_type, target_id, outcome, reason, client_ip, user_agent, request_id, trace_id, detail, prev_hash, hash`
+
+const auditColumnCount = 20
+
+// auditRowsPerInsert keeps one multi-row INSERT at 10,000 parameters, under
+// SQLite's 32,766 and PostgreSQL's 65,535, while a full batch still takes
+// only two statements.
+const auditRowsPerInsert = 500
+
+// auditInsertSQL caches the INSERT for each row count: a batch uses at
+// most two shapes, full chunks and the remainder.
+var auditInsertSQL = func() func(n int) string {
+	full := buildAuditInsert(auditRowsPerInsert)
+	return func(n int) string {
+		if n == auditRowsPerInsert {
+			return full
+		}
+		return buildAuditInsert(n)
+	}
+}()
+
+func buildAuditInsert(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO audit_events (` + auditColumns + `) VALUES `)
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", auditColumnCount), ", ") + ")"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// AppendAudit implements audit.Store: it fills missing ids and times,
+// validates, and chains and stores the whole batch in one transaction.
+func (s *Store) AppendAudit(ctx context.Context, events []audit.Event) ([]audit.Event, error) {
+	var out []audit.Event
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.appendAuditTx(ctx, tx, events)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// appendAuditTx appends events inside tx, which the caller commits: the
+// transactional outbox, so that an act that must never be lost (a
+// credential, membership or policy change) is recorded in the transaction
+// that makes it, or not at all. Other writes of tx should come first: the
+// stream's head stays locked from here until tx ends.
+func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, events []audit.Event) ([]audit.Event, error) {
+	if len(events) == 0 {
+		return []audit.Event{}, nil
+	}
+	if len(events) > audit.MaxBatch {
+		return nil, fault.Invalidf("events", audit.CodeBatchTooLarge, "at most %d audit events per batch, got %d", audit.MaxBatch, len(events))
+	}
+	now := time.Now()
+	out := slices.Clone(events)
+	// Events of one stream keep their order; streams are locked in tenant
+	// order, so that two batches over the same streams cannot deadlock.
+	byStream := map[string][]int{}
+	for i := range out {
+		e := &out[i]
+		e.Prepare(now)
+		if err := e.Validate(); err != nil {
+			return nil, withIndex(err, i)
+		}
+		byStream[e.TenantID] = append(byStream[e.TenantID], i)
+	}
+	streams := make([]string, 0, len(byStream))
+	for t := range byStream {
+		streams = append(streams, t)
+	}
+	slices.Sort(streams)
+
+	heads := make([]audit.Head, len(streams))
+	for i, t := range streams {
+		h, err := s.lockAuditHead(ctx, tx, t)
+		if err != nil {
+			return nil, err
+		}
+		idx := byStream[t]
+		chain := make([]audit.Event, len(idx))
+		for j, k := range idx {
+			chain[j] = out[k]
+		}
+		heads[i] = audit.Link(h, chain)
+		for j, k := range idx {
+			out[k] = chain[j]
+		}
+	}
+
+	args := make([]any, 0, auditColumnCount*min(len(out), auditRowsPerInsert))
+	for start := 0; start < len(out); start += auditRowsPerInsert {
+		chunk := out[start:min(start+auditRowsPerInsert, len(out))]
+		args = args[:0]
+		for i := range chunk {
+			args = s.auditArgs(args, &chunk[i])
+		}
+		_, err := s.exec(ctx, tx, auditInsertSQL(len(chunk)), args...)
+		if s.violates(err, "audit_events_pkey") {
+			return nil, fault.Conflictf(audit.CodeSeqConflict, "another writer stored the same audit sequence number")
+		}
+		if err != nil {
+			return nil, s.dbErr(err)
+		}
+	}
+	for _, h := range heads {
+		if _, err := s.exec(ctx, tx, `UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?`, h.Seq, h.Hash, h.TenantID); err != nil {
+			return nil, s.dbErr(err)
+		}
+	}
+	return out, nil
+}
+
+// lockAuditHead returns the stream's head, creating it at seq 0 if new,
+// and holds its row lock until tx ends. The no-op update of an upsert is
+// what locks: on PostgreSQL a concurrent first append of a new stream waits
+// on the insert and then updates the committed row, so both see one head.
+func (s *Store) lockAuditHead(ctx context.Context, tx *sql.Tx, tenantID string) (audit.Head, error) {
+	h := audit.Head{TenantID: tenantID}
+	err := s.queryRow(ctx, tx,
+		`INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, 0, ?)
+		 ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_heads.seq
+		 RETURNING seq, hash`, tenantID, audit.Genesis()).Scan(&h.Seq, &h.Hash)
+	return h, s.dbErr(err)
+}
+
+func (s *Store) auditArgs(args []any, e *audit.Event) []any {
+	detail := "{}"
+	if len(e.Detail) > 0 {
+		// Validate bounded it, and this is the canonical object the hash
+		// covers, so verify can decode it back unchanged.
+		detail = string(audit.CanonicalDetail(e.Detail))
+	}
+	return append(args, e.TenantID, e.Seq, e.ID, s.d.Time(e.Time), e.ActorID, e.OnBehalfOf,
+		e.CredentialKind, e.CredentialID, e.Action, e.TargetType, e.TargetID, string(e.Outcome),
+		e.Reason, e.ClientIP, e.UserAgent, e.RequestID, e.TraceID, detail, e.PrevHash, e.Hash)
+}
+
+func scanAuditEvent(r scanner) (audit.Event, error) {
+	var e audit.Event
+	var outcome string
+	var detail []byte
+	err := r.Scan(&e.TenantID, &e.Seq, &e.ID, at(&e.Time), &e.ActorID, &e.OnBehalfOf,
+		&e.CredentialKind, &e.CredentialID, &e.Action, &e.TargetType, &e.TargetID, &outcome,
+		&e.Reason, &e.ClientIP, &e.UserAgent, &e.RequestID, &e.TraceID, &detail, &e.PrevHash, &e.Hash)
+	if err != nil {
+		return e, err
+	}
+	e.Outcome = audit.Outcome(outcome)
+	if e.Detail, err = audit.ParseDetail(detail); err != nil {
+		// A row whose detail is not an object of strings was written around
+		// the store: keep it, under a key no valid event has, so that
+		// verify reports the event as edited rather than failing to read.
+		e.Detail = map[string]string{"\x00undecodable": string(detail)}
+	}
+	return e, nil
+}
+
+// ReadAudit implements audit.Reader.
+func (s *Store) ReadAudit(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]audit.Event, error) {
+	limit = auditLimit(limit)
+	rows, err := s.query(ctx, s.read,
+		`SELECT `+auditColumns+` FROM audit_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		tenantID, afterSeq, limit)
+	if err != nil {
+		return nil, s.dbErr(err)
+	}
+	defer rows.Close()
+	// Not collect: verify reads whole streams through here, and growing
+	// the slice of large structs cost more than the hashing.
+	out := make([]audit.Event, 0, limit)
+	for rows.Next() {
+		e, err := scanAuditEvent(rows)
+		if err != nil {
+			return nil, s.dbErr(err)
+		}
+		out = append(out, e)
+	}
+	return out, s.dbErr(rows.Err())
+}
+
+// AuditHead implements audit.Reader.
+func (s *Store) AuditHead(ctx context.Context, tenantID string) (audit.Head, error) {
+	h := audit.Head{TenantID: tenantID}
+	err := s.queryRow(ctx, s.read, `SELECT seq, hash FROM audit_heads WHERE tenant_id = ?`, tenantID).Scan(&h.Seq, &h.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Head{TenantID: tenantID, Hash: audit.Genesis()}, nil
+	}
+	return h, s.dbErr(err)
+}
+
+// ListAuditHeads implements audit.Store.
+func (s *Store) ListAuditHeads(ctx context.Context, after *string, limit int) ([]audit.Head, error) {
+	q := `SELECT h.tenant_id, h.seq, h.hash,
+	        COALESCE((SELECT max(d.through_seq) FROM audit_digests d WHERE d.tenant_id = h.tenant_id), 0)
+	      FROM audit_heads h`
+	args := []any{}
+	if after != nil {
+		q += ` WHERE h.tenant_id > ?`
+		args = append(args, *after)
+	}
+	q += ` ORDER BY h.tenant_id LIMIT ?`
+	rows, err := s.query(ctx, s.read, q, append(args, auditLimit(limit))...)
+	return collect(s, rows, err, func(r scanner) (audit.Head, error) {
+		var h audit.Head
+		err := r.Scan(&h.TenantID, &h.Seq, &h.Hash, &h.DigestSeq)
+		return h, err
+	})
+}
+
+// InsertAuditDigest implements audit.Store.
+func (s *Store) InsertAuditDigest(ctx context.Context, d audit.Digest) error {
+	if d.ThroughSeq < 1 {
+		return fault.Invalidf("through_seq", audit.CodeInvalidEvent, "a digest covers at least seq 1")
+	}
+	_, err := s.exec(ctx, s.write,
+		`INSERT INTO audit_digests (tenant_id, through_seq, head_hash, signed_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)`,
+		d.TenantID, d.ThroughSeq, d.HeadHash, s.d.Time(d.Time), d.KeyID, d.Signature)
+	if s.violates(err, "audit_digests_pkey") {
+		return fault.Conflictf(audit.CodeDigestExists, "the stream has a digest through seq %d", d.ThroughSeq)
+	}
+	return s.dbErr(err)
+}
+
+// ListAuditDigests implements audit.Reader.
+func (s *Store) ListAuditDigests(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]audit.Digest, error) {
+	rows, err := s.query(ctx, s.read,
+		`SELECT tenant_id, through_seq, head_hash, signed_at, key_id, signature FROM audit_digests
+		 WHERE tenant_id = ? AND through_seq > ? ORDER BY through_seq LIMIT ?`,
+		tenantID, afterSeq, auditLimit(limit))
+	return collect(s, rows, err, func(r scanner) (audit.Digest, error) {
+		var d audit.Digest
+		err := r.Scan(&d.TenantID, &d.ThroughSeq, &d.HeadHash, at(&d.Time), &d.KeyID, &d.Signature)
+		return d, err
+	})
+}
+
+// AuditKeyStore implements audit.Store.
+func (s *Store) AuditKeyStore() token.KeyStore {
+	return keyTable{s: s, table: "audit_signing_keys", permanent: true}
+}
+
+func auditLimit(limit int) int {
+	if limit < 1 || limit > audit.MaxPage {
+		return audit.MaxPage
+	}
+	return limit
+}
+
+// withIndex puts the event's index into a validation error's field.
+func withIndex(err error, i int) error {
+	if fe, ok := err.(*fault.Error); ok {
+		c := *fe
+		c.Field = fmt.Sprintf("events[%d].%s", i, fe.Field)
+		return &c
+	}
+	return err
+}
