@@ -59,6 +59,17 @@ type Membership struct {
 	UpdatedAt time.Time
 }
 
+// Standing is what decides a user's rights in a tenant, read at once
+// (Store.GetStanding).
+type Standing struct {
+	TenantStatus TenantStatus
+	// Member is false when the user holds no membership of the tenant.
+	Member bool
+	Roles  []string
+	// UserStatus is "" when there is no such user.
+	UserStatus UserStatus
+}
+
 // Role is a tenant-defined role: a named set of catalogue permissions.
 type Role struct {
 	TenantID    string

@@ -56,6 +56,11 @@ type Store interface {
 	AddMember(ctx context.Context, m Membership) error
 	// GetMember: NotFound "member_not_found".
 	GetMember(ctx context.Context, tenantID, actorID string) (Membership, error)
+	// GetStanding reads in one query the tenant, the user's membership of
+	// it and the user (raw id, without "user:"), as far as they decide the
+	// user's rights there: resolving an API key cold needs all three.
+	// NotFound "tenant_not_found" when the tenant does not exist.
+	GetStanding(ctx context.Context, tenantID, userID string) (Standing, error)
 	// ListMembers lists a tenant's memberships ordered by actor id; p.After is
 	// an actor id.
 	ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]Membership, error)

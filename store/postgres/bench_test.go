@@ -24,6 +24,8 @@ func BenchmarkGetUser(b *testing.B) {
 	}
 }
 
+func BenchmarkLogin(b *testing.B) { storetest.BenchLogin(b, pgtest.Open(b)) }
+
 func BenchmarkAuditAppend(b *testing.B) {
 	for _, batch := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { storetest.BenchAuditAppend(b, pgtest.Open(b), batch) })

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,20 +19,29 @@ import (
 // dialect is PostgreSQL's sqlstore.Dialect: times are timestamptz, string
 // lists text[].
 type dialect struct {
-	// maps decode text[] values; a pgtype.Map caches plans and is not safe
-	// for concurrent use, so each scan borrows one.
-	maps *sync.Pool
+	// rebound caches Rebind's results by query text. Every query is built
+	// from fixed fragments (batches are cut or padded to a few sizes), so
+	// the cache holds a bounded set; it saves an allocation per query.
+	rebound *sync.Map
 }
 
 var _ sqlstore.Dialect = dialect{}
 
-func newDialect() dialect {
-	return dialect{maps: &sync.Pool{New: func() any { return pgtype.NewMap() }}}
+func newDialect() dialect { return dialect{rebound: &sync.Map{}} }
+
+// Rebind numbers the placeholders: "?" becomes $1, $2, ….
+func (d dialect) Rebind(query string) string {
+	if q, ok := d.rebound.Load(query); ok {
+		return q.(string)
+	}
+	q := rebind(query)
+	d.rebound.Store(query, q)
+	return q
 }
 
-// Rebind numbers the placeholders: "?" becomes $1, $2, …. Tollgate's
-// queries hold no "?" inside literals.
-func (dialect) Rebind(query string) string {
+// rebind is Rebind uncached. Tollgate's queries hold no "?" inside
+// literals.
+func rebind(query string) string {
 	n := strings.Count(query, "?")
 	if n == 0 {
 		return query
@@ -67,7 +75,7 @@ func (dialect) List(l []string) any {
 	return l
 }
 
-func (d dialect) ScanList(l *[]string) any { return textArray{p: l, maps: d.maps} }
+func (dialect) ScanList(l *[]string) any { return textArray{l} }
 
 func (dialect) InList(column string) string { return column + ` = ANY (?)` }
 
@@ -116,11 +124,13 @@ func (dialect) TableExists() string {
 }
 
 // textArray scans a text[], which database/sql hands over in PostgreSQL's
-// text form.
-type textArray struct {
-	p    *[]string
-	maps *sync.Pool
-}
+// text form (ReadRows reads it in binary, straight into the []string). It
+// is one pointer, so that making it a scan destination allocates nothing.
+type textArray struct{ p *[]string }
+
+// textArrayMaps decode text[] values; a pgtype.Map caches plans and is not
+// safe for concurrent use, so each scan borrows one.
+var textArrayMaps = sync.Pool{New: func() any { return pgtype.NewMap() }}
 
 func (d textArray) Scan(src any) error {
 	var b []byte
@@ -132,12 +142,8 @@ func (d textArray) Scan(src any) error {
 	default:
 		return fmt.Errorf("postgres: cannot read %T as a text[]", src)
 	}
-	if l, ok := plainTextArray(b); ok {
-		*d.p = l
-		return nil
-	}
-	m := d.maps.Get().(*pgtype.Map)
-	defer d.maps.Put(m)
+	m := textArrayMaps.Get().(*pgtype.Map)
+	defer textArrayMaps.Put(m)
 	l := []string{}
 	if err := m.Scan(pgtype.TextArrayOID, pgtype.TextFormatCode, b, &l); err != nil {
 		return err
@@ -147,31 +153,4 @@ func (d textArray) Scan(src any) error {
 	}
 	*d.p = l
 	return nil
-}
-
-// plainTextArray reads the common form of a text[] without pgtype: no
-// quotes, escapes or NULLs, as roles, scopes and permissions always are
-// ({owner,admin}). A snapshot rebuild reads one per member, and going
-// through a pgtype.Map for each cost a third of a 10,000-member rebuild.
-// Anything else reports false and is left to pgtype.
-func plainTextArray(b []byte) ([]string, bool) {
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' || bytes.ContainsAny(b, `"\`) {
-		return nil, false
-	}
-	inner := b[1 : len(b)-1]
-	if len(inner) == 0 {
-		return []string{}, true
-	}
-	if bytes.ContainsAny(inner, "{} \t\r\n") {
-		return nil, false
-	}
-	n := bytes.Count(inner, []byte{','}) + 1
-	out := make([]string, 0, n)
-	for part := range bytes.SplitSeq(inner, []byte{','}) {
-		if len(part) == 0 || string(part) == "NULL" {
-			return nil, false
-		}
-		out = append(out, string(part))
-	}
-	return out, true
 }

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"embed"
 	"hash/fnv"
-	"io/fs"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -20,10 +19,6 @@ var migrationFiles embed.FS
 // derived from the schema because advisory locks are database-wide and
 // separate schemas need not wait for each other.
 func newProvider(db *sql.DB, schema string) (*goose.Provider, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
 	h := fnv.New64a()
 	h.Write([]byte("tollgate-migrate:" + schema))
 	locker, err := lock.NewPostgresSessionLocker(
@@ -33,9 +28,5 @@ func newProvider(db *sql.DB, schema string) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(goose.DialectPostgres, db, sub,
-		goose.WithTableName(sqlstore.VersionTable),
-		goose.WithSessionLocker(locker),
-		goose.WithDisableGlobalRegistry(true),
-	)
+	return sqlstore.NewProvider(goose.DialectPostgres, db, migrationFiles, goose.WithSessionLocker(locker))
 }

@@ -6,7 +6,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -23,9 +22,6 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
-	// sqlDB shares pool's connections; it exists only because goose speaks
-	// database/sql.
-	sqlDB *sql.DB
 	// migrations is also sqlstore's; kept here for the migration tests, which
 	// migrate down (MigrateDownTo).
 	migrations *goose.Provider
@@ -70,21 +66,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fault.Wrap(fault.Internal, store.CodeStoreError, err)
 	}
-	return &Store{Store: sqlstore.New(db, db, newDialect(), p), pool: pool, sqlDB: db, migrations: p}, nil
+	return &Store{Store: sqlstore.New(db, db, newDialect(), p), pool: pool, migrations: p}, nil
 }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	// Through database/sql, which holds the pool's connections while idle.
-	if err := s.sqlDB.PingContext(ctx); err != nil {
-		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
-	}
-	return nil
-}
-
-// Close releases every connection.
+// Close releases every connection: database/sql's, then the pool's.
 func (s *Store) Close() error {
-	err := s.sqlDB.Close()
+	err := s.Store.Close()
 	s.pool.Close()
 	return err
 }

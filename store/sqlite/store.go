@@ -7,7 +7,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,31 +63,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 	// _txlock=immediate takes the write lock at BEGIN, so a transaction that
 	// reads then writes cannot deadlock against another one upgrading its lock.
-	write, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
-	if err != nil {
-		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
-	}
-	write.SetMaxOpenConns(1)
 	// Connect the writer first: it switches the file to WAL, which the
 	// readers then find already set.
-	if err := write.PingContext(ctx); err != nil {
-		_ = write.Close()
+	write, err := openPool(ctx, path+"?"+pragmas+"&_txlock=immediate", 1)
+	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
-
-	read, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
+	read, err := openPool(ctx, path+"?"+pragmas+"&_pragma=query_only(1)", readConns)
 	if err != nil {
 		_ = write.Close()
 		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}
-	read.SetMaxOpenConns(readConns)
-	read.SetMaxIdleConns(readConns)
-	if err := read.PingContext(ctx); err != nil {
-		_ = write.Close()
-		_ = read.Close()
-		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
-	}
-
 	p, err := newProvider(write)
 	if err != nil {
 		_ = write.Close()
@@ -98,18 +83,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{Store: sqlstore.New(read, write, dialect{}, p), write: write, read: read, migrations: p}, nil
 }
 
-// Ping checks that both pools answer.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.read.PingContext(ctx); err != nil {
-		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
+// openPool opens a pool of up to conns connections to dsn and checks that
+// it answers.
+func openPool(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
 	}
-	if err := s.write.PingContext(ctx); err != nil {
-		return fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
-	return nil
-}
-
-// Close closes both pools.
-func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return db, nil
 }

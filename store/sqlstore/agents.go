@@ -18,9 +18,8 @@ func errAgentNameTaken() error {
 	return fault.Conflictf(identity.CodeAgentNameTaken, "the tenant has an agent with this name")
 }
 
-func scanAgent(r scanner) (identity.Agent, error) {
-	var a identity.Agent
-	err := r.Scan(&a.ID, &a.TenantID, &a.OwnerID, &a.Name, &a.Description, &a.Status,
+func scanAgent(r scanner) (a identity.Agent, err error) {
+	err = r.Scan(&a.ID, &a.TenantID, &a.OwnerID, &a.Name, &a.Description, &a.Status,
 		at(&a.CreatedAt), at(&a.UpdatedAt))
 	return a, err
 }
@@ -45,27 +44,20 @@ func (s *Store) CreateAgent(ctx context.Context, a identity.Agent) error {
 
 // GetAgent returns tenantID's agent id; another tenant's agent is not found.
 func (s *Store) GetAgent(ctx context.Context, tenantID, id string) (identity.Agent, error) {
-	a, err := scanAgent(s.queryRow(ctx, s.read,
-		`SELECT `+agentCols+` FROM agents WHERE tenant_id = ? AND id = ?`, tenantID, id))
-	return one(s, a, err, errAgentNotFound)
+	return get(ctx, s, scanAgent, errAgentNotFound,
+		`SELECT `+agentCols+` FROM agents WHERE tenant_id = ? AND id = ?`, tenantID, id)
 }
 
 // ListAgents pages through tenantID's agents by id, only ownerID's unless it
 // is "".
 func (s *Store) ListAgents(ctx context.Context, tenantID, ownerID string, p cursor.Page) ([]identity.Agent, error) {
-	p = p.Normalize()
-	var rows *sql.Rows
-	var err error
 	if ownerID == "" {
-		rows, err = s.query(ctx, s.read,
-			`SELECT `+agentCols+` FROM agents WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
-			tenantID, p.After, p.Limit)
-	} else {
-		rows, err = s.query(ctx, s.read,
-			`SELECT `+agentCols+` FROM agents WHERE tenant_id = ? AND owner_id = ? AND id > ? ORDER BY id LIMIT ?`,
-			tenantID, ownerID, p.After, p.Limit)
+		return list(ctx, s, p, scanAgent,
+			`SELECT `+agentCols+` FROM agents WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID)
 	}
-	return collect(s, rows, err, scanAgent)
+	return list(ctx, s, p, scanAgent,
+		`SELECT `+agentCols+` FROM agents WHERE tenant_id = ? AND owner_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		tenantID, ownerID)
 }
 
 // UpdateAgent writes a's name, description, status and update time, within
@@ -100,7 +92,5 @@ func (s *Store) DeleteAgent(ctx context.Context, tenantID, id string, at time.Ti
 
 // CountAgents counts tenantID's agents.
 func (s *Store) CountAgents(ctx context.Context, tenantID string) (int, error) {
-	var n int
-	err := s.queryRow(ctx, s.read, `SELECT count(*) FROM agents WHERE tenant_id = ?`, tenantID).Scan(&n)
-	return n, s.dbErr(err)
+	return s.count(ctx, `SELECT count(*) FROM agents WHERE tenant_id = ?`, tenantID)
 }

@@ -21,15 +21,11 @@ func errAPIKeyNotFound() error {
 	return fault.NotFoundf(apikey.CodeAPIKeyNotFound, "API key not found")
 }
 
-func (s *Store) scanAPIKey(r scanner) (apikey.Key, error) {
-	var k apikey.Key
-	err := r.Scan(&k.ID, &k.TenantID, &k.ActorID, &k.CreatedBy, &k.Name, s.d.ScanList(&k.Scopes), &k.Hash, &k.PreviousHash,
+func (s *Store) scanAPIKey(r scanner) (k apikey.Key, err error) {
+	err = r.Scan(&k.ID, &k.TenantID, &k.ActorID, &k.CreatedBy, &k.Name, s.d.ScanList(&k.Scopes), &k.Hash, &k.PreviousHash,
 		atNull(&k.PreviousExpiresAt), atNull(&k.ExpiresAt), at(&k.CreatedAt), atNull(&k.RotatedAt),
 		atNull(&k.LastUsedAt), atNull(&k.RevokedAt), &k.RateLimit)
-	if err != nil {
-		return apikey.Key{}, err
-	}
-	return k, nil
+	return k, err
 }
 
 // CreateAPIKey inserts k. NotFound "tenant_not_found" when the tenant does
@@ -51,8 +47,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key) error {
 
 // GetAPIKey returns the key with id, whatever its tenant.
 func (s *Store) GetAPIKey(ctx context.Context, id string) (apikey.Key, error) {
-	k, err := s.scanAPIKey(s.queryRow(ctx, s.read, `SELECT `+apiKeyCols+` FROM api_keys WHERE id = ?`, id))
-	return one(s, k, err, errAPIKeyNotFound)
+	return get(ctx, s, s.scanAPIKey, errAPIKeyNotFound, `SELECT `+apiKeyCols+` FROM api_keys WHERE id = ?`, id)
 }
 
 // ListAPIKeys pages through f.TenantID's keys by id.
@@ -74,8 +69,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, f apikey.Filter, p cursor.Page)
 	}
 	q.WriteString(` ORDER BY id LIMIT ?`)
 	args = append(args, p.Limit)
-	rows, err := s.query(ctx, s.read, q.String(), args...)
-	return collect(s, rows, err, s.scanAPIKey)
+	return readAll(ctx, s, s.scanAPIKey, q.String(), args...)
 }
 
 // RotateAPIKey replaces the key's hash, keeping the old one as the previous
@@ -114,11 +108,8 @@ func (s *Store) RotateAPIKey(ctx context.Context, id string, newHash []byte, pre
 func (s *Store) apiKeyNotLive(ctx context.Context, id string) error {
 	var revoked *time.Time
 	err := s.queryRow(ctx, s.read, `SELECT revoked_at FROM api_keys WHERE id = ?`, id).Scan(atNull(&revoked))
-	if errors.Is(err, sql.ErrNoRows) {
-		return errAPIKeyNotFound()
-	}
-	if err != nil {
-		return s.dbErr(err)
+	if _, err := one(s, revoked, err, errAPIKeyNotFound); err != nil {
+		return err
 	}
 	return fault.Conflictf(apikey.CodeAPIKeyRevoked, "the API key is revoked")
 }
@@ -129,20 +120,10 @@ func (s *Store) apiKeyNotLive(ctx context.Context, id string) error {
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	n, err := s.affected(s.exec(ctx, s.write,
 		`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, s.d.Time(at), id))
-	if err != nil {
+	if err != nil || n > 0 {
 		return err
 	}
-	if n > 0 {
-		return nil
-	}
-	var exists bool
-	if err := s.queryRow(ctx, s.read, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = ?)`, id).Scan(&exists); err != nil {
-		return s.dbErr(err)
-	}
-	if !exists {
-		return errAPIKeyNotFound()
-	}
-	return nil
+	return s.mustExist(ctx, "api_keys", id, errAPIKeyNotFound)
 }
 
 // RevokeActorAPIKeys revokes actorID's unrevoked keys in tenantID and
@@ -174,10 +155,7 @@ func (s *Store) revokeKeys(ctx context.Context, q querier, at time.Time, cond st
 // RETURNING gives rows in no particular order. Like collect, it takes the
 // query's error.
 func sortedIDs(s *Store, rows *sql.Rows, err error) ([]string, error) {
-	ids, err := collect(s, rows, err, func(r scanner) (id string, err error) {
-		err = r.Scan(&id)
-		return id, err
-	})
+	ids, err := collect(s, rows, err, scanString)
 	if err != nil {
 		return nil, err
 	}
@@ -274,10 +252,8 @@ func (s *Store) touchAPIKeys(ctx context.Context, q querier, ids []string, used 
 // CountLiveAPIKeys counts actorID's keys in tenantID that are neither
 // revoked nor expired at now.
 func (s *Store) CountLiveAPIKeys(ctx context.Context, tenantID, actorID string, now time.Time) (int, error) {
-	var n int
-	err := s.queryRow(ctx, s.read,
+	return s.count(ctx,
 		`SELECT count(*) FROM api_keys WHERE tenant_id = ? AND actor_id = ? AND revoked_at IS NULL
 		 AND (expires_at IS NULL OR expires_at > ?)`,
-		tenantID, actorID, s.d.Time(now)).Scan(&n)
-	return n, s.dbErr(err)
+		tenantID, actorID, s.d.Time(now))
 }

@@ -11,7 +11,7 @@ import (
 // in ascending order. The statuses are literals, not parameters, so that
 // the planner can use the partial indexes of migration 00002.
 func (s *Store) BlockedActors(ctx context.Context) ([]string, error) {
-	rows, err := s.query(ctx, s.read,
+	return readAll(ctx, s, scanString,
 		`SELECT ? || id FROM users WHERE status = 'disabled'
 		 UNION ALL
 		 SELECT ? || id FROM agents WHERE status = 'disabled'
@@ -19,17 +19,10 @@ func (s *Store) BlockedActors(ctx context.Context) ([]string, error) {
 		 SELECT ? || name FROM services WHERE status = 'disabled'
 		 ORDER BY 1`,
 		identity.UserActorPrefix, identity.AgentActorPrefix, serviceaccount.ActorPrefix)
-	return collect(s, rows, err, scanString)
 }
 
 // SuspendedTenants lists the ids of tenants that are not active, in
 // ascending order.
 func (s *Store) SuspendedTenants(ctx context.Context) ([]string, error) {
-	rows, err := s.query(ctx, s.read, `SELECT id FROM tenants WHERE status <> 'active' ORDER BY id`)
-	return collect(s, rows, err, scanString)
-}
-
-func scanString(r scanner) (v string, err error) {
-	err = r.Scan(&v)
-	return v, err
+	return readAll(ctx, s, scanString, `SELECT id FROM tenants WHERE status <> 'active' ORDER BY id`)
 }

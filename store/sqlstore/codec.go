@@ -8,50 +8,57 @@ import (
 
 // at is a scan destination for a NOT NULL time column, stored either as
 // unix microseconds or as a timestamp; it always reads back in UTC.
-func at(p *time.Time) sql.Scanner { return timeDest{p} }
+func at(p *time.Time) TimeDest { return timeDest{p} }
 
 // atNull is at for a nullable column: NULL reads back as nil.
-func atNull(p **time.Time) sql.Scanner { return nullTimeDest{p} }
+func atNull(p **time.Time) TimeDest { return nullTimeDest{p} }
+
+// TimeDest is at's and atNull's destination. A RowReader whose driver
+// decodes times itself calls SetTime, where going through Scan would box
+// every time in a driver.Value.
+type TimeDest interface {
+	sql.Scanner
+	// SetTime stores t, or NULL when valid is false.
+	SetTime(t time.Time, valid bool) error
+}
 
 type timeDest struct{ p *time.Time }
 
-func (d timeDest) Scan(src any) error {
-	t, ok, err := decodeTime(src)
-	if err != nil {
-		return err
-	}
-	if !ok {
+func (d timeDest) Scan(src any) error { return scanTime(d, src) }
+
+func (d timeDest) SetTime(t time.Time, valid bool) error {
+	if !valid {
 		return fmt.Errorf("sqlstore: NULL in a NOT NULL time column")
 	}
-	*d.p = t
+	*d.p = t.UTC()
 	return nil
 }
 
 type nullTimeDest struct{ p **time.Time }
 
-func (d nullTimeDest) Scan(src any) error {
-	t, ok, err := decodeTime(src)
-	if err != nil {
-		return err
-	}
-	if !ok {
+func (d nullTimeDest) Scan(src any) error { return scanTime(d, src) }
+
+func (d nullTimeDest) SetTime(t time.Time, valid bool) error {
+	if !valid {
 		*d.p = nil
 		return nil
 	}
+	t = t.UTC()
 	*d.p = &t
 	return nil
 }
 
-func decodeTime(src any) (time.Time, bool, error) {
+// scanTime reads src, unix microseconds or a time, into d.
+func scanTime(d TimeDest, src any) error {
 	switch v := src.(type) {
 	case nil:
-		return time.Time{}, false, nil
+		return d.SetTime(time.Time{}, false)
 	case int64:
-		return time.UnixMicro(v).UTC(), true, nil
+		return d.SetTime(time.UnixMicro(v), true)
 	case time.Time:
-		return v.UTC(), true, nil
+		return d.SetTime(v, true)
 	}
-	return time.Time{}, false, fmt.Errorf("sqlstore: cannot read %T as a time", src)
+	return fmt.Errorf("sqlstore: cannot read %T as a time", src)
 }
 
 // nullTime writes an optional time: nil is NULL.

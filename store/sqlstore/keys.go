@@ -48,14 +48,14 @@ func (t keyTable) InsertSigningKey(ctx context.Context, k token.StoredKey) error
 
 func (t keyTable) ListSigningKeys(ctx context.Context) ([]token.StoredKey, error) {
 	s := t.s
-	rows, err := s.query(ctx, s.read,
+	return readAll(ctx, s, scanSigningKey,
 		`SELECT id, algorithm, public_key, sealed_private_key, created_at FROM `+t.table+`
 		 ORDER BY created_at DESC, id DESC`)
-	return collect(s, rows, err, func(r scanner) (token.StoredKey, error) {
-		var k token.StoredKey
-		err := r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, at(&k.CreatedAt))
-		return k, err
-	})
+}
+
+func scanSigningKey(r scanner) (k token.StoredKey, err error) {
+	err = r.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.SealedPrivateKey, at(&k.CreatedAt))
+	return k, err
 }
 
 func (t keyTable) DeleteSigningKey(ctx context.Context, id string) error {

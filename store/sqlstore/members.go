@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/tollgate/tollgate/cursor"
@@ -17,13 +16,9 @@ func errMemberNotFound() error {
 	return fault.NotFoundf(identity.CodeMemberNotFound, "member not found")
 }
 
-func (s *Store) scanMember(r scanner) (identity.Membership, error) {
-	var m identity.Membership
-	err := r.Scan(&m.TenantID, &m.ActorID, s.d.ScanList(&m.Roles), at(&m.CreatedAt), at(&m.UpdatedAt))
-	if err != nil {
-		return identity.Membership{}, err
-	}
-	return m, nil
+func (s *Store) scanMember(r scanner) (m identity.Membership, err error) {
+	err = r.Scan(&m.TenantID, &m.ActorID, s.d.ScanList(&m.Roles), at(&m.CreatedAt), at(&m.UpdatedAt))
+	return m, err
 }
 
 // AddMember inserts m. NotFound "tenant_not_found" when the tenant does not
@@ -43,18 +38,29 @@ func (s *Store) AddMember(ctx context.Context, m identity.Membership) error {
 
 // GetMember returns actorID's membership of tenantID.
 func (s *Store) GetMember(ctx context.Context, tenantID, actorID string) (identity.Membership, error) {
-	m, err := s.scanMember(s.queryRow(ctx, s.read,
-		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id = ?`, tenantID, actorID))
-	return one(s, m, err, errMemberNotFound)
+	return get(ctx, s, s.scanMember, errMemberNotFound,
+		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id = ?`, tenantID, actorID)
+}
+
+// GetStanding joins the tenant to the user's membership and to the user,
+// so that a cold API key costs one round trip for all three.
+func (s *Store) GetStanding(ctx context.Context, tenantID, userID string) (identity.Standing, error) {
+	var st identity.Standing
+	err := s.queryRow(ctx, s.read,
+		`SELECT t.status, m.actor_id IS NOT NULL, COALESCE(m.roles, ?), COALESCE(u.status, '')
+		 FROM tenants t
+		 LEFT JOIN memberships m ON m.tenant_id = t.id AND m.actor_id = ?
+		 LEFT JOIN users u ON u.id = ?
+		 WHERE t.id = ?`,
+		s.d.List(nil), identity.UserActorPrefix+userID, userID, tenantID).
+		Scan(&st.TenantStatus, &st.Member, s.d.ScanList(&st.Roles), &st.UserStatus)
+	return one(s, st, err, errTenantNotFound)
 }
 
 // ListMembers pages through tenantID's memberships by actor id.
 func (s *Store) ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]identity.Membership, error) {
-	p = p.Normalize()
-	rows, err := s.query(ctx, s.read,
-		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id > ? ORDER BY actor_id LIMIT ?`,
-		tenantID, p.After, p.Limit)
-	return collect(s, rows, err, s.scanMember)
+	return list(ctx, s, p, s.scanMember,
+		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id > ? ORDER BY actor_id LIMIT ?`, tenantID)
 }
 
 // SetMemberRoles replaces a member's roles, refusing to demote the last
@@ -107,13 +113,7 @@ func (s *Store) lockedMemberRoles(ctx context.Context, tx *sql.Tx, tenantID, act
 	err := s.queryRow(ctx, tx,
 		`SELECT roles FROM memberships WHERE tenant_id = ? AND actor_id = ?`, tenantID, actorID).
 		Scan(s.d.ScanList(&roles))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errMemberNotFound()
-	}
-	if err != nil {
-		return nil, err
-	}
-	return roles, nil
+	return one(s, roles, err, errMemberNotFound)
 }
 
 // requireOtherOwner fails with "last_owner" unless a member other than

@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/store"
@@ -11,6 +14,17 @@ import (
 // VersionTable is goose's table of applied migrations, named so that
 // MigrationStatus can look for it without goose creating it.
 const VersionTable = "goose_db_version"
+
+// NewProvider builds a backend's goose provider over db, for the migrations
+// in the "migrations" folder of fsys, keeping its versions in VersionTable.
+func NewProvider(dialect goose.Dialect, db *sql.DB, fsys fs.FS, opts ...goose.ProviderOption) (*goose.Provider, error) {
+	sub, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, goose.WithTableName(VersionTable), goose.WithDisableGlobalRegistry(true))
+	return goose.NewProvider(dialect, db, sub, opts...)
+}
 
 // Migrate applies every pending migration with the backend's goose
 // provider (which serialises migrators as its database needs).

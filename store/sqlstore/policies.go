@@ -157,14 +157,7 @@ var upsertResources = func() (qs [len(upsertChunks)]string) {
 // writes nothing.
 func (s *Store) PutResources(ctx context.Context, tenantID string, rs []policy.Resource) error {
 	if len(rs) == 0 {
-		var exists bool
-		if err := s.queryRow(ctx, s.read, `SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?)`, tenantID).Scan(&exists); err != nil {
-			return s.dbErr(err)
-		}
-		if !exists {
-			return errTenantNotFound()
-		}
-		return nil
+		return s.mustExist(ctx, "tenants", tenantID, errTenantNotFound)
 	}
 	// Upserting in (type, id) order makes concurrent batches that overlap
 	// take their row locks in the same order, so they queue instead of
@@ -218,9 +211,8 @@ func (s *Store) DeleteResource(ctx context.Context, tenantID, typ, id string) er
 
 // GetResource returns tenantID's resource (typ, id).
 func (s *Store) GetResource(ctx context.Context, tenantID, typ, id string) (policy.Resource, error) {
-	r, err := scanResource(tenantID)(s.queryRow(ctx, s.read,
-		`SELECT `+resourceCols+` FROM resources WHERE tenant_id = ? AND type = ? AND id = ?`, tenantID, typ, id))
-	return one(s, r, err, errResourceNotFound)
+	return get(ctx, s, scanResource(tenantID), errResourceNotFound,
+		`SELECT `+resourceCols+` FROM resources WHERE tenant_id = ? AND type = ? AND id = ?`, tenantID, typ, id)
 }
 
 // ListResources pages through tenantID's resources by (type, id), after
@@ -246,8 +238,7 @@ func (s *Store) ListResources(ctx context.Context, tenantID string, p cursor.Pag
 		q += ` LIMIT ?`
 		args = append(args, p.Limit)
 	}
-	rows, err := s.query(ctx, s.read, q, args...)
-	return collect(s, rows, err, scanResource(tenantID))
+	return readAll(ctx, s, scanResource(tenantID), q, args...)
 }
 
 func scanPolicySet(tenantID string, withText bool) func(r scanner) (policy.PolicySet, error) {
@@ -281,9 +272,8 @@ func (s *Store) CurrentPolicySet(ctx context.Context, tenantID string) (policy.P
 
 // PolicySetVersion returns version of tenantID's policies.
 func (s *Store) PolicySetVersion(ctx context.Context, tenantID string, version int64) (policy.PolicySet, error) {
-	ps, err := scanPolicySet(tenantID, true)(s.queryRow(ctx, s.read,
-		`SELECT `+policySetCols+` FROM policy_sets WHERE tenant_id = ? AND version = ?`, tenantID, version))
-	return one(s, ps, err, errPolicyVersionNotFound)
+	return get(ctx, s, scanPolicySet(tenantID, true), errPolicyVersionNotFound,
+		`SELECT `+policySetCols+` FROM policy_sets WHERE tenant_id = ? AND version = ?`, tenantID, version)
 }
 
 // ListPolicySetVersions pages through tenantID's policy versions newest
@@ -304,8 +294,7 @@ func (s *Store) ListPolicySetVersions(ctx context.Context, tenantID string, p cu
 	}
 	q += ` ORDER BY version DESC LIMIT ?`
 	args = append(args, p.Limit)
-	rows, err := s.query(ctx, s.read, q, args...)
-	return collect(s, rows, err, scanPolicySet(tenantID, false))
+	return readAll(ctx, s, scanPolicySet(tenantID, false), q, args...)
 }
 
 // AddPolicySet stores ps as version previous+1 of ps.TenantID's policies
@@ -349,7 +338,5 @@ func (s *Store) AddPolicySet(ctx context.Context, ps policy.PolicySet, previous 
 
 // CountResources counts tenantID's registered resources.
 func (s *Store) CountResources(ctx context.Context, tenantID string) (int, error) {
-	var n int
-	err := s.queryRow(ctx, s.read, `SELECT count(*) FROM resources WHERE tenant_id = ?`, tenantID).Scan(&n)
-	return n, s.dbErr(err)
+	return s.count(ctx, `SELECT count(*) FROM resources WHERE tenant_id = ?`, tenantID)
 }

@@ -43,16 +43,7 @@ func (s *Store) SetTenantRateLimits(ctx context.Context, tl ratelimit.TenantLimi
 		if _, err := s.exec(ctx, s.write, `DELETE FROM tenant_rate_limits WHERE tenant_id = ?`, tl.TenantID); err != nil {
 			return s.dbErr(err)
 		}
-		var exists bool
-		err := s.queryRow(ctx, s.read,
-			`SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?)`, tl.TenantID).Scan(&exists)
-		if err != nil {
-			return s.dbErr(err)
-		}
-		if !exists {
-			return errTenantNotFound()
-		}
-		return nil
+		return s.mustExist(ctx, "tenants", tl.TenantID, errTenantNotFound)
 	}
 	b, err := json.Marshal(tl.Limits)
 	if err != nil {

@@ -39,14 +39,14 @@ func (s *Store) RevokedSince(ctx context.Context, since time.Time, afterID strin
 		limit = defaultRevokedLimit
 	}
 	t := s.d.Time(since)
-	rows, err := s.query(ctx, s.read, revokedSinceQuery,
+	return readAll(ctx, s, scanRevocation, revokedSinceQuery,
 		t, afterID, limit,
 		t, afterID, limit,
 		t, afterID, limit,
 		limit)
-	return collect(s, rows, err, func(r scanner) (credential.Revocation, error) {
-		var rev credential.Revocation
-		err := r.Scan(&rev.ID, at(&rev.RevokedAt))
-		return rev, err
-	})
+}
+
+func scanRevocation(r scanner) (rev credential.Revocation, err error) {
+	err = r.Scan(&rev.ID, at(&rev.RevokedAt))
+	return rev, err
 }

@@ -12,14 +12,10 @@ const roleCols = `tenant_id, name, description, permissions, created_at, updated
 
 func errRoleNotFound() error { return fault.NotFoundf(identity.CodeRoleNotFound, "role not found") }
 
-func (s *Store) scanRole(r scanner) (identity.Role, error) {
-	var role identity.Role
-	err := r.Scan(&role.TenantID, &role.Name, &role.Description, s.d.ScanList(&role.Permissions),
+func (s *Store) scanRole(r scanner) (role identity.Role, err error) {
+	err = r.Scan(&role.TenantID, &role.Name, &role.Description, s.d.ScanList(&role.Permissions),
 		at(&role.CreatedAt), at(&role.UpdatedAt))
-	if err != nil {
-		return identity.Role{}, err
-	}
-	return role, nil
+	return role, err
 }
 
 // PutRole creates or replaces r, keeping the original created_at. NotFound
@@ -40,16 +36,13 @@ func (s *Store) PutRole(ctx context.Context, r identity.Role) error {
 
 // GetRole returns tenantID's custom role name.
 func (s *Store) GetRole(ctx context.Context, tenantID, name string) (identity.Role, error) {
-	r, err := s.scanRole(s.queryRow(ctx, s.read,
-		`SELECT `+roleCols+` FROM roles WHERE tenant_id = ? AND name = ?`, tenantID, name))
-	return one(s, r, err, errRoleNotFound)
+	return get(ctx, s, s.scanRole, errRoleNotFound,
+		`SELECT `+roleCols+` FROM roles WHERE tenant_id = ? AND name = ?`, tenantID, name)
 }
 
 // ListRoles returns all of tenantID's custom roles by name.
 func (s *Store) ListRoles(ctx context.Context, tenantID string) ([]identity.Role, error) {
-	rows, err := s.query(ctx, s.read,
-		`SELECT `+roleCols+` FROM roles WHERE tenant_id = ? ORDER BY name`, tenantID)
-	return collect(s, rows, err, s.scanRole)
+	return readAll(ctx, s, s.scanRole, `SELECT `+roleCols+` FROM roles WHERE tenant_id = ? ORDER BY name`, tenantID)
 }
 
 // DeleteRole deletes a custom role that no member of the tenant holds. The

@@ -20,14 +20,10 @@ func errInvalidRefresh() error {
 	return fault.Unauthenticatedf(session.CodeInvalidRefreshToken, "refresh token is invalid or expired")
 }
 
-func scanSession(r scanner) (session.Session, error) {
-	var s session.Session
-	err := r.Scan(&s.ID, &s.ActorID, &s.TenantID, at(&s.CreatedAt), at(&s.RefreshedAt), at(&s.ExpiresAt),
+func scanSession(r scanner) (s session.Session, err error) {
+	err = r.Scan(&s.ID, &s.ActorID, &s.TenantID, at(&s.CreatedAt), at(&s.RefreshedAt), at(&s.ExpiresAt),
 		atNull(&s.RevokedAt), &s.RevokeReason, &s.UserAgent, &s.IP)
-	if err != nil {
-		return session.Session{}, err
-	}
-	return s, nil
+	return s, err
 }
 
 // CreateSession inserts s and its first refresh token hash.
@@ -52,8 +48,7 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session, refresh
 
 // GetSession returns the session with id.
 func (s *Store) GetSession(ctx context.Context, id string) (session.Session, error) {
-	sess, err := scanSession(s.queryRow(ctx, s.read, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
-	return one(s, sess, err, errSessionNotFound)
+	return get(ctx, s, scanSession, errSessionNotFound, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id)
 }
 
 // RotateRefresh consumes oldHash and stores newHash. Every writer of a
@@ -67,28 +62,20 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, tena
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var sessionID string
 		err := s.queryRow(ctx, tx, `SELECT session_id FROM refresh_tokens WHERE hash = ?`, oldHash).Scan(&sessionID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errInvalidRefresh()
-		}
-		if err != nil {
+		if _, err := one(s, sessionID, err, errInvalidRefresh); err != nil {
 			return err
 		}
+		// The session has no row if it was deleted as expired since the
+		// first read.
 		sess, err := scanSession(s.queryRow(ctx, tx,
 			`SELECT `+sessionCols+` FROM sessions WHERE id = ?`+s.d.ForUpdate(), sessionID))
-		if errors.Is(err, sql.ErrNoRows) {
-			// Deleted as expired since the first read.
-			return errInvalidRefresh()
-		}
-		if err != nil {
+		if sess, err = one(s, sess, err, errInvalidRefresh); err != nil {
 			return err
 		}
 		var used *time.Time
 		err = s.queryRow(ctx, tx,
 			`SELECT used_at FROM refresh_tokens WHERE hash = ?`+s.d.ForUpdate(), oldHash).Scan(atNull(&used))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errInvalidRefresh()
-		}
-		if err != nil {
+		if _, err := one(s, used, err, errInvalidRefresh); err != nil {
 			return err
 		}
 		// Reuse is reported even for a revoked session: a replayed token is
@@ -134,20 +121,10 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 	n, err := s.affected(s.exec(ctx, s.write,
 		`UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL`,
 		s.d.Time(at), reason, id))
-	if err != nil {
+	if err != nil || n > 0 {
 		return err
 	}
-	if n > 0 {
-		return nil
-	}
-	var exists bool
-	if err := s.queryRow(ctx, s.read, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, id).Scan(&exists); err != nil {
-		return s.dbErr(err)
-	}
-	if !exists {
-		return errSessionNotFound()
-	}
-	return nil
+	return s.mustExist(ctx, "sessions", id, errSessionNotFound)
 }
 
 // RevokeActorSessions revokes actorID's unrevoked sessions and returns their

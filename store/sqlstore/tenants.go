@@ -15,13 +15,14 @@ func errTenantNotFound() error {
 	return fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
 }
 
-func scanTenant(r scanner, extra ...any) (identity.Tenant, error) {
-	var t identity.Tenant
-	dest := append([]any{&t.ID, &t.Slug, &t.Name, &t.Status, at(&t.CreatedAt), at(&t.UpdatedAt)}, extra...)
-	if err := r.Scan(dest...); err != nil {
-		return identity.Tenant{}, err
-	}
-	return t, nil
+// tenantDest is the scan destination of tenantCols.
+func tenantDest(t *identity.Tenant) []any {
+	return []any{&t.ID, &t.Slug, &t.Name, &t.Status, at(&t.CreatedAt), at(&t.UpdatedAt)}
+}
+
+func scanTenant(r scanner) (t identity.Tenant, err error) {
+	err = r.Scan(tenantDest(&t)...)
+	return t, err
 }
 
 // CreateTenant inserts t and owner's membership in one transaction.
@@ -49,17 +50,12 @@ func (s *Store) CreateTenant(ctx context.Context, t identity.Tenant, owner ident
 
 // GetTenant returns the tenant with id.
 func (s *Store) GetTenant(ctx context.Context, id string) (identity.Tenant, error) {
-	return s.getTenant(ctx, `SELECT `+tenantCols+` FROM tenants t WHERE t.id = ?`, id)
+	return get(ctx, s, scanTenant, errTenantNotFound, `SELECT `+tenantCols+` FROM tenants t WHERE t.id = ?`, id)
 }
 
 // GetTenantBySlug returns the tenant with slug.
 func (s *Store) GetTenantBySlug(ctx context.Context, slug string) (identity.Tenant, error) {
-	return s.getTenant(ctx, `SELECT `+tenantCols+` FROM tenants t WHERE t.slug = ?`, slug)
-}
-
-func (s *Store) getTenant(ctx context.Context, query, arg string) (identity.Tenant, error) {
-	t, err := scanTenant(s.queryRow(ctx, s.read, query, arg))
-	return one(s, t, err, errTenantNotFound)
+	return get(ctx, s, scanTenant, errTenantNotFound, `SELECT `+tenantCols+` FROM tenants t WHERE t.slug = ?`, slug)
 }
 
 // UpdateTenant writes t's name, status and update time.
@@ -72,39 +68,28 @@ func (s *Store) UpdateTenant(ctx context.Context, t identity.Tenant) error {
 
 // ListTenants pages through every tenant by id.
 func (s *Store) ListTenants(ctx context.Context, p cursor.Page) ([]identity.Tenant, error) {
-	p = p.Normalize()
-	rows, err := s.query(ctx, s.read,
-		`SELECT `+tenantCols+` FROM tenants t WHERE t.id > ? ORDER BY t.id LIMIT ?`, p.After, p.Limit)
-	return collect(s, rows, err, func(r scanner) (identity.Tenant, error) { return scanTenant(r) })
+	return list(ctx, s, p, scanTenant, `SELECT `+tenantCols+` FROM tenants t WHERE t.id > ? ORDER BY t.id LIMIT ?`)
 }
 
 // ListTenantsOf pages through actorID's tenants by tenant id.
 func (s *Store) ListTenantsOf(ctx context.Context, actorID string, p cursor.Page) ([]identity.TenantMembership, error) {
-	p = p.Normalize()
-	rows, err := s.query(ctx, s.read,
+	return list(ctx, s, p, s.scanTenantMembership,
 		`SELECT `+tenantCols+`, m.roles FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-		 WHERE m.actor_id = ? AND m.tenant_id > ? ORDER BY m.tenant_id LIMIT ?`,
-		actorID, p.After, p.Limit)
-	return collect(s, rows, err, func(r scanner) (identity.TenantMembership, error) {
-		var tm identity.TenantMembership
-		var err error
-		tm.Tenant, err = scanTenant(r, s.d.ScanList(&tm.Roles))
-		return tm, err
-	})
+		 WHERE m.actor_id = ? AND m.tenant_id > ? ORDER BY m.tenant_id LIMIT ?`, actorID)
+}
+
+func (s *Store) scanTenantMembership(r scanner) (tm identity.TenantMembership, err error) {
+	err = r.Scan(append(tenantDest(&tm.Tenant), s.d.ScanList(&tm.Roles))...)
+	return tm, err
 }
 
 // CountTenants counts every tenant.
 func (s *Store) CountTenants(ctx context.Context) (int, error) {
-	var n int
-	err := s.queryRow(ctx, s.read, `SELECT count(*) FROM tenants`).Scan(&n)
-	return n, s.dbErr(err)
+	return s.count(ctx, `SELECT count(*) FROM tenants`)
 }
 
 // CountTenantsOf counts the tenants actorID owns.
 func (s *Store) CountTenantsOf(ctx context.Context, actorID string) (int, error) {
-	var n int
-	err := s.queryRow(ctx, s.read,
-		`SELECT count(*) FROM memberships WHERE actor_id = ? AND `+s.d.ListHas("roles"),
-		actorID, identity.RoleOwner).Scan(&n)
-	return n, s.dbErr(err)
+	return s.count(ctx, `SELECT count(*) FROM memberships WHERE actor_id = ? AND `+s.d.ListHas("roles"),
+		actorID, identity.RoleOwner)
 }

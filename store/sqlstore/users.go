@@ -37,17 +37,12 @@ func (s *Store) CreateUser(ctx context.Context, u identity.User) error {
 
 // GetUser returns the user with raw id (no "user:" prefix).
 func (s *Store) GetUser(ctx context.Context, id string) (identity.User, error) {
-	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
+	return get(ctx, s, scanUser, errUserNotFound, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
 }
 
 // GetUserByEmail returns the user with the normalised email.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (identity.User, error) {
-	return s.getUser(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email)
-}
-
-func (s *Store) getUser(ctx context.Context, query, arg string) (identity.User, error) {
-	u, err := scanUser(s.queryRow(ctx, s.read, query, arg))
-	return one(s, u, err, errUserNotFound)
+	return get(ctx, s, scanUser, errUserNotFound, `SELECT `+userCols+` FROM users WHERE email = ?`, email)
 }
 
 // UpdateUser writes every mutable field of u; the email is not one.
@@ -76,8 +71,5 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash st
 
 // ListUsers pages through every user by id.
 func (s *Store) ListUsers(ctx context.Context, p cursor.Page) ([]identity.User, error) {
-	p = p.Normalize()
-	rows, err := s.query(ctx, s.read,
-		`SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, p.After, p.Limit)
-	return collect(s, rows, err, scanUser)
+	return list(ctx, s, p, scanUser, `SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`)
 }

@@ -50,6 +50,43 @@ func memberTests() []test {
 			wantNotFound(t, s.RemoveMember(ctx, "t1", "user:nobody"), "member_not_found")
 			wantNotFound(t, s.RemoveMember(ctx, "nope", "user:owner"), "member_not_found")
 		}},
+		{"Standing", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			for _, u := range []identity.User{user("owner", "owner@example.com"), user("bob", "bob@example.com")} {
+				if err := s.CreateUser(ctx, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			newTenant(t, s, "t1", "user:owner")
+			newTenant(t, s, "t2", "user:bob")
+			addMember(t, s, "t1", "user:bob", "member", "auditor")
+			addMember(t, s, "t1", "user:ghost")
+			bob := ok(s.GetUser(ctx, "bob"))(t)
+			bob.Status = identity.UserDisabled
+			if err := s.UpdateUser(ctx, bob); err != nil {
+				t.Fatal(err)
+			}
+			t2 := ok(s.GetTenant(ctx, "t2"))(t)
+			t2.Status = identity.TenantSuspended
+			if err := s.UpdateTenant(ctx, t2); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				tenant, user string
+				want         identity.Standing
+			}{
+				{"t1", "owner", identity.Standing{TenantStatus: identity.TenantActive, Member: true, Roles: []string{"owner"}, UserStatus: identity.UserActive}},
+				{"t1", "bob", identity.Standing{TenantStatus: identity.TenantActive, Member: true, Roles: []string{"member", "auditor"}, UserStatus: identity.UserDisabled}},
+				{"t1", "ghost", identity.Standing{TenantStatus: identity.TenantActive, Member: true, Roles: []string{}}},
+				{"t1", "nobody", identity.Standing{TenantStatus: identity.TenantActive, Roles: []string{}}},
+				{"t2", "owner", identity.Standing{TenantStatus: identity.TenantSuspended, Roles: []string{}, UserStatus: identity.UserActive}},
+				{"t2", "bob", identity.Standing{TenantStatus: identity.TenantSuspended, Member: true, Roles: []string{"owner"}, UserStatus: identity.UserDisabled}},
+			} {
+				check(t, "GetStanding("+c.tenant+", "+c.user+")", ok(s.GetStanding(ctx, c.tenant, c.user))(t), c.want)
+			}
+			_, err := s.GetStanding(ctx, "nope", "owner")
+			wantNotFound(t, err, "tenant_not_found")
+		}},
 		{"ListPages", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
 			newTenant(t, s, "t1", "user:a-owner")
