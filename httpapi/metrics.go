@@ -13,16 +13,17 @@ import (
 // Metrics are the server's Prometheus collectors, on their own registry so
 // that tests and several servers in one process do not collide.
 type Metrics struct {
-	Registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	logins   *prometheus.CounterVec
-	grants   *prometheus.CounterVec
-	rejected *prometheus.CounterVec
-	events   *prometheus.CounterVec
-	limited  *prometheus.CounterVec
-	limitErr *prometheus.CounterVec
-	evalErr  *prometheus.CounterVec
+	Registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	logins    *prometheus.CounterVec
+	grants    *prometheus.CounterVec
+	rejected  *prometheus.CounterVec
+	events    *prometheus.CounterVec
+	limited   *prometheus.CounterVec
+	limitErr  *prometheus.CounterVec
+	evalErr   *prometheus.CounterVec
+	auditDrop *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP and login collectors plus the Go runtime and
@@ -60,7 +61,11 @@ func NewMetrics() *Metrics {
 	m.evalErr = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tollgate_policy_evaluation_errors_total", Help: "Policies that failed to evaluate (each turned its decision into a deny), by policy id.",
 	}, []string{"policy"})
-	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr,
+	m.auditDrop = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tollgate_audit_events_dropped_total",
+		Help: "Queued audit events (decisions, sign-ins, token grants) dropped, by reason: queue_full, store_error, invalid, closed.",
+	}, []string{"reason"})
+	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr, m.auditDrop,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -120,3 +125,9 @@ func (m *Metrics) RateLimitFailed(name string, letThrough bool) {
 // PolicyEvaluationError counts a policy that failed to evaluate; pass it to
 // the policy engine. Policy ids are bounded by the policies stored.
 func (m *Metrics) PolicyEvaluationError(policyID string) { m.evalErr.WithLabelValues(policyID).Inc() }
+
+// AuditDropped counts queued audit events dropped; pass it to the
+// audit.Recorder. Reasons are the recorder's Drop… constants.
+func (m *Metrics) AuditDropped(reason string, n int) {
+	m.auditDrop.WithLabelValues(reason).Add(float64(n))
+}
