@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
 		auditRec: rec, auditKeys: auditKeys,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
-		log: log, metrics: metrics, origin: a.origin,
+		log:      log, metrics: metrics, origin: a.origin,
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
 		closeRedis()

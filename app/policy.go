@@ -17,7 +17,7 @@ import (
 
 // pdp is the policy decision point and what it was built with.
 type pdp struct {
-	service   *policy.Service
+	service *policy.Service
 	// lines writes decisions as log lines when decision_log_lines is set;
 	// nil otherwise.
 	lines    *policy.LogDecisions
