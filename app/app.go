@@ -161,9 +161,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		API: api, Keys: keys, Identity: idents, Sessions: sessions, Hasher: hasher, Credentials: creds,
 		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service,
 		cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
-		auditRec: rec, auditKeys: auditKeys,
+		log: log, metrics: metrics, origin: a.origin, auditRec: rec, auditKeys: auditKeys,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
-		log:      log, metrics: metrics, origin: a.origin,
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
 		closeRedis()
