@@ -36,3 +36,7 @@ const (
 	// platform admin's own session for any tenant and the platform stream.
 	CodeReadDenied fault.Code = "audit_read_denied"
 )
+
+// An export file to verify holds a line that is not an exported event, or
+// events of more than one stream; the detail names the line.
+const CodeExportInvalid fault.Code = "audit_export_invalid"
