@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw,
 		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
+		Audit: audit.NewService(st, auditRights{idents}), AuditKeys: auditKeys,
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/audit"
+	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/token"
 )
@@ -128,3 +129,24 @@ func auditEmailKey(masterKey []byte) []byte {
 	m.Write([]byte("tollgate audit email hash v1"))
 	return m.Sum(nil)
 }
+
+// auditRights answers the audit read rule from the identity rules.
+type auditRights struct{ idents *identity.Service }
+
+// TenantPermission implements audit.Rights.
+func (r auditRights) TenantPermission(ctx context.Context, tenantID, actorID, perm string) (bool, error) {
+	perms, err := r.idents.TenantPermissions(ctx, tenantID, actorID)
+	if err != nil {
+		return false, err
+	}
+	return perms.Has(identity.Permission(perm)), nil
+}
+
+// IsPlatformAdmin implements audit.Rights.
+func (r auditRights) IsPlatformAdmin(ctx context.Context, actorID string) bool {
+	return r.idents.IsPlatformAdmin(ctx, identity.Caller{ActorID: actorID})
+}
+
+// FlushAudit writes the queued audit events now, instead of at the next
+// flush interval.
+func (a *App) FlushAudit(ctx context.Context) { a.auditRec.Flush(ctx) }

@@ -40,3 +40,8 @@ const (
 // An export file to verify holds a line that is not an exported event, or
 // events of more than one stream; the detail names the line.
 const CodeExportInvalid fault.Code = "audit_export_invalid"
+
+// The tenant named has no stream the caller can see: it does not exist,
+// or the caller is not its member (which is not told apart, as everywhere
+// in the API).
+const CodeStreamNotFound fault.Code = "audit_stream_not_found"

@@ -59,9 +59,7 @@ func NewService(st ServiceStore, rights Rights) *Service {
 }
 
 func errTenantNotFound() error {
-	// identity's code: a tenant the caller cannot see is one that does
-	// not exist, as everywhere else in the API.
-	return fault.NotFoundf("tenant_not_found", "no such tenant")
+	return fault.NotFoundf(CodeStreamNotFound, "no such tenant")
 }
 
 func errReadDenied(format string, args ...any) error {
