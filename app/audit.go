@@ -40,8 +40,9 @@ const auditKeysPublishedFor = 100 * 365 * 24 * time.Hour
 // auditDecisions is the PDP's decision log: each record it is given (every
 // deny and the sampled permits) becomes an authz.decision event in the
 // tenant's stream, queued on the Recorder. It runs on the decision path,
-// so it only builds the event and hands it over; lines, when set (the
-// decision_log_lines setting), also writes the old structured log line.
+// so it only builds the event and hands it over. rec is nil when
+// audit_decisions is off; lines, when set (decision_log_lines), also
+// writes the old structured log line.
 type auditDecisions struct {
 	rec   *audit.Recorder
 	lines *policy.LogDecisions
@@ -52,7 +53,9 @@ func (d auditDecisions) Record(ctx context.Context, r policy.DecisionRecord) {
 	if d.lines != nil {
 		d.lines.Record(ctx, r)
 	}
-	d.rec.Add(ctx, DecisionEvent(r))
+	if d.rec != nil {
+		d.rec.Add(ctx, DecisionEvent(r))
+	}
 }
 
 // DecisionEvent is the audit event of a PDP decision: the actor (from the

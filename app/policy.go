@@ -32,13 +32,21 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *au
 	if err != nil {
 		return pdp{}, fmt.Errorf("loading the policy schema and defaults: %w", err)
 	}
-	decisions := auditDecisions{rec: rec}
+	decisions := auditDecisions{}
+	if cfg.AuditDecisions {
+		decisions.rec = rec
+	}
 	if cfg.DecisionLogLines {
 		decisions.lines = policy.NewLogDecisions(log, 0)
 	}
+	var decisionLog policy.DecisionLog
+	if decisions.rec != nil || decisions.lines != nil {
+		// Neither: the engine samples nothing and builds no record.
+		decisionLog = decisions
+	}
 	engine := policy.NewEngine(policy.EngineDeps{
 		Source: policy.StoreSource{Identity: st, Policies: st}, Compiler: compiler,
-		Decisions: decisions, EvaluationError: metrics.PolicyEvaluationError, Log: log,
+		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Log: log,
 	}, policy.EngineOptions{
 		SnapshotTTL: cfg.PolicySnapshotTTL, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})

@@ -84,6 +84,8 @@ type Config struct {
 
 	PolicySnapshotTTL        time.Duration
 	DecisionLogPermitPercent int
+	// AuditDecisions sends the decision log to the audit log.
+	AuditDecisions bool
 	// DecisionLogLines keeps the decision log's structured log lines
 	// besides the audit events.
 	DecisionLogLines bool
