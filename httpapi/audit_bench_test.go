@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/app"
-	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/httpapi"
+	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 )
 
