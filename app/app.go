@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/bus"
 	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/config"
@@ -50,7 +51,10 @@ type App struct {
 	cfg         config.Config
 	store       store.Store
 	revocations *credential.Revocations
-	decisions   *policy.LogDecisions
+	decisionLog *policy.LogDecisions // nil unless decision_log_lines
+	auditRec    *audit.Recorder
+	auditKeys   *token.Keyring
+	digester    *audit.Digester
 	limits      limits
 	log         *slog.Logger
 	metrics     *httpapi.Metrics
@@ -93,17 +97,32 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	metrics.RegisterGauge("tollgate_password_hashes_in_flight", "Password hash computations running now.", func() float64 { return float64(hasher.InFlight()) })
 	metrics.RegisterGauge("tollgate_password_hashes_waiting", "Password hash computations waiting for a slot.", func() float64 { return float64(hasher.Waiting()) })
 
+	auditKeys, err := NewAuditKeyring(ctx, st, masterKey)
+	if err != nil {
+		return nil, err
+	}
+	// The queue of high-volume audit events; must-not-lose acts go
+	// through the store's outbox instead.
+	rec := audit.NewRecorder(st, audit.RecorderOptions{
+		QueueSize: cfg.AuditQueueSize, FlushInterval: cfg.AuditFlushInterval, Dropped: metrics.AuditDropped, Log: log,
+	})
+	metrics.RegisterGauge("tollgate_audit_events_queued", "Audit events waiting in the queue to be written.", func() float64 { return float64(rec.Queued()) })
 	idents := identity.NewService(identity.Deps{Store: st, Notify: notify}, identity.Options{
 		MaxTenantsPerUser: cfg.MaxTenantsPerUser, MaxAgentsPerTenant: cfg.MaxAgentsPerTenant,
 	})
 	lim, err := openLimiter(ctx, cfg, st, metrics, log, notify)
 	if err != nil {
+		rec.Close(ctx)
 		return nil, err
 	}
-	closeRedis := func() { closeQuietly(lim.redis, log, "closing the Redis client failed") }
+	closeRedis := func() {
+		rec.Close(context.WithoutCancel(ctx))
+		closeQuietly(lim.redis, log, "closing the Redis client failed")
+	}
 	sessions := session.NewService(session.Deps{
 		Sessions: st, Identities: st, Roles: idents, Hasher: hasher, Keys: keys,
 		Throttle: lim.limiter, Revocations: revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: notify,
+		Audit: rec, AuditEmailKey: auditEmailKey(masterKey),
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})
@@ -122,7 +141,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		apikey.Options{Env: cfg.APIKeyEnvironment, MaxKeysPerActor: cfg.MaxAPIKeysPerActor})
 	services := serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: idents, KnownResourceType: policy.KnownResourceType, Notify: notify},
 		serviceaccount.Options{Env: cfg.APIKeyEnvironment})
-	pd, err := openPolicy(cfg, st, idents, metrics, log, notify)
+	pd, err := openPolicy(cfg, st, idents, rec, metrics, log, notify)
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -132,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		closeRedis()
 		return nil, err
 	}
-	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys}, oauth.Options{
+	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys, Audit: rec}, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
 	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
@@ -140,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw, Usage: usageSvc,
 		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
+		Audit: audit.NewService(st, auditRights{idents}), AuditKeys: auditKeys,
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
@@ -148,8 +168,9 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	*a = App{
 		API: api, Keys: keys, Identity: idents, Sessions: sessions, Hasher: hasher, Credentials: creds,
 		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service, Usage: usageSvc,
-		cfg: cfg, store: st, revocations: revocations, decisions: pd.decisions, limits: lim,
-		log: log, metrics: metrics, origin: a.origin,
+		cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
+		log: log, metrics: metrics, origin: a.origin, auditRec: rec, auditKeys: auditKeys,
+		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
 		closeRedis()
@@ -196,8 +217,8 @@ func NewHasher(cfg config.Config, opts ...password.Option) (*password.Hasher, er
 const sweepInterval = 10 * time.Minute
 
 // RunBackground starts the loops that keep this replica in step with the
-// store — signing keys and revocations made by other processes — and the
-// clean-up. It returns a function that waits for them after ctx ends.
+// store — signing keys and revocations made by other processes — the
+// clean-up and the audit digests. It returns a function that waits for them after ctx ends.
 func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	refresh := a.cfg.KeyRefreshInterval
 	var wg sync.WaitGroup
@@ -207,6 +228,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 		run   func(context.Context) error
 	}{
 		{"refreshing signing keys", refresh, a.Keys.Refresh},
+		{"refreshing audit digest keys", refresh, a.auditKeys.Refresh},
 		{"syncing credential revocations", refresh, a.revocations.Sync},
 		{"syncing suspended tenants and disabled actors", refresh, a.Credentials.SyncBlocks},
 		{"recording API key use", touchInterval, a.Credentials.FlushTouches},
@@ -222,6 +244,13 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	if a.usageStream != nil {
 		wg.Go(func() { a.usageStream.Run(ctx) })
 	}
+	// The digester signs at once and then every audit_digest_interval;
+	// every replica may run it (a second digest of a head is dropped).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = a.digester.Run(ctx)
+	}()
 	return wg.Wait
 }
 
@@ -253,7 +282,11 @@ func (a *App) Close(ctx context.Context) error {
 	if a.usageStream != nil {
 		closeQuietly(a.usageStream, a.log, "closing the usage stream connection failed")
 	}
-	a.decisions.Close()
+	// After the API has drained: the queue holds the last requests' events.
+	a.auditRec.Close(ctx)
+	if a.decisionLog != nil {
+		a.decisionLog.Close()
+	}
 	return a.bus.Close()
 }
 

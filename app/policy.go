@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/gateway"
@@ -16,22 +17,36 @@ import (
 
 // pdp is the policy decision point and what it was built with.
 type pdp struct {
-	service   *policy.Service
-	decisions *policy.LogDecisions
-	compiler  *policy.Compiler
+	service *policy.Service
+	// lines writes decisions as log lines when decision_log_lines is set;
+	// nil otherwise.
+	lines    *policy.LogDecisions
+	compiler *policy.Compiler
 }
 
 // openPolicy builds the policy decision point over the store. rights tells
-// it who may ask; notify tells other replicas of policy changes.
-func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, metrics *httpapi.Metrics, log *slog.Logger, notify event.Notifier) (pdp, error) {
+// it who may ask; notify tells other replicas of policy changes; rec takes
+// the decisions to the audit log.
+func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *audit.Recorder, metrics *httpapi.Metrics, log *slog.Logger, notify event.Notifier) (pdp, error) {
 	compiler, err := policy.NewCompiler()
 	if err != nil {
 		return pdp{}, fmt.Errorf("loading the policy schema and defaults: %w", err)
 	}
-	decisions := policy.NewLogDecisions(log, 0)
+	decisions := auditDecisions{}
+	if cfg.AuditDecisions {
+		decisions.rec = rec
+	}
+	if cfg.DecisionLogLines {
+		decisions.lines = policy.NewLogDecisions(log, 0)
+	}
+	var decisionLog policy.DecisionLog
+	if decisions.rec != nil || decisions.lines != nil {
+		// Neither: the engine samples nothing and builds no record.
+		decisionLog = decisions
+	}
 	engine := policy.NewEngine(policy.EngineDeps{
 		Source: policy.StoreSource{Identity: st, Policies: st}, Compiler: compiler,
-		Decisions: decisions, EvaluationError: metrics.PolicyEvaluationError, Log: log,
+		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Log: log,
 	}, policy.EngineOptions{
 		SnapshotTTL: cfg.PolicySnapshotTTL, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})
@@ -41,7 +56,7 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, metrics
 			notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: time.Now()})
 		},
 	}, policy.Options{MaxResourcesPerTenant: cfg.MaxResourcesPerTenant})
-	return pdp{service: svc, decisions: decisions, compiler: compiler}, nil
+	return pdp{service: svc, lines: decisions.lines, compiler: compiler}, nil
 }
 
 // openGateway loads the gateway's route table, whose actions must be the

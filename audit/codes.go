@@ -26,3 +26,22 @@ const (
 	// The digest key could not sign (no key loaded, or not an Ed25519 key).
 	CodeDigestSigningFailed fault.Code = "audit_digest_signing_failed"
 )
+
+// Codes of the audit API.
+const (
+	// A filter, limit, cursor or time range of an audit query or export
+	// is malformed or out of bounds; Field names it.
+	CodeQueryInvalid fault.Code = "audit_query_invalid"
+	// The caller may not read this stream: audit:read in the tenant, or a
+	// platform admin's own session for any tenant and the platform stream.
+	CodeReadDenied fault.Code = "audit_read_denied"
+)
+
+// An export file to verify holds a line that is not an exported event, or
+// events of more than one stream; the detail names the line.
+const CodeExportInvalid fault.Code = "audit_export_invalid"
+
+// The tenant named has no stream the caller can see: it does not exist,
+// or the caller is not its member (which is not told apart, as everywhere
+// in the API).
+const CodeStreamNotFound fault.Code = "audit_stream_not_found"

@@ -14,6 +14,7 @@ const MaxPage = 10000
 // for the digester and verify --all.
 type Store interface {
 	Reader
+	Querier
 	// AppendAudit validates events, assigns each its Seq, PrevHash and Hash
 	// atomically per stream (two appenders on one stream, in one process
 	// or in two replicas, never fork it) and stores them, all or none. A

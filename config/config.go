@@ -94,6 +94,15 @@ type Config struct {
 
 	PolicySnapshotTTL        time.Duration
 	DecisionLogPermitPercent int
+	// AuditDecisions sends the decision log to the audit log.
+	AuditDecisions bool
+	// DecisionLogLines keeps the decision log's structured log lines
+	// besides the audit events.
+	DecisionLogLines bool
+	// The audit log's queue and digests.
+	AuditFlushInterval  time.Duration
+	AuditQueueSize      int
+	AuditDigestInterval time.Duration
 	// GatewayRoutes is the route table file of /v1/gateway/auth; ""
 	// disables the endpoint.
 	GatewayRoutes string

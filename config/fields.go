@@ -229,6 +229,25 @@ var fields = []field{
 	{name: "DecisionLogPermitPercent", key: "decision_log_permit_percent", def: "1",
 		help: "Percentage of permits written to the decision log (0 to 100); every deny is written",
 		bind: func(c *Config) setting { return intSetting(&c.DecisionLogPermitPercent, between(0, 100)) }},
+	{name: "AuditDecisions", key: "audit_decisions", def: "true",
+		help: "Record PDP decisions (every deny and decision_log_permit_percent of permits) as authz.decision audit events; false records none",
+		bind: func(c *Config) setting { return boolSetting(&c.AuditDecisions) }},
+	{name: "DecisionLogLines", key: "decision_log_lines", def: "false",
+		help: "Also write each logged decision as a structured log line (\"decision\"), besides its authz.decision audit event",
+		bind: func(c *Config) setting { return boolSetting(&c.DecisionLogLines) }},
+	{name: "AuditFlushInterval", key: "audit_flush_interval", def: "1s",
+		help: "Longest a queued audit event (decisions, sign-ins, token grants) waits before it is written: what a crash can lose",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.AuditFlushInterval, between(10*time.Millisecond, time.Minute))
+		}},
+	{name: "AuditQueueSize", key: "audit_queue_size", def: "8192",
+		help: "Audit events that may wait to be written; past it they are dropped and counted in tollgate_audit_events_dropped_total",
+		bind: func(c *Config) setting { return intSetting(&c.AuditQueueSize, between(1, 1_000_000)) }},
+	{name: "AuditDigestInterval", key: "audit_digest_interval", def: "1h",
+		help: "How often serve signs a digest of every audit stream that moved",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.AuditDigestInterval, between(time.Minute, 24*time.Hour))
+		}},
 	{name: "GatewayRoutes", key: "gateway_routes", def: "",
 		help: "Route table file (YAML or JSON) of GET/POST /v1/gateway/auth, mapping a proxied request's method and path to an action and a resource; empty disables the endpoint",
 		bind: func(c *Config) setting { return stringSetting(&c.GatewayRoutes, checkGatewayRoutes) }},

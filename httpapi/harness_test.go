@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/config"
@@ -58,6 +59,10 @@ func testConfig(t testing.TB) config.Config {
 	cfg.RateLimitLoginAccountIP = "100000/1h"
 	cfg.RateLimitToken, cfg.RateLimitTenant, cfg.RateLimitActor = "100000/1h", "100000/1h", "100000/1h"
 	cfg.Issuer = "http://tollgate.test"
+	// Queued audit events (sign-ins, decisions) land when a test flushes
+	// them (App.FlushAudit) or at Close, never at a moment of the timer's
+	// choosing between a test's two reads of the streams.
+	cfg.AuditFlushInterval = time.Minute
 	return cfg
 }
 

@@ -14,17 +14,18 @@ import (
 // Metrics are the server's Prometheus collectors, on their own registry so
 // that tests and several servers in one process do not collide.
 type Metrics struct {
-	Registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	logins   *prometheus.CounterVec
-	grants   *prometheus.CounterVec
-	rejected *prometheus.CounterVec
-	events   *prometheus.CounterVec
-	limited  *prometheus.CounterVec
-	limitErr *prometheus.CounterVec
-	evalErr  *prometheus.CounterVec
-	usage    *prometheus.CounterVec
+	Registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	logins    *prometheus.CounterVec
+	grants    *prometheus.CounterVec
+	rejected  *prometheus.CounterVec
+	events    *prometheus.CounterVec
+	limited   *prometheus.CounterVec
+	limitErr  *prometheus.CounterVec
+	evalErr   *prometheus.CounterVec
+	usage     *prometheus.CounterVec
+	auditDrop *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP and login collectors plus the Go runtime and
@@ -66,7 +67,11 @@ func NewMetrics() *Metrics {
 		Name: "tollgate_usage_events_total",
 		Help: "Usage events by transport (http, nats) and outcome (accepted, duplicate, rejected; terminated for NATS messages that can never be valid).",
 	}, []string{"transport", "outcome"})
-	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr, m.usage,
+	m.auditDrop = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tollgate_audit_events_dropped_total",
+		Help: "Queued audit events (decisions, sign-ins, token grants) dropped, by reason: queue_full, store_error, invalid, closed.",
+	}, []string{"reason"})
+	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr, m.usage, m.auditDrop,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -139,3 +144,9 @@ func (m *Metrics) UsageTerminated(n int) {
 // PolicyEvaluationError counts a policy that failed to evaluate; pass it to
 // the policy engine. Policy ids are bounded by the policies stored.
 func (m *Metrics) PolicyEvaluationError(policyID string) { m.evalErr.WithLabelValues(policyID).Inc() }
+
+// AuditDropped counts queued audit events dropped; pass it to the
+// audit.Recorder. Reasons are the recorder's Drop… constants.
+func (m *Metrics) AuditDropped(reason string, n int) {
+	m.auditDrop.WithLabelValues(reason).Add(float64(n))
+}

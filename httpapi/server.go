@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/gateway"
@@ -62,7 +63,11 @@ type Deps struct {
 	// endpoint off (404 gateway_not_configured).
 	Gateway *gateway.Table
 	Keys    JWKS
-	Store   Readiness
+	// Audit is the audit log's read API; AuditKeys publishes the digest
+	// keys.
+	Audit     *audit.Service
+	AuditKeys JWKS
+	Store     Readiness
 	// RateLimitBackend is the remote rate-limit counters, for /readyz;
 	// nil when they live in process, which is always ready.
 	RateLimitBackend Dependency
@@ -181,6 +186,7 @@ func (s *Server) routes() []route {
 		{"GET", "/metrics", probe, s.metricsHandler},
 		{"GET", "/openapi.json", open, s.openapi},
 		{"GET", "/.well-known/jwks.json", open, s.jwks},
+		{"GET", "/.well-known/audit-keys.json", open, s.auditKeys},
 
 		{"POST", "/v1/auth/login", signIn, s.login},
 		{"POST", "/v1/auth/refresh", open, s.refresh},
@@ -248,5 +254,8 @@ func (s *Server) routes() []route {
 
 		{"POST", "/v1/usage/events", authed, s.reportUsage},
 		{"GET", "/v1/usage", authed, s.queryUsage},
+
+		{"GET", "/v1/audit", authed, s.listAudit},
+		{"GET", "/v1/audit/export", authed, s.exportAudit},
 	}, s.gatewayRoutes()...)
 }

@@ -50,6 +50,8 @@ type env struct {
 	r         *credential.Resolver
 	verifier  *token.Verifier
 	ep        *oauth.Endpoint
+	// rec receives the endpoint's audit events (audit_test.go).
+	rec *auditor
 }
 
 func newEnv(t *testing.T) *env {
@@ -57,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	ctx := context.Background()
 	s := stacktest.New(t)
 	e := &env{stack: s, st: s.Store, clock: s.Clock, announced: s.Events, idents: s.Identity, keys: s.Keys, revoked: s.Revocations,
-		sessions: s.Sessions}
+		sessions: s.Sessions, rec: &auditor{}}
 	notify := e.announced.Notify
 	e.verifier = token.NewVerifier(e.keys, token.VerifierOptions{Issuer: issuer, Audience: audience})
 	e.r = credential.NewResolver(credential.Deps{
@@ -69,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.apikeys = apikey.NewService(apikey.Deps{Store: e.st, Rights: e.idents, Services: e.st, Notify: notify, Now: e.clock.Now}, apikey.Options{})
 	e.services = serviceaccount.NewRegistry(serviceaccount.Deps{Store: e.st, Admins: e.idents, Notify: notify, Now: e.clock.Now}, serviceaccount.Options{})
-	e.ep = oauth.NewEndpoint(oauth.Deps{Resolver: e.r, Clients: e.services, Agents: e.idents, Signer: e.keys, Now: e.clock.Now},
+	e.ep = oauth.NewEndpoint(oauth.Deps{Resolver: e.r, Clients: e.services, Agents: e.idents, Signer: e.keys, Now: e.clock.Now, Audit: e.rec},
 		oauth.Options{Issuer: issuer, Audience: audience, TokenTTL: tokenTTL})
 	return e
 }

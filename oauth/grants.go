@@ -51,6 +51,7 @@ type Endpoint struct {
 	signer   Signer
 	opts     Options
 	now      func() time.Time
+	audit    Auditor
 }
 
 // Deps are what an Endpoint is built from.
@@ -61,6 +62,8 @@ type Deps struct {
 	Signer   Signer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Audit queues an event per grant (audit.go); nil records none.
+	Audit Auditor
 }
 
 // NewEndpoint wires an Endpoint.
@@ -68,7 +71,7 @@ func NewEndpoint(d Deps, opts Options) *Endpoint {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Endpoint{resolver: d.Resolver, clients: d.Clients, agents: d.Agents, signer: d.Signer, opts: opts, now: d.Now}
+	return &Endpoint{resolver: d.Resolver, clients: d.Clients, agents: d.Agents, signer: d.Signer, opts: opts, now: d.Now, audit: d.Audit}
 }
 
 // Response is a successful token response (RFC 6749 §5.1, RFC 8693 §2.2.1).
@@ -80,14 +83,15 @@ type Response struct {
 	Scope           string `json:"scope,omitempty"`
 }
 
-// Token runs a parsed request. Errors are *Error for everything the client
-// got wrong, and other errors for failures of Tollgate itself.
-func (e *Endpoint) Token(ctx context.Context, r Request) (Response, error) {
+// token runs a parsed request, noting in n who asked. Errors are *Error
+// for everything the client got wrong, and other errors for failures of
+// Tollgate itself.
+func (e *Endpoint) token(ctx context.Context, r Request, n *grantNote) (Response, error) {
 	switch r.GrantType {
 	case GrantClientCredentials:
-		return e.clientCredentials(ctx, r)
+		return e.clientCredentials(ctx, r, n)
 	case GrantTokenExchange:
-		return e.exchange(ctx, r)
+		return e.exchange(ctx, r, n)
 	}
 	return Response{}, &Error{Code: "unsupported_grant_type", Status: 400}
 }
@@ -118,7 +122,7 @@ func narrow(r Request, allowed []string) ([]string, error) {
 	return out, nil
 }
 
-func (e *Endpoint) clientCredentials(ctx context.Context, r Request) (Response, error) {
+func (e *Endpoint) clientCredentials(ctx context.Context, r Request, n *grantNote) (Response, error) {
 	svc, secretID, err := e.clients.Authenticate(ctx, r.ClientID, r.ClientSecret)
 	if err != nil {
 		if isClientFault(err) {
@@ -126,10 +130,12 @@ func (e *Endpoint) clientCredentials(ctx context.Context, r Request) (Response, 
 		}
 		return Response{}, err
 	}
+	n.noteService(svc.ActorID(), secretID)
 	scope, err := narrow(r, svc.Scopes)
 	if err != nil {
 		return Response{}, err
 	}
+	n.scope = scope
 	now := e.now()
 	// sid is the client secret, so rotating it out ends these tokens too.
 	return e.sign(token.Claims{
@@ -156,7 +162,7 @@ func (e *Endpoint) sign(c token.Claims, now, exp time.Time, issuedType string) (
 // exchange delegates a human's rights to an agent. The token's sub is the
 // human and its act claim the agent (RFC 8693 §4.1); its scope is what
 // both may do, and it ends no later than the human's token.
-func (e *Endpoint) exchange(ctx context.Context, r Request) (Response, error) {
+func (e *Endpoint) exchange(ctx context.Context, r Request, n *grantNote) (Response, error) {
 	// The exchange needs no client authentication, but credentials that
 	// are presented must be valid (RFC 6749 §2.3): a wrong secret is never
 	// ignored.
@@ -181,6 +187,7 @@ func (e *Endpoint) exchange(ctx context.Context, r Request) (Response, error) {
 	if subject.TenantID == "" {
 		return Response{}, errInvalidGrant("the subject_token has no active tenant")
 	}
+	n.tenantID, n.onBehalfOf = subject.TenantID, subject.ActorID
 	actor, err := e.resolver.Resolve(ctx, r.ActorToken)
 	if err != nil {
 		if isClientFault(err) {
@@ -190,6 +197,10 @@ func (e *Endpoint) exchange(ctx context.Context, r Request) (Response, error) {
 	}
 	if actor.ActorType != identity.ActorAgent || actor.Credential != identity.CredentialAPIKey {
 		return Response{}, errInvalidGrant("the actor_token must be an agent's API key")
+	}
+	if actor.TenantID == subject.TenantID {
+		// Only an agent of the subject's tenant is named in its stream.
+		n.actorID, n.credKind, n.credID = actor.ActorID, identity.CredentialAPIKey, actor.CredentialID
 	}
 	// An agent of another tenant is indistinguishable from no agent.
 	if actor.TenantID != subject.TenantID {
@@ -216,6 +227,7 @@ func (e *Endpoint) exchange(ctx context.Context, r Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	n.scope = scope
 	now := e.now()
 	exp := now.Add(e.opts.TokenTTL)
 	if !subject.ExpiresAt.IsZero() && subject.ExpiresAt.Before(exp) {

@@ -238,6 +238,15 @@ type env struct {
 	throttle  *throttle
 	logs      *logs
 	svc       *session.Service
+	// rec, when set, receives the audit events (audit_test.go).
+	rec *auditor
+}
+
+// take drops the audit events recorded so far.
+func (e *env) take() {
+	if e.rec != nil {
+		e.rec.take()
+	}
 }
 
 // newEnv builds an env; edit, when given, changes the service's Deps.

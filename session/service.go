@@ -44,6 +44,8 @@ type Service struct {
 	now         func() time.Time
 	outcome     func(outcome string)
 	notify      event.Notifier
+	audit       Auditor
+	emailKey    []byte
 }
 
 // Deps are what a Service is built from.
@@ -62,6 +64,12 @@ type Deps struct {
 	Now         func() time.Time
 	// Notify announces revoked sessions to other replicas.
 	Notify event.Notifier
+	// Audit queues the sign-in, refresh and tenant-switch events; nil
+	// records none.
+	Audit Auditor
+	// AuditEmailKey keys EmailHash, which names in the audit log an
+	// address tried without an account; nil leaves the address out.
+	AuditEmailKey []byte
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
@@ -127,6 +135,7 @@ func NewService(d Deps, opts Options) *Service {
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
 		keys: d.Keys, throttle: d.Throttle, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
+		audit: d.Audit, emailKey: d.AuditEmailKey,
 	}
 }
 
@@ -171,7 +180,9 @@ func errInvalidCredentials() error {
 // nothing about which accounts exist. Attempts the throttle refuses are
 // refused before any hashing, known account or not.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, error) {
-	tokens, err := s.login(ctx, req)
+	var note loginNote
+	tokens, err := s.login(ctx, req, &note)
+	s.auditLogin(ctx, note, tokens, err)
 	switch {
 	case err == nil:
 		s.outcome("success")
@@ -185,7 +196,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, error) {
 	return tokens, err
 }
 
-func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
+func (s *Service) login(ctx context.Context, req LoginRequest, note *loginNote) (Tokens, error) {
 	email, err := identity.NormalizeEmail(req.Email)
 	if err != nil {
 		return Tokens{}, err
@@ -197,8 +208,12 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 		return Tokens{}, fault.Invalidf("password", CodeInvalidPassword, "password is too long")
 	}
 	attempt := ratelimit.LoginAttempt{Account: accountKey(email), IP: req.Client.IP}
+	note.email = email
 	if s.throttle != nil {
 		if err := s.throttle.BeginLogin(ctx, attempt); err != nil {
+			if errors.Is(err, fault.ErrRateLimited) {
+				note.reason = ReasonThrottled
+			}
 			return Tokens{}, err
 		}
 	}
@@ -227,6 +242,14 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 		}
 	}
 	if !ok || user.Status != identity.UserActive {
+		switch {
+		case !known:
+			note.reason = ReasonUnknownAccount
+		case !ok:
+			note.reason, note.actorID = ReasonBadPassword, user.ActorID()
+		default:
+			note.reason, note.actorID = ReasonDisabled, user.ActorID()
+		}
 		if s.throttle != nil {
 			s.throttle.LoginFailed(ctx, attempt)
 		}
@@ -240,6 +263,9 @@ func (s *Service) login(ctx context.Context, req LoginRequest) (Tokens, error) {
 	}
 	tenantID, roles, err := s.pickTenant(ctx, user.ActorID(), req.Tenant)
 	if err != nil {
+		if fault.KindOf(err) == fault.Forbidden {
+			note.reason, note.actorID = ReasonTenantDenied, user.ActorID()
+		}
 		return Tokens{}, err
 	}
 	return s.open(ctx, user.ActorID(), tenantID, roles, req.Client)
@@ -374,9 +400,10 @@ func errInvalidRefresh() error {
 // maxRefreshTokenLen bounds input before hashing.
 const maxRefreshTokenLen = 128
 
-// Refresh rotates a refresh token. Presenting one that was already rotated
-// means two parties hold it, so the whole session is revoked (RFC 9700).
-func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Tokens, error) {
+// refresh rotates a refresh token. Presenting one that was already rotated
+// means two parties hold it, so the whole session is revoked (RFC 9700);
+// *reused is then set, for the audit log.
+func (s *Service) refresh(ctx context.Context, raw string, c Client, reused **ReuseError) (Tokens, error) {
 	if !strings.HasPrefix(raw, refreshPrefix) || len(raw) > maxRefreshTokenLen {
 		return Tokens{}, errInvalidRefresh()
 	}
@@ -385,6 +412,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Tokens, er
 	sess, err := s.sessions.RotateRefresh(ctx, hashRefresh(raw), nextHash, "", now, now.Add(s.opts.RefreshTTL))
 	var reuse *ReuseError
 	if errors.As(err, &reuse) {
+		*reused = reuse
 		s.log.WarnContext(ctx, "refresh token reuse: revoking the session family",
 			"session", reuse.SessionID, "actor", reuse.ActorID, "ip", c.IP)
 		if rerr := s.revoke(ctx, sessionEnd{id: reuse.SessionID, holder: reuse.ActorID, reason: "refresh_reuse"}, now); rerr != nil {
@@ -483,9 +511,9 @@ func (s *Service) Logout(ctx context.Context, ac identity.ActorContext, all bool
 	return nil
 }
 
-// SwitchTenant opens a session in another tenant of the caller's and closes
+// switchTenant opens a session in another tenant of the caller's and closes
 // the current one, so that no token of the old tenant outlives the switch.
-func (s *Service) SwitchTenant(ctx context.Context, ac identity.ActorContext, tenantID string, c Client) (Tokens, error) {
+func (s *Service) switchTenant(ctx context.Context, ac identity.ActorContext, tenantID string, c Client) (Tokens, error) {
 	if !ids.Valid(tenantID) {
 		return Tokens{}, errNoSuchTenant()
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/audit"
@@ -19,22 +20,26 @@ import (
 var errChainBroken = errors.New("audit verification failed")
 
 func runAuditVerify(ctx context.Context, env *environment, args []string) error {
-	var tenant string
+	var tenant, file string
 	var platform, all bool
 	var from int64
-	usage := "tollgate audit verify (--tenant ID | --platform | --all) [--from SEQ] [flags]"
+	usage := "tollgate audit verify (--tenant ID | --platform | --all | --file EXPORT) [--from SEQ] [flags]"
 	cfg, fset, err := parseConfig(env, "tollgate audit verify", usage, args, func(fs *flag.FlagSet) {
 		fs.StringVar(&tenant, "tenant", "", "verify this tenant's stream")
 		fs.BoolVar(&platform, "platform", false, "verify the platform stream")
 		fs.BoolVar(&all, "all", false, "verify every stream")
+		fs.StringVar(&file, "file", "", "verify an export (tollgate audit export, GET /v1/audit/export) instead of the database")
 		fs.Int64Var(&from, "from", 1, "first sequence number to verify; its predecessor's hash is taken on trust")
 	})
 	if err != nil {
 		return err
 	}
-	if n := btoi(tenant != "") + btoi(platform) + btoi(all); n != 1 {
+	if n := btoi(tenant != "") + btoi(platform) + btoi(all) + btoi(file != ""); n != 1 {
 		fset.Usage()
-		return errors.New("give exactly one of --tenant, --platform and --all")
+		return errors.New("give exactly one of --tenant, --platform, --all and --file")
+	}
+	if file != "" {
+		return verifyExportFile(ctx, env, file)
 	}
 	if from < 1 {
 		return errors.New("--from must be at least 1")
@@ -164,3 +169,72 @@ func btoi(b bool) int {
 // storeReadAhead is how many pages verify reads at once: the stores read
 // by seq and serve reads in parallel (SQLite has four read connections).
 const storeReadAhead = 4
+
+// verifyExportFile verifies an export offline: no database, no keys.
+func verifyExportFile(ctx context.Context, env *environment, path string) error {
+	r, err := audit.VerifyExport(ctx, path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, r.String())
+	if r.Break != nil {
+		return fmt.Errorf("%w: %s", errChainBroken, r.String())
+	}
+	return nil
+}
+
+func runAuditExport(ctx context.Context, env *environment, args []string) error {
+	var tenant, fromS, toS, out string
+	var platform bool
+	usage := "tollgate audit export (--tenant ID | --platform) [--from TIME] [--to TIME] [--out FILE] [flags]"
+	cfg, fset, err := parseConfig(env, "tollgate audit export", usage, args, func(fs *flag.FlagSet) {
+		fs.StringVar(&tenant, "tenant", "", "export this tenant's stream")
+		fs.BoolVar(&platform, "platform", false, "export the platform stream")
+		fs.StringVar(&fromS, "from", "", "first event time, RFC 3339 (default: the stream's start)")
+		fs.StringVar(&toS, "to", "", "events before this time, RFC 3339 (default: the stream's end)")
+		fs.StringVar(&out, "out", "", "write to this file instead of stdout")
+	})
+	if err != nil {
+		return err
+	}
+	if btoi(tenant != "")+btoi(platform) != 1 {
+		fset.Usage()
+		return errors.New("give exactly one of --tenant and --platform")
+	}
+	var from, to time.Time
+	for _, t := range []struct {
+		name, v string
+		p       *time.Time
+	}{{"--from", fromS, &from}, {"--to", toS, &to}} {
+		if t.v == "" {
+			continue
+		}
+		if *t.p, err = time.Parse(time.RFC3339Nano, t.v); err != nil {
+			return fmt.Errorf("%s must be an RFC 3339 time, e.g. 2025-03-14T15:09:26Z", t.name)
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		return errors.New("--to must be after --from")
+	}
+	st, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w := env.stdout
+	if out != "" {
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	nd := audit.NewNDJSONWriter(w)
+	// The operator reads the database directly: no read rule, and no
+	// range limit either, since nothing is held in memory.
+	if err := audit.ExportStream(ctx, st, tenant, from, to, nd.Write); err != nil {
+		return err
+	}
+	return nd.Flush()
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,6 +74,58 @@ func TestAuditVerify(t *testing.T) {
 	for _, args := range [][]string{{}, {"--tenant", "t1", "--all"}, {"--platform", "--from", "0"}} {
 		if _, _, err := run(t, env, "", append([]string{"audit", "verify"}, args...)...); err == nil || errors.Is(err, errChainBroken) {
 			t.Errorf("verify %v: %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestAuditExportAndVerifyFile(t *testing.T) {
+	dir := t.TempDir()
+	env := testEnv(dir)
+	if _, _, err := run(t, env, "", "migrate", "up"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "tollgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := make([]audit.Event, 20)
+	for i := range evs {
+		evs[i] = audit.Event{ActorID: "user:1", Action: audit.ActionSessionLogin, Outcome: audit.Success, TenantID: "t1", RequestID: fmt.Sprint(i)}
+	}
+	if _, err := st.AppendAudit(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	file := filepath.Join(dir, "t1.ndjson")
+	if _, _, err := run(t, env, "", "audit", "export", "--tenant", "t1", "--out", file); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, env, "", "audit", "verify", "--file", file)
+	if err != nil || !strings.Contains(out, "tenant t1: ok, 20 events (seq 1..20)") {
+		t.Fatalf("verify --file: %q %v", out, err)
+	}
+	// To stdout, and a range far in the future holds nothing.
+	if out, _, err := run(t, env, "", "audit", "export", "--tenant", "t1"); err != nil || strings.Count(out, "\n") != 20 {
+		t.Fatalf("export to stdout: %d lines, %v", strings.Count(out, "\n"), err)
+	}
+	if out, _, err := run(t, env, "", "audit", "export", "--tenant", "t1", "--from", "2999-01-01T00:00:00Z"); err != nil || out != "" {
+		t.Fatalf("export of an empty range: %q %v", out, err)
+	}
+	// An edited line is found.
+	b, _ := os.ReadFile(file)
+	lines := strings.Split(string(b), "\n")
+	lines[7] = strings.Replace(lines[7], `"request_id":"7"`, `"request_id":"8"`, 1)
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := run(t, env, "", "audit", "verify", "--file", file); !errors.Is(err, errChainBroken) || !strings.Contains(out, "broken at seq 8: edited") {
+		t.Fatalf("verify of an edited export: %q %v", out, err)
+	}
+	for _, args := range [][]string{{}, {"--tenant", "t1", "--platform"}, {"--tenant", "t1", "--from", "yesterday"},
+		{"--tenant", "t1", "--from", "2025-01-02T00:00:00Z", "--to", "2025-01-01T00:00:00Z"}} {
+		if _, _, err := run(t, env, "", append([]string{"audit", "export"}, args...)...); err == nil {
+			t.Errorf("export %v: no error", args)
 		}
 	}
 }

@@ -48,8 +48,9 @@ func rootCommand() *command {
 			{name: "schema", summary: "print the Cedar schema", run: runPolicySchema},
 			{name: "defaults", summary: "print the default policies", run: runPolicyDefaults},
 		}},
-		{name: "audit", summary: "verify and sign the audit log", children: []*command{
-			{name: "verify", summary: "recompute audit chains and digests and name the first broken link", run: runAuditVerify},
+		{name: "audit", summary: "verify, sign and export the audit log", children: []*command{
+			{name: "verify", summary: "recompute audit chains and digests, or an export's chain, and name the first broken link", run: runAuditVerify},
+			{name: "export", summary: "write one stream as OCSF NDJSON, verifiable with verify --file", run: runAuditExport},
 			{name: "digest", summary: "sign the head of every audit stream that moved since its last digest", run: runAuditDigest},
 		}},
 		{name: "version", summary: "print the version", run: runVersion},

@@ -59,6 +59,11 @@ func RunAudit(t *testing.T, open func(t *testing.T) AuditBackend) {
 		{"OutboxCommitsWithTheAct", testAuditOutboxCommitsWithTheAct},
 		{"OutboxFailedActRecordsNothing", testAuditOutboxFailedActRecordsNothing},
 		{"OutboxInvalidEventFailsTheAct", testAuditOutboxInvalidEventFailsTheAct},
+		{"QueryFilters", testAuditQueryFilters},
+		{"QueryPages", testAuditQueryPages},
+		{"QueryCrossTenantImpossible", testAuditQueryCrossTenant},
+		{"QueryInvalid", testAuditQueryInvalid},
+		{"SeqRange", testAuditSeqRange},
 	}
 	t.Run("Audit", func(t *testing.T) {
 		t.Parallel()
