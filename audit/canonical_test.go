@@ -90,32 +90,9 @@ func TestCanonicalIsJSON(t *testing.T) {
 	}
 }
 
-// canonicalJSON mirrors the canonical object for decoding.
-type canonicalJSON struct {
-	V              int               `json:"v"`
-	Tenant         string            `json:"tenant"`
-	Seq            int64             `json:"seq"`
-	ID             string            `json:"id"`
-	Time           int64             `json:"time"`
-	ActorID        string            `json:"actor_id"`
-	OnBehalfOf     string            `json:"on_behalf_of"`
-	CredentialKind string            `json:"credential_kind"`
-	CredentialID   string            `json:"credential_id"`
-	Action         string            `json:"action"`
-	TargetType     string            `json:"target_type"`
-	TargetID       string            `json:"target_id"`
-	Outcome        string            `json:"outcome"`
-	Reason         string            `json:"reason"`
-	ClientIP       string            `json:"client_ip"`
-	UserAgent      string            `json:"user_agent"`
-	RequestID      string            `json:"request_id"`
-	TraceID        string            `json:"trace_id"`
-	Detail         map[string]string `json:"detail"`
-}
-
 func decodeCanonical(t testing.TB, b []byte) Event {
 	t.Helper()
-	var c canonicalJSON
+	var c canonicalEvent
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
@@ -124,12 +101,7 @@ func decodeCanonical(t testing.TB, b []byte) Event {
 	if c.V != canonicalVersion {
 		t.Fatalf("version %d", c.V)
 	}
-	return Event{
-		ID: c.ID, Time: time.UnixMicro(c.Time).UTC(), TenantID: c.Tenant, ActorID: c.ActorID, OnBehalfOf: c.OnBehalfOf,
-		CredentialKind: c.CredentialKind, CredentialID: c.CredentialID, Action: c.Action, TargetType: c.TargetType,
-		TargetID: c.TargetID, Outcome: Outcome(c.Outcome), Reason: c.Reason, ClientIP: c.ClientIP, UserAgent: c.UserAgent,
-		RequestID: c.RequestID, TraceID: c.TraceID, Detail: c.Detail, Seq: c.Seq,
-	}
+	return c.event()
 }
 
 func TestLinkChains(t *testing.T) {

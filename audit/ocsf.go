@@ -280,6 +280,16 @@ type canonicalEvent struct {
 	Detail         map[string]string `json:"detail"`
 }
 
+// event is the Event the canonical form describes, without its links.
+func (c canonicalEvent) event() Event {
+	return Event{
+		ID: c.ID, Time: microTime(c.Time), TenantID: c.Tenant, ActorID: c.ActorID, OnBehalfOf: c.OnBehalfOf,
+		CredentialKind: c.CredentialKind, CredentialID: c.CredentialID, Action: c.Action, TargetType: c.TargetType,
+		TargetID: c.TargetID, Outcome: c.Outcome, Reason: c.Reason, ClientIP: c.ClientIP, UserAgent: c.UserAgent,
+		RequestID: c.RequestID, TraceID: c.TraceID, Detail: c.Detail, Seq: c.Seq,
+	}
+}
+
 // exportLine is what verification reads of a line.
 type exportLine struct {
 	Unmapped struct {
@@ -307,15 +317,10 @@ func parseExportLine(line []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	e := Event{
-		ID: c.ID, Time: microTime(c.Time), TenantID: c.Tenant, ActorID: c.ActorID, OnBehalfOf: c.OnBehalfOf,
-		CredentialKind: c.CredentialKind, CredentialID: c.CredentialID, Action: c.Action, TargetType: c.TargetType,
-		TargetID: c.TargetID, Outcome: c.Outcome, Reason: c.Reason, ClientIP: c.ClientIP, UserAgent: c.UserAgent,
-		RequestID: c.RequestID, TraceID: c.TraceID, Detail: c.Detail,
-		// The canonical form's seq is the one the hash covers; the outer
-		// copy is for readers.
-		Seq: c.Seq, PrevHash: prev, Hash: hash,
-	}
+	// The canonical form's seq is the one the hash covers; the outer copy
+	// is for readers.
+	e := c.event()
+	e.PrevHash, e.Hash = prev, hash
 	if len(e.Detail) == 0 {
 		e.Detail = nil
 	}

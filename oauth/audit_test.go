@@ -1,8 +1,6 @@
 package oauth_test
 
 import (
-	"context"
-	"sync"
 	"testing"
 
 	"github.com/tollgate/tollgate/audit"
@@ -10,26 +8,6 @@ import (
 	"github.com/tollgate/tollgate/secret"
 	"github.com/tollgate/tollgate/serviceaccount"
 )
-
-// auditor records what the endpoint queues for the audit log.
-type auditor struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (a *auditor) Add(_ context.Context, evs ...audit.Event) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, evs...)
-}
-
-func (a *auditor) take() []audit.Event {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := a.events
-	a.events = nil
-	return out
-}
 
 // TestAuditEvents checks that each grant, granted or refused, records one
 // event in the right stream with who asked.
@@ -40,7 +18,7 @@ func TestAuditEvents(t *testing.T) {
 	}{
 		{"client credentials", func(t *testing.T, e *env, w world) audit.Event {
 			svc, raw := e.service(t, w.root, "mail", serviceaccount.ScopeAuthzCheck)
-			e.rec.take()
+			e.rec.Take()
 			e.mustToken(t, ccPost(svc.ID, raw), basic{})
 			return audit.Event{Action: audit.ActionClientCredentials, Outcome: audit.Success, ActorID: svc.ActorID(),
 				CredentialKind: identity.CredentialClientCredentials, CredentialID: secretID(t, raw, secret.ClientSecretPrefix),
@@ -48,7 +26,7 @@ func TestAuditEvents(t *testing.T) {
 		}},
 		{"client credentials with a wrong secret", func(t *testing.T, e *env, w world) audit.Event {
 			svc, _ := e.service(t, w.root, "mail", serviceaccount.ScopeAuthzCheck)
-			e.rec.take()
+			e.rec.Take()
 			_, err := e.token(ccPost(svc.ID, "tgs_wrong"), basic{})
 			wantOAuthError(t, err, "invalid_client", 401, false)
 			return audit.Event{Action: audit.ActionClientCredentials, Outcome: audit.Failure, Reason: "invalid_client",
@@ -57,7 +35,7 @@ func TestAuditEvents(t *testing.T) {
 		{"token exchange: in the human's tenant, the agent acting for them", func(t *testing.T, e *env, w world) audit.Event {
 			ann := e.login(t, w.ann, "alpha")
 			key, raw := e.agentKey(t, w.ann, w.annBot, nil, "tenant:read")
-			e.rec.take()
+			e.rec.Take()
 			e.mustToken(t, exchange(ann.AccessToken, raw), basic{})
 			return audit.Event{TenantID: w.alpha.ID, Action: audit.ActionTokenExchange, Outcome: audit.Success,
 				ActorID: "agent:" + w.annBot.ID, OnBehalfOf: w.ann.ActorID(), CredentialKind: identity.CredentialAPIKey, CredentialID: key.ID,
@@ -66,7 +44,7 @@ func TestAuditEvents(t *testing.T) {
 		{"token exchange with an agent of another tenant names no agent", func(t *testing.T, e *env, w world) audit.Event {
 			ann := e.login(t, w.ann, "alpha")
 			_, raw := e.agentKey(t, w.carl, w.carlBeta, nil, "tenant:read")
-			e.rec.take()
+			e.rec.Take()
 			_, err := e.token(exchange(ann.AccessToken, raw), basic{})
 			wantOAuthError(t, err, "invalid_grant", 400, false)
 			return audit.Event{TenantID: w.alpha.ID, Action: audit.ActionTokenExchange, Outcome: audit.Failure, Reason: "invalid_grant",
@@ -74,7 +52,7 @@ func TestAuditEvents(t *testing.T) {
 		}},
 		{"token exchange with a bad subject token: the platform stream", func(t *testing.T, e *env, w world) audit.Event {
 			_, raw := e.agentKey(t, w.ann, w.annBot, nil, "tenant:read")
-			e.rec.take()
+			e.rec.Take()
 			_, err := e.token(exchange("not-a-token", raw), basic{})
 			wantOAuthError(t, err, "invalid_grant", 400, false)
 			return audit.Event{Action: audit.ActionTokenExchange, Outcome: audit.Failure, Reason: "invalid_grant", TargetType: "user"}
@@ -85,7 +63,7 @@ func TestAuditEvents(t *testing.T) {
 			e := newEnv(t)
 			w := newWorld(t, e)
 			want := c.act(t, e, w)
-			got := e.rec.take()
+			got := e.rec.Take()
 			if len(got) != 1 {
 				t.Fatalf("recorded %d events: %+v", len(got), got)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/apikey"
+	"github.com/tollgate/tollgate/audit/audittest"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/event/eventtest"
 	"github.com/tollgate/tollgate/identity"
@@ -51,7 +52,7 @@ type env struct {
 	verifier  *token.Verifier
 	ep        *oauth.Endpoint
 	// rec receives the endpoint's audit events (audit_test.go).
-	rec *auditor
+	rec *audittest.Queue
 }
 
 func newEnv(t *testing.T) *env {
@@ -59,7 +60,7 @@ func newEnv(t *testing.T) *env {
 	ctx := context.Background()
 	s := stacktest.New(t)
 	e := &env{stack: s, st: s.Store, clock: s.Clock, announced: s.Events, idents: s.Identity, keys: s.Keys, revoked: s.Revocations,
-		sessions: s.Sessions, rec: &auditor{}}
+		sessions: s.Sessions, rec: &audittest.Queue{}}
 	notify := e.announced.Notify
 	e.verifier = token.NewVerifier(e.keys, token.VerifierOptions{Issuer: issuer, Audience: audience})
 	e.r = credential.NewResolver(credential.Deps{

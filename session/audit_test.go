@@ -3,34 +3,14 @@ package session_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tollgate/tollgate/audit"
+	"github.com/tollgate/tollgate/audit/audittest"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/session"
 )
-
-// auditor records what the service queues for the audit log.
-type auditor struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (a *auditor) Add(_ context.Context, evs ...audit.Event) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, evs...)
-}
-
-func (a *auditor) take() []audit.Event {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := a.events
-	a.events = nil
-	return out
-}
 
 var emailKey = []byte("0123456789abcdef0123456789abcdef")
 
@@ -129,14 +109,14 @@ func TestAuditEvents(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rec := &auditor{}
+			rec := &audittest.Queue{}
 			e := newEnv(t, func(_ *env, d *session.Deps) { d.Audit, d.AuditEmailKey = rec, emailKey })
 			e.rec = rec
 			owner := e.user(t, "owner@example.com")
 			stranger := e.user(t, "stranger@example.com")
 			s := setup{e: e, owner: owner, tn: e.tenant(t, owner, "acme"), other: e.tenant(t, stranger, "other")}
 			want := c.act(t, s)
-			got := rec.take()
+			got := rec.Take()
 			if len(got) != 1 {
 				t.Fatalf("recorded %d events: %+v", len(got), got)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/audit/audittest"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/event"
@@ -239,13 +240,13 @@ type env struct {
 	logs      *logs
 	svc       *session.Service
 	// rec, when set, receives the audit events (audit_test.go).
-	rec *auditor
+	rec *audittest.Queue
 }
 
 // take drops the audit events recorded so far.
 func (e *env) take() {
 	if e.rec != nil {
-		e.rec.take()
+		e.rec.Take()
 	}
 }
 
