@@ -41,7 +41,7 @@ func TestQueryRefusesBadQueriesBeforeAskingTheEngine(t *testing.T) {
 		{"over a year", with(func(q *Query) { q.To = q.From.Add(MaxRange + 24*time.Hour) }), CodeInvalidQuery, "to"},
 		{"not on the hour", with(func(q *Query) { q.From = q.From.Add(time.Minute) }), CodeInvalidQuery, "from"},
 		{"not on the minute without a window", with(func(q *Query) { q.Window, q.To = WindowNone, q.To.Add(time.Second) }), CodeInvalidQuery, "from"},
-		{"too many windows", with(func(q *Query) { q.Window, q.To = WindowMinute, q.From.Add(8 * 24 * time.Hour) }), CodeInvalidQuery, "window"},
+		{"too many windows", with(func(q *Query) { q.Window, q.To = WindowMinute, q.From.Add(8*24*time.Hour) }), CodeInvalidQuery, "window"},
 		{"a subject that is no actor", with(func(q *Query) { q.Subject = "tenant:1" }), CodeInvalidQuery, "subject"},
 		{"a good query reaches the policies", good, CodeViewDenied, ""},
 		{"a whole range without a window too", with(func(q *Query) { q.Window = WindowNone }), CodeViewDenied, ""},
