@@ -186,15 +186,22 @@ func (r *Recorder) run() {
 		clear(batch) // let the detail maps go
 		batch = batch[:0]
 	}
+	// add puts e in the batch and writes the batch once full; it reports
+	// whether it wrote.
+	add := func(e Event) bool {
+		batch = append(batch, e)
+		if len(batch) < MaxBatch {
+			return false
+		}
+		flush()
+		return true
+	}
 	// drain moves what is queued into batches, writing each full one.
 	drain := func() {
 		for {
 			select {
 			case e := <-r.queue:
-				batch = append(batch, e)
-				if len(batch) == MaxBatch {
-					flush()
-				}
+				add(e)
 			default:
 				return
 			}
@@ -203,10 +210,7 @@ func (r *Recorder) run() {
 	for {
 		select {
 		case e := <-r.queue:
-			batch = append(batch, e)
-			if len(batch) == MaxBatch {
-				flush()
-			} else if !timing {
+			if !add(e) && !timing {
 				// The interval runs from the batch's first event, so no
 				// event waits longer than it.
 				timer.Reset(r.opts.FlushInterval)
