@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
@@ -57,19 +56,7 @@ func TestBodiesMustBeObjects(t *testing.T) {
 	ts := newTestServer(t, sqlitetest.Open(t))
 	w := newWorld(t, ts)
 	for _, body := range []string{"null", " \n null", "[]", `"x"`, "1", "true"} {
-		req, _ := http.NewRequest("PATCH", ts.url+"/v1/tenants/"+w.tenantA, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+w.ownerTok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p struct{ Code string }
-		_ = json.NewDecoder(resp.Body).Decode(&p)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || p.Code != "invalid_type" {
-			t.Errorf("body %q: %d %s, want 400 invalid_type", body, resp.StatusCode, p.Code)
-		}
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, w.ownerTok, body), http.StatusBadRequest, "invalid_type")
 	}
 }
 
@@ -91,19 +78,7 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 	before := ts.do("GET", "/v1/tenants/"+w.tenantA, w.ownerTok, nil)
 	expect(t, before, http.StatusOK, "")
 	for _, body := range []string{"{\"name\":\"a\xc0\xafb\"}", "{\"name\":\"\xff\"}", "{\"name\":\"\xed\xa0\x80\"}", `{"name":"a\ud800b"}`} {
-		req, _ := http.NewRequest("PATCH", ts.url+"/v1/tenants/"+w.tenantA, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+w.ownerTok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p struct{ Code string }
-		_ = json.NewDecoder(resp.Body).Decode(&p)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || p.Code != "invalid_utf8" {
-			t.Errorf("body %q: %d %s, want 400 invalid_utf8", body, resp.StatusCode, p.Code)
-		}
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, w.ownerTok, body), http.StatusBadRequest, "invalid_utf8")
 	}
 	if after := ts.do("GET", "/v1/tenants/"+w.tenantA, w.ownerTok, nil); after.str("name") != before.str("name") {
 		t.Errorf("name changed from %q to %q", before.str("name"), after.str("name"))
