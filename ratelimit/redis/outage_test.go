@@ -151,44 +151,6 @@ func (c *outageClock) Advance(d time.Duration) {
 // outage, the breaker stops further checks from dialling, and after the
 // cooldown the same client reaches Redis again.
 func TestOutageAndRecovery(t *testing.T) {
-	direct := newClient(t, 0)
-	prefix := newPrefix(t, direct)
-	fwd := newForwarder(t, direct.Options().Addr)
-
-	// A client of the forwarder, configured from the same URL (fresh
-	// options: an initialised client's Options carry a Dialer bound to the
-	// real address) but with short timeouts and no retries (go-redis: -1,
-	// not 0, disables them).
-	opts, err := goredis.ParseURL(os.Getenv(urlEnv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Addr = fwd.Addr()
-	opts.DialTimeout = 200 * time.Millisecond
-	opts.ReadTimeout = 200 * time.Millisecond
-	opts.WriteTimeout = 200 * time.Millisecond
-	opts.MaxRetries = -1
-	opts.PoolSize = 2
-	opts.MinIdleConns = 0
-	client := goredis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
-
-	backend := redis.New(client, redis.Options{Prefix: prefix})
-	const cooldown = 5 * time.Second
-	breakerClock := &outageClock{t: time.Now()}
-	breaker := ratelimit.NewBreaker(backend, cooldown, breakerClock.Now)
-
-	var (
-		mu       sync.Mutex
-		failures = map[failureKey]int{}
-	)
-	takeFailures := func() map[failureKey]int {
-		mu.Lock()
-		defer mu.Unlock()
-		f := failures
-		failures = map[failureKey]int{}
-		return f
-	}
 	parse := func(name, spec string) ratelimit.Policy {
 		p, err := ratelimit.ParsePolicy(name, spec)
 		if err != nil {
@@ -196,23 +158,12 @@ func TestOutageAndRecovery(t *testing.T) {
 		}
 		return p
 	}
-	// The limits' clock stands still, so that counts do not refill during
-	// the test; Redis still expires the keys on its own clock.
-	limitsNow := time.Now()
-	limiter := ratelimit.NewLimiter(ratelimit.LimiterDeps{
-		Backend: breaker,
-		Tenants: noTenants{},
-		Policies: map[string]ratelimit.Policy{
-			"open":   parse("open", "10/1m"),
-			"closed": parse("closed", "10/1m sliding_window fail=closed"),
-		},
-		Failed: func(name string, letThrough bool) {
-			mu.Lock()
-			failures[failureKey{name, letThrough}]++
-			mu.Unlock()
-		},
-		Now: func() time.Time { return limitsNow },
-	}, ratelimit.LimiterOptions{})
+	o := newOutageRig(t, map[string]ratelimit.Policy{
+		"open":   parse("open", "10/1m"),
+		"closed": parse("closed", "10/1m sliding_window fail=closed"),
+	})
+	direct, prefix, fwd, backend, breaker, breakerClock, limiter := o.direct, o.prefix, o.fwd, o.backend, o.breaker, o.clock, o.limiter
+	takeFailures, cooldown := o.takeFailures, outageCooldown
 
 	ctx := context.Background()
 	const key = "client-1"
@@ -324,6 +275,70 @@ type failureKey struct {
 	letThrough bool
 }
 
+// outageCooldown is the breaker's cooldown in the outage tests.
+const outageCooldown = 5 * time.Second
+
+// outageRig is a Limiter on Redis reached through a forwarder that can cut
+// it off: a client of the forwarder, configured from the same URL (fresh
+// options: an initialised client's Options carry a Dialer bound to the real
+// address) but with short timeouts and no retries (go-redis: -1, not 0,
+// disables them); a breaker on a clock the test moves; and the backend
+// failures the limiter reports. The limits' clock stands still, so that
+// counts do not refill during a test; Redis still expires the keys on its
+// own clock.
+type outageRig struct {
+	direct  *goredis.Client
+	prefix  string
+	fwd     *forwarder
+	backend *redis.Backend
+	breaker *ratelimit.Breaker
+	clock   *outageClock
+	limiter *ratelimit.Limiter
+
+	mu       sync.Mutex
+	failures map[failureKey]int
+}
+
+func newOutageRig(t *testing.T, policies map[string]ratelimit.Policy) *outageRig {
+	t.Helper()
+	o := &outageRig{direct: newClient(t, 0), failures: map[failureKey]int{}}
+	o.prefix = newPrefix(t, o.direct)
+	o.fwd = newForwarder(t, o.direct.Options().Addr)
+	opts, err := goredis.ParseURL(os.Getenv(urlEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Addr = o.fwd.Addr()
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	opts.MaxRetries, opts.PoolSize, opts.MinIdleConns = -1, 2, 0
+	client := goredis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+
+	o.backend = redis.New(client, redis.Options{Prefix: o.prefix})
+	o.clock = &outageClock{t: time.Now()}
+	o.breaker = ratelimit.NewBreaker(o.backend, outageCooldown, o.clock.Now)
+	limitsNow := time.Now()
+	o.limiter = ratelimit.NewLimiter(ratelimit.LimiterDeps{
+		Backend: o.breaker, Tenants: noTenants{}, Policies: policies,
+		Failed: func(name string, letThrough bool) {
+			o.mu.Lock()
+			o.failures[failureKey{name, letThrough}]++
+			o.mu.Unlock()
+		},
+		Now: func() time.Time { return limitsNow },
+	}, ratelimit.LimiterOptions{})
+	return o
+}
+
+// takeFailures returns the failures reported since the last call.
+func (o *outageRig) takeFailures() map[failureKey]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	f := o.failures
+	o.failures = map[failureKey]int{}
+	return f
+}
+
 // noTenants is a TenantStore without overrides; the test checks without a
 // tenant, so it is never read.
 type noTenants struct{}
@@ -342,34 +357,6 @@ func (noTenants) SetTenantRateLimits(context.Context, ratelimit.TenantLimits) er
 // pair fail quietly and are counted, and once Redis is back the counts are
 // where the outage found them.
 func TestOutageSignIn(t *testing.T) {
-	direct := newClient(t, 0)
-	prefix := newPrefix(t, direct)
-	fwd := newForwarder(t, direct.Options().Addr)
-	opts, err := goredis.ParseURL(os.Getenv(urlEnv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Addr = fwd.Addr()
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
-	opts.MaxRetries, opts.PoolSize, opts.MinIdleConns = -1, 2, 0
-	client := goredis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
-
-	backend := redis.New(client, redis.Options{Prefix: prefix})
-	const cooldown = 5 * time.Second
-	breakerClock := &outageClock{t: time.Now()}
-	breaker := ratelimit.NewBreaker(backend, cooldown, breakerClock.Now)
-	var (
-		mu       sync.Mutex
-		failures = map[failureKey]int{}
-	)
-	takeFailures := func() map[failureKey]int {
-		mu.Lock()
-		defer mu.Unlock()
-		f := failures
-		failures = map[failureKey]int{}
-		return f
-	}
 	policies := map[string]ratelimit.Policy{}
 	for name, spec := range map[string]string{
 		ratelimit.TierLogin:          "10/1m burst=20 fail=closed",
@@ -382,16 +369,9 @@ func TestOutageSignIn(t *testing.T) {
 		}
 		policies[name] = p
 	}
-	limitsNow := time.Now()
-	limiter := ratelimit.NewLimiter(ratelimit.LimiterDeps{
-		Backend: breaker, Tenants: noTenants{}, Policies: policies,
-		Failed: func(name string, letThrough bool) {
-			mu.Lock()
-			failures[failureKey{name, letThrough}]++
-			mu.Unlock()
-		},
-		Now: func() time.Time { return limitsNow },
-	}, ratelimit.LimiterOptions{})
+	o := newOutageRig(t, policies)
+	direct, fwd, backend, breaker, breakerClock, limiter := o.direct, o.fwd, o.backend, o.breaker, o.clock, o.limiter
+	takeFailures, cooldown := o.takeFailures, outageCooldown
 
 	ctx := context.Background()
 	a := ratelimit.LoginAttempt{Account: "acct:owner", IP: "203.0.113.7"}
