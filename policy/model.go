@@ -12,8 +12,6 @@ package policy
 import (
 	"context"
 	"time"
-
-	"github.com/tollgate/tollgate/identity"
 )
 
 // Decisions.
@@ -63,10 +61,11 @@ type Request struct {
 	// any identity entity.
 	Entities []Resource
 
-	// bound, when set, is the permissions of the credential asking about
-	// itself (Service sets it): the decision can permit no action beyond
-	// them. Never taken from the request's JSON.
-	bound identity.PermissionSet
+	// bounded marks a credential asking about itself (Service sets it):
+	// the decision can permit no action beyond boundTo, its permissions.
+	// Never taken from the request's JSON.
+	bounded bool
+	boundTo []string
 }
 
 // Decision is the answer.

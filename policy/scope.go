@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tollgate/tollgate/identity"
 )
@@ -30,20 +31,17 @@ var actionPermissions = map[string]identity.Permission{
 // about others, whose credentials are not in the question.
 func boundBy(ac identity.ActorContext, req Request) Request {
 	if ac.Credential == identity.CredentialAPIKey || ac.Credential == identity.CredentialDelegation {
-		req.bound = identity.PermissionSet{}
-		for _, p := range ac.Permissions {
-			req.bound[identity.Permission(p)] = struct{}{}
-		}
+		req.bounded, req.boundTo = true, ac.Permissions
 	}
 	return req
 }
 
 // outOfScope reports why a bounded request may not be permitted, or "".
 func outOfScope(req Request) string {
-	if req.bound == nil {
+	if !req.bounded {
 		return ""
 	}
-	if p, ok := actionPermissions[req.Action]; ok && !req.bound.Has(p) {
+	if p, ok := actionPermissions[req.Action]; ok && !slices.Contains(req.boundTo, string(p)) {
 		return fmt.Sprintf("the credential's scopes lack %s, which %s needs", p, req.Action)
 	}
 	return ""
