@@ -2,7 +2,6 @@ package oauth_test
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -84,14 +83,7 @@ func TestClientCredentialsRefuses(t *testing.T) {
 		tampered = raw[:len(raw)-8] + "BBBBBBBB"
 	}
 	unissued, _ := secret.Generate(secret.ClientSecretPrefix, secret.EnvLive, ids.New())
-	cases := []struct {
-		name      string
-		form      url.Values
-		basic     basic
-		code      string
-		status    int
-		challenge bool
-	}{
+	e.wantRefused(t, []refusal{
 		{"another service's secret is invalid_client", ccPost(svc.ID, otherRaw), basic{}, "invalid_client", 401, false},
 		{"a wrong secret via HTTP Basic is invalid_client with a Basic challenge", ccForm(), basic{svc.ID, otherRaw, true}, "invalid_client", 401, true},
 		{"a tampered secret is invalid_client", ccPost(svc.ID, tampered), basic{}, "invalid_client", 401, false},
@@ -105,16 +97,7 @@ func TestClientCredentialsRefuses(t *testing.T) {
 		{"a held and an unheld scope together are invalid_scope", ccPost(svc.ID, raw, "scope", "authz:check ratelimit:check"), basic{}, "invalid_scope", 400, false},
 		{"a tenant permission is invalid_scope", ccPost(svc.ID, raw, "scope", string(identity.PermTenantRead)), basic{}, "invalid_scope", 400, false},
 		{"an unknown scope is invalid_scope", ccPost(svc.ID, raw, "scope", "everything"), basic{}, "invalid_scope", 400, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			resp, err := e.token(c.form, c.basic)
-			wantOAuthError(t, err, c.code, c.status, c.challenge)
-			if resp.AccessToken != "" {
-				t.Fatalf("a token with the error: %+v", resp)
-			}
-		})
-	}
+	})
 }
 
 func TestClientCredentialsAfterSecretRotation(t *testing.T) {

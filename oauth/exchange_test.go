@@ -356,14 +356,7 @@ func TestTokenRefusesMalformedRequests(t *testing.T) {
 	svc, secretRaw := e.service(t, w.root, "mail", serviceaccount.ScopeAuthzCheck)
 	_, raw := e.agentKey(t, w.ann, w.annBot, nil, "tenant:read")
 	ann := e.login(t, w.ann, "alpha")
-	cases := []struct {
-		name      string
-		form      url.Values
-		basic     basic
-		code      string
-		status    int
-		challenge bool
-	}{
+	e.wantRefused(t, []refusal{
 		{"no grant type is invalid_request", url.Values{"client_id": {svc.ID}, "client_secret": {secretRaw}}, basic{}, "invalid_request", 400, false},
 		{"an unknown grant type is unsupported_grant_type", ccPost(svc.ID, secretRaw, "grant_type", "password"), basic{}, "unsupported_grant_type", 400, false},
 		{"a repeated parameter is invalid_request", func() url.Values {
@@ -378,16 +371,7 @@ func TestTokenRefusesMalformedRequests(t *testing.T) {
 		{"an exchange without actor_token is invalid_request", exchange(ann.AccessToken, raw, "actor_token", ""), basic{}, "invalid_request", 400, false},
 		{"an exchange with a wrong actor_token_type is invalid_request", exchange(ann.AccessToken, raw, "actor_token_type", oauth.TokenTypeJWT), basic{}, "invalid_request", 400, false},
 		{"an exchange for a refresh token is invalid_request", exchange(ann.AccessToken, raw, "requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token"), basic{}, "invalid_request", 400, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			resp, err := e.token(c.form, c.basic)
-			wantOAuthError(t, err, c.code, c.status, c.challenge)
-			if resp.AccessToken != "" {
-				t.Fatalf("a token with the error: %+v", resp)
-			}
-		})
-	}
+	})
 }
 
 // TestTokenClientCredentialsWithoutCredentials: a request that skipped

@@ -228,6 +228,32 @@ func (e *env) claims(t *testing.T, raw string) *token.Claims {
 
 // wantOAuthError fails unless err is an *oauth.Error of code and status,
 // asking for a Basic challenge or not.
+// refusal is a token request the endpoint must refuse with an OAuth
+// error: its code, HTTP status and whether it asks for a Basic challenge.
+type refusal struct {
+	name      string
+	form      url.Values
+	basic     basic
+	code      string
+	status    int
+	challenge bool
+}
+
+// wantRefused sends each request and fails unless it is refused as its
+// case says, with no token.
+func (e *env) wantRefused(t *testing.T, cases []refusal) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, err := e.token(c.form, c.basic)
+			wantOAuthError(t, err, c.code, c.status, c.challenge)
+			if resp.AccessToken != "" {
+				t.Fatalf("a token with the error: %+v", resp)
+			}
+		})
+	}
+}
+
 func wantOAuthError(t *testing.T, err error, code string, status int, challenge bool) {
 	t.Helper()
 	var oe *oauth.Error
