@@ -403,19 +403,7 @@ func TestScopesBindOnOwnObjects(t *testing.T) {
 			if !ok {
 				continue
 			}
-			method, _, _ := strings.Cut(route, " ")
-			t.Run(route, func(t *testing.T) {
-				f := newScopeFixture(t, ts, n)
-				// The session goes last: it may change or end the objects
-				// (and its logout ends the delegated token).
-				for _, c := range scopeCallers {
-					r := f.send(ts, c, method, row.req(f, c))
-					want := row.want[c]
-					if r.status != want.status || (want.code != "" && r.str("code") != want.code) {
-						t.Errorf("%s: %d %s, want %d %s", c, r.status, r.raw, want.status, want.code)
-					}
-				}
-			})
+			runScopeRow(t, ts, n, route, row)
 		}
 		t.Logf("scope matrix: %d routes × %d callers", len(served), len(scopeCallers))
 	})
@@ -462,17 +450,26 @@ func TestScopesBindOnAuditReads(t *testing.T) {
 		n := 1000
 		for route, row := range matrix {
 			n++
-			method, _, _ := strings.Cut(route, " ")
-			t.Run(route, func(t *testing.T) {
-				f := newScopeFixture(t, ts, n)
-				for _, c := range scopeCallers {
-					r := f.send(ts, c, method, row.req(f, c))
-					want := row.want[c]
-					if r.status != want.status || (want.code != "" && r.str("code") != want.code) {
-						t.Errorf("%s: %d %s, want %d %s", c, r.status, r.raw, want.status, want.code)
-					}
-				}
-			})
+			runScopeRow(t, ts, n, route, row)
+		}
+	})
+}
+
+// runScopeRow sends route's request as each caller, on a fixture of its
+// own (numbered n), and checks each answer against the row.
+func runScopeRow(t *testing.T, ts *testServer, n int, route string, row scopeRow) {
+	t.Helper()
+	method, _, _ := strings.Cut(route, " ")
+	t.Run(route, func(t *testing.T) {
+		f := newScopeFixture(t, ts, n)
+		// The session goes last: it may change or end the objects (and its
+		// logout ends the delegated token).
+		for _, c := range scopeCallers {
+			r := f.send(ts, c, method, row.req(f, c))
+			want := row.want[c]
+			if r.status != want.status || (want.code != "" && r.str("code") != want.code) {
+				t.Errorf("%s: %d %s, want %d %s", c, r.status, r.raw, want.status, want.code)
+			}
 		}
 	})
 }
