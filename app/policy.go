@@ -1,10 +1,8 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/config"
@@ -52,9 +50,7 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *au
 	})
 	svc := policy.NewService(policy.Deps{
 		Engine: engine, Store: st, Rights: rights,
-		Changed: func(ctx context.Context, tenantID string) {
-			notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: time.Now()})
-		},
+		Changed: notify,
 	}, policy.Options{MaxResourcesPerTenant: cfg.MaxResourcesPerTenant})
 	return pdp{service: svc, lines: decisions.lines, compiler: compiler}, nil
 }
