@@ -46,7 +46,7 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *au
 		Source: policy.StoreSource{Identity: st, Policies: st}, Compiler: compiler,
 		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Log: log,
 	}, policy.EngineOptions{
-		SnapshotTTL: cfg.PolicySnapshotTTL, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
+		SnapshotTTL: cfg.PolicySnapshotTTL, MaxStaleness: cfg.PolicyMaxStaleness, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})
 	svc := policy.NewService(policy.Deps{
 		Engine: engine, Store: st, Rights: rights,
