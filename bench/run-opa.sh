@@ -24,8 +24,11 @@
 # 6. Takes a CPU profile of Tollgate during one more round (not counted)
 #    and prints its top 15 functions.
 #
-# Loading creates 10,000 users with the CLI, one process each: allow
-# several minutes. Needs wrk, jq, bc, curl and Go.
+# Tollgate runs with its defaults, so every deny (and 1 % of permits) is
+# written to the audit log; OPA logs no decisions by default.
+# TOLLGATE_AUDIT_DECISIONS=false measures Tollgate without that, and
+# PROFILE_OUT=FILE keeps the profile. Loading creates 10,000 users with the
+# CLI, one process each: allow a few minutes. Needs wrk, jq, bc, curl and Go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -89,7 +92,7 @@ round() {
 tollgate_round() { round tollgate "$tollgate_pid" "$base/v1/authorize" "$work/data-set/tollgate.bodies" "Bearer $(cat "$work/data-set/service.token")"; }
 opa_round() { round opa "$opa_pid" "$opa_url" "$work/data-set/opa.bodies" ""; }
 
-echo "# cpus=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) duration=$dur rounds=$rounds opa=$opa_version"
+echo "# cpus=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) duration=$dur rounds=$rounds opa=$opa_version audit_decisions=${TOLLGATE_AUDIT_DECISIONS:-true}"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "round  tollgate: req/s p50µs p99µs cpuµs/decision  |  opa: req/s p50µs p99µs cpuµs/decision  |  tollgate/opa: req/s cpu"
 tr=() orr=() tc=() oc=()
