@@ -113,8 +113,8 @@ func truncate(s string) string {
 }
 
 // ValidateResource checks a resource for registration: a registrable type,
-// valid ids, bounded parents and attributes, and attributes the schema
-// accepts for its type.
+// valid ids, bounded parents and attributes, attributes the schema
+// accepts for its type, and a channel's visibility one of its two values.
 func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
 	if !Registrable(r.Type) {
 		return cedar.Entity{}, invalidf("type", "resources of type %q cannot be registered; register channel or tool", truncate(r.Type))
@@ -148,6 +148,9 @@ func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
 	}
 	rec, err := toRecord(r.Attrs, "attrs", 0)
 	if err != nil {
+		return cedar.Entity{}, err
+	}
+	if err := checkVisibility(r); err != nil {
 		return cedar.Entity{}, err
 	}
 	e := cedar.Entity{UID: uid, Parents: cedar.NewEntityUIDSet(parents...), Attributes: rec}
