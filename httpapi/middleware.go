@@ -26,8 +26,8 @@ type requestInfo struct {
 	// actor is set by authenticate.
 	actor *identity.ActorContext
 	// tenantID is the tenant the request acts in: the actor's, or for a
-	// service, which has none, the tenant it asked about once that
-	// answered (noteTenant).
+	// service, which has none, the tenant its decision or lookup was
+	// about once that was answered (noteTenant).
 	tenantID string
 }
 

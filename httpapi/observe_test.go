@@ -66,25 +66,29 @@ func TestDecisionsNameTheirRequest(t *testing.T) {
 			w := pw.world
 			member := w.member.ActorID()
 			for _, c := range []struct {
-				name, token, requestID, traceparent string
-				body                                map[string]any
-				status                              int
+				name, path, token, requestID, traceparent string
+				body                                      map[string]any
+				status                                    int
 				// What the lines must name; trace "" must be absent.
 				actor, tenant, trace string
 				// decided: the request's decision is logged and audited.
 				decided bool
 			}{
-				{"a member", w.memberTok, "obs-member", traceparent,
+				{"a member", "/v1/authorize", w.memberTok, "obs-member", traceparent,
 					ask("MANAGE", "channel", seedChannel), http.StatusOK, member, w.tenantA, traceID, true},
-				{"a service, naming the tenant", pw.checker, "obs-service", traceparent,
+				{"a service, naming the tenant", "/v1/authorize", pw.checker, "obs-service", traceparent,
 					ask("MANAGE", "channel", seedChannel, "tenant_id", w.tenantA, "principal", member), http.StatusOK, "service:messaging", w.tenantA, traceID, true},
-				{"a malformed traceparent", w.memberTok, "obs-no-trace", "00-" + traceID + "-nothex",
+				{"a malformed traceparent", "/v1/authorize", w.memberTok, "obs-no-trace", "00-" + traceID + "-nothex",
 					ask("MANAGE", "channel", seedChannel), http.StatusOK, member, w.tenantA, "", true},
-				{"another tenant", w.outBTok, "obs-other-tenant", traceparent,
+				// A lookup evaluates, but decides and records nothing.
+				{"a service's lookup", "/v1/authorize/lookup", pw.checker, "obs-lookup", traceparent,
+					map[string]any{"tenant_id": w.tenantA, "principal": member, "action": "READ", "resource_type": "channel"},
+					http.StatusOK, "service:messaging", w.tenantA, traceID, false},
+				{"another tenant", "/v1/authorize", w.outBTok, "obs-other-tenant", traceparent,
 					ask("READ", "channel", seedChannel, "tenant_id", w.tenantA), http.StatusNotFound, w.outB.ActorID(), w.tenantB, traceID, false},
 			} {
 				t.Run(c.name, func(t *testing.T) {
-					r := ts.send("POST", "/v1/authorize", http.Header{
+					r := ts.send("POST", c.path, http.Header{
 						"Authorization": {"Bearer " + c.token}, "X-Request-Id": {c.requestID}, "Traceparent": {c.traceparent},
 					}, c.body)
 					if r.status != c.status {
@@ -119,7 +123,7 @@ func TestDecisionsNameTheirRequest(t *testing.T) {
 					}
 					if !c.decided {
 						if len(decision)+len(events) != 0 {
-							t.Fatalf("a refused request was decided: %v %v", decision, events)
+							t.Fatalf("recorded as a decision: %v %v", decision, events)
 						}
 						return
 					}

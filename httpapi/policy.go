@@ -174,6 +174,7 @@ func (s *Server) lookupResources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteTenant(r, in.TenantID)
 	if p.IDs == nil {
 		p.IDs = []string{}
 	}
