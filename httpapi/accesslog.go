@@ -21,12 +21,12 @@ type AccessLog struct {
 	Sample func() bool
 }
 
-// DefaultSlowRequest is AccessLog.Slow's default.
-const DefaultSlowRequest = 100 * time.Millisecond
+// defaultSlowRequest is AccessLog.Slow's default, as config's access_log_slow.
+const defaultSlowRequest = 100 * time.Millisecond
 
 func (a AccessLog) withDefaults() AccessLog {
 	if a.Slow <= 0 {
-		a.Slow = DefaultSlowRequest
+		a.Slow = defaultSlowRequest
 	}
 	if a.Sample == nil {
 		share := float64(a.Percent) / 100
