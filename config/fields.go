@@ -102,7 +102,7 @@ var fields = []field{
 	{name: "LogLevel", key: "log_level", def: "info",
 		help: "Minimum log level: debug, info, warn or error",
 		bind: func(c *Config) setting { return enumSetting(&c.LogLevel, "debug", "info", "warn", "error") }},
-	{name: "AccessLogPercent", key: "access_log_percent", def: "10",
+	{name: "AccessLogPercent", key: "access_log_percent", def: "5",
 		help: "Percentage of fast, successful requests the access log writes at info (0 to 100); refused, failed and slow requests are always written",
 		bind: func(c *Config) setting { return intSetting(&c.AccessLogPercent, between(0, 100)) }},
 	{name: "AccessLogSlow", key: "access_log_slow", def: "100ms",
