@@ -163,6 +163,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
+		AccessLog: httpapi.AccessLog{Percent: cfg.AccessLogPercent, Slow: cfg.AccessLogSlow},
 	})
 
 	*a = App{

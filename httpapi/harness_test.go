@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -116,7 +117,13 @@ func forEachBackendWithConfig(t *testing.T, edit func(*config.Config), fn func(t
 // startTestServer runs an app with cfg on st behind an HTTP test server.
 func startTestServer(t testing.TB, st store.Store, cfg config.Config, masterKey []byte) *testServer {
 	t.Helper()
-	a, err := app.New(context.Background(), cfg, st, masterKey, nil)
+	return startLoggingTestServer(t, st, cfg, masterKey, nil)
+}
+
+// startLoggingTestServer is startTestServer with the app logging to log.
+func startLoggingTestServer(t testing.TB, st store.Store, cfg config.Config, masterKey []byte, log *slog.Logger) *testServer {
+	t.Helper()
+	a, err := app.New(context.Background(), cfg, st, masterKey, log)
 	if err != nil {
 		t.Fatal(err)
 	}

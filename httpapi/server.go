@@ -88,6 +88,8 @@ type Options struct {
 	// MetricsElsewhere takes /metrics off this handler (404): it is served
 	// by MetricsHandler on a listener of its own.
 	MetricsElsewhere bool
+	// AccessLog says which requests the access log writes.
+	AccessLog AccessLog
 }
 
 // Server is Tollgate's HTTP API.
@@ -150,6 +152,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
+	opts.AccessLog = opts.AccessLog.withDefaults()
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
