@@ -38,7 +38,9 @@ func (s *totalsStore) set(meter string, v float64) {
 func TestLiveSharesPollsAndBoundsStreams(t *testing.T) {
 	l := newLive(&totalsStore{values: map[string]float64{}}, StreamOptions{MaxPerTenant: 2, MaxTotal: 3}, time.Now, slog.New(slog.DiscardHandler))
 	m := Shipped[0]
-	key := func(tenant, subject string) watchKey { return watchKey{tenant: tenant, meter: m.Name, subject: subject} }
+	key := func(tenant, subject string) watchKey {
+		return watchKey{tenant: tenant, meter: m.Name, subject: subject}
+	}
 	a, err := l.subscribe(key("t1", ""), m)
 	if err != nil {
 		t.Fatal(err)
