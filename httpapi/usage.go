@@ -106,13 +106,10 @@ func (s *Server) usageSummary(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, sum)
 }
 
-// exportRowsPerDeadline is how many rows an export writes before it moves
-// its write deadline on: the server's WriteTimeout bounds a request, and
-// an export of a year may take longer than that while still moving.
-const exportRowsPerDeadline = 1000
-
-// exportWriteTimeout is how long one stretch of an export's writes (or a
-// live stream's write) may take before the client counts as gone.
+// exportWriteTimeout is how long an export may go without moving its
+// write deadline on, and how long one write of a live stream may take,
+// before the client counts as gone: the server's WriteTimeout bounds a
+// whole request, and an export of a year, or a stream, lasts longer.
 const exportWriteTimeout = 30 * time.Second
 
 // exportUsage answers GET /v1/usage/export, streamed. Everything is
@@ -134,6 +131,7 @@ func (s *Server) exportUsage(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	rw := usage.NewRowWriter(w, f)
 	rows := 0
+	var moved time.Time
 	start := func() {
 		w.Header().Set("Content-Type", f.ContentType())
 		w.Header().Set("Cache-Control", "no-store")
@@ -143,11 +141,13 @@ func (s *Server) exportUsage(w http.ResponseWriter, r *http.Request) error {
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	err = s.Usage.Export(r.Context(), *actor(r), q, func(row *usage.ExportRow) error {
-		if rows%exportRowsPerDeadline == 0 {
-			if rows == 0 {
-				start()
-			}
-			_ = rc.SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+		if rows == 0 {
+			start()
+		}
+		// Moved at most once a second: a deadline is a system call.
+		if now := time.Now(); now.Sub(moved) >= time.Second {
+			moved = now
+			_ = rc.SetWriteDeadline(now.Add(exportWriteTimeout))
 		}
 		rows++
 		return rw.Write(row)
