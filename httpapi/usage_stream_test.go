@@ -134,22 +134,32 @@ func TestUsageStream(t *testing.T) {
 	})
 }
 
-// TestUsageStreamEndsOnShutdown: draining the API ends its open streams,
-// so that the HTTP server's graceful shutdown, which waits for every
-// request, finishes instead of waiting out its deadline.
-func TestUsageStreamEndsOnShutdown(t *testing.T) {
+// TestUsageStreamOutlivesTimeoutsAndEndsOnShutdown: a stream outlasts the
+// server's read and write timeouts, which bound ordinary requests; and
+// draining the API ends it, so that the HTTP server's graceful shutdown,
+// which waits for every request, finishes instead of waiting out its
+// deadline.
+func TestUsageStreamOutlivesTimeoutsAndEndsOnShutdown(t *testing.T) {
 	ts := newTestServer(t, backends[0].open(t))
 	w := newWorld(t, ts)
+	_, writer := createKey(t, ts, w.adminTok, map[string]any{"name": "meter", "scopes": []string{"usage:write"}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: ts.app.API, ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts far shorter than the second between two updates.
+	hs := &http.Server{Handler: ts.app.API, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 50 * time.Millisecond, WriteTimeout: 50 * time.Millisecond}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	s := openStream(t.Context(), t, "http://"+ln.Addr().String(), "?meter=tool_runs", bearerHeader(w.adminTok))
-	s.update()
+	s := openStream(t.Context(), t, "http://"+ln.Addr().String(), "?meter=llm_input_tokens", bearerHeader(w.adminTok))
+	first := s.update()["value"].(float64)
+	e, _ := nowEvent("1", w.member.ActorID(), 7)
+	wantReport(t, postUsage(ts, keyHeader(writer), false, e), 1, 0, map[int]string{})
+	// 7 more, or 7 alone if the month turned in between.
+	if u := s.update(); u["value"].(float64) != first+7 && u["value"].(float64) != 7 {
+		t.Fatalf("update %v after %v", u, first)
+	}
 	ts.app.API.Drain()
 	// The deadline only bounds a failure; a shutdown that waits for the
 	// stream would reach it and fail the test.
