@@ -240,7 +240,9 @@ func (r *Reporter) Report(ctx context.Context, e Event) error {
 	r.next++
 	r.bytes += len(raw)
 	r.reported.Add(1)
-	if len(r.queue) == r.batchSize {
+	// The sender looks again when its first event arrives (to time the
+	// batch from it) and when the batch is full.
+	if len(r.queue) == 1 || len(r.queue) == r.batchSize {
 		r.poke()
 	}
 	return nil

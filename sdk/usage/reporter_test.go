@@ -319,3 +319,43 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushIntervalSendsAPartialBatch: an event waits at most the flush
+// interval for its batch to fill.
+func TestFlushIntervalSendsAPartialBatch(t *testing.T) {
+	tg := newTollgate(t)
+	tenant := tg.tenant("acme")
+	id, secret := tg.service("usage:write")
+	r := tg.reporter(Config{ClientID: id, ClientSecret: secret, FlushInterval: 10 * time.Millisecond})
+	for _, n := range []int64{3, 4} {
+		if err := r.Report(t.Context(), llm(tenant, n)); err != nil {
+			t.Fatal(err)
+		}
+		// Neither Flush nor Close: the interval alone sends it.
+		waitDelivered(t, r)
+	}
+	wantStats(t, r, Stats{Reported: 2, Accepted: 2})
+	if got := tg.total(tenant, "llm_input_tokens", tgusage.Sum); got != 7 {
+		t.Fatalf("Tollgate counted %v, want 7", got)
+	}
+}
+
+// waitDelivered waits until every event reported is answered, failing
+// after a minute: a guard against a hang, not a timing assertion.
+func waitDelivered(t *testing.T, r *Reporter) {
+	t.Helper()
+	guard := time.After(time.Minute)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.done < r.next {
+		progress := r.progress
+		r.mu.Unlock()
+		select {
+		case <-progress:
+		case <-guard:
+			r.mu.Lock()
+			t.Fatal("the events were not sent within a minute")
+		}
+		r.mu.Lock()
+	}
+}
