@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -95,7 +96,8 @@ func (r *Reporter) deliver(ctx context.Context, batch []queued) bool {
 			}
 			return true
 		}
-		wait := backoff(attempt, r.retryMin, r.retryMax, jitter())
+		// math/rand/v2's global source is safe for concurrent use.
+		wait := backoff(attempt, r.retryMin, r.retryMax, rand.Float64())
 		if ra := retryAfter(resp.Header, r.now()); ra > wait {
 			wait = ra
 		}

@@ -2,11 +2,11 @@ package usage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -163,9 +163,9 @@ func New(cfg Config) (*Reporter, error) {
 	}
 	r := &Reporter{
 		eventsURL: base + "/v1/usage/events", source: cfg.Source, needTenant: service,
-		batchSize: or(cfg.BatchSize, DefaultBatchSize), interval: or(cfg.FlushInterval, DefaultFlushInterval),
-		maxBuffer: or(cfg.MaxBuffer, DefaultMaxBuffer), timeout: or(cfg.Timeout, DefaultTimeout),
-		retryMin: or(cfg.RetryMin, DefaultRetryMin), retryMax: or(cfg.RetryMax, DefaultRetryMax),
+		batchSize: cmp.Or(cfg.BatchSize, DefaultBatchSize), interval: cmp.Or(cfg.FlushInterval, DefaultFlushInterval),
+		maxBuffer: cmp.Or(cfg.MaxBuffer, DefaultMaxBuffer), timeout: cmp.Or(cfg.Timeout, DefaultTimeout),
+		retryMin: cmp.Or(cfg.RetryMin, DefaultRetryMin), retryMax: cmp.Or(cfg.RetryMax, DefaultRetryMax),
 		log: cfg.Log, quiet: clienttoken.NewThrottle(clienttoken.LogEvery), sleep: sleep, now: time.Now,
 		progress: make(chan struct{}), wake: make(chan struct{}, 1), exited: make(chan struct{}),
 	}
@@ -202,13 +202,6 @@ func New(cfg Config) (*Reporter, error) {
 	r.cancel = cancel
 	go r.run(ctx)
 	return r, nil
-}
-
-func or[T int | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // Report queues e and returns at once. It returns an error matching
@@ -395,7 +388,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
-
-// jitter is the random factor of back-offs; math/rand/v2's global source
-// is safe for concurrent use.
-func jitter() float64 { return rand.Float64() }
