@@ -240,6 +240,28 @@ func (ts *testServer) send(method, path string, h http.Header, body any) respons
 	return out
 }
 
+// open sends a request whose answer, when 200, is a stream that does not
+// end: it reads the body only of other answers, and closes the stream.
+func (ts *testServer) open(method, path string, h http.Header) response {
+	ts.t.Helper()
+	req, err := http.NewRequest(method, ts.url+path, nil)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	req.Header = h.Clone()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := response{status: res.StatusCode, header: res.Header}
+	if res.StatusCode != http.StatusOK {
+		out.raw, _ = io.ReadAll(res.Body)
+		_ = json.Unmarshal(out.raw, &out.body)
+	}
+	return out
+}
+
 // metric returns the value of one series on /metrics, e.g.
 // `tollgate_credential_rejections_total{code="invalid_api_key",kind="api_key"}`,
 // or 0 when it has not been recorded yet.
