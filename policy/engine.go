@@ -154,6 +154,10 @@ func (e *Engine) unavailable(ctx context.Context, tenantID string, err error) De
 	switch {
 	case errors.Is(err, fault.ErrNotFound):
 		d.Errors = []string{"tenant not found"}
+	case errors.Is(err, errStale):
+		// The updater logs each failed attempt; one line per decision would
+		// flood the log.
+		d.Errors = []string{"a change of the tenant's data could not be applied in time"}
 	case errors.As(err, &inv):
 		d.Errors = []string{"the tenant's stored policies or resources no longer validate"}
 		e.d.Log.ErrorContext(ctx, "tenant snapshot does not validate; its decisions are denied", "tenant_id", tenantID, "err", err)
