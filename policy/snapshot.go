@@ -22,6 +22,8 @@ type snapshot struct {
 	ids map[string][]string
 	// parents holds registered resources' own parents, for cycle checks.
 	parents map[ResourceRef][]ResourceRef
+	// schema is the tenant's schema, its extension included.
+	schema *Schema
 }
 
 // impliedRoles adds the built-in roles a role includes: an owner is also
@@ -59,6 +61,10 @@ func status(active bool) cedar.String {
 // validates (after an upgrade changed the schema) fails the build, so the
 // tenant's decisions fail closed until it is fixed.
 func (c *Compiler) build(td TenantData) (*snapshot, error) {
+	sc, err := c.Extend(td.Schema.Text)
+	if err != nil {
+		return nil, err
+	}
 	tenant := cedar.NewEntityUID(typeTenant, cedar.String(td.TenantID))
 	tenantStatus := cedar.String("active")
 	if !td.Active {
@@ -111,7 +117,7 @@ func (c *Compiler) build(td TenantData) (*snapshot, error) {
 		if len(r.Parents) > 0 {
 			parents[r.Ref()] = r.Parents
 		}
-		e, err := c.ValidateResource(r)
+		e, err := sc.ValidateResource(r)
 		if err != nil {
 			return nil, err
 		}
@@ -122,14 +128,14 @@ func (c *Compiler) build(td TenantData) (*snapshot, error) {
 	for _, l := range ids {
 		slices.Sort(l)
 	}
-	snap := &snapshot{tenantID: td.TenantID, tenant: tenant, version: td.Policies.Version, entities: em, ids: ids, parents: parents}
+	snap := &snapshot{tenantID: td.TenantID, tenant: tenant, version: td.Policies.Version, entities: em, ids: ids, parents: parents, schema: sc}
 	if td.Policies.Version > 0 {
-		list, err := c.Compile(td.TenantID, td.Policies.Text)
+		list, err := c.CompileFor(sc, td.TenantID, td.Policies.Text)
 		if err != nil {
 			return nil, err
 		}
 		snap.policies = list
-		snap.index = c.index(list)
+		snap.index = sc.index(list)
 	}
 	return snap, nil
 }
