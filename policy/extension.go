@@ -104,7 +104,7 @@ func (s *Schema) Extend(file string, text []byte) (*Schema, error) {
 	var sc schema.Schema
 	sc.SetFilename(file)
 	if err := sc.UnmarshalCedar(text); err != nil {
-		return nil, &SchemaInvalidError{Problems: []Problem{syntaxProblem(err)}}
+		return nil, &SchemaInvalidError{Problems: []Problem{schemaSyntaxProblem(err)}}
 	}
 	x := &extension{file: file, text: text}
 	frag := sc.AST()
@@ -445,6 +445,21 @@ func lineCol(text []byte, off int) (int, int) {
 	line := 1 + strings.Count(string(text[:off]), "\n")
 	col := off - strings.LastIndexByte(string(text[:off]), '\n')
 	return line, col
+}
+
+// schemaPos finds the "<file>:line:col: " the schema parser starts its
+// errors with.
+var schemaPos = regexp.MustCompile(`:(\d+):(\d+): `)
+
+func schemaSyntaxProblem(err error) Problem {
+	msg := err.Error()
+	p := Problem{Message: "syntax error: " + msg}
+	if m := schemaPos.FindStringSubmatchIndex(msg); m != nil {
+		_, _ = fmt.Sscan(msg[m[2]:m[3]], &p.Line)
+		_, _ = fmt.Sscan(msg[m[4]:m[5]], &p.Column)
+		p.Message = "syntax error: " + msg[m[1]:]
+	}
+	return p
 }
 
 // checkSchemaNesting refuses brackets ({, <, [) nested deeper than
