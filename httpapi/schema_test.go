@@ -1,9 +1,16 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tollgate/tollgate/app"
+	"github.com/tollgate/tollgate/config"
+	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 )
 
 const quietExtension = `action SEND_MESSAGE appliesTo {
@@ -108,6 +115,39 @@ func TestSchemaExtension(t *testing.T) {
 		expect(t, r, http.StatusOK, "")
 		if r.num("version") != 2 || r.str("text") != quietExtension {
 			t.Fatalf("rollback: %s", r.raw)
+		}
+	})
+}
+
+// TestInstallationSchemaExtension gives every tenant an Invoice type from
+// policy_schema_extension, on which a tenant builds its own.
+func TestInstallationSchemaExtension(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "install.cedarschema")
+	if err := os.WriteFile(file, []byte(`entity Invoice = { owner: String, amount: Long };
+action APPROVE_INVOICE appliesTo { principal: [User], resource: [Invoice] };`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	forEachBackendWithConfig(t, func(c *config.Config) { c.PolicySchemaExtension = file }, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		A := w.tenantA
+		putResources(t, ts, w.adminTok, A, map[string]any{"type": "Invoice", "id": "inv-1", "attrs": map[string]any{"owner": w.member.ActorID(), "amount": 50}})
+		expect(t, ts.do("PUT", "/v1/tenants/"+A+"/policies", w.adminTok, map[string]any{
+			"text": `@id("own_invoice") permit (principal, action == Action::"APPROVE_INVOICE", resource) when { resource.owner == principal.actor_id };`,
+		}), http.StatusOK, "")
+		expectDecision(t, authz(t, ts, w.memberTok, ask("APPROVE_INVOICE", "Invoice", "inv-1")), "permit", "own_invoice")
+		// A tenant adds to the installation's type, but cannot redefine it.
+		expect(t, ts.do("PUT", "/v1/tenants/"+A+"/schema", w.adminTok, map[string]any{"text": "entity Invoice = { currency?: String };"}), http.StatusOK, "")
+		expect(t, ts.do("PUT", "/v1/tenants/"+A+"/schema", w.adminTok, map[string]any{"text": "entity Invoice = { amount: String };"}), http.StatusBadRequest, "invalid_schema")
+	})
+	t.Run("an invalid file stops the start", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.cedarschema")
+		if err := os.WriteFile(bad, []byte("entity Channel = { members: Long };"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := testConfig(t)
+		cfg.PolicySchemaExtension = bad
+		if _, err := app.New(context.Background(), cfg, sqlitetest.Open(t), make([]byte, 32), nil); err == nil || !strings.Contains(err.Error(), "bad.cedarschema") {
+			t.Fatalf("app.New = %v, want a refusal naming the file", err)
 		}
 	})
 }
