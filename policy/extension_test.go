@@ -42,7 +42,7 @@ func TestExtendAccepts(t *testing.T) {
 			entity Invoice in [Invoice] = { owner: String, amount: Long, lines?: Set<{ sku: String, qty: Long }> };
 			type Approval = { reason: String };
 			action APPROVE_INVOICE appliesTo { principal: [User, Agent], resource: [Invoice], context: { approval?: Approval } };`,
-			`@id("i") permit (principal is User, action == Action::"APPROVE_INVOICE", resource is Invoice) when { resource.owner == principal.actor_id && resource.amount < 1000 && context.now > datetime("2026-01-01") };`, false},
+			`@id("i") permit (principal is User, action == Action::"APPROVE_INVOICE", resource is Invoice) when { resource.owner == principal.actor_id && resource.amount < 1000 && context.now > datetime("2026-01-01") && context.now.toTime() >= duration("22h") };`, false},
 		{"an own action on channels", `
 			action ARCHIVE appliesTo { principal: [User], resource: [Channel], context: {} };`,
 			`@id("ar") permit (principal, action == Action::"ARCHIVE", resource) when { principal in Role::"admin" };`, false},
