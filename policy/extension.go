@@ -106,8 +106,11 @@ func (s *Schema) Extend(file string, text []byte) (*Schema, error) {
 	if err := sc.UnmarshalCedar(text); err != nil {
 		return nil, &SchemaInvalidError{Problems: []Problem{schemaSyntaxProblem(err)}}
 	}
-	x := &extension{file: file, text: text}
 	frag := sc.AST()
+	if len(frag.Entities)+len(frag.Enums)+len(frag.Actions)+len(frag.CommonTypes)+len(frag.Namespaces) == 0 {
+		return s, nil // comments alone
+	}
+	x := &extension{file: file, text: text}
 	merged, own := x.merge(s, frag)
 	if len(x.problems) > 0 {
 		return nil, &SchemaInvalidError{Problems: x.problems}
@@ -226,6 +229,9 @@ func (x *extension) extendEntity(base *Schema, out *ast.Schema, name ast.Ident, 
 	}
 	if e.Tags != nil {
 		x.problem(at, "entity %s: tags are not supported", name)
+	}
+	if len(e.Shape) == 0 {
+		return
 	}
 	cur := out.Entities[name]
 	shape := maps.Clone(cur.Shape)
