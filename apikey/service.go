@@ -539,7 +539,7 @@ func (s *Service) Rotate(ctx context.Context, ac identity.ActorContext, id strin
 		return Key{}, "", err
 	}
 	// Caches hold the old hash; make every replica re-read the key.
-	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: k.ActorID, At: now})
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: k.ActorID, Tenant: k.TenantID, At: now})
 	return k, raw, nil
 }
 

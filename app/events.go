@@ -8,6 +8,7 @@ import (
 	natsbus "github.com/tollgate/tollgate/bus/nats"
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/event"
+	"github.com/tollgate/tollgate/policy"
 )
 
 // openBus connects to NATS when configured, or returns an in-process bus.
@@ -28,8 +29,8 @@ func openBus(ctx context.Context, cfg config.Config, a *App) (bus.Bus, error) {
 func (a *App) notify(ctx context.Context, events ...event.Event) {
 	for i := range events {
 		events[i].Origin = a.origin
-		a.apply(events[i])
 	}
+	a.apply(ctx, true, events...)
 	if err := event.Publish(context.WithoutCancel(ctx), a.bus, events...); err != nil {
 		a.log.Warn("publishing credential events failed; other replicas catch up by polling", "err", err, "count", len(events))
 		for _, e := range events {
@@ -54,21 +55,26 @@ func (a *App) receive(_ context.Context, m bus.Message) {
 		return
 	}
 	a.metrics.CredentialEvent(e.Kind, "received")
-	a.apply(e)
+	a.apply(context.Background(), false, e)
 }
 
-// apply updates this replica's caches.
-func (a *App) apply(e event.Event) {
-	switch e.Kind {
-	case event.KindTenantLimitsChanged:
-		a.Limiter.Invalidate()
-		return
-	case event.KindPolicyChanged, event.KindTenantSuspended, event.KindTenantActivated:
-		a.Policy.Engine().Invalidate(e.ID)
-	case event.KindActorChanged, event.KindActorDisabled, event.KindActorEnabled:
-		// Roles, memberships and actors' status may concern any tenant;
-		// such changes are rare, so every snapshot is rebuilt on use.
-		a.Policy.Engine().InvalidateAll()
+// apply updates this replica's caches. Changes made here (local) are
+// served by the policy engine before apply returns, so that whoever made
+// them sees them in their next decision; those of other replicas are
+// applied in the background.
+func (a *App) apply(ctx context.Context, local bool, events ...event.Event) {
+	var changes []policy.Change
+	for _, e := range events {
+		if e.Kind == event.KindTenantLimitsChanged {
+			a.Limiter.Invalidate()
+			continue
+		}
+		changes = append(changes, policy.ChangesOf(e)...)
+		a.Credentials.Apply(e)
 	}
-	a.Credentials.Apply(e)
+	if local {
+		a.Policy.Engine().Apply(ctx, changes...)
+	} else {
+		a.Policy.Engine().Announce(changes...)
+	}
 }

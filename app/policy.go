@@ -1,12 +1,10 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/config"
@@ -57,13 +55,11 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *au
 		Source: policy.StoreSource{Identity: st, Policies: st}, Compiler: compiler,
 		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Log: log,
 	}, policy.EngineOptions{
-		SnapshotTTL: cfg.PolicySnapshotTTL, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
+		SnapshotTTL: cfg.PolicySnapshotTTL, MaxStaleness: cfg.PolicyMaxStaleness, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})
 	svc := policy.NewService(policy.Deps{
 		Engine: engine, Store: st, Rights: rights,
-		Changed: func(ctx context.Context, tenantID string) {
-			notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: time.Now()})
-		},
+		Changed: notify,
 	}, policy.Options{MaxResourcesPerTenant: cfg.MaxResourcesPerTenant})
 	return pdp{service: svc, lines: decisions.lines, compiler: compiler}, nil
 }

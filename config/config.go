@@ -93,6 +93,7 @@ type Config struct {
 	RateLimits              string
 
 	PolicySnapshotTTL        time.Duration
+	PolicyMaxStaleness       time.Duration
 	DecisionLogPermitPercent int
 	// AuditDecisions sends the decision log to the audit log.
 	AuditDecisions bool

@@ -75,7 +75,7 @@ func TestDefaults(t *testing.T) {
 		RedisPrefix: "tollgate", RateLimitIP: "100/1m sliding_window", RateLimitTenant: "1000/1m sliding_window",
 		RateLimitActor: "600/1m burst=100", RateLimitService: "off", RateLimitLogin: "10/1m burst=20 fail=closed",
 		RateLimitLoginAccount: "50/1h burst=100 fail=closed", RateLimitLoginAccountIP: "5/15m fail=closed",
-		RateLimitToken: "120/1m burst=30 fail=closed", PolicySnapshotTTL: 5 * time.Minute, DecisionLogPermitPercent: 1,
+		RateLimitToken: "120/1m burst=30 fail=closed", PolicySnapshotTTL: 5 * time.Minute, PolicyMaxStaleness: 2 * time.Second, DecisionLogPermitPercent: 1,
 		AuditDecisions: true, AuditFlushInterval: time.Second, AuditQueueSize: 8192, AuditDigestInterval: time.Hour,
 		MaxTenantsPerUser: 20, MaxAgentsPerTenant: 1000, MaxAPIKeysPerActor: 100, MaxResourcesPerTenant: 100000,
 		TokenCacheSize: 10000, KeyRefreshInterval: 30 * time.Second,

@@ -222,9 +222,14 @@ var fields = []field{
 		help: "Limits services check through POST /v1/ratelimit/check, comma-separated name=spec, e.g. \"messages=60/1m burst=10, exports=5/1h fail=closed\"",
 		bind: func(c *Config) setting { return stringSetting(&c.RateLimits, checkNamedLimits) }},
 	{name: "PolicySnapshotTTL", key: "policy_snapshot_ttl", def: "5m",
-		help: "How long a tenant's policy snapshot is used without an announced change before it is rebuilt (the safety net for a lost event)",
+		help: "How long a tenant's policy snapshot is used before it is read whole again in the background (the safety net for a lost event)",
 		bind: func(c *Config) setting {
 			return durationSetting(&c.PolicySnapshotTTL, between(time.Second, 24*time.Hour))
+		}},
+	{name: "PolicyMaxStaleness", key: "policy_max_staleness", def: "2s",
+		help: "How long a tenant's policy snapshot is still used while an announced change cannot be applied (the store is down) before its decisions fail closed",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.PolicyMaxStaleness, between(100*time.Millisecond, 5*time.Minute))
 		}},
 	{name: "DecisionLogPermitPercent", key: "decision_log_permit_percent", def: "1",
 		help: "Percentage of permits written to the decision log (0 to 100); every deny is written",

@@ -23,8 +23,10 @@ const (
 	// KindCredentialRevoked: ID is a revoked session, API key or client
 	// secret id. Tokens naming it (sid or cid) stop working.
 	KindCredentialRevoked = "credential_revoked"
-	// KindActorChanged: ID is an actor id whose roles, scopes or ownership
-	// changed; caches drop what they hold about it.
+	// KindActorChanged: ID is an actor id whose roles, scopes, ownership or
+	// membership changed (Tenant names the tenant when the change concerns
+	// one), or "role:<tenant>/<name>" for a custom role; caches drop what
+	// they hold about it.
 	KindActorChanged = "actor_changed"
 	// KindActorDisabled and KindActorEnabled: ID is an actor id.
 	KindActorDisabled = "actor_disabled"
@@ -39,15 +41,22 @@ const (
 	// overrides changed.
 	KindTenantLimitsChanged = "tenant_limits_changed"
 	// KindPolicyChanged: ID is a tenant id whose policies or registered
-	// resources changed; policy decision points rebuild its snapshot.
+	// resources changed. Tenant repeats it, and Resource names the
+	// resource ("channel:general") when only that resource changed, so
+	// decision points re-read what changed; an event without Tenant (from
+	// an older replica) means the tenant may have changed whole.
 	KindPolicyChanged = "policy_changed"
 )
 
 // Event is one change that credential caches must apply.
 type Event struct {
-	Kind string    `json:"kind"`
-	ID   string    `json:"id"`
-	At   time.Time `json:"at"`
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+	// Tenant is the tenant the change concerns, when it concerns one.
+	Tenant string `json:"tenant,omitempty"`
+	// Resource is the "type:id" of a registered resource (policy_changed).
+	Resource string    `json:"resource,omitempty"`
+	At       time.Time `json:"at"`
 	// Origin names the publishing process. A replica applies its own
 	// changes when it makes them and skips their echo from the bus, which
 	// could otherwise arrive after a later change and undo it.
@@ -75,6 +84,9 @@ func Decode(data []byte) (Event, error) {
 	}
 	if e.ID == "" || len(e.ID) > 256 {
 		return Event{}, fmt.Errorf("credential event %s has an invalid id", e.Kind)
+	}
+	if len(e.Tenant) > 256 || len(e.Resource) > 600 {
+		return Event{}, fmt.Errorf("credential event %s has an invalid tenant or resource", e.Kind)
 	}
 	return e, nil
 }

@@ -87,7 +87,7 @@ func (s *Service) CreateAgent(ctx context.Context, c Caller, tenantID string, in
 	if err := s.store.CreateAgent(ctx, a); err != nil {
 		return Agent{}, err
 	}
-	s.notify.Notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: now})
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: a.ActorID(), Tenant: tenantID, At: now})
 	return a, nil
 }
 
@@ -184,7 +184,7 @@ func (s *Service) UpdateAgent(ctx context.Context, c Caller, tenantID, agentID s
 		if ag.Status == AgentDisabled {
 			kind = event.KindActorDisabled
 		}
-		s.notify.Notify(ctx, event.Event{Kind: kind, ID: ag.ActorID(), At: ag.UpdatedAt})
+		s.notify.Notify(ctx, event.Event{Kind: kind, ID: ag.ActorID(), Tenant: tenantID, At: ag.UpdatedAt})
 	}
 	return ag, nil
 }
@@ -204,7 +204,7 @@ func (s *Service) DeleteAgent(ctx context.Context, c Caller, tenantID, agentID s
 		return err
 	}
 	s.notify.Notify(ctx, append(event.Of(event.KindCredentialRevoked, now, revoked...),
-		event.Event{Kind: event.KindActorChanged, ID: ag.ActorID(), At: now})...)
+		event.Event{Kind: event.KindActorChanged, ID: ag.ActorID(), Tenant: tenantID, At: now})...)
 	return nil
 }
 

@@ -26,7 +26,7 @@ func TestCreateAgentIsOwnedByTheCallingHuman(t *testing.T) {
 		ag.ActorID() != "agent:"+ag.ID || !ids.Valid(ag.ID) || ag.Description != "sorts tickets" {
 		t.Fatalf("created %+v", ag)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindPolicyChanged, w.tenantA.ID))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorChanged, ag.ActorID(), w.tenantA.ID))
 	stored, err := w.svc.Agent(w.ctx, w.tenantA.ID, ag.ID)
 	if err != nil || stored.Name != "triage" || stored.OwnerID != w.admin.ActorID() {
 		t.Fatalf("stored %+v, %v", stored, err)
@@ -267,7 +267,7 @@ func TestUpdateAgentChangesOnlyWhatIsGivenAndAnnouncesStatus(t *testing.T) {
 	if err != nil || got.Status != identity.AgentDisabled {
 		t.Fatalf("disable = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindActorDisabled, w.agent.ActorID()))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorDisabled, w.agent.ActorID(), w.agent.TenantID))
 	// Disabling a disabled agent announces nothing.
 	if _, err := w.svc.UpdateAgent(w.ctx, w.as(w.member), w.tenantA.ID, w.agent.ID, identity.AgentPatch{Status: &disabled}); err != nil {
 		t.Fatal(err)
@@ -279,7 +279,7 @@ func TestUpdateAgentChangesOnlyWhatIsGivenAndAnnouncesStatus(t *testing.T) {
 	if _, err := w.svc.UpdateAgent(w.ctx, w.as(w.admin), w.tenantA.ID, w.agent.ID, identity.AgentPatch{Status: &active}); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindActorEnabled, w.agent.ActorID()))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorEnabled, w.agent.ActorID(), w.agent.TenantID))
 	if _, err := w.svc.TenantPermissions(w.ctx, w.tenantA.ID, w.agent.ActorID()); err != nil {
 		t.Fatalf("enabled agent: %v", err)
 	}
@@ -344,7 +344,7 @@ func TestDeleteAgentRevokesItsKeys(t *testing.T) {
 	}
 	wantEvents(t, w.events.Take(),
 		ev(event.KindCredentialRevoked, agentKeys[0]), ev(event.KindCredentialRevoked, agentKeys[1]),
-		ev(event.KindActorChanged, w.agent.ActorID()))
+		evIn(event.KindActorChanged, w.agent.ActorID(), w.agent.TenantID))
 	for _, id := range agentKeys {
 		if k, err := w.st.GetAPIKey(w.ctx, id); err != nil || k.RevokedAt == nil {
 			t.Fatalf("agent key %s: %+v, %v", id, k, err)

@@ -194,7 +194,7 @@ func wantEvents(t *testing.T, got []event.Event, want ...event.Event) {
 	strip := func(es []event.Event) []event.Event {
 		out := make([]event.Event, len(es))
 		for i, e := range es {
-			out[i] = event.Event{Kind: e.Kind, ID: e.ID}
+			out[i] = event.Event{Kind: e.Kind, ID: e.ID, Tenant: e.Tenant}
 		}
 		return out
 	}
@@ -204,6 +204,11 @@ func wantEvents(t *testing.T, got []event.Event, want ...event.Event) {
 }
 
 func ev(kind, id string) event.Event { return event.Event{Kind: kind, ID: id} }
+
+// evIn is an event about id in tenant.
+func evIn(kind, id, tenant string) event.Event {
+	return event.Event{Kind: kind, ID: id, Tenant: tenant}
+}
 
 func perms(ps ...identity.Permission) []string {
 	out := make([]string, len(ps))

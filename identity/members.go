@@ -73,7 +73,7 @@ func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in N
 	if err := s.store.AddMember(ctx, m); err != nil {
 		return Membership{}, err
 	}
-	s.notify.Notify(ctx, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: now})
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: actorID, Tenant: tenantID, At: now})
 	return m, nil
 }
 
@@ -141,7 +141,7 @@ func (s *Service) UpdateMemberRoles(ctx context.Context, c Caller, tenantID, act
 	if err := s.store.SetMemberRoles(ctx, tenantID, actorID, roles); err != nil {
 		return Membership{}, err
 	}
-	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: actorID, At: s.timestamp()})
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: actorID, Tenant: tenantID, At: s.timestamp()})
 	// Re-read so that the answer carries the store's timestamps.
 	return s.store.GetMember(ctx, tenantID, actorID)
 }
@@ -179,7 +179,7 @@ func (s *Service) RemoveMember(ctx context.Context, c Caller, tenantID, actorID 
 	if err := s.store.RemoveMember(ctx, tenantID, actorID); err != nil {
 		return err
 	}
-	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: actorID, At: s.timestamp()})
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: actorID, Tenant: tenantID, At: s.timestamp()})
 	return nil
 }
 

@@ -19,7 +19,7 @@ func TestAddMemberByActorIDOrEmail(t *testing.T) {
 	if err != nil || m.ActorID != byID.ActorID() || m.TenantID != w.tenantA.ID || !slices.Equal(m.Roles, []string{"member"}) {
 		t.Fatalf("AddMember by id = %+v, %v", m, err)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindPolicyChanged, w.tenantA.ID))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorChanged, byID.ActorID(), w.tenantA.ID))
 
 	m, err = w.svc.AddMember(w.ctx, w.as(w.admin), w.tenantA.ID, identity.NewMember{Email: " second.person@a.EXAMPLE", Roles: []string{"member"}})
 	if err != nil || m.ActorID != byEmail.ActorID() {
@@ -187,7 +187,7 @@ func TestUpdateMemberRolesAnnouncesTheChangeAndReturnsTheStoredMembership(t *tes
 	if err != nil || !slices.Equal(got.Roles, []string{"admin", "member"}) || got.ActorID != w.member.ActorID() || got.CreatedAt.IsZero() {
 		t.Fatalf("UpdateMemberRoles = %+v, %v", got, err)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, w.member.ActorID()))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorChanged, w.member.ActorID(), w.tenantA.ID))
 
 	_, err = w.svc.UpdateMemberRoles(w.ctx, w.as(w.owner), w.tenantA.ID, w.stranger.ActorID(), []string{"member"})
 	wantFault(t, err, fault.NotFound, "member_not_found")
@@ -231,7 +231,7 @@ func TestRemoveMember(t *testing.T) {
 	if err := w.svc.RemoveMember(w.ctx, w.as(w.member), w.tenantA.ID, w.member.ActorID()); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, w.member.ActorID()))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorChanged, w.member.ActorID(), w.tenantA.ID))
 	_, err := w.svc.GetTenant(w.ctx, w.as(w.member), w.tenantA.ID)
 	wantFault(t, err, fault.NotFound, "tenant_not_found")
 
@@ -243,7 +243,7 @@ func TestRemoveMember(t *testing.T) {
 	if err := w.svc.RemoveMember(w.ctx, w.as(w.admin), w.tenantA.ID, other.ActorID()); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, other.ActorID()))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorChanged, other.ActorID(), w.tenantA.ID))
 	_, err = w.svc.GetMember(w.ctx, w.as(w.admin), w.tenantA.ID, other.ActorID())
 	wantFault(t, err, fault.NotFound, "member_not_found")
 }

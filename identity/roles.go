@@ -107,7 +107,7 @@ func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, 
 	}
 	// Every holder's keys change with the role. Caches drop everything on
 	// any change of rights, so one event names the role, not each holder.
-	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: "role:" + tenantID + "/" + name, At: now})
+	s.notify.Notify(ctx, event.Event{Kind: event.KindActorChanged, ID: "role:" + tenantID + "/" + name, Tenant: tenantID, At: now})
 	return r, nil
 }
 

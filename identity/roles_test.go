@@ -24,7 +24,7 @@ func TestPutRoleCreatesThenReplacesACustomRole(t *testing.T) {
 	if !slices.Equal(r.Permissions, []string{"audit:read", "usage:read"}) || r.TenantID != w.tenantA.ID || !r.CreatedAt.Equal(created) {
 		t.Fatalf("created %+v", r)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, "role:"+w.tenantA.ID+"/auditor"))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorChanged, "role:"+w.tenantA.ID+"/auditor", w.tenantA.ID))
 
 	replaced := w.clock.Advance(time.Hour)
 	r, err = w.svc.PutRole(w.ctx, w.as(w.owner), w.tenantA.ID, "auditor", identity.RoleInput{Permissions: []string{"audit:read"}})
@@ -34,7 +34,7 @@ func TestPutRoleCreatesThenReplacesACustomRole(t *testing.T) {
 	if !r.CreatedAt.Equal(created) || !r.UpdatedAt.Equal(replaced) || r.Description != "" || !slices.Equal(r.Permissions, []string{"audit:read"}) {
 		t.Fatalf("replaced %+v", r)
 	}
-	wantEvents(t, w.events.Take(), ev(event.KindActorChanged, "role:"+w.tenantA.ID+"/auditor"))
+	wantEvents(t, w.events.Take(), evIn(event.KindActorChanged, "role:"+w.tenantA.ID+"/auditor", w.tenantA.ID))
 	got, err := w.svc.GetRole(w.ctx, w.as(w.member), w.tenantA.ID, "auditor")
 	if err != nil || !got.CreatedAt.Equal(created) || !slices.Equal(got.Permissions, []string{"audit:read"}) {
 		t.Fatalf("GetRole = %+v, %v", got, err)

@@ -149,7 +149,7 @@ func FuzzCompile(f *testing.F) {
 		src.mu.Lock()
 		src.text = text
 		src.mu.Unlock()
-		engine.Invalidate(tenant)
+		engine.Apply(context.Background(), policy.Change{TenantID: tenant, Part: policy.PartAll})
 		for _, req := range requests {
 			d := engine.Authorize(context.Background(), tenant, req)
 			switch {

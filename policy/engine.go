@@ -39,16 +39,22 @@ type EngineDeps struct {
 	// EvaluationError is told of each policy that failed to evaluate; may
 	// be nil.
 	EvaluationError func(policyID string)
-	Log             *slog.Logger
-	Now             func() time.Time
+	// Metrics receives decision and snapshot measurements; may be nil.
+	Metrics EngineMetrics
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // EngineOptions tune an Engine.
 type EngineOptions struct {
-	// SnapshotTTL is how long a snapshot is used without an announced
-	// change before it is rebuilt (default 5 minutes): the safety net for
-	// a lost event.
+	// SnapshotTTL is how long a snapshot is served before the tenant is
+	// read whole again in the background (default 5 minutes): the safety
+	// net for a lost event.
 	SnapshotTTL time.Duration
+	// MaxStaleness is how long a snapshot is served while a change
+	// announced for it cannot be applied (the store is down, say) before
+	// the tenant's decisions fail closed (default 2 s).
+	MaxStaleness time.Duration
 	// MaxSnapshots bounds the tenants held in memory (default 10,000).
 	MaxSnapshots int
 	// PermitSampleRate is the share of permits sent to the decision log
@@ -56,23 +62,17 @@ type EngineOptions struct {
 	PermitSampleRate float64
 }
 
-// Engine decides requests against per-tenant snapshots, built on first use
-// and rebuilt when Invalidate announces a change.
+// Engine decides requests against per-tenant snapshots. A tenant's first
+// decision builds its snapshot; after that, announced changes are applied
+// in the background (state.go) while decisions go on against the
+// snapshot before them.
 type Engine struct {
 	d     EngineDeps
 	opts  EngineOptions
-	build singleflight.Group
+	first singleflight.Group
 
-	mu    sync.RWMutex
-	snaps map[string]*cachedSnapshot
-	// gens counts invalidations per tenant, so that a build that started
-	// before a change does not install its stale result.
-	gens map[string]uint64
-}
-
-type cachedSnapshot struct {
-	snap    *snapshot
-	builtAt time.Time
+	mu      sync.RWMutex
+	tenants map[string]*tenantState
 }
 
 // NewEngine returns an Engine.
@@ -86,72 +86,17 @@ func NewEngine(d EngineDeps, opts EngineOptions) *Engine {
 	if opts.SnapshotTTL <= 0 {
 		opts.SnapshotTTL = 5 * time.Minute
 	}
+	if opts.MaxStaleness <= 0 {
+		opts.MaxStaleness = 2 * time.Second
+	}
 	if opts.MaxSnapshots <= 0 {
 		opts.MaxSnapshots = 10_000
 	}
-	return &Engine{d: d, opts: opts, snaps: map[string]*cachedSnapshot{}, gens: map[string]uint64{}}
+	return &Engine{d: d, opts: opts, tenants: map[string]*tenantState{}}
 }
 
 // Compiler returns the engine's compiler.
 func (e *Engine) Compiler() *Compiler { return e.d.Compiler }
-
-// Invalidate drops tenantID's snapshot; the next decision rebuilds it.
-func (e *Engine) Invalidate(tenantID string) {
-	e.mu.Lock()
-	delete(e.snaps, tenantID)
-	e.gens[tenantID]++
-	e.mu.Unlock()
-}
-
-// InvalidateAll drops every snapshot (a change that may touch any tenant,
-// such as a disabled user).
-func (e *Engine) InvalidateAll() {
-	e.mu.Lock()
-	for id := range e.snaps {
-		e.gens[id]++
-	}
-	clear(e.snaps)
-	e.mu.Unlock()
-}
-
-// snapshot returns tenantID's current snapshot, building it if needed.
-func (e *Engine) snapshot(ctx context.Context, tenantID string) (*snapshot, error) {
-	now := e.d.Now()
-	e.mu.RLock()
-	c := e.snaps[tenantID]
-	gen := e.gens[tenantID]
-	e.mu.RUnlock()
-	if c != nil && now.Sub(c.builtAt) < e.opts.SnapshotTTL {
-		return c.snap, nil
-	}
-	v, err, _ := e.build.Do(tenantID, func() (any, error) {
-		// A build outlives the request that started it: others wait on it.
-		td, err := e.d.Source.TenantData(context.WithoutCancel(ctx), tenantID)
-		if err != nil {
-			return nil, err
-		}
-		snap, err := e.d.Compiler.build(td)
-		if err != nil {
-			return nil, err
-		}
-		e.mu.Lock()
-		if e.gens[tenantID] == gen {
-			if len(e.snaps) >= e.opts.MaxSnapshots {
-				for id := range e.snaps { // evict an arbitrary one
-					delete(e.snaps, id)
-					break
-				}
-			}
-			e.snaps[tenantID] = &cachedSnapshot{snap: snap, builtAt: now}
-		}
-		e.mu.Unlock()
-		return snap, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*snapshot), nil
-}
 
 // Known reports NotFound when tenantID does not exist, from its snapshot
 // (building it if needed). Other errors are returned too; decisions then

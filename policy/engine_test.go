@@ -217,7 +217,7 @@ func TestInvalidateRebuilds(t *testing.T) {
 	if d := e.Authorize(context.Background(), "7", req); d.Decision != "deny" {
 		t.Fatalf("a snapshot is used until it is invalidated: %+v", d)
 	}
-	e.Invalidate("7")
+	e.Apply(context.Background(), policy.Change{TenantID: "7", Part: policy.PartAll})
 	if d := e.Authorize(context.Background(), "7", req); d.Decision != "permit" {
 		t.Fatalf("after invalidation: %+v", d)
 	}

@@ -3,10 +3,12 @@ package policy_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/internal/testclock"
@@ -47,7 +49,6 @@ func newPDPWith(t *testing.T, opts policy.Options) *pdpWorld {
 	t.Helper()
 	w := &pdpWorld{t: t, ctx: context.Background(), st: sqlitetest.Open(t),
 		clock: testclock.New(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))}
-	w.ids = identity.NewService(identity.Deps{Store: w.st, Now: w.clock.Now}, identity.Options{})
 	compiler, err := policy.NewCompiler()
 	if err != nil {
 		t.Fatal(err)
@@ -55,12 +56,21 @@ func newPDPWith(t *testing.T, opts policy.Options) *pdpWorld {
 	engine := policy.NewEngine(policy.EngineDeps{
 		Source: policy.StoreSource{Identity: w.st, Policies: w.st}, Compiler: compiler, Now: w.clock.Now,
 	}, policy.EngineOptions{})
+	apply := func(ctx context.Context, events ...event.Event) {
+		for _, e := range events {
+			engine.Apply(ctx, policy.ChangesOf(e)...)
+		}
+	}
+	w.ids = identity.NewService(identity.Deps{Store: w.st, Now: w.clock.Now, Notify: apply}, identity.Options{})
 	w.svc = policy.NewService(policy.Deps{
 		Engine: engine, Store: w.st, Rights: w.ids, Now: w.clock.Now,
-		Changed: func(_ context.Context, tenantID string) {
+		Changed: func(ctx context.Context, events ...event.Event) {
 			w.mu.Lock()
-			w.changed = append(w.changed, tenantID)
+			for _, e := range events {
+				w.changed = append(w.changed, strings.TrimSpace(e.Tenant+" "+e.Resource))
+			}
 			w.mu.Unlock()
+			apply(ctx, events...)
 		},
 	}, opts)
 

@@ -17,7 +17,7 @@ const MaxRequestEntities = 100
 // principal when it is not a member, a usage resource, the caller's extra
 // entities), without copying the snapshot.
 type overlay struct {
-	base  cedar.EntityMap
+	base  *snapshot
 	extra []cedar.Entity
 }
 
@@ -27,8 +27,7 @@ func (o *overlay) Get(uid cedar.EntityUID) (cedar.Entity, bool) {
 			return o.extra[i], true
 		}
 	}
-	e, ok := o.base[uid]
-	return e, ok
+	return o.base.Get(uid)
 }
 
 func (o *overlay) has(uid cedar.EntityUID) bool {
@@ -65,7 +64,7 @@ func visitor(uid cedar.EntityUID, actorID string) cedar.Entity {
 // translate turns req into a Cedar request over snap.
 func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay, error) {
 	sc := snap.schema
-	o := &overlay{base: snap.entities}
+	o := &overlay{base: snap}
 	principal, err := actorUID(req.Principal)
 	if err != nil {
 		return cedar.Request{}, nil, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -133,8 +134,22 @@ func (s *Service) putSchema(ctx context.Context, ac identity.ActorContext, tenan
 	if err := s.store.AddSchema(ctx, sv, cur.Version, policies); err != nil {
 		return SchemaVersion{}, err
 	}
-	s.announce(ctx, tenantID)
+	s.announceWhole(ctx, tenantID)
 	return sv, nil
+}
+
+// announceWhole tells that any of the tenant's data may have changed, as
+// a schema change does: it re-validates every registered resource and
+// recompiles the policies, so every replica reads the tenant whole (an
+// event without Tenant is one, ChangesOf). It returns once this replica's
+// engine serves the change.
+func (s *Service) announceWhole(ctx context.Context, tenantID string) {
+	ev := event.Event{Kind: event.KindPolicyChanged, ID: tenantID, At: s.now()}
+	if s.changed != nil {
+		s.changed(ctx, ev)
+		return
+	}
+	s.engine.Apply(ctx, ChangesOf(ev)...)
 }
 
 // checkInUse refuses a schema under which the tenant's current policies or

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
@@ -45,7 +46,7 @@ type Service struct {
 	rights Rights
 	// changed announces that a tenant's resources or policies changed, to
 	// this replica's engine and the others'.
-	changed func(ctx context.Context, tenantID string)
+	changed func(ctx context.Context, events ...event.Event)
 	now     func() time.Time
 	opts    Options
 }
@@ -64,10 +65,10 @@ type Deps struct {
 	Engine *Engine
 	Store  Store
 	Rights Rights
-	// Changed announces that a tenant's resources or policies changed to
-	// the other replicas; nil announces nothing (this replica's engine is
-	// invalidated regardless).
-	Changed func(ctx context.Context, tenantID string)
+	// Changed announces a change of a tenant's resources or policies to
+	// this replica's engine and caches and to the other replicas; nil
+	// applies it to the engine alone.
+	Changed func(ctx context.Context, events ...event.Event)
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -83,12 +84,35 @@ func NewService(d Deps, opts Options) *Service {
 // Engine returns the decision engine.
 func (s *Service) Engine() *Engine { return s.engine }
 
-func (s *Service) announce(ctx context.Context, tenantID string) {
-	s.engine.Invalidate(tenantID)
-	if s.changed != nil {
-		s.changed(ctx, tenantID)
+// announce tells of changed resources (refs) or, when refs is nil, of
+// changed policies. It returns once this replica's engine serves them.
+func (s *Service) announce(ctx context.Context, tenantID string, refs []ResourceRef) {
+	at := s.now()
+	var events []event.Event
+	switch {
+	case refs == nil:
+		events = []event.Event{{Kind: event.KindPolicyChanged, ID: tenantID, Tenant: tenantID, At: at}}
+	case len(refs) > maxAnnounced:
+		// One event for the tenant whole rather than a flood.
+		events = []event.Event{{Kind: event.KindPolicyChanged, ID: tenantID, At: at}}
+	default:
+		for _, r := range refs {
+			events = append(events, event.Event{Kind: event.KindPolicyChanged, ID: tenantID, Tenant: tenantID, Resource: resourceKey(r), At: at})
+		}
 	}
+	if s.changed != nil {
+		s.changed(ctx, events...)
+		return
+	}
+	var changes []Change
+	for _, ev := range events {
+		changes = append(changes, ChangesOf(ev)...)
+	}
+	s.engine.Apply(ctx, changes...)
 }
+
+// maxAnnounced is the most resources announced one by one.
+const maxAnnounced = 64
 
 func isService(ac identity.ActorContext) bool { return ac.ActorType == identity.ActorService }
 
@@ -328,7 +352,7 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 	if err := s.store.PutResources(ctx, tenantID, rs); err != nil {
 		return nil, err
 	}
-	s.announce(ctx, tenantID)
+	s.announce(ctx, tenantID, refsOf(rs))
 	return rs, nil
 }
 
@@ -380,7 +404,7 @@ func (s *Service) checkCycles(ctx context.Context, tenantID string, rs []Resourc
 		if ps, ok := batch[ref]; ok {
 			return ps
 		}
-		return snap.parents[ref]
+		return snap.resourceParents(ref)
 	}
 	for i, r := range rs {
 		seen := map[ResourceRef]bool{}
@@ -423,7 +447,7 @@ func (s *Service) DeleteResource(ctx context.Context, ac identity.ActorContext, 
 	if err := s.store.DeleteResource(ctx, tenantID, typ, id); err != nil {
 		return err
 	}
-	s.announce(ctx, tenantID)
+	s.announce(ctx, tenantID, []ResourceRef{{Type: typ, ID: id}})
 	return nil
 }
 
@@ -503,7 +527,7 @@ func (s *Service) putPolicies(ctx context.Context, ac identity.ActorContext, ten
 	if err := s.store.AddPolicySet(ctx, ps, cur.Version); err != nil {
 		return PolicySet{}, err
 	}
-	s.announce(ctx, tenantID)
+	s.announce(ctx, tenantID, nil)
 	return ps, nil
 }
 

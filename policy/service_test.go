@@ -300,8 +300,8 @@ func TestPutResourcesRegistersAndAnnounces(t *testing.T) {
 			t.Fatalf("registered %+v: want tenant %s, updated_at %v, non-nil parents and attrs", r, A, w.clock.Now())
 		}
 	}
-	if ch := w.takeChanged(); !slices.Equal(ch, []string{A}) {
-		t.Fatalf("announced %v, want [%s]", ch, A)
+	if ch := w.takeChanged(); !slices.Equal(ch, []string{A + " channel:general", A + " channel:thread"}) {
+		t.Fatalf("announced %v, want both resources of %s", ch, A)
 	}
 	stored, err := w.svc.GetResource(w.ctx, session(w.member, A), A, "channel", "thread")
 	if err != nil {
@@ -404,7 +404,7 @@ func TestDeleteResourceUnregistersAndAnnounces(t *testing.T) {
 			err := w.svc.DeleteResource(w.ctx, c.ac, c.tenantID, "channel", c.id)
 			c.want.check(t, err)
 			ch := w.takeChanged()
-			if err == nil && !slices.Equal(ch, []string{A}) || err != nil && len(ch) != 0 {
+			if err == nil && !slices.Equal(ch, []string{A + " channel:" + c.id}) || err != nil && len(ch) != 0 {
 				t.Fatalf("announced %v after %v", ch, err)
 			}
 		})

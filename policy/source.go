@@ -2,8 +2,12 @@ package policy
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 
 	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 )
 
@@ -15,6 +19,9 @@ type IdentityReader interface {
 	ListRoles(ctx context.Context, tenantID string) ([]identity.Role, error)
 	// BlockedActors lists disabled users, agents and services.
 	BlockedActors(ctx context.Context) ([]string, error)
+	GetMember(ctx context.Context, tenantID, actorID string) (identity.Membership, error)
+	GetAgent(ctx context.Context, tenantID, id string) (identity.Agent, error)
+	GetUser(ctx context.Context, id string) (identity.User, error)
 }
 
 // StoreSource builds TenantData from the identity store and the policy
@@ -42,12 +49,8 @@ func (s StoreSource) TenantData(ctx context.Context, tenantID string) (TenantDat
 		disabled[a] = true
 	}
 	td := TenantData{TenantID: t.ID, Active: t.Status == identity.TenantActive}
-	roles, err := s.Identity.ListRoles(ctx, tenantID)
-	if err != nil {
+	if td.Roles, err = s.Roles(ctx, tenantID); err != nil {
 		return TenantData{}, err
-	}
-	for _, r := range roles {
-		td.Roles = append(td.Roles, r.Name)
 	}
 	for p := (cursor.Page{Limit: loadPage}); ; {
 		ms, err := s.Identity.ListMembers(ctx, tenantID, p)
@@ -86,4 +89,77 @@ func (s StoreSource) TenantData(ctx context.Context, tenantID string) (TenantDat
 		return TenantData{}, err
 	}
 	return td, nil
+}
+
+var _ PartSource = StoreSource{}
+
+// TenantActive implements PartSource.
+func (s StoreSource) TenantActive(ctx context.Context, tenantID string) (bool, error) {
+	t, err := s.Identity.GetTenant(ctx, tenantID)
+	return t.Status == identity.TenantActive, err
+}
+
+// Roles implements PartSource.
+func (s StoreSource) Roles(ctx context.Context, tenantID string) ([]string, error) {
+	roles, err := s.Identity.ListRoles(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = r.Name
+	}
+	return names, nil
+}
+
+// Actor implements PartSource: the membership and the agent record, with
+// the status TenantData would give them.
+func (s StoreSource) Actor(ctx context.Context, tenantID, actorID string) (ActorData, error) {
+	var d ActorData
+	m, err := s.Identity.GetMember(ctx, tenantID, actorID)
+	switch {
+	case err == nil:
+		d.Member = &Member{ActorID: actorID, Roles: m.Roles}
+	case !errors.Is(err, fault.ErrNotFound):
+		return ActorData{}, err
+	}
+	if id, ok := strings.CutPrefix(actorID, identity.AgentActorPrefix); ok {
+		a, err := s.Identity.GetAgent(ctx, tenantID, id)
+		switch {
+		case err == nil:
+			d.Agent = &AgentInfo{ActorID: actorID, OwnerID: a.OwnerID, Active: a.Status == identity.AgentActive}
+		case !errors.Is(err, fault.ErrNotFound):
+			return ActorData{}, err
+		}
+	}
+	if d.Member == nil {
+		return d, nil
+	}
+	switch id, isUser := strings.CutPrefix(actorID, identity.UserActorPrefix); {
+	case isUser:
+		u, err := s.Identity.GetUser(ctx, id)
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
+			return ActorData{}, err
+		}
+		d.Member.Active = err == nil && u.Status != identity.UserDisabled
+	case d.Agent != nil:
+		d.Member.Active = d.Agent.Active
+	default:
+		blocked, err := s.Identity.BlockedActors(ctx)
+		if err != nil {
+			return ActorData{}, err
+		}
+		d.Member.Active = !slices.Contains(blocked, actorID)
+	}
+	return d, nil
+}
+
+// Resource implements PartSource.
+func (s StoreSource) Resource(ctx context.Context, tenantID string, ref ResourceRef) (Resource, error) {
+	return s.Policies.GetResource(ctx, tenantID, ref.Type, ref.ID)
+}
+
+// PolicySet implements PartSource.
+func (s StoreSource) PolicySet(ctx context.Context, tenantID string) (PolicySet, error) {
+	return s.Policies.CurrentPolicySet(ctx, tenantID)
 }

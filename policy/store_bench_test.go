@@ -57,7 +57,7 @@ func BenchmarkSnapshotFromStore(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				e.Invalidate(tenant.ID)
+				e.Apply(ctx, policy.Change{TenantID: tenant.ID, Part: policy.PartAll})
 				if d := e.Authorize(ctx, tenant.ID, req); !d.Permitted() {
 					b.Fatal(d)
 				}

@@ -644,7 +644,7 @@ func (s *Suite) tenantData(c *Compiler) (TenantData, error) {
 		return TenantData{}, errors.Join(errs...)
 	}
 	// Anything else the snapshot refuses.
-	if _, err := c.build(td); err != nil {
+	if _, err := c.build(td, time.Time{}); err != nil {
 		return TenantData{}, s.at(0, "tenant: %s", describeFault(err))
 	}
 	return td, nil

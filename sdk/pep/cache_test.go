@@ -170,9 +170,13 @@ func TestInvalidation(t *testing.T) {
 	ask("actor_enabled too", alice, false, false)
 	publish(t, b, c, event.KindTenantActivated, tg.tenant)
 	ask("tenant_activated drops the tenant's", alice, false, false)
+	ask("refill", other, false, false)
+	publishEvent(t, b, c, event.Event{Kind: event.KindActorChanged, ID: tg.bob, Tenant: tg.otherTenant, At: time.Now()}, tg.otherTenant)
+	ask("actor_changed within a tenant drops that tenant's", other, false, false)
+	ask("and keeps the others'", alice, true, false)
 
-	if n := tr.authorize.Load(); n != 9 {
-		t.Fatalf("%d calls, want 9", n)
+	if n := tr.authorize.Load(); n != 11 {
+		t.Fatalf("%d calls, want 11", n)
 	}
 
 	// An answer in flight during an event is not stored.
@@ -184,7 +188,7 @@ func TestInvalidation(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	for tr.authorize.Load() != 10 {
+	for tr.authorize.Load() != 12 {
 		time.Sleep(time.Millisecond)
 	}
 	publish(t, b, c, event.KindPolicyChanged, tg.tenant)

@@ -224,17 +224,24 @@ func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // the Local bus delivers asynchronously.
 func publish(t testing.TB, b bus.Bus, c *Client, kind, id string) {
 	t.Helper()
-	t0, g0 := c.gens.of(id)
-	if err := event.Publish(ctx, b, event.Of(kind, time.Now(), id)...); err != nil {
+	publishEvent(t, b, c, event.Event{Kind: kind, ID: id, At: time.Now()}, id)
+}
+
+// publishEvent publishes e and waits until the generations of tenant
+// (or all) move.
+func publishEvent(t testing.TB, b bus.Bus, c *Client, e event.Event, tenant string) {
+	t.Helper()
+	t0, g0 := c.gens.of(tenant)
+	if err := event.Publish(ctx, b, e); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if t1, g1 := c.gens.of(id); t1 != t0 || g1 != g0 {
+		if t1, g1 := c.gens.of(tenant); t1 != t0 || g1 != g0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the %s event was not applied", kind)
+			t.Fatalf("the %s event was not applied", e.Kind)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -251,6 +251,11 @@ func (c *Client) onEvent(ctx context.Context, m bus.Message) {
 	case event.KindPolicyChanged, event.KindTenantSuspended, event.KindTenantActivated:
 		c.gens.bumpTenant(e.ID)
 	case event.KindActorChanged, event.KindActorDisabled, event.KindActorEnabled:
+		if e.Tenant != "" {
+			// A membership, agent or role change within one tenant.
+			c.gens.bumpTenant(e.Tenant)
+			return
+		}
 		c.gens.bumpAll()
 	}
 }
