@@ -197,10 +197,6 @@ func (c *Compiler) Compile(tenantID, text string) (policyList, error) {
 	return c.CompileFor(c.base, tenantID, text)
 }
 
-// Schema returns the schema with the installation's extension alone, the
-// one of a tenant without its own.
-func (c *Compiler) Schema() *Schema { return c.base }
-
 // Extend checks a tenant's schema extension over the installation's and
 // returns the tenant's schema (see Schema.Extend).
 func (c *Compiler) Extend(text string) (*Schema, error) {

@@ -116,12 +116,6 @@ func truncate(s string) string {
 	return s
 }
 
-// ValidateResource checks a resource for registration against the schema
-// of a tenant without an extension of its own.
-func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
-	return c.base.ValidateResource(r)
-}
-
 // ValidateResource checks a resource for registration: a registrable type,
 // valid ids, bounded parents and attributes, and attributes the schema
 // accepts for its type.
