@@ -4,8 +4,13 @@
 #   backend  sqlite | postgres
 #   db       the PostgreSQL database to create and drop
 #   port     Tollgate's port; the bare handler listens on port+1
+# and optionally
+#   cpuprofile=1  build Tollgate with bench/cpuprofile: SIGUSR1 to the
+#                 server starts a CPU profile into $work/cpu.pprof, SIGUSR2
+#                 stops it
 # It sets work (a temporary folder, removed on exit), base (Tollgate's URL),
-# bare_url and TOKEN (the account's access token), and defines rps.
+# tollgate_pid, bare_url and TOKEN (the account's access token), and
+# defines rps.
 
 work="$(mktemp -d)"
 pids=()
@@ -19,7 +24,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/tollgate" ./cmd/tollgate
+build_flags=()
+if [ "${cpuprofile:-0}" = 1 ]; then
+	printf '{"Replace":{"%s/cmd/tollgate/zz_cpuprofile.go":"%s/bench/cpuprofile/cpuprofile.go"}}' "$PWD" "$PWD" >"$work/overlay.json"
+	build_flags=(-tags tollgate_cpuprofile -overlay "$work/overlay.json")
+	export TOLLGATE_CPUPROFILE="$work/cpu.pprof"
+fi
+go build "${build_flags[@]}" -o "$work/tollgate" ./cmd/tollgate
 go build -o "$work/bare" ./bench/bare
 
 export TOLLGATE_DATA_DIR="$work/data" TOLLGATE_LISTEN="127.0.0.1:$port" TOLLGATE_LOG_FORMAT=json
@@ -40,6 +51,7 @@ base="http://127.0.0.1:$port"
 bare_url="http://127.0.0.1:$((port + 1))/"
 "$work/bare" -listen "127.0.0.1:$((port + 1))" & pids+=($!)
 "$work/tollgate" serve >/dev/null 2>&1 & pids+=($!)
+tollgate_pid=$!
 for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 echo 'a long and unusual passphrase' | "$work/tollgate" admin bootstrap --email bench@example.com --tenant bench --password-stdin >/dev/null
 TOKEN="$(curl -sf "$base/v1/auth/login" --json '{"email":"bench@example.com","password":"a long and unusual passphrase"}' | jq -r .access_token)"

@@ -106,9 +106,22 @@ func TestEcosystem(t *testing.T) {
 		p := messaging.call(t, "POST", "/channels/general/messages", outsiderTok, map[string]string{"text": "hi"}, http.StatusForbidden)
 		wantReasons(t, p, "default_deny")
 		messaging.call(t, "POST", "/channels/general/messages", colleagueTok, map[string]string{"text": "hi"}, http.StatusForbidden)
-		// The admin (channel_admin) and the creator manage it; the member does not.
+		// The creator (channel_manager) manages it; the member does not.
 		messaging.call(t, "PATCH", "/channels/general", memberTok, map[string]string{"name": "mine"}, http.StatusForbidden)
 		messaging.call(t, "PATCH", "/channels/general", adminTok, map[string]string{"name": "general chat"}, http.StatusOK)
+
+		// The owner's private board: the admin manages it (channel_admin),
+		// seeing its settings but not its messages. Made public, every
+		// member reads it, and still only those it lists send.
+		messaging.call(t, "PUT", "/channels/board", ownerTok, map[string]any{"name": "board"}, http.StatusCreated)
+		if got := messaging.call(t, "GET", "/channels/board", adminTok, nil, http.StatusOK); got["visibility"] != "private" {
+			t.Fatalf("the board's settings: %v", got)
+		}
+		wantReasons(t, messaging.call(t, "GET", "/channels/board/messages", adminTok, nil, http.StatusForbidden), "default_deny")
+		messaging.call(t, "PATCH", "/channels/board", adminTok, map[string]string{"visibility": "everyone"}, http.StatusBadRequest)
+		messaging.call(t, "PATCH", "/channels/board", adminTok, map[string]string{"visibility": "public"}, http.StatusOK)
+		messaging.call(t, "GET", "/channels/board/messages", colleagueTok, nil, http.StatusOK)
+		wantReasons(t, messaging.call(t, "POST", "/channels/board/messages", colleagueTok, map[string]string{"text": "hi"}, http.StatusForbidden), "default_deny")
 	})
 	if t.Failed() {
 		t.FailNow()

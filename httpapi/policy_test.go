@@ -338,7 +338,8 @@ func TestAuthorizeBatch(t *testing.T) {
 		ds = decisions(t, r)
 		expectDecision(t, ds[0], "permit", "channel_member")
 		expectDecision(t, ds[1], "deny", "default_deny")
-		expectDecision(t, ds[2], "permit", "channel_admin")
+		// An admin manages the channel but sends only where it lists them.
+		expectDecision(t, ds[2], "deny", "default_deny")
 
 		// The largest batch.
 		full := make([]any, 1000)
@@ -565,6 +566,7 @@ func TestResources(t *testing.T) {
 			{"tool attribute on a channel", "PUT", resourcePath(w.tenantA, "channel", "c"), map[string]any{"attrs": map[string]any{"allowed_agents": []string{}}}, 400, "invalid_authorization_request", "attrs"},
 			{"null attribute", "PUT", resourcePath(w.tenantA, "channel", "c"), map[string]any{"attrs": map[string]any{"members": nil}}, 400, "invalid_authorization_request", "attrs.members"},
 			{"fraction", "PUT", resourcePath(w.tenantA, "channel", "c"), map[string]any{"attrs": map[string]any{"members": []any{0.5}}}, 400, "invalid_authorization_request", "attrs.members[0]"},
+			{"visibility neither public nor private", "PUT", resourcePath(w.tenantA, "channel", "c"), map[string]any{"attrs": map[string]any{"visibility": "everyone"}}, 400, "invalid_authorization_request", "attrs.visibility"},
 			{"unknown field", "PUT", resourcePath(w.tenantA, "channel", "c"), map[string]any{"type": "channel"}, 400, "unknown_field", "type"},
 			{"attrs not an object", "PUT", resourcePath(w.tenantA, "channel", "c"), map[string]any{"attrs": []any{}}, 400, "invalid_type", ""},
 			{"no body", "PUT", resourcePath(w.tenantA, "channel", "c"), "", 400, "invalid_json", ""},
@@ -576,6 +578,49 @@ func TestResources(t *testing.T) {
 				if c.field != "" && r.str("field") != c.field {
 					t.Fatalf("field = %q, want %q; %s", r.str("field"), c.field, r.raw)
 				}
+			})
+		}
+	})
+}
+
+// TestChannelVisibilityOverHTTP: a public channel is read by every member
+// of its tenant and by no one of another; a private one by those it lists;
+// an admin manages both and reads only the public one.
+func TestChannelVisibilityOverHTTP(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		pw := newPolicyWorld(t, ts)
+		w := pw.world
+		putResources(t, ts, w.adminTok, w.tenantA,
+			map[string]any{"type": "channel", "id": "news", "attrs": map[string]any{"visibility": "public"}},
+			map[string]any{"type": "channel", "id": "board", "attrs": map[string]any{"visibility": "private", "members": []string{w.owner.ActorID()}}},
+		)
+		got := ts.do("GET", resourcePath(w.tenantA, "channel", "news"), w.memberTok, nil)
+		if attrs, _ := got.body["attrs"].(map[string]any); attrs["visibility"] != "public" {
+			t.Fatalf("the registered channel: %s", got.raw)
+		}
+		for _, c := range []struct {
+			name, token, tenant, principal, action, channel string
+			decision                                        string
+			reasons                                         []string
+		}{
+			{"a member reads a public channel", w.memberTok, "", "", "READ", "news", "permit", []string{"channel_public"}},
+			{"a member does not send to it", w.memberTok, "", "", "SEND_MESSAGE", "news", "deny", []string{"default_deny"}},
+			{"a member does not read a private one", w.memberTok, "", "", "READ", "board", "deny", []string{"default_deny"}},
+			{"its member reads the private one", w.ownerTok, "", "", "READ", "board", "permit", []string{"channel_member"}},
+			{"an admin manages the private one", w.adminTok, "", "", "MANAGE", "board", "permit", []string{"channel_admin"}},
+			{"an admin does not read it", w.adminTok, "", "", "READ", "board", "deny", []string{"default_deny"}},
+			{"an admin reads the public one", w.adminTok, "", "", "READ", "news", "permit", []string{"channel_public"}},
+			// Tenant B's member asks in its own tenant, where no such
+			// channel is registered, and a service asks about it in A's.
+			{"another tenant's member, in its tenant", pw.outMemberTok, "", "", "READ", "news", "deny", []string{"default_deny"}},
+			{"another tenant's member, in this one", pw.checker, w.tenantA, pw.outMember, "READ", "news", "deny", []string{"default_deny"}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				body := ask(c.action, "channel", c.channel)
+				if c.tenant != "" {
+					body["tenant_id"], body["principal"] = c.tenant, c.principal
+				}
+				expectDecision(t, authz(t, ts, c.token, body), c.decision, c.reasons...)
 			})
 		}
 	})

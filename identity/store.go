@@ -64,6 +64,10 @@ type Store interface {
 	// ListMembers lists a tenant's memberships ordered by actor id; p.After is
 	// an actor id.
 	ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]Membership, error)
+	// AllMembers lists every membership of a tenant in one read, in no
+	// particular order: a policy snapshot's whole read, where pages would
+	// cost a round trip per 200 members.
+	AllMembers(ctx context.Context, tenantID string) ([]Membership, error)
 	// SetMemberRoles replaces the roles of an existing membership.
 	// NotFound "member_not_found"; Conflict "last_owner" when the change would
 	// leave the tenant without an owner (checked in the same transaction).

@@ -116,9 +116,15 @@ func truncate(s string) string {
 	return s
 }
 
+// ValidateResource checks a resource for registration against the schema
+// of a tenant without an extension of its own.
+func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
+	return c.base.ValidateResource(r)
+}
+
 // ValidateResource checks a resource for registration: a registrable type,
-// valid ids, bounded parents and attributes, and attributes the schema
-// accepts for its type.
+// valid ids, bounded parents and attributes, attributes the schema
+// accepts for its type, and a channel's visibility one of its two values.
 func (s *Schema) ValidateResource(r Resource) (cedar.Entity, error) {
 	if !s.registrable(r.Type) {
 		return cedar.Entity{}, invalidf("type", "resources of type %q cannot be registered; register channel, tool or a type of the tenant's schema", truncate(r.Type))
@@ -152,6 +158,9 @@ func (s *Schema) ValidateResource(r Resource) (cedar.Entity, error) {
 	}
 	rec, err := toRecord(r.Attrs, "attrs", 0)
 	if err != nil {
+		return cedar.Entity{}, err
+	}
+	if err := checkVisibility(r); err != nil {
 		return cedar.Entity{}, err
 	}
 	e := cedar.Entity{UID: uid, Parents: cedar.NewEntityUIDSet(parents...), Attributes: rec}

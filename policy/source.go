@@ -14,7 +14,7 @@ import (
 // IdentityReader is what a snapshot needs from the identity store.
 type IdentityReader interface {
 	GetTenant(ctx context.Context, id string) (identity.Tenant, error)
-	ListMembers(ctx context.Context, tenantID string, p cursor.Page) ([]identity.Membership, error)
+	AllMembers(ctx context.Context, tenantID string) ([]identity.Membership, error)
 	ListAgents(ctx context.Context, tenantID, ownerID string, p cursor.Page) ([]identity.Agent, error)
 	ListRoles(ctx context.Context, tenantID string) ([]identity.Role, error)
 	// BlockedActors lists disabled users, agents and services.
@@ -52,18 +52,13 @@ func (s StoreSource) TenantData(ctx context.Context, tenantID string) (TenantDat
 	if td.Roles, err = s.Roles(ctx, tenantID); err != nil {
 		return TenantData{}, err
 	}
-	for p := (cursor.Page{Limit: loadPage}); ; {
-		ms, err := s.Identity.ListMembers(ctx, tenantID, p)
-		if err != nil {
-			return TenantData{}, err
-		}
-		for _, m := range ms {
-			td.Members = append(td.Members, Member{ActorID: m.ActorID, Roles: m.Roles, Active: !disabled[m.ActorID]})
-		}
-		if len(ms) < loadPage {
-			break
-		}
-		p.After = ms[len(ms)-1].ActorID
+	ms, err := s.Identity.AllMembers(ctx, tenantID)
+	if err != nil {
+		return TenantData{}, err
+	}
+	td.Members = make([]Member, len(ms))
+	for i, m := range ms {
+		td.Members[i] = Member{ActorID: m.ActorID, Roles: m.Roles, Active: !disabled[m.ActorID]}
 	}
 	for p := (cursor.Page{Limit: loadPage}); ; {
 		as, err := s.Identity.ListAgents(ctx, tenantID, "", p)

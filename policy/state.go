@@ -126,9 +126,14 @@ func (e *Engine) firstBuild(ctx context.Context, st *tenantState) (*snapshot, er
 	st.snap.Store(snap)
 	e.applied(SnapshotFull, start, snap)
 	st.mu.Lock()
-	if !st.pending.empty() && !st.running {
-		st.running = true
-		go e.run(st)
+	if !st.pending.empty() {
+		// What was announced before the read is in the snapshot; what is
+		// pending may not be, and counts as stale from the read.
+		st.staleSince.Store(start.UnixNano())
+		if !st.running {
+			st.running = true
+			go e.run(st)
+		}
 	}
 	st.mu.Unlock()
 	return snap, nil

@@ -3,17 +3,22 @@
 // authorized by Tollgate's policies through sdk/pep, as an outside service
 // would import them.
 //
-//	PUT   /channels/{id}           create a channel {name, members}; the caller must hold
-//	                               MANAGE_TENANT on its tenant (tenant admins and owners)
-//	PATCH /channels/{id}           rename or change members {name?, members?}: MANAGE on the channel
+//	PUT   /channels/{id}           create a channel {name, members, visibility}; the caller must
+//	                               hold MANAGE_TENANT on its tenant (tenant admins and owners)
+//	GET   /channels/{id}           the channel without its messages: MANAGE on the channel
+//	PATCH /channels/{id}           change {name?, members?, visibility?}: MANAGE on the channel
 //	POST  /channels/{id}/messages  send {text}: SEND_MESSAGE on the channel
 //	GET   /channels/{id}/messages  read: READ on the channel
 //	GET   /healthz                 "ok", unauthenticated
 //
 // Channels are registered in Tollgate's resource registry
-// (PUT /v1/tenants/{tenant}/resources/channel/{id}) with their members, and
-// with the creator as their only manager, so that the default policies
-// (channel_member, channel_manager, channel_admin) decide who may do what.
+// (PUT /v1/tenants/{tenant}/resources/channel/{id}) with their members, their
+// visibility ("public" or "private", private unless the creator says) and
+// the creator as their only manager, so that the default policies
+// (channel_member, channel_manager, channel_public, channel_admin) decide
+// who may do what: members read and send, every member of the tenant reads
+// a public channel, and tenant admins manage every channel — see its
+// settings, change them — without reading a private one's messages.
 // The registry is written with the service's own client-credentials token;
 // the service must therefore be registered with the scopes authz:check (to
 // ask) and authz:write (to register), for the tenants it serves.
@@ -57,10 +62,11 @@ func main() {
 type key struct{ tenant, id string }
 
 type channel struct {
-	Name     string    `json:"name"`
-	Members  []string  `json:"members"`
-	Managers []string  `json:"managers"`
-	Messages []message `json:"-"`
+	Name       string    `json:"name"`
+	Members    []string  `json:"members"`
+	Managers   []string  `json:"managers"`
+	Visibility string    `json:"visibility"`
+	Messages   []message `json:"-"`
 }
 
 type message struct {
@@ -89,6 +95,7 @@ func (s *server) routes(authenticate func(http.Handler) http.Handler) http.Handl
 	}
 	api := http.NewServeMux()
 	api.HandleFunc("PUT /channels/{id}", s.createChannel)
+	api.Handle("GET /channels/{id}", s.PDP.Require("MANAGE", channelFromPath)(http.HandlerFunc(s.getChannel)))
 	api.Handle("PATCH /channels/{id}", s.PDP.Require("MANAGE", channelFromPath)(http.HandlerFunc(s.patchChannel)))
 	api.Handle("POST /channels/{id}/messages", s.PDP.Require("SEND_MESSAGE", channelFromPath)(http.HandlerFunc(s.sendMessage)))
 	api.Handle("GET /channels/{id}/messages", s.PDP.Require("READ", channelFromPath)(http.HandlerFunc(s.readMessages)))
@@ -112,8 +119,9 @@ func (s *server) createChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct {
-		Name    string   `json:"name"`
-		Members []string `json:"members"`
+		Name       string   `json:"name"`
+		Members    []string `json:"members"`
+		Visibility string   `json:"visibility"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
 		seedsvc.WriteProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
@@ -129,7 +137,10 @@ func (s *server) createChannel(w http.ResponseWriter, r *http.Request) {
 		seedsvc.WriteProblem(w, http.StatusConflict, "channel_exists", "the channel exists; PATCH it", nil)
 		return
 	}
-	ch := &channel{Name: in.Name, Members: seedsvc.NonNil(in.Members), Managers: []string{ac.ActorID}}
+	if in.Visibility == "" {
+		in.Visibility = "private"
+	}
+	ch := &channel{Name: in.Name, Members: seedsvc.NonNil(in.Members), Managers: []string{ac.ActorID}, Visibility: in.Visibility}
 	if !s.register(w, r, k, ch) {
 		return
 	}
@@ -142,8 +153,9 @@ func (s *server) createChannel(w http.ResponseWriter, r *http.Request) {
 func (s *server) patchChannel(w http.ResponseWriter, r *http.Request) {
 	ac, _ := authn.FromContext(r.Context())
 	var in struct {
-		Name    *string  `json:"name"`
-		Members []string `json:"members"`
+		Name       *string  `json:"name"`
+		Members    []string `json:"members"`
+		Visibility *string  `json:"visibility"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
 		seedsvc.WriteProblem(w, http.StatusBadRequest, "invalid_body", err.Error(), nil)
@@ -156,7 +168,7 @@ func (s *server) patchChannel(w http.ResponseWriter, r *http.Request) {
 	old, ok := s.channels[k]
 	var next channel
 	if ok {
-		next = channel{Name: old.Name, Members: old.Members, Managers: old.Managers}
+		next = channel{Name: old.Name, Members: old.Members, Managers: old.Managers, Visibility: old.Visibility}
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -169,13 +181,34 @@ func (s *server) patchChannel(w http.ResponseWriter, r *http.Request) {
 	if in.Members != nil {
 		next.Members = in.Members
 	}
+	if in.Visibility != nil {
+		next.Visibility = *in.Visibility
+	}
 	if !s.register(w, r, k, &next) {
 		return
 	}
 	s.mu.Lock()
-	old.Name, old.Members = next.Name, next.Members
+	old.Name, old.Members, old.Visibility = next.Name, next.Members, next.Visibility
 	s.mu.Unlock()
 	seedsvc.WriteJSON(w, http.StatusOK, next)
+}
+
+// getChannel shows a channel's settings, not its messages: what a tenant
+// admin may see of a private channel it is not a member of.
+func (s *server) getChannel(w http.ResponseWriter, r *http.Request) {
+	ac, _ := authn.FromContext(r.Context())
+	s.mu.Lock()
+	ch, ok := s.channels[key{ac.TenantID, r.PathValue("id")}]
+	var out channel
+	if ok {
+		out = channel{Name: ch.Name, Members: ch.Members, Managers: ch.Managers, Visibility: ch.Visibility}
+	}
+	s.mu.Unlock()
+	if !ok {
+		seedsvc.WriteProblem(w, http.StatusNotFound, "channel_not_found", "no such channel here", nil)
+		return
+	}
+	seedsvc.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) {
@@ -218,9 +251,10 @@ func (s *server) readMessages(w http.ResponseWriter, r *http.Request) {
 	seedsvc.WriteJSON(w, http.StatusOK, map[string]any{"messages": nonNilMessages(out)})
 }
 
-// register writes the channel to Tollgate's resource registry.
+// register writes the channel to Tollgate's resource registry, which
+// refuses a visibility other than public or private.
 func (s *server) register(w http.ResponseWriter, r *http.Request, k key, ch *channel) bool {
-	attrs := map[string]any{"members": seedsvc.NonNil(ch.Members), "managers": seedsvc.NonNil(ch.Managers)}
+	attrs := map[string]any{"members": seedsvc.NonNil(ch.Members), "managers": seedsvc.NonNil(ch.Managers), "visibility": ch.Visibility}
 	err := s.registry.Put(r.Context(), k.tenant, "channel", k.id, attrs)
 	if err != nil {
 		seedsvc.WriteRegistryProblem(w, "channel", err)

@@ -63,6 +63,11 @@ func (s *Store) ListMembers(ctx context.Context, tenantID string, p cursor.Page)
 		`SELECT `+memberCols+` FROM memberships WHERE tenant_id = ? AND actor_id > ? ORDER BY actor_id LIMIT ?`, tenantID)
 }
 
+// AllMembers implements identity.Store.
+func (s *Store) AllMembers(ctx context.Context, tenantID string) ([]identity.Membership, error) {
+	return readAll(ctx, s, s.scanMember, `SELECT `+memberCols+` FROM memberships WHERE tenant_id = ?`, tenantID)
+}
+
 // SetMemberRoles replaces a member's roles, refusing to demote the last
 // owner. The interface passes no time, so updated_at is the store's clock.
 func (s *Store) SetMemberRoles(ctx context.Context, tenantID, actorID string, roles []string) error {

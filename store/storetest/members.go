@@ -121,6 +121,30 @@ func memberTests() []test {
 				t.Errorf("ListMembers(unknown tenant) = %v, want none", l)
 			}
 		}},
+		{"AllMembers", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			newTenant(t, s, "t1", "user:a-owner")
+			newTenant(t, s, "t2", "user:z-owner")
+			actors := ids("user:m", 450)
+			for _, a := range actors {
+				addMember(t, s, "t1", a, "member")
+			}
+			addMember(t, s, "t2", "user:m-02b", "member")
+			var got []string
+			for _, m := range ok(s.AllMembers(ctx, "t1"))(t) {
+				if m.TenantID != "t1" || !slices.Equal(m.Roles, []string{"member"}) && m.ActorID != "user:a-owner" {
+					t.Fatalf("AllMembers(t1) returned %+v", m)
+				}
+				got = append(got, m.ActorID)
+			}
+			want := append([]string{"user:a-owner"}, actors...)
+			slices.Sort(got)
+			slices.Sort(want)
+			check(t, "every member, past one page", got, want)
+			if l := ok(s.AllMembers(ctx, "nope"))(t); len(l) != 0 {
+				t.Errorf("AllMembers(unknown tenant) = %v, want none", l)
+			}
+		}},
 		{"SetRoles", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
 			newTenant(t, s, "t1", "user:owner")
