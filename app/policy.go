@@ -53,7 +53,7 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *au
 	}
 	engine := policy.NewEngine(policy.EngineDeps{
 		Source: policy.StoreSource{Identity: st, Policies: st}, Compiler: compiler,
-		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Log: log,
+		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Metrics: metrics, Log: log,
 	}, policy.EngineOptions{
 		SnapshotTTL: cfg.PolicySnapshotTTL, MaxStaleness: cfg.PolicyMaxStaleness, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})

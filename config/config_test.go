@@ -63,7 +63,7 @@ func TestDefaults(t *testing.T) {
 	got := Defaults()
 	want := Config{
 		Listen: "127.0.0.1:9200", DataDir: "./tollgate-data", DatabaseURL: "", MasterKey: "",
-		AutoMigrate: true, LogFormat: "auto", LogLevel: "info",
+		AutoMigrate: true, LogFormat: "auto", LogLevel: "info", AccessLogPercent: 5, AccessLogSlow: 100 * time.Millisecond,
 		ShutdownTimeout: 15 * time.Second, MaxBodyBytes: 1048576,
 		Issuer: "", Audience: "tollgate",
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,

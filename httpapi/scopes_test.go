@@ -124,6 +124,9 @@ func (f *scopeFixture) send(ts *testServer, c scopeCaller, method string, req sc
 	case holderSession:
 		h.Set("Authorization", "Bearer "+f.session)
 	}
+	if req.stream {
+		return ts.open(method, req.path, h)
+	}
 	return ts.send(method, req.path, h, req.body)
 }
 
@@ -131,6 +134,9 @@ type scopeRequest struct {
 	path   string
 	body   any
 	header http.Header
+	// stream: the answer, when 200, is a stream that does not end; only
+	// its status is read.
+	stream bool
 }
 
 // outcome is a status and, when not "", a problem code.
@@ -459,6 +465,51 @@ func TestScopesBindOnAuditReads(t *testing.T) {
 			}
 		}
 		n := 1000
+		for route, row := range matrix {
+			n++
+			runScopeRow(t, ts, n, route, row)
+		}
+	})
+}
+
+// usageReadMatrix extends the scope matrix to the usage reads: what they
+// reveal is bound by the policies' VIEW_USAGE and by usage:read, which the
+// tenant:read credentials lack; the holder, an admin, views the tenant's
+// usage. Every GET of the served document under /v1/usage must have a row.
+func usageReadMatrix() map[string]scopeRow {
+	denied := outcome{http.StatusForbidden, "usage_view_denied"}
+	want := [3]outcome{denied, denied, {http.StatusOK, ""}}
+	inTenant := func(path, query string, stream bool) func(*scopeFixture, scopeCaller) scopeRequest {
+		return func(f *scopeFixture, _ scopeCaller) scopeRequest {
+			return scopeRequest{path: path + "?tenant_id=" + f.tenant + query, stream: stream}
+		}
+	}
+	return map[string]scopeRow{
+		"GET /v1/usage":         {req: inTenant("/v1/usage", "&meter=tool_runs&from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z", false), want: want},
+		"GET /v1/usage/summary": {req: inTenant("/v1/usage/summary", "", false), want: want},
+		"GET /v1/usage/export":  {req: inTenant("/v1/usage/export", "", false), want: want},
+		"GET /v1/usage/stream":  {req: inTenant("/v1/usage/stream", "&meter=tool_runs", true), want: want},
+	}
+}
+
+func TestScopesBindOnUsageReads(t *testing.T) {
+	matrix := usageReadMatrix()
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		r := ts.do("GET", "/openapi.json", "", nil)
+		var doc struct {
+			Paths map[string]map[string]json.RawMessage `json:"paths"`
+		}
+		if err := json.Unmarshal(r.raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for path, item := range doc.Paths {
+			if _, ok := item["get"]; ok && strings.HasPrefix(path, "/v1/usage") {
+				if _, ok := matrix["GET "+path]; !ok {
+					t.Errorf("GET %s is in the OpenAPI document but not in the usage read matrix: classify it", path)
+				}
+			}
+		}
+		n := 2000
 		for route, row := range matrix {
 			n++
 			runScopeRow(t, ts, n, route, row)

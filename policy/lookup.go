@@ -76,7 +76,7 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 		}
 		scanned++
 		req.Resource = ResourceRef{Type: q.ResourceType, ID: all[i]}
-		if e.decide(snap, req).Permitted() {
+		if e.decide(ctx, snap, req).Permitted() {
 			page.IDs = append(page.IDs, all[i])
 		}
 	}

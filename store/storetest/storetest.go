@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Values", valueTests()},
 		{"Counts", countTests()},
 		{"Usage", usageTests()},
+		{"UsageExport", usageExportTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
