@@ -111,6 +111,9 @@ type Config struct {
 	// GatewayRoutes is the route table file of /v1/gateway/auth; ""
 	// disables the endpoint.
 	GatewayRoutes string
+	// PolicySchemaExtension is a Cedar schema fragment file applied to
+	// every tenant's schema, under the tenant's own extension; "" is none.
+	PolicySchemaExtension string
 
 	// Limits on what one user or tenant may create; 0 is no limit.
 	MaxTenantsPerUser     int

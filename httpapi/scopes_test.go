@@ -56,6 +56,7 @@ type scopeFixture struct {
 	wideKeyID        string // the holder's other key: apikeys:write, members:write, tenant:read
 	agentKeyID       string // the agent's key, as wide
 	policyVersion    int
+	schemaVersion    int
 }
 
 // wideScopes are the scopes of the holder's and the agent's wide keys.
@@ -94,6 +95,9 @@ func newScopeFixture(t *testing.T, ts *testServer, n int) *scopeFixture {
 	r := ts.do("PUT", base+"/policies", f.session, map[string]any{"text": ""})
 	expect(t, r, http.StatusOK, "")
 	f.policyVersion = int(r.body["version"].(float64))
+	r = ts.do("PUT", base+"/schema", f.session, map[string]any{"text": ""})
+	expect(t, r, http.StatusOK, "")
+	f.schemaVersion = int(r.body["version"].(float64))
 	return f
 }
 
@@ -311,6 +315,13 @@ func scopeMatrix() map[string]scopeRow {
 		"POST /v1/tenants/{id}/policies/versions/{n}/rollback": {
 			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
 				return tenantPath(fmt.Sprintf("/policies/versions/%d/rollback", f.policyVersion))(f, c)
+			},
+			want: deniedBut(http.StatusOK),
+		},
+		"PUT /v1/tenants/{id}/schema": {req: withBody(tenantPath("/schema"), fixed(map[string]any{"text": ""})), want: deniedBut(http.StatusOK)},
+		"POST /v1/tenants/{id}/schema/versions/{n}/rollback": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath(fmt.Sprintf("/schema/versions/%d/rollback", f.schemaVersion))(f, c)
 			},
 			want: deniedBut(http.StatusOK),
 		},

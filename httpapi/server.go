@@ -264,6 +264,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}/policies/versions/{n}", authed, s.getPolicyVersion},
 		{"POST", "/v1/tenants/{id}/policies/versions/{n}/rollback", authed, s.rollbackPolicies},
 		{"POST", "/v1/policies/validate", authed, s.validatePolicies},
+		{"GET", "/v1/tenants/{id}/schema", authed, s.getSchema},
+		{"PUT", "/v1/tenants/{id}/schema", authed, s.putSchema},
+		{"GET", "/v1/tenants/{id}/schema/versions", authed, s.listSchemaVersions},
+		{"GET", "/v1/tenants/{id}/schema/versions/{n}", authed, s.getSchemaVersion},
+		{"POST", "/v1/tenants/{id}/schema/versions/{n}/rollback", authed, s.rollbackSchema},
 
 		{"POST", "/v1/usage/events", authed, s.reportUsage},
 		{"GET", "/v1/usage", authed, s.queryUsage},

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BlockLists", blockTests()},
 		{"RateLimits", rateLimitTests()},
 		{"Policies", policyTests()},
+		{"Schemas", schemaTests()},
 		{"Values", valueTests()},
 		{"Counts", countTests()},
 		{"Usage", usageTests()},
