@@ -21,21 +21,18 @@ const auditColumns = `tenant_id, seq, id, occurred_at, actor_id, on_behalf_of, c
 
 const auditColumnCount = 20
 
-// auditRowsPerInsert keeps one multi-row INSERT at 10,000 parameters, under
-// SQLite's 32,766 and PostgreSQL's 65,535, while a full batch still takes
-// only two statements.
-const auditRowsPerInsert = 500
+// auditInsertRows are the row counts of the multi-row INSERTs a batch is
+// cut into, largest first: few enough shapes to prepare each once
+// (execPrepared), and a batch of 1,000 still takes ten statements.
+var auditInsertRows = [...]int{100, 10, 1}
 
-// auditInsertSQL caches the INSERT for each row count: a batch uses at
-// most two shapes, full chunks and the remainder.
-var auditInsertSQL = func() func(n int) string {
-	full := buildAuditInsert(auditRowsPerInsert)
-	return func(n int) string {
-		if n == auditRowsPerInsert {
-			return full
-		}
-		return buildAuditInsert(n)
+// auditInsertSQL is the INSERT of each shape.
+var auditInsertSQL = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range auditInsertRows {
+		m[n] = buildAuditInsert(n)
 	}
+	return m
 }()
 
 func buildAuditInsert(n int) string {
@@ -54,6 +51,11 @@ func buildAuditInsert(n int) string {
 // AppendAudit implements audit.Store: it fills missing ids and times,
 // validates, and chains and stores the whole batch in one transaction.
 func (s *Store) AppendAudit(ctx context.Context, events []audit.Event) ([]audit.Event, error) {
+	// Prepared here, outside the transaction; the outbox's appends, inside
+	// other transactions, use them once this has run.
+	if err := s.prepare(ctx, auditInsertSQL[auditInsertRows[0]], auditInsertSQL[auditInsertRows[1]], auditInsertSQL[auditInsertRows[2]]); err != nil {
+		return nil, err
+	}
 	var out []audit.Event
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -114,14 +116,22 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, events []audit.Ev
 		}
 	}
 
-	args := make([]any, 0, auditColumnCount*min(len(out), auditRowsPerInsert))
-	for start := 0; start < len(out); start += auditRowsPerInsert {
-		chunk := out[start:min(start+auditRowsPerInsert, len(out))]
+	args := make([]any, 0, auditColumnCount*auditInsertRows[0])
+	for start := 0; start < len(out); {
+		n := auditInsertRows[len(auditInsertRows)-1]
+		for _, rows := range auditInsertRows {
+			if len(out)-start >= rows {
+				n = rows
+				break
+			}
+		}
+		chunk := out[start : start+n]
+		start += n
 		args = args[:0]
 		for i := range chunk {
 			args = s.auditArgs(args, &chunk[i])
 		}
-		_, err := s.exec(ctx, tx, auditInsertSQL(len(chunk)), args...)
+		_, err := s.execIn(ctx, tx, auditInsertSQL[n], args...)
 		if s.violates(err, "audit_events_pkey") {
 			return nil, fault.Conflictf(audit.CodeSeqConflict, "another writer stored the same audit sequence number")
 		}

@@ -76,6 +76,7 @@ type Store struct {
 	d           Dialect
 	// migrations is the backend's goose provider, over the write pool.
 	migrations *goose.Provider
+	stmts      stmtCache
 }
 
 // New returns a Store over the two pools (which may be the same), migrated
@@ -104,7 +105,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (s *Store) Close() error {
-	var errs []error
+	errs := []error{s.stmts.close()}
 	for _, db := range s.pools() {
 		errs = append(errs, db.Close())
 	}
