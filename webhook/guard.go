@@ -17,31 +17,31 @@ const MaxURLLen = 2048
 var blocked = func() []netip.Prefix {
 	var out []netip.Prefix
 	for _, s := range []string{
-		"0.0.0.0/8",          // "this network"; 0.0.0.0 reaches the local host
-		"10.0.0.0/8",         // private
-		"100.64.0.0/10",      // CGNAT (RFC 6598)
-		"127.0.0.0/8",        // loopback
-		"169.254.0.0/16",     // link-local, with the cloud metadata address 169.254.169.254
-		"172.16.0.0/12",      // private
-		"192.0.0.0/24",       // IETF protocol assignments (RFC 6890)
-		"192.0.2.0/24",       // documentation
-		"192.88.99.0/24",     // 6to4 relay anycast
-		"192.168.0.0/16",     // private
-		"198.18.0.0/15",      // benchmarking
-		"198.51.100.0/24",    // documentation
-		"203.0.113.0/24",     // documentation
-		"224.0.0.0/4",        // multicast
-		"240.0.0.0/4",        // reserved, with the broadcast address
-		"::/128",             // unspecified
-		"::1/128",            // loopback
-		"64:ff9b:1::/48",     // local-use NAT64 (RFC 8215)
-		"100::/64",           // discard
-		"2001::/32",          // Teredo: tunnels to IPv4 addresses
-		"2001:db8::/32",      // documentation
-		"fc00::/7",           // unique local, with AWS's metadata address fd00:ec2::254
-		"fe80::/10",          // link-local
-		"fec0::/10",          // site-local (deprecated)
-		"ff00::/8",           // multicast
+		"0.0.0.0/8",       // "this network"; 0.0.0.0 reaches the local host
+		"10.0.0.0/8",      // private
+		"100.64.0.0/10",   // CGNAT (RFC 6598)
+		"127.0.0.0/8",     // loopback
+		"169.254.0.0/16",  // link-local, with the cloud metadata address 169.254.169.254
+		"172.16.0.0/12",   // private
+		"192.0.0.0/24",    // IETF protocol assignments (RFC 6890)
+		"192.0.2.0/24",    // documentation
+		"192.88.99.0/24",  // 6to4 relay anycast
+		"192.168.0.0/16",  // private
+		"198.18.0.0/15",   // benchmarking
+		"198.51.100.0/24", // documentation
+		"203.0.113.0/24",  // documentation
+		"224.0.0.0/4",     // multicast
+		"240.0.0.0/4",     // reserved, with the broadcast address
+		"::/128",          // unspecified
+		"::1/128",         // loopback
+		"64:ff9b:1::/48",  // local-use NAT64 (RFC 8215)
+		"100::/64",        // discard
+		"2001::/32",       // Teredo: tunnels to IPv4 addresses
+		"2001:db8::/32",   // documentation
+		"fc00::/7",        // unique local, with AWS's metadata address fd00:ec2::254
+		"fe80::/10",       // link-local
+		"fec0::/10",       // site-local (deprecated)
+		"ff00::/8",        // multicast
 	} {
 		out = append(out, netip.MustParsePrefix(s))
 	}

@@ -192,9 +192,9 @@ func (w *Worker) signingKeys(endpoints map[string]Endpoint, now time.Time) map[s
 }
 
 // attempt sends d once.
-func (w *Worker) attempt(ctx context.Context, d Delivery, e Endpoint, keys [][]byte) Result {
+func (w *Worker) attempt(ctx context.Context, d Delivery, e Endpoint, keys [][]byte) (r Result) {
 	start := w.now()
-	r := Result{DeliveryID: d.ID, EndpointID: d.EndpointID, At: start.UTC().Truncate(time.Microsecond)}
+	r = Result{DeliveryID: d.ID, EndpointID: d.EndpointID, At: start.UTC().Truncate(time.Microsecond)}
 	if e.ID == "" || e.Status != Enabled {
 		// Disabled (or deleted) since the claim: no further attempt.
 		r.Error = "endpoint_disabled"
