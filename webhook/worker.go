@@ -27,7 +27,8 @@ const (
 
 // WorkerOptions configure a Worker.
 type WorkerOptions struct {
-	// Concurrency is how many deliveries are in flight at once; 0 is 64.
+	// Concurrency is how many deliveries one batch has in flight at once;
+	// 0 is 64.
 	Concurrency int
 	// Batch is how many deliveries one claim takes; 0 is 512.
 	Batch int
@@ -93,8 +94,23 @@ func NewWorker(d WorkerDeps, opts WorkerOptions) *Worker {
 	return &Worker{store: d.Store, sealer: d.Sealer, client: d.Client, route: Router(d.Now), opts: opts, now: d.Now}
 }
 
+// lanes is how many batches a worker has in hand at once: while one
+// lane waits on the network, the other claims or writes results back.
+const lanes = 2
+
 // Run works until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range lanes {
+		wg.Go(func() { w.lane(ctx) })
+	}
+	wg.Wait()
+}
+
+// lane runs the worker's rounds one after another until ctx ends, resting
+// when there is nothing to do. RunOnce is safe to call from several lanes
+// (and replicas) at once: what each takes, it has claimed.
+func (w *Worker) lane(ctx context.Context) {
 	for ctx.Err() == nil {
 		busy, err := w.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {

@@ -23,7 +23,7 @@ func TestVerify(t *testing.T) {
 		body []byte
 		now  time.Time
 	}{
-		"changed body": {[]byte(`{"test": 1}`), at},
+		"changed body":  {[]byte(`{"test": 1}`), at},
 		"replayed late": {body, at.Add(6 * time.Minute)},
 	} {
 		if err := verify(secret, h, c.body, c.now); err == nil {

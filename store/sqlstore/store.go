@@ -52,6 +52,9 @@ type Dialect interface {
 	// claim different rows; "" where a write transaction already excludes
 	// every other writer.
 	SkipLocked(table string) string
+	// TimeType is the SQL type of a stored time, for casting a bound
+	// time where the database cannot infer it (a VALUES list).
+	TimeType() string
 	// Unavailable reports errors that say the database cannot answer now
 	// (unreachable, overloaded, shutting down, busy) rather than that the
 	// request was wrong.

@@ -22,15 +22,24 @@ func scanDelivery(r scanner) (d webhook.Delivery, err error) {
 	return d, err
 }
 
-// deliveryBatch is how many deliveries one INSERT writes: 11 parameters
-// each stay under SQLite's and PostgreSQL's limits.
-const deliveryBatch = 500
+// rowsPerStatement is how many rows one multi-row statement writes: a
+// few fixed sizes, so that the statements' texts (which PostgreSQL's
+// dialect caches rebound) are a bounded set, and at most 500, whose 11
+// parameters each stay under SQLite's and PostgreSQL's limits.
+func rowsPerStatement(n int) int {
+	for _, size := range []int{500, 64, 8} {
+		if n >= size {
+			return size
+		}
+	}
+	return 1
+}
 
 // insertDeliveries inserts ds, skipping any whose endpoint already has the
 // message (the dispatcher may see an event twice).
 func (s *Store) insertDeliveries(ctx context.Context, q querier, ds []webhook.Delivery) error {
 	for len(ds) > 0 {
-		n := min(len(ds), deliveryBatch)
+		n := rowsPerStatement(len(ds))
 		var b strings.Builder
 		b.WriteString(`INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, message_id, event_type, payload, status,
 			attempts, next_attempt_at, created_at, last_status) VALUES `)
@@ -164,19 +173,22 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	return ds, eps, nil
 }
 
-// FinishDeliveries implements webhook.Store.
-func (s *Store) FinishDeliveries(ctx context.Context, results []webhook.Result, failingBefore time.Time) ([]webhook.Endpoint, error) {
-	var failing []webhook.Endpoint
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, s.d.Rebind(`UPDATE webhook_deliveries SET status = ?, next_attempt_at = ?,
-			last_attempt_at = ?, last_status = ?, last_latency_ms = ?, last_response = ?, last_error = ?
-			WHERE id = ? AND status = ?`))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		ok, failed := map[string]bool{}, map[string]time.Time{}
-		for _, r := range results {
+// writeResults writes attempts' results back, a batch per statement (one
+// round trip for a worker's whole claim, where a statement per delivery
+// made the database's latency the bound on throughput). Only pending
+// deliveries change: a redelivery made meanwhile keeps its fresh state.
+func (s *Store) writeResults(ctx context.Context, tx *sql.Tx, results []webhook.Result) error {
+	ts := s.d.TimeType()
+	for len(results) > 0 {
+		n := rowsPerStatement(len(results))
+		var b strings.Builder
+		b.WriteString(`WITH r (id, status, next_at, attempted_at, code, latency, response, error) AS (VALUES `)
+		args := make([]any, 0, 8*n)
+		for i, r := range results[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(`(?, ?, CAST(? AS ` + ts + `), CAST(? AS ` + ts + `), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?)`)
 			status, next := webhook.Failed, r.At
 			switch {
 			case r.OK:
@@ -184,10 +196,31 @@ func (s *Store) FinishDeliveries(ctx context.Context, results []webhook.Result, 
 			case r.Next != nil:
 				status, next = webhook.Pending, *r.Next
 			}
-			if _, err := stmt.ExecContext(ctx, string(status), s.d.Time(next), s.d.Time(r.At), r.Status,
-				r.Latency.Milliseconds(), r.Response, r.Error, r.DeliveryID, string(webhook.Pending)); err != nil {
-				return err
-			}
+			args = append(args, r.DeliveryID, string(status), s.d.Time(next), s.d.Time(r.At), r.Status,
+				r.Latency.Milliseconds(), r.Response, r.Error)
+		}
+		b.WriteString(`) UPDATE webhook_deliveries SET status = r.status, next_attempt_at = r.next_at,
+			last_attempt_at = r.attempted_at, last_status = r.code, last_latency_ms = r.latency,
+			last_response = r.response, last_error = r.error
+			FROM r WHERE webhook_deliveries.id = r.id AND webhook_deliveries.status = ?`)
+		args = append(args, string(webhook.Pending))
+		if _, err := s.exec(ctx, tx, b.String(), args...); err != nil {
+			return err
+		}
+		results = results[n:]
+	}
+	return nil
+}
+
+// FinishDeliveries implements webhook.Store.
+func (s *Store) FinishDeliveries(ctx context.Context, results []webhook.Result, failingBefore time.Time) ([]webhook.Endpoint, error) {
+	var failing []webhook.Endpoint
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.writeResults(ctx, tx, results); err != nil {
+			return err
+		}
+		ok, failed := map[string]bool{}, map[string]time.Time{}
+		for _, r := range results {
 			switch {
 			case r.OK:
 				ok[r.EndpointID] = true
