@@ -164,8 +164,9 @@ type Store interface {
 	// tenant's cursor with its last endpoint. NotFound "webhook_not_found".
 	DeleteWebhook(ctx context.Context, tenantID, id string) error
 
-	// EnqueueDelivery inserts d (a test message or a redelivery is not
-	// one: see RedeliverWebhook).
+	// EnqueueDelivery inserts d, such as a test message, unless its
+	// endpoint already has its message id. (A redelivery sends an existing
+	// one again: RedeliverWebhook.)
 	EnqueueDelivery(ctx context.Context, d Delivery) error
 	// GetDelivery: NotFound "webhook_delivery_not_found" also for another
 	// tenant's or endpoint's.
@@ -183,7 +184,8 @@ type Store interface {
 	// LOCKED on PostgreSQL), reads up to events events after each, calls
 	// route with them and the tenant's enabled endpoints, inserts the
 	// deliveries it returns (an existing endpoint and message id is
-	// skipped) and advances the cursors, all in one transaction. It returns how many audit events it consumed.
+	// skipped) and advances the cursors, all in one transaction. It
+	// returns how many audit events it consumed.
 	DispatchWebhooks(ctx context.Context, tenants, events int, route Route, now time.Time) (int, error)
 	// ClaimDeliveries takes up to limit pending deliveries due at now that
 	// no other worker holds, moves their next attempt to leaseUntil (so a
