@@ -46,10 +46,7 @@ func newWorld(t *testing.T, opts webhook.WorkerOptions) *world {
 	// creation.
 	w := &world{ctx: ctx, st: st, clock: testclock.New(time.Now().UTC())}
 	w.idents = identity.NewService(identity.Deps{Store: st, Now: w.clock.Now}, identity.Options{})
-	mk := make([]byte, token.MasterKeySize)
-	_, _ = rand.Read(mk)
-	sealer, err := token.NewSealer(mk)
-	must(t, err)
+	sealer := sealerFor(t)
 	guard := webhook.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})
 	w.hooks = webhook.NewService(webhook.Deps{Store: st, Rights: w.idents, Sealer: sealer, Now: w.clock.Now}, webhook.Options{Guard: guard})
 	opts.Timeout = 5 * time.Second
@@ -147,3 +144,13 @@ func newUser(t *testing.T, w *world, email string) identity.User {
 func callerOf(actorID string) identity.Caller { return identity.Caller{ActorID: actorID} }
 
 func agentNamed(name string) identity.NewAgent { return identity.NewAgent{Name: name} }
+
+// sealerFor seals with a random master key.
+func sealerFor(t *testing.T) *token.Sealer {
+	t.Helper()
+	mk := make([]byte, token.MasterKeySize)
+	_, _ = rand.Read(mk)
+	sealer, err := token.NewSealer(mk)
+	must(t, err)
+	return sealer
+}

@@ -97,7 +97,8 @@ func errTenantNotFound() error {
 // authorize checks that the caller holds perm in tenantID. A session is
 // checked against live membership; any other credential is bounded by the
 // permissions it was authenticated with, in its own tenant only. A tenant
-// the caller is not in is not found.
+// the caller is not in is not found; identity's other refusals (a
+// suspended tenant) pass through.
 func (s *Service) authorize(ctx context.Context, ac identity.ActorContext, tenantID string, perm identity.Permission) error {
 	if !ids.Valid(tenantID) {
 		return errTenantNotFound()
@@ -105,10 +106,11 @@ func (s *Service) authorize(ctx context.Context, ac identity.ActorContext, tenan
 	var has bool
 	if ac.Credential == identity.CredentialSession {
 		rights, err := s.rights.TenantPermissions(ctx, tenantID, ac.ActorID)
-		if k := fault.KindOf(err); k == fault.NotFound || k == fault.Forbidden {
+		if fault.KindOf(err) == fault.NotFound {
 			return errTenantNotFound()
 		}
 		if err != nil {
+			// A suspended tenant says so to its members, as elsewhere.
 			return err
 		}
 		has = rights.Has(perm)
