@@ -32,6 +32,7 @@ import (
 	"github.com/tollgate/tollgate/token"
 	"github.com/tollgate/tollgate/usage"
 	"github.com/tollgate/tollgate/usage/stream"
+	"github.com/tollgate/tollgate/webhook"
 )
 
 // App is one assembled replica.
@@ -47,6 +48,7 @@ type App struct {
 	Limiter     *ratelimit.Limiter
 	Policy      *policy.Service
 	Usage       *usage.Service
+	Webhooks    *webhook.Service
 
 	cfg         config.Config
 	store       store.Store
@@ -63,6 +65,8 @@ type App struct {
 	// usageStream records usage from NATS JetStream once OpenUsageStream
 	// has opened it.
 	usageStream *stream.Consumer
+	// webhookWorker delivers webhooks from the outbox.
+	webhookWorker *webhook.Worker
 	// origin tells this replica's events from others' on the bus.
 	origin string
 }
@@ -155,11 +159,16 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
 	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
+	hooks, hookWorker, err := openWebhooks(cfg, st, idents, masterKey, log)
+	if err != nil {
+		closeRedis()
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Deps{
 		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw, Usage: usageSvc,
 		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
-		Audit: audit.NewService(st, auditRights{idents}), AuditKeys: auditKeys,
+		Audit: audit.NewService(st, auditRights{idents}), AuditKeys: auditKeys, Webhooks: hooks,
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
@@ -168,8 +177,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 
 	*a = App{
 		API: api, Keys: keys, Identity: idents, Sessions: sessions, Hasher: hasher, Credentials: creds,
-		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service, Usage: usageSvc,
-		cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
+		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service, Usage: usageSvc, Webhooks: hooks,
+		webhookWorker: hookWorker, cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
 		log: log, metrics: metrics, origin: a.origin, auditRec: rec, auditKeys: auditKeys,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
 	}
@@ -245,6 +254,9 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	if a.usageStream != nil {
 		wg.Go(func() { a.usageStream.Run(ctx) })
 	}
+	// Every replica delivers webhooks; claims keep them from sending one
+	// delivery twice at once.
+	wg.Go(func() { a.webhookWorker.Run(ctx) })
 	// The digester signs at once and then every audit_digest_interval;
 	// every replica may run it (a second digest of a head is dropped).
 	wg.Add(1)

@@ -65,6 +65,13 @@ const (
 	ActionRegistryPut         = "registry.put"
 	ActionRegistryDelete      = "registry.delete"
 	ActionRateLimitPlanChange = "ratelimit.plan_change"
+	ActionWebhookCreate       = "webhook.create"
+	ActionWebhookUpdate       = "webhook.update"
+	ActionWebhookRotate       = "webhook.rotate"
+	ActionWebhookDelete       = "webhook.delete"
+	// ActionWebhookDisable is Tollgate disabling an endpoint that kept
+	// failing (the worker, not a person).
+	ActionWebhookDisable = "webhook.disable"
 )
 
 // Event is one security-relevant act. The chain fields (Seq, PrevHash,

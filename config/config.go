@@ -108,6 +108,13 @@ type Config struct {
 	AuditFlushInterval  time.Duration
 	AuditQueueSize      int
 	AuditDigestInterval time.Duration
+	// Webhooks: the networks deliveries may reach besides the public
+	// internet, one attempt's time limit, how many are in flight, and how
+	// long an endpoint may fail before it is disabled.
+	WebhookAllowedNetworks string
+	WebhookTimeout         time.Duration
+	WebhookConcurrency     int
+	WebhookDisableAfter    time.Duration
 	// GatewayRoutes is the route table file of /v1/gateway/auth; ""
 	// disables the endpoint.
 	GatewayRoutes string

@@ -77,6 +77,7 @@ func TestDefaults(t *testing.T) {
 		RateLimitLoginAccount: "50/1h burst=100 fail=closed", RateLimitLoginAccountIP: "5/15m fail=closed",
 		RateLimitToken: "120/1m burst=30 fail=closed", PolicySnapshotTTL: 5 * time.Minute, PolicyMaxStaleness: 2 * time.Second, DecisionLogPermitPercent: 1,
 		AuditDecisions: true, AuditFlushInterval: time.Second, AuditQueueSize: 8192, AuditDigestInterval: time.Hour,
+		WebhookTimeout: 10 * time.Second, WebhookConcurrency: 64, WebhookDisableAfter: 120 * time.Hour,
 		MaxTenantsPerUser: 20, MaxAgentsPerTenant: 1000, MaxAPIKeysPerActor: 100, MaxResourcesPerTenant: 100000,
 		TokenCacheSize: 10000, KeyRefreshInterval: 30 * time.Second,
 	}

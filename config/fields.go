@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ratelimit"
+	"github.com/tollgate/tollgate/webhook"
 )
 
 // EnvPrefix starts the name of every environment variable Tollgate reads.
@@ -258,6 +259,20 @@ var fields = []field{
 		help: "How often serve signs a digest of every audit stream that moved",
 		bind: func(c *Config) setting {
 			return durationSetting(&c.AuditDigestInterval, between(time.Minute, 24*time.Hour))
+		}},
+	{name: "WebhookAllowedNetworks", key: "webhook_allowed_networks", def: "",
+		help: "Comma-separated IP addresses and CIDR prefixes that webhook deliveries may reach although they are internal (loopback, private, link-local, CGNAT, metadata); empty allows only public addresses",
+		bind: func(c *Config) setting { return stringSetting(&c.WebhookAllowedNetworks, checkWebhookNetworks) }},
+	{name: "WebhookTimeout", key: "webhook_timeout", def: "10s",
+		help: "Longest one webhook delivery attempt may take: connecting, sending and the answer's headers",
+		bind: func(c *Config) setting { return durationSetting(&c.WebhookTimeout, between(time.Second, time.Minute)) }},
+	{name: "WebhookConcurrency", key: "webhook_concurrency", def: "64",
+		help: "Webhook deliveries one replica has in flight at once",
+		bind: func(c *Config) setting { return intSetting(&c.WebhookConcurrency, between(1, 1024)) }},
+	{name: "WebhookDisableAfter", key: "webhook_disable_after", def: "120h",
+		help: "How long a webhook endpoint may fail every attempt before it is disabled",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.WebhookDisableAfter, between(time.Hour, 30*24*time.Hour))
 		}},
 	{name: "GatewayRoutes", key: "gateway_routes", def: "",
 		help: "Route table file (YAML or JSON) of GET/POST /v1/gateway/auth, mapping a proxied request's method and path to an action and a resource; empty disables the endpoint",
@@ -688,6 +703,11 @@ func specError(err error) error {
 	if errors.As(err, &fe) {
 		return errors.New(fe.Detail)
 	}
+	return err
+}
+
+func checkWebhookNetworks(s string) error {
+	_, err := webhook.ParseNetworks(s)
 	return err
 }
 

@@ -32,7 +32,7 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 		root, rootTok := ts.platformAdmin("root@platform.example")
 		A := w.tenantA
 		newcomer := ts.user("newcomer@a.example", false)
-		var agentID, keyID, svcID, created string
+		var agentID, keyID, svcID, created, hookID string
 		type act struct {
 			name           string
 			do             func() response
@@ -139,6 +139,20 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"change the tenant's rate-limit plan", func() response {
 				return ts.do("PUT", "/v1/tenants/"+A+"/rate-limits", rootTok, map[string]any{"limits": map[string]string{"tenant": "500/1m"}})
 			}, 200, in(A), audit.ActionRateLimitPlanChange, "tenant", in(A), root, "limits", "tenant=500/1m"},
+			{"create a webhook endpoint", func() response {
+				r := ts.do("POST", "/v1/tenants/"+A+"/webhooks", w.ownerTok, map[string]any{"url": "https://hooks.example.com/in", "event_types": []string{"member.added"}})
+				hookID = r.str("id")
+				return r
+			}, 201, in(A), audit.ActionWebhookCreate, "webhook", func() string { return hookID }, w.owner, "event_types", "member.added"},
+			{"change it", func() response {
+				return ts.do("PATCH", "/v1/tenants/"+A+"/webhooks/"+hookID, w.ownerTok, map[string]any{"status": "disabled"})
+			}, 200, in(A), audit.ActionWebhookUpdate, "webhook", func() string { return hookID }, w.owner, "status", "disabled"},
+			{"rotate its secret", func() response {
+				return ts.do("POST", "/v1/tenants/"+A+"/webhooks/"+hookID+"/rotate-secret", w.ownerTok, map[string]any{"overlap_seconds": 60})
+			}, 200, in(A), audit.ActionWebhookRotate, "webhook", func() string { return hookID }, w.owner, "overlap_seconds", "60"},
+			{"delete it", func() response {
+				return ts.do("DELETE", "/v1/tenants/"+A+"/webhooks/"+hookID, w.ownerTok, nil)
+			}, 204, in(A), audit.ActionWebhookDelete, "webhook", func() string { return hookID }, w.owner, "url", "https://hooks.example.com/in"},
 			{"sign out", func() response {
 				return ts.do("POST", "/v1/auth/logout", w.adminTok, nil)
 			}, 204, in(A), audit.ActionSessionLogout, "session", nil, w.admin, "reason", "logout"},

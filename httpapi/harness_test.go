@@ -64,6 +64,9 @@ func testConfig(t testing.TB) config.Config {
 	// them (App.FlushAudit) or at Close, never at a moment of the timer's
 	// choosing between a test's two reads of the streams.
 	cfg.AuditFlushInterval = time.Minute
+	// Webhook receivers in tests listen on loopback, which deliveries may
+	// reach only where the operator allows it.
+	cfg.WebhookAllowedNetworks = "127.0.0.1"
 	return cfg
 }
 

@@ -57,6 +57,8 @@ type scopeFixture struct {
 	agentKeyID       string // the agent's key, as wide
 	policyVersion    int
 	schemaVersion    int
+	webhook          string // the tenant's webhook endpoint
+	delivery         string // a delivery of it (its test message)
 }
 
 // wideScopes are the scopes of the holder's and the agent's wide keys.
@@ -98,6 +100,13 @@ func newScopeFixture(t *testing.T, ts *testServer, n int) *scopeFixture {
 	r = ts.do("PUT", base+"/schema", f.session, map[string]any{"text": ""})
 	expect(t, r, http.StatusOK, "")
 	f.schemaVersion = int(r.body["version"].(float64))
+	// The worker never runs here: the endpoint needs no receiver.
+	r = ts.do("POST", base+"/webhooks", f.session, map[string]any{"url": "http://127.0.0.1:9/hook"})
+	expect(t, r, http.StatusCreated, "")
+	f.webhook = r.str("id")
+	r = ts.do("POST", base+"/webhooks/"+f.webhook+"/test", f.session, nil)
+	expect(t, r, http.StatusAccepted, "")
+	f.delivery = r.str("id")
 	return f
 }
 
@@ -299,6 +308,38 @@ func scopeMatrix() map[string]scopeRow {
 		"DELETE /v1/tenants/{id}/agents/{agent_id}": {
 			req:  func(f *scopeFixture, c scopeCaller) scopeRequest { return tenantPath("/agents/"+f.agent)(f, c) },
 			want: deniedBut(http.StatusNoContent),
+		},
+
+		"POST /v1/tenants/{id}/webhooks": {
+			req: withBody(tenantPath("/webhooks"), fixed(map[string]any{"url": "https://hooks.example.com/in"})), want: deniedBut(http.StatusCreated),
+		},
+		"PATCH /v1/tenants/{id}/webhooks/{webhook_id}": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return withBody(tenantPath("/webhooks/"+f.webhook), fixed(map[string]any{"description": "mine"}))(f, c)
+			},
+			want: deniedBut(http.StatusOK),
+		},
+		"DELETE /v1/tenants/{id}/webhooks/{webhook_id}": {
+			req:  func(f *scopeFixture, c scopeCaller) scopeRequest { return tenantPath("/webhooks/"+f.webhook)(f, c) },
+			want: deniedBut(http.StatusNoContent),
+		},
+		"POST /v1/tenants/{id}/webhooks/{webhook_id}/rotate-secret": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath("/webhooks/"+f.webhook+"/rotate-secret")(f, c)
+			},
+			want: deniedBut(http.StatusOK),
+		},
+		"POST /v1/tenants/{id}/webhooks/{webhook_id}/test": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath("/webhooks/"+f.webhook+"/test")(f, c)
+			},
+			want: deniedBut(http.StatusAccepted),
+		},
+		"POST /v1/tenants/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath("/webhooks/"+f.webhook+"/deliveries/"+f.delivery+"/redeliver")(f, c)
+			},
+			want: deniedBut(http.StatusAccepted),
 		},
 
 		"POST /v1/authorize":        {open: aboutItself, req: at("/v1/authorize", ask("READ", "channel", "c1")), want: permit},

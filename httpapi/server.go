@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/usage"
+	"github.com/tollgate/tollgate/webhook"
 )
 
 // Readiness is what /readyz asks of the store.
@@ -68,7 +69,9 @@ type Deps struct {
 	// keys.
 	Audit     *audit.Service
 	AuditKeys JWKS
-	Store     Readiness
+	// Webhooks manages webhook endpoints and their deliveries.
+	Webhooks *webhook.Service
+	Store    Readiness
 	// RateLimitBackend is the remote rate-limit counters, for /readyz;
 	// nil when they live in process, which is always ready.
 	RateLimitBackend Dependency
@@ -275,6 +278,16 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/usage/summary", authed, s.usageSummary},
 		{"GET", "/v1/usage/export", authed, s.exportUsage},
 		{"GET", "/v1/usage/stream", authed, s.streamUsage},
+
+		{"POST", "/v1/tenants/{id}/webhooks", authed, s.createWebhook},
+		{"GET", "/v1/tenants/{id}/webhooks", authed, s.listWebhooks},
+		{"GET", "/v1/tenants/{id}/webhooks/{webhook_id}", authed, s.getWebhook},
+		{"PATCH", "/v1/tenants/{id}/webhooks/{webhook_id}", authed, s.patchWebhook},
+		{"DELETE", "/v1/tenants/{id}/webhooks/{webhook_id}", authed, s.deleteWebhook},
+		{"POST", "/v1/tenants/{id}/webhooks/{webhook_id}/rotate-secret", authed, s.rotateWebhookSecret},
+		{"POST", "/v1/tenants/{id}/webhooks/{webhook_id}/test", authed, s.testWebhook},
+		{"GET", "/v1/tenants/{id}/webhooks/{webhook_id}/deliveries", authed, s.listWebhookDeliveries},
+		{"POST", "/v1/tenants/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", authed, s.redeliverWebhook},
 
 		{"GET", "/v1/audit", authed, s.listAudit},
 		{"GET", "/v1/audit/export", authed, s.exportAudit},

@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/token"
 	"github.com/tollgate/tollgate/usage"
+	"github.com/tollgate/tollgate/webhook"
 )
 
 // Store is a complete backend.
@@ -31,6 +32,7 @@ type Store interface {
 	policy.Store
 	audit.Store
 	usage.Store
+	webhook.Store
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

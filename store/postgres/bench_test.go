@@ -43,3 +43,18 @@ func BenchmarkUsageRecord(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { storetest.BenchUsageRecord(b, pgtest.Open(b), batch) })
 	}
 }
+
+// BenchmarkWebhookThroughput: audit events to signed deliveries on a
+// loopback receiver; see BENCHMARKS.md.
+func BenchmarkWebhookThroughput(b *testing.B) {
+	storetest.BenchWebhookThroughput(b, pgtest.Open(b), 5000)
+}
+
+// BenchmarkWebhookBacklog: the webhook API's store calls with a backlog of
+// pending deliveries; TOLLGATE_BENCH_WEBHOOK_BACKLOG sets its size
+// (default 100000).
+func BenchmarkWebhookBacklog(b *testing.B) {
+	for _, n := range []int{0, storetest.WebhookBacklog()} {
+		b.Run(fmt.Sprintf("backlog=%d", n), func(b *testing.B) { storetest.BenchWebhookBacklog(b, pgtest.Open(b), n) })
+	}
+}

@@ -83,6 +83,10 @@ func (dialect) ListHas(column string) string { return `? = ANY (` + column + `)`
 
 func (dialect) ForUpdate() string { return ` FOR UPDATE` }
 
+func (dialect) TimeType() string { return "timestamptz" }
+
+func (dialect) SkipLocked(table string) string { return ` FOR UPDATE OF ` + table + ` SKIP LOCKED` }
+
 func (dialect) Unavailable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

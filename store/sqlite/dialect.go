@@ -50,6 +50,11 @@ func (dialect) ListHas(column string) string {
 // IMMEDIATE, so a write transaction sees no other writer until it ends.
 func (dialect) ForUpdate() string { return "" }
 
+func (dialect) TimeType() string { return "INTEGER" }
+
+// SkipLocked is empty for the same reason: no other writer holds a row.
+func (dialect) SkipLocked(string) string { return "" }
+
 func (dialect) Unavailable(err error) bool {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {

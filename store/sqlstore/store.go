@@ -46,6 +46,15 @@ type Dialect interface {
 	// transaction reads, or "" where a write transaction already excludes
 	// every other writer.
 	ForUpdate() string
+	// SkipLocked is the clause that locks the rows of table (named as in
+	// the FROM clause) a SELECT inside a write transaction reads, skipping
+	// rows another transaction holds, so that workers on several replicas
+	// claim different rows; "" where a write transaction already excludes
+	// every other writer.
+	SkipLocked(table string) string
+	// TimeType is the SQL type of a stored time, for casting a bound
+	// time where the database cannot infer it (a VALUES list).
+	TimeType() string
 	// Unavailable reports errors that say the database cannot answer now
 	// (unreachable, overloaded, shutting down, busy) rather than that the
 	// request was wrong.

@@ -46,6 +46,9 @@ func RunAudit(t *testing.T, open func(t *testing.T) AuditBackend) {
 		{"DigesterSignsMovedStreams", testAuditDigester},
 		{"DigestKeysPermanent", testAuditKeysPermanent},
 		{"ConcurrentReplicasNeverFork", testAuditConcurrentReplicas},
+		// The webhook dispatcher follows these streams; its claims are
+		// raced across two replicas here, where a second Store exists.
+		{"WebhookClaimsNeverShared", testWebhookClaimsNeverShared},
 		{"TamperEdit", testAuditTamperEdit},
 		{"TamperEditDetail", testAuditTamperEditDetail},
 		{"TamperDelete", testAuditTamperDelete},

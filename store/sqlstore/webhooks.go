@@ -1,0 +1,145 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/webhook"
+)
+
+const webhookCols = `id, tenant_id, url, description, event_types, status, disabled_reason,
+	secret_id, secret_sealed, previous_secret_id, previous_secret_sealed, previous_expires_at,
+	failing_since, created_by, created_at, updated_at`
+
+func errWebhookNotFound() error {
+	return fault.NotFoundf(webhook.CodeWebhookNotFound, "webhook not found")
+}
+
+func errDeliveryNotFound() error {
+	return fault.NotFoundf(webhook.CodeDeliveryNotFound, "delivery not found")
+}
+
+func (s *Store) scanWebhook(r scanner) (e webhook.Endpoint, err error) {
+	var status string
+	var prevID *string
+	var prevSealed []byte
+	err = r.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, s.d.ScanList(&e.EventTypes), &status, &e.DisabledReason,
+		&e.Secret.ID, &e.Secret.Sealed, &prevID, &prevSealed, atNull(&e.PreviousExpiresAt),
+		atNull(&e.FailingSince), &e.CreatedBy, at(&e.CreatedAt), at(&e.UpdatedAt))
+	e.Status = webhook.Status(status)
+	if prevID != nil {
+		e.PreviousSecret = &webhook.SealedSecret{ID: *prevID, Sealed: prevSealed}
+	}
+	return e, err
+}
+
+// CreateWebhook implements webhook.Store.
+func (s *Store) CreateWebhook(ctx context.Context, e webhook.Endpoint) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, `INSERT INTO webhook_endpoints (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?, ?, ?)`,
+			e.ID, e.TenantID, e.URL, e.Description, s.d.List(e.EventTypes), string(e.Status), e.DisabledReason,
+			e.Secret.ID, e.Secret.Sealed, e.CreatedBy, s.d.Time(e.CreatedAt), s.d.Time(e.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		// The tenant's first endpoint starts its cursor at the audit head:
+		// what happened before is not delivered.
+		_, err = s.exec(ctx, tx, `INSERT INTO webhook_cursors (tenant_id, seq, updated_at)
+			VALUES (?, COALESCE((SELECT seq FROM audit_heads WHERE tenant_id = ?), 0), ?)
+			ON CONFLICT (tenant_id) DO NOTHING`, e.TenantID, e.TenantID, s.d.Time(e.CreatedAt))
+		return err
+	})
+	switch {
+	case s.violates(err, "webhook_endpoints_pkey"):
+		return fault.Conflictf(webhook.CodeWebhookExists, "a webhook with this id exists")
+	case s.violates(err, "webhook_endpoints_tenant_fkey"):
+		return errTenantNotFound()
+	}
+	return err
+}
+
+// GetWebhook implements webhook.Store.
+func (s *Store) GetWebhook(ctx context.Context, tenantID, id string) (webhook.Endpoint, error) {
+	return get(ctx, s, s.scanWebhook, errWebhookNotFound,
+		`SELECT `+webhookCols+` FROM webhook_endpoints WHERE tenant_id = ? AND id = ?`, tenantID, id)
+}
+
+// ListWebhooks implements webhook.Store.
+func (s *Store) ListWebhooks(ctx context.Context, tenantID string, p cursor.Page) ([]webhook.Endpoint, error) {
+	return list(ctx, s, p, s.scanWebhook,
+		`SELECT `+webhookCols+` FROM webhook_endpoints WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID)
+}
+
+// CountWebhooks implements webhook.Store.
+func (s *Store) CountWebhooks(ctx context.Context, tenantID string) (int, error) {
+	return s.count(ctx, `SELECT count(*) FROM webhook_endpoints WHERE tenant_id = ?`, tenantID)
+}
+
+// UpdateWebhook implements webhook.Store.
+func (s *Store) UpdateWebhook(ctx context.Context, e webhook.Endpoint) (webhook.Endpoint, error) {
+	var out webhook.Endpoint
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.scanWebhook(s.queryRow(ctx, tx, `UPDATE webhook_endpoints SET
+			   url = ?, description = ?, event_types = ?, status = ?, disabled_reason = ?, updated_at = ?,
+			   failing_since = CASE WHEN status = ? AND ? = ? THEN NULL ELSE failing_since END
+			 WHERE tenant_id = ? AND id = ?
+			 RETURNING `+webhookCols,
+			e.URL, e.Description, s.d.List(e.EventTypes), string(e.Status), e.DisabledReason, s.d.Time(e.UpdatedAt),
+			string(webhook.Disabled), string(e.Status), string(webhook.Enabled), e.TenantID, e.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errWebhookNotFound()
+		}
+		if err != nil || out.Status != webhook.Disabled {
+			return err
+		}
+		// A disabled endpoint receives nothing: its waiting deliveries
+		// fail now (a redelivery can send them once it is enabled again).
+		_, err = s.exec(ctx, tx, `UPDATE webhook_deliveries SET status = ?, last_error = ?
+			WHERE endpoint_id = ? AND status = ?`, string(webhook.Failed), "endpoint_disabled", e.ID, string(webhook.Pending))
+		return err
+	})
+	return out, err
+}
+
+// RotateWebhookSecret implements webhook.Store. The one UPDATE reads the
+// current secret as it moves it, so of two concurrent rotations the second
+// keeps the first's secret as its previous one.
+func (s *Store) RotateWebhookSecret(ctx context.Context, tenantID, id string, next webhook.SealedSecret, previousUntil *time.Time, at time.Time) (webhook.Endpoint, error) {
+	var out webhook.Endpoint
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		keep := previousUntil != nil
+		out, err = s.scanWebhook(s.queryRow(ctx, tx, `UPDATE webhook_endpoints SET
+			   previous_secret_id = CASE WHEN ? THEN secret_id END,
+			   previous_secret_sealed = CASE WHEN ? THEN secret_sealed END,
+			   previous_expires_at = ?,
+			   secret_id = ?, secret_sealed = ?, updated_at = ?
+			 WHERE tenant_id = ? AND id = ?
+			 RETURNING `+webhookCols,
+			keep, keep, s.nullTime(previousUntil), next.ID, next.Sealed, s.d.Time(at), tenantID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errWebhookNotFound()
+		}
+		return err
+	})
+	return out, err
+}
+
+// DeleteWebhook implements webhook.Store.
+func (s *Store) DeleteWebhook(ctx context.Context, tenantID, id string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `DELETE FROM webhook_endpoints WHERE tenant_id = ? AND id = ?`, tenantID, id)
+		if err := s.affectedOne(res, err, errWebhookNotFound); err != nil {
+			return err
+		}
+		// With its last endpoint the tenant stops costing the dispatcher.
+		_, err = s.exec(ctx, tx, `DELETE FROM webhook_cursors WHERE tenant_id = ?
+			AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE tenant_id = ?)`, tenantID, tenantID)
+		return err
+	})
+}
