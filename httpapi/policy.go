@@ -321,15 +321,25 @@ func (s *Server) putPolicies(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, policySetOut(id, ps))
 }
 
-func (s *Server) listPolicyVersions(w http.ResponseWriter, r *http.Request) error {
+// versionsPage reads the page of a list of versions, whose cursor is a
+// version number.
+func versionsPage(r *http.Request) (cursor.Page, int, error) {
 	p, limit, err := listPage(r)
 	if err != nil {
-		return err
+		return p, limit, err
 	}
 	if p.After != "" {
 		if v, err := strconv.ParseInt(p.After, 10, 64); err != nil || v < 1 {
-			return fault.Invalidf("cursor", cursor.CodeInvalidCursor, "cursor is not valid")
+			return p, limit, fault.Invalidf("cursor", cursor.CodeInvalidCursor, "cursor is not valid")
 		}
+	}
+	return p, limit, nil
+}
+
+func (s *Server) listPolicyVersions(w http.ResponseWriter, r *http.Request) error {
+	p, limit, err := versionsPage(r)
+	if err != nil {
+		return err
 	}
 	list, err := s.Policy.PolicyVersions(r.Context(), *actor(r), r.PathValue("id"), p)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/policy"
 )
@@ -72,14 +71,9 @@ func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listSchemaVersions(w http.ResponseWriter, r *http.Request) error {
-	p, limit, err := listPage(r)
+	p, limit, err := versionsPage(r)
 	if err != nil {
 		return err
-	}
-	if p.After != "" {
-		if v, err := strconv.ParseInt(p.After, 10, 64); err != nil || v < 1 {
-			return fault.Invalidf("cursor", cursor.CodeInvalidCursor, "cursor is not valid")
-		}
 	}
 	list, err := s.Policy.SchemaVersions(r.Context(), *actor(r), r.PathValue("id"), p)
 	if err != nil {

@@ -3,7 +3,6 @@ package policy
 import (
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/x/exp/schema"
@@ -45,15 +44,10 @@ func newSchema(a *ast.Schema, own map[cedar.EntityType]bool) (*Schema, error) {
 
 // SchemaVersion is one version of a tenant's schema extension: a Cedar
 // schema fragment that adds to the built-in schema (docs/policy.md).
-type SchemaVersion struct {
-	TenantID string
-	// Version counts from 1; every change is a new version. Version 0 is
-	// no extension.
-	Version   int64
-	Text      string
-	CreatedBy string
-	CreatedAt time.Time
-}
+//
+// It is stored and versioned as a PolicySet is: Version counts from 1,
+// every change is a new version, and Version 0 is no extension.
+type SchemaVersion PolicySet
 
 // registrable reports whether services register resources of API type
 // typ in this schema: channels, tools and the extensions' own types.

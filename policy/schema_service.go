@@ -69,15 +69,11 @@ func (s *Service) SchemaVersion(ctx context.Context, ac identity.ActorContext, t
 
 // SchemaVersions lists versions newest first.
 func (s *Service) SchemaVersions(ctx context.Context, ac identity.ActorContext, tenantID string, p cursor.Page) ([]SchemaVersion, error) {
-	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
+	p, err := s.versionsPage(ctx, ac, tenantID, p)
+	if err != nil {
 		return nil, err
 	}
-	if p.After != "" {
-		if _, err := strconv.ParseInt(p.After, 10, 64); err != nil {
-			return nil, fault.Invalidf("after", cursor.CodeInvalidCursor, "the cursor is a version number")
-		}
-	}
-	return s.store.ListSchemaVersions(ctx, tenantID, p.Normalize())
+	return s.store.ListSchemaVersions(ctx, tenantID, p)
 }
 
 // PutSchema validates text as the tenant's schema extension and stores it

@@ -471,15 +471,25 @@ func (s *Service) PolicyVersion(ctx context.Context, ac identity.ActorContext, t
 
 // PolicyVersions lists versions newest first.
 func (s *Service) PolicyVersions(ctx context.Context, ac identity.ActorContext, tenantID string, p cursor.Page) ([]PolicySet, error) {
-	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
+	p, err := s.versionsPage(ctx, ac, tenantID, p)
+	if err != nil {
 		return nil, err
+	}
+	return s.store.ListPolicySetVersions(ctx, tenantID, p)
+}
+
+// versionsPage checks that the caller may read the tenant's versioned
+// texts (policies, schema) and that p's cursor is a version number.
+func (s *Service) versionsPage(ctx context.Context, ac identity.ActorContext, tenantID string, p cursor.Page) (cursor.Page, error) {
+	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
+		return cursor.Page{}, err
 	}
 	if p.After != "" {
 		if _, err := strconv.ParseInt(p.After, 10, 64); err != nil {
-			return nil, fault.Invalidf("after", cursor.CodeInvalidCursor, "the cursor is a version number")
+			return cursor.Page{}, fault.Invalidf("after", cursor.CodeInvalidCursor, "the cursor is a version number")
 		}
 	}
-	return s.store.ListPolicySetVersions(ctx, tenantID, p.Normalize())
+	return p.Normalize(), nil
 }
 
 // PutPolicies validates text and stores it as the tenant's next version.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -17,10 +16,7 @@ import (
 	"github.com/tollgate/tollgate/policy"
 )
 
-const (
-	resourceCols  = `type, id, parents, attrs, updated_at`
-	policySetCols = `version, text, created_by, created_at`
-)
+const resourceCols = `type, id, parents, attrs, updated_at`
 
 // errResourceNotFound is policy.Store's NotFound for a resource.
 func errResourceNotFound() error {
@@ -241,60 +237,22 @@ func (s *Store) ListResources(ctx context.Context, tenantID string, p cursor.Pag
 	return readAll(ctx, s, scanResource(tenantID), q, args...)
 }
 
-func scanPolicySet(tenantID string, withText bool) func(r scanner) (policy.PolicySet, error) {
-	return func(r scanner) (policy.PolicySet, error) {
-		ps := policy.PolicySet{TenantID: tenantID}
-		dest := []any{&ps.Version, &ps.CreatedBy, at(&ps.CreatedAt)}
-		if withText {
-			dest = []any{&ps.Version, &ps.Text, &ps.CreatedBy, at(&ps.CreatedAt)}
-		}
-		if err := r.Scan(dest...); err != nil {
-			return policy.PolicySet{}, err
-		}
-		return ps, nil
-	}
-}
-
 // CurrentPolicySet returns tenantID's latest policy version, or a
 // PolicySet with only TenantID set (Version 0) when it has none, whether or
 // not the tenant exists.
 func (s *Store) CurrentPolicySet(ctx context.Context, tenantID string) (policy.PolicySet, error) {
-	ps, err := scanPolicySet(tenantID, true)(s.queryRow(ctx, s.read,
-		`SELECT `+policySetCols+` FROM policy_sets WHERE tenant_id = ? ORDER BY version DESC LIMIT 1`, tenantID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return policy.PolicySet{TenantID: tenantID}, nil
-	}
-	if err != nil {
-		return policy.PolicySet{}, s.dbErr(err)
-	}
-	return ps, nil
+	return s.currentText(ctx, "policy_sets", tenantID)
 }
 
 // PolicySetVersion returns version of tenantID's policies.
 func (s *Store) PolicySetVersion(ctx context.Context, tenantID string, version int64) (policy.PolicySet, error) {
-	return get(ctx, s, scanPolicySet(tenantID, true), errPolicyVersionNotFound,
-		`SELECT `+policySetCols+` FROM policy_sets WHERE tenant_id = ? AND version = ?`, tenantID, version)
+	return s.textVersion(ctx, "policy_sets", tenantID, version, errPolicyVersionNotFound)
 }
 
-// ListPolicySetVersions pages through tenantID's policy versions newest
-// first, those before the decimal version in p.After, with Text left
-// empty. p.Limit is normalised as in every other list. Invalid
-// "invalid_cursor" when p.After is neither "" nor a decimal integer.
+// ListPolicySetVersions pages through tenantID's policy versions as
+// listTextVersions does.
 func (s *Store) ListPolicySetVersions(ctx context.Context, tenantID string, p cursor.Page) ([]policy.PolicySet, error) {
-	p = p.Normalize()
-	q := `SELECT version, created_by, created_at FROM policy_sets WHERE tenant_id = ?`
-	args := []any{tenantID}
-	if p.After != "" {
-		before, err := versionCursor(p.After)
-		if err != nil {
-			return nil, err
-		}
-		q += ` AND version < ?`
-		args = append(args, before)
-	}
-	q += ` ORDER BY version DESC LIMIT ?`
-	args = append(args, p.Limit)
-	return readAll(ctx, s, scanPolicySet(tenantID, false), q, args...)
+	return s.listTextVersions(ctx, "policy_sets", tenantID, p)
 }
 
 // AddPolicySet stores ps as version previous+1 of ps.TenantID's policies
@@ -323,9 +281,7 @@ func (s *Store) AddPolicySet(ctx context.Context, ps policy.PolicySet, previous 
 		if current != previous || previous == math.MaxInt64 {
 			return errPolicyVersionConflict()
 		}
-		_, err = s.exec(ctx, tx,
-			`INSERT INTO policy_sets (tenant_id, `+policySetCols+`) VALUES (?, ?, ?, ?, ?)`,
-			ps.TenantID, previous+1, ps.Text, ps.CreatedBy, s.d.Time(ps.CreatedAt))
+		err = s.insertTextVersion(ctx, tx, "policy_sets", ps, previous+1)
 		switch {
 		case s.violates(err, "policy_sets_pkey"):
 			return errPolicyVersionConflict()

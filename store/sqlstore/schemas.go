@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"math"
 
 	"github.com/tollgate/tollgate/cursor"
@@ -14,8 +13,6 @@ import (
 // Tenants' schema extensions are stored as their policies are
 // (policies.go): one row per version, the current one the greatest.
 
-const schemaCols = `version, text, created_by, created_at`
-
 func errSchemaVersionNotFound() error {
 	return fault.NotFoundf(policy.CodeSchemaVersionNotFound, "schema version not found")
 }
@@ -24,60 +21,29 @@ func errSchemaVersionConflict() error {
 	return fault.Conflictf(policy.CodeSchemaVersionConflict, "the schema changed since the version this change was based on")
 }
 
-func scanSchema(tenantID string, withText bool) func(r scanner) (policy.SchemaVersion, error) {
-	return func(r scanner) (policy.SchemaVersion, error) {
-		sv := policy.SchemaVersion{TenantID: tenantID}
-		dest := []any{&sv.Version, &sv.CreatedBy, at(&sv.CreatedAt)}
-		if withText {
-			dest = []any{&sv.Version, &sv.Text, &sv.CreatedBy, at(&sv.CreatedAt)}
-		}
-		if err := r.Scan(dest...); err != nil {
-			return policy.SchemaVersion{}, err
-		}
-		return sv, nil
-	}
-}
-
 // CurrentSchema returns tenantID's latest schema extension, or a
 // SchemaVersion with only TenantID set (Version 0) when it has none,
 // whether or not the tenant exists.
 func (s *Store) CurrentSchema(ctx context.Context, tenantID string) (policy.SchemaVersion, error) {
-	sv, err := scanSchema(tenantID, true)(s.queryRow(ctx, s.read,
-		`SELECT `+schemaCols+` FROM schema_extensions WHERE tenant_id = ? ORDER BY version DESC LIMIT 1`, tenantID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return policy.SchemaVersion{TenantID: tenantID}, nil
-	}
-	if err != nil {
-		return policy.SchemaVersion{}, s.dbErr(err)
-	}
-	return sv, nil
+	v, err := s.currentText(ctx, "schema_extensions", tenantID)
+	return policy.SchemaVersion(v), err
 }
 
 // SchemaVersion returns version of tenantID's schema extension.
 func (s *Store) SchemaVersion(ctx context.Context, tenantID string, version int64) (policy.SchemaVersion, error) {
-	return get(ctx, s, scanSchema(tenantID, true), errSchemaVersionNotFound,
-		`SELECT `+schemaCols+` FROM schema_extensions WHERE tenant_id = ? AND version = ?`, tenantID, version)
+	v, err := s.textVersion(ctx, "schema_extensions", tenantID, version, errSchemaVersionNotFound)
+	return policy.SchemaVersion(v), err
 }
 
-// ListSchemaVersions pages through tenantID's schema versions newest
-// first, those before the decimal version in p.After, with Text left
-// empty. Invalid "invalid_cursor" when p.After is neither "" nor a decimal
-// integer.
+// ListSchemaVersions pages through tenantID's schema versions as
+// listTextVersions does.
 func (s *Store) ListSchemaVersions(ctx context.Context, tenantID string, p cursor.Page) ([]policy.SchemaVersion, error) {
-	p = p.Normalize()
-	q := `SELECT version, created_by, created_at FROM schema_extensions WHERE tenant_id = ?`
-	args := []any{tenantID}
-	if p.After != "" {
-		before, err := versionCursor(p.After)
-		if err != nil {
-			return nil, err
-		}
-		q += ` AND version < ?`
-		args = append(args, before)
+	vs, err := s.listTextVersions(ctx, "schema_extensions", tenantID, p)
+	out := make([]policy.SchemaVersion, len(vs))
+	for i, v := range vs {
+		out[i] = policy.SchemaVersion(v)
 	}
-	q += ` ORDER BY version DESC LIMIT ?`
-	args = append(args, p.Limit)
-	return readAll(ctx, s, scanSchema(tenantID, false), q, args...)
+	return out, err
 }
 
 // AddSchema stores sv as version previous+1 of sv.TenantID's schema
@@ -108,9 +74,7 @@ func (s *Store) AddSchema(ctx context.Context, sv policy.SchemaVersion, previous
 		if currentPolicies != policies {
 			return errPolicyVersionConflict()
 		}
-		_, err = s.exec(ctx, tx,
-			`INSERT INTO schema_extensions (tenant_id, `+schemaCols+`) VALUES (?, ?, ?, ?, ?)`,
-			sv.TenantID, previous+1, sv.Text, sv.CreatedBy, s.d.Time(sv.CreatedAt))
+		err = s.insertTextVersion(ctx, tx, "schema_extensions", policy.PolicySet(sv), previous+1)
 		switch {
 		case s.violates(err, "schema_extensions_pkey"):
 			return errSchemaVersionConflict()
