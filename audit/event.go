@@ -65,6 +65,10 @@ const (
 	ActionRegistryPut         = "registry.put"
 	ActionRegistryDelete      = "registry.delete"
 	ActionRateLimitPlanChange = "ratelimit.plan_change"
+	ActionQuotaPut            = "usage.quota_put"
+	// ActionQuotaThreshold: a quota's 80 % or 100 % was reached (the
+	// event usage.quota.threshold announces it).
+	ActionQuotaThreshold = "usage.quota_threshold"
 )
 
 // Event is one security-relevant act. The chain fields (Seq, PrevHash,
