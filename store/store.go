@@ -31,6 +31,7 @@ type Store interface {
 	policy.Store
 	audit.Store
 	usage.Store
+	usage.QuotaStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
