@@ -60,3 +60,10 @@ func (e *Engine) quotaContext(ctx context.Context, tenantID, actorID string, out
 	out[contextQuota] = st.value
 	return nil
 }
+
+// Exceeded reports whether some quota is at or over its limit.
+func (s *QuotaState) Exceeded() bool {
+	rec := s.value.(cedar.Record)
+	v, _ := rec.Get("exceeded")
+	return v == cedar.True
+}
