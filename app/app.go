@@ -59,6 +59,8 @@ type App struct {
 	log         *slog.Logger
 	metrics     *httpapi.Metrics
 	bus         bus.Bus
+	// quotas is the decisions' view of quota consumption.
+	quotas *usage.QuotaCache
 	stopEvents  func()
 	// usageStream records usage from NATS JetStream once OpenUsageStream
 	// has opened it.
@@ -141,7 +143,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		apikey.Options{Env: cfg.APIKeyEnvironment, MaxKeysPerActor: cfg.MaxAPIKeysPerActor})
 	services := serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: idents, KnownResourceType: policy.KnownResourceType, Notify: notify},
 		serviceaccount.Options{Env: cfg.APIKeyEnvironment})
-	pd, err := openPolicy(cfg, st, idents, rec, metrics, log, notify)
+	quotas := usage.NewQuotaCache(usage.QuotaCacheDeps{Store: st, Quotas: st, Bus: busOf{a}, Log: log}, usage.QuotaCacheOptions{})
+	pd, err := openPolicy(cfg, st, idents, rec, metrics, log, notify, quotas)
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -154,7 +157,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys, Audit: rec}, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
-	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
+	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Tenants: idents, Notify: notify, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
 	api := httpapi.New(httpapi.Deps{
 		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw, Usage: usageSvc,
@@ -171,6 +174,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service, Usage: usageSvc,
 		cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
 		log: log, metrics: metrics, origin: a.origin, auditRec: rec, auditKeys: auditKeys,
+		quotas: quotas,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {

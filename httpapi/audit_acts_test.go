@@ -139,6 +139,9 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"change the tenant's rate-limit plan", func() response {
 				return ts.do("PUT", "/v1/tenants/"+A+"/rate-limits", rootTok, map[string]any{"limits": map[string]string{"tenant": "500/1m"}})
 			}, 200, in(A), audit.ActionRateLimitPlanChange, "tenant", in(A), root, "limits", "tenant=500/1m"},
+			{"change the tenant's usage quotas", func() response {
+				return ts.do("PUT", "/v1/tenants/"+A+"/quotas", rootTok, map[string]any{"quotas": []any{map[string]any{"meter": "tool_runs", "limit": 100}}})
+			}, 200, in(A), audit.ActionQuotaPut, "tenant", in(A), root, "quotas", "tool_runs/tenant=100"},
 			{"sign out", func() response {
 				return ts.do("POST", "/v1/auth/logout", w.adminTok, nil)
 			}, 204, in(A), audit.ActionSessionLogout, "session", nil, w.admin, "reason", "logout"},

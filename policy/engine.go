@@ -52,7 +52,7 @@ type EngineDeps struct {
 	// (context.quota); nil leaves it out.
 	Quotas QuotaSource
 	Log    *slog.Logger
-	Now     func() time.Time
+	Now    func() time.Time
 }
 
 // EngineOptions tune an Engine.

@@ -28,7 +28,7 @@ type Quotas struct {
 	TenantID string  `json:"tenant_id"`
 	Quotas   []Quota `json:"quotas"`
 	// UpdatedAt is zero for a tenant that never had quotas.
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Bounds of a tenant's quotas: one tenant-wide quota per meter, and at most
