@@ -78,6 +78,15 @@ func TestQuotaDeniesToolsOverIt(t *testing.T) {
 		expectDecision(t, authz(t, ts, w.memberTok, run), "permit", "tool_role")
 		put(300)
 		expectDecision(t, authz(t, ts, w.memberTok, run), "deny", "quota_exceeded")
+		// The summary shows the quota against the total.
+		sum := ts.do("GET", "/v1/usage/summary", w.adminTok, nil)
+		expect(t, sum, http.StatusOK, "")
+		for _, m := range sum.body["meters"].([]any) {
+			mt := m.(map[string]any)
+			if want := mt["meter"] == "llm_input_tokens"; (mt["limit"] == 300.0) != want || (!want && mt["limit"] != nil) {
+				t.Fatalf("summary limits: %s", sum.raw)
+			}
+		}
 		// Reading is not bound by quotas.
 		expectDecision(t, authz(t, ts, w.adminTok, ask("READ", "tool", "search")), "permit", "tool_admin")
 	})
