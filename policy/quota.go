@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/cedar-policy/cedar-go"
 )
@@ -16,9 +17,10 @@ const contextQuota = "quota"
 // it is asked on the decision path.
 type QuotaSource interface {
 	// QuotaState returns the state of tenantID's quotas as they apply to
-	// actorID (the tenant's quotas and actorID's own), or nil when the
-	// tenant has no quotas. An error fails the decision closed.
-	QuotaState(ctx context.Context, tenantID, actorID string) (*QuotaState, error)
+	// actorID (the tenant's quotas and actorID's own) at now, the
+	// decision's time, or nil when the tenant has no quotas. An error
+	// fails the decision closed.
+	QuotaState(ctx context.Context, tenantID, actorID string, now time.Time) (*QuotaState, error)
 }
 
 // QuotaState is context.quota: which meters are at or over a limit, and
@@ -49,11 +51,11 @@ func NewQuotaState(over, near []string) *QuotaState {
 }
 
 // quotaContext adds context.quota to out when the tenant has quotas.
-func (e *Engine) quotaContext(ctx context.Context, tenantID, actorID string, out cedar.RecordMap) error {
+func (e *Engine) quotaContext(ctx context.Context, tenantID, actorID string, now time.Time, out cedar.RecordMap) error {
 	if e.d.Quotas == nil {
 		return nil
 	}
-	st, err := e.d.Quotas.QuotaState(ctx, tenantID, actorID)
+	st, err := e.d.Quotas.QuotaState(ctx, tenantID, actorID, now)
 	if err != nil || st == nil {
 		return err
 	}

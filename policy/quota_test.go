@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/policy"
 )
@@ -15,7 +16,7 @@ type quotaSource struct {
 	err    error
 }
 
-func (q *quotaSource) QuotaState(_ context.Context, tenantID, actorID string) (*policy.QuotaState, error) {
+func (q *quotaSource) QuotaState(_ context.Context, tenantID, actorID string, _ time.Time) (*policy.QuotaState, error) {
 	if q.err != nil {
 		return nil, q.err
 	}

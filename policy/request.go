@@ -113,8 +113,9 @@ func (e *Engine) translate(ctx context.Context, snap *snapshot, req Request) (ce
 		ent.Parents = cedar.NewEntityUIDSet(append(ent.Parents.Slice(), snap.tenant)...)
 		o.extra = append(o.extra, ent)
 	}
-	cctx := cedar.RecordMap{contextTenant: snap.tenant, contextNow: cedar.NewDatetime(e.d.Now())}
-	if err := e.quotaContext(ctx, snap.tenantID, req.Principal, cctx); err != nil {
+	now := e.d.Now()
+	cctx := cedar.RecordMap{contextTenant: snap.tenant, contextNow: cedar.NewDatetime(now)}
+	if err := e.quotaContext(ctx, snap.tenantID, req.Principal, now, cctx); err != nil {
 		return cedar.Request{}, nil, fmt.Errorf("%w: %w", errQuotaUnavailable, err)
 	}
 	if req.OnBehalfOf != "" {

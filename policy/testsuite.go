@@ -154,7 +154,7 @@ type SuiteQuota struct {
 // caseQuota answers the quota state of the case being run.
 type caseQuota struct{ state *QuotaState }
 
-func (q *caseQuota) QuotaState(context.Context, string, string) (*QuotaState, error) {
+func (q *caseQuota) QuotaState(context.Context, string, string, time.Time) (*QuotaState, error) {
 	return q.state, nil
 }
 

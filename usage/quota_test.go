@@ -133,7 +133,7 @@ func TestQuotaCacheStandingAndThresholds(t *testing.T) {
 	} {
 		clk.add(step.advance)
 		totals.set("tool_runs", step.used)
-		st, err := c.QuotaState(ctx, "t1", "user:93")
+		st, err := c.QuotaState(ctx, "t1", "user:93", clk.now())
 		if err != nil || st == nil {
 			t.Fatalf("%s: QuotaState = %v, %v", step.name, st, err)
 		}
@@ -166,7 +166,7 @@ func equalInts(a, b []int) bool {
 }
 
 func TestQuotaCacheActorQuotasAddToTheTenants(t *testing.T) {
-	c, totals, qs, _, _ := newQuotaWorld(t)
+	c, totals, qs, _, clk := newQuotaWorld(t)
 	qs.quotas["t1"] = []Quota{{Meter: "api_calls", Limit: 1000}, {Meter: "tool_runs", Actor: "agent:7", Limit: 5}}
 	// totalsStore ignores the subject: the agent's total is 5 too.
 	totals.set("tool_runs", 5)
@@ -175,7 +175,7 @@ func TestQuotaCacheActorQuotasAddToTheTenants(t *testing.T) {
 		actor    string
 		exceeded bool
 	}{{"agent:7", true}, {"user:93", false}} {
-		st, err := c.QuotaState(t.Context(), "t1", c2.actor)
+		st, err := c.QuotaState(t.Context(), "t1", c2.actor, clk.now())
 		if err != nil || st.Exceeded() != c2.exceeded {
 			t.Errorf("%s: exceeded = %v (%v), want %v", c2.actor, st.Exceeded(), err, c2.exceeded)
 		}
@@ -185,7 +185,7 @@ func TestQuotaCacheActorQuotasAddToTheTenants(t *testing.T) {
 func TestQuotaCacheTenantWithoutQuotas(t *testing.T) {
 	c, _, qs, bus, clk := newQuotaWorld(t)
 	for range 3 {
-		st, err := c.QuotaState(t.Context(), "t2", "user:1")
+		st, err := c.QuotaState(t.Context(), "t2", "user:1", clk.now())
 		if st != nil || err != nil {
 			t.Fatalf("QuotaState = %v, %v; want nothing", st, err)
 		}
@@ -197,7 +197,7 @@ func TestQuotaCacheTenantWithoutQuotas(t *testing.T) {
 	// A change is seen at once once announced.
 	qs.quotas["t2"] = []Quota{{Meter: "tool_runs", Limit: 1}}
 	c.Invalidate("t2")
-	if st, _ := c.QuotaState(t.Context(), "t2", "user:1"); st == nil {
+	if st, _ := c.QuotaState(t.Context(), "t2", "user:1", clk.now()); st == nil {
 		t.Error("quotas set and announced are not seen")
 	}
 	if len(bus.msgs) != 0 {

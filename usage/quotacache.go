@@ -58,6 +58,9 @@ type QuotaCache struct {
 // quotaEntry is one tenant's quotas and where they stood at readAt.
 type quotaEntry struct {
 	readAt time.Time
+	// until is when the entry must be read again: MaxAge after readAt
+	// (NoQuotasTTL when none), and at the latest at the period's end.
+	until  time.Time
 	period Period
 	// none: the tenant has no quotas.
 	none   bool
@@ -112,11 +115,11 @@ func NewQuotaCache(d QuotaCacheDeps, opts QuotaCacheOptions) *QuotaCache {
 }
 
 // QuotaState implements policy.QuotaSource.
-func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string) (*policy.QuotaState, error) {
+func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, now time.Time) (*policy.QuotaState, error) {
 	c.mu.RLock()
 	e := c.tenants[tenantID]
 	c.mu.RUnlock()
-	if e == nil || c.expired(e) {
+	if e == nil || !now.Before(e.until) {
 		var err error
 		if e, err = c.refresh(ctx, tenantID); err != nil {
 			return nil, err
@@ -129,14 +132,6 @@ func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string) (
 		return st, nil
 	}
 	return e.tenant, nil
-}
-
-func (c *QuotaCache) expired(e *quotaEntry) bool {
-	age := c.now().Sub(e.readAt)
-	if e.none {
-		return age >= c.opts.NoQuotasTTL
-	}
-	return age >= c.opts.MaxAge || !PeriodOf(c.now()).Start.Equal(e.period.Start)
 }
 
 // Invalidate drops what is held of tenantID, whose quotas changed.
@@ -185,7 +180,12 @@ func (c *QuotaCache) read(ctx context.Context, tenantID string, prev *quotaEntry
 	}
 	e := &quotaEntry{readAt: now, period: PeriodOf(now), none: len(qs.Quotas) == 0, announced: map[crossingKey]bool{}}
 	if e.none {
+		e.until = now.Add(c.opts.NoQuotasTTL)
 		return e, nil
+	}
+	e.until = now.Add(c.opts.MaxAge)
+	if e.until.After(e.period.End) {
+		e.until = e.period.End
 	}
 	if prev != nil && prev.period.Start.Equal(e.period.Start) {
 		for k := range prev.announced {
