@@ -60,8 +60,8 @@ type App struct {
 	metrics     *httpapi.Metrics
 	bus         bus.Bus
 	// quotas is the decisions' view of quota consumption.
-	quotas *usage.QuotaCache
-	stopEvents  func()
+	quotas     *usage.QuotaCache
+	stopEvents func()
 	// usageStream records usage from NATS JetStream once OpenUsageStream
 	// has opened it.
 	usageStream *stream.Consumer
@@ -174,7 +174,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service, Usage: usageSvc,
 		cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
 		log: log, metrics: metrics, origin: a.origin, auditRec: rec, auditKeys: auditKeys,
-		quotas: quotas,
+		quotas:   quotas,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
