@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -50,6 +51,10 @@ type QuotaCache struct {
 	now    func() time.Time
 	opts   QuotaCacheOptions
 	flight singleflight.Group
+
+	// gen counts Invalidate calls, so that a refresh that read before a
+	// change does not keep what it read.
+	gen atomic.Uint64
 
 	mu      sync.RWMutex
 	tenants map[string]*quotaEntry
@@ -137,22 +142,37 @@ func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, n
 // Invalidate drops what is held of tenantID, whose quotas changed.
 func (c *QuotaCache) Invalidate(tenantID string) {
 	c.mu.Lock()
+	c.gen.Add(1)
 	delete(c.tenants, tenantID)
 	c.mu.Unlock()
 }
 
+// refreshTimeout bounds one refresh of a tenant.
+const refreshTimeout = 5 * time.Second
+
 // refresh reads tenantID's quotas and totals once for every decision
-// waiting on them.
+// waiting on them. The read runs on a context of its own: it is shared by
+// every waiting decision, and the audit events of a crossing must not
+// pick up the origin or the pending events of the request that happened
+// to start it. A decision whose ctx ends stops waiting.
 func (c *QuotaCache) refresh(ctx context.Context, tenantID string) (*quotaEntry, error) {
-	v, err, _ := c.flight.Do(tenantID, func() (any, error) {
+	ch := c.flight.DoChan(tenantID, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+		defer cancel()
 		c.mu.RLock()
 		prev := c.tenants[tenantID]
+		gen := c.gen.Load()
 		c.mu.RUnlock()
-		e, err := c.read(context.WithoutCancel(ctx), tenantID, prev)
+		e, err := c.read(rctx, tenantID, prev)
 		if err != nil {
 			return nil, err
 		}
 		c.mu.Lock()
+		if c.gen.Load() != gen {
+			// Quotas changed while they were read: serve this once,
+			// read again next time.
+			e.until = time.Time{}
+		}
 		if _, ok := c.tenants[tenantID]; !ok && len(c.tenants) >= c.opts.MaxTenants {
 			for k := range c.tenants {
 				// Any one: map order is random.
@@ -164,10 +184,15 @@ func (c *QuotaCache) refresh(ctx context.Context, tenantID string) (*quotaEntry,
 		c.mu.Unlock()
 		return e, nil
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*quotaEntry), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return v.(*quotaEntry), nil
 }
 
 // read builds tenantID's entry from the store, announcing the thresholds
