@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/fault"
 )
 
@@ -53,6 +54,8 @@ type quotaStore struct {
 	quotas  map[string][]Quota
 	claimed map[Crossing]bool
 	reads   int
+	// audited are the audit events each claim would write with it.
+	audited [][]audit.Event
 }
 
 func (s *quotaStore) TenantQuotas(_ context.Context, tenantID string) (Quotas, error) {
@@ -69,9 +72,10 @@ func (s *quotaStore) SetTenantQuotas(_ context.Context, q Quotas) error {
 	return nil
 }
 
-func (s *quotaStore) ClaimQuotaThreshold(_ context.Context, c Crossing) (bool, error) {
+func (s *quotaStore) ClaimQuotaThreshold(ctx context.Context, c Crossing) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.audited = append(s.audited, audit.TakePending(ctx))
 	k := Crossing{TenantID: c.TenantID, Meter: c.Meter, Actor: c.Actor, Threshold: c.Threshold, Period: c.Period}
 	if s.claimed[k] {
 		return false, nil
@@ -202,5 +206,40 @@ func TestQuotaCacheTenantWithoutQuotas(t *testing.T) {
 	}
 	if len(bus.msgs) != 0 {
 		t.Errorf("announced %v without usage", bus.msgs)
+	}
+}
+
+// TestQuotaCrossingAuditedAlone: the claim of a crossing writes its own
+// audit event only, not those pending on the request whose decision
+// happened to refresh the totals.
+func TestQuotaCrossingAuditedAlone(t *testing.T) {
+	c, totals, qs, _, clk := newQuotaWorld(t)
+	qs.quotas["t1"] = []Quota{{Meter: "tool_runs", Limit: 10}}
+	totals.set("tool_runs", 9)
+	ctx := audit.Record(t.Context(), audit.Event{TenantID: "t1", Action: audit.ActionAPIKeyCreate})
+	if _, err := c.QuotaState(ctx, "t1", "user:93", clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	if len(qs.audited) != 1 || len(qs.audited[0]) != 1 || qs.audited[0][0].Action != audit.ActionQuotaThreshold ||
+		qs.audited[0][0].Detail["threshold"] != "80" || qs.audited[0][0].ActorID != "" {
+		t.Fatalf("claims wrote %+v", qs.audited)
+	}
+	if !audit.Pending(ctx) {
+		t.Fatal("the request's own audit event was taken")
+	}
+}
+
+// TestQuotaCacheDecisionStopsWaiting: a decision whose context ends does
+// not wait for a refresh.
+func TestQuotaCacheDecisionStopsWaiting(t *testing.T) {
+	c, _, qs, _, clk := newQuotaWorld(t)
+	qs.quotas["t1"] = []Quota{{Meter: "tool_runs", Limit: 10}}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	qs.mu.Lock()
+	_, err := c.QuotaState(ctx, "t1", "user:93", clk.now())
+	qs.mu.Unlock()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
