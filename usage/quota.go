@@ -155,7 +155,7 @@ func (s *Service) SetQuotas(ctx context.Context, c identity.Caller, tenantID str
 // MaySetQuotas refuses callers that may not SetQuotas, before their
 // bodies are read.
 func (s *Service) MaySetQuotas(ctx context.Context, c identity.Caller, tenantID string) error {
-	if s.tenants == nil {
+	if s.tenants == nil || s.quotas == nil {
 		return fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
 	}
 	if _, err := s.tenants.GetTenant(ctx, c, tenantID); err != nil {
@@ -167,9 +167,10 @@ func (s *Service) MaySetQuotas(ctx context.Context, c identity.Caller, tenantID 
 	return nil
 }
 
-// mayReadQuotas lets platform admins and the tenant's admins read.
+// mayReadQuotas lets platform admins and the tenant's admins read. Without
+// Tenants or a QuotaStore, quotas are off and every tenant is not found.
 func (s *Service) mayReadQuotas(ctx context.Context, c identity.Caller, tenantID string) error {
-	if s.tenants == nil {
+	if s.tenants == nil || s.quotas == nil {
 		return fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
 	}
 	m, err := s.tenants.GetTenant(ctx, c, tenantID)
