@@ -61,7 +61,9 @@ type App struct {
 	log         *slog.Logger
 	metrics     *httpapi.Metrics
 	bus         bus.Bus
-	stopEvents  func()
+	// quotas is the decisions' view of quota consumption.
+	quotas     *usage.QuotaCache
+	stopEvents func()
 	// usageStream records usage from NATS JetStream once OpenUsageStream
 	// has opened it.
 	usageStream *stream.Consumer
@@ -145,7 +147,8 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		apikey.Options{Env: cfg.APIKeyEnvironment, MaxKeysPerActor: cfg.MaxAPIKeysPerActor})
 	services := serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: idents, KnownResourceType: policy.KnownResourceType, Notify: notify},
 		serviceaccount.Options{Env: cfg.APIKeyEnvironment})
-	pd, err := openPolicy(cfg, st, idents, rec, metrics, log, notify)
+	quotas := usage.NewQuotaCache(usage.QuotaCacheDeps{Store: st, Quotas: st, Bus: busOf{a}, Log: log}, usage.QuotaCacheOptions{})
+	pd, err := openPolicy(cfg, st, idents, rec, metrics, log, notify, quotas)
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -158,7 +161,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys, Audit: rec}, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
-	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
+	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Tenants: idents, Notify: notify, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
 	hooks, hookWorker, err := openWebhooks(cfg, st, idents, masterKey, log)
 	if err != nil {
 		closeRedis()
@@ -180,6 +183,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service, Usage: usageSvc, Webhooks: hooks,
 		webhookWorker: hookWorker, cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
 		log: log, metrics: metrics, origin: a.origin, auditRec: rec, auditKeys: auditKeys,
+		quotas:   quotas,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {

@@ -69,6 +69,10 @@ func (a *App) apply(ctx context.Context, local bool, events ...event.Event) {
 			a.Limiter.Invalidate()
 			continue
 		}
+		if e.Kind == event.KindQuotasChanged {
+			a.quotas.Invalidate(e.Tenant)
+			continue
+		}
 		changes = append(changes, policy.ChangesOf(e)...)
 		a.Credentials.Apply(e)
 	}
@@ -77,4 +81,12 @@ func (a *App) apply(ctx context.Context, local bool, events ...event.Event) {
 	} else {
 		a.Policy.Engine().Announce(changes...)
 	}
+}
+
+// busOf publishes on a's bus, which is opened after what publishes on it
+// is built; nothing publishes before New returns.
+type busOf struct{ a *App }
+
+func (b busOf) Publish(ctx context.Context, subject string, data []byte) error {
+	return b.a.bus.Publish(ctx, subject, data)
 }

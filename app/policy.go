@@ -26,8 +26,8 @@ type pdp struct {
 
 // openPolicy builds the policy decision point over the store. rights tells
 // it who may ask; notify tells other replicas of policy changes; rec takes
-// the decisions to the audit log.
-func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *audit.Recorder, metrics *httpapi.Metrics, log *slog.Logger, notify event.Notifier) (pdp, error) {
+// the decisions to the audit log; quotas gives them context.quota.
+func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *audit.Recorder, metrics *httpapi.Metrics, log *slog.Logger, notify event.Notifier, quotas policy.QuotaSource) (pdp, error) {
 	var extension []byte
 	if cfg.PolicySchemaExtension != "" {
 		var err error
@@ -53,7 +53,7 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *au
 	}
 	engine := policy.NewEngine(policy.EngineDeps{
 		Source: policy.StoreSource{Identity: st, Policies: st}, Compiler: compiler,
-		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Metrics: metrics, Log: log,
+		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Metrics: metrics, Log: log, Quotas: quotas,
 	}, policy.EngineOptions{
 		SnapshotTTL: cfg.PolicySnapshotTTL, MaxStaleness: cfg.PolicyMaxStaleness, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})

@@ -72,6 +72,10 @@ const (
 	// ActionWebhookDisable is Tollgate disabling an endpoint that kept
 	// failing (the worker, not a person).
 	ActionWebhookDisable = "webhook.disable"
+	ActionQuotaPut       = "usage.quota_put"
+	// ActionQuotaThreshold: a quota's 80 % or 100 % was reached (the
+	// event usage.quota.threshold announces it).
+	ActionQuotaThreshold = "usage.quota_threshold"
 )
 
 // Event is one security-relevant act. The chain fields (Seq, PrevHash,

@@ -46,6 +46,9 @@ const (
 	// decision points re-read what changed; an event without Tenant (from
 	// an older replica) means the tenant may have changed whole.
 	KindPolicyChanged = "policy_changed"
+	// KindQuotasChanged: ID is a tenant id whose usage quotas changed;
+	// quota caches read them again.
+	KindQuotasChanged = "quotas_changed"
 )
 
 // Event is one change that credential caches must apply.
@@ -78,7 +81,7 @@ func Decode(data []byte) (Event, error) {
 	}
 	switch e.Kind {
 	case KindCredentialRevoked, KindActorChanged, KindActorDisabled, KindActorEnabled,
-		KindTenantSuspended, KindTenantActivated, KindCredentialChanged, KindTenantLimitsChanged, KindPolicyChanged:
+		KindTenantSuspended, KindTenantActivated, KindCredentialChanged, KindTenantLimitsChanged, KindPolicyChanged, KindQuotasChanged:
 	default:
 		return Event{}, fmt.Errorf("unknown credential event kind %q", e.Kind)
 	}

@@ -153,6 +153,9 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"delete it", func() response {
 				return ts.do("DELETE", "/v1/tenants/"+A+"/webhooks/"+hookID, w.ownerTok, nil)
 			}, 204, in(A), audit.ActionWebhookDelete, "webhook", func() string { return hookID }, w.owner, "url", "https://hooks.example.com/in"},
+			{"change the tenant's usage quotas", func() response {
+				return ts.do("PUT", "/v1/tenants/"+A+"/quotas", rootTok, map[string]any{"quotas": []any{map[string]any{"meter": "tool_runs", "limit": 100}}})
+			}, 200, in(A), audit.ActionQuotaPut, "tenant", in(A), root, "quotas", "tool_runs/tenant=100"},
 			{"sign out", func() response {
 				return ts.do("POST", "/v1/auth/logout", w.adminTok, nil)
 			}, 204, in(A), audit.ActionSessionLogout, "session", nil, w.admin, "reason", "logout"},

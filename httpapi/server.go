@@ -278,6 +278,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/usage/summary", authed, s.usageSummary},
 		{"GET", "/v1/usage/export", authed, s.exportUsage},
 		{"GET", "/v1/usage/stream", authed, s.streamUsage},
+		{"GET", "/v1/tenants/{id}/quotas", authed, s.getQuotas},
+		{"PUT", "/v1/tenants/{id}/quotas", authed, s.putQuotas},
 
 		{"POST", "/v1/tenants/{id}/webhooks", authed, s.createWebhook},
 		{"GET", "/v1/tenants/{id}/webhooks", authed, s.listWebhooks},

@@ -65,18 +65,27 @@ func benchEngine(b *testing.B, src policy.Source) *policy.Engine {
 // defaults and the tenant's 20 policies are evaluated). It reports the p50
 // of single decisions timed one by one.
 func BenchmarkDecision(b *testing.B) {
-	src := benchTenants(b)
-	e := benchEngine(b, src)
+	benchDecisions(b, benchEngine(b, benchTenants(b)), "SEND_MESSAGE")
+}
+
+type benchRequest struct {
+	tenant string
+	req    policy.Request
+}
+
+// benchDecisions times action by members of the bench tenants on their
+// channels (SEND_MESSAGE) or tools (EXECUTE_TOOL), every decision a permit.
+func benchDecisions(b *testing.B, e *policy.Engine, action string) {
 	ctx := context.Background()
-	reqs := make([]struct {
-		tenant string
-		req    policy.Request
-	}, 1000)
+	reqs := make([]benchRequest, 1000)
 	for i := range reqs {
 		t, c, u := i%100, (i/100)%10, i%10
 		reqs[i].tenant = fmt.Sprintf("t%03d", t)
-		reqs[i].req = policy.Request{Principal: fmt.Sprintf("user:%d-%d", t, c*10+u), Action: "SEND_MESSAGE",
+		reqs[i].req = policy.Request{Principal: fmt.Sprintf("user:%d-%d", t, c*10+u), Action: action,
 			Resource: policy.ResourceRef{Type: "channel", ID: fmt.Sprintf("ch-%d", c)}}
+		if action == "EXECUTE_TOOL" {
+			reqs[i].req.Resource = policy.ResourceRef{Type: "tool", ID: fmt.Sprintf("tool-%d", c)}
+		}
 		if d := e.Authorize(ctx, reqs[i].tenant, reqs[i].req); !d.Permitted() {
 			b.Fatalf("warm-up %d: %+v", i, d)
 		}

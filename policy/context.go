@@ -19,6 +19,15 @@ const (
 	contextNow        = "now"
 )
 
+// tollgateSet reports whether Tollgate sets the context attribute k.
+func tollgateSet(k string) bool {
+	switch k {
+	case contextTenant, contextOnBehalfOf, contextNow, contextQuota:
+		return true
+	}
+	return false
+}
+
 // callerContext adds the caller's context attributes to out, each checked
 // against the action's context in the schema: known, of its type, and
 // every required one present (out already holds Tollgate's own). Errors
@@ -35,8 +44,7 @@ func (s *Schema) callerContext(action cedar.EntityUID, in map[string]any, out ce
 	slices.Sort(keys)
 	for _, k := range keys {
 		field := "context." + truncate(k)
-		switch k {
-		case contextTenant, contextOnBehalfOf, contextNow:
+		if tollgateSet(k) {
 			return invalidf(field, "%s is set by Tollgate, not by the caller", field)
 		}
 		attr, ok := at.Context[cedar.String(k)]
@@ -61,8 +69,7 @@ func (s *Schema) callerContext(action cedar.EntityUID, in map[string]any, out ce
 func callerAttrs(rec resolved.RecordType) string {
 	var out []string
 	for k := range rec {
-		switch k {
-		case contextTenant, contextOnBehalfOf, contextNow:
+		if tollgateSet(string(k)) {
 			continue
 		}
 		out = append(out, string(k))

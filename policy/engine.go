@@ -48,8 +48,11 @@ type EngineDeps struct {
 	EvaluationError func(policyID string)
 	// Metrics is told of every decision and snapshot; may be nil.
 	Metrics EngineMetrics
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Quotas gives decisions the tenant's consumption against its quotas
+	// (context.quota); nil leaves it out.
+	Quotas QuotaSource
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // EngineOptions tune an Engine.
@@ -187,7 +190,12 @@ func (e *Engine) record(ctx context.Context, tenantID string, req Request, d Dec
 // adds to the snapshot.
 func (e *Engine) decide(ctx context.Context, snap *snapshot, req Request) Decision {
 	d := Decision{DecisionID: ids.New(), PolicyVersion: snap.version}
-	creq, getter, err := e.translate(snap, req)
+	creq, getter, err := e.translate(ctx, snap, req)
+	if errors.Is(err, errQuotaUnavailable) {
+		d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonUnavailable}, []string{"the tenant's consumption against its quotas could not be read"}
+		e.d.Log.ErrorContext(ctx, "reading quota consumption failed; the decision is a deny", "tenant_id", snap.tenantID, "err", err)
+		return d
+	}
 	if err != nil {
 		d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonInvalidRequest}, []string{faultDetail(err)}
 		return d

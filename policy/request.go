@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,10 @@ import (
 
 	"github.com/tollgate/tollgate/fault"
 )
+
+// errQuotaUnavailable marks a failure to read quota consumption, which
+// denies as unavailable, not as an invalid request.
+var errQuotaUnavailable = errors.New("quota consumption unavailable")
 
 // MaxRequestEntities bounds the extra entities one request may carry.
 const MaxRequestEntities = 100
@@ -62,7 +67,7 @@ func visitor(uid cedar.EntityUID, actorID string) cedar.Entity {
 }
 
 // translate turns req into a Cedar request over snap.
-func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay, error) {
+func (e *Engine) translate(ctx context.Context, snap *snapshot, req Request) (cedar.Request, *overlay, error) {
 	sc := snap.schema
 	o := &overlay{base: snap}
 	principal, err := actorUID(req.Principal)
@@ -108,7 +113,11 @@ func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay
 		ent.Parents = cedar.NewEntityUIDSet(append(ent.Parents.Slice(), snap.tenant)...)
 		o.extra = append(o.extra, ent)
 	}
-	ctx := cedar.RecordMap{contextTenant: snap.tenant, contextNow: cedar.NewDatetime(e.d.Now())}
+	now := e.d.Now()
+	cctx := cedar.RecordMap{contextTenant: snap.tenant, contextNow: cedar.NewDatetime(now)}
+	if err := e.quotaContext(ctx, snap.tenantID, req.Principal, now, cctx); err != nil {
+		return cedar.Request{}, nil, fmt.Errorf("%w: %w", errQuotaUnavailable, err)
+	}
 	if req.OnBehalfOf != "" {
 		human, err := actorUID(req.OnBehalfOf)
 		if err != nil || human.Type != typeUser {
@@ -117,12 +126,12 @@ func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay
 		if !o.has(human) {
 			o.extra = append(o.extra, visitor(human, req.OnBehalfOf))
 		}
-		ctx[contextOnBehalfOf] = human
+		cctx[contextOnBehalfOf] = human
 	}
-	if err := sc.callerContext(action, req.Context, ctx); err != nil {
+	if err := sc.callerContext(action, req.Context, cctx); err != nil {
 		return cedar.Request{}, nil, err
 	}
-	return cedar.Request{Principal: principal, Action: action, Resource: resource, Context: cedar.NewRecord(ctx)}, o, nil
+	return cedar.Request{Principal: principal, Action: action, Resource: resource, Context: cedar.NewRecord(cctx)}, o, nil
 }
 
 // fieldPrefix qualifies an Invalid fault's field.

@@ -60,6 +60,7 @@ import (
 //	    on_behalf_of: "user:93"     # optional
 //	    context: {ip: 10.0.0.1}     # optional
 //	    entities: []                # optional extra resources, as in tenant.resources
+//	    quota: {over: [tool_runs]}  # optional: the tenant has quotas, standing so
 //	    decision: permit            # permit or deny
 //	    reasons: [channel_member]   # optional; when given, must equal exactly
 //
@@ -130,6 +131,9 @@ type SuiteCase struct {
 	OnBehalfOf string          `json:"on_behalf_of" yaml:"on_behalf_of"`
 	Context    map[string]any  `json:"context" yaml:"context"`
 	Entities   []SuiteResource `json:"entities" yaml:"entities"`
+	// Quota, when set, makes the tenant one with quotas whose consumption
+	// stands so (context.quota).
+	Quota *SuiteQuota `json:"quota" yaml:"quota"`
 	// Decision is "permit" or "deny".
 	Decision string `json:"decision" yaml:"decision"`
 	// Reasons, when given, must equal the decision's reasons exactly, in
@@ -138,6 +142,20 @@ type SuiteCase struct {
 
 	// Line is where the case starts in its file (0 when unknown: JSON).
 	Line int `json:"-" yaml:"-"`
+}
+
+// SuiteQuota is a case's context.quota: the meters at or over their limit
+// and those at or over 80 % of it.
+type SuiteQuota struct {
+	Over []string `json:"over" yaml:"over"`
+	Near []string `json:"near" yaml:"near"`
+}
+
+// caseQuota answers the quota state of the case being run.
+type caseQuota struct{ state *QuotaState }
+
+func (q *caseQuota) QuotaState(context.Context, string, string, time.Time) (*QuotaState, error) {
+	return q.state, nil
 }
 
 // CaseResult is the outcome of one case.
@@ -706,9 +724,14 @@ func (s *Suite) Run(ctx context.Context, c *Compiler) (SuiteResult, error) {
 	if err != nil {
 		return SuiteResult{}, err
 	}
-	e := NewEngine(EngineDeps{Source: fixedSource{td}, Compiler: c}, EngineOptions{})
+	quotas := &caseQuota{}
+	e := NewEngine(EngineDeps{Source: fixedSource{td}, Compiler: c, Quotas: quotas}, EngineOptions{})
 	res := SuiteResult{File: s.File, Cases: make([]CaseResult, 0, len(s.Cases))}
 	for _, sc := range s.Cases {
+		quotas.state = nil
+		if sc.Quota != nil {
+			quotas.state = NewQuotaState(sc.Quota.Over, sc.Quota.Near)
+		}
 		req := Request{Principal: sc.Principal, Action: sc.Action, Resource: ResourceRef(sc.Resource),
 			OnBehalfOf: sc.OnBehalfOf, Context: sc.Context}
 		for _, x := range sc.Entities {

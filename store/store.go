@@ -33,6 +33,7 @@ type Store interface {
 	audit.Store
 	usage.Store
 	webhook.Store
+	usage.QuotaStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -32,4 +32,9 @@ const (
 	// The tenant, or the server, has the most live usage streams open at
 	// once.
 	CodeStreamsExhausted fault.Code = "usage_streams_exhausted"
+	// A quota is malformed: a limit that is not a positive whole number, a
+	// bad actor id, a duplicate, or too many quotas; Field names it.
+	CodeInvalidQuota fault.Code = "usage_quota_invalid"
+	// A tenant's quotas are shown to its admins and platform admins only.
+	CodeQuotasAdminRequired fault.Code = "usage_quotas_admin_required"
 )

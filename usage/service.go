@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/event"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/policy"
@@ -22,12 +23,23 @@ type Authorizer interface {
 
 // Service records and reads usage.
 type Service struct {
-	store  Store
-	meters *Meters
-	authz  Authorizer
-	skew   time.Duration
-	now    func() time.Time
-	live   *live
+	store   Store
+	meters  *Meters
+	authz   Authorizer
+	skew    time.Duration
+	now     func() time.Time
+	live    *live
+	quotas  QuotaStore
+	tenants Tenants
+	notify  event.Notifier
+}
+
+// Tenants is what quotas ask about tenants and their admins
+// (identity.Service).
+type Tenants interface {
+	// GetTenant fails unless c may read the tenant.
+	GetTenant(ctx context.Context, c identity.Caller, tenantID string) (identity.TenantMembership, error)
+	IsPlatformAdmin(ctx context.Context, c identity.Caller) bool
 }
 
 // Deps are what a Service is built from.
@@ -39,6 +51,12 @@ type Deps struct {
 	Authorizer Authorizer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Quotas keeps tenants' quotas; nil is Store when it does.
+	Quotas QuotaStore
+	// Tenants answers who may read and change quotas; nil refuses them.
+	Tenants Tenants
+	// Notify tells every replica's quota cache of a change; may be nil.
+	Notify event.Notifier
 	// Log receives what an operator must see (live streams' failed
 	// reads); nil discards it.
 	Log *slog.Logger
@@ -71,8 +89,11 @@ func NewService(d Deps, opts Options) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Quotas == nil {
+		d.Quotas, _ = d.Store.(QuotaStore)
+	}
 	return &Service{store: d.Store, meters: d.Meters, authz: d.Authorizer, skew: opts.MaxFutureSkew, now: d.Now,
-		live: newLive(d.Store, opts.Streams, d.Now, d.Log)}
+		live: newLive(d.Store, opts.Streams, d.Now, d.Log), quotas: d.Quotas, tenants: d.Tenants, notify: d.Notify}
 }
 
 // Meters returns the meters in force.

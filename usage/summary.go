@@ -12,6 +12,9 @@ type MeterTotal struct {
 	Meter       string      `json:"meter"`
 	Aggregation Aggregation `json:"aggregation"`
 	Value       float64     `json:"value"`
+	// Limit is the meter's quota: the tenant's, or Subject's own when it
+	// has one; absent without a quota.
+	Limit *float64 `json:"limit,omitempty"`
 }
 
 // Summary is a tenant's (or one actor's) usage of the billing period so
@@ -35,6 +38,10 @@ func (s *Service) Summary(ctx context.Context, ac identity.ActorContext, tenantI
 	}
 	now := s.now().UTC()
 	p := PeriodOf(now)
+	limits, err := s.limits(ctx, tenantID, subject)
+	if err != nil {
+		return Summary{}, err
+	}
 	meters := s.meters.All(tenantID)
 	out := Summary{TenantID: tenantID, Subject: subject, Period: p, AsOf: now, Meters: make([]MeterTotal, 0, len(meters))}
 	for _, m := range meters {
@@ -42,7 +49,11 @@ func (s *Service) Summary(ctx context.Context, ac identity.ActorContext, tenantI
 		if err != nil {
 			return Summary{}, err
 		}
-		out.Meters = append(out.Meters, MeterTotal{Meter: m.Name, Aggregation: m.Aggregation, Value: v})
+		mt := MeterTotal{Meter: m.Name, Aggregation: m.Aggregation, Value: v}
+		if l, ok := limits[m.Name]; ok {
+			mt.Limit = &l
+		}
+		out.Meters = append(out.Meters, mt)
 	}
 	return out, nil
 }
@@ -61,4 +72,29 @@ func periodTotal(ctx context.Context, st Store, tenantID string, m Meter, p Peri
 		return 0, err
 	}
 	return rows[0].Value, nil
+}
+
+// limits maps each meter with a quota binding subject's usage (the
+// tenant's when subject is "") to its limit: subject's own quota over the
+// tenant's.
+func (s *Service) limits(ctx context.Context, tenantID, subject string) (map[string]float64, error) {
+	if s.quotas == nil {
+		return nil, nil
+	}
+	qs, err := s.quotas.TenantQuotas(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, q := range qs.Quotas {
+		if q.Actor == "" && subject == "" {
+			out[q.Meter] = q.Limit
+		}
+	}
+	for _, q := range qs.Quotas {
+		if q.Actor != "" && q.Actor == subject {
+			out[q.Meter] = q.Limit
+		}
+	}
+	return out, nil
 }

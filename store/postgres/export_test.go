@@ -8,3 +8,12 @@ func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
 	_, err := s.migrations.DownTo(ctx, version)
 	return err
 }
+
+// MigrationVersions lists the versions of the migrations, ascending.
+func (s *Store) MigrationVersions() []int64 {
+	var out []int64
+	for _, src := range s.migrations.ListSources() {
+		out = append(out, src.Version)
+	}
+	return out
+}

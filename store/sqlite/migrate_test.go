@@ -38,9 +38,14 @@ func TestMigrationsDownUp(t *testing.T) {
 	must(s.PutResources(ctx, "t1", []policy.Resource{{Type: "channel", ID: "c1", Attrs: map[string]any{"n": 1}, UpdatedAt: now}}))
 	must(s.AddPolicySet(ctx, policy.PolicySet{TenantID: "t1", Text: "permit (principal, action, resource);", CreatedAt: now}, 0))
 
-	_, latest, err := s.MigrationStatus(ctx)
-	must(err)
-	for v := latest - 1; v >= 0; v-- {
+	// Step down through the migrations that exist: numbers may be skipped
+	// (reserved by a branch not merged yet).
+	sources := s.migrations.ListSources()
+	for i := len(sources) - 1; i >= 0; i-- {
+		v := int64(0)
+		if i > 0 {
+			v = sources[i-1].Version
+		}
 		if _, err := s.migrations.DownTo(ctx, v); err != nil {
 			t.Fatalf("down to %d: %v", v, err)
 		}

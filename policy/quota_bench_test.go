@@ -1,0 +1,66 @@
+package policy_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/policy"
+	"github.com/tollgate/tollgate/usage"
+)
+
+// benchTotals answers every total with 1 and every tenant's quotas with
+// quotas: in memory, since a quota-aware decision reads neither (the
+// cache refreshes a tenant once a second).
+type benchTotals struct {
+	usage.Store
+	quotas []usage.Quota
+}
+
+func (benchTotals) ReadUsage(_ context.Context, q usage.StoreQuery) ([]usage.Partial, error) {
+	return []usage.Partial{{Window: q.FromMinute, Value: 1}}, nil
+}
+
+func (s benchTotals) TenantQuotas(_ context.Context, tenantID string) (usage.Quotas, error) {
+	return usage.Quotas{TenantID: tenantID, Quotas: s.quotas}, nil
+}
+
+func (benchTotals) SetTenantQuotas(context.Context, usage.Quotas) error { return nil }
+
+func (benchTotals) ClaimQuotaThreshold(context.Context, usage.Crossing) (bool, error) {
+	return false, nil
+}
+
+// quotaEngine is benchEngine deciding with a quota cache over totals.
+func quotaEngine(b *testing.B, totals benchTotals) *policy.Engine {
+	b.Helper()
+	c, err := policy.NewCompiler()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cache := usage.NewQuotaCache(usage.QuotaCacheDeps{Store: totals, Quotas: totals}, usage.QuotaCacheOptions{})
+	return policy.NewEngine(policy.EngineDeps{Source: benchTenants(b), Compiler: c, Quotas: cache}, policy.EngineOptions{SnapshotTTL: time.Hour})
+}
+
+// BenchmarkDecisionQuotas is BenchmarkDecision with the quota cache wired
+// in: "none", no tenant has quotas; "aware", every tenant has two quotas
+// (one tenant-wide, one of an actor) under their limits, so every
+// decision carries context.quota. Tool runs are decided too, where the
+// quota_exceeded forbid is evaluated.
+func BenchmarkDecisionQuotas(b *testing.B) {
+	aware := benchTotals{quotas: []usage.Quota{{Meter: "tool_runs", Limit: 1000}, {Meter: "tool_runs", Actor: "user:0-1", Limit: 10}}}
+	for _, c := range []struct {
+		name   string
+		action string
+		e      func(b *testing.B) *policy.Engine
+	}{
+		{"send/plain", "SEND_MESSAGE", func(b *testing.B) *policy.Engine { return benchEngine(b, benchTenants(b)) }},
+		{"send/none", "SEND_MESSAGE", func(b *testing.B) *policy.Engine { return quotaEngine(b, benchTotals{}) }},
+		{"send/aware", "SEND_MESSAGE", func(b *testing.B) *policy.Engine { return quotaEngine(b, aware) }},
+		{"tool/plain", "EXECUTE_TOOL", func(b *testing.B) *policy.Engine { return benchEngine(b, benchTenants(b)) }},
+		{"tool/none", "EXECUTE_TOOL", func(b *testing.B) *policy.Engine { return quotaEngine(b, benchTotals{}) }},
+		{"tool/aware", "EXECUTE_TOOL", func(b *testing.B) *policy.Engine { return quotaEngine(b, aware) }},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchDecisions(b, c.e(b), c.action) })
+	}
+}

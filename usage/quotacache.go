@@ -1,0 +1,289 @@
+package usage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tollgate/tollgate/audit"
+	"github.com/tollgate/tollgate/policy"
+)
+
+// SubjectQuotaThreshold is the bus subject of threshold announcements
+// (docs/usage.md describes the payload, a Crossing in JSON).
+const SubjectQuotaThreshold = "usage.quota.threshold"
+
+// Publisher is the bus, as QuotaCache announces on it.
+type Publisher interface {
+	Publish(ctx context.Context, subject string, data []byte) error
+}
+
+// QuotaCacheOptions tune a QuotaCache.
+type QuotaCacheOptions struct {
+	// MaxAge is the oldest consumption a decision sees (default 1 s): a
+	// tenant's totals older than it are read again before the decision.
+	MaxAge time.Duration
+	// NoQuotasTTL is how long a tenant is known to have no quotas before
+	// it is asked again (default 1 minute); a change of quotas drops it at
+	// once (Invalidate), so this only bounds a lost bus event.
+	NoQuotasTTL time.Duration
+	// MaxTenants bounds the tenants held (default 10,000).
+	MaxTenants int
+}
+
+// QuotaCache keeps, per replica, each quota'd tenant's consumption of the
+// current period, read from the store at most once per MaxAge and only
+// for tenants being decided for; decisions read it from memory
+// (policy.QuotaSource). Reading totals, it announces the thresholds they
+// crossed.
+type QuotaCache struct {
+	store  Store
+	quotas QuotaStore
+	meters *Meters
+	bus    Publisher
+	log    *slog.Logger
+	now    func() time.Time
+	opts   QuotaCacheOptions
+	flight singleflight.Group
+
+	// gen counts Invalidate calls, so that a refresh that read before a
+	// change does not keep what it read.
+	gen atomic.Uint64
+
+	mu      sync.RWMutex
+	tenants map[string]*quotaEntry
+}
+
+// quotaEntry is one tenant's quotas and where they stood at readAt.
+type quotaEntry struct {
+	readAt time.Time
+	// until is when the entry must be read again: MaxAge after readAt
+	// (NoQuotasTTL when none), and at the latest at the period's end.
+	until  time.Time
+	period Period
+	// none: the tenant has no quotas.
+	none   bool
+	tenant *policy.QuotaState
+	// actors holds the state of each actor with quotas of its own,
+	// merged with the tenant's.
+	actors map[string]*policy.QuotaState
+	// announced are the crossings of period already claimed.
+	announced map[crossingKey]bool
+}
+
+type crossingKey struct {
+	meter, actor string
+	threshold    int
+}
+
+// QuotaCacheDeps are what a QuotaCache reads and announces with.
+type QuotaCacheDeps struct {
+	Store  Store
+	Quotas QuotaStore
+	// Meters default to ShippedMeters.
+	Meters *Meters
+	// Bus receives usage.quota.threshold; nil announces nothing on it
+	// (the audit event is still written).
+	Bus Publisher
+	Log *slog.Logger
+	Now func() time.Time
+}
+
+// NewQuotaCache returns an empty cache.
+func NewQuotaCache(d QuotaCacheDeps, opts QuotaCacheOptions) *QuotaCache {
+	if d.Meters == nil {
+		d.Meters = ShippedMeters()
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = time.Second
+	}
+	if opts.NoQuotasTTL <= 0 {
+		opts.NoQuotasTTL = time.Minute
+	}
+	if opts.MaxTenants <= 0 {
+		opts.MaxTenants = 10_000
+	}
+	return &QuotaCache{store: d.Store, quotas: d.Quotas, meters: d.Meters, bus: d.Bus, log: d.Log, now: d.Now,
+		opts: opts, tenants: map[string]*quotaEntry{}}
+}
+
+// QuotaState implements policy.QuotaSource.
+func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, now time.Time) (*policy.QuotaState, error) {
+	c.mu.RLock()
+	e := c.tenants[tenantID]
+	c.mu.RUnlock()
+	if e == nil || !now.Before(e.until) {
+		var err error
+		if e, err = c.refresh(ctx, tenantID); err != nil {
+			return nil, err
+		}
+	}
+	if e.none {
+		return nil, nil
+	}
+	if st, ok := e.actors[actorID]; ok {
+		return st, nil
+	}
+	return e.tenant, nil
+}
+
+// Invalidate drops what is held of tenantID, whose quotas changed.
+func (c *QuotaCache) Invalidate(tenantID string) {
+	c.mu.Lock()
+	c.gen.Add(1)
+	delete(c.tenants, tenantID)
+	c.mu.Unlock()
+}
+
+// refreshTimeout bounds one refresh of a tenant.
+const refreshTimeout = 5 * time.Second
+
+// refresh reads tenantID's quotas and totals once for every decision
+// waiting on them. The read runs on a context of its own: it is shared by
+// every waiting decision, and the audit events of a crossing must not
+// pick up the origin or the pending events of the request that happened
+// to start it. A decision whose ctx ends stops waiting.
+func (c *QuotaCache) refresh(ctx context.Context, tenantID string) (*quotaEntry, error) {
+	ch := c.flight.DoChan(tenantID, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+		defer cancel()
+		c.mu.RLock()
+		prev := c.tenants[tenantID]
+		gen := c.gen.Load()
+		c.mu.RUnlock()
+		e, err := c.read(rctx, tenantID, prev)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.gen.Load() != gen {
+			// Quotas changed while they were read: serve this once,
+			// read again next time.
+			e.until = time.Time{}
+		}
+		if _, ok := c.tenants[tenantID]; !ok && len(c.tenants) >= c.opts.MaxTenants {
+			for k := range c.tenants {
+				// Any one: map order is random.
+				delete(c.tenants, k)
+				break
+			}
+		}
+		c.tenants[tenantID] = e
+		c.mu.Unlock()
+		return e, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*quotaEntry), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// read builds tenantID's entry from the store, announcing the thresholds
+// crossed since prev.
+func (c *QuotaCache) read(ctx context.Context, tenantID string, prev *quotaEntry) (*quotaEntry, error) {
+	now := c.now().UTC()
+	qs, err := c.quotas.TenantQuotas(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	e := &quotaEntry{readAt: now, period: PeriodOf(now), none: len(qs.Quotas) == 0, announced: map[crossingKey]bool{}}
+	if e.none {
+		e.until = now.Add(c.opts.NoQuotasTTL)
+		return e, nil
+	}
+	e.until = now.Add(c.opts.MaxAge)
+	if e.until.After(e.period.End) {
+		e.until = e.period.End
+	}
+	if prev != nil && prev.period.Start.Equal(e.period.Start) {
+		for k := range prev.announced {
+			e.announced[k] = true
+		}
+	}
+	var over, near []string
+	actorOver, actorNear := map[string][]string{}, map[string][]string{}
+	for _, q := range qs.Quotas {
+		m, ok := c.meters.Lookup(tenantID, q.Meter)
+		if !ok {
+			// A meter removed since: its quota binds nothing.
+			continue
+		}
+		used, err := periodTotal(ctx, c.store, tenantID, m, e.period, q.Actor)
+		if err != nil {
+			return nil, err
+		}
+		if q.Actor == "" {
+			over, near = standing(over, near, q, used)
+		} else {
+			actorOver[q.Actor], actorNear[q.Actor] = standing(actorOver[q.Actor], actorNear[q.Actor], q, used)
+		}
+		c.announce(ctx, e, Crossing{TenantID: tenantID, Meter: q.Meter, Actor: q.Actor, Limit: q.Limit, Used: used, Period: e.period, At: now})
+	}
+	e.tenant = policy.NewQuotaState(over, near)
+	e.actors = make(map[string]*policy.QuotaState, len(actorOver))
+	for a := range actorOver {
+		e.actors[a] = policy.NewQuotaState(append(actorOver[a], over...), append(actorNear[a], near...))
+	}
+	return e, nil
+}
+
+// standing adds q's meter to over or near as used stands against it.
+func standing(over, near []string, q Quota, used float64) ([]string, []string) {
+	switch {
+	case used >= q.Limit:
+		over = append(over, q.Meter)
+	case used >= q.Limit*0.8:
+		near = append(near, q.Meter)
+	}
+	return over, near
+}
+
+// announce claims and announces each threshold c reached that is not yet
+// announced this period. A failed claim is tried again at the next
+// refresh; a claim lost to another replica is not announced here.
+func (c *QuotaCache) announce(ctx context.Context, e *quotaEntry, x Crossing) {
+	for _, th := range Thresholds {
+		k := crossingKey{x.Meter, x.Actor, th}
+		if e.announced[k] || x.Used < x.Limit*float64(th)/100 {
+			continue
+		}
+		x.Threshold = th
+		actx := audit.Record(ctx, audit.Event{TenantID: x.TenantID, Action: audit.ActionQuotaThreshold,
+			TargetType: "meter", TargetID: x.Meter, Detail: map[string]string{
+				"actor": x.Actor, "threshold": fmt.Sprint(th), "limit": fmt.Sprint(x.Limit), "used": fmt.Sprint(x.Used),
+				"period_start": x.Period.Start.Format(time.RFC3339)}})
+		claimed, err := c.quotas.ClaimQuotaThreshold(actx, x)
+		if err != nil {
+			c.log.WarnContext(ctx, "recording a quota threshold failed; trying again at the next refresh", "tenant_id", x.TenantID, "meter", x.Meter, "err", err)
+			continue
+		}
+		e.announced[k] = true
+		if !claimed || c.bus == nil {
+			continue
+		}
+		b, err := json.Marshal(x)
+		if err == nil {
+			err = c.bus.Publish(ctx, SubjectQuotaThreshold, b)
+		}
+		if err != nil {
+			c.log.WarnContext(ctx, "publishing usage.quota.threshold failed; the audit event records it", "tenant_id", x.TenantID, "meter", x.Meter, "err", err)
+		}
+	}
+}
