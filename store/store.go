@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
@@ -31,6 +32,7 @@ type Store interface {
 	policy.Store
 	audit.Store
 	usage.Store
+	mail.Store
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

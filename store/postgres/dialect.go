@@ -83,6 +83,10 @@ func (dialect) ListHas(column string) string { return `? = ANY (` + column + `)`
 
 func (dialect) ForUpdate() string { return ` FOR UPDATE` }
 
+// SkipLocked lets each outbox worker claim rows no other replica holds,
+// without waiting on them.
+func (dialect) SkipLocked() string { return ` FOR UPDATE SKIP LOCKED` }
+
 func (dialect) Unavailable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

@@ -50,6 +50,9 @@ func (dialect) ListHas(column string) string {
 // IMMEDIATE, so a write transaction sees no other writer until it ends.
 func (dialect) ForUpdate() string { return "" }
 
+// SkipLocked is empty for the same reason: two claimers never overlap.
+func (dialect) SkipLocked() string { return "" }
+
 func (dialect) Unavailable(err error) bool {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {

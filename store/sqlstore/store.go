@@ -46,6 +46,10 @@ type Dialect interface {
 	// transaction reads, or "" where a write transaction already excludes
 	// every other writer.
 	ForUpdate() string
+	// SkipLocked is the clause that locks the rows a SELECT inside a write
+	// transaction reads and skips those another transaction holds (work
+	// queues: each claimer gets different rows), or "" as for ForUpdate.
+	SkipLocked() string
 	// Unavailable reports errors that say the database cannot answer now
 	// (unreachable, overloaded, shutting down, busy) rather than that the
 	// request was wrong.

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Values", valueTests()},
 		{"Counts", countTests()},
 		{"Usage", usageTests()},
+		{"MailOutbox", mailTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
