@@ -99,9 +99,9 @@ func (s *rsession) Auth(mech string) (sasl.Server, error) {
 }
 
 func (s *rsession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *rsession) Rcpt(to string, _ *smtp.RcptOptions) error  { s.to = append(s.to, to); return nil }
-func (s *rsession) Reset()                                     { s.from, s.to = "", nil }
-func (s *rsession) Logout() error                              { return nil }
+func (s *rsession) Rcpt(to string, _ *smtp.RcptOptions) error   { s.to = append(s.to, to); return nil }
+func (s *rsession) Reset()                                      { s.from, s.to = "", nil }
+func (s *rsession) Logout() error                               { return nil }
 
 func (s *rsession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
