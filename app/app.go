@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/policy"
@@ -55,6 +56,7 @@ type App struct {
 	auditRec    *audit.Recorder
 	auditKeys   *token.Keyring
 	digester    *audit.Digester
+	mailer      *mail.Worker
 	limits      limits
 	log         *slog.Logger
 	metrics     *httpapi.Metrics
@@ -107,8 +109,14 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		QueueSize: cfg.AuditQueueSize, FlushInterval: cfg.AuditFlushInterval, Dropped: metrics.AuditDropped, Log: log,
 	})
 	metrics.RegisterGauge("tollgate_audit_events_queued", "Audit events waiting in the queue to be written.", func() float64 { return float64(rec.Queued()) })
-	idents := identity.NewService(identity.Deps{Store: st, Notify: notify}, identity.Options{
+	templates, mailer, err := openMail(cfg, st, log)
+	if err != nil {
+		rec.Close(ctx)
+		return nil, err
+	}
+	idents := identity.NewService(identity.Deps{Store: st, Notify: notify, Mail: templates}, identity.Options{
 		MaxTenantsPerUser: cfg.MaxTenantsPerUser, MaxAgentsPerTenant: cfg.MaxAgentsPerTenant,
+		InvitationTTL: cfg.InvitationTTL, LinkBase: cfg.EffectiveLinkBaseURL(),
 	})
 	lim, err := openLimiter(ctx, cfg, st, metrics, log, notify)
 	if err != nil {
@@ -122,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	sessions := session.NewService(session.Deps{
 		Sessions: st, Identities: st, Roles: idents, Hasher: hasher, Keys: keys,
 		Throttle: lim.limiter, Revocations: revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: notify,
-		Audit: rec, AuditEmailKey: auditEmailKey(masterKey),
+		Audit: rec, AuditEmailKey: auditEmailKey(masterKey), Invitations: idents,
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})
@@ -170,6 +178,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		APIKeys: apiKeys, Services: services, Limiter: lim.limiter, Policy: pd.service, Usage: usageSvc,
 		cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
 		log: log, metrics: metrics, origin: a.origin, auditRec: rec, auditKeys: auditKeys,
+		mailer:   mailer,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
@@ -234,6 +243,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 		{"recording API key use", touchInterval, a.Credentials.FlushTouches},
 		{"sweeping expired rows", sweepInterval, func(ctx context.Context) error { a.Sweep(ctx); return nil }},
 		{"dropping idle rate-limit counters", time.Minute, a.sweepLimits},
+		{"delivering email", mailInterval, func(ctx context.Context) error { _, err := a.mailer.DeliverDue(ctx); return err }},
 	} {
 		wg.Add(1)
 		go func() {

@@ -227,6 +227,12 @@ func (s *Server) routes() []route {
 		{"PATCH", "/v1/tenants/{id}/members/{actor_id}", authed, s.patchMember},
 		{"DELETE", "/v1/tenants/{id}/members/{actor_id}", authed, s.deleteMember},
 
+		{"POST", "/v1/tenants/{id}/invitations", authed, s.createInvitation},
+		{"GET", "/v1/tenants/{id}/invitations", authed, s.listInvitations},
+		{"DELETE", "/v1/tenants/{id}/invitations/{inv}", authed, s.revokeInvitation},
+		{"POST", "/v1/tenants/{id}/invitations/{inv}/resend", authed, s.resendInvitation},
+		{"POST", "/v1/invitations/accept", signIn, s.acceptInvitation},
+
 		{"GET", "/v1/tenants/{id}/roles", authed, s.listRoles},
 		{"GET", "/v1/tenants/{id}/roles/{name}", authed, s.getRole},
 		{"PUT", "/v1/tenants/{id}/roles/{name}", authed, s.putRole},

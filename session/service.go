@@ -46,6 +46,7 @@ type Service struct {
 	notify      event.Notifier
 	audit       Auditor
 	emailKey    []byte
+	invitations Invitations
 }
 
 // Deps are what a Service is built from.
@@ -70,6 +71,8 @@ type Deps struct {
 	// AuditEmailKey keys EmailHash, which names in the audit log an
 	// address tried without an account; nil leaves the address out.
 	AuditEmailKey []byte
+	// Invitations accepts invitations; nil refuses to.
+	Invitations Invitations
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
@@ -135,7 +138,7 @@ func NewService(d Deps, opts Options) *Service {
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
 		keys: d.Keys, throttle: d.Throttle, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
-		audit: d.Audit, emailKey: d.AuditEmailKey,
+		audit: d.Audit, emailKey: d.AuditEmailKey, invitations: d.Invitations,
 	}
 }
 
