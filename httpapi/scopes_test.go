@@ -55,6 +55,7 @@ type scopeFixture struct {
 	delegated        string // the agent's token for the holder, tenant:read
 	wideKeyID        string // the holder's other key: apikeys:write, members:write, tenant:read
 	agentKeyID       string // the agent's key, as wide
+	invitation       string // a pending invitation to the tenant
 	policyVersion    int
 }
 
@@ -94,6 +95,9 @@ func newScopeFixture(t *testing.T, ts *testServer, n int) *scopeFixture {
 	r := ts.do("PUT", base+"/policies", f.session, map[string]any{"text": ""})
 	expect(t, r, http.StatusOK, "")
 	f.policyVersion = int(r.body["version"].(float64))
+	inv := ts.do("POST", base+"/invitations", f.session, map[string]any{"email": fmt.Sprintf("invitee%d@scopes.example", n), "roles": []string{"member"}})
+	expect(t, inv, http.StatusAccepted, "")
+	f.invitation = inv.str("id")
 	return f
 }
 
@@ -275,6 +279,30 @@ func scopeMatrix() map[string]scopeRow {
 				return tenantPath("/members/"+f.holder.ActorID())(f, c)
 			},
 			want: deniedBut(http.StatusNoContent),
+		},
+		"POST /v1/tenants/{id}/invitations": {
+			req: withBody(tenantPath("/invitations"), func(f *scopeFixture) any {
+				return map[string]any{"email": "someone.new@scopes.example", "roles": []string{"member"}}
+			}),
+			want: deniedBut(http.StatusAccepted),
+		},
+		"DELETE /v1/tenants/{id}/invitations/{inv}": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath("/invitations/"+f.invitation)(f, c)
+			},
+			want: deniedBut(http.StatusNoContent),
+		},
+		"POST /v1/tenants/{id}/invitations/{inv}/resend": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath("/invitations/"+f.invitation+"/resend")(f, c)
+			},
+			want: deniedBut(http.StatusAccepted),
+		},
+		// Joining with an existing account takes the person's own session;
+		// the token (malformed here) decides the rest.
+		"POST /v1/invitations/accept": {
+			req:  at("/v1/invitations/accept", map[string]any{"token": "tginv_not-a-token"}),
+			want: sessionOnly(http.StatusBadRequest),
 		},
 		"PUT /v1/tenants/{id}/roles/{name}":    {req: withBody(tenantPath("/roles/auditor"), fixed(map[string]any{"permissions": []string{}})), want: deniedBut(http.StatusOK)},
 		"DELETE /v1/tenants/{id}/roles/{name}": {req: tenantPath("/roles/spare"), want: deniedBut(http.StatusNoContent)},

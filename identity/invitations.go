@@ -294,19 +294,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, in Acceptance) (Membersh
 	}
 	hash, _ := ParseLinkToken(in.Token, InvitationTokenPrefix, "token", CodeInvalidInvitationToken)
 	m := Membership{TenantID: inv.TenantID, ActorID: u.ActorID(), Roles: inv.Roles, CreatedAt: now, UpdatedAt: now}
-	events := []audit.Event{}
+	// The acceptance is the membership's record (invitation.accept names
+	// the member and roles); a new account is also recorded on the
+	// platform stream, as every user's creation is. The acceptor acts for
+	// themself: a new user has no origin actor yet.
+	events := []audit.Event{{TenantID: inv.TenantID, ActorID: u.ActorID(), Action: audit.ActionInvitationAccept,
+		TargetType: "invitation", TargetID: inv.ID, Detail: map[string]string{"member": u.ActorID(), "roles": audit.List(inv.Roles)}}}
 	if created != nil {
-		events = append(events, audit.Event{Action: audit.ActionUserCreate, TargetType: "user", TargetID: u.ActorID(),
+		events = append(events, audit.Event{ActorID: u.ActorID(), Action: audit.ActionUserCreate, TargetType: "user", TargetID: u.ActorID(),
 			Detail: map[string]string{"platform_admin": "false", "invitation": inv.ID}})
-	}
-	events = append(events,
-		audit.Event{TenantID: inv.TenantID, Action: audit.ActionInvitationAccept, TargetType: "invitation", TargetID: inv.ID,
-			Detail: map[string]string{"member": u.ActorID()}},
-		audit.Event{TenantID: inv.TenantID, Action: audit.ActionMemberAdd, TargetType: "member", TargetID: u.ActorID(),
-			Detail: map[string]string{"roles": audit.List(inv.Roles), "invitation": inv.ID}})
-	// The acceptor acts for themself: a new user has no origin actor yet.
-	for i := range events {
-		events[i].ActorID = u.ActorID()
 	}
 	ctx = audit.Record(ctx, events...)
 	if err := s.store.AcceptInvitation(ctx, hash, created, m); err != nil {
