@@ -131,6 +131,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Sessions: st, Identities: st, Roles: idents, Hasher: hasher, Keys: keys,
 		Throttle: lim.limiter, Revocations: revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: notify,
 		Audit: rec, AuditEmailKey: auditEmailKey(masterKey), Invitations: idents,
+		Passwords: st, Reset: session.ResetOptions{TTL: cfg.PasswordResetTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})
@@ -254,6 +255,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	if a.usageStream != nil {
 		wg.Go(func() { a.usageStream.Run(ctx) })
 	}
+	wg.Go(func() { a.Sessions.RunResets(ctx) })
 	// The digester signs at once and then every audit_digest_interval;
 	// every replica may run it (a second digest of a head is dropped).
 	wg.Add(1)

@@ -156,6 +156,9 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"change the tenant's rate-limit plan", func() response {
 				return ts.do("PUT", "/v1/tenants/"+A+"/rate-limits", rootTok, map[string]any{"limits": map[string]string{"tenant": "500/1m"}})
 			}, 200, in(A), audit.ActionRateLimitPlanChange, "tenant", in(A), root, "limits", "tenant=500/1m"},
+			{"change a password", func() response {
+				return ts.do("POST", "/v1/auth/password/change", w.adminTok, map[string]any{"current_password": testPassword, "new_password": "a different long passphrase 42"})
+			}, 204, in(""), audit.ActionPasswordChange, "user", in(w.admin.ActorID()), w.admin, "", ""},
 			{"sign out", func() response {
 				return ts.do("POST", "/v1/auth/logout", w.adminTok, nil)
 			}, 204, in(A), audit.ActionSessionLogout, "session", nil, w.admin, "reason", "logout"},

@@ -225,6 +225,21 @@ func scopeMatrix() map[string]scopeRow {
 			},
 			want: same(outcome{http.StatusBadRequest, ""}),
 		},
+		"POST /v1/auth/password/forgot": {
+			open: "public: answers every address alike; the link goes to the mailbox, and the request's own credential plays no part",
+			req:  at("/v1/auth/password/forgot", map[string]any{"email": "nobody@scopes.example"}),
+			want: same(outcome{http.StatusAccepted, ""}),
+		},
+		"POST /v1/auth/password/reset": {
+			open: "public: the reset token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/password/reset", map[string]any{"token": "tgpwr_not-a-token", "new_password": "x"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_reset_token"}),
+		},
+		// The current password (wrong here) decides, after the session.
+		"POST /v1/auth/password/change": {
+			req:  at("/v1/auth/password/change", map[string]any{"current_password": "not the password", "new_password": "x"}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusForbidden, "wrong_password"}},
+		},
 		"POST /v1/auth/logout": {req: at("/v1/auth/logout", nil), want: sessionOnly(http.StatusNoContent)},
 		"POST /v1/auth/switch-tenant": {req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 			return scopeRequest{path: "/v1/auth/switch-tenant", body: map[string]any{"tenant_id": f.tenant}}

@@ -194,6 +194,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/auth/me", authed, s.me},
 		{"POST", "/v1/auth/switch-tenant", authed, s.switchTenant},
 		{"POST", "/v1/auth/introspect", authed, s.introspect},
+		{"POST", "/v1/auth/password/forgot", signIn, s.forgotPassword},
+		{"POST", "/v1/auth/password/reset", signIn, s.resetPassword},
+		{"POST", "/v1/auth/password/change", authed, s.changePassword},
 		{"POST", "/oauth/token", tokenGrant, s.oauthToken},
 
 		{"POST", "/v1/api-keys", authed, s.createAPIKey},

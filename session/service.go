@@ -47,6 +47,10 @@ type Service struct {
 	audit       Auditor
 	emailKey    []byte
 	invitations Invitations
+	passwords   PasswordStore
+	reset       ResetOptions
+	// resets queues forgot-password requests for RunResets.
+	resets chan resetJob
 }
 
 // Deps are what a Service is built from.
@@ -73,6 +77,10 @@ type Deps struct {
 	AuditEmailKey []byte
 	// Invitations accepts invitations; nil refuses to.
 	Invitations Invitations
+	// Passwords stores resets and changes; Reset configures the reset
+	// emails.
+	Passwords PasswordStore
+	Reset     ResetOptions
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
@@ -123,6 +131,9 @@ type LoginThrottle interface {
 	LoginSucceeded(ctx context.Context, a ratelimit.LoginAttempt)
 }
 
+// resetQueue bounds the forgot-password requests waiting for RunResets.
+const resetQueue = 256
+
 // NewService wires a Service.
 func NewService(d Deps, opts Options) *Service {
 	if d.Now == nil {
@@ -139,6 +150,7 @@ func NewService(d Deps, opts Options) *Service {
 		keys: d.Keys, throttle: d.Throttle, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
 		audit: d.Audit, emailKey: d.AuditEmailKey, invitations: d.Invitations,
+		passwords: d.Passwords, reset: d.Reset, resets: make(chan resetJob, resetQueue),
 	}
 }
 

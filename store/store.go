@@ -27,6 +27,7 @@ type Store interface {
 	credential.BlockStore
 	credential.RevocationStore
 	session.Store
+	session.PasswordStore
 	token.KeyStore
 	ratelimit.TenantStore
 	policy.Store

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Usage", usageTests()},
 		{"MailOutbox", mailTests()},
 		{"Invitations", invitationTests()},
+		{"Passwords", passwordTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

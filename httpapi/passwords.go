@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"net/http"
+)
+
+type forgotRequest struct {
+	Email string `json:"email"`
+}
+
+// forgotPassword answers 202 for every well-formed address: whether a link
+// was sent is told to the mailbox only.
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
+	var in forgotRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Sessions.ForgotPassword(r.Context(), in.Email); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+type resetRequest struct {
+	Token       string `json:"token"`
+	NewPassword string `json:"new_password"`
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
+	var in resetRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Sessions.ResetPassword(r.Context(), in.Token, in.NewPassword); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type changeRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var in changeRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Sessions.ChangePassword(r.Context(), *actor(r), in.CurrentPassword, in.NewPassword, s.client(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
