@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Throttle: lim.limiter, Revocations: revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: notify,
 		Audit: rec, AuditEmailKey: auditEmailKey(masterKey), Invitations: idents,
 		Passwords: st, Reset: session.ResetOptions{TTL: cfg.PasswordResetTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
+		Signups: st, Signup: session.SignupOptions{Mode: cfg.Signup, TTL: cfg.SignupVerificationTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})

@@ -53,6 +53,7 @@ const (
 	ActionInvitationAccept    = "invitation.accept"
 	ActionPasswordReset       = "password.reset"
 	ActionPasswordResetAsk    = "password.reset_request"
+	ActionSignupRequest       = "user.signup_request"
 	ActionRolePut             = "role.put"
 	ActionRoleDelete          = "role.delete"
 	ActionAgentCreate         = "agent.create"

@@ -127,6 +127,10 @@ type Config struct {
 	LinkBaseURL      string // "" means EffectiveIssuer; see EffectiveLinkBaseURL
 	InvitationTTL    time.Duration
 	PasswordResetTTL time.Duration
+	// Signup is open, invite_only or off; SignupVerificationTTL is how
+	// long its emailed link works.
+	Signup                string
+	SignupVerificationTTL time.Duration
 }
 
 // MasterKeyFileName is the file in the data directory that holds the master

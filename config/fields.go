@@ -298,6 +298,14 @@ var fields = []field{
 		bind: func(c *Config) setting {
 			return durationSetting(&c.PasswordResetTTL, between(5*time.Minute, 24*time.Hour))
 		}},
+	{name: "Signup", key: "signup", def: "off",
+		help: "Self-service sign-up (POST /v1/auth/signup): open (anyone, after verifying their address), invite_only (addresses with a pending invitation) or off; invitations create accounts in every mode",
+		bind: func(c *Config) setting { return enumSetting(&c.Signup, "open", "invite_only", "off") }},
+	{name: "SignupVerificationTTL", key: "signup_verification_ttl", def: "24h",
+		help: "How long a sign-up's verification link works (10m to 168h)",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.SignupVerificationTTL, between(10*time.Minute, 7*24*time.Hour))
+		}},
 }
 
 // fieldsByKey indexes fields by YAML key. It is built once and never modified.

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+
+	"github.com/tollgate/tollgate/session"
 )
 
 type forgotRequest struct {
@@ -54,4 +56,40 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+type signupRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name"`
+}
+
+// signup answers 202 alike whether the address is new or has an account:
+// the email tells the mailbox which.
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
+	var in signupRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Sessions.Signup(r.Context(), session.SignupRequest{Email: in.Email, Password: in.Password, DisplayName: in.DisplayName}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+type verifyRequest struct {
+	Token string `json:"token"`
+}
+
+func (s *Server) verifySignup(w http.ResponseWriter, r *http.Request) error {
+	var in verifyRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := s.Sessions.Verify(r.Context(), in.Token, s.client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tokenJSON(t))
 }

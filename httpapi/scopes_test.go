@@ -240,6 +240,16 @@ func scopeMatrix() map[string]scopeRow {
 			req:  at("/v1/auth/password/change", map[string]any{"current_password": "not the password", "new_password": "x"}),
 			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusForbidden, "wrong_password"}},
 		},
+		"POST /v1/auth/signup": {
+			open: "public: sign-up takes no credential (off by default: the answer does not depend on the caller)",
+			req:  at("/v1/auth/signup", map[string]any{"email": "new@scopes.example", "password": "a long enough passphrase"}),
+			want: same(outcome{http.StatusForbidden, "signup_disabled"}),
+		},
+		"POST /v1/auth/verify": {
+			open: "public: the verification token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/verify", map[string]any{"token": "tgver_not-a-token"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_verification_token"}),
+		},
 		"POST /v1/auth/logout": {req: at("/v1/auth/logout", nil), want: sessionOnly(http.StatusNoContent)},
 		"POST /v1/auth/switch-tenant": {req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 			return scopeRequest{path: "/v1/auth/switch-tenant", body: map[string]any{"tenant_id": f.tenant}}

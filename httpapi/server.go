@@ -197,6 +197,8 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/auth/password/forgot", signIn, s.forgotPassword},
 		{"POST", "/v1/auth/password/reset", signIn, s.resetPassword},
 		{"POST", "/v1/auth/password/change", authed, s.changePassword},
+		{"POST", "/v1/auth/signup", signIn, s.signup},
+		{"POST", "/v1/auth/verify", signIn, s.verifySignup},
 		{"POST", "/oauth/token", tokenGrant, s.oauthToken},
 
 		{"POST", "/v1/api-keys", authed, s.createAPIKey},

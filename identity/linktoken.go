@@ -16,6 +16,8 @@ const (
 	InvitationTokenPrefix = "tginv_"
 	// ResetTokenPrefix starts password-reset tokens.
 	ResetTokenPrefix = "tgpwr_"
+	// VerifyTokenPrefix starts sign-up verification tokens.
+	VerifyTokenPrefix = "tgver_"
 
 	linkTokenBody = 43
 )

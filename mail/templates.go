@@ -21,10 +21,11 @@ var embedded embed.FS
 const (
 	KindInvitation    = "invitation"
 	KindPasswordReset = "password_reset"
+	KindVerifyEmail   = "verify_email"
 )
 
 // Kinds lists every kind a Templates must render.
-var Kinds = []string{KindInvitation, KindPasswordReset}
+var Kinds = []string{KindInvitation, KindPasswordReset, KindVerifyEmail}
 
 // Templates renders messages: the embedded templates, each replaceable by
 // a file of the same name in an operator's directory.

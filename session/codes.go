@@ -40,3 +40,17 @@ const (
 	// being made; retry with the new one.
 	CodePasswordChanged fault.Code = "password_changed"
 )
+
+// Sign-up.
+const (
+	// CodeSignupDisabled: signup is not open here.
+	CodeSignupDisabled fault.Code = "signup_disabled"
+	// CodeInvalidVerifyToken: the verification token is malformed (400) or
+	// unknown (404).
+	CodeInvalidVerifyToken fault.Code = "invalid_verification_token"
+	// CodeVerifyTokenUsed: the verification link was already used.
+	CodeVerifyTokenUsed fault.Code = "verification_token_used"
+	// CodeVerifyTokenExpired: the verification link is older than
+	// signup_verification_ttl.
+	CodeVerifyTokenExpired fault.Code = "verification_token_expired"
+)

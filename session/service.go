@@ -49,6 +49,8 @@ type Service struct {
 	invitations Invitations
 	passwords   PasswordStore
 	reset       ResetOptions
+	signups     SignupStore
+	signup      SignupOptions
 	// resets queues forgot-password requests for RunResets.
 	resets chan resetJob
 }
@@ -81,6 +83,10 @@ type Deps struct {
 	// emails.
 	Passwords PasswordStore
 	Reset     ResetOptions
+	// Signups stores sign-ups waiting for verification; Signup
+	// configures them.
+	Signups SignupStore
+	Signup  SignupOptions
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
@@ -151,6 +157,7 @@ func NewService(d Deps, opts Options) *Service {
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
 		audit: d.Audit, emailKey: d.AuditEmailKey, invitations: d.Invitations,
 		passwords: d.Passwords, reset: d.Reset, resets: make(chan resetJob, resetQueue),
+		signups: d.Signups, signup: d.Signup,
 	}
 }
 

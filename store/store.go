@@ -28,6 +28,7 @@ type Store interface {
 	credential.RevocationStore
 	session.Store
 	session.PasswordStore
+	session.SignupStore
 	token.KeyStore
 	ratelimit.TenantStore
 	policy.Store

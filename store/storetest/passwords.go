@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/session"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -12,6 +13,7 @@ func passwordTests() []test {
 	return []test{
 		{"ResetOnceBeforeExpiry", testPasswordResetOnceBeforeExpiry},
 		{"ChangeKeepsOneSession", testPasswordChangeKeepsOneSession},
+		{"SignupVerifiedOnce", testSignupVerifiedOnce},
 	}
 }
 
@@ -73,5 +75,36 @@ func testPasswordChangeKeepsOneSession(t *testing.T, s store.Store) {
 	}
 	if sess, _ := s.GetSession(ctx, "s1"); sess.RevokedAt != nil {
 		t.Fatal("the kept session was revoked")
+	}
+}
+
+// testSignupVerifiedOnce: a pending sign-up becomes its user once, before
+// it expires; a taken address makes the verification fail whole.
+func testSignupVerifiedOnce(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p := session.PendingSignup{Email: "n@x.example", PasswordHash: "h", DisplayName: "N", CreatedAt: at(0), ExpiresAt: at(time.Hour)}
+	must(t, s.CreateSignup(ctx, p, tokenHash("v1")))
+	must(t, s.CreateSignup(ctx, p, tokenHash("v2")))
+	if _, err := s.PeekSignup(ctx, tokenHash("v1"), at(time.Hour)); fault.KindOf(err) != fault.Conflict {
+		t.Fatalf("peek at expiry: %v", err)
+	}
+	got, err := s.PeekSignup(ctx, tokenHash("v1"), at(time.Minute))
+	must(t, err)
+	if got.Email != "n@x.example" || got.PasswordHash != "h" || got.DisplayName != "N" {
+		t.Fatalf("peek %+v", got)
+	}
+	must(t, s.CompleteSignup(ctx, tokenHash("v1"), user("u1", "n@x.example"), at(time.Minute)))
+	if err := s.CompleteSignup(ctx, tokenHash("v1"), user("u2", "m@x.example"), at(time.Minute)); fault.KindOf(err) != fault.Conflict {
+		t.Fatalf("second use: %v", err)
+	}
+	// The other link of the same address finds it taken, and stays unused.
+	if err := s.CompleteSignup(ctx, tokenHash("v2"), user("u3", "n@x.example"), at(time.Minute)); fault.KindOf(err) != fault.Conflict {
+		t.Fatalf("taken address: %v", err)
+	}
+	if _, err := s.PeekSignup(ctx, tokenHash("v2"), at(time.Minute)); err != nil {
+		t.Fatalf("a failed verification used the token: %v", err)
+	}
+	if err := s.CompleteSignup(ctx, tokenHash("nope"), user("u4", "o@x.example"), at(0)); fault.KindOf(err) != fault.NotFound {
+		t.Fatalf("unknown token: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
 -- +goose Up
--- The tenant lifecycle: the email outbox, invitations and password-reset
--- tokens. Tokens are stored as their SHA-256 only.
+-- The tenant lifecycle: the email outbox, invitations, password-reset
+-- tokens and sign-ups. Tokens are stored as their SHA-256 only.
 
 CREATE TABLE mail_outbox (
     id              text COLLATE "C" NOT NULL,
@@ -54,7 +54,21 @@ CREATE TABLE password_resets (
 
 CREATE INDEX password_resets_user ON password_resets (user_id);
 
+-- Sign-ups waiting for their address to be verified: the account is
+-- created only then.
+CREATE TABLE signups (
+    token_hash    bytea       NOT NULL,
+    email         text        NOT NULL,
+    password_hash text        NOT NULL,
+    display_name  text        NOT NULL,
+    created_at    timestamptz NOT NULL,
+    expires_at    timestamptz NOT NULL,
+    used_at       timestamptz,
+    CONSTRAINT signups_pkey PRIMARY KEY (token_hash)
+);
+
 -- +goose Down
+DROP TABLE signups;
 DROP TABLE password_resets;
 DROP TABLE invitations;
 DROP TABLE mail_outbox;

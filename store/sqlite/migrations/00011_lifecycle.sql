@@ -1,6 +1,6 @@
 -- +goose Up
--- The tenant lifecycle: the email outbox, invitations and password-reset
--- tokens. Tokens are stored as their SHA-256 only.
+-- The tenant lifecycle: the email outbox, invitations, password-reset
+-- tokens and sign-ups. Tokens are stored as their SHA-256 only.
 
 CREATE TABLE mail_outbox (
     id              TEXT    NOT NULL PRIMARY KEY,
@@ -48,7 +48,20 @@ CREATE TABLE password_resets (
 
 CREATE INDEX password_resets_user ON password_resets (user_id);
 
+-- Sign-ups waiting for their address to be verified: the account is
+-- created only then.
+CREATE TABLE signups (
+    token_hash    BLOB    NOT NULL PRIMARY KEY,
+    email         TEXT    NOT NULL,
+    password_hash TEXT    NOT NULL,
+    display_name  TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    used_at       INTEGER
+) STRICT;
+
 -- +goose Down
+DROP TABLE signups;
 DROP TABLE password_resets;
 DROP TABLE invitations;
 DROP TABLE mail_outbox;
