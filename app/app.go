@@ -164,7 +164,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys, Audit: rec}, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
-	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
+	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
 	api := httpapi.New(httpapi.Deps{
 		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw, Usage: usageSvc,
@@ -173,6 +173,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
+		AccessLog: httpapi.AccessLog{Percent: cfg.AccessLogPercent, Slow: cfg.AccessLogSlow},
 	})
 
 	*a = App{

@@ -58,14 +58,17 @@ func (d auditDecisions) Record(ctx context.Context, r policy.DecisionRecord) {
 	}
 }
 
-// DecisionEvent is the audit event of a PDP decision: the actor (from the
-// request's origin) is who asked, detail.principal whom it was about.
+// DecisionEvent is the audit event of a PDP decision: the actor is who
+// asked, detail.principal whom it was about; the request and trace ids
+// are the asking request's. The rest of the origin (client address,
+// credential) is stamped from the context by the Recorder.
 // Values a client chose that do not fit an identifier field (a resource id
 // with a space, an invalid request's input) go to the detail as text, so
 // that the event is shortened, never dropped.
 func DecisionEvent(r policy.DecisionRecord) audit.Event {
 	e := audit.Event{
 		TenantID: r.TenantID, Time: r.At, Action: audit.ActionDecision, Outcome: audit.Success,
+		ActorID: r.ActorID, RequestID: r.RequestID, TraceID: r.TraceID,
 		Reason: joinFit(r.Decision.Reasons, audit.MaxReason),
 		Detail: map[string]string{
 			"action":         audit.FitText(r.Request.Action, detailText),

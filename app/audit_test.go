@@ -30,6 +30,15 @@ func TestDecisionEvent(t *testing.T) {
 				t.Fatalf("%+v", e)
 			}
 		}},
+		{"named by the asking request", func() policy.DecisionRecord {
+			r := rec(policy.Deny, []string{policy.ReasonDefaultDeny}, policy.ResourceRef{Type: "channel", ID: "c1"})
+			r.RequestID, r.TraceID, r.ActorID = "req-1", "4bf92f3577b34da6a3ce929d0e0e4736", "service:messaging"
+			return r
+		}(), func(t *testing.T, e audit.Event) {
+			if e.RequestID != "req-1" || e.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" || e.ActorID != "service:messaging" || e.TenantID != "t1" {
+				t.Fatalf("%+v", e)
+			}
+		}},
 		{"a deny", rec(policy.Deny, []string{policy.ReasonDefaultDeny}, policy.ResourceRef{Type: "channel", ID: "c1"}), func(t *testing.T, e audit.Event) {
 			if e.Outcome != audit.Denied || e.Reason != policy.ReasonDefaultDeny || e.Action != audit.ActionDecision {
 				t.Fatalf("%+v", e)

@@ -32,7 +32,7 @@ func (a *App) notify(ctx context.Context, events ...event.Event) {
 	}
 	a.apply(ctx, true, events...)
 	if err := event.Publish(context.WithoutCancel(ctx), a.bus, events...); err != nil {
-		a.log.Warn("publishing credential events failed; other replicas catch up by polling", "err", err, "count", len(events))
+		a.log.WarnContext(ctx, "publishing credential events failed; other replicas catch up by polling", "err", err, "count", len(events))
 		for _, e := range events {
 			a.metrics.CredentialEvent(e.Kind, "publish_failed")
 		}

@@ -2,7 +2,9 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/config"
@@ -26,7 +28,14 @@ type pdp struct {
 // it who may ask; notify tells other replicas of policy changes; rec takes
 // the decisions to the audit log.
 func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *audit.Recorder, metrics *httpapi.Metrics, log *slog.Logger, notify event.Notifier) (pdp, error) {
-	compiler, err := policy.NewCompiler()
+	var extension []byte
+	if cfg.PolicySchemaExtension != "" {
+		var err error
+		if extension, err = readBounded(cfg.PolicySchemaExtension, policy.MaxSchemaTextBytes); err != nil {
+			return pdp{}, fmt.Errorf("policy_schema_extension: %w", err)
+		}
+	}
+	compiler, err := policy.NewInstallationCompiler(cfg.PolicySchemaExtension, extension)
 	if err != nil {
 		return pdp{}, fmt.Errorf("loading the policy schema and defaults: %w", err)
 	}
@@ -44,7 +53,7 @@ func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *au
 	}
 	engine := policy.NewEngine(policy.EngineDeps{
 		Source: policy.StoreSource{Identity: st, Policies: st}, Compiler: compiler,
-		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Log: log,
+		Decisions: decisionLog, EvaluationError: metrics.PolicyEvaluationError, Metrics: metrics, Log: log,
 	}, policy.EngineOptions{
 		SnapshotTTL: cfg.PolicySnapshotTTL, MaxStaleness: cfg.PolicyMaxStaleness, PermitSampleRate: float64(cfg.DecisionLogPermitPercent) / 100,
 	})
@@ -66,4 +75,15 @@ func openGateway(cfg config.Config, compiler *policy.Compiler) (*gateway.Table, 
 		return nil, fmt.Errorf("gateway_routes: %w", err)
 	}
 	return t, nil
+}
+
+// readBounded reads at most limit+1 bytes of the file at path: enough for
+// its reader to refuse a file over limit without reading all of it.
+func readBounded(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, int64(limit)+1))
 }

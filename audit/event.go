@@ -68,6 +68,7 @@ const (
 	ActionServiceDelete       = "service.delete"
 	ActionSecretRotate        = "service_secret.rotate"
 	ActionPolicyPut           = "policy.put"
+	ActionSchemaPut           = "schema.put"
 	ActionRegistryPut         = "registry.put"
 	ActionRegistryDelete      = "registry.delete"
 	ActionRateLimitPlanChange = "ratelimit.plan_change"

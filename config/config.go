@@ -44,10 +44,14 @@ type Config struct {
 	// Its format (base64 or hex of 32 bytes) belongs to token.ParseMasterKey,
 	// which is also where it is required on PostgreSQL: Validate does not
 	// demand it, so that "tollgate migrate" can run without the key.
-	MasterKey         string
-	AutoMigrate       bool
-	LogFormat         string // "auto", "json" or "text"
-	LogLevel          string // "debug", "info", "warn" or "error"
+	MasterKey   string
+	AutoMigrate bool
+	LogFormat   string // "auto", "json" or "text"
+	LogLevel    string // "debug", "info", "warn" or "error"
+	// The access log writes every refused, failed or slow request and
+	// AccessLogPercent percent of the others.
+	AccessLogPercent  int
+	AccessLogSlow     time.Duration
 	ShutdownTimeout   time.Duration
 	MaxBodyBytes      int64
 	Issuer            string // "" means derived from Listen; see EffectiveIssuer
@@ -107,6 +111,9 @@ type Config struct {
 	// GatewayRoutes is the route table file of /v1/gateway/auth; ""
 	// disables the endpoint.
 	GatewayRoutes string
+	// PolicySchemaExtension is a Cedar schema fragment file applied to
+	// every tenant's schema, under the tenant's own extension; "" is none.
+	PolicySchemaExtension string
 
 	// Limits on what one user or tenant may create; 0 is no limit.
 	MaxTenantsPerUser     int

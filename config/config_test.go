@@ -63,7 +63,7 @@ func TestDefaults(t *testing.T) {
 	got := Defaults()
 	want := Config{
 		Listen: "127.0.0.1:9200", DataDir: "./tollgate-data", DatabaseURL: "", MasterKey: "",
-		AutoMigrate: true, LogFormat: "auto", LogLevel: "info",
+		AutoMigrate: true, LogFormat: "auto", LogLevel: "info", AccessLogPercent: 5, AccessLogSlow: 100 * time.Millisecond,
 		ShutdownTimeout: 15 * time.Second, MaxBodyBytes: 1048576,
 		Issuer: "", Audience: "tollgate",
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
@@ -129,6 +129,8 @@ func TestValidate(t *testing.T) {
 		{"named limit bad spec", func(c *Config) { c.RateLimits = "a=5/1m, b=0/1m" }, `rate_limits: limit "b": rate must be between 1`},
 		{"gateway routes", func(c *Config) { c.GatewayRoutes = "/etc/tollgate/routes.yaml" }, ""},
 		{"gateway routes with spaces", func(c *Config) { c.GatewayRoutes = " routes.yaml" }, "gateway_routes: must be a file path without surrounding spaces"},
+		{"a schema extension", func(c *Config) { c.PolicySchemaExtension = "/etc/tollgate/schema.cedarschema" }, ""},
+		{"a schema extension with spaces", func(c *Config) { c.PolicySchemaExtension = "schema.cedarschema " }, "policy_schema_extension: must be a file path without surrounding spaces"},
 		{"bad redis url", func(c *Config) { c.RedisURL = "http://x" }, "redis_url: invalid Redis URL"},
 		{"bad redis prefix", func(c *Config) { c.RedisPrefix = "a b" }, "redis_prefix: invalid Redis prefix"},
 		{"zero refresh interval", func(c *Config) { c.KeyRefreshInterval = 0 }, "key_refresh_interval: must be greater than 0"},

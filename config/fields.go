@@ -102,6 +102,12 @@ var fields = []field{
 	{name: "LogLevel", key: "log_level", def: "info",
 		help: "Minimum log level: debug, info, warn or error",
 		bind: func(c *Config) setting { return enumSetting(&c.LogLevel, "debug", "info", "warn", "error") }},
+	{name: "AccessLogPercent", key: "access_log_percent", def: "5",
+		help: "Percentage of fast, successful requests the access log writes at info (0 to 100); refused, failed and slow requests are always written",
+		bind: func(c *Config) setting { return intSetting(&c.AccessLogPercent, between(0, 100)) }},
+	{name: "AccessLogSlow", key: "access_log_slow", def: "100ms",
+		help: "Duration from which a request is slow: the access log always writes it",
+		bind: func(c *Config) setting { return durationSetting(&c.AccessLogSlow, positive) }},
 	{name: "ShutdownTimeout", key: "shutdown_timeout", def: "15s",
 		help: "How long the server waits for in-flight requests when shutting down",
 		bind: func(c *Config) setting { return durationSetting(&c.ShutdownTimeout, atLeast[time.Duration](0)) }},
@@ -255,7 +261,10 @@ var fields = []field{
 		}},
 	{name: "GatewayRoutes", key: "gateway_routes", def: "",
 		help: "Route table file (YAML or JSON) of GET/POST /v1/gateway/auth, mapping a proxied request's method and path to an action and a resource; empty disables the endpoint",
-		bind: func(c *Config) setting { return stringSetting(&c.GatewayRoutes, checkGatewayRoutes) }},
+		bind: func(c *Config) setting { return stringSetting(&c.GatewayRoutes, checkFilePath) }},
+	{name: "PolicySchemaExtension", key: "policy_schema_extension", def: "",
+		help: "Cedar schema fragment file extending every tenant's policy schema (entity types, attributes, actions, context attributes), under each tenant's own extension; empty is none",
+		bind: func(c *Config) setting { return stringSetting(&c.PolicySchemaExtension, checkFilePath) }},
 	{name: "MaxTenantsPerUser", key: "max_tenants_per_user", def: "20",
 		help: "Tenants one user may own when creating another (409 limit_reached past it); 0 means no limit",
 		bind: func(c *Config) setting { return intSetting(&c.MaxTenantsPerUser, atLeast(0)) }},
@@ -538,9 +547,10 @@ func positive(d time.Duration) error {
 	return nil
 }
 
-// checkGatewayRoutes accepts "" or a file path; the file itself is read and
-// validated when the server starts (package gateway).
-func checkGatewayRoutes(s string) error {
+// checkFilePath accepts "" or a file path; the file itself is read and
+// validated when the server starts (gateway_routes by package gateway,
+// policy_schema_extension by package policy).
+func checkFilePath(s string) error {
 	if s != "" && (strings.TrimSpace(s) != s || strings.ContainsRune(s, 0)) {
 		return errors.New("must be a file path without surrounding spaces")
 	}

@@ -143,6 +143,12 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"roll them back", func() response {
 				return ts.do("POST", "/v1/tenants/"+A+"/policies/versions/1/rollback", w.ownerTok, nil)
 			}, 200, in(A), audit.ActionPolicyPut, "policy_set", in("2"), w.owner, "rollback_of", "1"},
+			{"extend the schema", func() response {
+				return ts.do("PUT", "/v1/tenants/"+A+"/schema", w.ownerTok, map[string]any{"text": `entity Channel = { topic?: String };`})
+			}, 200, in(A), audit.ActionSchemaPut, "schema", in("1"), w.owner, "previous_version", "0"},
+			{"roll the schema back", func() response {
+				return ts.do("POST", "/v1/tenants/"+A+"/schema/versions/1/rollback", w.ownerTok, nil)
+			}, 200, in(A), audit.ActionSchemaPut, "schema", in("2"), w.owner, "rollback_of", "1"},
 			{"register a channel", func() response {
 				return ts.do("PUT", "/v1/tenants/"+A+"/resources/channel/the%20lobby", w.ownerTok, map[string]any{})
 			}, 200, in(A), audit.ActionRegistryPut, "resource", in("channel/the%20lobby"), w.owner, "resources", "channel/the lobby"},

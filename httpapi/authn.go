@@ -38,7 +38,8 @@ func (s *Server) authenticate(class ratelimit.Class, next http.Handler) http.Han
 			writeError(w, r, s.Log, err)
 			return
 		}
-		infoFrom(r.Context()).actor = &ac
+		info := infoFrom(r.Context())
+		info.actor, info.tenantID = &ac, ac.TenantID
 		if err := s.limitActor(w, r, &ac); err != nil {
 			writeError(w, r, s.Log, err)
 			return

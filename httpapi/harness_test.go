@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -116,7 +117,13 @@ func forEachBackendWithConfig(t *testing.T, edit func(*config.Config), fn func(t
 // startTestServer runs an app with cfg on st behind an HTTP test server.
 func startTestServer(t testing.TB, st store.Store, cfg config.Config, masterKey []byte) *testServer {
 	t.Helper()
-	a, err := app.New(context.Background(), cfg, st, masterKey, nil)
+	return startLoggingTestServer(t, st, cfg, masterKey, nil)
+}
+
+// startLoggingTestServer is startTestServer with the app logging to log.
+func startLoggingTestServer(t testing.TB, st store.Store, cfg config.Config, masterKey []byte, log *slog.Logger) *testServer {
+	t.Helper()
+	a, err := app.New(context.Background(), cfg, st, masterKey, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +237,28 @@ func (ts *testServer) send(method, path string, h http.Header, body any) respons
 	raw, _ := io.ReadAll(res.Body)
 	out := response{status: res.StatusCode, header: res.Header, raw: raw}
 	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// open sends a request whose answer, when 200, is a stream that does not
+// end: it reads the body only of other answers, and closes the stream.
+func (ts *testServer) open(method, path string, h http.Header) response {
+	ts.t.Helper()
+	req, err := http.NewRequest(method, ts.url+path, nil)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	req.Header = h.Clone()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := response{status: res.StatusCode, header: res.Header}
+	if res.StatusCode != http.StatusOK {
+		out.raw, _ = io.ReadAll(res.Body)
+		_ = json.Unmarshal(out.raw, &out.body)
+	}
 	return out
 }
 

@@ -26,6 +26,7 @@ type Metrics struct {
 	evalErr   *prometheus.CounterVec
 	usage     *prometheus.CounterVec
 	auditDrop *prometheus.CounterVec
+	pdp       pdpMetrics
 }
 
 // NewMetrics registers the HTTP and login collectors plus the Go runtime and
@@ -71,8 +72,10 @@ func NewMetrics() *Metrics {
 		Name: "tollgate_audit_events_dropped_total",
 		Help: "Queued audit events (decisions, sign-ins, token grants) dropped, by reason: queue_full, store_error, invalid, closed.",
 	}, []string{"reason"})
+	m.pdp = newPDPMetrics()
 	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr, m.usage, m.auditDrop,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.pdp.collectors()...)
 	return m
 }
 

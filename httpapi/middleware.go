@@ -25,6 +25,10 @@ type requestInfo struct {
 	traceID string
 	// actor is set by authenticate.
 	actor *identity.ActorContext
+	// tenantID is the tenant the request acts in: the actor's, or for a
+	// service, which has none, the tenant its decision or lookup was
+	// about once that was answered (noteTenant).
+	tenantID string
 }
 
 func infoFrom(ctx context.Context) *requestInfo {
@@ -51,16 +55,44 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// LogHandler wraps a slog.Handler so that every record logged with a request's
-// context carries its request id and trace id.
+// noteTenant names the tenant a service's request acted in, for its log
+// lines; a caller of a tenant of its own keeps it.
+func noteTenant(r *http.Request, tenantID string) {
+	if info := infoFrom(r.Context()); info.tenantID == "" {
+		info.tenantID = tenantID
+	}
+}
+
+// LogHandler wraps a slog.Handler so that every record logged with a
+// request's context carries its request id and trace id and, once
+// authenticate has run, its actor and tenant. A record that names a
+// tenant_id or actor_id of its own (the tenant whose snapshot failed, say)
+// keeps it.
 type LogHandler struct{ slog.Handler }
 
 func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
-	if info := infoFrom(ctx); info != nil {
-		r.AddAttrs(slog.String("request_id", info.id))
-		if info.traceID != "" {
-			r.AddAttrs(slog.String("trace_id", info.traceID))
-		}
+	info := infoFrom(ctx)
+	if info == nil {
+		return h.Handler.Handle(ctx, r)
+	}
+	r.AddAttrs(slog.String("request_id", info.id))
+	if info.traceID != "" {
+		r.AddAttrs(slog.String("trace_id", info.traceID))
+	}
+	if info.actor == nil {
+		return h.Handler.Handle(ctx, r)
+	}
+	ownActor, ownTenant := false, false
+	r.Attrs(func(a slog.Attr) bool {
+		ownActor = ownActor || a.Key == "actor_id"
+		ownTenant = ownTenant || a.Key == "tenant_id"
+		return true
+	})
+	if !ownActor {
+		r.AddAttrs(slog.String("actor_id", info.actor.ActorID))
+	}
+	if !ownTenant && info.tenantID != "" {
+		r.AddAttrs(slog.String("tenant_id", info.tenantID))
 	}
 	return h.Handler.Handle(ctx, r)
 }
@@ -93,7 +125,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // instrument is the outermost layer: request id, trace id, panic recovery,
-// body limit, access log and metrics.
+// body limit, access log and metrics. The requestInfo it puts in the
+// context is filled in by the layers below (authenticate names the
+// actor), so that the access line written here on the way out names them.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -133,9 +167,11 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			s.Metrics.observe(r.Method, route, rec.status, elapsed)
-			s.Log.LogAttrs(ctx, slog.LevelInfo, "request",
-				slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000), slog.String("remote", r.RemoteAddr))
+			if s.opts.AccessLog.writes(rec.status, elapsed) {
+				s.Log.LogAttrs(ctx, slog.LevelInfo, "request",
+					slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+					slog.Int("status", rec.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000), slog.String("remote", r.RemoteAddr))
+			}
 		}()
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {

@@ -108,6 +108,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteTenant(r, in.TenantID)
 	return writeJSON(w, http.StatusOK, decisionOut(d))
 }
 
@@ -138,6 +139,7 @@ func (s *Server) authorizeBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteTenant(r, in.TenantID)
 	out := authorizeBatchResponse{Decisions: make([]decisionJSON, len(ds))}
 	for i, d := range ds {
 		out.Decisions[i] = decisionOut(d)
@@ -172,6 +174,7 @@ func (s *Server) lookupResources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteTenant(r, in.TenantID)
 	if p.IDs == nil {
 		p.IDs = []string{}
 	}

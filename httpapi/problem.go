@@ -30,7 +30,8 @@ type Problem struct {
 	// quota-exceeded problem (draft-ietf-httpapi-ratelimit-headers).
 	ViolatedPolicies []string `json:"violated-policies,omitempty"`
 	// Errors lists every problem of a refused policy text
-	// (invalid_policy), with its position.
+	// (invalid_policy) or schema extension (invalid_schema), with its
+	// position.
 	Errors []policy.Problem `json:"errors,omitempty"`
 	// Dependency names what a failed /readyz probe found down: "store"
 	// or "ratelimit".
@@ -91,6 +92,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	var invalid *policy.InvalidError
 	if errors.As(err, &invalid) {
 		p.Errors = invalid.Problems
+	}
+	var invalidSchema *policy.SchemaInvalidError
+	if errors.As(err, &invalidSchema) {
+		p.Errors = invalidSchema.Problems
 	}
 	if fe.Kind == fault.Internal || fe.Kind == fault.Unavailable {
 		if p.Detail == "" {

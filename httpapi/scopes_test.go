@@ -57,6 +57,7 @@ type scopeFixture struct {
 	agentKeyID       string // the agent's key, as wide
 	invitation       string // a pending invitation to the tenant
 	policyVersion    int
+	schemaVersion    int
 }
 
 // wideScopes are the scopes of the holder's and the agent's wide keys.
@@ -98,6 +99,9 @@ func newScopeFixture(t *testing.T, ts *testServer, n int) *scopeFixture {
 	inv := ts.do("POST", base+"/invitations", f.session, map[string]any{"email": fmt.Sprintf("invitee%d@scopes.example", n), "roles": []string{"member"}})
 	expect(t, inv, http.StatusAccepted, "")
 	f.invitation = inv.str("id")
+	r = ts.do("PUT", base+"/schema", f.session, map[string]any{"text": ""})
+	expect(t, r, http.StatusOK, "")
+	f.schemaVersion = int(r.body["version"].(float64))
 	return f
 }
 
@@ -124,6 +128,9 @@ func (f *scopeFixture) send(ts *testServer, c scopeCaller, method string, req sc
 	case holderSession:
 		h.Set("Authorization", "Bearer "+f.session)
 	}
+	if req.stream {
+		return ts.open(method, req.path, h)
+	}
 	return ts.send(method, req.path, h, req.body)
 }
 
@@ -131,6 +138,9 @@ type scopeRequest struct {
 	path   string
 	body   any
 	header http.Header
+	// stream: the answer, when 200, is a stream that does not end; only
+	// its status is read.
+	stream bool
 }
 
 // outcome is a status and, when not "", a problem code.
@@ -361,6 +371,13 @@ func scopeMatrix() map[string]scopeRow {
 			},
 			want: deniedBut(http.StatusOK),
 		},
+		"PUT /v1/tenants/{id}/schema": {req: withBody(tenantPath("/schema"), fixed(map[string]any{"text": ""})), want: deniedBut(http.StatusOK)},
+		"POST /v1/tenants/{id}/schema/versions/{n}/rollback": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath(fmt.Sprintf("/schema/versions/%d/rollback", f.schemaVersion))(f, c)
+			},
+			want: deniedBut(http.StatusOK),
+		},
 		"POST /v1/policies/validate": {
 			req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 				return scopeRequest{path: "/v1/policies/validate", body: map[string]any{"text": "", "tenant_id": f.tenant}}
@@ -501,6 +518,51 @@ func TestScopesBindOnAuditReads(t *testing.T) {
 			}
 		}
 		n := 1000
+		for route, row := range matrix {
+			n++
+			runScopeRow(t, ts, n, route, row)
+		}
+	})
+}
+
+// usageReadMatrix extends the scope matrix to the usage reads: what they
+// reveal is bound by the policies' VIEW_USAGE and by usage:read, which the
+// tenant:read credentials lack; the holder, an admin, views the tenant's
+// usage. Every GET of the served document under /v1/usage must have a row.
+func usageReadMatrix() map[string]scopeRow {
+	denied := outcome{http.StatusForbidden, "usage_view_denied"}
+	want := [3]outcome{denied, denied, {http.StatusOK, ""}}
+	inTenant := func(path, query string, stream bool) func(*scopeFixture, scopeCaller) scopeRequest {
+		return func(f *scopeFixture, _ scopeCaller) scopeRequest {
+			return scopeRequest{path: path + "?tenant_id=" + f.tenant + query, stream: stream}
+		}
+	}
+	return map[string]scopeRow{
+		"GET /v1/usage":         {req: inTenant("/v1/usage", "&meter=tool_runs&from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z", false), want: want},
+		"GET /v1/usage/summary": {req: inTenant("/v1/usage/summary", "", false), want: want},
+		"GET /v1/usage/export":  {req: inTenant("/v1/usage/export", "", false), want: want},
+		"GET /v1/usage/stream":  {req: inTenant("/v1/usage/stream", "&meter=tool_runs", true), want: want},
+	}
+}
+
+func TestScopesBindOnUsageReads(t *testing.T) {
+	matrix := usageReadMatrix()
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		r := ts.do("GET", "/openapi.json", "", nil)
+		var doc struct {
+			Paths map[string]map[string]json.RawMessage `json:"paths"`
+		}
+		if err := json.Unmarshal(r.raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for path, item := range doc.Paths {
+			if _, ok := item["get"]; ok && strings.HasPrefix(path, "/v1/usage") {
+				if _, ok := matrix["GET "+path]; !ok {
+					t.Errorf("GET %s is in the OpenAPI document but not in the usage read matrix: classify it", path)
+				}
+			}
+		}
+		n := 2000
 		for route, row := range matrix {
 			n++
 			runScopeRow(t, ts, n, route, row)

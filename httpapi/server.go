@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,6 +89,8 @@ type Options struct {
 	// MetricsElsewhere takes /metrics off this handler (404): it is served
 	// by MetricsHandler on a listener of its own.
 	MetricsElsewhere bool
+	// AccessLog says which requests the access log writes.
+	AccessLog AccessLog
 }
 
 // Server is Tollgate's HTTP API.
@@ -98,10 +101,19 @@ type Server struct {
 	// draining makes /readyz fail so that load balancers stop sending new
 	// requests while in-flight ones finish.
 	draining atomic.Bool
+	// stopping is closed by Drain: it ends the requests that would not end
+	// by themselves (live usage streams), so that http.Server.Shutdown,
+	// which waits for every request, does not wait for them.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
-// Drain marks the server as shutting down.
-func (s *Server) Drain() { s.draining.Store(true) }
+// Drain marks the server as shutting down and ends its live streams. Call
+// it before http.Server.Shutdown.
+func (s *Server) Drain() {
+	s.draining.Store(true)
+	s.stopOnce.Do(func() { close(s.stopping) })
+}
 
 // route is one endpoint. The table in routes() is also what the OpenAPI
 // test compares against, so an endpoint cannot exist undocumented.
@@ -150,13 +162,14 @@ func New(d Deps, opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
+	opts.AccessLog = opts.AccessLog.withDefaults()
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	s := &Server{Deps: d, opts: opts}
+	s := &Server{Deps: d, opts: opts, stopping: make(chan struct{})}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		h := s.handle(rt.h)
@@ -262,9 +275,17 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}/policies/versions/{n}", authed, s.getPolicyVersion},
 		{"POST", "/v1/tenants/{id}/policies/versions/{n}/rollback", authed, s.rollbackPolicies},
 		{"POST", "/v1/policies/validate", authed, s.validatePolicies},
+		{"GET", "/v1/tenants/{id}/schema", authed, s.getSchema},
+		{"PUT", "/v1/tenants/{id}/schema", authed, s.putSchema},
+		{"GET", "/v1/tenants/{id}/schema/versions", authed, s.listSchemaVersions},
+		{"GET", "/v1/tenants/{id}/schema/versions/{n}", authed, s.getSchemaVersion},
+		{"POST", "/v1/tenants/{id}/schema/versions/{n}/rollback", authed, s.rollbackSchema},
 
 		{"POST", "/v1/usage/events", authed, s.reportUsage},
 		{"GET", "/v1/usage", authed, s.queryUsage},
+		{"GET", "/v1/usage/summary", authed, s.usageSummary},
+		{"GET", "/v1/usage/export", authed, s.exportUsage},
+		{"GET", "/v1/usage/stream", authed, s.streamUsage},
 
 		{"GET", "/v1/audit", authed, s.listAudit},
 		{"GET", "/v1/audit/export", authed, s.exportAudit},

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -60,17 +62,8 @@ func (s *Server) queryUsage(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := r.URL.Query()
 	q := usage.Query{TenantID: v.Get("tenant_id"), Meter: v.Get("meter"), Window: usage.Window(v.Get("window")), Subject: v.Get("subject")}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if raw := v.Get(p.name); raw != "" {
-			t, err := time.Parse(time.RFC3339Nano, raw)
-			if err != nil {
-				return fault.Invalidf(p.name, usage.CodeInvalidQuery, "%s must be an RFC 3339 time", p.name)
-			}
-			*p.dst = t
-		}
+	if err := usageRange(v, &q.From, &q.To); err != nil {
+		return err
 	}
 	if g := v.Get("group_by"); g != "" {
 		q.GroupBy = strings.Split(g, ",")
@@ -80,4 +73,156 @@ func (s *Server) queryUsage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, ans)
+}
+
+// usageRange reads the from and to parameters, RFC 3339 times, each left
+// zero when absent.
+func usageRange(v url.Values, from, to *time.Time) error {
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", from}, {"to", to}} {
+		if raw := v.Get(p.name); raw != "" {
+			t, err := time.Parse(time.RFC3339Nano, raw)
+			if err != nil {
+				return fault.Invalidf(p.name, usage.CodeInvalidQuery, "%s must be an RFC 3339 time", p.name)
+			}
+			*p.dst = t
+		}
+	}
+	return nil
+}
+
+// usageSummary answers GET /v1/usage/summary.
+func (s *Server) usageSummary(w http.ResponseWriter, r *http.Request) error {
+	if s.Usage == nil {
+		return errNoRoute()
+	}
+	v := r.URL.Query()
+	sum, err := s.Usage.Summary(r.Context(), *actor(r), v.Get("tenant_id"), v.Get("subject"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, sum)
+}
+
+// exportWriteTimeout is how long an export may go without moving its
+// write deadline on, and how long one write of a live stream may take,
+// before the client counts as gone: the server's WriteTimeout bounds a
+// whole request, and an export of a year, or a stream, lasts longer.
+const exportWriteTimeout = 30 * time.Second
+
+// exportUsage answers GET /v1/usage/export, streamed. Everything is
+// checked before the first byte; a failure after it can only cut the
+// response, which the client sees as a broken transfer.
+func (s *Server) exportUsage(w http.ResponseWriter, r *http.Request) error {
+	if s.Usage == nil {
+		return errNoRoute()
+	}
+	v := r.URL.Query()
+	f, err := usage.ParseFormat(v.Get("format"))
+	if err != nil {
+		return err
+	}
+	q := usage.ExportQuery{TenantID: v.Get("tenant_id"), Meter: v.Get("meter"), Subject: v.Get("subject"), Window: usage.Window(v.Get("window"))}
+	if err := usageRange(v, &q.From, &q.To); err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	rw := usage.NewRowWriter(w, f)
+	rows := 0
+	var moved time.Time
+	start := func() {
+		w.Header().Set("Content-Type", f.ContentType())
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		// A long export must not be cut by the server's read timeout,
+		// which would cancel the request; the client's going still does.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	err = s.Usage.Export(r.Context(), *actor(r), q, func(row *usage.ExportRow) error {
+		if rows == 0 {
+			start()
+		}
+		// Moved at most once a second: a deadline is a system call.
+		if now := time.Now(); now.Sub(moved) >= time.Second {
+			moved = now
+			_ = rc.SetWriteDeadline(now.Add(exportWriteTimeout))
+		}
+		rows++
+		return rw.Write(row)
+	})
+	if err == nil {
+		if rows == 0 {
+			start()
+		}
+		return rw.Flush()
+	}
+	if rows == 0 {
+		return err
+	}
+	s.Log.ErrorContext(r.Context(), "usage export failed mid-stream; cutting the response", "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+// streamUsage answers GET /v1/usage/stream with server-sent events: an
+// "usage" event holding the meter's period total whenever it changes (at
+// most once a second) and comment heartbeats in between, until the client
+// goes or the server drains.
+func (s *Server) streamUsage(w http.ResponseWriter, r *http.Request) error {
+	if s.Usage == nil {
+		return errNoRoute()
+	}
+	v := r.URL.Query()
+	q := usage.StreamQuery{TenantID: v.Get("tenant_id"), Meter: v.Get("meter"), Subject: v.Get("subject")}
+	sink := &sseSink{w: w, rc: http.NewResponseController(w)}
+	err := s.Usage.Stream(r.Context(), *actor(r), q, s.stopping, sink)
+	if err != nil && sink.started {
+		// A write failed: the client has gone, and there is no one to
+		// answer.
+		s.Log.DebugContext(r.Context(), "usage stream ended by a failed write", "err", err)
+		return nil
+	}
+	return err
+}
+
+// sseSink writes a usage stream as text/event-stream.
+type sseSink struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	started bool
+	buf     []byte
+}
+
+func (k *sseSink) Update(u *usage.Update) error {
+	data, err := json.Marshal(u)
+	if err != nil {
+		return err
+	}
+	k.buf = append(append(append(k.buf[:0], "event: usage\ndata: "...), data...), "\n\n"...)
+	return k.write(k.buf)
+}
+
+func (k *sseSink) Heartbeat() error { return k.write([]byte(": heartbeat\n\n")) }
+
+func (k *sseSink) write(b []byte) error {
+	if !k.started {
+		k.started = true
+		h := k.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-store")
+		// Proxies that buffer responses (nginx) would hold the events.
+		h.Set("X-Accel-Buffering", "no")
+		k.w.WriteHeader(http.StatusOK)
+		// A stream lasts longer than the server's read timeout, which
+		// would cancel it; the client's going still ends it.
+		_ = k.rc.SetReadDeadline(time.Time{})
+	}
+	// Each write may take as long as a whole request may: a client that
+	// stops reading is gone after that.
+	_ = k.rc.SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+	if _, err := k.w.Write(b); err != nil {
+		return err
+	}
+	return k.rc.Flush()
 }

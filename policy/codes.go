@@ -17,6 +17,17 @@ const (
 	// A tenant's policy snapshot could not be loaded.
 	CodePolicyUnavailable fault.Code = "policy_unavailable"
 
+	// Schema extensions.
+
+	// A schema extension was refused; see SchemaInvalidError.
+	CodeInvalidSchema fault.Code = "invalid_schema"
+	// A schema extension would leave the tenant's stored policies or
+	// registered resources invalid; the error names the first.
+	CodeSchemaInUse fault.Code = "schema_in_use"
+	// The tenant's schema changed since the version the write was based on.
+	CodeSchemaVersionConflict fault.Code = "schema_version_conflict"
+	CodeSchemaVersionNotFound fault.Code = "schema_version_not_found"
+
 	// Requests.
 
 	// A decision request, resource or lookup is malformed.

@@ -13,8 +13,6 @@ import (
 	"github.com/cedar-policy/cedar-go"
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 	"github.com/cedar-policy/cedar-go/x/exp/schema"
-	"github.com/cedar-policy/cedar-go/x/exp/schema/resolved"
-	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
 
 	"github.com/tollgate/tollgate/fault"
 )
@@ -127,9 +125,10 @@ func (p both) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
 
 // Compiler parses and validates policies against the schema.
 type Compiler struct {
-	schema    *resolved.Schema
-	validator *validate.Validator
-	defaults  policyList
+	// base is the built-in schema with the installation's extension: the
+	// defaults' schema, and the one every tenant's extends.
+	base     *Schema
+	defaults policyList
 	// defaultIndex is defaults by the scopes they may apply to.
 	defaultIndex policyIndex
 	// slots bounds the compilations running at once to the CPUs: each is
@@ -140,17 +139,25 @@ type Compiler struct {
 
 // NewCompiler loads the schema and compiles the default policies; an error
 // here is a bug in the shipped files.
-func NewCompiler() (*Compiler, error) {
+func NewCompiler() (*Compiler, error) { return NewInstallationCompiler("", nil) }
+
+// NewInstallationCompiler is NewCompiler with the installation's schema
+// extension, text read from file (named in its problems), under every
+// tenant's own. Empty text is none.
+func NewInstallationCompiler(file string, text []byte) (*Compiler, error) {
 	var s schema.Schema
 	s.SetFilename("schema.cedarschema")
 	if err := s.UnmarshalCedar(schemaText); err != nil {
 		return nil, fmt.Errorf("policy: parsing the schema: %w", err)
 	}
-	res, err := s.Resolve()
+	base, err := newSchema(s.AST(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("policy: resolving the schema: %w", err)
 	}
-	c := &Compiler{schema: res, validator: validate.New(res), slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	if base, err = base.Extend(file, text); err != nil {
+		return nil, fmt.Errorf("policy: the installation's schema extension %s: %w", file, err)
+	}
+	c := &Compiler{base: base, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	files := DefaultFiles()
 	names := make([]string, 0, len(files))
 	for n := range files {
@@ -159,13 +166,13 @@ func NewCompiler() (*Compiler, error) {
 	sort.Strings(names)
 	seen := map[cedar.PolicyID]bool{}
 	for _, n := range names {
-		list, err := c.compile(n, files[n], seen, "")
+		list, err := c.compile(c.base, n, files[n], seen, "")
 		if err != nil {
 			return nil, fmt.Errorf("policy: default policies: %w", err)
 		}
 		c.defaults = append(c.defaults, list...)
 	}
-	c.defaultIndex = c.index(c.defaults)
+	c.defaultIndex = c.base.index(c.defaults)
 	return c, nil
 }
 
@@ -187,6 +194,17 @@ var tenantRef = regexp.MustCompile(`\bTenant::"((?:[^"\\]|\\.)*)"`)
 // schema; policies may name no Tenant but tenantID. Errors are an
 // *InvalidError listing every problem.
 func (c *Compiler) Compile(tenantID, text string) (policyList, error) {
+	return c.CompileFor(c.base, tenantID, text)
+}
+
+// Extend checks a tenant's schema extension over the installation's and
+// returns the tenant's schema (see Schema.Extend).
+func (c *Compiler) Extend(text string) (*Schema, error) {
+	return c.base.Extend("schema.cedarschema", []byte(text))
+}
+
+// CompileFor is Compile against s, a tenant's schema.
+func (c *Compiler) CompileFor(s *Schema, tenantID, text string) (policyList, error) {
 	if len(text) > MaxPolicyTextBytes {
 		return nil, &InvalidError{Problems: []Problem{{Message: fmt.Sprintf("the policy text is over %d bytes", MaxPolicyTextBytes)}}}
 	}
@@ -196,7 +214,7 @@ func (c *Compiler) Compile(tenantID, text string) (policyList, error) {
 	for _, p := range c.defaults {
 		seen[p.id] = true
 	}
-	return c.compile("policies.cedar", []byte(text), seen, tenantID)
+	return c.compile(s, "policies.cedar", []byte(text), seen, tenantID)
 }
 
 // Validate compiles text like Compile and discards the result.
@@ -205,7 +223,7 @@ func (c *Compiler) Validate(tenantID, text string) error {
 	return err
 }
 
-func (c *Compiler) compile(file string, text []byte, seen map[cedar.PolicyID]bool, tenantID string) (policyList, error) {
+func (c *Compiler) compile(s *Schema, file string, text []byte, seen map[cedar.PolicyID]bool, tenantID string) (policyList, error) {
 	if err := checkBounds(text); err != nil {
 		return nil, err
 	}
@@ -239,7 +257,7 @@ func (c *Compiler) compile(file string, text []byte, seen map[cedar.PolicyID]boo
 			continue
 		}
 		seen[cedar.PolicyID(id)] = true
-		if err := c.validator.Policy(string(id), (*xast.Policy)(p.AST())); err != nil {
+		if err := s.validator.Policy(string(id), (*xast.Policy)(p.AST())); err != nil {
 			for _, e := range flatten(err) {
 				problems = append(problems, at(e.Error(), string(id)))
 			}

@@ -44,14 +44,25 @@ func (l *LogDecisions) Dropped() int64 { return l.dropped.Load() }
 
 func (l *LogDecisions) run() {
 	defer close(l.done)
+	attrs := make([]slog.Attr, 0, 14)
 	for r := range l.ch {
-		l.log.LogAttrs(context.Background(), slog.LevelInfo, "decision",
+		attrs = append(attrs[:0],
 			slog.String("decision_id", r.Decision.DecisionID), slog.String("tenant_id", r.TenantID),
 			slog.String("principal", r.Request.Principal), slog.String("action", r.Request.Action),
 			slog.String("resource_type", r.Request.Resource.Type), slog.String("resource_id", r.Request.Resource.ID),
 			slog.String("decision", r.Decision.Decision), slog.Any("reasons", r.Decision.Reasons),
 			slog.Any("errors", r.Decision.Errors), slog.Int64("policy_version", r.Decision.PolicyVersion),
 			slog.Time("at", r.At))
+		// The asking request's fields, under the names its own lines use:
+		// this line is written after the request, without its context.
+		for _, a := range [...]slog.Attr{
+			slog.String("request_id", r.RequestID), slog.String("trace_id", r.TraceID), slog.String("actor_id", r.ActorID),
+		} {
+			if a.Value.String() != "" {
+				attrs = append(attrs, a)
+			}
+		}
+		l.log.LogAttrs(context.Background(), slog.LevelInfo, "decision", attrs...)
 	}
 }
 

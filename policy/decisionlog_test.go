@@ -67,7 +67,8 @@ func TestLogDecisionsWritesAndDrops(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
 	l := policy.NewLogDecisions(log, 1)
 	rec := policy.DecisionRecord{TenantID: "7", Request: policy.Request{Principal: "user:1", Action: "READ"},
-		Decision: policy.Decision{Decision: "deny", Reasons: []string{"default_deny"}, DecisionID: "d1"}}
+		Decision:  policy.Decision{Decision: "deny", Reasons: []string{"default_deny"}, DecisionID: "d1"},
+		RequestID: "req-1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", ActorID: "user:1"}
 	for range 1000 {
 		l.Record(context.Background(), rec)
 	}
@@ -82,7 +83,8 @@ func TestLogDecisionsWritesAndDrops(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
 		t.Fatal(err)
 	}
-	if first["msg"] != "decision" || first["decision_id"] != "d1" || first["tenant_id"] != "7" || first["decision"] != "deny" {
+	if first["msg"] != "decision" || first["decision_id"] != "d1" || first["tenant_id"] != "7" || first["decision"] != "deny" ||
+		first["request_id"] != "req-1" || first["trace_id"] != "4bf92f3577b34da6a3ce929d0e0e4736" || first["actor_id"] != "user:1" {
 		t.Fatalf("line: %v", first)
 	}
 }

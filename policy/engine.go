@@ -12,6 +12,7 @@ import (
 	"github.com/cedar-policy/cedar-go"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/ids"
 )
@@ -22,6 +23,12 @@ type DecisionRecord struct {
 	Request  Request
 	Decision Decision
 	At       time.Time
+	// RequestID, TraceID and ActorID name the API request that asked and
+	// its caller (audit.OriginOf the decision's context); empty for a
+	// decision asked in process.
+	RequestID string
+	TraceID   string
+	ActorID   string
 }
 
 // DecisionLog records decisions for the audit trail. Record must not block:
@@ -39,7 +46,7 @@ type EngineDeps struct {
 	// EvaluationError is told of each policy that failed to evaluate; may
 	// be nil.
 	EvaluationError func(policyID string)
-	// Metrics receives decision and snapshot measurements; may be nil.
+	// Metrics is told of every decision and snapshot; may be nil.
 	Metrics EngineMetrics
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -110,11 +117,12 @@ func (e *Engine) Known(ctx context.Context, tenantID string) error {
 // is not sure of: a missing tenant, a store failure or an evaluation error
 // is a deny with the reason and the error.
 func (e *Engine) Authorize(ctx context.Context, tenantID string, req Request) Decision {
+	start := time.Now()
 	snap, err := e.snapshot(ctx, tenantID)
 	if err != nil {
-		return e.record(ctx, tenantID, req, e.unavailable(ctx, tenantID, err))
+		return e.record(ctx, tenantID, req, e.unavailable(ctx, tenantID, err), start)
 	}
-	return e.record(ctx, tenantID, req, e.decide(snap, req))
+	return e.record(ctx, tenantID, req, e.decide(ctx, snap, req), start)
 }
 
 // MaxBatch is the most requests one batch may hold.
@@ -124,13 +132,17 @@ const MaxBatch = 1000
 // they see one consistent state.
 func (e *Engine) AuthorizeBatch(ctx context.Context, tenantID string, reqs []Request) []Decision {
 	out := make([]Decision, len(reqs))
+	// Each decision's time runs from the end of the previous one, so that
+	// the first carries the wait for the snapshot.
+	start := time.Now()
 	snap, err := e.snapshot(ctx, tenantID)
 	for i, r := range reqs {
 		if err != nil {
-			out[i] = e.record(ctx, tenantID, r, e.unavailable(ctx, tenantID, err))
-			continue
+			out[i] = e.record(ctx, tenantID, r, e.unavailable(ctx, tenantID, err), start)
+		} else {
+			out[i] = e.record(ctx, tenantID, r, e.decide(ctx, snap, r), start)
 		}
-		out[i] = e.record(ctx, tenantID, r, e.decide(snap, r))
+		start = time.Now()
 	}
 	return out
 }
@@ -142,6 +154,10 @@ func (e *Engine) unavailable(ctx context.Context, tenantID string, err error) De
 	switch {
 	case errors.Is(err, fault.ErrNotFound):
 		d.Errors = []string{"tenant not found"}
+	case errors.Is(err, errStale):
+		// The updater logs each failed attempt; one line per decision would
+		// flood the log.
+		d.Errors = []string{"a change of the tenant's data could not be applied in time"}
 	case errors.As(err, &inv):
 		d.Errors = []string{"the tenant's stored policies or resources no longer validate"}
 		e.d.Log.ErrorContext(ctx, "tenant snapshot does not validate; its decisions are denied", "tenant_id", tenantID, "err", err)
@@ -152,17 +168,24 @@ func (e *Engine) unavailable(ctx context.Context, tenantID string, err error) De
 	return d
 }
 
-// record sends every deny and a sample of permits to the decision log.
-func (e *Engine) record(ctx context.Context, tenantID string, req Request, d Decision) Decision {
+// record counts d, begun at start, in the metrics and sends every deny
+// and a sample of permits to the decision log, named by the request that
+// asked.
+func (e *Engine) record(ctx context.Context, tenantID string, req Request, d Decision, start time.Time) Decision {
+	if e.d.Metrics != nil {
+		e.d.Metrics.Decided(d.Decision, ReasonClass(d), time.Since(start))
+	}
 	if e.d.Decisions != nil && (!d.Permitted() || (e.opts.PermitSampleRate > 0 && rand.Float64() < e.opts.PermitSampleRate)) {
-		e.d.Decisions.Record(ctx, DecisionRecord{TenantID: tenantID, Request: req, Decision: d, At: e.d.Now()})
+		o := audit.OriginOf(ctx)
+		e.d.Decisions.Record(ctx, DecisionRecord{TenantID: tenantID, Request: req, Decision: d, At: e.d.Now(),
+			RequestID: o.RequestID, TraceID: o.TraceID, ActorID: o.ActorID})
 	}
 	return d
 }
 
 // decide evaluates req against snap. It allocates only what the request
 // adds to the snapshot.
-func (e *Engine) decide(snap *snapshot, req Request) Decision {
+func (e *Engine) decide(ctx context.Context, snap *snapshot, req Request) Decision {
 	d := Decision{DecisionID: ids.New(), PolicyVersion: snap.version}
 	creq, getter, err := e.translate(snap, req)
 	if err != nil {
@@ -180,7 +203,7 @@ func (e *Engine) decide(snap *snapshot, req Request) Decision {
 			if e.d.EvaluationError != nil {
 				e.d.EvaluationError(string(pe.PolicyID))
 			}
-			e.d.Log.Warn("policy evaluation error; the decision is a deny", "tenant_id", snap.tenantID, "policy", string(pe.PolicyID), "err", pe.Message)
+			e.d.Log.WarnContext(ctx, "policy evaluation error; the decision is a deny", "tenant_id", snap.tenantID, "policy", string(pe.PolicyID), "err", pe.Message)
 		}
 		return d
 	}

@@ -41,14 +41,18 @@ var resourceTypes = map[string]cedar.EntityType{
 	ResourceUsage: typeUsage, ResourceTenant: typeTenant,
 }
 
-// KnownResourceType reports whether typ is a resource type of the API.
+// KnownResourceType reports whether typ is a resource type of the API:
+// a built-in one, or one a tenant's schema extension may declare (named
+// like Invoice), which a service may be registered for before any tenant
+// declares it.
 func KnownResourceType(typ string) bool {
 	_, ok := resourceTypes[typ]
-	return ok
+	return ok || ownTypeName.MatchString(typ)
 }
 
-// Registrable reports whether services register resources of type typ
-// (the others come from Tollgate's own data).
+// Registrable reports whether services register resources of the
+// built-in type typ (the others come from Tollgate's own data). A
+// tenant's schema extension may declare more registrable types.
 func Registrable(typ string) bool { return typ == ResourceChannel || typ == ResourceTool }
 
 // Actor id prefixes and their entity types.
@@ -94,10 +98,10 @@ func actorUID(actorID string) (cedar.EntityUID, error) {
 }
 
 // resourceUID turns {"type":"channel","id":"x"} into Channel::"x".
-func resourceUID(r ResourceRef, field string) (cedar.EntityUID, error) {
-	t, ok := resourceTypes[r.Type]
+func (s *Schema) resourceUID(r ResourceRef, field string) (cedar.EntityUID, error) {
+	t, ok := s.entityType(r.Type)
 	if !ok {
-		return cedar.EntityUID{}, invalidf(field+".type", "unknown resource type %q; one of channel, tool, agent, usage, tenant", truncate(r.Type))
+		return cedar.EntityUID{}, invalidf(field+".type", "unknown resource type %q; one of %s", truncate(r.Type), strings.Join(s.typeNames(), ", "))
 	}
 	if !validID(r.ID) {
 		return cedar.EntityUID{}, invalidf(field+".id", "resource id must be 1 to %d bytes without control characters", MaxIDLen)
@@ -112,14 +116,20 @@ func truncate(s string) string {
 	return s
 }
 
+// ValidateResource checks a resource for registration against the schema
+// of a tenant without an extension of its own.
+func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
+	return c.base.ValidateResource(r)
+}
+
 // ValidateResource checks a resource for registration: a registrable type,
 // valid ids, bounded parents and attributes, attributes the schema
 // accepts for its type, and a channel's visibility one of its two values.
-func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
-	if !Registrable(r.Type) {
-		return cedar.Entity{}, invalidf("type", "resources of type %q cannot be registered; register channel or tool", truncate(r.Type))
+func (s *Schema) ValidateResource(r Resource) (cedar.Entity, error) {
+	if !s.registrable(r.Type) {
+		return cedar.Entity{}, invalidf("type", "resources of type %q cannot be registered; register channel, tool or a type of the tenant's schema", truncate(r.Type))
 	}
-	uid, err := resourceUID(r.Ref(), "resource")
+	uid, err := s.resourceUID(r.Ref(), "resource")
 	if err != nil {
 		return cedar.Entity{}, err
 	}
@@ -128,7 +138,7 @@ func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
 	}
 	parents := make([]cedar.EntityUID, 0, len(r.Parents)+1)
 	for i, p := range r.Parents {
-		puid, err := resourceUID(p, fmt.Sprintf("parents[%d]", i))
+		puid, err := s.resourceUID(p, fmt.Sprintf("parents[%d]", i))
 		if err != nil {
 			return cedar.Entity{}, err
 		}
@@ -154,7 +164,7 @@ func (c *Compiler) ValidateResource(r Resource) (cedar.Entity, error) {
 		return cedar.Entity{}, err
 	}
 	e := cedar.Entity{UID: uid, Parents: cedar.NewEntityUIDSet(parents...), Attributes: rec}
-	if err := c.validator.Entity(e); err != nil {
+	if err := s.validator.Entity(e); err != nil {
 		return cedar.Entity{}, invalidf("attrs", "%s", err.Error())
 	}
 	return e, nil

@@ -29,10 +29,10 @@ type policyIndex map[scopeKey]policyList
 // The indexed copies drop an "action in [...]" scope: the index has already
 // matched the action, and Cedar would otherwise walk the action hierarchy
 // (allocating a visited set) on every evaluation to learn it again.
-func (c *Compiler) index(list policyList) policyIndex {
+func (s *Schema) index(list policyList) policyIndex {
 	list = withoutActionSets(list)
 	idx := policyIndex{}
-	for uid, a := range c.schema.Actions {
+	for uid, a := range s.resolved.Actions {
 		if a.AppliesTo == nil {
 			continue
 		}
@@ -40,7 +40,7 @@ func (c *Compiler) index(list policyList) policyIndex {
 			for _, rt := range a.AppliesTo.Resources {
 				k := scopeKey{uid, pt, rt}
 				for _, p := range list {
-					if c.mayApply(p.scope(), k) {
+					if s.mayApply(p.scope(), k) {
 						idx[k] = append(idx[k], p)
 					}
 				}
@@ -78,18 +78,18 @@ func (p namedPolicy) scope() *xast.Policy {
 }
 
 // mayApply reports whether p's scope could match requests of k.
-func (c *Compiler) mayApply(p *xast.Policy, k scopeKey) bool {
+func (sc *Schema) mayApply(p *xast.Policy, k scopeKey) bool {
 	switch s := p.Action.(type) {
 	case xast.ScopeTypeEq:
 		if s.Entity != k.action {
 			return false
 		}
 	case xast.ScopeTypeIn:
-		if s.Entity != k.action && !c.actionIn(k.action, s.Entity) {
+		if s.Entity != k.action && !sc.actionIn(k.action, s.Entity) {
 			return false
 		}
 	case xast.ScopeTypeInSet:
-		if !slices.ContainsFunc(s.Entities, func(e cedar.EntityUID) bool { return e == k.action || c.actionIn(k.action, e) }) {
+		if !slices.ContainsFunc(s.Entities, func(e cedar.EntityUID) bool { return e == k.action || sc.actionIn(k.action, e) }) {
 			return false
 		}
 	}
@@ -97,7 +97,7 @@ func (c *Compiler) mayApply(p *xast.Policy, k scopeKey) bool {
 }
 
 // actionIn reports whether action is a descendant of group in the schema.
-func (c *Compiler) actionIn(action, group cedar.EntityUID) bool {
+func (s *Schema) actionIn(action, group cedar.EntityUID) bool {
 	seen := map[cedar.EntityUID]bool{}
 	var walk func(cedar.EntityUID) bool
 	walk = func(a cedar.EntityUID) bool {
@@ -105,7 +105,7 @@ func (c *Compiler) actionIn(action, group cedar.EntityUID) bool {
 			return false
 		}
 		seen[a] = true
-		def, ok := c.schema.Actions[a]
+		def, ok := s.resolved.Actions[a]
 		if !ok {
 			return false
 		}

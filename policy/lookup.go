@@ -42,13 +42,7 @@ type LookupPage struct {
 // Lookup evaluates the principal against the tenant's registered resources
 // of q.ResourceType, in id order from the cursor, until a page is full.
 func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (LookupPage, error) {
-	if !Registrable(q.ResourceType) {
-		return LookupPage{}, invalidf("resource_type", "lookup lists registered resources: channel or tool")
-	}
 	if _, err := actorUID(q.Principal); err != nil {
-		return LookupPage{}, err
-	}
-	if _, err := e.d.Compiler.actionUID(q.Action); err != nil {
 		return LookupPage{}, err
 	}
 	switch {
@@ -61,6 +55,12 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 	if err != nil {
 		e.unavailable(ctx, tenantID, err) // logs why, as a decision would
 		return LookupPage{}, fault.Wrap(fault.Unavailable, CodePolicyUnavailable, err)
+	}
+	if !snap.schema.registrable(q.ResourceType) {
+		return LookupPage{}, invalidf("resource_type", "lookup lists registered resources: channel, tool or a type of the tenant's schema")
+	}
+	if _, err := snap.schema.actionUID(q.Action); err != nil {
+		return LookupPage{}, err
 	}
 	all := snap.ids[q.ResourceType]
 	i := sort.SearchStrings(all, q.Cursor)
@@ -76,7 +76,7 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 		}
 		scanned++
 		req.Resource = ResourceRef{Type: q.ResourceType, ID: all[i]}
-		if e.decide(snap, req).Permitted() {
+		if e.decide(ctx, snap, req).Permitted() {
 			page.IDs = append(page.IDs, all[i])
 		}
 	}

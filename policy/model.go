@@ -138,6 +138,9 @@ type TenantData struct {
 	// Policies is the current version of the tenant's own policies; a
 	// zero Version means it has none.
 	Policies PolicySet
+	// Schema is the current version of the tenant's schema extension; a
+	// zero Version means it has none.
+	Schema SchemaVersion
 }
 
 // Source loads a tenant's data. NotFound when the tenant does not exist.

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/cedar-policy/cedar-go"
-	"github.com/cedar-policy/cedar-go/types"
 
 	"github.com/tollgate/tollgate/fault"
 )
@@ -37,22 +36,17 @@ func (o *overlay) has(uid cedar.EntityUID) bool {
 }
 
 // actionUID checks an action name against the schema.
-func (c *Compiler) actionUID(name string) (cedar.EntityUID, error) {
+func (s *Schema) actionUID(name string) (cedar.EntityUID, error) {
 	uid := cedar.NewEntityUID(typeAction, cedar.String(name))
-	if _, ok := c.schema.Actions[uid]; !ok || name == "" {
+	if _, ok := s.resolved.Actions[uid]; !ok || name == "" {
 		return cedar.EntityUID{}, invalidf("action", "unknown action %q", truncate(name))
 	}
 	return uid, nil
 }
 
-// Actions lists the action names of the schema.
-func (c *Compiler) Actions() []string {
-	out := make([]string, 0, len(c.schema.Actions))
-	for uid := range c.schema.Actions {
-		out = append(out, string(uid.ID))
-	}
-	return out
-}
+// Actions lists the action names of the schema with the installation's
+// extension (a tenant's own may add more).
+func (c *Compiler) Actions() []string { return c.base.Actions() }
 
 // visitor is a principal the tenant does not know: it holds no roles and
 // is in no group, so only policies about actor ids can match it.
@@ -69,7 +63,7 @@ func visitor(uid cedar.EntityUID, actorID string) cedar.Entity {
 
 // translate turns req into a Cedar request over snap.
 func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay, error) {
-	c := e.d.Compiler
+	sc := snap.schema
 	o := &overlay{base: snap}
 	principal, err := actorUID(req.Principal)
 	if err != nil {
@@ -78,15 +72,15 @@ func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay
 	if !o.has(principal) {
 		o.extra = append(o.extra, visitor(principal, req.Principal))
 	}
-	action, err := c.actionUID(req.Action)
+	action, err := sc.actionUID(req.Action)
 	if err != nil {
 		return cedar.Request{}, nil, err
 	}
-	resource, err := resourceUID(req.Resource, "resource")
+	resource, err := sc.resourceUID(req.Resource, "resource")
 	if err != nil {
 		return cedar.Request{}, nil, err
 	}
-	if at := c.schema.Actions[action].AppliesTo; at == nil || !slices.Contains(at.Principals, principal.Type) || !slices.Contains(at.Resources, resource.Type) {
+	if at := sc.resolved.Actions[action].AppliesTo; at == nil || !slices.Contains(at.Principals, principal.Type) || !slices.Contains(at.Resources, resource.Type) {
 		return cedar.Request{}, nil, invalidf("action", "%s does not apply to a %s acting on a %s", req.Action, principal.Type, req.Resource.Type)
 	}
 	if resource.Type == typeUsage && !o.has(resource) {
@@ -104,7 +98,7 @@ func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay
 		return cedar.Request{}, nil, invalidf("entities", "at most %d entities", MaxRequestEntities)
 	}
 	for i, r := range req.Entities {
-		ent, err := c.ValidateResource(r)
+		ent, err := sc.ValidateResource(r)
 		if err != nil {
 			return cedar.Request{}, nil, fieldPrefix(err, fmt.Sprintf("entities[%d].", i))
 		}
@@ -114,7 +108,7 @@ func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay
 		ent.Parents = cedar.NewEntityUIDSet(append(ent.Parents.Slice(), snap.tenant)...)
 		o.extra = append(o.extra, ent)
 	}
-	ctx := cedar.RecordMap{"tenant": snap.tenant}
+	ctx := cedar.RecordMap{contextTenant: snap.tenant, contextNow: cedar.NewDatetime(e.d.Now())}
 	if req.OnBehalfOf != "" {
 		human, err := actorUID(req.OnBehalfOf)
 		if err != nil || human.Type != typeUser {
@@ -123,20 +117,10 @@ func (e *Engine) translate(snap *snapshot, req Request) (cedar.Request, *overlay
 		if !o.has(human) {
 			o.extra = append(o.extra, visitor(human, req.OnBehalfOf))
 		}
-		ctx["on_behalf_of"] = human
+		ctx[contextOnBehalfOf] = human
 	}
-	for k, v := range req.Context {
-		switch k {
-		case "ip":
-			s, ok := v.(string)
-			ip, err := types.ParseIPAddr(s)
-			if !ok || err != nil {
-				return cedar.Request{}, nil, invalidf("context.ip", "context.ip must be an IP address or CIDR prefix")
-			}
-			ctx["ip"] = ip
-		default:
-			return cedar.Request{}, nil, invalidf("context."+truncate(k), "unknown context attribute %q; the schema's context has ip", truncate(k))
-		}
+	if err := sc.callerContext(action, req.Context, ctx); err != nil {
+		return cedar.Request{}, nil, err
 	}
 	return cedar.Request{Principal: principal, Action: action, Resource: resource, Context: cedar.NewRecord(ctx)}, o, nil
 }

@@ -314,6 +314,10 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 	if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesWrite); err != nil {
 		return nil, err
 	}
+	sc, err := s.tenantSchema(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	seen := make(map[ResourceRef]bool, len(rs))
 	for i := range rs {
@@ -327,7 +331,7 @@ func (s *Service) PutResources(ctx context.Context, ac identity.ActorContext, te
 		if rs[i].Attrs == nil {
 			rs[i].Attrs = map[string]any{}
 		}
-		if _, err := s.engine.d.Compiler.ValidateResource(rs[i]); err != nil {
+		if _, err := sc.ValidateResource(rs[i]); err != nil {
 			if len(rs) > 1 {
 				err = fieldPrefix(err, fmt.Sprintf("resources[%d].", i))
 			}
@@ -496,7 +500,11 @@ func (s *Service) putPolicies(ctx context.Context, ac identity.ActorContext, ten
 	if isService(ac) && !slices.Contains(ac.ResourceTypes, identity.Everything) {
 		return PolicySet{}, fault.Forbiddenf(CodeResourceTypeNotRegistered, "writing policies needs a service registered for every resource type")
 	}
-	if err := s.engine.d.Compiler.Validate(tenantID, text); err != nil {
+	sc, err := s.tenantSchema(ctx, tenantID)
+	if err != nil {
+		return PolicySet{}, err
+	}
+	if _, err := s.engine.d.Compiler.CompileFor(sc, tenantID, text); err != nil {
 		return PolicySet{}, err
 	}
 	cur, err := s.store.CurrentPolicySet(ctx, tenantID)
@@ -541,6 +549,12 @@ func (s *Service) Validate(ctx context.Context, ac identity.ActorContext, tenant
 		if err := s.canManage(ctx, ac, tenantID, identity.PermPoliciesRead); err != nil {
 			return err
 		}
+		sc, err := s.tenantSchema(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		_, err = s.engine.d.Compiler.CompileFor(sc, tenantID, text)
+		return err
 	} else if !(isService(ac) && (slices.Contains(ac.Scopes, ScopeAuthzCheck) || slices.Contains(ac.Scopes, ScopeAuthzWrite))) &&
 		!(ac.Credential == identity.CredentialSession && s.rights.IsPlatformAdmin(ctx, identity.Caller{ActorID: ac.ActorID})) {
 		return fault.Forbiddenf(identity.CodePermissionDenied, "checking policies needs the %s permission in a tenant", identity.PermPoliciesRead)

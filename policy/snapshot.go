@@ -42,6 +42,8 @@ type snapshot struct {
 	index policyIndex
 	// ids holds each registrable type's resource ids, sorted.
 	ids map[string][]string
+	// schema is the tenant's schema, its extension included.
+	schema *Schema
 }
 
 // actorRec is a member or agent of the tenant as its snapshot holds it:
@@ -210,9 +212,13 @@ func fixedEntities(tenant cedar.EntityUID, active bool, custom []string) cedar.E
 // fails the build, so the tenant's decisions fail closed until it is
 // fixed.
 func (c *Compiler) build(td TenantData, now time.Time) (*snapshot, error) {
+	sc, err := c.Extend(td.Schema.Text)
+	if err != nil {
+		return nil, err
+	}
 	tenant := cedar.NewEntityUID(typeTenant, cedar.String(td.TenantID))
 	snap := &snapshot{
-		tenantID: td.TenantID, tenant: tenant, readAt: now,
+		tenantID: td.TenantID, tenant: tenant, readAt: now, schema: sc,
 		fixed: fixedEntities(tenant, td.Active, td.Roles), roleNames: td.Roles,
 		roleSets: map[string]*roleSet{}, ids: map[string][]string{},
 	}
@@ -237,7 +243,7 @@ func (c *Compiler) build(td TenantData, now time.Time) (*snapshot, error) {
 	snap.actors = actors.done()
 	resources := newEntityTable[cedar.Entity]().edit(len(td.Resources) / tableShards)
 	for _, r := range td.Resources {
-		e, err := c.resourceEntity(r, tenant)
+		e, err := sc.resourceEntity(r, tenant)
 		if err != nil {
 			return nil, err
 		}
@@ -253,8 +259,8 @@ func (c *Compiler) build(td TenantData, now time.Time) (*snapshot, error) {
 
 // resourceEntity validates a registered resource and makes its entity,
 // a child of the tenant.
-func (c *Compiler) resourceEntity(r Resource, tenant cedar.EntityUID) (cedar.Entity, error) {
-	e, err := c.ValidateResource(r)
+func (s *Schema) resourceEntity(r Resource, tenant cedar.EntityUID) (cedar.Entity, error) {
+	e, err := s.ValidateResource(r)
 	if err != nil {
 		return cedar.Entity{}, err
 	}
@@ -268,18 +274,18 @@ func (c *Compiler) setPolicies(snap *snapshot, ps PolicySet) error {
 	if ps.Version == 0 {
 		return nil
 	}
-	list, err := c.Compile(snap.tenantID, ps.Text)
+	list, err := c.CompileFor(snap.schema, snap.tenantID, ps.Text)
 	if err != nil {
 		return err
 	}
-	snap.policies, snap.index = list, c.index(list)
+	snap.policies, snap.index = list, snap.schema.index(list)
 	return nil
 }
 
 // resourceParents lists a registered resource's own parents (the tenant
 // left out), for cycle checks.
 func (s *snapshot) resourceParents(ref ResourceRef) []ResourceRef {
-	uid, err := resourceUID(ref, "resource")
+	uid, err := s.schema.resourceUID(ref, "resource")
 	if err != nil {
 		return nil
 	}

@@ -80,6 +80,9 @@ func (s StoreSource) TenantData(ctx context.Context, tenantID string) (TenantDat
 	if td.Policies, err = s.Policies.CurrentPolicySet(ctx, tenantID); err != nil {
 		return TenantData{}, err
 	}
+	if td.Schema, err = s.Policies.CurrentSchema(ctx, tenantID); err != nil {
+		return TenantData{}, err
+	}
 	return td, nil
 }
 

@@ -39,4 +39,23 @@ type Store interface {
 	// "policy_version_conflict" when another change came first. NotFound
 	// "tenant_not_found" when the tenant does not exist.
 	AddPolicySet(ctx context.Context, ps PolicySet, previous int64) error
+
+	// CurrentSchema returns the tenant's latest schema extension version,
+	// or a zero SchemaVersion (Version 0) when it has none.
+	CurrentSchema(ctx context.Context, tenantID string) (SchemaVersion, error)
+	// SchemaVersion returns one version. NotFound
+	// "schema_version_not_found".
+	SchemaVersion(ctx context.Context, tenantID string, version int64) (SchemaVersion, error)
+	// ListSchemaVersions lists versions newest first, before p.After (a
+	// version number as decimal text, "" for the newest), at most
+	// p.Limit; Text is left empty.
+	ListSchemaVersions(ctx context.Context, tenantID string, p cursor.Page) ([]SchemaVersion, error)
+	// AddSchema stores sv as version previous+1, where previous must be
+	// the tenant's current schema version (0 when none) and policies its
+	// current policy version, both checked in the write's transaction, so
+	// that the policies checked against the new schema are the ones it
+	// goes live with: Conflict "schema_version_conflict" or
+	// "policy_version_conflict" when another change came first. NotFound
+	// "tenant_not_found" when the tenant does not exist.
+	AddSchema(ctx context.Context, sv SchemaVersion, previous, policies int64) error
 }

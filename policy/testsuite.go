@@ -45,6 +45,9 @@ import (
 //	      id: general
 //	      parents: [{type: channel, id: lobby}]
 //	      attrs: {members: ["user:93"]}
+//	schema: |                               # optional: the tenant's schema extension
+//	  action SEND_MESSAGE appliesTo { principal: [User, Agent, Service],
+//	    resource: [Channel, Tool], context: { quiet?: Bool } };
 //	policy_files: [policies/tenant.cedar]  # relative to this file
 //	policies: |                             # and/or inline; appended after the files
 //	  @id("no_agents")
@@ -64,8 +67,11 @@ import (
 // ignored.
 type Suite struct {
 	// File is the path the suite was read from.
-	File        string      `json:"-" yaml:"-"`
-	Tenant      SuiteTenant `json:"tenant" yaml:"tenant"`
+	File   string      `json:"-" yaml:"-"`
+	Tenant SuiteTenant `json:"tenant" yaml:"tenant"`
+	// Schema is the tenant's schema extension (docs/policy.md), which
+	// its resources, policies and cases' contexts are checked against.
+	Schema      string      `json:"schema" yaml:"schema"`
 	Policies    string      `json:"policies" yaml:"policies"`
 	PolicyFiles []string    `json:"policy_files" yaml:"policy_files"`
 	Cases       []SuiteCase `json:"cases" yaml:"cases"`
@@ -610,6 +616,21 @@ func (s *Suite) tenantData(c *Compiler) (TenantData, error) {
 	for _, a := range t.Agents {
 		td.Agents = append(td.Agents, AgentInfo{ActorID: a.ActorID, OwnerID: a.Owner, Active: active(a.Active)})
 	}
+	sc, err := c.Extend(s.Schema)
+	if err != nil {
+		var inv *SchemaInvalidError
+		if !errors.As(err, &inv) {
+			return TenantData{}, fmt.Errorf("%s: schema: %w", s.File, err)
+		}
+		errs := make([]error, len(inv.Problems))
+		for i, p := range inv.Problems {
+			errs[i] = s.at(0, "schema: %s", p)
+		}
+		return TenantData{}, errors.Join(errs...)
+	}
+	if strings.TrimSpace(s.Schema) != "" {
+		td.Schema = SchemaVersion{TenantID: t.ID, Version: 1, Text: s.Schema}
+	}
 	var errs []error
 	seen := map[SuiteRef]bool{}
 	for i, r := range t.Resources {
@@ -619,7 +640,7 @@ func (s *Suite) tenantData(c *Compiler) (TenantData, error) {
 			errs = append(errs, s.at(0, "tenant.resources[%d]: %s %q is listed twice", i, r.Type, r.ID))
 		}
 		seen[ref] = true
-		if _, err := c.ValidateResource(res); err != nil {
+		if _, err := sc.ValidateResource(res); err != nil {
 			errs = append(errs, s.at(0, "tenant.resources[%d] (%s %q): %s", i, r.Type, r.ID, describeFault(err)))
 		}
 		td.Resources = append(td.Resources, res)
@@ -629,7 +650,7 @@ func (s *Suite) tenantData(c *Compiler) (TenantData, error) {
 		return TenantData{}, err
 	}
 	if strings.TrimSpace(text) != "" {
-		if _, err := c.Compile(t.ID, text); err != nil {
+		if _, err := c.CompileFor(sc, t.ID, text); err != nil {
 			var inv *InvalidError
 			if !errors.As(err, &inv) {
 				return TenantData{}, fmt.Errorf("%s: policies: %w", s.File, err)

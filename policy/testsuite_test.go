@@ -18,8 +18,8 @@ func TestShippedCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) < 8 {
-		t.Fatalf("%d suites, want the 8 shipped", len(results))
+	if len(results) < 9 {
+		t.Fatalf("%d suites, want the 9 shipped", len(results))
 	}
 	covered := map[string]bool{}
 	for _, r := range results {
@@ -240,5 +240,22 @@ func TestYAMLValues(t *testing.T) {
 	p = writeSuite(t, "s.yaml", "tenant:\n  id: \"7\"\n  resources:\n    - {type: tool, id: t, attrs: {roles: [member], level: 3}}\ncases: [{name: x, decision: deny}]\n")
 	if _, err := policy.RunSuite(p); err == nil || strings.Contains(err.Error(), "unsupported") || !strings.Contains(err.Error(), "level") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestSuiteSchemaRefused reports a suite's invalid schema extension with
+// the problem's position in it.
+func TestSuiteSchemaRefused(t *testing.T) {
+	path := writeSuite(t, "s.yaml", `tenant: {id: "7"}
+schema: |
+  entity Channel = {
+    members?: Long,
+  };
+cases:
+  - {name: x, principal: "user:1", action: READ, resource: {type: channel, id: c}, decision: deny}
+`)
+	_, err := policy.RunSuite(path)
+	if err == nil || !strings.Contains(err.Error(), "schema: 2:") || !strings.Contains(err.Error(), "Channel.members is already declared") {
+		t.Fatalf("err = %v, want the schema's problem at its line 2", err)
 	}
 }

@@ -128,7 +128,7 @@ func (e *Engine) updateResources(ctx context.Context, ps PartSource, snap *snaps
 			continue
 		}
 		ref := ResourceRef{Type: typ, ID: id}
-		uid, err := resourceUID(ref, "resource")
+		uid, err := snap.schema.resourceUID(ref, "resource")
 		if err != nil {
 			continue
 		}
@@ -143,7 +143,7 @@ func (e *Engine) updateResources(ctx context.Context, ps PartSource, snap *snaps
 		case err != nil:
 			return err
 		}
-		ent, err := e.d.Compiler.resourceEntity(r, snap.tenant)
+		ent, err := snap.schema.resourceEntity(r, snap.tenant)
 		if err != nil {
 			return err
 		}

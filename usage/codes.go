@@ -29,4 +29,7 @@ const (
 	CodeViewDenied fault.Code = "usage_view_denied"
 	// The query would answer more rows than MaxRows.
 	CodeResultTooLarge fault.Code = "usage_result_too_large"
+	// The tenant, or the server, has the most live usage streams open at
+	// once.
+	CodeStreamsExhausted fault.Code = "usage_streams_exhausted"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type Service struct {
 	authz  Authorizer
 	skew   time.Duration
 	now    func() time.Time
+	live   *live
 }
 
 // Deps are what a Service is built from.
@@ -37,6 +39,9 @@ type Deps struct {
 	Authorizer Authorizer
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Log receives what an operator must see (live streams' failed
+	// reads); nil discards it.
+	Log *slog.Logger
 }
 
 // Options configure a Service.
@@ -45,6 +50,8 @@ type Options struct {
 	// skew between reporters and Tollgate); later events are rejected.
 	// 0 is DefaultMaxFutureSkew.
 	MaxFutureSkew time.Duration
+	// Streams bound and pace live streams.
+	Streams StreamOptions
 }
 
 // DefaultMaxFutureSkew is MaxFutureSkew's default.
@@ -61,7 +68,11 @@ func NewService(d Deps, opts Options) *Service {
 	if opts.MaxFutureSkew <= 0 {
 		opts.MaxFutureSkew = DefaultMaxFutureSkew
 	}
-	return &Service{store: d.Store, meters: d.Meters, authz: d.Authorizer, skew: opts.MaxFutureSkew, now: d.Now}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: d.Store, meters: d.Meters, authz: d.Authorizer, skew: opts.MaxFutureSkew, now: d.Now,
+		live: newLive(d.Store, opts.Streams, d.Now, d.Log)}
 }
 
 // Meters returns the meters in force.
@@ -311,28 +322,9 @@ func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) 
 	if wm > 0 && (q.To.Unix()-q.From.Unix())/step > MaxWindows {
 		return Answer{}, badQuery("window", "at most %d windows; use a larger window or a shorter range", MaxWindows)
 	}
-	if q.Subject != "" && !validSubject(q.Subject) {
-		return Answer{}, badQuery("subject", `subject must be an actor id: "user:…", "agent:…" or "service:…"`)
-	}
-	if s.authz == nil {
-		return Answer{}, fault.Forbiddenf(CodeViewDenied, "usage queries are not enabled")
-	}
-	resource := "tenant"
-	if q.Subject != "" {
-		resource = q.Subject
-	}
-	tenantID := q.TenantID
-	if tenantID == "" && ac.ActorType != identity.ActorService {
-		tenantID = ac.TenantID
-	}
-	d, err := s.authz.Authorize(ctx, ac, tenantID, policy.Request{
-		Principal: ac.ActorID, Action: "VIEW_USAGE", Resource: policy.ResourceRef{Type: policy.ResourceUsage, ID: resource},
-	})
+	tenantID, err := s.mayView(ctx, ac, q.TenantID, q.Subject)
 	if err != nil {
 		return Answer{}, err
-	}
-	if !d.Permitted() {
-		return Answer{}, fault.Forbiddenf(CodeViewDenied, "the policies do not permit viewing this usage (%s); an actor views its own usage with subject=<its actor id>", strings.Join(d.Reasons, ", "))
 	}
 	m, ok := s.meters.Lookup(tenantID, q.Meter)
 	if !ok {
@@ -364,6 +356,35 @@ func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) 
 		return Answer{}, err
 	}
 	return Answer{TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, From: q.From, To: q.To, Window: q.Window, Rows: rows}, nil
+}
+
+// mayView asks the policies whether ac may VIEW_USAGE of subject, or of
+// the tenant when subject is "", and returns the tenant asked about:
+// tenantID, or the caller's own when "" (services must name one).
+func (s *Service) mayView(ctx context.Context, ac identity.ActorContext, tenantID, subject string) (string, error) {
+	if subject != "" && !validSubject(subject) {
+		return "", badQuery("subject", `subject must be an actor id: "user:…", "agent:…" or "service:…"`)
+	}
+	if s.authz == nil {
+		return "", fault.Forbiddenf(CodeViewDenied, "usage queries are not enabled")
+	}
+	resource := "tenant"
+	if subject != "" {
+		resource = subject
+	}
+	if tenantID == "" && ac.ActorType != identity.ActorService {
+		tenantID = ac.TenantID
+	}
+	d, err := s.authz.Authorize(ctx, ac, tenantID, policy.Request{
+		Principal: ac.ActorID, Action: "VIEW_USAGE", Resource: policy.ResourceRef{Type: policy.ResourceUsage, ID: resource},
+	})
+	if err != nil {
+		return "", err
+	}
+	if !d.Permitted() {
+		return "", fault.Forbiddenf(CodeViewDenied, "the policies do not permit viewing this usage (%s); an actor views its own usage with subject=<its actor id>", strings.Join(d.Reasons, ", "))
+	}
+	return tenantID, nil
 }
 
 // group accumulates one row.

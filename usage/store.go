@@ -43,6 +43,34 @@ type Store interface {
 	// ReadUsage returns the partial aggregates of one meter of one tenant
 	// over [FromMinute, ToMinute), which Service merges into rows.
 	ReadUsage(ctx context.Context, q StoreQuery) ([]Partial, error)
+	// ReadUsagePage returns one page of a meter's aggregates per window
+	// and dimension set, over every subject (or q.Subject's alone): at
+	// most q.Limit partials with Window, Dims and the window's Value (for
+	// UNIQUE_COUNT, the count of distinct values), ordered by window then
+	// dimensions, after q.After when it is set.
+	ReadUsagePage(ctx context.Context, q PageQuery) ([]Partial, error)
+}
+
+// PageQuery is one page of an export as Store answers it.
+type PageQuery struct {
+	TenantID    string
+	Meter       string
+	Aggregation Aggregation
+	// FromMinute and ToMinute are minutes since the epoch, multiples of
+	// WindowMinutes (at least 1).
+	FromMinute, ToMinute int64
+	WindowMinutes        int64
+	Subject              string
+	// After, when not nil, is the last aggregate of the page before.
+	After *PageKey
+	Limit int
+}
+
+// PageKey is where a page ends: a window start (minutes since the epoch)
+// and a dimension set.
+type PageKey struct {
+	Window int64
+	Dims   string
 }
 
 // StoreQuery is a query as Store answers it.

@@ -53,6 +53,9 @@ func rootCommand() *command {
 			{name: "export", summary: "write one stream as OCSF NDJSON, verifiable with verify --file", run: runAuditExport},
 			{name: "digest", summary: "sign the head of every audit stream that moved since its last digest", run: runAuditDigest},
 		}},
+		{name: "usage", summary: "report metered usage", children: []*command{
+			{name: "report", summary: "write usage per tenant, meter, dimensions and hour or day as CSV or NDJSON, as GET /v1/usage/export does", run: runUsageReport},
+		}},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: hashWorkerCommand, summary: "compute password hashes for a running server (internal)", run: runHashWorker, hidden: true},
 		{name: "admin", summary: "administer tenants, users and keys directly in the store", children: []*command{

@@ -407,3 +407,49 @@ func (s *Store) ReadUsage(ctx context.Context, q usage.StoreQuery) ([]usage.Part
 	}
 	return nil, fault.Invalidf("meter", usage.CodeInvalidQuery, "unknown aggregation %q", q.Aggregation)
 }
+
+// ReadUsagePage implements usage.Store. It aggregates over subjects per
+// window and dimension set in the database, for every aggregation (LATEST
+// by ranking each group's rows, UNIQUE_COUNT by counting distinct values),
+// and pages by (window, dims): a group lies whole in one page, since the
+// keyset condition keeps or skips whole groups. The window length is an
+// integer from code, never from the caller.
+func (s *Store) ReadUsagePage(ctx context.Context, q usage.PageQuery) ([]usage.Partial, error) {
+	n := strconv.FormatInt(max(q.WindowMinutes, 1), 10)
+	window := "(minute / " + n + ") * " + n
+	where := ` WHERE tenant_id = ? AND meter = ? AND minute >= ? AND minute < ?`
+	args := []any{q.TenantID, q.Meter, q.FromMinute, q.ToMinute}
+	if q.Subject != "" {
+		where += ` AND subject = ?`
+		args = append(args, q.Subject)
+	}
+	if q.After != nil {
+		// After (window, dims): a later window, or the same one with
+		// greater dimensions.
+		where += ` AND minute >= ? AND (minute >= ? OR dims > ?)`
+		args = append(args, q.After.Window, q.After.Window+max(q.WindowMinutes, 1), q.After.Dims)
+	}
+	tail := ` GROUP BY ` + window + `, dims ORDER BY 1, 2 LIMIT ?`
+	var query string
+	switch q.Aggregation {
+	case usage.Sum, usage.Count:
+		query = `SELECT ` + window + `, dims, sum(value) FROM usage_rollups` + where + tail
+	case usage.Max:
+		query = `SELECT ` + window + `, dims, max(value) FROM usage_rollups` + where + tail
+	case usage.UniqueCount:
+		query = `SELECT ` + window + `, dims, count(DISTINCT value) FROM usage_uniques` + where + tail
+	case usage.Latest:
+		query = `SELECT w, dims, value FROM (
+			SELECT ` + window + ` AS w, dims, value,
+			       row_number() OVER (PARTITION BY ` + window + `, dims ORDER BY latest_at DESC, latest_key DESC) AS rank
+			FROM usage_rollups` + where + `) latest WHERE rank = 1 ORDER BY 1, 2 LIMIT ?`
+	default:
+		return nil, fault.Invalidf("meter", usage.CodeInvalidQuery, "unknown aggregation %q", q.Aggregation)
+	}
+	args = append(args, q.Limit)
+	rows, err := s.query(ctx, s.read, query, args...)
+	return collect(s, rows, err, func(r scanner) (usage.Partial, error) {
+		var p usage.Partial
+		return p, r.Scan(&p.Window, &p.Dims, &p.Value)
+	})
+}

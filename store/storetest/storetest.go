@@ -41,12 +41,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BlockLists", blockTests()},
 		{"RateLimits", rateLimitTests()},
 		{"Policies", policyTests()},
+		{"Schemas", schemaTests()},
 		{"Values", valueTests()},
 		{"Counts", countTests()},
 		{"Usage", usageTests()},
 		{"MailOutbox", mailTests()},
 		{"Invitations", invitationTests()},
 		{"Passwords", passwordTests()},
+		{"UsageExport", usageExportTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
