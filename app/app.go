@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/policy"
@@ -57,6 +58,7 @@ type App struct {
 	auditRec    *audit.Recorder
 	auditKeys   *token.Keyring
 	digester    *audit.Digester
+	mailer      *mail.Worker
 	limits      limits
 	log         *slog.Logger
 	metrics     *httpapi.Metrics
@@ -113,8 +115,14 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		QueueSize: cfg.AuditQueueSize, FlushInterval: cfg.AuditFlushInterval, Dropped: metrics.AuditDropped, Log: log,
 	})
 	metrics.RegisterGauge("tollgate_audit_events_queued", "Audit events waiting in the queue to be written.", func() float64 { return float64(rec.Queued()) })
-	idents := identity.NewService(identity.Deps{Store: st, Notify: notify}, identity.Options{
+	templates, mailer, err := openMail(cfg, st, log)
+	if err != nil {
+		rec.Close(ctx)
+		return nil, err
+	}
+	idents := identity.NewService(identity.Deps{Store: st, Notify: notify, Mail: templates}, identity.Options{
 		MaxTenantsPerUser: cfg.MaxTenantsPerUser, MaxAgentsPerTenant: cfg.MaxAgentsPerTenant,
+		InvitationTTL: cfg.InvitationTTL, LinkBase: cfg.EffectiveLinkBaseURL(),
 	})
 	lim, err := openLimiter(ctx, cfg, st, metrics, log, notify)
 	if err != nil {
@@ -128,7 +136,9 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	sessions := session.NewService(session.Deps{
 		Sessions: st, Identities: st, Roles: idents, Hasher: hasher, Keys: keys,
 		Throttle: lim.limiter, Revocations: revocations, Log: log, LoginOutcome: metrics.LoginOutcome, Notify: notify,
-		Audit: rec, AuditEmailKey: auditEmailKey(masterKey),
+		Audit: rec, AuditEmailKey: auditEmailKey(masterKey), Invitations: idents,
+		Passwords: st, Reset: session.ResetOptions{TTL: cfg.PasswordResetTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
+		Signups: st, Signup: session.SignupOptions{Mode: cfg.Signup, TTL: cfg.SignupVerificationTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 	})
@@ -184,6 +194,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		webhookWorker: hookWorker, cfg: cfg, store: st, revocations: revocations, decisionLog: pd.lines, limits: lim,
 		log: log, metrics: metrics, origin: a.origin, auditRec: rec, auditKeys: auditKeys,
 		quotas:   quotas,
+		mailer:   mailer,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
@@ -248,6 +259,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 		{"recording API key use", touchInterval, a.Credentials.FlushTouches},
 		{"sweeping expired rows", sweepInterval, func(ctx context.Context) error { a.Sweep(ctx); return nil }},
 		{"dropping idle rate-limit counters", time.Minute, a.sweepLimits},
+		{"delivering email", mailInterval, func(ctx context.Context) error { _, err := a.mailer.DeliverDue(ctx); return err }},
 	} {
 		wg.Add(1)
 		go func() {
@@ -261,6 +273,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	// Every replica delivers webhooks; claims keep them from sending one
 	// delivery twice at once.
 	wg.Go(func() { a.webhookWorker.Run(ctx) })
+	wg.Go(func() { a.Sessions.RunResets(ctx) })
 	// The digester signs at once and then every audit_digest_interval;
 	// every replica may run it (a second digest of a head is dropped).
 	wg.Add(1)

@@ -130,6 +130,21 @@ type Config struct {
 
 	TokenCacheSize     int
 	KeyRefreshInterval time.Duration
+
+	// Email: the SMTP server ("" writes messages to the log and keeps
+	// them for tollgate admin outbox), the sender, template overrides, and
+	// where the links in messages lead.
+	SMTPURL          string
+	SMTPFrom         string
+	MailTemplatesDir string
+	MailMaxAttempts  int
+	LinkBaseURL      string // "" means EffectiveIssuer; see EffectiveLinkBaseURL
+	InvitationTTL    time.Duration
+	PasswordResetTTL time.Duration
+	// Signup is open, invite_only or off; SignupVerificationTTL is how
+	// long its emailed link works.
+	Signup                string
+	SignupVerificationTTL time.Duration
 }
 
 // MasterKeyFileName is the file in the data directory that holds the master
@@ -250,6 +265,15 @@ func (c Config) EffectiveIssuer() string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// EffectiveLinkBaseURL returns LinkBaseURL, or EffectiveIssuer when it is
+// empty: the base of the links in invitation and reset emails.
+func (c Config) EffectiveLinkBaseURL() string {
+	if c.LinkBaseURL != "" {
+		return strings.TrimRight(c.LinkBaseURL, "/")
+	}
+	return strings.TrimRight(c.EffectiveIssuer(), "/")
 }
 
 // EffectiveHashConcurrency returns HashConcurrency, or GOMAXPROCS when it is 0.

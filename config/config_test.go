@@ -79,6 +79,8 @@ func TestDefaults(t *testing.T) {
 		AuditDecisions: true, AuditFlushInterval: time.Second, AuditQueueSize: 8192, AuditDigestInterval: time.Hour,
 		WebhookTimeout: 10 * time.Second, WebhookConcurrency: 64, WebhookDisableAfter: 120 * time.Hour,
 		MaxTenantsPerUser: 20, MaxAgentsPerTenant: 1000, MaxAPIKeysPerActor: 100, MaxResourcesPerTenant: 100000,
+		SMTPFrom: "Tollgate <noreply@localhost>", MailMaxAttempts: 8, InvitationTTL: 168 * time.Hour, PasswordResetTTL: time.Hour,
+		Signup: "off", SignupVerificationTTL: 24 * time.Hour,
 		TokenCacheSize: 10000, KeyRefreshInterval: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -298,6 +298,38 @@ var fields = []field{
 	{name: "KeyRefreshInterval", key: "key_refresh_interval", def: "30s",
 		help: "How often the server reloads signing keys and revocations made by other processes",
 		bind: func(c *Config) setting { return durationSetting(&c.KeyRefreshInterval, positive) }},
+	{name: "SMTPURL", key: "smtp_url", def: "",
+		help:      "SMTP server for email: smtp://user:pass@host:587 (STARTTLS required) or smtps://user:pass@host:465 (TLS from the start); empty writes each message to the log and keeps it for tollgate admin outbox (development only)",
+		secretURL: true,
+		bind:      func(c *Config) setting { return stringSetting(&c.SMTPURL, checkSMTPURL) }},
+	{name: "SMTPFrom", key: "smtp_from", def: "Tollgate <noreply@localhost>",
+		help: "Sender of email, an address with an optional name",
+		bind: func(c *Config) setting { return stringSetting(&c.SMTPFrom, checkAddress) }},
+	{name: "MailTemplatesDir", key: "mail_templates_dir", def: "",
+		help: "Directory whose <kind>.txt and <kind>.html files replace the embedded email templates of the same name (invitation, password_reset); empty uses the embedded ones",
+		bind: func(c *Config) setting { return stringSetting(&c.MailTemplatesDir, nil) }},
+	{name: "MailMaxAttempts", key: "mail_max_attempts", def: "8",
+		help: "Delivery attempts per email before it is marked failed (1 to 20); the waits between them double from 30s up to 1h",
+		bind: func(c *Config) setting { return intSetting(&c.MailMaxAttempts, between(1, 20)) }},
+	{name: "LinkBaseURL", key: "link_base_url", def: "",
+		help: "Base URL of the links in emails (<base>/invitations/accept?token=…, <base>/password/reset?token=…), served by your front end; empty means the issuer",
+		bind: func(c *Config) setting { return stringSetting(&c.LinkBaseURL, checkLinkBase) }},
+	{name: "InvitationTTL", key: "invitation_ttl", def: "168h",
+		help: "How long an invitation can be accepted (1h to 720h)",
+		bind: func(c *Config) setting { return durationSetting(&c.InvitationTTL, between(time.Hour, 30*24*time.Hour)) }},
+	{name: "PasswordResetTTL", key: "password_reset_ttl", def: "1h",
+		help: "How long a password-reset link works (5m to 24h)",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.PasswordResetTTL, between(5*time.Minute, 24*time.Hour))
+		}},
+	{name: "Signup", key: "signup", def: "off",
+		help: "Self-service sign-up (POST /v1/auth/signup): open (anyone, after verifying their address), invite_only (addresses with a pending invitation) or off; invitations create accounts in every mode",
+		bind: func(c *Config) setting { return enumSetting(&c.Signup, "open", "invite_only", "off") }},
+	{name: "SignupVerificationTTL", key: "signup_verification_ttl", def: "24h",
+		help: "How long a sign-up's verification link works (10m to 168h)",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.SignupVerificationTTL, between(10*time.Minute, 7*24*time.Hour))
+		}},
 }
 
 // fieldsByKey indexes fields by YAML key. It is built once and never modified.

@@ -64,7 +64,9 @@ func TestEcosystem(t *testing.T) {
 	}
 	ownerTok, _, tenantID := login("owner@acme.test")
 	for email, role := range map[string]string{"admin@acme.test": "admin", "member@acme.test": "member", "colleague@acme.test": "member"} {
-		api.Send("POST", "/v1/tenants/"+tenantID+"/members", ownerTok, map[string]any{"email": email, "roles": []string{role}}, http.StatusCreated)
+		// By actor id: by address, a member is invited instead.
+		actorID := api.Send("POST", "/v1/auth/login", "", map[string]string{"email": email, "password": password}, http.StatusOK).Str(t, "actor", "id")
+		api.Send("POST", "/v1/tenants/"+tenantID+"/members", ownerTok, map[string]any{"actor_id": actorID, "roles": []string{role}}, http.StatusCreated)
 	}
 	adminTok, _, _ := login("admin@acme.test")
 	memberTok, memberID, memberTenant := login("member@acme.test")

@@ -32,6 +32,9 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 		root, rootTok := ts.platformAdmin("root@platform.example")
 		A := w.tenantA
 		newcomer := ts.user("newcomer@a.example", false)
+		joiner := ts.user("joiner@b.example", false)
+		joinerTok := ts.login(joiner.Email, "").str("access_token")
+		var invID string
 		var agentID, keyID, svcID, created, hookID string
 		type act struct {
 			name           string
@@ -61,8 +64,28 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 				return ts.do("PATCH", "/v1/tenants/"+A, rootTok, map[string]any{"status": "active"})
 			}, 200, in(A), audit.ActionTenantActivate, "tenant", in(A), root, "status", "active"},
 			{"add a member", func() response {
-				return ts.do("POST", "/v1/tenants/"+A+"/members", w.ownerTok, map[string]any{"email": newcomer.Email, "roles": []string{"member"}})
+				return ts.do("POST", "/v1/tenants/"+A+"/members", w.ownerTok, map[string]any{"actor_id": newcomer.ActorID(), "roles": []string{"member"}})
 			}, 201, in(A), audit.ActionMemberAdd, "member", in(newcomer.ActorID()), w.owner, "roles", "member"},
+			{"invite someone", func() response {
+				r := ts.do("POST", "/v1/tenants/"+A+"/invitations", w.ownerTok, map[string]any{"email": joiner.Email, "roles": []string{"member"}})
+				invID = r.str("id")
+				return r
+			}, 202, in(A), audit.ActionInvitationCreate, "invitation", func() string { return invID }, w.owner, "roles", "member"},
+			{"resend the invitation", func() response {
+				return ts.do("POST", "/v1/tenants/"+A+"/invitations/"+invID+"/resend", w.ownerTok, nil)
+			}, 202, in(A), audit.ActionInvitationResend, "invitation", func() string { return invID }, w.owner, "", ""},
+			{"accept it", func() response {
+				tok := mailedToken(t, ts, joiner.Email, identity.InvitationTokenPrefix)
+				return ts.do("POST", "/v1/invitations/accept", joinerTok, map[string]any{"token": tok})
+			}, 200, in(A), audit.ActionInvitationAccept, "invitation", func() string { return invID }, joiner, "member", joiner.ActorID()},
+			{"invite another", func() response {
+				r := ts.do("POST", "/v1/tenants/"+A+"/invitations", w.ownerTok, map[string]any{"email": "later@a.example", "roles": []string{"member"}})
+				invID = r.str("id")
+				return r
+			}, 202, in(A), audit.ActionInvitationCreate, "invitation", func() string { return invID }, w.owner, "roles", "member"},
+			{"revoke that invitation", func() response {
+				return ts.do("DELETE", "/v1/tenants/"+A+"/invitations/"+invID, w.ownerTok, nil)
+			}, 204, in(A), audit.ActionInvitationRevoke, "invitation", func() string { return invID }, w.owner, "", ""},
 			{"change their roles", func() response {
 				return ts.do("PATCH", "/v1/tenants/"+A+"/members/"+newcomer.ActorID(), w.ownerTok, map[string]any{"roles": []string{"admin"}})
 			}, 200, in(A), audit.ActionMemberUpdate, "member", in(newcomer.ActorID()), w.owner, "previous_roles", "member"},
@@ -156,6 +179,9 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"change the tenant's usage quotas", func() response {
 				return ts.do("PUT", "/v1/tenants/"+A+"/quotas", rootTok, map[string]any{"quotas": []any{map[string]any{"meter": "tool_runs", "limit": 100}}})
 			}, 200, in(A), audit.ActionQuotaPut, "tenant", in(A), root, "quotas", "tool_runs/tenant=100"},
+			{"change a password", func() response {
+				return ts.do("POST", "/v1/auth/password/change", w.adminTok, map[string]any{"current_password": testPassword, "new_password": "a different long passphrase 42"})
+			}, 204, in(""), audit.ActionPasswordChange, "user", in(w.admin.ActorID()), w.admin, "", ""},
 			{"sign out", func() response {
 				return ts.do("POST", "/v1/auth/logout", w.adminTok, nil)
 			}, 204, in(A), audit.ActionSessionLogout, "session", nil, w.admin, "reason", "logout"},

@@ -55,6 +55,7 @@ type scopeFixture struct {
 	delegated        string // the agent's token for the holder, tenant:read
 	wideKeyID        string // the holder's other key: apikeys:write, members:write, tenant:read
 	agentKeyID       string // the agent's key, as wide
+	invitation       string // a pending invitation to the tenant
 	policyVersion    int
 	schemaVersion    int
 	webhook          string // the tenant's webhook endpoint
@@ -97,6 +98,9 @@ func newScopeFixture(t *testing.T, ts *testServer, n int) *scopeFixture {
 	r := ts.do("PUT", base+"/policies", f.session, map[string]any{"text": ""})
 	expect(t, r, http.StatusOK, "")
 	f.policyVersion = int(r.body["version"].(float64))
+	inv := ts.do("POST", base+"/invitations", f.session, map[string]any{"email": fmt.Sprintf("invitee%d@scopes.example", n), "roles": []string{"member"}})
+	expect(t, inv, http.StatusAccepted, "")
+	f.invitation = inv.str("id")
 	r = ts.do("PUT", base+"/schema", f.session, map[string]any{"text": ""})
 	expect(t, r, http.StatusOK, "")
 	f.schemaVersion = int(r.body["version"].(float64))
@@ -240,6 +244,31 @@ func scopeMatrix() map[string]scopeRow {
 			},
 			want: same(outcome{http.StatusBadRequest, ""}),
 		},
+		"POST /v1/auth/password/forgot": {
+			open: "public: answers every address alike; the link goes to the mailbox, and the request's own credential plays no part",
+			req:  at("/v1/auth/password/forgot", map[string]any{"email": "nobody@scopes.example"}),
+			want: same(outcome{http.StatusAccepted, ""}),
+		},
+		"POST /v1/auth/password/reset": {
+			open: "public: the reset token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/password/reset", map[string]any{"token": "tgpwr_not-a-token", "new_password": "x"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_reset_token"}),
+		},
+		// The current password (wrong here) decides, after the session.
+		"POST /v1/auth/password/change": {
+			req:  at("/v1/auth/password/change", map[string]any{"current_password": "not the password", "new_password": "x"}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusForbidden, "wrong_password"}},
+		},
+		"POST /v1/auth/signup": {
+			open: "public: sign-up takes no credential (off by default: the answer does not depend on the caller)",
+			req:  at("/v1/auth/signup", map[string]any{"email": "new@scopes.example", "password": "a long enough passphrase"}),
+			want: same(outcome{http.StatusForbidden, "signup_disabled"}),
+		},
+		"POST /v1/auth/verify": {
+			open: "public: the verification token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/verify", map[string]any{"token": "tgver_not-a-token"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_verification_token"}),
+		},
 		"POST /v1/auth/logout": {req: at("/v1/auth/logout", nil), want: sessionOnly(http.StatusNoContent)},
 		"POST /v1/auth/switch-tenant": {req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 			return scopeRequest{path: "/v1/auth/switch-tenant", body: map[string]any{"tenant_id": f.tenant}}
@@ -295,6 +324,30 @@ func scopeMatrix() map[string]scopeRow {
 				return tenantPath("/members/"+f.holder.ActorID())(f, c)
 			},
 			want: deniedBut(http.StatusNoContent),
+		},
+		"POST /v1/tenants/{id}/invitations": {
+			req: withBody(tenantPath("/invitations"), func(f *scopeFixture) any {
+				return map[string]any{"email": "someone.new@scopes.example", "roles": []string{"member"}}
+			}),
+			want: deniedBut(http.StatusAccepted),
+		},
+		"DELETE /v1/tenants/{id}/invitations/{inv}": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath("/invitations/"+f.invitation)(f, c)
+			},
+			want: deniedBut(http.StatusNoContent),
+		},
+		"POST /v1/tenants/{id}/invitations/{inv}/resend": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath("/invitations/"+f.invitation+"/resend")(f, c)
+			},
+			want: deniedBut(http.StatusAccepted),
+		},
+		// Joining with an existing account takes the person's own session;
+		// the token (malformed here) decides the rest.
+		"POST /v1/invitations/accept": {
+			req:  at("/v1/invitations/accept", map[string]any{"token": "tginv_not-a-token"}),
+			want: sessionOnly(http.StatusBadRequest),
 		},
 		"PUT /v1/tenants/{id}/roles/{name}":    {req: withBody(tenantPath("/roles/auditor"), fixed(map[string]any{"permissions": []string{}})), want: deniedBut(http.StatusOK)},
 		"DELETE /v1/tenants/{id}/roles/{name}": {req: tenantPath("/roles/spare"), want: deniedBut(http.StatusNoContent)},

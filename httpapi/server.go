@@ -210,6 +210,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/auth/me", authed, s.me},
 		{"POST", "/v1/auth/switch-tenant", authed, s.switchTenant},
 		{"POST", "/v1/auth/introspect", authed, s.introspect},
+		{"POST", "/v1/auth/password/forgot", signIn, s.forgotPassword},
+		{"POST", "/v1/auth/password/reset", signIn, s.resetPassword},
+		{"POST", "/v1/auth/password/change", authed, s.changePassword},
+		{"POST", "/v1/auth/signup", signIn, s.signup},
+		{"POST", "/v1/auth/verify", signIn, s.verifySignup},
 		{"POST", "/oauth/token", tokenGrant, s.oauthToken},
 
 		{"POST", "/v1/api-keys", authed, s.createAPIKey},
@@ -242,6 +247,12 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}/members/{actor_id}", authed, s.getMember},
 		{"PATCH", "/v1/tenants/{id}/members/{actor_id}", authed, s.patchMember},
 		{"DELETE", "/v1/tenants/{id}/members/{actor_id}", authed, s.deleteMember},
+
+		{"POST", "/v1/tenants/{id}/invitations", authed, s.createInvitation},
+		{"GET", "/v1/tenants/{id}/invitations", authed, s.listInvitations},
+		{"DELETE", "/v1/tenants/{id}/invitations/{inv}", authed, s.revokeInvitation},
+		{"POST", "/v1/tenants/{id}/invitations/{inv}/resend", authed, s.resendInvitation},
+		{"POST", "/v1/invitations/accept", signIn, s.acceptInvitation},
 
 		{"GET", "/v1/tenants/{id}/roles", authed, s.listRoles},
 		{"GET", "/v1/tenants/{id}/roles/{name}", authed, s.getRole},

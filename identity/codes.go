@@ -113,3 +113,36 @@ const (
 	// Only a person's own session may do this, not an API key or another token.
 	CodeSessionRequired fault.Code = "session_required"
 )
+
+// Invitations.
+const (
+	// CodeInvitationNotFound: no invitation with that id in the tenant
+	// (or it is no longer pending).
+	CodeInvitationNotFound fault.Code = "invitation_not_found"
+	// CodeInvitationPending: the address already has a pending invitation
+	// to the tenant; resend it instead.
+	CodeInvitationPending fault.Code = "invitation_pending"
+	// CodeInvalidInvitationToken: the token is malformed, unknown, or was
+	// replaced by a resend.
+	CodeInvalidInvitationToken fault.Code = "invalid_invitation_token"
+	// CodeInvitationUsed: the invitation was already accepted.
+	CodeInvitationUsed fault.Code = "invitation_used"
+	// CodeInvitationRevoked: the invitation was revoked.
+	CodeInvitationRevoked fault.Code = "invitation_revoked"
+	// CodeInvitationExpired: the invitation's time ran out.
+	CodeInvitationExpired fault.Code = "invitation_expired"
+	// CodeInvitationEmailMismatch: the signed-in user is not the invited
+	// address.
+	CodeInvitationEmailMismatch fault.Code = "invitation_email_mismatch"
+	// CodeSignInRequired: the invited address has an account; accept while
+	// signed in as it.
+	CodeSignInRequired fault.Code = "sign_in_required"
+)
+
+// Accepting and mailing.
+const (
+	// CodeMissingPassword: a new account needs a password.
+	CodeMissingPassword fault.Code = "missing_password"
+	// CodeMailUnavailable: the service was built without email.
+	CodeMailUnavailable fault.Code = "mail_unavailable"
+)

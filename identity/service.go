@@ -22,7 +22,9 @@ type Service struct {
 	// notify reports changes that credential caches must apply: role
 	// changes, suspensions, agents disabled or deleted.
 	notify event.Notifier
-	opts   Options
+	// mail renders the emails of invitations; nil refuses to invite.
+	mail Mail
+	opts Options
 }
 
 // Options configure a Service.
@@ -32,6 +34,11 @@ type Options struct {
 	MaxTenantsPerUser int
 	// MaxAgentsPerTenant caps a tenant's agents; 0 is no limit.
 	MaxAgentsPerTenant int
+	// InvitationTTL is how long an invitation can be accepted.
+	InvitationTTL time.Duration
+	// LinkBase is the base URL of the links in emails, without a
+	// trailing slash.
+	LinkBase string
 }
 
 // LimitReached is the error of a creation refused by a configured limit:
@@ -61,6 +68,9 @@ type Deps struct {
 	Notify event.Notifier
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Mail renders invitation emails (mail.Templates); nil refuses to
+	// invite.
+	Mail Mail
 }
 
 // NewService wires a Service.
@@ -68,7 +78,10 @@ func NewService(d Deps, opts Options) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{store: d.Store, now: d.Now, notify: d.Notify, opts: opts}
+	if opts.InvitationTTL <= 0 {
+		opts.InvitationTTL = 7 * 24 * time.Hour
+	}
+	return &Service{store: d.Store, now: d.Now, notify: d.Notify, mail: d.Mail, opts: opts}
 }
 
 func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

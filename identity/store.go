@@ -15,6 +15,7 @@ import (
 // id (for memberships: by actor id).
 type Store interface {
 	AgentStore
+	InvitationStore
 
 	// CreateTenant inserts t and makes owner its first owner, atomically.
 	// Conflict "tenant_slug_taken" when the slug exists.

@@ -22,3 +22,35 @@ const (
 	CodeSessionExists   fault.Code = "session_exists"
 	CodeSessionNotFound fault.Code = "session_not_found"
 )
+
+// Password reset and change.
+const (
+	// CodeInvalidResetToken: the reset token is malformed (400) or unknown
+	// (404).
+	CodeInvalidResetToken fault.Code = "invalid_reset_token"
+	// CodeResetTokenUsed: the reset link was used, or superseded by a
+	// newer one or a password change.
+	CodeResetTokenUsed fault.Code = "reset_token_used"
+	// CodeResetTokenExpired: the reset link is older than
+	// password_reset_ttl.
+	CodeResetTokenExpired fault.Code = "reset_token_expired"
+	// CodeWrongPassword: the current password given to a change is wrong.
+	CodeWrongPassword fault.Code = "wrong_password"
+	// CodePasswordChanged: the password changed while this change was
+	// being made; retry with the new one.
+	CodePasswordChanged fault.Code = "password_changed"
+)
+
+// Sign-up.
+const (
+	// CodeSignupDisabled: signup is not open here.
+	CodeSignupDisabled fault.Code = "signup_disabled"
+	// CodeInvalidVerifyToken: the verification token is malformed (400) or
+	// unknown (404).
+	CodeInvalidVerifyToken fault.Code = "invalid_verification_token"
+	// CodeVerifyTokenUsed: the verification link was already used.
+	CodeVerifyTokenUsed fault.Code = "verification_token_used"
+	// CodeVerifyTokenExpired: the verification link is older than
+	// signup_verification_ttl.
+	CodeVerifyTokenExpired fault.Code = "verification_token_expired"
+)

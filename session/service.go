@@ -46,6 +46,13 @@ type Service struct {
 	notify      event.Notifier
 	audit       Auditor
 	emailKey    []byte
+	invitations Invitations
+	passwords   PasswordStore
+	reset       ResetOptions
+	signups     SignupStore
+	signup      SignupOptions
+	// resets queues forgot-password requests for RunResets.
+	resets chan resetJob
 }
 
 // Deps are what a Service is built from.
@@ -70,6 +77,16 @@ type Deps struct {
 	// AuditEmailKey keys EmailHash, which names in the audit log an
 	// address tried without an account; nil leaves the address out.
 	AuditEmailKey []byte
+	// Invitations accepts invitations; nil refuses to.
+	Invitations Invitations
+	// Passwords stores resets and changes; Reset configures the reset
+	// emails.
+	Passwords PasswordStore
+	Reset     ResetOptions
+	// Signups stores sign-ups waiting for verification; Signup
+	// configures them.
+	Signups SignupStore
+	Signup  SignupOptions
 	// LoginOutcome is called with "success", "invalid_credentials",
 	// "rate_limited" or "error" after every login attempt.
 	LoginOutcome func(outcome string)
@@ -120,6 +137,9 @@ type LoginThrottle interface {
 	LoginSucceeded(ctx context.Context, a ratelimit.LoginAttempt)
 }
 
+// resetQueue bounds the forgot-password requests waiting for RunResets.
+const resetQueue = 256
+
 // NewService wires a Service.
 func NewService(d Deps, opts Options) *Service {
 	if d.Now == nil {
@@ -135,7 +155,9 @@ func NewService(d Deps, opts Options) *Service {
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
 		keys: d.Keys, throttle: d.Throttle, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
-		audit: d.Audit, emailKey: d.AuditEmailKey,
+		audit: d.Audit, emailKey: d.AuditEmailKey, invitations: d.Invitations,
+		passwords: d.Passwords, reset: d.Reset, resets: make(chan resetJob, resetQueue),
+		signups: d.Signups, signup: d.Signup,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
@@ -27,6 +28,8 @@ type Store interface {
 	credential.BlockStore
 	credential.RevocationStore
 	session.Store
+	session.PasswordStore
+	session.SignupStore
 	token.KeyStore
 	ratelimit.TenantStore
 	policy.Store
@@ -34,6 +37,7 @@ type Store interface {
 	usage.Store
 	webhook.Store
 	usage.QuotaStore
+	mail.Store
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -68,6 +68,7 @@ func rootCommand() *command {
 				{name: "create", summary: "create a user", run: runUserCreate},
 				{name: "list", summary: "list users", run: runUserList},
 			}},
+			{name: "outbox", summary: "show the newest email in the outbox, with its links while the outbox keeps them (always with no smtp_url)", run: runOutbox},
 			{name: "keys", summary: "manage token signing keys", children: []*command{
 				{name: "rotate", summary: "add a new signing key; older keys stay published until their tokens expire", run: runKeysRotate},
 				{name: "list", summary: "list signing keys", run: runKeysList},

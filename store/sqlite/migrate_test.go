@@ -38,8 +38,7 @@ func TestMigrationsDownUp(t *testing.T) {
 	must(s.PutResources(ctx, "t1", []policy.Resource{{Type: "channel", ID: "c1", Attrs: map[string]any{"n": 1}, UpdatedAt: now}}))
 	must(s.AddPolicySet(ctx, policy.PolicySet{TenantID: "t1", Text: "permit (principal, action, resource);", CreatedAt: now}, 0))
 
-	// Step down through the migrations that exist: numbers may be skipped
-	// (reserved by a branch not merged yet).
+	// Step down through the migrations one by one.
 	sources := s.migrations.ListSources()
 	for i := len(sources) - 1; i >= 0; i-- {
 		v := int64(0)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/mail"
 )
 
 // querier is a pool or a transaction.
@@ -25,10 +26,10 @@ type Scanner interface {
 type scanner = Scanner
 
 // exec, query and queryRow run a "?" query on q after rebinding it. A
-// write outside a transaction whose ctx carries audit events becomes one,
-// so that the events are written with it (inTx).
+// write outside a transaction whose ctx carries audit events or queued
+// mail becomes one, so that they are written with it (inTx).
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
-	if q == querier(s.write) && audit.Pending(ctx) {
+	if q == querier(s.write) && (audit.Pending(ctx) || mail.Pending(ctx)) {
 		var res sql.Result
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			var err error

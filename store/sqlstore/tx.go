@@ -5,20 +5,26 @@ import (
 	"database/sql"
 
 	"github.com/tollgate/tollgate/audit"
+	"github.com/tollgate/tollgate/mail"
 )
 
 // inTx runs fn in a write transaction, committing when it returns nil.
 // Invariants that span rows lock them inside fn (lockTenant, ForUpdate);
 // on SQLite the transaction itself excludes every other writer. The audit
 // events ctx carries (audit.Record) are appended last, in the same
-// transaction: the act and its record commit together or not at all.
+// transaction: the act and its record commit together or not at all. So
+// are the messages it queued for the mail outbox (mail.Queue).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return s.dbErr(err)
 	}
 	events := audit.TakePending(ctx)
+	msgs := mail.TakePending(ctx)
 	err = fn(tx)
+	if err == nil && len(msgs) > 0 {
+		err = s.insertMailTx(ctx, tx, msgs)
+	}
 	if err == nil && len(events) > 0 {
 		_, err = s.appendAuditTx(ctx, tx, events)
 	}
@@ -29,6 +35,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err != nil {
 		audit.RestorePending(ctx, events)
+		mail.RestorePending(ctx, msgs)
 	}
 	return s.dbErr(err)
 }

@@ -1,0 +1,32 @@
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tollgate/tollgate/config"
+	"github.com/tollgate/tollgate/mail"
+	"github.com/tollgate/tollgate/store"
+)
+
+// mailInterval spaces the outbox worker's passes.
+const mailInterval = 2 * time.Second
+
+// openMail loads the email templates (the operator's overrides parse now,
+// not when the first message is sent) and builds the outbox worker: over
+// SMTP when smtp_url is set, else to the log, for development.
+func openMail(cfg config.Config, st store.Store, log *slog.Logger) (*mail.Templates, *mail.Worker, error) {
+	tpl, err := mail.LoadTemplates(cfg.MailTemplatesDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sender mail.Sender = mail.LogSender{Log: log}
+	if cfg.SMTPURL != "" {
+		if sender, err = mail.NewSMTP(cfg.SMTPURL, nil); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		log.Warn("no smtp_url: email is written to the log and kept for tollgate admin outbox, links included — development only")
+	}
+	return tpl, &mail.Worker{Store: st, Sender: sender, From: cfg.SMTPFrom, Log: log, MaxAttempts: cfg.MailMaxAttempts}, nil
+}
