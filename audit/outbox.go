@@ -3,8 +3,9 @@ package audit
 import (
 	"context"
 	"strings"
-	"sync"
 	"unicode/utf8"
+
+	"github.com/tollgate/tollgate/outbox"
 )
 
 // Origin is who acted and from where, as the HTTP layer knows it: it is
@@ -66,14 +67,6 @@ func Stamp(ctx context.Context, e Event) Event {
 	return e
 }
 
-// pending holds the events of one act until the store writes them.
-type pending struct {
-	mu     sync.Mutex
-	events []Event
-}
-
-type pendingKey struct{}
-
 // Record returns ctx carrying events, stamped with ctx's Origin, for the
 // transactional outbox: the store writes them in the transaction of the
 // next write made with the returned context — the act's own — so that the
@@ -82,59 +75,24 @@ type pendingKey struct{}
 // are recorded so. An act that writes nothing records nothing: record
 // only before the write that is the act.
 func Record(ctx context.Context, events ...Event) context.Context {
-	p := &pending{events: make([]Event, len(events))}
+	stamped := make([]Event, len(events))
 	for i, e := range events {
-		p.events[i] = Stamp(ctx, e)
+		stamped[i] = Stamp(ctx, e)
 	}
-	if prev, ok := ctx.Value(pendingKey{}).(*pending); ok {
-		// Events recorded earlier in the same act and not yet written
-		// stay first.
-		p.events = append(prev.take(), p.events...)
-	}
-	return context.WithValue(ctx, pendingKey{}, p)
-}
-
-func (p *pending) take() []Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.events
-	p.events = nil
-	return out
+	return outbox.Add(ctx, stamped...)
 }
 
 // Pending reports whether ctx carries events a write has not taken yet.
-func Pending(ctx context.Context) bool {
-	p, ok := ctx.Value(pendingKey{}).(*pending)
-	if !ok {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.events) > 0
-}
+func Pending(ctx context.Context) bool { return outbox.Pending[Event](ctx) }
 
 // TakePending hands ctx's unwritten events to a store's write, once: the
 // store appends them in its transaction, and gives them back with
 // RestorePending if that transaction does not commit.
-func TakePending(ctx context.Context) []Event {
-	p, ok := ctx.Value(pendingKey{}).(*pending)
-	if !ok {
-		return nil
-	}
-	return p.take()
-}
+func TakePending(ctx context.Context) []Event { return outbox.Take[Event](ctx) }
 
 // RestorePending gives back events a failed transaction took, so that the
 // act's retry (a new id after a collision, say) still records them.
-func RestorePending(ctx context.Context, events []Event) {
-	p, ok := ctx.Value(pendingKey{}).(*pending)
-	if !ok || len(events) == 0 {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.events = append(events, p.events...)
-}
+func RestorePending(ctx context.Context, events []Event) { outbox.Restore(ctx, events) }
 
 // maxUserAgent is the user_agent limit of Validate.
 const maxUserAgent = 512

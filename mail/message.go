@@ -8,10 +8,10 @@ package mail
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/outbox"
 )
 
 // Status is where a message is in its delivery.
@@ -50,65 +50,21 @@ type Message struct {
 	SentAt        *time.Time
 }
 
-// pending holds the messages of one act until the store writes them.
-type pending struct {
-	mu   sync.Mutex
-	msgs []Message
-}
-
-type pendingKey struct{}
-
 // Queue returns ctx carrying msgs for the outbox: the store writes them in
 // the transaction of the next write made with the returned context — the
 // act's own — exactly as audit.Record does for audit events. Queue only
 // just before the write that is the act.
-func Queue(ctx context.Context, msgs ...Message) context.Context {
-	p := &pending{msgs: append([]Message(nil), msgs...)}
-	if prev, ok := ctx.Value(pendingKey{}).(*pending); ok {
-		p.msgs = append(prev.take(), p.msgs...)
-	}
-	return context.WithValue(ctx, pendingKey{}, p)
-}
-
-func (p *pending) take() []Message {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.msgs
-	p.msgs = nil
-	return out
-}
+func Queue(ctx context.Context, msgs ...Message) context.Context { return outbox.Add(ctx, msgs...) }
 
 // Pending reports whether ctx carries messages no write has taken yet.
-func Pending(ctx context.Context) bool {
-	p, ok := ctx.Value(pendingKey{}).(*pending)
-	if !ok {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.msgs) > 0
-}
+func Pending(ctx context.Context) bool { return outbox.Pending[Message](ctx) }
 
 // TakePending hands ctx's unwritten messages to a store's transaction, once.
-func TakePending(ctx context.Context) []Message {
-	p, ok := ctx.Value(pendingKey{}).(*pending)
-	if !ok {
-		return nil
-	}
-	return p.take()
-}
+func TakePending(ctx context.Context) []Message { return outbox.Take[Message](ctx) }
 
 // RestorePending gives back messages a failed transaction took, so that a
 // retry of the act still sends them.
-func RestorePending(ctx context.Context, msgs []Message) {
-	p, ok := ctx.Value(pendingKey{}).(*pending)
-	if !ok || len(msgs) == 0 {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.msgs = append(msgs, p.msgs...)
-}
+func RestorePending(ctx context.Context, msgs []Message) { outbox.Restore(ctx, msgs) }
 
 // Store is the outbox's table.
 type Store interface {
