@@ -94,7 +94,7 @@ func TestWebhooksDeliverTenantEvents(t *testing.T) {
 
 		newcomer := ts.user("newcomer@a.example", false)
 		expect(t, ts.do("POST", "/v1/tenants/"+w.tenantA+"/members", w.ownerTok,
-			map[string]any{"email": newcomer.Email, "roles": []string{"member"}}), http.StatusCreated, "")
+			map[string]any{"actor_id": newcomer.ActorID(), "roles": []string{"member"}}), http.StatusCreated, "")
 		ts.deliver(t)
 		got := rc.received()
 		if len(got) != 1 || !verifies(t, secret, got[0]) {
