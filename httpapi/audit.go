@@ -125,29 +125,12 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	tenant := r.URL.Query().Get("tenant_id")
 	nd := audit.NewNDJSONWriter(w)
-	started := false
+	x := newExportStream(w, "application/x-ndjson")
 	err = s.Audit.Export(r.Context(), requester(r), tenant, from, to, func(e *audit.Event) error {
-		if !started {
-			started = true
-			w.Header().Set("Content-Type", "application/x-ndjson")
-			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusOK)
-		}
+		x.row()
 		return nd.Write(e)
 	})
-	if err == nil {
-		if !started {
-			w.Header().Set("Content-Type", "application/x-ndjson")
-			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusOK)
-		}
-		return nd.Flush()
-	}
-	if !started {
-		return err
-	}
-	s.Log.ErrorContext(r.Context(), "audit export failed mid-stream; cutting the response", "err", err)
-	panic(http.ErrAbortHandler)
+	return x.finish(r.Context(), s.Log, err, nd.Flush)
 }
 
 // auditKeys is GET /.well-known/audit-keys.json: the Ed25519 keys that

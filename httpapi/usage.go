@@ -106,12 +106,6 @@ func (s *Server) usageSummary(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, sum)
 }
 
-// exportWriteTimeout is how long an export may go without moving its
-// write deadline on, and how long one write of a live stream may take,
-// before the client counts as gone: the server's WriteTimeout bounds a
-// whole request, and an export of a year, or a stream, lasts longer.
-const exportWriteTimeout = 30 * time.Second
-
 // exportUsage answers GET /v1/usage/export, streamed. Everything is
 // checked before the first byte; a failure after it can only cut the
 // response, which the client sees as a broken transfer.
@@ -128,41 +122,13 @@ func (s *Server) exportUsage(w http.ResponseWriter, r *http.Request) error {
 	if err := usageRange(v, &q.From, &q.To); err != nil {
 		return err
 	}
-	rc := http.NewResponseController(w)
 	rw := usage.NewRowWriter(w, f)
-	rows := 0
-	var moved time.Time
-	start := func() {
-		w.Header().Set("Content-Type", f.ContentType())
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
-		// A long export must not be cut by the server's read timeout,
-		// which would cancel the request; the client's going still does.
-		_ = rc.SetReadDeadline(time.Time{})
-	}
+	x := newExportStream(w, f.ContentType())
 	err = s.Usage.Export(r.Context(), *actor(r), q, func(row *usage.ExportRow) error {
-		if rows == 0 {
-			start()
-		}
-		// Moved at most once a second: a deadline is a system call.
-		if now := time.Now(); now.Sub(moved) >= time.Second {
-			moved = now
-			_ = rc.SetWriteDeadline(now.Add(exportWriteTimeout))
-		}
-		rows++
+		x.row()
 		return rw.Write(row)
 	})
-	if err == nil {
-		if rows == 0 {
-			start()
-		}
-		return rw.Flush()
-	}
-	if rows == 0 {
-		return err
-	}
-	s.Log.ErrorContext(r.Context(), "usage export failed mid-stream; cutting the response", "err", err)
-	panic(http.ErrAbortHandler)
+	return x.finish(r.Context(), s.Log, err, rw.Flush)
 }
 
 // streamUsage answers GET /v1/usage/stream with server-sent events: an
