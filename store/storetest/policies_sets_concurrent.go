@@ -32,22 +32,7 @@ func testPolicySetConcurrentAddOneWins(t *testing.T, s store.Store) {
 		close(start)
 		wg.Wait()
 
-		winner := -1
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				if winner >= 0 {
-					t.Errorf("round %d: writers %d and %d both succeeded", round, winner, i)
-				}
-				winner = i
-			case fault.KindOf(err) == fault.Conflict && errors.Is(err, &fault.Error{Code: policy.CodePolicyVersionConflict}):
-			default:
-				t.Errorf("round %d writer %d: unexpected error %v", round, i, err)
-			}
-		}
-		if winner < 0 {
-			t.Fatalf("round %d: no writer succeeded: %v", round, errs)
-		}
+		winner := oneWinner(t, round, errs, policy.CodePolicyVersionConflict)
 		want := storedSet(policySet("t1", fmt.Sprintf("// round %d writer %d", round, winner), time.Duration(winner)*time.Second), round+1)
 		check(t, fmt.Sprintf("round %d current", round), ok(s.CurrentPolicySet(ctx, "t1"))(t), want)
 	}
@@ -86,4 +71,28 @@ func testPolicySetConcurrentTenantsNoConflict(t *testing.T, s store.Store) {
 			t.Errorf("tenant t%d: version %d, want 3", i, v)
 		}
 	}
+}
+
+// oneWinner returns the index of the one writer of a concurrent round
+// whose write succeeded, failing the test unless every other one failed
+// with a Conflict of code.
+func oneWinner(t *testing.T, round int64, errs []error, code fault.Code) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("round %d: writers %d and %d both succeeded", round, winner, i)
+			}
+			winner = i
+		case fault.KindOf(err) == fault.Conflict && errors.Is(err, &fault.Error{Code: code}):
+		default:
+			t.Errorf("round %d writer %d: unexpected error %v", round, i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("round %d: no writer succeeded: %v", round, errs)
+	}
+	return winner
 }

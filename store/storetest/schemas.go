@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -188,22 +187,7 @@ func testSchemaConcurrentAddOneWins(t *testing.T, s store.Store) {
 		warmUp(t, s)
 		close(start)
 		wg.Wait()
-		winner := -1
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				if winner >= 0 {
-					t.Errorf("round %d: writers %d and %d both succeeded", round, winner, i)
-				}
-				winner = i
-			case fault.KindOf(err) == fault.Conflict && errors.Is(err, &fault.Error{Code: policy.CodeSchemaVersionConflict}):
-			default:
-				t.Errorf("round %d writer %d: unexpected error %v", round, i, err)
-			}
-		}
-		if winner < 0 {
-			t.Fatalf("round %d: no writer succeeded: %v", round, errs)
-		}
+		oneWinner(t, round, errs, policy.CodeSchemaVersionConflict)
 	}
 	check(t, "versions", schemaVersionsOf(ok(s.ListSchemaVersions(ctx, "t1", cursor.Page{}))(t)), []int64{3, 2, 1})
 }
