@@ -283,7 +283,8 @@ func (c *Compiler) setPolicies(snap *snapshot, ps PolicySet) error {
 }
 
 // resourceParents lists a registered resource's own parents (the tenant
-// left out), for cycle checks.
+// left out), for cycle checks. A resource's parents are of its own type
+// (ValidateResource), so the type is ref's.
 func (s *snapshot) resourceParents(ref ResourceRef) []ResourceRef {
 	uid, err := s.schema.resourceUID(ref, "resource")
 	if err != nil {
@@ -296,20 +297,10 @@ func (s *snapshot) resourceParents(ref ResourceRef) []ResourceRef {
 	var out []ResourceRef
 	for p := range e.Parents.All() {
 		if p != s.tenant {
-			out = append(out, ResourceRef{Type: apiType(p.Type), ID: string(p.ID)})
+			out = append(out, ResourceRef{Type: ref.Type, ID: string(p.ID)})
 		}
 	}
 	return out
-}
-
-// apiType is the API's name of a Cedar entity type.
-func apiType(t cedar.EntityType) string {
-	for name, et := range resourceTypes {
-		if et == t {
-			return name
-		}
-	}
-	return string(t)
 }
 
 // clone copies the snapshot's header for an update; the tables and maps
