@@ -202,16 +202,8 @@ func runAuditExport(ctx context.Context, env *environment, args []string) error 
 		return errors.New("give exactly one of --tenant and --platform")
 	}
 	var from, to time.Time
-	for _, t := range []struct {
-		name, v string
-		p       *time.Time
-	}{{"--from", fromS, &from}, {"--to", toS, &to}} {
-		if t.v == "" {
-			continue
-		}
-		if *t.p, err = time.Parse(time.RFC3339Nano, t.v); err != nil {
-			return fmt.Errorf("%s must be an RFC 3339 time, e.g. 2025-03-14T15:09:26Z", t.name)
-		}
+	if err := parseTimeFlags(fromS, toS, &from, &to); err != nil {
+		return err
 	}
 	if !from.IsZero() && !to.IsZero() && !to.After(from) {
 		return errors.New("--to must be after --from")
@@ -221,15 +213,11 @@ func runAuditExport(ctx context.Context, env *environment, args []string) error 
 		return err
 	}
 	defer st.Close()
-	w := env.stdout
-	if out != "" {
-		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, done, err := exportOutput(env, out)
+	if err != nil {
+		return err
 	}
+	defer done()
 	nd := audit.NewNDJSONWriter(w)
 	// The operator reads the database directly: no read rule, and no
 	// range limit either, since nothing is held in memory.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/tollgate/tollgate/cursor"
@@ -42,31 +40,19 @@ func runUsageReport(ctx context.Context, env *environment, args []string) error 
 		return err
 	}
 	q := usage.ExportQuery{Meter: meter, Window: usage.Window(window)}
-	for _, t := range []struct {
-		name, v string
-		p       *time.Time
-	}{{"--from", fromS, &q.From}, {"--to", toS, &q.To}} {
-		if t.v == "" {
-			continue
-		}
-		if *t.p, err = time.Parse(time.RFC3339Nano, t.v); err != nil {
-			return fmt.Errorf("%s must be an RFC 3339 time, e.g. 2025-03-01T00:00:00Z", t.name)
-		}
+	if err := parseTimeFlags(fromS, toS, &q.From, &q.To); err != nil {
+		return err
 	}
 	st, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	w := env.stdout
-	if out != "" {
-		file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		w = file
+	w, done, err := exportOutput(env, out)
+	if err != nil {
+		return err
 	}
+	defer done()
 	tenants := []string{tenant}
 	if all {
 		if tenants, err = allTenants(ctx, st); err != nil {
