@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tollgate/tollgate/store/sqlstore"
 )
@@ -23,11 +24,13 @@ type dialect struct {
 	// from fixed fragments (batches are cut or padded to a few sizes), so
 	// the cache holds a bounded set; it saves an allocation per query.
 	rebound *sync.Map
+	// pool is where ReadRows reads; database/sql borrows from it too.
+	pool *pgxpool.Pool
 }
 
 var _ sqlstore.Dialect = dialect{}
 
-func newDialect() dialect { return dialect{rebound: &sync.Map{}} }
+func newDialect(pool *pgxpool.Pool) dialect { return dialect{rebound: &sync.Map{}, pool: pool} }
 
 // Rebind numbers the placeholders: "?" becomes $1, $2, ….
 func (d dialect) Rebind(query string) string {

@@ -29,7 +29,7 @@ func TestTextArrayScan(t *testing.T) {
 
 // TestRebindNumbersPlaceholders, cached or not.
 func TestRebindNumbersPlaceholders(t *testing.T) {
-	d := newDialect()
+	d := newDialect(nil)
 	for range 2 {
 		for q, want := range map[string]string{
 			`SELECT 1`:                     `SELECT 1`,

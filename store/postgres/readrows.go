@@ -2,15 +2,12 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tollgate/tollgate/store/sqlstore"
 )
@@ -19,55 +16,54 @@ var _ sqlstore.RowReader = dialect{}
 
 // ReadRows is PostgreSQL's fast path for the reads outside a transaction,
 // most of a request's store work (a user, a key, a tenant) and all of a
-// snapshot rebuild's: pgx runs the query and scans the rows itself, on a
-// connection it borrows from database/sql's pool. database/sql's Rows cost
-// a one-row read about a seventh more, and a snapshot rebuild about as much
-// (BENCHMARKS.md, issue 11): a goroutine per query under a cancellable
-// context, the stdlib driver's value functions built per query, every
-// value boxed in a driver.Value.
+// snapshot rebuild's: pgx runs the query on a connection of pgxpool and
+// scans the rows itself. database/sql's Rows cost a one-row read about a
+// seventh more, and a snapshot rebuild about as much (BENCHMARKS.md, issue
+// 11): a goroutine per query under a cancellable context, the stdlib
+// driver's value functions built per query, every value boxed in a
+// driver.Value. Borrowing database/sql's connection for pgx (db.Conn and
+// Raw) still cost a one-row read 7 % of wall time; pgxpool hands one over
+// directly.
 //
 // Scan destinations get what they would through database/sql: the result
 // formats are the stdlib driver's (binary for the intrinsic types, text
 // for the rest), pgx hands sql.Scanners the same values, and row fills the
 // time and list destinations the same way.
-func (dialect) ReadRows(ctx context.Context, db *sql.DB, query string, args []any, scan func(sqlstore.Scanner) error) error {
+func (d dialect) ReadRows(ctx context.Context, query string, args []any, scan func(sqlstore.Scanner) error) error {
 	args = append([]any{resultFormats}, args...)
 	// As database/sql does, a query that failed before reaching the server
-	// on a broken connection is retried on another.
+	// on a broken connection is retried on another; pgxpool drops the
+	// broken one when it is released.
 	var err error
 	for range 3 {
-		if err = readRows(ctx, db, query, args, scan); !errors.Is(err, driver.ErrBadConn) {
+		var unsent bool
+		if unsent, err = readRows(ctx, d.pool, query, args, scan); !unsent {
 			break
 		}
 	}
 	return err
 }
 
-func readRows(ctx context.Context, db *sql.DB, query string, args []any, scan func(sqlstore.Scanner) error) error {
-	conn, err := db.Conn(ctx)
+// readRows reports whether an error left the query unsent on a broken
+// connection, so that it is safe to send again.
+func readRows(ctx context.Context, pool *pgxpool.Pool, query string, args []any, scan func(sqlstore.Scanner) error) (unsent bool, err error) {
+	rows, err := pool.Query(ctx, query, args...)
 	if err != nil {
-		return err
+		return pgconn.SafeToRetry(err), err
 	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, query, args...)
-		if err != nil {
-			return badConn(err)
+	defer rows.Close()
+	scanned := false
+	r := &row{rows: rows}
+	for rows.Next() {
+		scanned = true
+		if err := scan(r); err != nil {
+			return false, err
 		}
-		defer rows.Close()
-		scanned := false
-		r := &row{rows: rows}
-		for rows.Next() {
-			scanned = true
-			if err := scan(r); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil && !scanned {
-			return badConn(err)
-		}
-		return rows.Err()
-	})
+	}
+	if err := rows.Err(); err != nil {
+		return !scanned && pgconn.SafeToRetry(err), err
+	}
+	return false, nil
 }
 
 // row scans a row of rows, handing pgx destinations it decodes into
@@ -114,15 +110,6 @@ func (t *timestamptz) ScanTimestamptz(v pgtype.Timestamptz) error {
 		return fmt.Errorf("postgres: cannot read %s as a time", v.InfinityModifier)
 	}
 	return t.d.SetTime(v.Time, v.Valid)
-}
-
-// badConn turns an error that left the query unsent into
-// driver.ErrBadConn, which also makes database/sql drop the connection.
-func badConn(err error) error {
-	if pgconn.SafeToRetry(err) {
-		return driver.ErrBadConn
-	}
-	return err
 }
 
 // resultFormats are the stdlib driver's result formats for the types

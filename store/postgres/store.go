@@ -52,12 +52,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fault.New(fault.Unavailable, store.CodeStoreUnavailable, "no schema on the search_path exists")
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	// database/sql keeps connections it is done with in its own idle list;
-	// with its default of 2, every other query gave one back to pgxpool and
-	// took one again (measured: a Connect per API-key resolution). Let it
-	// keep as many as the pool has, and age them as the pool would.
+	// database/sql runs the transactions and borrows pgxpool's connections
+	// for them; reads outside a transaction go to pgxpool directly
+	// (ReadRows). database/sql keeps connections it is done with in its own
+	// idle list, unseen by pgxpool: with none kept, every transaction took
+	// one from pgxpool and gave it back (measured: a Connect per API-key
+	// resolution when reads went through database/sql); with every one
+	// kept, reads could find pgxpool empty after a burst of writes. It
+	// keeps half.
 	db.SetMaxOpenConns(int(cfg.MaxConns))
-	db.SetMaxIdleConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(max(1, int(cfg.MaxConns)/2))
 	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
 	p, err := newProvider(db, *schema)
@@ -66,7 +70,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fault.Wrap(fault.Internal, store.CodeStoreError, err)
 	}
-	return &Store{Store: sqlstore.New(db, db, newDialect(), p), pool: pool, migrations: p}, nil
+	return &Store{Store: sqlstore.New(db, db, newDialect(pool), p), pool: pool, migrations: p}, nil
 }
 
 // Close releases every connection: database/sql's, then the pool's.

@@ -51,7 +51,7 @@ func (s *Store) query(ctx context.Context, q querier, query string, args ...any)
 // too.) The row is then read when it is scanned.
 func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) scanner {
 	if rr, ok := s.d.(RowReader); ok && q == querier(s.read) {
-		return readRow{ctx: ctx, db: s.read, rr: rr, query: s.d.Rebind(query), args: args}
+		return readRow{ctx: ctx, rr: rr, query: s.d.Rebind(query), args: args}
 	}
 	return q.QueryRowContext(ctx, s.d.Rebind(query), args...)
 }
@@ -60,15 +60,14 @@ func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...a
 // Rows, for a driver where a benchmark shows the difference. The store
 // reads through it outside transactions.
 type RowReader interface {
-	// ReadRows runs query with args on a connection of db and calls scan
-	// with each row in turn, stopping at scan's first error.
-	ReadRows(ctx context.Context, db *sql.DB, query string, args []any, scan func(Scanner) error) error
+	// ReadRows runs query with args on a connection of its own pool and
+	// calls scan with each row in turn, stopping at scan's first error.
+	ReadRows(ctx context.Context, query string, args []any, scan func(Scanner) error) error
 }
 
 // readRow is a single-row read through a RowReader.
 type readRow struct {
 	ctx   context.Context
-	db    *sql.DB
 	rr    RowReader
 	query string
 	args  []any
@@ -78,7 +77,7 @@ type readRow struct {
 // there is none.
 func (r readRow) Scan(dest ...any) error {
 	found := false
-	err := r.rr.ReadRows(r.ctx, r.db, r.query, r.args, func(row Scanner) error {
+	err := r.rr.ReadRows(r.ctx, r.query, r.args, func(row Scanner) error {
 		if found {
 			return nil
 		}
@@ -100,7 +99,7 @@ func readAll[T any](ctx context.Context, s *Store, scan func(scanner) (T, error)
 		return collect(s, rows, err, scan)
 	}
 	out := []T{}
-	err := rr.ReadRows(ctx, s.read, s.d.Rebind(query), args, func(r Scanner) error {
+	err := rr.ReadRows(ctx, s.d.Rebind(query), args, func(r Scanner) error {
 		v, err := scan(r)
 		out = append(out, v)
 		return err
