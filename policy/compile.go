@@ -278,9 +278,12 @@ func (c *Compiler) compile(s *Schema, file string, text []byte, seen map[cedar.P
 	return out, nil
 }
 
+// isReservedReason: a decision's reasons are policy ids or these, so a
+// policy under one of them would pass for Tollgate's own verdict (and be
+// counted under its reason class).
 func isReservedReason(id string) bool {
 	switch id {
-	case ReasonDefaultDeny, ReasonEvaluationError, ReasonUnavailable, ReasonInvalidRequest:
+	case ReasonDefaultDeny, ReasonEvaluationError, ReasonUnavailable, ReasonInvalidRequest, ReasonCredentialScope:
 		return true
 	}
 	return false

@@ -126,7 +126,7 @@ func FuzzCompile(f *testing.F) {
 				t.Fatalf("accepted @id %q", id)
 			case seen[id] || slices.Contains(defaults, string(id)):
 				t.Fatalf("accepted @id %q twice or a default's", id)
-			case slices.Contains([]string{policy.ReasonDefaultDeny, policy.ReasonEvaluationError, policy.ReasonUnavailable, policy.ReasonInvalidRequest}, string(id)):
+			case slices.Contains([]string{policy.ReasonDefaultDeny, policy.ReasonEvaluationError, policy.ReasonUnavailable, policy.ReasonInvalidRequest, policy.ReasonCredentialScope}, string(id)):
 				t.Fatalf("accepted the reserved @id %q", id)
 			}
 			seen[id] = true
