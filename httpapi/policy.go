@@ -148,13 +148,14 @@ func (s *Server) authorizeBatch(w http.ResponseWriter, r *http.Request) error {
 }
 
 type lookupRequest struct {
-	TenantID     string `json:"tenant_id"`
-	Principal    string `json:"principal"`
-	OnBehalfOf   string `json:"on_behalf_of"`
-	Action       string `json:"action"`
-	ResourceType string `json:"resource_type"`
-	Cursor       string `json:"cursor"`
-	Limit        int    `json:"limit"`
+	TenantID     string         `json:"tenant_id"`
+	Principal    string         `json:"principal"`
+	OnBehalfOf   string         `json:"on_behalf_of"`
+	Action       string         `json:"action"`
+	ResourceType string         `json:"resource_type"`
+	Context      map[string]any `json:"context"`
+	Cursor       string         `json:"cursor"`
+	Limit        int            `json:"limit"`
 }
 
 // lookupResources lists the registered resources of a type the principal
@@ -169,7 +170,7 @@ func (s *Server) lookupResources(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := s.Policy.Lookup(r.Context(), *actor(r), in.TenantID, policy.LookupQuery{
 		Principal: in.Principal, OnBehalfOf: in.OnBehalfOf, Action: in.Action, ResourceType: in.ResourceType,
-		Cursor: in.Cursor, Limit: in.Limit,
+		Context: in.Context, Cursor: in.Cursor, Limit: in.Limit,
 	})
 	if err != nil {
 		return err

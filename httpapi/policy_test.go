@@ -447,6 +447,11 @@ func TestAuthorizeLookup(t *testing.T) {
 			t.Fatalf("pages %v", pages)
 		}
 
+		// A context the schema accepts is carried to every candidate.
+		if r := lookup(w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "limit": 200, "context": map[string]any{"ip": "10.0.0.1"}}); !slices.Equal(r.strs("ids"), want) {
+			t.Fatalf("lookup with a context: %s", r.raw)
+		}
+
 		// The admin may send everywhere; a service asks for the member.
 		if r := lookup(w.adminTok, map[string]any{"action": "MANAGE", "resource_type": "channel", "limit": 200}); len(r.strs("ids")) != 15 || r.str("next_cursor") != "" {
 			t.Fatalf("admin lookup: %s", r.raw)
@@ -479,6 +484,8 @@ func TestAuthorizeLookup(t *testing.T) {
 			{"cursor too long", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "cursor": strings.Repeat("c", 300)}, 400, "invalid_cursor"},
 			{"fractional limit", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "limit": 1.5}, 400, "invalid_type"},
 			{"unknown field", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "resource": "x"}, 400, "unknown_field"},
+			{"unknown context attribute", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "context": map[string]any{"quiet": true}}, 400, "invalid_authorization_request"},
+			{"context of the wrong type", w.memberTok, map[string]any{"action": "READ", "resource_type": "channel", "context": map[string]any{"ip": 7}}, 400, "invalid_authorization_request"},
 			{"a service, malformed principal", pw.checker, map[string]any{"tenant_id": w.tenantA, "principal": "bob", "action": "READ", "resource_type": "channel"}, 400, "invalid_authorization_request"},
 			{"another tenant", w.outBTok, map[string]any{"tenant_id": w.tenantA, "action": "READ", "resource_type": "channel"}, 404, "tenant_not_found"},
 		} {

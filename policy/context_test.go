@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/policy"
 )
 
@@ -121,11 +122,34 @@ func TestLookupOwnTypes(t *testing.T) {
 	src := &fakeSource{data: map[string]policy.TenantData{}}
 	src.set(extendedTenant(t))
 	e := newEngine(t, src)
-	// APPROVE_INVOICE's context requires a reason, which a lookup cannot
-	// give: every candidate is then an invalid request, none listed.
-	p, err := e.Lookup(context.Background(), "7", policy.LookupQuery{Principal: "user:93", Action: "APPROVE_INVOICE", ResourceType: "Invoice"})
-	if err != nil || len(p.IDs) != 0 {
-		t.Fatalf("lookup = %+v, %v", p, err)
+	// APPROVE_INVOICE's context requires a reason: the lookup carries one
+	// for every candidate, and one without it is a bad request.
+	approve := policy.LookupQuery{Principal: "user:93", Action: "APPROVE_INVOICE", ResourceType: "Invoice"}
+	for _, tc := range []struct {
+		name    string
+		ctx     map[string]any
+		want    []string
+		errText string
+	}{
+		{"with the required context", map[string]any{"reason": "ok"}, []string{"inv-1"}, ""},
+		{"without it", nil, nil, "context.reason is required for APPROVE_INVOICE"},
+		{"an unknown attribute", map[string]any{"reason": "ok", "quiet": true}, nil, `unknown context attribute "quiet"`},
+		{"of the wrong type", map[string]any{"reason": 7}, nil, "context.reason"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := approve
+			q.Context = tc.ctx
+			p, err := e.Lookup(context.Background(), "7", q)
+			if tc.errText != "" {
+				if fault.KindOf(err) != fault.Invalid || !strings.Contains(err.Error(), tc.errText) {
+					t.Fatalf("lookup = %+v, %v; want an invalid request saying %q", p, err, tc.errText)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(p.IDs, tc.want) {
+				t.Fatalf("lookup = %+v, %v; want %v", p, err, tc.want)
+			}
+		})
 	}
 	if _, err := e.Lookup(context.Background(), "7", policy.LookupQuery{Principal: "user:93", Action: "READ", ResourceType: "Nope"}); err == nil {
 		t.Fatal("a lookup of an unknown type was accepted")

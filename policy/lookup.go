@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"sort"
 
 	"github.com/tollgate/tollgate/cursor"
@@ -25,6 +26,9 @@ type LookupQuery struct {
 	OnBehalfOf   string
 	Action       string
 	ResourceType string
+	// Context holds the caller's context attributes, as a decision's
+	// Request.Context: the same for every candidate resource.
+	Context map[string]any
 	// Cursor is the NextCursor of the previous page, "" for the first.
 	Cursor string
 	Limit  int
@@ -68,7 +72,17 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 		i++
 	}
 	page := LookupPage{IDs: []string{}, PolicyVersion: snap.version}
-	req := Request{Principal: q.Principal, OnBehalfOf: q.OnBehalfOf, Action: q.Action}
+	req := Request{Principal: q.Principal, OnBehalfOf: q.OnBehalfOf, Action: q.Action, Context: q.Context}
+	if i < len(all) {
+		// What is wrong with the request (its context, the principal) is
+		// wrong for every candidate: say so, rather than list nothing.
+		req.Resource = ResourceRef{Type: q.ResourceType, ID: all[i]}
+		if _, _, err := e.translate(ctx, snap, req); errors.Is(err, errQuotaUnavailable) {
+			return LookupPage{}, fault.Wrap(fault.Unavailable, CodePolicyUnavailable, err)
+		} else if err != nil {
+			return LookupPage{}, err
+		}
+	}
 	for scanned := 0; i < len(all); i++ {
 		if len(page.IDs) == q.Limit || scanned == maxLookupScan {
 			page.NextCursor = all[i-1]
