@@ -2,9 +2,7 @@ package app
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/config"
@@ -28,14 +26,7 @@ type pdp struct {
 // it who may ask; notify tells other replicas of policy changes; rec takes
 // the decisions to the audit log; quotas gives them context.quota.
 func openPolicy(cfg config.Config, st store.Store, rights policy.Rights, rec *audit.Recorder, metrics *httpapi.Metrics, log *slog.Logger, notify event.Notifier, quotas policy.QuotaSource) (pdp, error) {
-	var extension []byte
-	if cfg.PolicySchemaExtension != "" {
-		var err error
-		if extension, err = readBounded(cfg.PolicySchemaExtension, policy.MaxSchemaTextBytes); err != nil {
-			return pdp{}, fmt.Errorf("policy_schema_extension: %w", err)
-		}
-	}
-	compiler, err := policy.NewInstallationCompiler(cfg.PolicySchemaExtension, extension)
+	compiler, err := policy.LoadCompiler(cfg.PolicySchemaExtension)
 	if err != nil {
 		return pdp{}, fmt.Errorf("loading the policy schema and defaults: %w", err)
 	}
@@ -75,15 +66,4 @@ func openGateway(cfg config.Config, compiler *policy.Compiler) (*gateway.Table, 
 		return nil, fmt.Errorf("gateway_routes: %w", err)
 	}
 	return t, nil
-}
-
-// readBounded reads at most limit+1 bytes of the file at path: enough for
-// its reader to refuse a file over limit without reading all of it.
-func readBounded(path string, limit int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, int64(limit)+1))
 }

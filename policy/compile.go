@@ -3,8 +3,10 @@ package policy
 import (
 	"embed"
 	"fmt"
+	"io"
 	"io/fs"
 	"iter"
+	"os"
 	"regexp"
 	"runtime"
 	"sort"
@@ -140,6 +142,25 @@ type Compiler struct {
 // NewCompiler loads the schema and compiles the default policies; an error
 // here is a bug in the shipped files.
 func NewCompiler() (*Compiler, error) { return NewInstallationCompiler("", nil) }
+
+// LoadCompiler is NewInstallationCompiler with the extension read from the
+// file at path (the policy_schema_extension setting); "" is none. It reads
+// at most one byte past MaxSchemaTextBytes, enough to refuse a larger file.
+func LoadCompiler(path string) (*Compiler, error) {
+	if path == "" {
+		return NewCompiler()
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy_schema_extension: %w", err)
+	}
+	defer f.Close()
+	text, err := io.ReadAll(io.LimitReader(f, MaxSchemaTextBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("policy_schema_extension: %w", err)
+	}
+	return NewInstallationCompiler(path, text)
+}
 
 // NewInstallationCompiler is NewCompiler with the installation's schema
 // extension, text read from file (named in its problems), under every

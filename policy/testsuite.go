@@ -255,15 +255,22 @@ func RunDir(dir string) ([]SuiteResult, error) {
 	return results, errors.Join(errs...)
 }
 
-// RunSuite loads the suite in path and runs its cases. An error means the
-// file is malformed (its messages are "path:line: …" where the position is
-// known); failing cases are not an error.
+// RunSuite loads the suite in path and runs its cases against the
+// binary's own schema and defaults. An error means the file is malformed
+// (its messages are "path:line: …" where the position is known); failing
+// cases are not an error.
 func RunSuite(path string) (SuiteResult, error) {
-	s, err := LoadSuite(path)
+	c, err := suiteCompiler()
 	if err != nil {
 		return SuiteResult{}, err
 	}
-	c, err := suiteCompiler()
+	return c.RunSuite(path)
+}
+
+// RunSuite is the package's RunSuite under c's schema: an installation's
+// extension (LoadCompiler) included.
+func (c *Compiler) RunSuite(path string) (SuiteResult, error) {
+	s, err := LoadSuite(path)
 	if err != nil {
 		return SuiteResult{}, err
 	}

@@ -33,14 +33,15 @@ func policyFlags(env *environment, name, usage, about string) *flag.FlagSet {
 }
 
 func runPolicyValidate(_ context.Context, env *environment, args []string) error {
-	var tenant string
-	fs := policyFlags(env, "tollgate policy validate", "tollgate policy validate [--tenant ID] FILE…",
+	var tenant, extension string
+	fs := policyFlags(env, "tollgate policy validate", "tollgate policy validate [--tenant ID] [--schema-extension FILE] FILE…",
 		`Checks Cedar policy files against Tollgate's schema as a tenant's own policies,
 the way PUT /v1/tenants/{id}/policies does: each file is one complete policy
 text; every policy needs an @id, unique and not a default policy's. "-" reads
 standard input. Prints "FILE: ok" or each problem as
 FILE:LINE:COL: policy "id": message, and exits 1 if there is any problem.`)
 	fs.StringVar(&tenant, "tenant", "", "the tenant id the policies are for; when set, policies naming another Tenant are refused")
+	schemaExtensionFlag(env, fs, &extension)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ FILE:LINE:COL: policy "id": message, and exits 1 if there is any problem.`)
 		fs.Usage()
 		return errUsage
 	}
-	c, err := policy.NewCompiler()
+	c, err := policy.LoadCompiler(extension)
 	if err != nil {
 		return err
 	}
@@ -87,6 +88,15 @@ FILE:LINE:COL: policy "id": message, and exits 1 if there is any problem.`)
 	return nil
 }
 
+// schemaExtensionFlag adds --schema-extension, which defaults to the
+// installation's policy_schema_extension setting from the environment, so
+// that policies and suites are checked against the schema serve uses.
+func schemaExtensionFlag(env *environment, fs *flag.FlagSet, path *string) {
+	def, _ := env.getenv("TOLLGATE_POLICY_SCHEMA_EXTENSION")
+	fs.StringVar(path, "schema-extension", def,
+		"the installation's Cedar schema extension file (policy_schema_extension; default $TOLLGATE_POLICY_SCHEMA_EXTENSION)")
+}
+
 func readPolicyFile(env *environment, file string) ([]byte, error) {
 	if file == "-" {
 		return io.ReadAll(io.LimitReader(env.stdin, policy.MaxPolicyTextBytes+1))
@@ -101,9 +111,11 @@ func readPolicyFile(env *environment, file string) ([]byte, error) {
 
 func runPolicyTest(_ context.Context, env *environment, args []string) error {
 	var quiet bool
-	fs := policyFlags(env, "tollgate policy test", "tollgate policy test [--quiet] DIR|FILE…",
+	var extension string
+	fs := policyFlags(env, "tollgate policy test", "tollgate policy test [--quiet] [--schema-extension FILE] DIR|FILE…",
 		`Runs policy test suites offline against the default policies and the schema
-built into this binary. A suite (.yaml, .yml or .json) holds a tenant's data
+built into this binary, with the installation's schema extension when one is
+given. A suite (.yaml, .yml or .json) holds a tenant's data
 (members, agents, registered resources), optionally the tenant's own policies
 (inline or policy_files) and cases: a request and the decision it must get,
 with reasons that must match exactly when given. A DIR runs every suite file
@@ -132,12 +144,17 @@ A suite (YAML; JSON has the same keys):
 
 Examples: policy/testdata/cases in Tollgate's source.`)
 	fs.BoolVar(&quiet, "quiet", false, "print only failing cases, malformed files and the summary")
+	schemaExtensionFlag(env, fs, &extension)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return errUsage
+	}
+	c, err := policy.LoadCompiler(extension)
+	if err != nil {
+		return err
 	}
 	var files []string
 	var malformed []error // arguments that are not suites, then suites that are malformed
@@ -164,7 +181,7 @@ Examples: policy/testdata/cases in Tollgate's source.`)
 	}
 	cases, failed, failedFiles, ran := 0, 0, 0, 0
 	for _, f := range files {
-		r, err := policy.RunSuite(f)
+		r, err := c.RunSuite(f)
 		if err != nil {
 			malformed = append(malformed, err)
 			fmt.Fprintln(env.stdout, f)

@@ -95,7 +95,7 @@ forbid (principal, action, resource == Tenant::"8");
 		t.Fatalf("missing: %v %q", err, out)
 	}
 	_, stderr, err = run(t, nil, "", "policy", "validate")
-	if exitCode(err) != 2 || !strings.Contains(stderr, "Usage: tollgate policy validate [--tenant ID] FILE…") {
+	if exitCode(err) != 2 || !strings.Contains(stderr, "Usage: tollgate policy validate [--tenant ID] [--schema-extension FILE] FILE…") {
 		t.Fatalf("no files: %v %q", err, stderr)
 	}
 	_, stderr, err = run(t, nil, "", "policy", "validate", "--help")
