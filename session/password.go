@@ -21,6 +21,9 @@ type PasswordStore interface {
 	PeekPasswordReset(ctx context.Context, tokenHash []byte, now time.Time) (userID string, err error)
 	// CreatePasswordReset stores a reset token's hash for userID.
 	CreatePasswordReset(ctx context.Context, tokenHash []byte, userID string, createdAt, expiresAt time.Time) error
+	// CountPasswordResets counts the reset tokens made for userID since,
+	// used or not.
+	CountPasswordResets(ctx context.Context, userID string, since time.Time) (int, error)
 	// ResetPassword, in one transaction: consumes the reset token (NotFound
 	// "invalid_reset_token" when unknown, Conflict "reset_token_used" or
 	// "reset_token_expired" at now), retires the user's other reset
@@ -39,6 +42,16 @@ type ResetOptions struct {
 	LinkBase string
 	Mail     identity.Mail
 }
+
+// MaxResetsPerHour bounds the reset emails one account gets in an hour,
+// whoever asks from wherever: the per-IP limit alone would let requests
+// from many addresses flood one inbox. Requests past it send nothing (and
+// the asker is told the same as ever).
+const MaxResetsPerHour = 5
+
+// reasonResetLimit is the audit reason of a reset request past
+// MaxResetsPerHour.
+const reasonResetLimit = "reset_limit"
 
 // resetJob is one forgot-password request waiting for the worker.
 type resetJob struct {
@@ -89,6 +102,17 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 		return err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
+	n, err := s.passwords.CountPasswordResets(ctx, u.ID, now.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	if n >= MaxResetsPerHour {
+		if s.audit != nil {
+			s.audit.Add(ctx, audit.Event{Action: audit.ActionPasswordResetAsk, Outcome: audit.Denied, Reason: reasonResetLimit,
+				TargetType: "user", TargetID: u.ActorID()})
+		}
+		return nil
+	}
 	raw, hash := identity.NewLinkToken(identity.ResetTokenPrefix)
 	expires := now.Add(s.reset.TTL)
 	msg, err := s.reset.Mail.Render(mail.KindPasswordReset, u.Email, map[string]any{

@@ -24,6 +24,11 @@ func (s *Store) CreatePasswordReset(ctx context.Context, tokenHash []byte, userI
 	return s.dbErr(err)
 }
 
+// CountPasswordResets counts userID's reset tokens made since.
+func (s *Store) CountPasswordResets(ctx context.Context, userID string, since time.Time) (int, error) {
+	return s.count(ctx, `SELECT count(*) FROM password_resets WHERE user_id = ? AND created_at >= ?`, userID, s.d.Time(since))
+}
+
 // checkReset reads a reset token on q (locking it inside a transaction)
 // and judges it at now.
 func (s *Store) checkReset(ctx context.Context, q querier, lock string, tokenHash []byte, now time.Time) (string, error) {

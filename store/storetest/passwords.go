@@ -12,6 +12,7 @@ import (
 func passwordTests() []test {
 	return []test{
 		{"ResetOnceBeforeExpiry", testPasswordResetOnceBeforeExpiry},
+		{"ResetsCountedPerUserSince", testPasswordResetsCountedPerUserSince},
 		{"ChangeKeepsOneSession", testPasswordChangeKeepsOneSession},
 		{"SignupVerifiedOnce", testSignupVerifiedOnce},
 	}
@@ -54,6 +55,36 @@ func testPasswordResetOnceBeforeExpiry(t *testing.T, s store.Store) {
 	}
 	if sess, _ := s.GetSession(ctx, "s2"); sess.RevokedAt != nil {
 		t.Fatal("another user's session was revoked")
+	}
+}
+
+// testPasswordResetsCountedPerUserSince: the count is the user's tokens
+// made at or after since, used ones included, and no one else's.
+func testPasswordResetsCountedPerUserSince(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreateUser(ctx, user("u1", "a@x.example")))
+	must(t, s.CreateUser(ctx, user("u2", "b@x.example")))
+	must(t, s.CreatePasswordReset(ctx, tokenHash("old"), "u1", at(0), at(time.Hour)))
+	must(t, s.CreatePasswordReset(ctx, tokenHash("r1"), "u1", at(time.Hour), at(2*time.Hour)))
+	must(t, s.CreatePasswordReset(ctx, tokenHash("r2"), "u1", at(90*time.Minute), at(3*time.Hour)))
+	must(t, s.CreatePasswordReset(ctx, tokenHash("theirs"), "u2", at(90*time.Minute), at(3*time.Hour)))
+	_, _, err := s.ResetPassword(ctx, tokenHash("r1"), "new-hash", at(100*time.Minute))
+	must(t, err)
+	for _, c := range []struct {
+		user  string
+		since time.Duration
+		want  int
+	}{
+		{"u1", 0, 3},
+		{"u1", time.Hour, 2},
+		{"u1", time.Hour + time.Microsecond, 1},
+		{"u1", 2 * time.Hour, 0},
+		{"u2", 0, 1},
+		{"nobody", 0, 0},
+	} {
+		if n, err := s.CountPasswordResets(ctx, c.user, at(c.since)); err != nil || n != c.want {
+			t.Errorf("CountPasswordResets(%s, +%s) = %d, %v; want %d", c.user, c.since, n, err, c.want)
+		}
 	}
 }
 
