@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		QueueSize: cfg.AuditQueueSize, FlushInterval: cfg.AuditFlushInterval, Dropped: metrics.AuditDropped, Log: log,
 	})
 	metrics.RegisterGauge("tollgate_audit_events_queued", "Audit events waiting in the queue to be written.", func() float64 { return float64(rec.Queued()) })
-	templates, mailer, err := openMail(cfg, st, log)
+	templates, mailer, err := openMail(cfg, st, masterKey, log)
 	if err != nil {
 		rec.Close(ctx)
 		return nil, err

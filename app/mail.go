@@ -7,6 +7,7 @@ import (
 	"github.com/tollgate/tollgate/config"
 	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/token"
 )
 
 // mailInterval spaces the outbox worker's passes.
@@ -14,9 +15,14 @@ const mailInterval = 2 * time.Second
 
 // openMail loads the email templates (the operator's overrides parse now,
 // not when the first message is sent) and builds the outbox worker: over
-// SMTP when smtp_url is set, else to the log, for development.
-func openMail(cfg config.Config, st store.Store, log *slog.Logger) (*mail.Templates, *mail.Worker, error) {
-	tpl, err := mail.LoadTemplates(cfg.MailTemplatesDir)
+// SMTP when smtp_url is set, else to the log, for development. Bodies wait
+// in the outbox sealed with the master key.
+func openMail(cfg config.Config, st store.Store, masterKey []byte, log *slog.Logger) (*mail.Templates, *mail.Worker, error) {
+	sealer, err := token.NewSealer(masterKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	tpl, err := mail.LoadTemplates(cfg.MailTemplatesDir, sealer)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -28,5 +34,5 @@ func openMail(cfg config.Config, st store.Store, log *slog.Logger) (*mail.Templa
 	} else {
 		log.Warn("no smtp_url: email is written to the log and kept for tollgate admin outbox, links included — development only")
 	}
-	return tpl, &mail.Worker{Store: st, Sender: sender, From: cfg.SMTPFrom, Log: log, MaxAttempts: cfg.MailMaxAttempts}, nil
+	return tpl, &mail.Worker{Store: st, Sender: sender, Sealer: sealer, From: cfg.SMTPFrom, Log: log, MaxAttempts: cfg.MailMaxAttempts}, nil
 }

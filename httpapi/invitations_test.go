@@ -16,7 +16,7 @@ import (
 // embedded default keeps every body) and returns the link token in it.
 func mailedToken(t *testing.T, ts *testServer, email, prefix string) string {
 	t.Helper()
-	msgs, err := ts.store.ListMail(context.Background(), cursor.Page{Limit: cursor.MaxLimit})
+	msgs, err := ts.listMail(context.Background(), cursor.Page{Limit: cursor.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestInvitationNewAccount(t *testing.T) {
 		if ids := listAll(t, ts, w.memberTok, base, "id"); !slices.Equal(ids, []string{r.str("id")}) {
 			t.Fatalf("pending %v", ids)
 		}
-		msgs, err := ts.store.ListMail(context.Background(), cursor.Page{})
+		msgs, err := ts.listMail(context.Background(), cursor.Page{})
 		if err != nil || len(msgs) != 1 || msgs[0].Kind != mail.KindInvitation || msgs[0].TenantID != w.tenantA ||
 			!strings.Contains(msgs[0].Text, "http://") || !strings.Contains(msgs[0].Text, "/invitations/accept?token=tginv_") ||
 			!strings.Contains(msgs[0].HTML, "/invitations/accept?token=tginv_") {

@@ -26,7 +26,7 @@ func awaitMail(t *testing.T, ts *testServer, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		msgs, err := ts.store.ListMail(context.Background(), cursor.Page{Limit: cursor.MaxLimit})
+		msgs, err := ts.listMail(context.Background(), cursor.Page{Limit: cursor.MaxLimit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func TestPasswordReset(t *testing.T) {
 			t.Fatalf("answers differ: %q, %q", unknown.raw, known.raw)
 		}
 		awaitMail(t, ts, 1)
-		msgs, _ := ts.store.ListMail(context.Background(), cursor.Page{})
+		msgs, _ := ts.listMail(context.Background(), cursor.Page{})
 		if len(msgs) != 1 || msgs[0].To != w.member.Email || msgs[0].TenantID != "" {
 			t.Fatalf("outbox %+v", msgs)
 		}

@@ -40,7 +40,7 @@ func TestSignupOpen(t *testing.T) {
 		if string(fresh.raw) != string(taken.raw) {
 			t.Fatalf("answers differ: %q, %q", fresh.raw, taken.raw)
 		}
-		msgs, err := ts.store.ListMail(context.Background(), cursor.Page{})
+		msgs, err := ts.listMail(context.Background(), cursor.Page{})
 		if err != nil || len(msgs) != 2 {
 			t.Fatalf("outbox %+v, %v", msgs, err)
 		}
@@ -70,7 +70,7 @@ func TestSignupInviteOnly(t *testing.T) {
 		expect(t, ts.do("POST", "/v1/tenants/"+w.tenantA+"/invitations", w.adminTok, map[string]any{"email": "invited@x.example", "roles": []string{"member"}}), http.StatusAccepted, "")
 		expect(t, ts.do("POST", "/v1/auth/signup", "", map[string]any{"email": "stranger@x.example", "password": newPassword}), http.StatusAccepted, "")
 		expect(t, ts.do("POST", "/v1/auth/signup", "", map[string]any{"email": "invited@x.example", "password": newPassword}), http.StatusAccepted, "")
-		msgs, _ := ts.store.ListMail(context.Background(), cursor.Page{})
+		msgs, _ := ts.listMail(context.Background(), cursor.Page{})
 		for _, m := range msgs {
 			if m.To == "stranger@x.example" {
 				t.Fatal("an address without an invitation got a sign-up link")

@@ -15,7 +15,7 @@ import (
 // newMailWorld is newWorld whose Service sends invitations.
 func newMailWorld(t *testing.T) *world {
 	t.Helper()
-	tpl, err := mail.LoadTemplates("")
+	tpl, err := mail.LoadTemplates("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,4 +11,7 @@ const (
 	// CodeInvalidTemplate: a template in the override directory does not
 	// parse, or a kind has no template.
 	CodeInvalidTemplate fault.Code = "invalid_mail_template"
+	// CodeSealFailed: a message body could not be sealed or opened with
+	// the master key.
+	CodeSealFailed fault.Code = "mail_seal_failed"
 )

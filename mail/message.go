@@ -39,7 +39,11 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
-	Status  Status
+	// Sealed is the body (Text and HTML) encrypted with the master key
+	// while the message is in the outbox; Text and HTML are then empty.
+	// Open restores them.
+	Sealed []byte
+	Status Status
 	// Attempts counts delivery attempts begun; a worker's claim bumps it,
 	// and it fences the claim: only the worker holding attempt n may
 	// report its outcome.

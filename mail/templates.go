@@ -32,13 +32,17 @@ var Kinds = []string{KindInvitation, KindPasswordReset, KindVerifyEmail}
 type Templates struct {
 	text map[string]*texttemplate.Template
 	html map[string]*htmltemplate.Template
+	// sealer, when set, seals every body Render makes.
+	sealer Sealer
 }
 
 // LoadTemplates parses the embedded templates, taking <kind>.txt and
 // <kind>.html from dir instead where dir ("" for none) has them. A file
 // that does not parse fails here, at start-up, not when a mail is sent.
-func LoadTemplates(dir string) (*Templates, error) {
-	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+// With a sealer, every message Render makes has its body sealed (Sealed);
+// nil leaves bodies in the clear, for tests of the templates themselves.
+func LoadTemplates(dir string, sealer Sealer) (*Templates, error) {
+	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, sealer: sealer}
 	for _, kind := range Kinds {
 		src, err := read(dir, kind+".txt")
 		if err != nil {
@@ -101,5 +105,9 @@ func (t *Templates) Render(kind, to string, data any) (Message, error) {
 	}
 	s, _, _ := strings.Cut(subject.String(), "\n")
 	s, _, _ = strings.Cut(s, "\r")
-	return Message{To: to, Kind: kind, Subject: strings.TrimSpace(s), Text: text.String(), HTML: html.String()}, nil
+	m := Message{To: to, Kind: kind, Subject: strings.TrimSpace(s), Text: text.String(), HTML: html.String()}
+	if t.sealer == nil {
+		return m, nil
+	}
+	return seal(t.sealer, m)
 }

@@ -16,6 +16,8 @@ import (
 type Worker struct {
 	Store  Store
 	Sender Sender
+	// Sealer opens sealed bodies before they are sent.
+	Sealer Sealer
 	From   string
 	Log    *slog.Logger
 	Now    func() time.Time
@@ -106,7 +108,10 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 }
 
 func (w *Worker) deliver(ctx context.Context, m Message) (bool, error) {
-	sendErr := w.Sender.Send(ctx, w.From, m)
+	m, sendErr := Open(w.Sealer, m)
+	if sendErr == nil {
+		sendErr = w.Sender.Send(ctx, w.From, m)
+	}
 	now := w.Now().UTC().Truncate(time.Microsecond)
 	if sendErr == nil {
 		_, err := w.Store.FinishMail(ctx, m.ID, m.Attempts, StatusSent, now, "", w.Sender.KeepsBody())

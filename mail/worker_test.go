@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,17 +14,32 @@ import (
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
+	"github.com/tollgate/tollgate/token"
 )
 
 const link = "https://tollgate.example/accept?token=tginv_abc"
 
+// newSealer is a sealer under a fresh master key, as serve makes one.
+func newSealer(t *testing.T) *token.Sealer {
+	t.Helper()
+	key := make([]byte, token.MasterKeySize)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	s, err := token.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // queue writes one invitation message into s's outbox, in the transaction
-// of a tenant's creation.
+// of a tenant's creation, its body sealed with sealer (nil: in the clear).
 func queue(t *testing.T, s interface {
 	CreateTenant(context.Context, identity.Tenant, identity.Membership) error
-}, to string) {
+}, to string, sealer mail.Sealer) {
 	t.Helper()
-	tpl, err := mail.LoadTemplates("")
+	tpl, err := mail.LoadTemplates("", sealer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +74,15 @@ func TestWorkerDeliversOverSMTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := sqlitetest.Open(t)
-			queue(t, s, "bob@example.com")
-			w := &mail.Worker{Store: s, Sender: sender, From: "Tollgate <noreply@tollgate.example>", Log: slog.New(slog.DiscardHandler),
+			sealer := newSealer(t)
+			queue(t, s, "bob@example.com", sealer)
+			// The pending message holds no link in the clear.
+			pending, err := s.ListMail(t.Context(), cursor.Page{})
+			if err != nil || len(pending) != 1 || pending[0].Text != "" || pending[0].HTML != "" ||
+				len(pending[0].Sealed) == 0 || strings.Contains(string(pending[0].Sealed), "tginv_") {
+				t.Fatalf("pending %+v, %v", pending, err)
+			}
+			w := &mail.Worker{Store: s, Sender: sender, Sealer: sealer, From: "Tollgate <noreply@tollgate.example>", Log: slog.New(slog.DiscardHandler),
 				Now: func() time.Time { return time.Now().Add(time.Second) }}
 			n, err := w.DeliverDue(t.Context())
 			if err != nil || n != 1 {
@@ -82,7 +105,7 @@ func TestWorkerDeliversOverSMTP(t *testing.T) {
 				t.Fatalf("authenticated as %v", rcv.authed)
 			}
 			out, err := s.ListMail(t.Context(), cursor.Page{})
-			if err != nil || len(out) != 1 || out[0].Status != mail.StatusSent || out[0].Text != "" || out[0].HTML != "" {
+			if err != nil || len(out) != 1 || out[0].Status != mail.StatusSent || out[0].Text != "" || out[0].HTML != "" || out[0].Sealed != nil {
 				t.Fatalf("outbox after delivery %+v, %v", out, err)
 			}
 		})
@@ -110,7 +133,7 @@ func TestWorkerRetries(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := sqlitetest.Open(t)
-			queue(t, s, "bob@example.com")
+			queue(t, s, "bob@example.com", nil)
 			now := time.Now().Add(time.Second)
 			w := &mail.Worker{Store: s, Sender: sender, From: "noreply@tollgate.example", MaxAttempts: 4,
 				BaseDelay: time.Minute, MaxDelay: 10 * time.Minute, Now: func() time.Time { return now }}
@@ -158,7 +181,7 @@ func TestTemplatesOverrideAndRefuse(t *testing.T) {
 		}
 	}
 	write("invitation.txt", "{{define \"subject\"}}Join {{.TenantName}}\nBcc: x@evil{{end}}Go to {{.Link}}")
-	tpl, err := mail.LoadTemplates(dir)
+	tpl, err := mail.LoadTemplates(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +191,7 @@ func TestTemplatesOverrideAndRefuse(t *testing.T) {
 		t.Fatalf("rendered %+v, %v", m, err)
 	}
 	write("password_reset.html", "{{.Broken")
-	if _, err := mail.LoadTemplates(dir); err == nil {
+	if _, err := mail.LoadTemplates(dir, nil); err == nil {
 		t.Fatal("a template that does not parse was accepted")
 	}
 }

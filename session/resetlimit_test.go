@@ -16,7 +16,7 @@ import (
 // gets at most MaxResetsPerHour reset emails an hour; the asker is never
 // told, and each request past the bound is audited as denied.
 func TestResetsPerAccountAreBounded(t *testing.T) {
-	tpl, err := mail.LoadTemplates("")
+	tpl, err := mail.LoadTemplates("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/mail"
 )
 
 // runOutbox prints the newest email of the outbox, newest first, with the
@@ -38,15 +39,30 @@ func runOutbox(ctx context.Context, env *environment, args []string) error {
 			fmt.Fprintln(env.stdout, "the outbox is empty")
 			return nil
 		}
+		// Bodies wait sealed with the master key; without it they stay
+		// sealed, and the rest of each message still shows.
+		var sealer mail.Sealer
+		if s, err := existingSealer(a.cfg); err != nil {
+			return err
+		} else if s != nil {
+			sealer = s
+		}
 		for _, m := range msgs {
+			opened, openErr := mail.Open(sealer, m)
+			if openErr == nil {
+				m = opened
+			}
 			fmt.Fprintf(env.stdout, "%s  %s  %s  attempts %d  to %s\nSubject: %s\n", m.ID, m.Status,
 				m.CreatedAt.Format(time.RFC3339), m.Attempts, m.To, m.Subject)
 			if m.LastError != "" {
 				fmt.Fprintf(env.stdout, "Last error: %s\n", m.LastError)
 			}
-			if m.Text == "" {
+			switch {
+			case openErr != nil:
+				fmt.Fprintf(env.stdout, "(the body is sealed and does not open: %v)\n", openErr)
+			case m.Text == "":
 				fmt.Fprintln(env.stdout, "(delivered over SMTP; the body is no longer kept)")
-			} else {
+			default:
 				fmt.Fprintf(env.stdout, "\n%s\n", strings.TrimRight(m.Text, "\n"))
 			}
 			fmt.Fprintln(env.stdout, "----")

@@ -10,11 +10,11 @@ import (
 	"github.com/tollgate/tollgate/mail"
 )
 
-const mailCols = `id, tenant_id, recipient, kind, subject, body_text, body_html, status, attempts, next_attempt_at, last_error, created_at, sent_at`
+const mailCols = `id, tenant_id, recipient, kind, subject, body_text, body_html, body_sealed, status, attempts, next_attempt_at, last_error, created_at, sent_at`
 
 func scanMail(r scanner) (m mail.Message, err error) {
 	var status string
-	err = r.Scan(&m.ID, &m.TenantID, &m.To, &m.Kind, &m.Subject, &m.Text, &m.HTML, &status, &m.Attempts,
+	err = r.Scan(&m.ID, &m.TenantID, &m.To, &m.Kind, &m.Subject, &m.Text, &m.HTML, &m.Sealed, &status, &m.Attempts,
 		at(&m.NextAttemptAt), &m.LastError, at(&m.CreatedAt), atNull(&m.SentAt))
 	m.Status = mail.Status(status)
 	return m, err
@@ -32,8 +32,8 @@ func (s *Store) insertMailTx(ctx context.Context, tx *sql.Tx, msgs []mail.Messag
 			m.ID = ids.NewAt(m.CreatedAt)
 		}
 		_, err := tx.ExecContext(ctx, s.d.Rebind(`INSERT INTO mail_outbox (`+mailCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, NULL)`),
-			m.ID, m.TenantID, m.To, m.Kind, m.Subject, m.Text, m.HTML, string(mail.StatusPending),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', ?, NULL)`),
+			m.ID, m.TenantID, m.To, m.Kind, m.Subject, m.Text, m.HTML, m.Sealed, string(mail.StatusPending),
 			s.d.Time(m.CreatedAt), s.d.Time(m.CreatedAt))
 		if err != nil {
 			return err
@@ -82,7 +82,7 @@ func (s *Store) FinishMail(ctx context.Context, id string, attempt int, status m
 	}
 	body := ``
 	if !keepBody {
-		body = `, body_text = '', body_html = ''`
+		body = `, body_text = '', body_html = '', body_sealed = NULL`
 	}
 	n, err := s.affected(s.exec(ctx, s.write, `UPDATE mail_outbox SET status = ?, next_attempt_at = ?, last_error = ?, sent_at = ?`+body+`
 		WHERE id = ? AND attempts = ? AND status = 'pending'`,

@@ -18,6 +18,7 @@ func mailTests() []test {
 		{"ClaimLeasesAndFences", testMailClaimLeasesAndFences},
 		{"ConcurrentClaimsNeverOverlap", testMailConcurrentClaimsNeverOverlap},
 		{"SentErasesBody", testMailSentErasesBody},
+		{"SealedBodyKeptUntilErased", testMailSealedBodyKeptUntilErased},
 	}
 }
 
@@ -157,5 +158,42 @@ func testMailSentErasesBody(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(next) != 1 || next[0].ID >= page[0].ID {
 		t.Fatalf("pages %+v then %+v", page, next)
+	}
+}
+
+// testMailSealedBodyKeptUntilErased: a sealed body comes back byte for
+// byte from a claim and a listing, an unsealed one as nil, and erasing a
+// body erases the sealed one too.
+func testMailSealedBodyKeptUntilErased(t *testing.T, s store.Store) {
+	sealed := func(to string, body []byte) mail.Message {
+		m := message(to)
+		m.Text, m.HTML, m.Sealed = "", "", body
+		return m
+	}
+	a, b := []byte{1, 0, 0xff, 'x'}, []byte("another sealed body")
+	must(t, s.CreateTenant(mail.Queue(t.Context(), sealed("a@example.com", a), sealed("b@example.com", b), message("c@example.com")),
+		tenant("ta", "slug-ta"), membership("ta", "user:owner", identity.RoleOwner)))
+	now := time.Now().UTC().Truncate(time.Microsecond).Add(time.Second)
+	claimed, err := s.ClaimMail(t.Context(), now, time.Minute, 10)
+	must(t, err)
+	byTo := map[string]mail.Message{}
+	for _, m := range claimed {
+		byTo[m.To] = m
+	}
+	if len(claimed) != 3 || string(byTo["a@example.com"].Sealed) != string(a) || byTo["a@example.com"].Text != "" ||
+		string(byTo["b@example.com"].Sealed) != string(b) || byTo["c@example.com"].Sealed != nil || byTo["c@example.com"].Text == "" {
+		t.Fatalf("claimed %+v", claimed)
+	}
+	ok(s.FinishMail(t.Context(), byTo["a@example.com"].ID, 1, mail.StatusSent, now, "", false))(t)
+	ok(s.FinishMail(t.Context(), byTo["b@example.com"].ID, 1, mail.StatusSent, now, "", true))(t)
+	got, err := s.ListMail(t.Context(), cursor.Page{})
+	must(t, err)
+	for _, m := range got {
+		switch {
+		case m.To == "a@example.com" && m.Sealed != nil:
+			t.Fatalf("an erased body kept its sealed part: %+v", m)
+		case m.To == "b@example.com" && string(m.Sealed) != string(b):
+			t.Fatalf("a kept body lost its sealed part: %+v", m)
+		}
 	}
 }
