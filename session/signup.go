@@ -61,7 +61,9 @@ type SignupRequest struct {
 // address gets a verification link. An address that has an account gets,
 // after the same work, an email saying so instead; the answer is the same,
 // so sign-up tells nobody which addresses have accounts. With signup
-// invite_only, only an address with a pending invitation gets an email.
+// invite_only, only an address with a pending invitation gets an email;
+// the others go through the same lookup, rendering and write, so that the
+// answer's time does not tell whether an invitation exists either.
 func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	if s.signup.Mode != SignupOpen && s.signup.Mode != SignupInviteOnly {
 		return fault.Forbiddenf(CodeSignupDisabled, "sign-up is not open on this server")
@@ -81,9 +83,9 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 		return err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
+	invited := true
 	if s.signup.Mode == SignupInviteOnly {
-		ok, err := s.signups.HasPendingInvitation(ctx, email, now)
-		if err != nil || !ok {
+		if invited, err = s.signups.HasPendingInvitation(ctx, email, now); err != nil {
 			return err
 		}
 	}
@@ -103,8 +105,12 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) error {
 	}
 	// For an address with an account the pending row is stored all the
 	// same — the same write — but the email carries no link: it can only
-	// expire.
-	ctx = mail.Queue(ctx, msg)
+	// expire. An address without the invitation invite_only wants gets
+	// the row and no email at all; its token is never sent, so it too can
+	// only expire.
+	if invited {
+		ctx = mail.Queue(ctx, msg)
+	}
 	ctx = audit.Record(ctx, audit.Event{Action: audit.ActionSignupRequest, TargetType: "signup"})
 	return s.signups.CreateSignup(ctx, p, tokenHash)
 }
