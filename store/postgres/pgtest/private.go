@@ -8,8 +8,10 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Private is a PostgreSQL server of one test's own, for fault tests that
@@ -119,4 +121,61 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// CPU is the processor time the server's processes have used so far: the
+// postmaster's, its exited backends' (which it has waited for) and its
+// running children's, from /proc. Benchmarks read it before and after to
+// report the database's CPU per operation, which, unlike wall time, other
+// load on the machine does not inflate.
+func (p *Private) CPU(t testing.TB) time.Duration {
+	t.Helper()
+	pidFile, err := os.ReadFile(filepath.Join(p.dir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, _, _ := strings.Cut(string(pidFile), "\n")
+	fields, err := procStat(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// utime, stime, cutime, cstime: fields 14-17 of stat, counted from 1
+	// before the command name; procStat's start after it, at field 3.
+	ticks := sumTicks(fields[11:15])
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		f, err := procStat(e.Name())
+		if err != nil || f[1] != master {
+			continue
+		}
+		ticks += sumTicks(f[11:13])
+	}
+	// USER_HZ is 100 on every Linux architecture Go supports.
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// procStat returns the fields of /proc/pid/stat after the command name.
+func procStat(pid string) ([]string, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil, err
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil, fmt.Errorf("pgtest: malformed /proc/%s/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 {
+		return nil, fmt.Errorf("pgtest: short /proc/%s/stat", pid)
+	}
+	return f, nil
+}
+
+func sumTicks(fields []string) int64 {
+	var n int64
+	for _, s := range fields {
+		v, _ := strconv.ParseInt(s, 10, 64)
+		n += v
+	}
+	return n
 }
