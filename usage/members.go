@@ -107,11 +107,9 @@ func unquote(v []byte) (s string, ok bool) {
 // decodeObject decodes the JSON object raw as a json.Decoder with
 // UseNumber would, without one for the flat members usage data has:
 // strings, json.Number, booleans and nil, and nested values through such
-// a Decoder. ok is false when raw is not a valid object.
+// a Decoder. raw must be valid JSON (a value of an event json.Valid has
+// accepted); ok is false when it is not an object.
 func decodeObject(raw []byte) (fields map[string]any, ok bool) {
-	if !json.Valid(raw) {
-		return nil, false
-	}
 	fields = make(map[string]any, 8)
 	ok, err := eachMember(raw, func(name string, v json.RawMessage) error {
 		val, err := jsonValue(v)
