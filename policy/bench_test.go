@@ -77,19 +77,7 @@ type benchRequest struct {
 // channels (SEND_MESSAGE) or tools (EXECUTE_TOOL), every decision a permit.
 func benchDecisions(b *testing.B, e *policy.Engine, action string) {
 	ctx := context.Background()
-	reqs := make([]benchRequest, 1000)
-	for i := range reqs {
-		t, c, u := i%100, (i/100)%10, i%10
-		reqs[i].tenant = fmt.Sprintf("t%03d", t)
-		reqs[i].req = policy.Request{Principal: fmt.Sprintf("user:%d-%d", t, c*10+u), Action: action,
-			Resource: policy.ResourceRef{Type: "channel", ID: fmt.Sprintf("ch-%d", c)}}
-		if action == "EXECUTE_TOOL" {
-			reqs[i].req.Resource = policy.ResourceRef{Type: "tool", ID: fmt.Sprintf("tool-%d", c)}
-		}
-		if d := e.Authorize(ctx, reqs[i].tenant, reqs[i].req); !d.Permitted() {
-			b.Fatalf("warm-up %d: %+v", i, d)
-		}
-	}
+	reqs := warmRequests(b, e, action)
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -106,6 +94,26 @@ func benchDecisions(b *testing.B, e *policy.Engine, action string) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// warmRequests builds 1,000 requests of action by members of the bench
+// tenants and decides each once, so that every snapshot is warm.
+func warmRequests(b *testing.B, e *policy.Engine, action string) []benchRequest {
+	ctx := context.Background()
+	reqs := make([]benchRequest, 1000)
+	for i := range reqs {
+		t, c, u := i%100, (i/100)%10, i%10
+		reqs[i].tenant = fmt.Sprintf("t%03d", t)
+		reqs[i].req = policy.Request{Principal: fmt.Sprintf("user:%d-%d", t, c*10+u), Action: action,
+			Resource: policy.ResourceRef{Type: "channel", ID: fmt.Sprintf("ch-%d", c)}}
+		if action == "EXECUTE_TOOL" {
+			reqs[i].req.Resource = policy.ResourceRef{Type: "tool", ID: fmt.Sprintf("tool-%d", c)}
+		}
+		if d := e.Authorize(ctx, reqs[i].tenant, reqs[i].req); !d.Permitted() {
+			b.Fatalf("warm-up %d: %+v", i, d)
+		}
+	}
+	return reqs
 }
 
 // BenchmarkBatch100 measures a 100-request batch against one snapshot.

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,5 +63,54 @@ func BenchmarkDecisionQuotas(b *testing.B) {
 		{"tool/aware", "EXECUTE_TOOL", func(b *testing.B) *policy.Engine { return quotaEngine(b, aware) }},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchDecisions(b, c.e(b), c.action) })
+	}
+}
+
+// BenchmarkQuotaAwareRatio decides with a plain engine and a quota-aware
+// one in turn, request by request, so that both see the same machine: on
+// a shared machine load changes between runs by more than the ≤ 1.1×
+// target. It reports each one's median and mean and the aware/plain
+// ratios. Each tenant has two quotas under their limits, so every aware
+// decision carries context.quota.
+func BenchmarkQuotaAwareRatio(b *testing.B) {
+	aware := benchTotals{quotas: []usage.Quota{{Meter: "tool_runs", Limit: 1000}, {Meter: "tool_runs", Actor: "user:0-1", Limit: 10}}}
+	for _, action := range []string{"SEND_MESSAGE", "EXECUTE_TOOL"} {
+		b.Run(action, func(b *testing.B) {
+			engines := [2]*policy.Engine{benchEngine(b, benchTenants(b)), quotaEngine(b, aware)}
+			var reqs [2][]benchRequest
+			for k, e := range engines {
+				reqs[k] = warmRequests(b, e, action)
+			}
+			var lat [2][]time.Duration
+			var sum [2]time.Duration
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				// Which goes first alternates, so that neither always pays
+				// for the other's garbage.
+				for j := range engines {
+					k := (i + j) % 2
+					e := engines[k]
+					r := &reqs[k][i%len(reqs[k])]
+					start := time.Now()
+					d := e.Authorize(ctx, r.tenant, r.req)
+					took := time.Since(start)
+					lat[k] = append(lat[k], took)
+					sum[k] += took
+					if !d.Permitted() {
+						b.Fatal(d)
+					}
+				}
+				i++
+			}
+			for k := range lat {
+				slices.Sort(lat[k])
+			}
+			p50 := func(k int) float64 { return float64(lat[k][len(lat[k])/2].Nanoseconds()) }
+			b.ReportMetric(p50(0), "plain-p50-ns")
+			b.ReportMetric(p50(1), "aware-p50-ns")
+			b.ReportMetric(p50(1)/p50(0), "p50-ratio")
+			b.ReportMetric(float64(sum[1])/float64(sum[0]), "mean-ratio")
+		})
 	}
 }

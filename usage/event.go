@@ -115,14 +115,13 @@ func Decode(raw []byte) (Event, error) {
 	if !utf8.Valid(raw) {
 		return Event{}, invalid("", "the event is not valid UTF-8")
 	}
-	var attrs map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &attrs); err != nil || attrs == nil {
+	if !json.Valid(raw) {
 		return Event{}, invalid("", "the event must be a JSON object")
 	}
 	var e Event
 	var specversion string
 	extensions := 0
-	for name, v := range attrs {
+	isObject, err := eachMember(raw, func(name string, v json.RawMessage) error {
 		var err error
 		switch name {
 		case "specversion":
@@ -150,16 +149,21 @@ func Decode(raw []byte) (Event, error) {
 		case "dataschema":
 			_, err = ident(name, v, maxSource, true)
 		case "data":
-			e.Data = v
+			// A copy: the caller may reuse raw's buffer.
+			e.Data = bytes.Clone(v)
 		case "data_base64":
 			err = invalid(name, "binary data is not accepted: send data as a JSON object")
 		default:
 			extensions++
 			err = extension(name, v)
 		}
-		if err != nil {
-			return Event{}, err
-		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return Event{}, err
+	case !isObject:
+		return Event{}, invalid("", "the event must be a JSON object")
 	}
 	switch {
 	case specversion != SpecVersion:
@@ -227,8 +231,8 @@ func checkShape(raw []byte) error {
 }
 
 func str(name string, v json.RawMessage, max int) (string, error) {
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
+	s, ok := unquote(v)
+	if !ok {
 		return "", invalid(name, "%s must be a string", name)
 	}
 	if len(s) > max {
@@ -311,19 +315,22 @@ func (e *Event) decodeData() error {
 	if len(e.Data) > MaxDataBytes {
 		return tooLarge("data encodes to %d bytes, more than %d", len(e.Data), MaxDataBytes)
 	}
-	dec := json.NewDecoder(bytes.NewReader(e.Data))
-	dec.UseNumber()
-	if err := dec.Decode(&e.fields); err != nil || e.fields == nil {
+	fields, ok := decodeObject(e.Data)
+	if !ok {
 		return invalid("data", "data must be a JSON object")
 	}
+	e.fields = fields
 	if err := noNUL(e.fields, "data"); err != nil {
 		return err
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, e.Data); err != nil {
-		return invalid("data", "data must be a JSON object")
+	// Data without any white space is compact already.
+	if bytes.ContainsAny(e.Data, " \t\r\n") {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, e.Data); err != nil {
+			return invalid("data", "data must be a JSON object")
+		}
+		e.Data = compact.Bytes()
 	}
-	e.Data = compact.Bytes()
 	switch e.Type {
 	case TypeLLM:
 		if err := e.needString("model", true); err != nil {

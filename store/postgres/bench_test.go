@@ -44,6 +44,11 @@ func BenchmarkUsageRecord(b *testing.B) {
 	}
 }
 
+// BenchmarkUsageQueryMonth: one tenant-month of raw events (how many:
+// storetest.MonthEventsEnv), queried at hourly resolution; see
+// BENCHMARKS.md.
+func BenchmarkUsageQueryMonth(b *testing.B) { storetest.BenchUsageQueryMonth(b, pgtest.Open(b)) }
+
 // BenchmarkWebhookThroughput: audit events to signed deliveries on a
 // loopback receiver; see BENCHMARKS.md.
 func BenchmarkWebhookThroughput(b *testing.B) {

@@ -72,24 +72,35 @@ var rollupValue = map[usage.Aggregation]string{
 	usage.Latest: `CASE WHEN ` + newer + ` THEN excluded.value ELSE usage_rollups.value END`,
 }
 
+const rollupColumns = "tenant_id, meter, minute, subject, dims, value, events, latest_at, latest_key"
+
+// rollupConflict is how a roll-up row written again is merged into the
+// stored one.
+func rollupConflict(agg usage.Aggregation) string {
+	return `ON CONFLICT (tenant_id, meter, minute, subject, dims) DO UPDATE SET
+		value = ` + rollupValue[agg] + `,
+		events = usage_rollups.events + excluded.events,
+		latest_at = CASE WHEN ` + newer + ` THEN excluded.latest_at ELSE usage_rollups.latest_at END,
+		latest_key = CASE WHEN ` + newer + ` THEN excluded.latest_key ELSE usage_rollups.latest_key END`
+}
+
 var rollupUpsert = func() map[usage.Aggregation]*sqlCache {
 	out := map[usage.Aggregation]*sqlCache{}
-	for agg, value := range rollupValue {
+	for agg := range rollupValue {
 		out[agg] = newSQLCache(func(n int) string {
-			return multiRow("usage_rollups", "tenant_id, meter, minute, subject, dims, value, events, latest_at, latest_key", 9, n,
-				`ON CONFLICT (tenant_id, meter, minute, subject, dims) DO UPDATE SET
-				   value = `+value+`,
-				   events = usage_rollups.events + excluded.events,
-				   latest_at = CASE WHEN `+newer+` THEN excluded.latest_at ELSE usage_rollups.latest_at END,
-				   latest_key = CASE WHEN `+newer+` THEN excluded.latest_key ELSE usage_rollups.latest_key END`)
+			return multiRow("usage_rollups", rollupColumns, 9, n, rollupConflict(agg))
 		})
 	}
 	return out
 }()
 
+const (
+	uniqueColumns  = "tenant_id, meter, minute, subject, dims, value"
+	uniqueConflict = "ON CONFLICT (tenant_id, meter, minute, subject, dims, value) DO NOTHING"
+)
+
 var uniqueInsert = newSQLCache(func(n int) string {
-	return multiRow("usage_uniques", "tenant_id, meter, minute, subject, dims, value", 6, n,
-		"ON CONFLICT (tenant_id, meter, minute, subject, dims, value) DO NOTHING")
+	return multiRow("usage_uniques", uniqueColumns, 6, n, uniqueConflict)
 })
 
 // rollupKey is one roll-up row's key.
@@ -212,6 +223,9 @@ func (s *Store) existingTenants(ctx context.Context, ids []string) (map[string]b
 // insertUsageEvents inserts the raw rows of records[todo] and reports
 // which were new.
 func (s *Store) insertUsageEvents(ctx context.Context, tx *sql.Tx, records []usage.Record, todo []int, now any) (map[int]bool, error) {
+	if a, ok := s.d.(ArrayRows); ok {
+		return s.insertUsageEventArrays(ctx, tx, a, records, todo)
+	}
 	type eventKey struct{ tenant, source, id string }
 	at := make(map[eventKey]int, len(todo))
 	inserted := make(map[int]bool, len(todo))
@@ -296,6 +310,9 @@ func usageRollups(records []usage.Record, todo []int, inserted map[int]bool) ([]
 }
 
 func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rollups []rollup) error {
+	if a, ok := s.d.(ArrayRows); ok {
+		return s.upsertRollupArrays(ctx, tx, a, rollups)
+	}
 	args := make([]any, 0, 9*min(len(rollups), usageRowsPerInsert))
 	for start := 0; start < len(rollups); {
 		// One statement per aggregation: rollups are sorted by it first.
@@ -317,6 +334,9 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rollups []rollup)
 }
 
 func (s *Store) insertUniques(ctx context.Context, tx *sql.Tx, uniques []uniqueRow) error {
+	if a, ok := s.d.(ArrayRows); ok {
+		return s.insertUniqueArrays(ctx, tx, a, uniques)
+	}
 	args := make([]any, 0, 6*min(len(uniques), usageRowsPerInsert))
 	for start := 0; start < len(uniques); start += usageRowsPerInsert {
 		chunk := uniques[start:min(start+usageRowsPerInsert, len(uniques))]

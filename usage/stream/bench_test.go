@@ -1,55 +1,107 @@
 package stream_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/store/postgres"
+	"github.com/tollgate/tollgate/store/postgres/pgtest"
+	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 )
+
+// benchBackends are the stores BenchmarkNATSToStore records into, each
+// with the CPU time its database server has used (none for SQLite, which
+// runs in process). PostgreSQL is a private server, so that its CPU is the
+// benchmark's alone.
+var benchBackends = []struct {
+	name string
+	open func(b *testing.B) (store.Store, func() time.Duration)
+}{
+	{"sqlite", func(b *testing.B) (store.Store, func() time.Duration) {
+		return sqlitetest.Open(b), func() time.Duration { return 0 }
+	}},
+	{"postgres", func(b *testing.B) (store.Store, func() time.Duration) {
+		pgtest.URL(b)
+		pg := pgtest.StartPrivate(b)
+		st, err := postgres.Open(context.Background(), pg.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = st.Close() })
+		if err := st.Migrate(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		return st, func() time.Duration { return pg.CPU(b) }
+	}},
+}
 
 // BenchmarkNATSToStore publishes b.N batches of 1,000 new events to the
 // stream (untimed), then times one replica's consumer recording them all,
-// until nothing is pending, and reports events/s. See BENCHMARKS.md.
+// until nothing is pending, and reports events/s, the lag the consumer
+// saw when it started, and the CPU per event of this process (decoding,
+// the consumer, the client side of the store) and of the database server:
+// on a shared machine these, unlike events/s, do not depend on what else
+// runs. See BENCHMARKS.md.
 func BenchmarkNATSToStore(b *testing.B) {
 	natsURL(b)
-	for _, be := range backends {
-		b.Run(be.name, func(b *testing.B) {
-			f := newFixture(b, be.open(b))
-			f.opts.Batch = 1000
-			const batch = 1000
-			// The stream exists from here; the consumer runs later.
-			c := f.connect(b)
-			n := 0
-			for b.Loop() {
-				b.StopTimer()
-				start := time.Date(2025, 3, 14, 15, 0, 0, 0, time.UTC)
-				for i := range batch {
-					tm := start.Add(time.Duration(i%60) * time.Second)
-					data, _ := json.Marshal(map[string]any{
-						"specversion": "1.0", "id": ids.NewAt(tm), "source": "//bench", "type": "usage.llm", "tenant": "t1",
-						"subject": fmt.Sprintf("agent:%d", i%20), "time": tm.Format(time.RFC3339Nano),
-						"data": map[string]any{"model": fmt.Sprintf("m%d", i%4), "input_tokens": 1},
-					})
-					if _, err := f.js.PublishAsync(f.subject+".llm", data); err != nil {
-						b.Fatal(err)
+	for _, be := range benchBackends {
+		for _, workers := range []int{2, 4} {
+			b.Run(fmt.Sprintf("%s/workers=%d", be.name, workers), func(b *testing.B) {
+				st, serverCPU := be.open(b)
+				f := newFixture(b, st)
+				f.opts.Batch = 1000
+				f.opts.Workers = workers
+				const batch = 1000
+				// The stream exists from here; the consumer runs later.
+				c := f.connect(b)
+				n := 0
+				for b.Loop() {
+					b.StopTimer()
+					start := time.Date(2025, 3, 14, 15, 0, 0, 0, time.UTC)
+					for i := range batch {
+						tm := start.Add(time.Duration(i%60) * time.Second)
+						data, _ := json.Marshal(map[string]any{
+							"specversion": "1.0", "id": ids.NewAt(tm), "source": "//bench", "type": "usage.llm", "tenant": "t1",
+							"subject": fmt.Sprintf("agent:%d", i%20), "time": tm.Format(time.RFC3339Nano),
+							"data": map[string]any{"model": fmt.Sprintf("m%d", i%4), "input_tokens": 1},
+						})
+						if _, err := f.js.PublishAsync(f.subject+".llm", data); err != nil {
+							b.Fatal(err)
+						}
 					}
+					<-f.js.PublishAsyncComplete()
+					n += batch
+					b.StartTimer()
 				}
-				<-f.js.PublishAsyncComplete()
-				n += batch
-				b.StartTimer()
-			}
-			// b.Loop timed only publishing's bookkeeping: what counts is the
-			// consumer over everything published, timed here.
-			began := time.Now()
-			f.run(b, c)
-			f.drained(b)
-			elapsed := time.Since(began)
-			if got := f.total(b); got != float64(n) {
-				b.Fatalf("recorded %v of %d", got, n)
-			}
-			b.ReportMetric(float64(n)/elapsed.Seconds(), "events/s")
-		})
+				// b.Loop timed only publishing's bookkeeping: what counts is the
+				// consumer over everything published, timed here.
+				cpu0, server0 := processCPU(), serverCPU()
+				began := time.Now()
+				f.run(b, c)
+				f.drained(b)
+				elapsed := time.Since(began)
+				cpu, server := processCPU()-cpu0, serverCPU()-server0
+				if got := f.total(b); got != float64(n) {
+					b.Fatalf("recorded %v of %d", got, n)
+				}
+				b.ReportMetric(float64(n)/elapsed.Seconds(), "events/s")
+				b.ReportMetric(float64(n), "lag-at-start")
+				b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(n), "proc-cpu-µs/event")
+				b.ReportMetric(float64(server.Nanoseconds())/1e3/float64(n), "db-cpu-µs/event")
+			})
+		}
 	}
+}
+
+// processCPU is the user and system time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,0 +1,99 @@
+package storetest
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	tgids "github.com/tollgate/tollgate/ids"
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/usage"
+)
+
+// MonthEventsEnv names the number of raw events BenchUsageQueryMonth
+// seeds; unset, the benchmark skips, since seeding 10,000,000 takes a
+// long while.
+const MonthEventsEnv = "TOLLGATE_BENCH_USAGE_MONTH_EVENTS"
+
+// BenchUsageQueryMonth seeds one tenant-month of LLM events (20 subjects,
+// 4 models, evenly over 30 days) through RecordUsage in batches of 1,000,
+// as ingestion writes them, then times the month's query at hourly
+// resolution, without and with group_by model, as usage.Service issues
+// it, and reports p50 and p99 of each. See BENCHMARKS.md.
+func BenchUsageQueryMonth(b *testing.B, s store.Store) {
+	n, _ := strconv.Atoi(os.Getenv(MonthEventsEnv))
+	if n <= 0 {
+		b.Skip(MonthEventsEnv + " not set: skipping the tenant-month query benchmark")
+	}
+	if err := s.CreateTenant(b.Context(), tenant("t1", "slug-t1"), membership("t1", "user:1", "owner")); err != nil {
+		b.Fatal(err)
+	}
+	month := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	span := 30 * 24 * time.Hour
+	meters := usage.ShippedMeters().For("t1", usage.TypeLLM)
+	const batch = 1000
+	began := time.Now()
+	// Two writers on disjoint halves of the batches, as two consumer
+	// workers would be; batches are time-ordered, as events arrive.
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for w := range 2 {
+		wg.Go(func() {
+			records := make([]usage.Record, 0, batch)
+			for first := w * batch; first < n; first += 2 * batch {
+				records = records[:0]
+				for i := first; i < min(first+batch, n); i++ {
+					tm := month.Add(time.Duration(int64(span) / int64(n) * int64(i)))
+					raw := ev{"t1", "svc/agents", tgids.NewAt(tm), usage.TypeLLM, fmt.Sprintf("agent:%d", i%20), 0,
+						map[string]any{"model": fmt.Sprintf("m%d", i%4), "input_tokens": i % 1000, "output_tokens": 1}}.jsonAt(tm)
+					e, err := usage.Decode(raw)
+					if err != nil {
+						errs <- err
+						return
+					}
+					cs, err := usage.Contributions(&e, meters)
+					if err != nil {
+						errs <- err
+						return
+					}
+					records = append(records, usage.Record{Event: e, Contributions: cs})
+				}
+				if _, err := s.RecordUsage(b.Context(), records); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d events in %v (%.0f events/s)", n, time.Since(began).Round(time.Second), float64(n)/time.Since(began).Seconds())
+	for _, c := range []struct {
+		name   string
+		byDims bool
+	}{{"hourly", false}, {"hourly_by_model", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			q := usage.StoreQuery{TenantID: "t1", Meter: "llm_input_tokens", Aggregation: usage.Sum,
+				FromMinute: month.Unix() / 60, ToMinute: month.Add(span).Unix() / 60, WindowMinutes: 60, ByDims: c.byDims}
+			var lat []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				parts, err := s.ReadUsage(b.Context(), q)
+				lat = append(lat, time.Since(start))
+				if err != nil || len(parts) == 0 {
+					b.Fatalf("%d partials, %v", len(parts), err)
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1e3, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1e3, "p99-ms")
+		})
+	}
+}
