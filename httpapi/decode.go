@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -37,11 +36,11 @@ func decodeJSON(r *http.Request, dst any) error {
 	if loneSurrogate(raw) {
 		return fault.Invalidf("", CodeInvalidUTF8, `the request body must be valid UTF-8: a \u escape names half a surrogate pair`)
 	}
-	body := bufio.NewReader(bytes.NewReader(raw))
-	if err := requireObject(body); err != nil {
+	raw, err = requireObject(raw)
+	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(body)
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -55,20 +54,17 @@ func decodeJSON(r *http.Request, dst any) error {
 // requireObject refuses a null body before decoding: json.Decode takes
 // null as "nothing" and leaves dst as it was, so a PATCH of null would
 // answer 200. Other non-objects fail decoding with invalid_type.
-func requireObject(body *bufio.Reader) error {
-	for {
-		c, err := body.ReadByte()
-		if err != nil {
-			return decodeError(err)
-		}
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case 'n':
-			return fault.Invalidf("", CodeInvalidType, "the body must be of JSON type object")
-		}
-		return body.UnreadByte()
+// It returns raw from its first non-space byte on; working on the bytes
+// already read spares a 4 KiB buffered reader per request.
+func requireObject(raw []byte) ([]byte, error) {
+	rest := bytes.TrimLeft(raw, " \t\r\n")
+	switch {
+	case len(rest) == 0:
+		return nil, decodeError(io.EOF)
+	case rest[0] == 'n':
+		return nil, fault.Invalidf("", CodeInvalidType, "the body must be of JSON type object")
 	}
+	return rest, nil
 }
 
 func decodeError(err error) error {

@@ -63,3 +63,7 @@ func BenchmarkWebhookBacklog(b *testing.B) {
 		b.Run(fmt.Sprintf("backlog=%d", n), func(b *testing.B) { storetest.BenchWebhookBacklog(b, pgtest.Open(b), n) })
 	}
 }
+
+// BenchmarkAuditDecisions: the decision log's appends, many streams per
+// batch; see BENCHMARKS.md.
+func BenchmarkAuditDecisions(b *testing.B) { storetest.BenchAuditDecisions(b, pgtest.Open(b)) }

@@ -161,3 +161,7 @@ func (d textArray) Scan(src any) error {
 	*d.p = l
 	return nil
 }
+
+// InsertOrRollback is a plain INSERT: a failed statement already aborts
+// PostgreSQL's transaction, and there is no statement journal to spare.
+func (dialect) InsertOrRollback() string { return "INSERT INTO" }

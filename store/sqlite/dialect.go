@@ -126,3 +126,7 @@ func (d jsonList) Scan(src any) error {
 	*d.p = l
 	return nil
 }
+
+// InsertOrRollback: OR ROLLBACK ends the transaction on a constraint
+// failure, so SQLite need not journal the statement to undo it alone.
+func (dialect) InsertOrRollback() string { return "INSERT OR ROLLBACK INTO" }

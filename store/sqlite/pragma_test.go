@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,8 +16,13 @@ func TestPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "5000", "synchronous": "1"}
+	common := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "5000", "synchronous": "1"}
+	writer := map[string]string{"temp_store": "2", "cache_size": "-65536", "wal_autocheckpoint": "10000"}
 	for name, db := range map[string]*sql.DB{"read": s.read, "write": s.write} {
+		want := maps.Clone(common)
+		if name == "write" {
+			maps.Copy(want, writer)
+		}
 		// Hold several connections at once so that the pool must open new ones.
 		var conns []*sql.Conn
 		for range min(readConns, db.Stats().MaxOpenConnections) {

@@ -32,6 +32,22 @@ const pragmas = "_pragma=busy_timeout(5000)" +
 	"&_pragma=foreign_keys(1)" +
 	"&_pragma=synchronous(NORMAL)"
 
+// writerPragmas are the one writing connection's. temp_store(MEMORY) keeps
+// the statement journal, which SQLite writes for every page a statement
+// inside a transaction first changes (each multi-row INSERT of an audit
+// batch), in memory instead of a temporary file: it was half of the
+// writer's pwrite calls. cache_size (KiB when negative) holds the pages a
+// batch spread over many streams and indexes touches — the default 2 MiB
+// spilled dirty pages to the WAL mid-transaction and read them back.
+// wal_autocheckpoint (pages) lets the WAL grow to ~40 MiB before the
+// writer copies it into the database: a batch rewrites the last page of
+// each stream and index it touches, and the default (1,000 pages)
+// checkpointed after nearly every batch, copying those pages each time
+// instead of once per checkpoint.
+const writerPragmas = "&_pragma=temp_store(MEMORY)" +
+	"&_pragma=cache_size(-65536)" +
+	"&_pragma=wal_autocheckpoint(10000)"
+
 // Store is a store.Store on one SQLite file.
 type Store struct {
 	*sqlstore.Store
@@ -65,7 +81,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// reads then writes cannot deadlock against another one upgrading its lock.
 	// Connect the writer first: it switches the file to WAL, which the
 	// readers then find already set.
-	write, err := openPool(ctx, path+"?"+pragmas+"&_txlock=immediate", 1)
+	write, err := openPool(ctx, path+"?"+pragmas+writerPragmas+"&_txlock=immediate", 1)
 	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, store.CodeStoreUnavailable, err)
 	}

@@ -26,26 +26,25 @@ const auditColumnCount = 20
 // (execPrepared), and a batch of 1,000 still takes ten statements.
 var auditInsertRows = [...]int{100, 10, 1}
 
-// auditInsertSQL is the INSERT of each shape.
-var auditInsertSQL = func() map[int]string {
+// auditInserts builds the INSERT of each shape. Its constraint failure
+// (another writer's seq) fails the transaction it runs in, which the
+// caller then rolls back: appendAuditTx is the last write of every
+// transaction it joins, so the statement never needs undoing alone.
+func auditInserts(d Dialect) map[int]string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", auditColumnCount), ", ") + ")"
 	m := map[int]string{}
 	for _, n := range auditInsertRows {
-		m[n] = buildAuditInsert(n)
+		var b strings.Builder
+		b.WriteString(d.InsertOrRollback() + ` audit_events (` + auditColumns + `) VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+		}
+		m[n] = b.String()
 	}
 	return m
-}()
-
-func buildAuditInsert(n int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO audit_events (` + auditColumns + `) VALUES `)
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", auditColumnCount), ", ") + ")"
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return b.String()
 }
 
 // AppendAudit implements audit.Store: it fills missing ids and times,
@@ -53,7 +52,7 @@ func buildAuditInsert(n int) string {
 func (s *Store) AppendAudit(ctx context.Context, events []audit.Event) ([]audit.Event, error) {
 	// Prepared here, outside the transaction; the outbox's appends, inside
 	// other transactions, use them once this has run.
-	if err := s.prepare(ctx, auditInsertSQL[auditInsertRows[0]], auditInsertSQL[auditInsertRows[1]], auditInsertSQL[auditInsertRows[2]]); err != nil {
+	if err := s.prepare(ctx, s.auditInsert[auditInsertRows[0]], s.auditInsert[auditInsertRows[1]], s.auditInsert[auditInsertRows[2]]); err != nil {
 		return nil, err
 	}
 	var out []audit.Event
@@ -131,7 +130,7 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, events []audit.Ev
 		for i := range chunk {
 			args = s.auditArgs(args, &chunk[i])
 		}
-		_, err := s.execIn(ctx, tx, auditInsertSQL[n], args...)
+		_, err := s.execIn(ctx, tx, s.auditInsert[n], args...)
 		if s.violates(err, "audit_events_pkey") {
 			return nil, fault.Conflictf(audit.CodeSeqConflict, "another writer stored the same audit sequence number")
 		}

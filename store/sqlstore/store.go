@@ -65,6 +65,13 @@ type Dialect interface {
 	// TableExists is a query counting the tables named by its one
 	// placeholder in the schema the store uses (0 or 1).
 	TableExists() string
+	// InsertOrRollback begins an INSERT ("INSERT … INTO") whose constraint
+	// failure may end the whole transaction, for statements whose failure
+	// the transaction never outlives anyway. SQLite then keeps no statement
+	// journal (the copy of every page a statement first changes, written
+	// only to undo that statement alone), which was half of what an audit
+	// batch wrote.
+	InsertOrRollback() string
 }
 
 // Violation is a constraint violation.
@@ -86,12 +93,15 @@ type Store struct {
 	// migrations is the backend's goose provider, over the write pool.
 	migrations *goose.Provider
 	stmts      stmtCache
+	// auditInsert is the audit INSERT of each row count of auditInsertRows,
+	// in the dialect's words.
+	auditInsert map[int]string
 }
 
 // New returns a Store over the two pools (which may be the same), migrated
 // by migrations.
 func New(read, write *sql.DB, d Dialect, migrations *goose.Provider) *Store {
-	return &Store{read: read, write: write, d: d, migrations: migrations}
+	return &Store{read: read, write: write, d: d, migrations: migrations, auditInsert: auditInserts(d)}
 }
 
 // pools are the store's pools, each once.
