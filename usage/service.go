@@ -243,9 +243,12 @@ const (
 	WindowMinute Window = "minute"
 	WindowHour   Window = "hour"
 	WindowDay    Window = "day"
+	// WindowMonth is a calendar month, folded from days.
+	WindowMonth Window = "month"
 )
 
-// minutes is the window's length; 0 for WindowNone.
+// minutes is the length of the store's buckets for the window (a month is
+// read by days); 0 for WindowNone.
 func (w Window) minutes() (int64, bool) {
 	switch w {
 	case WindowNone:
@@ -254,7 +257,7 @@ func (w Window) minutes() (int64, bool) {
 		return 1, true
 	case WindowHour:
 		return 60, true
-	case WindowDay:
+	case WindowDay, WindowMonth:
 		return 1440, true
 	}
 	return 0, false
@@ -273,8 +276,8 @@ const (
 // GroupSubject is the group-by key of the actor that consumed.
 const GroupSubject = "subject"
 
-// Query asks for one meter's usage in one tenant over [From, To), in UTC
-// windows.
+// Query asks for one meter's usage in one tenant over [From, To), in
+// windows of Zone.
 type Query struct {
 	// TenantID is the tenant; "" is the caller's own (services must name
 	// one).
@@ -287,7 +290,18 @@ type Query struct {
 	// Subject keeps one actor's usage; it is also whose usage the
 	// policies are asked about (Usage::"<subject>", else Usage::"tenant").
 	Subject string
+	// Filter keeps the usage whose dimension (a key, one of the meter's)
+	// has one of the values; every dimension named must match.
+	Filter map[string][]string
+	// Zone is where hours, days and months begin; nil is UTC.
+	Zone *time.Location
 }
+
+// Bounds of a query's filter.
+const (
+	// MaxFilterValues bounds the values of all filters together.
+	MaxFilterValues = 32
+)
 
 // Row is one window of one group.
 type Row struct {
@@ -309,7 +323,9 @@ type Answer struct {
 	From        time.Time   `json:"from"`
 	To          time.Time   `json:"to"`
 	Window      Window      `json:"window,omitempty"`
-	Rows        []Row       `json:"data"`
+	// Zone is the tz the windows are in, when not UTC.
+	Zone string `json:"tz,omitempty"`
+	Rows []Row  `json:"data"`
 }
 
 func badQuery(field, format string, args ...any) error {
@@ -321,13 +337,17 @@ func badQuery(field, format string, args ...any) error {
 func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) (Answer, error) {
 	wm, ok := q.Window.minutes()
 	if !ok {
-		return Answer{}, badQuery("window", "window must be minute, hour or day")
+		return Answer{}, badQuery("window", "window must be minute, hour, day or month")
 	}
 	if q.Meter == "" {
 		return Answer{}, badQuery("meter", "meter is required")
 	}
 	if q.From.IsZero() || q.To.IsZero() {
 		return Answer{}, badQuery("from", "from and to are required")
+	}
+	loc := q.Zone
+	if loc == nil {
+		loc = time.UTC
 	}
 	q.From, q.To = q.From.UTC(), q.To.UTC()
 	if !q.From.Before(q.To) {
@@ -336,12 +356,22 @@ func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) 
 	if q.From.Unix() < 0 || q.To.Sub(q.From) > MaxRange {
 		return Answer{}, badQuery("to", "a range lies after 1970 and spans at most %d days", MaxRange/(24*time.Hour))
 	}
-	step := max(wm, 1) * 60
-	if q.From.Unix()%step != 0 || q.To.Unix()%step != 0 || q.From.Nanosecond() != 0 || q.To.Nanosecond() != 0 {
-		return Answer{}, badQuery("from", "from and to must be whole %ss (UTC)", map[bool]Window{true: "minute", false: q.Window}[wm == 0])
+	if !q.Window.aligned(q.From, loc) || !q.Window.aligned(q.To, loc) {
+		w := q.Window
+		if w == WindowNone {
+			w = WindowMinute
+		}
+		return Answer{}, badQuery("from", "from and to must be whole %ss in %s", w, loc)
 	}
-	if wm > 0 && (q.To.Unix()-q.From.Unix())/step > MaxWindows {
+	if wm > 0 && (q.To.Unix()-q.From.Unix())/(wm*60) > MaxWindows {
 		return Answer{}, badQuery("window", "at most %d windows; use a larger window or a shorter range", MaxWindows)
+	}
+	if err := checkFilter(q.Filter); err != nil {
+		return Answer{}, err
+	}
+	parts, err := spans(q.From, q.To, loc)
+	if err != nil {
+		return Answer{}, err
 	}
 	tenantID, err := s.mayView(ctx, ac, q.TenantID, q.Subject)
 	if err != nil {
@@ -363,20 +393,49 @@ func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) 
 			return Answer{}, badQuery("group_by", "meter %s groups by subject or %v, not %q", m.Name, m.GroupBy, truncate(g))
 		}
 	}
+	for d := range q.Filter {
+		if !slices.Contains(m.GroupBy, d) {
+			return Answer{}, badQuery("filter", "meter %s filters on %v, not %q", m.Name, m.GroupBy, truncate(d))
+		}
+	}
 	sq := StoreQuery{
-		TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation,
-		FromMinute: q.From.Unix() / 60, ToMinute: q.To.Unix() / 60, WindowMinutes: wm,
-		Subject: q.Subject, BySubject: bySubject, ByDims: len(dims) > 0,
+		TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, WindowMinutes: wm,
+		Subject: q.Subject, BySubject: bySubject, ByDims: len(dims) > 0 || len(q.Filter) > 0,
 	}
-	parts, err := s.store.ReadUsage(ctx, sq)
+	var all []Partial
+	for _, sp := range parts {
+		sq.FromMinute, sq.ToMinute, sq.OffsetMinutes = sp.from, sp.to, sp.offset
+		got, err := s.store.ReadUsage(ctx, sq)
+		if err != nil {
+			return Answer{}, err
+		}
+		for _, p := range got {
+			keep, err := matches(p.Dims, q.Filter)
+			if err != nil {
+				return Answer{}, err
+			}
+			if !keep {
+				continue
+			}
+			if wm == 0 {
+				p.Window = q.From.Unix() / 60
+			} else {
+				p.Window = q.Window.windowStart(p.Window, sp.offset, loc)
+			}
+			all = append(all, p)
+		}
+	}
+	sq.FromMinute, sq.ToMinute = q.From.Unix()/60, q.To.Unix()/60
+	rows, err := merge(sq, m.Aggregation, dims, all)
 	if err != nil {
 		return Answer{}, err
 	}
-	rows, err := merge(sq, m.Aggregation, dims, parts)
-	if err != nil {
-		return Answer{}, err
+	if wm > 0 {
+		for i := range rows {
+			rows[i].WindowEnd = q.Window.windowEnd(rows[i].WindowStart, loc)
+		}
 	}
-	return Answer{TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, From: q.From, To: q.To, Window: q.Window, Rows: rows}, nil
+	return Answer{TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, From: q.From, To: q.To, Window: q.Window, Zone: zoneName(q.Zone), Rows: rows}, nil
 }
 
 // mayView asks the policies whether ac may VIEW_USAGE of subject, or of

@@ -81,8 +81,10 @@ type StoreQuery struct {
 	// FromMinute and ToMinute are minutes since the Unix epoch.
 	FromMinute, ToMinute int64
 	// WindowMinutes buckets minutes into windows starting at multiples of
-	// it (1, 60, 1440); 0 is the whole range as one window.
-	WindowMinutes int64
+	// it (1, 60, 1440) less OffsetMinutes, the offset from UTC of the zone
+	// whose hours or days they are (constant over the range, |offset| <
+	// a day); 0 is the whole range as one window.
+	WindowMinutes, OffsetMinutes int64
 	// Subject, when set, keeps one actor's usage only.
 	Subject string
 	// BySubject and ByDims keep subjects and dimension sets apart.
