@@ -54,7 +54,9 @@ func TestQueryRefusesBadQueriesBeforeAskingTheEngine(t *testing.T) {
 			q.Window, q.Zone, q.Filter = WindowDay, mustZone(t, "Europe/Kyiv"), map[string][]string{"model": {"a"}}
 			q.From, q.To = at("2026-03-28T22:00:00Z"), at("2026-03-29T21:00:00Z")
 		}), CodeViewDenied, ""},
-		{"a month", with(func(q *Query) { q.Window, q.From, q.To = WindowMonth, at("2026-01-01T00:00:00Z"), at("2026-03-01T00:00:00Z") }), CodeViewDenied, ""},
+		{"a month", with(func(q *Query) {
+			q.Window, q.From, q.To = WindowMonth, at("2026-01-01T00:00:00Z"), at("2026-03-01T00:00:00Z")
+		}), CodeViewDenied, ""},
 		{"a whole range without a window too", with(func(q *Query) { q.Window = WindowNone }), CodeViewDenied, ""},
 		{"one actor's usage too", with(func(q *Query) { q.Subject = "agent:7" }), CodeViewDenied, ""},
 	} {
