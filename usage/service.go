@@ -180,8 +180,10 @@ const ScopeWrite = "usage:write"
 // Record records a batch from a trusted source (the NATS stream, whose
 // publishers the broker's permissions vouch for): every event must name
 // its tenant. Events refused by Decode stay rejected; the rest are checked
-// against the clock and the meters and stored in one transaction. An error
-// means nothing of the batch was recorded.
+// against the clock and the meters and stored in one transaction, then
+// each correction (usage.void, usage.amend) in one of its own. An error
+// means some of the batch may not be recorded: sending it again records
+// the rest and finds the rest duplicates.
 func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 	if len(batch) > MaxBatch {
 		return Result{}, fault.Invalidf("", CodeInvalidBatch, "a batch holds at most %d events", MaxBatch)
@@ -190,6 +192,7 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 	latest := s.now().Add(s.skew)
 	records := make([]Record, 0, len(batch))
 	index := make([]int, 0, len(batch))
+	var corrections []int
 	for i := range batch {
 		d := &batch[i]
 		err := d.Err
@@ -200,6 +203,10 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 			case d.Event.Time.After(latest):
 				err = fault.Invalidf("time", CodeEventInFuture, "time %s is more than %s ahead of the server's clock", d.Event.Time.Format(time.RFC3339), s.skew)
 			}
+		}
+		if err == nil && IsCorrection(d.Event.Type) {
+			corrections = append(corrections, i)
+			continue
 		}
 		var cs []Contribution
 		if err == nil {
@@ -228,6 +235,28 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 			default:
 				res.reject(i, records[j].Event.ID, o.Err)
 			}
+		}
+	}
+	// Corrections follow the batch's other events, so that one may void an
+	// event reported earlier in the same batch; each is its own
+	// transaction, since it reads and measures again what it corrects.
+	for _, i := range corrections {
+		e := batch[i].Event
+		c, _ := e.Correction()
+		tenant := e.TenantID
+		o, err := s.store.CorrectUsage(ctx, CorrectionRecord{Event: e, Correction: c,
+			Meters: func(typ string) []Meter { return s.meters.For(tenant, typ) }})
+		if err != nil {
+			return Result{}, err
+		}
+		switch o.Status {
+		case Accepted:
+			res.Accepted++
+		case Duplicate:
+			res.Duplicates++
+			res.Statuses[i] = Duplicate
+		default:
+			res.reject(i, e.ID, o.Err)
 		}
 	}
 	slices.SortFunc(res.Rejected, func(a, b Rejection) int { return a.Index - b.Index })

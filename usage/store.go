@@ -49,6 +49,14 @@ type Store interface {
 	// UNIQUE_COUNT, the count of distinct values), ordered by window then
 	// dimensions, after q.After when it is set.
 	ReadUsagePage(ctx context.Context, q PageQuery) ([]Partial, error)
+	// CorrectUsage records a void or an amendment in one transaction: its
+	// raw row (a duplicate of a recorded correction changes nothing), the
+	// corrected event marked voided, and the roll-ups of the corrected
+	// event's minute and subject measured again from the raw events that
+	// still count (an amendment's replacement data counting at the
+	// corrected event's time). A correction of an unknown event, or of one
+	// voided already, is Rejected and recorded nowhere.
+	CorrectUsage(ctx context.Context, c CorrectionRecord) (Outcome, error)
 }
 
 // PageQuery is one page of an export as Store answers it.
