@@ -43,4 +43,9 @@ const (
 	// A usage.void or usage.amend names an event that is voided already
 	// (by a void or an amendment), or a void, which nothing corrects.
 	CodeCorrectionVoided fault.Code = "usage_correction_target_voided"
+	// A tenant's meter definition is malformed, named like another, or
+	// one too many; Field names it.
+	CodeInvalidMeter fault.Code = "usage_meter_invalid"
+	// The tenant's meters changed since the version a PUT names.
+	CodeMetersChanged fault.Code = "usage_meters_changed"
 )

@@ -32,6 +32,10 @@ type Service struct {
 	quotas  QuotaStore
 	tenants Tenants
 	notify  event.Notifier
+	// tenantMeters keeps tenants' own meters; nil when they are off.
+	tenantMeters MeterStore
+	rights       Rights
+	meterCache   meterCache
 }
 
 // Tenants is what quotas ask about tenants and their admins
@@ -57,6 +61,11 @@ type Deps struct {
 	Tenants Tenants
 	// Notify tells every replica's quota cache of a change; may be nil.
 	Notify event.Notifier
+	// TenantMeters keeps tenants' own meters; nil is Store when it does.
+	TenantMeters MeterStore
+	// Rights answers who may read and change a tenant's meters; nil
+	// refuses them.
+	Rights Rights
 	// Log receives what an operator must see (live streams' failed
 	// reads); nil discards it.
 	Log *slog.Logger
@@ -92,8 +101,12 @@ func NewService(d Deps, opts Options) *Service {
 	if d.Quotas == nil {
 		d.Quotas, _ = d.Store.(QuotaStore)
 	}
+	if d.TenantMeters == nil {
+		d.TenantMeters, _ = d.Store.(MeterStore)
+	}
 	return &Service{store: d.Store, meters: d.Meters, authz: d.Authorizer, skew: opts.MaxFutureSkew, now: d.Now,
-		live: newLive(d.Store, opts.Streams, d.Now, d.Log), quotas: d.Quotas, tenants: d.Tenants, notify: d.Notify}
+		live: newLive(d.Store, opts.Streams, d.Now, d.Log), quotas: d.Quotas, tenants: d.Tenants, notify: d.Notify,
+		tenantMeters: d.TenantMeters, rights: d.Rights}
 }
 
 // Meters returns the meters in force.
@@ -210,7 +223,13 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 		}
 		var cs []Contribution
 		if err == nil {
-			cs, err = Contributions(&d.Event, s.meters.For(d.Event.TenantID, d.Event.Type))
+			var ms *Meters
+			if ms, err = s.metersOf(ctx, d.Event.TenantID); err != nil {
+				// The meters cannot be read: nothing is recorded, as when
+				// the store is down.
+				return Result{}, err
+			}
+			cs, err = Contributions(&d.Event, ms.For(d.Event.TenantID, d.Event.Type))
 		}
 		if err != nil {
 			res.reject(i, d.Event.ID, err)
@@ -243,9 +262,12 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 	for _, i := range corrections {
 		e := batch[i].Event
 		c, _ := e.Correction()
-		tenant := e.TenantID
+		ms, err := s.metersOf(ctx, e.TenantID)
+		if err != nil {
+			return Result{}, err
+		}
 		o, err := s.store.CorrectUsage(ctx, CorrectionRecord{Event: e, Correction: c,
-			Meters: func(typ string) []Meter { return s.meters.For(tenant, typ) }})
+			Meters: func(typ string) []Meter { return ms.For(e.TenantID, typ) }})
 		if err != nil {
 			return Result{}, err
 		}
@@ -406,7 +428,11 @@ func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) 
 	if err != nil {
 		return Answer{}, err
 	}
-	m, ok := s.meters.Lookup(tenantID, q.Meter)
+	ms, err := s.metersOf(ctx, tenantID)
+	if err != nil {
+		return Answer{}, err
+	}
+	m, ok := ms.Lookup(tenantID, q.Meter)
 	if !ok {
 		return Answer{}, fault.Invalidf("meter", CodeUnknownMeter, "no meter %q", truncate(q.Meter))
 	}

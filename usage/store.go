@@ -57,6 +57,11 @@ type Store interface {
 	// corrected event's time). A correction of an unknown event, or of one
 	// voided already, is Rejected and recorded nowhere.
 	CorrectUsage(ctx context.Context, c CorrectionRecord) (Outcome, error)
+	// RebuildUsage replaces, in one transaction, meter m's roll-ups of
+	// tenantID over minutes [fromMinute, toMinute) by what the raw events
+	// that still count give (as CorrectUsage measures a minute again), and
+	// returns how many raw events it measured.
+	RebuildUsage(ctx context.Context, tenantID string, m Meter, fromMinute, toMinute int64) (int, error)
 }
 
 // PageQuery is one page of an export as Store answers it.

@@ -288,3 +288,14 @@ func (s *Store) remeasure(ctx context.Context, tx *sql.Tx, tenantID, typ, subjec
 	}
 	return len(records), s.insertUniques(ctx, tx, uniques)
 }
+
+// RebuildUsage implements usage.Store.
+func (s *Store) RebuildUsage(ctx context.Context, tenantID string, m usage.Meter, fromMinute, toMinute int64) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = s.remeasure(ctx, tx, tenantID, m.EventType, "", fromMinute, toMinute, []usage.Meter{m})
+		return err
+	})
+	return n, err
+}

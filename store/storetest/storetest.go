@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageQuotas", quotaTests()},
 		{"UsageZones", usageZoneTests()},
 		{"UsageCorrections", usageCorrectionTests()},
+		{"UsageMeters", usageMeterTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
