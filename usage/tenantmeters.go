@@ -139,10 +139,10 @@ func (s *Service) InvalidateMeters(tenantID string) {
 }
 
 // TenantMeters returns tenantID's own meters, and the shipped and
-// configured ones in force for every tenant, to holders of usage:read in
-// the tenant.
+// configured ones in force for every tenant, to holders of tenant:read in
+// the tenant (every member: meter names are what queries name).
 func (s *Service) TenantMeters(ctx context.Context, ac identity.ActorContext, tenantID string) (TenantMeters, []Meter, error) {
-	if err := s.mayMeters(ctx, ac, tenantID, identity.PermUsageRead); err != nil {
+	if err := s.mayMeters(ctx, ac, tenantID, identity.PermTenantRead); err != nil {
 		return TenantMeters{}, nil, err
 	}
 	tm, err := s.tenantMeters.TenantMeters(ctx, tenantID)
@@ -166,6 +166,9 @@ func (s *Service) SetTenantMeters(ctx context.Context, ac identity.ActorContext,
 	}
 	if ms == nil {
 		return TenantMeters{}, fault.Invalidf("meters", CodeInvalidMeter, "meters is required: a list of meters, [] to remove every meter of the tenant's own")
+	}
+	if version < AnyVersion {
+		return TenantMeters{}, fault.Invalidf("version", CodeInvalidMeter, "version is the version read, 0 or more")
 	}
 	ms = slices.Clone(ms)
 	if err := ValidateTenantMeters(s.meters, ms); err != nil {
