@@ -47,6 +47,13 @@ func (s *Store) CorrectUsage(ctx context.Context, c usage.CorrectionRecord) (usa
 		return rejected
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Corrections and rebuilds of a tenant take turns: two measuring
+		// one minute again at once would each miss the other's void, and
+		// MAX's merge would keep the larger, voided value. Recording events
+		// takes no such lock.
+		if err := s.lockTenant(ctx, tx, e.TenantID); err != nil {
+			return err
+		}
 		if _, seen, err := s.storedEvent(ctx, tx, e.TenantID, e.Source, e.ID); err != nil || seen {
 			out.Status = usage.Duplicate
 			return err
@@ -293,6 +300,9 @@ func (s *Store) remeasure(ctx context.Context, tx *sql.Tx, tenantID, typ, subjec
 func (s *Store) RebuildUsage(ctx context.Context, tenantID string, m usage.Meter, fromMinute, toMinute int64) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
 		var err error
 		n, err = s.remeasure(ctx, tx, tenantID, m.EventType, "", fromMinute, toMinute, []usage.Meter{m})
 		return err
