@@ -140,6 +140,19 @@ func (r *Result) reject(i int, id string, err error) {
 	r.Rejected = append(r.Rejected, rej)
 }
 
+// count adds what the store did with the batch's event i.
+func (r *Result) count(i int, id string, o Outcome) {
+	switch o.Status {
+	case Accepted:
+		r.Accepted++
+	case Duplicate:
+		r.Duplicates++
+		r.Statuses[i] = Duplicate
+	default:
+		r.reject(i, id, o.Err)
+	}
+}
+
 // Report records a batch sent by a caller: an API key holding usage:write,
 // whose events are of its own tenant (an event without the tenant
 // attribute is given it), or a service holding the usage:write scope,
@@ -244,16 +257,7 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 			return Result{}, err
 		}
 		for j, o := range outs {
-			i := index[j]
-			switch o.Status {
-			case Accepted:
-				res.Accepted++
-			case Duplicate:
-				res.Duplicates++
-				res.Statuses[i] = Duplicate
-			default:
-				res.reject(i, records[j].Event.ID, o.Err)
-			}
+			res.count(index[j], records[j].Event.ID, o)
 		}
 	}
 	// Corrections follow the batch's other events, so that one may void an
@@ -271,15 +275,7 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		switch o.Status {
-		case Accepted:
-			res.Accepted++
-		case Duplicate:
-			res.Duplicates++
-			res.Statuses[i] = Duplicate
-		default:
-			res.reject(i, e.ID, o.Err)
-		}
+		res.count(i, e.ID, o)
 	}
 	slices.SortFunc(res.Rejected, func(a, b Rejection) int { return a.Index - b.Index })
 	return res, nil

@@ -121,12 +121,7 @@ func testUsageAmend(t *testing.T, s store.Store) {
 
 func testUsageVoidRemeasures(t *testing.T, s store.Store) {
 	usageTenants(t, s)
-	meters := []usage.Meter{
-		{Name: "peak_ms", EventType: usage.TypeTool, Aggregation: usage.Max, ValuePath: "duration_ms", GroupBy: []string{}},
-		{Name: "last_ms", EventType: usage.TypeTool, Aggregation: usage.Latest, ValuePath: "duration_ms", GroupBy: []string{}},
-		{Name: "tools_used", EventType: usage.TypeTool, Aggregation: usage.UniqueCount, ValuePath: "tool", GroupBy: []string{}},
-	}
-	svc := usageService(t, s, meters...)
+	svc := usageService(t, s, toolMeters...)
 	// Three events in one minute; the voided one is the largest, the
 	// latest and the only "b".
 	wantResult(t, record(t, svc,
