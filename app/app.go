@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys, Audit: rec}, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
-	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Tenants: idents, Notify: notify, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
+	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Tenants: idents, Rights: idents, Notify: notify, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
 	hooks, hookWorker, err := openWebhooks(cfg, st, idents, masterKey, log)
 	if err != nil {
 		closeRedis()

@@ -73,6 +73,10 @@ func (a *App) apply(ctx context.Context, local bool, events ...event.Event) {
 			a.quotas.Invalidate(e.Tenant)
 			continue
 		}
+		if e.Kind == event.KindMetersChanged {
+			a.Usage.InvalidateMeters(e.Tenant)
+			continue
+		}
 		changes = append(changes, policy.ChangesOf(e)...)
 		a.Credentials.Apply(e)
 	}

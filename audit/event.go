@@ -80,6 +80,8 @@ const (
 	// failing (the worker, not a person).
 	ActionWebhookDisable = "webhook.disable"
 	ActionQuotaPut       = "usage.quota_put"
+	// ActionMetersPut: a tenant's own meters were replaced.
+	ActionMetersPut = "usage.meters_put"
 	// ActionQuotaThreshold: a quota's 80 % or 100 % was reached (the
 	// event usage.quota.threshold announces it).
 	ActionQuotaThreshold = "usage.quota_threshold"

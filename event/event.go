@@ -49,6 +49,9 @@ const (
 	// KindQuotasChanged: ID is a tenant id whose usage quotas changed;
 	// quota caches read them again.
 	KindQuotasChanged = "quotas_changed"
+	// KindMetersChanged: ID is a tenant id whose own usage meters changed;
+	// replicas read them again.
+	KindMetersChanged = "meters_changed"
 )
 
 // Event is one change that credential caches must apply.
@@ -81,7 +84,7 @@ func Decode(data []byte) (Event, error) {
 	}
 	switch e.Kind {
 	case KindCredentialRevoked, KindActorChanged, KindActorDisabled, KindActorEnabled,
-		KindTenantSuspended, KindTenantActivated, KindCredentialChanged, KindTenantLimitsChanged, KindPolicyChanged, KindQuotasChanged:
+		KindTenantSuspended, KindTenantActivated, KindCredentialChanged, KindTenantLimitsChanged, KindPolicyChanged, KindQuotasChanged, KindMetersChanged:
 	default:
 		return Event{}, fmt.Errorf("unknown credential event kind %q", e.Kind)
 	}

@@ -179,6 +179,10 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"change the tenant's usage quotas", func() response {
 				return ts.do("PUT", "/v1/tenants/"+A+"/quotas", rootTok, map[string]any{"quotas": []any{map[string]any{"meter": "tool_runs", "limit": 100}}})
 			}, 200, in(A), audit.ActionQuotaPut, "tenant", in(A), root, "quotas", "tool_runs/tenant=100"},
+			{"change the tenant's meters", func() response {
+				return ts.do("PUT", "/v1/tenants/"+A+"/meters", w.ownerTok, map[string]any{"meters": []any{
+					map[string]any{"name": "pages", "event_type": "usage.ocr", "aggregation": "SUM", "value_path": "pages"}}})
+			}, 200, in(A), audit.ActionMetersPut, "tenant", in(A), w.owner, "meters", "pages=SUM(usage.ocr)"},
 			{"change a password", func() response {
 				return ts.do("POST", "/v1/auth/password/change", w.adminTok, map[string]any{"current_password": testPassword, "new_password": "a different long passphrase 42"})
 			}, 204, in(""), audit.ActionPasswordChange, "user", in(w.admin.ActorID()), w.admin, "", ""},

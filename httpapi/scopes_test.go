@@ -300,6 +300,7 @@ func scopeMatrix() map[string]scopeRow {
 		"POST /v1/ratelimit/check":         {req: at("/v1/ratelimit/check", map[string]any{"name": "x", "key": "y"}), want: same(outcome{http.StatusForbidden, "scope_required"})},
 		"PUT /v1/tenants/{id}/rate-limits": {req: withBody(tenantPath("/rate-limits"), fixed(map[string]any{"limits": map[string]any{}})), want: platformOnly},
 		"PUT /v1/tenants/{id}/quotas":      {req: withBody(tenantPath("/quotas"), fixed(map[string]any{"quotas": []any{}})), want: platformOnly},
+		"PUT /v1/tenants/{id}/meters":      {req: withBody(tenantPath("/meters"), fixed(map[string]any{"meters": []any{}})), want: deniedBut(http.StatusOK)},
 
 		"POST /v1/services":                    {req: at("/v1/services", map[string]any{"name": "mine"}), want: platformOnly},
 		"PATCH /v1/services/{id}":              {req: at(service, map[string]any{"description": "mine"}), want: platformOnly},

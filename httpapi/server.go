@@ -291,6 +291,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/usage/stream", authed, s.streamUsage},
 		{"GET", "/v1/tenants/{id}/quotas", authed, s.getQuotas},
 		{"PUT", "/v1/tenants/{id}/quotas", authed, s.putQuotas},
+		{"GET", "/v1/tenants/{id}/meters", authed, s.getMeters},
+		{"PUT", "/v1/tenants/{id}/meters", authed, s.putMeters},
 
 		{"POST", "/v1/tenants/{id}/webhooks", authed, s.createWebhook},
 		{"GET", "/v1/tenants/{id}/webhooks", authed, s.listWebhooks},

@@ -68,11 +68,44 @@ func (s *Server) queryUsage(w http.ResponseWriter, r *http.Request) error {
 	if g := v.Get("group_by"); g != "" {
 		q.GroupBy = strings.Split(g, ",")
 	}
+	if err := usageFilterZone(v, &q); err != nil {
+		return err
+	}
 	ans, err := s.Usage.Query(r.Context(), *actor(r), q)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, ans)
+}
+
+// usageFilterZone reads the filter[<dimension>] parameters, counted
+// before they are kept, and tz, an IANA zone name.
+func usageFilterZone(v url.Values, q *usage.Query) error {
+	n := 0
+	for k, vs := range v {
+		d, ok := strings.CutPrefix(k, "filter[")
+		if !ok {
+			continue
+		}
+		if d, ok = strings.CutSuffix(d, "]"); !ok {
+			return fault.Invalidf("filter", usage.CodeInvalidQuery, "a filter is filter[<dimension>]=<value>")
+		}
+		if n += len(vs); n > usage.MaxFilterValues {
+			return fault.Invalidf("filter", usage.CodeInvalidQuery, "at most %d filter values", usage.MaxFilterValues)
+		}
+		if q.Filter == nil {
+			q.Filter = map[string][]string{}
+		}
+		q.Filter[d] = vs
+	}
+	if tz := v.Get("tz"); tz != "" {
+		loc, err := usage.LoadZone(tz)
+		if err != nil {
+			return err
+		}
+		q.Zone = loc
+	}
+	return nil
 }
 
 // usageRange reads the from and to parameters, RFC 3339 times, each left

@@ -198,6 +198,14 @@ func TestUsageQuery(t *testing.T) {
 			{"misaligned hour", bearerHeader(w.adminTok), []string{"window", "hour", "to", usageTime.Add(90 * time.Minute).Format(time.RFC3339)}, 400, "usage_query_invalid", 0},
 			{"to before from", bearerHeader(w.adminTok), []string{"to", usageTime.Add(-time.Hour).Format(time.RFC3339)}, 400, "usage_query_invalid", 0},
 			{"group by a non-dimension", bearerHeader(w.adminTok), []string{"group_by", "tool"}, 400, "usage_query_invalid", 0},
+			{"filter on the model", bearerHeader(w.adminTok), []string{"filter[model]", "gpt"}, 200, "", 330},
+			{"filter on another model", bearerHeader(w.adminTok), []string{"filter[model]", "claude"}, 200, "", 0},
+			{"hours of Kyiv", bearerHeader(w.adminTok), []string{"window", "hour", "tz", "Europe/Kyiv"}, 200, "", 330},
+			{"filter on a non-dimension", bearerHeader(w.adminTok), []string{"filter[tool]", "x"}, 400, "usage_query_invalid", 0},
+			{"filter without its bracket", bearerHeader(w.adminTok), []string{"filter[model", "gpt"}, 400, "usage_query_invalid", 0},
+			{"unknown zone", bearerHeader(w.adminTok), []string{"tz", "Mars/Olympus_Mons"}, 400, "usage_query_invalid", 0},
+			{"a zone that is a path", bearerHeader(w.adminTok), []string{"tz", "../../etc/passwd"}, 400, "usage_query_invalid", 0},
+			{"hours not whole in Kolkata", bearerHeader(w.adminTok), []string{"window", "hour", "tz", "Asia/Kolkata"}, 400, "usage_query_invalid", 0},
 			{"too many minutes", bearerHeader(w.adminTok), []string{"window", "minute", "from", usageTime.Add(-8 * 24 * time.Hour).Format(time.RFC3339)}, 400, "usage_query_invalid", 0},
 		} {
 			t.Run(c.name, func(t *testing.T) {

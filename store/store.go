@@ -37,6 +37,7 @@ type Store interface {
 	usage.Store
 	webhook.Store
 	usage.QuotaStore
+	usage.MeterStore
 	mail.Store
 
 	// Ping checks that the database answers.

@@ -37,4 +37,15 @@ const (
 	CodeInvalidQuota fault.Code = "usage_quota_invalid"
 	// A tenant's quotas are shown to its admins and platform admins only.
 	CodeQuotasAdminRequired fault.Code = "usage_quotas_admin_required"
+	// A usage.void or usage.amend names an event the tenant has not
+	// reported (data.event_id, data.source).
+	CodeCorrectionUnknown fault.Code = "usage_correction_target_unknown"
+	// A usage.void or usage.amend names an event that is voided already
+	// (by a void or an amendment), or a void, which nothing corrects.
+	CodeCorrectionVoided fault.Code = "usage_correction_target_voided"
+	// A tenant's meter definition is malformed, named like another, or
+	// one too many; Field names it.
+	CodeInvalidMeter fault.Code = "usage_meter_invalid"
+	// The tenant's meters changed since the version a PUT names.
+	CodeMetersChanged fault.Code = "usage_meters_changed"
 )

@@ -359,6 +359,8 @@ func (e *Event) decodeData() error {
 				return invalid("data.duration_ms", "duration_ms must be a number, at least 0")
 			}
 		}
+	case TypeVoid, TypeAmend:
+		return e.decodeCorrection()
 	case TypeAPI:
 		if err := e.needString("route", true); err != nil {
 			return err

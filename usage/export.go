@@ -98,7 +98,11 @@ func (s *Service) Export(ctx context.Context, ac identity.ActorContext, q Export
 		return err
 	}
 	q.TenantID = tenantID
-	meters, err := exportMeters(s.meters, q)
+	ms, err := s.metersOf(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	meters, err := exportMeters(ms, q)
 	if err != nil {
 		return err
 	}

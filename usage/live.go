@@ -208,7 +208,11 @@ func (s *Service) Stream(ctx context.Context, ac identity.ActorContext, q Stream
 	if err != nil {
 		return err
 	}
-	m, ok := s.meters.Lookup(tenantID, q.Meter)
+	ms, err := s.metersOf(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	m, ok := ms.Lookup(tenantID, q.Meter)
 	if !ok {
 		return fault.Invalidf("meter", CodeUnknownMeter, "no meter %q", truncate(q.Meter))
 	}

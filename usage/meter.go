@@ -59,8 +59,8 @@ func (m Meter) Validate() error {
 	if m.Name == "" || len(m.Name) > maxName || strings.Trim(m.Name, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
 		return fmt.Errorf("meter name %q: lower case letters, digits and _, at most %d", m.Name, maxName)
 	}
-	if !validType(m.EventType) {
-		return fmt.Errorf("meter %s: event type %q is not usage.<name>", m.Name, m.EventType)
+	if !validType(m.EventType) || IsCorrection(m.EventType) {
+		return fmt.Errorf("meter %s: event type %q is not usage.<name> (other than usage.void and usage.amend)", m.Name, m.EventType)
 	}
 	switch m.Aggregation {
 	case Count:

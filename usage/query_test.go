@@ -43,7 +43,20 @@ func TestQueryRefusesBadQueriesBeforeAskingTheEngine(t *testing.T) {
 		{"not on the minute without a window", with(func(q *Query) { q.Window, q.To = WindowNone, q.To.Add(time.Second) }), CodeInvalidQuery, "from"},
 		{"too many windows", with(func(q *Query) { q.Window, q.To = WindowMinute, q.From.Add(8*24*time.Hour) }), CodeInvalidQuery, "window"},
 		{"a subject that is no actor", with(func(q *Query) { q.Subject = "tenant:1" }), CodeInvalidQuery, "subject"},
+		{"month windows not on the 1st", with(func(q *Query) { q.Window = WindowMonth }), CodeInvalidQuery, "from"},
+		{"a day that is not a Kyiv day", with(func(q *Query) { q.Window, q.Zone = WindowDay, mustZone(t, "Europe/Kyiv") }), CodeInvalidQuery, "from"},
+		{"a filter without values", with(func(q *Query) { q.Filter = map[string][]string{"model": {}} }), CodeInvalidQuery, "filter"},
+		{"a filter on no path", with(func(q *Query) { q.Filter = map[string][]string{"Model!": {"a"}} }), CodeInvalidQuery, "filter"},
+		{"too many filter values", with(func(q *Query) { q.Filter = map[string][]string{"model": make([]string, MaxFilterValues+1)} }), CodeInvalidQuery, "filter"},
+		{"a filter value too long", with(func(q *Query) { q.Filter = map[string][]string{"model": {strings.Repeat("x", maxString+1)}} }), CodeInvalidQuery, "filter"},
 		{"a good query reaches the policies", good, CodeViewDenied, ""},
+		{"Kyiv days and a filter too", with(func(q *Query) {
+			q.Window, q.Zone, q.Filter = WindowDay, mustZone(t, "Europe/Kyiv"), map[string][]string{"model": {"a"}}
+			q.From, q.To = at("2026-03-28T22:00:00Z"), at("2026-03-29T21:00:00Z")
+		}), CodeViewDenied, ""},
+		{"a month", with(func(q *Query) {
+			q.Window, q.From, q.To = WindowMonth, at("2026-01-01T00:00:00Z"), at("2026-03-01T00:00:00Z")
+		}), CodeViewDenied, ""},
 		{"a whole range without a window too", with(func(q *Query) { q.Window = WindowNone }), CodeViewDenied, ""},
 		{"one actor's usage too", with(func(q *Query) { q.Subject = "agent:7" }), CodeViewDenied, ""},
 	} {

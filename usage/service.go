@@ -32,6 +32,10 @@ type Service struct {
 	quotas  QuotaStore
 	tenants Tenants
 	notify  event.Notifier
+	// tenantMeters keeps tenants' own meters; nil when they are off.
+	tenantMeters MeterStore
+	rights       Rights
+	meterCache   meterCache
 }
 
 // Tenants is what quotas ask about tenants and their admins
@@ -57,6 +61,11 @@ type Deps struct {
 	Tenants Tenants
 	// Notify tells every replica's quota cache of a change; may be nil.
 	Notify event.Notifier
+	// TenantMeters keeps tenants' own meters; nil is Store when it does.
+	TenantMeters MeterStore
+	// Rights answers who may read and change a tenant's meters; nil
+	// refuses them.
+	Rights Rights
 	// Log receives what an operator must see (live streams' failed
 	// reads); nil discards it.
 	Log *slog.Logger
@@ -92,8 +101,12 @@ func NewService(d Deps, opts Options) *Service {
 	if d.Quotas == nil {
 		d.Quotas, _ = d.Store.(QuotaStore)
 	}
+	if d.TenantMeters == nil {
+		d.TenantMeters, _ = d.Store.(MeterStore)
+	}
 	return &Service{store: d.Store, meters: d.Meters, authz: d.Authorizer, skew: opts.MaxFutureSkew, now: d.Now,
-		live: newLive(d.Store, opts.Streams, d.Now, d.Log), quotas: d.Quotas, tenants: d.Tenants, notify: d.Notify}
+		live: newLive(d.Store, opts.Streams, d.Now, d.Log), quotas: d.Quotas, tenants: d.Tenants, notify: d.Notify,
+		tenantMeters: d.TenantMeters, rights: d.Rights}
 }
 
 // Meters returns the meters in force.
@@ -125,6 +138,19 @@ func (r *Result) reject(i int, id string, err error) {
 		rej.Code, rej.Field, rej.Reason = string(fe.Code), fe.Field, fe.Detail
 	}
 	r.Rejected = append(r.Rejected, rej)
+}
+
+// count adds what the store did with the batch's event i.
+func (r *Result) count(i int, id string, o Outcome) {
+	switch o.Status {
+	case Accepted:
+		r.Accepted++
+	case Duplicate:
+		r.Duplicates++
+		r.Statuses[i] = Duplicate
+	default:
+		r.reject(i, id, o.Err)
+	}
 }
 
 // Report records a batch sent by a caller: an API key holding usage:write,
@@ -180,8 +206,10 @@ const ScopeWrite = "usage:write"
 // Record records a batch from a trusted source (the NATS stream, whose
 // publishers the broker's permissions vouch for): every event must name
 // its tenant. Events refused by Decode stay rejected; the rest are checked
-// against the clock and the meters and stored in one transaction. An error
-// means nothing of the batch was recorded.
+// against the clock and the meters and stored in one transaction, then
+// each correction (usage.void, usage.amend) in one of its own. An error
+// means some of the batch may not be recorded: sending it again records
+// the rest and finds the rest duplicates.
 func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 	if len(batch) > MaxBatch {
 		return Result{}, fault.Invalidf("", CodeInvalidBatch, "a batch holds at most %d events", MaxBatch)
@@ -190,6 +218,7 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 	latest := s.now().Add(s.skew)
 	records := make([]Record, 0, len(batch))
 	index := make([]int, 0, len(batch))
+	var corrections []int
 	for i := range batch {
 		d := &batch[i]
 		err := d.Err
@@ -201,9 +230,19 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 				err = fault.Invalidf("time", CodeEventInFuture, "time %s is more than %s ahead of the server's clock", d.Event.Time.Format(time.RFC3339), s.skew)
 			}
 		}
+		if err == nil && IsCorrection(d.Event.Type) {
+			corrections = append(corrections, i)
+			continue
+		}
 		var cs []Contribution
 		if err == nil {
-			cs, err = Contributions(&d.Event, s.meters.For(d.Event.TenantID, d.Event.Type))
+			var ms *Meters
+			if ms, err = s.metersOf(ctx, d.Event.TenantID); err != nil {
+				// The meters cannot be read: nothing is recorded, as when
+				// the store is down.
+				return Result{}, err
+			}
+			cs, err = Contributions(&d.Event, ms.For(d.Event.TenantID, d.Event.Type))
 		}
 		if err != nil {
 			res.reject(i, d.Event.ID, err)
@@ -218,17 +257,25 @@ func (s *Service) Record(ctx context.Context, batch []Decoded) (Result, error) {
 			return Result{}, err
 		}
 		for j, o := range outs {
-			i := index[j]
-			switch o.Status {
-			case Accepted:
-				res.Accepted++
-			case Duplicate:
-				res.Duplicates++
-				res.Statuses[i] = Duplicate
-			default:
-				res.reject(i, records[j].Event.ID, o.Err)
-			}
+			res.count(index[j], records[j].Event.ID, o)
 		}
+	}
+	// Corrections follow the batch's other events, so that one may void an
+	// event reported earlier in the same batch; each is its own
+	// transaction, since it reads and measures again what it corrects.
+	for _, i := range corrections {
+		e := batch[i].Event
+		c, _ := e.Correction()
+		ms, err := s.metersOf(ctx, e.TenantID)
+		if err != nil {
+			return Result{}, err
+		}
+		o, err := s.store.CorrectUsage(ctx, CorrectionRecord{Event: e, Correction: c,
+			Meters: func(typ string) []Meter { return ms.For(e.TenantID, typ) }})
+		if err != nil {
+			return Result{}, err
+		}
+		res.count(i, e.ID, o)
 	}
 	slices.SortFunc(res.Rejected, func(a, b Rejection) int { return a.Index - b.Index })
 	return res, nil
@@ -243,9 +290,12 @@ const (
 	WindowMinute Window = "minute"
 	WindowHour   Window = "hour"
 	WindowDay    Window = "day"
+	// WindowMonth is a calendar month, folded from days.
+	WindowMonth Window = "month"
 )
 
-// minutes is the window's length; 0 for WindowNone.
+// minutes is the length of the store's buckets for the window (a month is
+// read by days); 0 for WindowNone.
 func (w Window) minutes() (int64, bool) {
 	switch w {
 	case WindowNone:
@@ -254,7 +304,7 @@ func (w Window) minutes() (int64, bool) {
 		return 1, true
 	case WindowHour:
 		return 60, true
-	case WindowDay:
+	case WindowDay, WindowMonth:
 		return 1440, true
 	}
 	return 0, false
@@ -273,8 +323,8 @@ const (
 // GroupSubject is the group-by key of the actor that consumed.
 const GroupSubject = "subject"
 
-// Query asks for one meter's usage in one tenant over [From, To), in UTC
-// windows.
+// Query asks for one meter's usage in one tenant over [From, To), in
+// windows of Zone.
 type Query struct {
 	// TenantID is the tenant; "" is the caller's own (services must name
 	// one).
@@ -287,7 +337,18 @@ type Query struct {
 	// Subject keeps one actor's usage; it is also whose usage the
 	// policies are asked about (Usage::"<subject>", else Usage::"tenant").
 	Subject string
+	// Filter keeps the usage whose dimension (a key, one of the meter's)
+	// has one of the values; every dimension named must match.
+	Filter map[string][]string
+	// Zone is where hours, days and months begin; nil is UTC.
+	Zone *time.Location
 }
+
+// Bounds of a query's filter.
+const (
+	// MaxFilterValues bounds the values of all filters together.
+	MaxFilterValues = 32
+)
 
 // Row is one window of one group.
 type Row struct {
@@ -309,7 +370,9 @@ type Answer struct {
 	From        time.Time   `json:"from"`
 	To          time.Time   `json:"to"`
 	Window      Window      `json:"window,omitempty"`
-	Rows        []Row       `json:"data"`
+	// Zone is the tz the windows are in, when not UTC.
+	Zone string `json:"tz,omitempty"`
+	Rows []Row  `json:"data"`
 }
 
 func badQuery(field, format string, args ...any) error {
@@ -321,13 +384,17 @@ func badQuery(field, format string, args ...any) error {
 func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) (Answer, error) {
 	wm, ok := q.Window.minutes()
 	if !ok {
-		return Answer{}, badQuery("window", "window must be minute, hour or day")
+		return Answer{}, badQuery("window", "window must be minute, hour, day or month")
 	}
 	if q.Meter == "" {
 		return Answer{}, badQuery("meter", "meter is required")
 	}
 	if q.From.IsZero() || q.To.IsZero() {
 		return Answer{}, badQuery("from", "from and to are required")
+	}
+	loc := q.Zone
+	if loc == nil {
+		loc = time.UTC
 	}
 	q.From, q.To = q.From.UTC(), q.To.UTC()
 	if !q.From.Before(q.To) {
@@ -336,18 +403,32 @@ func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) 
 	if q.From.Unix() < 0 || q.To.Sub(q.From) > MaxRange {
 		return Answer{}, badQuery("to", "a range lies after 1970 and spans at most %d days", MaxRange/(24*time.Hour))
 	}
-	step := max(wm, 1) * 60
-	if q.From.Unix()%step != 0 || q.To.Unix()%step != 0 || q.From.Nanosecond() != 0 || q.To.Nanosecond() != 0 {
-		return Answer{}, badQuery("from", "from and to must be whole %ss (UTC)", map[bool]Window{true: "minute", false: q.Window}[wm == 0])
+	if !q.Window.aligned(q.From, loc) || !q.Window.aligned(q.To, loc) {
+		w := q.Window
+		if w == WindowNone {
+			w = WindowMinute
+		}
+		return Answer{}, badQuery("from", "from and to must be whole %ss in %s", w, loc)
 	}
-	if wm > 0 && (q.To.Unix()-q.From.Unix())/step > MaxWindows {
+	if wm > 0 && (q.To.Unix()-q.From.Unix())/(wm*60) > MaxWindows {
 		return Answer{}, badQuery("window", "at most %d windows; use a larger window or a shorter range", MaxWindows)
+	}
+	if err := checkFilter(q.Filter); err != nil {
+		return Answer{}, err
+	}
+	parts, err := spans(q.From, q.To, loc)
+	if err != nil {
+		return Answer{}, err
 	}
 	tenantID, err := s.mayView(ctx, ac, q.TenantID, q.Subject)
 	if err != nil {
 		return Answer{}, err
 	}
-	m, ok := s.meters.Lookup(tenantID, q.Meter)
+	ms, err := s.metersOf(ctx, tenantID)
+	if err != nil {
+		return Answer{}, err
+	}
+	m, ok := ms.Lookup(tenantID, q.Meter)
 	if !ok {
 		return Answer{}, fault.Invalidf("meter", CodeUnknownMeter, "no meter %q", truncate(q.Meter))
 	}
@@ -363,20 +444,49 @@ func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) 
 			return Answer{}, badQuery("group_by", "meter %s groups by subject or %v, not %q", m.Name, m.GroupBy, truncate(g))
 		}
 	}
+	for d := range q.Filter {
+		if !slices.Contains(m.GroupBy, d) {
+			return Answer{}, badQuery("filter", "meter %s filters on %v, not %q", m.Name, m.GroupBy, truncate(d))
+		}
+	}
 	sq := StoreQuery{
-		TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation,
-		FromMinute: q.From.Unix() / 60, ToMinute: q.To.Unix() / 60, WindowMinutes: wm,
-		Subject: q.Subject, BySubject: bySubject, ByDims: len(dims) > 0,
+		TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, WindowMinutes: wm,
+		Subject: q.Subject, BySubject: bySubject, ByDims: len(dims) > 0 || len(q.Filter) > 0,
 	}
-	parts, err := s.store.ReadUsage(ctx, sq)
+	var all []Partial
+	for _, sp := range parts {
+		sq.FromMinute, sq.ToMinute, sq.OffsetMinutes = sp.from, sp.to, sp.offset
+		got, err := s.store.ReadUsage(ctx, sq)
+		if err != nil {
+			return Answer{}, err
+		}
+		for _, p := range got {
+			keep, err := matches(p.Dims, q.Filter)
+			if err != nil {
+				return Answer{}, err
+			}
+			if !keep {
+				continue
+			}
+			if wm == 0 {
+				p.Window = q.From.Unix() / 60
+			} else {
+				p.Window = q.Window.windowStart(p.Window, sp.offset, loc)
+			}
+			all = append(all, p)
+		}
+	}
+	sq.FromMinute, sq.ToMinute = q.From.Unix()/60, q.To.Unix()/60
+	rows, err := merge(sq, m.Aggregation, dims, all)
 	if err != nil {
 		return Answer{}, err
 	}
-	rows, err := merge(sq, m.Aggregation, dims, parts)
-	if err != nil {
-		return Answer{}, err
+	if wm > 0 {
+		for i := range rows {
+			rows[i].WindowEnd = q.Window.windowEnd(rows[i].WindowStart, loc)
+		}
 	}
-	return Answer{TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, From: q.From, To: q.To, Window: q.Window, Rows: rows}, nil
+	return Answer{TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, From: q.From, To: q.To, Window: q.Window, Zone: zoneName(q.Zone), Rows: rows}, nil
 }
 
 // mayView asks the policies whether ac may VIEW_USAGE of subject, or of

@@ -49,6 +49,19 @@ type Store interface {
 	// UNIQUE_COUNT, the count of distinct values), ordered by window then
 	// dimensions, after q.After when it is set.
 	ReadUsagePage(ctx context.Context, q PageQuery) ([]Partial, error)
+	// CorrectUsage records a void or an amendment in one transaction: its
+	// raw row (a duplicate of a recorded correction changes nothing), the
+	// corrected event marked voided, and the roll-ups of the corrected
+	// event's minute and subject measured again from the raw events that
+	// still count (an amendment's replacement data counting at the
+	// corrected event's time). A correction of an unknown event, or of one
+	// voided already, is Rejected and recorded nowhere.
+	CorrectUsage(ctx context.Context, c CorrectionRecord) (Outcome, error)
+	// RebuildUsage replaces, in one transaction, meter m's roll-ups of
+	// tenantID over minutes [fromMinute, toMinute) by what the raw events
+	// that still count give (as CorrectUsage measures a minute again), and
+	// returns how many raw events it measured.
+	RebuildUsage(ctx context.Context, tenantID string, m Meter, fromMinute, toMinute int64) (int, error)
 }
 
 // PageQuery is one page of an export as Store answers it.
@@ -81,8 +94,10 @@ type StoreQuery struct {
 	// FromMinute and ToMinute are minutes since the Unix epoch.
 	FromMinute, ToMinute int64
 	// WindowMinutes buckets minutes into windows starting at multiples of
-	// it (1, 60, 1440); 0 is the whole range as one window.
-	WindowMinutes int64
+	// it (1, 60, 1440) less OffsetMinutes, the offset from UTC of the zone
+	// whose hours or days they are (constant over the range, |offset| <
+	// a day); 0 is the whole range as one window.
+	WindowMinutes, OffsetMinutes int64
 	// Subject, when set, keeps one actor's usage only.
 	Subject string
 	// BySubject and ByDims keep subjects and dimension sets apart.

@@ -42,7 +42,11 @@ func (s *Service) Summary(ctx context.Context, ac identity.ActorContext, tenantI
 	if err != nil {
 		return Summary{}, err
 	}
-	meters := s.meters.All(tenantID)
+	ms, err := s.metersOf(ctx, tenantID)
+	if err != nil {
+		return Summary{}, err
+	}
+	meters := ms.All(tenantID)
 	out := Summary{TenantID: tenantID, Subject: subject, Period: p, AsOf: now, Meters: make([]MeterTotal, 0, len(meters))}
 	for _, m := range meters {
 		v, err := periodTotal(ctx, s.store, tenantID, m, p, subject)

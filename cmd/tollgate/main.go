@@ -55,6 +55,7 @@ func rootCommand() *command {
 		}},
 		{name: "usage", summary: "report metered usage", children: []*command{
 			{name: "report", summary: "write usage per tenant, meter, dimensions and hour or day as CSV or NDJSON, as GET /v1/usage/export does", run: runUsageReport},
+			{name: "rebuild", summary: "measure a meter again from the raw events (back-fill a new meter), in bounded transactions", run: runUsageRebuild},
 		}},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: hashWorkerCommand, summary: "compute password hashes for a running server (internal)", run: runHashWorker, hidden: true},

@@ -359,8 +359,13 @@ func (s *Store) ReadUsage(ctx context.Context, q usage.StoreQuery) ([]usage.Part
 	window := strconv.FormatInt(q.FromMinute, 10)
 	var group []string
 	if q.WindowMinutes > 0 {
-		n := strconv.FormatInt(q.WindowMinutes, 10)
-		window = "(minute / " + n + ") * " + n
+		// Minutes since 1970 exceed any offset, so minute + offset is
+		// positive and integer division floors it.
+		n, off := strconv.FormatInt(q.WindowMinutes, 10), strconv.FormatInt(q.OffsetMinutes, 10)
+		window = "((minute + " + off + ") / " + n + ") * " + n + " - " + off
+		if q.OffsetMinutes == 0 {
+			window = "(minute / " + n + ") * " + n
+		}
 		group = append(group, window)
 	}
 	subject, dims := "''", "''"

@@ -51,6 +51,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageExport", usageExportTests()},
 		{"Webhooks", webhookTests()},
 		{"UsageQuotas", quotaTests()},
+		{"UsageZones", usageZoneTests()},
+		{"UsageCorrections", usageCorrectionTests()},
+		{"UsageMeters", usageMeterTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -245,14 +245,16 @@ func testUsageLateEvents(t *testing.T, s store.Store) {
 	check(t, "late minute", rows, []usage.Row{{WindowStart: lateMinute, WindowEnd: lateMinute.Add(time.Minute), Value: 10}})
 }
 
+// toolMeters measure tool runs by the aggregations that do not add up.
+var toolMeters = []usage.Meter{
+	{Name: "peak_ms", EventType: usage.TypeTool, Aggregation: usage.Max, ValuePath: "duration_ms", GroupBy: []string{}},
+	{Name: "last_ms", EventType: usage.TypeTool, Aggregation: usage.Latest, ValuePath: "duration_ms", GroupBy: []string{}},
+	{Name: "tools_used", EventType: usage.TypeTool, Aggregation: usage.UniqueCount, ValuePath: "tool", GroupBy: []string{}},
+}
+
 func testUsageAggregations(t *testing.T, s store.Store) {
 	usageTenants(t, s)
-	meters := []usage.Meter{
-		{Name: "peak_ms", EventType: usage.TypeTool, Aggregation: usage.Max, ValuePath: "duration_ms", GroupBy: []string{}},
-		{Name: "last_ms", EventType: usage.TypeTool, Aggregation: usage.Latest, ValuePath: "duration_ms", GroupBy: []string{}},
-		{Name: "tools_used", EventType: usage.TypeTool, Aggregation: usage.UniqueCount, ValuePath: "tool", GroupBy: []string{}},
-	}
-	svc := usageService(t, s, meters...)
+	svc := usageService(t, s, toolMeters...)
 	// Arriving out of order, in two batches: LATEST follows the events'
 	// times, not their arrival.
 	wantResult(t, record(t, svc,

@@ -92,12 +92,7 @@ func testUsagePagesKeepGroupsWhole(t *testing.T, s store.Store) {
 // subjects per window in a page as queries do.
 func testUsagePageAggregations(t *testing.T, s store.Store) {
 	usageTenants(t, s)
-	meters := []usage.Meter{
-		{Name: "peak_ms", EventType: usage.TypeTool, Aggregation: usage.Max, ValuePath: "duration_ms", GroupBy: []string{}},
-		{Name: "last_ms", EventType: usage.TypeTool, Aggregation: usage.Latest, ValuePath: "duration_ms", GroupBy: []string{}},
-		{Name: "tools_used", EventType: usage.TypeTool, Aggregation: usage.UniqueCount, ValuePath: "tool", GroupBy: []string{}},
-	}
-	svc := usageService(t, s, meters...)
+	svc := usageService(t, s, toolMeters...)
 	wantResult(t, record(t, svc,
 		tool("t1", "3", "agent:2", "b", "ok", 3*time.Minute, 30),
 		tool("t1", "1", "agent:1", "a", "ok", 1*time.Minute, 50),
