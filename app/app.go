@@ -141,6 +141,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Signups: st, Signup: session.SignupOptions{Mode: cfg.Signup, TTL: cfg.SignupVerificationTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		AbsoluteLifetime: cfg.SessionAbsoluteLifetime,
 	})
 	verifier := token.NewVerifier(keys, token.VerifierOptions{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, CacheSize: cfg.TokenCacheSize,
