@@ -28,6 +28,7 @@ type Store interface {
 	credential.BlockStore
 	credential.RevocationStore
 	session.Store
+	session.Directory
 	session.PasswordStore
 	session.SignupStore
 	token.KeyStore

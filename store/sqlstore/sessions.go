@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/session"
 )
@@ -165,4 +166,19 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 // tokens go with them by cascade.
 func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int, error) {
 	return s.affected(s.exec(ctx, s.write, `DELETE FROM sessions WHERE expires_at < ?`, s.d.Time(cutoff)))
+}
+
+// ListSessions pages through the live sessions f selects by id: those of
+// an actor (sessions_actor_idx), of a tenant (sessions_tenant_idx) or of
+// both.
+func (s *Store) ListSessions(ctx context.Context, f session.Filter, p cursor.Page) ([]session.Session, error) {
+	where, args := `revoked_at IS NULL AND expires_at > ?`, []any{s.d.Time(f.LiveAt)}
+	if f.ActorID != "" {
+		where, args = where+` AND actor_id = ?`, append(args, f.ActorID)
+	}
+	if f.TenantID != "" {
+		where, args = where+` AND tenant_id = ?`, append(args, f.TenantID)
+	}
+	return list(ctx, s, p, scanSession,
+		`SELECT `+sessionCols+` FROM sessions WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`, args...)
 }
