@@ -179,7 +179,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Deps{
-		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
+		Sessions: sessions, SessionAdmin: session.NewManager(sessions, st, idents), Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw, Usage: usageSvc,
 		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
 		Audit: audit.NewService(st, auditRights{idents}), AuditKeys: auditKeys, Webhooks: hooks,

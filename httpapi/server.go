@@ -46,12 +46,14 @@ type JWKS interface {
 
 // Deps are the services the API translates to.
 type Deps struct {
-	Sessions    *session.Service
-	Identity    *identity.Service
-	Credentials *credential.Resolver
-	APIKeys     *apikey.Service
-	Services    *serviceaccount.Registry
-	OAuth       *oauth.Endpoint
+	Sessions *session.Service
+	// SessionAdmin lists and revokes sessions.
+	SessionAdmin *session.Manager
+	Identity     *identity.Service
+	Credentials  *credential.Resolver
+	APIKeys      *apikey.Service
+	Services     *serviceaccount.Registry
+	OAuth        *oauth.Endpoint
 	// Limiter applies the rate-limit tiers; nil applies none.
 	Limiter *ratelimit.Limiter
 	// RateLimits is the rate-limit API's rules (checks by name, tenant
@@ -225,6 +227,10 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/api-keys/{id}/rotate", authed, s.rotateAPIKey},
 
 		{"PATCH", "/v1/users/{id}", authed, s.patchUser},
+		{"GET", "/v1/users/me/sessions", authed, s.listOwnSessions},
+		{"DELETE", "/v1/users/me/sessions/{id}", authed, s.revokeOwnSession},
+		{"GET", "/v1/tenants/{id}/sessions", authed, s.listTenantSessions},
+		{"DELETE", "/v1/tenants/{id}/sessions/{sid}", authed, s.revokeTenantSession},
 
 		{"POST", "/v1/ratelimit/check", authed, s.rateLimitCheck},
 		{"GET", "/v1/tenants/{id}/rate-limits", authed, s.getTenantRateLimits},
