@@ -26,6 +26,7 @@ import (
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/policy"
+	"github.com/tollgate/tollgate/privacy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
@@ -179,10 +180,13 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Deps{
-		Sessions: sessions, SessionAdmin: session.NewManager(sessions, st, idents), Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
+		Sessions: sessions, Identity: idents, Credentials: creds, APIKeys: apiKeys, Services: services, OAuth: endpoint,
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw, Usage: usageSvc,
 		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
 		Audit: audit.NewService(st, auditRights{idents}), AuditKeys: auditKeys, Webhooks: hooks,
+		SessionAdmin: session.NewManager(sessions, st, idents), Privacy: privacy.NewService(privacy.Deps{
+			Accounts: st, Agents: idents, Sessions: st, Keys: st, Audit: st,
+		}),
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",

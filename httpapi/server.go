@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/oauth"
 	"github.com/tollgate/tollgate/policy"
+	"github.com/tollgate/tollgate/privacy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
@@ -49,11 +50,13 @@ type Deps struct {
 	Sessions *session.Service
 	// SessionAdmin lists and revokes sessions.
 	SessionAdmin *session.Manager
-	Identity     *identity.Service
-	Credentials  *credential.Resolver
-	APIKeys      *apikey.Service
-	Services     *serviceaccount.Registry
-	OAuth        *oauth.Endpoint
+	// Privacy exports a person's data.
+	Privacy     *privacy.Service
+	Identity    *identity.Service
+	Credentials *credential.Resolver
+	APIKeys     *apikey.Service
+	Services    *serviceaccount.Registry
+	OAuth       *oauth.Endpoint
 	// Limiter applies the rate-limit tiers; nil applies none.
 	Limiter *ratelimit.Limiter
 	// RateLimits is the rate-limit API's rules (checks by name, tenant
@@ -229,6 +232,7 @@ func (s *Server) routes() []route {
 		{"PATCH", "/v1/users/{id}", authed, s.patchUser},
 		{"GET", "/v1/users/me/sessions", authed, s.listOwnSessions},
 		{"DELETE", "/v1/users/me/sessions/{id}", authed, s.revokeOwnSession},
+		{"GET", "/v1/users/me/export", authed, s.exportMe},
 		{"GET", "/v1/tenants/{id}/sessions", authed, s.listTenantSessions},
 		{"DELETE", "/v1/tenants/{id}/sessions/{sid}", authed, s.revokeTenantSession},
 
