@@ -24,6 +24,7 @@ import (
 	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/overview"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/privacy"
@@ -187,6 +188,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		SessionAdmin: session.NewManager(sessions, st, idents), Privacy: privacy.NewService(privacy.Deps{
 			Accounts: st, Agents: idents, Sessions: st, Keys: st, Audit: st,
 		}),
+		Overview: overview.NewService(overview.Deps{Store: st, Rights: idents, Usage: usageSvc}),
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",

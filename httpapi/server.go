@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/overview"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/privacy"
 	"github.com/tollgate/tollgate/ratelimit"
@@ -51,7 +52,9 @@ type Deps struct {
 	// SessionAdmin lists and revokes sessions.
 	SessionAdmin *session.Manager
 	// Privacy exports a person's data.
-	Privacy     *privacy.Service
+	Privacy *privacy.Service
+	// Overview summarises tenants for their admins.
+	Overview    *overview.Service
 	Identity    *identity.Service
 	Credentials *credential.Resolver
 	APIKeys     *apikey.Service
@@ -251,6 +254,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants", authed, s.listTenants},
 		{"GET", "/v1/tenants/{id}", authed, s.getTenant},
 		{"PATCH", "/v1/tenants/{id}", authed, s.patchTenant},
+		{"GET", "/v1/tenants/{id}/overview", authed, s.tenantOverview},
 
 		{"GET", "/v1/tenants/{id}/members", authed, s.listMembers},
 		{"POST", "/v1/tenants/{id}/members", authed, s.addMember},

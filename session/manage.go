@@ -29,11 +29,6 @@ type Directory interface {
 	ListSessions(ctx context.Context, f Filter, p cursor.Page) ([]Session, error)
 }
 
-// Rights answers what a person may do in a tenant (identity.Service).
-type Rights interface {
-	TenantPermissions(ctx context.Context, tenantID, actorID string) (identity.PermissionSet, error)
-}
-
 // Revoke reasons of the session list.
 const (
 	ReasonRevokedByUser  = "revoked_by_user"
@@ -45,11 +40,11 @@ const (
 type Manager struct {
 	svc    *Service
 	dir    Directory
-	rights Rights
+	rights identity.TenantRights
 }
 
 // NewManager wires a Manager over the sessions of svc.
-func NewManager(svc *Service, dir Directory, rights Rights) *Manager {
+func NewManager(svc *Service, dir Directory, rights identity.TenantRights) *Manager {
 	return &Manager{svc: svc, dir: dir, rights: rights}
 }
 
@@ -132,41 +127,13 @@ func (m *Manager) get(ctx context.Context, id string) (Session, error) {
 }
 
 // authorize returns what the caller may do in tenantID, refusing unless
-// it includes perm: for a session its holder's rights there, for any
-// other credential its permissions (its scopes within its holder's
-// rights), only in its own tenant. Tenants the caller has no standing in
-// are not found.
+// it includes perm.
 func (m *Manager) authorize(ctx context.Context, ac identity.ActorContext, tenantID string, perm identity.Permission) (identity.PermissionSet, error) {
-	if !ids.Valid(tenantID) {
-		return nil, errTenantNotFound()
+	perms, err := identity.CredentialPermissions(ctx, m.rights, ac, tenantID)
+	if err != nil {
+		return nil, err
 	}
-	var perms identity.PermissionSet
-	if ac.Credential == identity.CredentialSession {
-		var err error
-		perms, err = m.rights.TenantPermissions(ctx, tenantID, ac.ActorID)
-		if fault.KindOf(err) == fault.NotFound {
-			return nil, errTenantNotFound()
-		}
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		if ac.TenantID != tenantID {
-			return nil, errTenantNotFound()
-		}
-		perms = identity.PermissionSet{}
-		for _, p := range ac.Permissions {
-			perms[identity.Permission(p)] = struct{}{}
-		}
-	}
-	if !perms.Has(perm) {
-		return nil, fault.Forbiddenf(identity.CodePermissionDenied, "this action needs the %s permission in this tenant", perm)
-	}
-	return perms, nil
-}
-
-func errTenantNotFound() error {
-	return fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
+	return perms, identity.RequirePermissions(perms, perm)
 }
 
 // validUserActor checks a member filter: "user:" and an id.

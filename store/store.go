@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/mail"
+	"github.com/tollgate/tollgate/overview"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
@@ -39,6 +40,7 @@ type Store interface {
 	webhook.Store
 	usage.QuotaStore
 	mail.Store
+	overview.Store
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

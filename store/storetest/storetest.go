@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Isolation", isolationTests()},
 		{"Sessions", sessionTests()},
 		{"ListSessions", sessionListTests()},
+		{"Overview", overviewTests()},
 		{"RevocationFeed", revocationFeedTests()},
 		{"RotateRefresh", rotateTests()},
 		{"SigningKeys", keyTests()},
