@@ -24,8 +24,10 @@ import (
 	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/overview"
 	"github.com/tollgate/tollgate/password"
 	"github.com/tollgate/tollgate/policy"
+	"github.com/tollgate/tollgate/privacy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
@@ -141,6 +143,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Signups: st, Signup: session.SignupOptions{Mode: cfg.Signup, TTL: cfg.SignupVerificationTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		AbsoluteLifetime: cfg.SessionAbsoluteLifetime,
 	})
 	verifier := token.NewVerifier(keys, token.VerifierOptions{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, CacheSize: cfg.TokenCacheSize,
@@ -182,6 +185,10 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Limiter: lim.limiter, RateLimits: ratelimit.NewAdmin(lim.limiter, idents), Policy: pd.service, Gateway: gw, Usage: usageSvc,
 		Keys: keys, Store: st, RateLimitBackend: lim.ready(), Metrics: metrics, Log: log,
 		Audit: audit.NewService(st, auditRights{idents}), AuditKeys: auditKeys, Webhooks: hooks,
+		SessionAdmin: session.NewManager(sessions, st, idents), Privacy: privacy.NewService(privacy.Deps{
+			Accounts: st, Agents: idents, Sessions: st, Keys: st, Audit: st,
+		}),
+		Overview: overview.NewService(overview.Deps{Store: st, Rights: idents, Usage: usageSvc}),
 	}, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, RotationGrace: cfg.RotationGracePeriod, TrustedProxies: proxies,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",

@@ -50,20 +50,22 @@ type Config struct {
 	LogLevel    string // "debug", "info", "warn" or "error"
 	// The access log writes every refused, failed or slow request and
 	// AccessLogPercent percent of the others.
-	AccessLogPercent  int
-	AccessLogSlow     time.Duration
-	ShutdownTimeout   time.Duration
-	MaxBodyBytes      int64
-	Issuer            string // "" means derived from Listen; see EffectiveIssuer
-	Audience          string
-	AccessTokenTTL    time.Duration
-	RefreshTokenTTL   time.Duration
-	SigningAlgorithm  string // "EdDSA" or "ES256"
-	Argon2MemoryKiB   uint32
-	Argon2Iterations  uint32
-	Argon2Parallelism uint8
-	HashConcurrency   int  // 0 means GOMAXPROCS; see EffectiveHashConcurrency
-	HashWorker        bool // serve hashes passwords in a low-priority child process
+	AccessLogPercent int
+	AccessLogSlow    time.Duration
+	ShutdownTimeout  time.Duration
+	MaxBodyBytes     int64
+	Issuer           string // "" means derived from Listen; see EffectiveIssuer
+	Audience         string
+	AccessTokenTTL   time.Duration
+	RefreshTokenTTL  time.Duration
+	// SessionAbsoluteLifetime ends a session however often it is refreshed.
+	SessionAbsoluteLifetime time.Duration
+	SigningAlgorithm        string // "EdDSA" or "ES256"
+	Argon2MemoryKiB         uint32
+	Argon2Iterations        uint32
+	Argon2Parallelism       uint8
+	HashConcurrency         int  // 0 means GOMAXPROCS; see EffectiveHashConcurrency
+	HashWorker              bool // serve hashes passwords in a low-priority child process
 
 	TrustedProxies string // parsed by clientip.Parse
 	NATSURL        string // "" means the in-process bus

@@ -66,7 +66,7 @@ func TestDefaults(t *testing.T) {
 		AutoMigrate: true, LogFormat: "auto", LogLevel: "info", AccessLogPercent: 5, AccessLogSlow: 100 * time.Millisecond,
 		ShutdownTimeout: 15 * time.Second, MaxBodyBytes: 1048576,
 		Issuer: "", Audience: "tollgate",
-		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
+		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour, SessionAbsoluteLifetime: 720 * time.Hour,
 		SigningAlgorithm: "EdDSA",
 		Argon2MemoryKiB:  19456, Argon2Iterations: 2, Argon2Parallelism: 1, HashConcurrency: 0, HashWorker: true,
 		NATSPrefix: "tollgate", APIKeyEnvironment: "live", APIKeyCacheTTL: 30 * time.Second,

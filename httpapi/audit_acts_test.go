@@ -34,6 +34,8 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 		newcomer := ts.user("newcomer@a.example", false)
 		joiner := ts.user("joiner@b.example", false)
 		joinerTok := ts.login(joiner.Email, "").str("access_token")
+		memberSID := ts.login(w.member.Email, A).str("session_id")
+		adminSID := ts.login(w.admin.Email, A).str("session_id")
 		var invID string
 		var agentID, keyID, svcID, created, hookID string
 		type act struct {
@@ -186,6 +188,12 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"change a password", func() response {
 				return ts.do("POST", "/v1/auth/password/change", w.adminTok, map[string]any{"current_password": testPassword, "new_password": "a different long passphrase 42"})
 			}, 204, in(""), audit.ActionPasswordChange, "user", in(w.admin.ActorID()), w.admin, "", ""},
+			{"end a member's session", func() response {
+				return ts.do("DELETE", "/v1/tenants/"+A+"/sessions/"+memberSID, w.ownerTok, nil)
+			}, 204, in(A), audit.ActionSessionRevoke, "session", in(memberSID), w.owner, "reason", "revoked_by_admin"},
+			{"end one's own other session", func() response {
+				return ts.do("DELETE", "/v1/users/me/sessions/"+adminSID, w.adminTok, nil)
+			}, 204, in(A), audit.ActionSessionRevoke, "session", in(adminSID), w.admin, "reason", "revoked_by_user"},
 			{"sign out", func() response {
 				return ts.do("POST", "/v1/auth/logout", w.adminTok, nil)
 			}, 204, in(A), audit.ActionSessionLogout, "session", nil, w.admin, "reason", "logout"},

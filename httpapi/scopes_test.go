@@ -51,6 +51,7 @@ type scopeFixture struct {
 	holder, stranger identity.User
 	agent            string // the holder's agent's id
 	session          string // the holder's access token
+	otherSession     string // the id of another session of the holder's
 	narrowKey        string // the holder's tenant:read key (the scoped key)
 	delegated        string // the agent's token for the holder, tenant:read
 	wideKeyID        string // the holder's other key: apikeys:write, members:write, tenant:read
@@ -82,6 +83,7 @@ func newScopeFixture(t *testing.T, ts *testServer, n int) *scopeFixture {
 		t.Fatal(err)
 	}
 	f.session = ts.login(f.holder.Email, f.tenant).str("access_token")
+	f.otherSession = ts.login(f.holder.Email, f.tenant).str("session_id")
 	_, f.narrowKey = createKey(t, ts, f.session, map[string]any{"name": "narrow", "scopes": []string{"tenant:read"}})
 	f.wideKeyID, _ = createKey(t, ts, f.session, map[string]any{"name": "wide", "scopes": wideScopes})
 	f.agent = createAgent(t, ts, f.session, f.tenant, "assistant")
@@ -291,6 +293,18 @@ func scopeMatrix() map[string]scopeRow {
 		"DELETE /v1/api-keys/{id}":      {req: ownKey("", nil), want: deniedBut(http.StatusNoContent)},
 		"POST /v1/api-keys/{id}/rotate": {req: ownKey("/rotate", nil), want: deniedBut(http.StatusOK)},
 
+		"DELETE /v1/users/me/sessions/{id}": {
+			req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
+				return scopeRequest{path: "/v1/users/me/sessions/" + f.otherSession}
+			},
+			want: sessionOnly(http.StatusNoContent),
+		},
+		"DELETE /v1/tenants/{id}/sessions/{sid}": {
+			req: func(f *scopeFixture, c scopeCaller) scopeRequest {
+				return tenantPath("/sessions/"+f.otherSession)(f, c)
+			},
+			want: deniedBut(http.StatusNoContent),
+		},
 		"PATCH /v1/users/{id}": {
 			req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 				return scopeRequest{path: "/v1/users/" + f.holder.ID, body: map[string]any{"status": "disabled"}}

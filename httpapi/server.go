@@ -18,7 +18,9 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/oauth"
+	"github.com/tollgate/tollgate/overview"
 	"github.com/tollgate/tollgate/policy"
+	"github.com/tollgate/tollgate/privacy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
 	"github.com/tollgate/tollgate/session"
@@ -46,7 +48,13 @@ type JWKS interface {
 
 // Deps are the services the API translates to.
 type Deps struct {
-	Sessions    *session.Service
+	Sessions *session.Service
+	// SessionAdmin lists and revokes sessions.
+	SessionAdmin *session.Manager
+	// Privacy exports a person's data.
+	Privacy *privacy.Service
+	// Overview summarises tenants for their admins.
+	Overview    *overview.Service
 	Identity    *identity.Service
 	Credentials *credential.Resolver
 	APIKeys     *apikey.Service
@@ -225,6 +233,11 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/api-keys/{id}/rotate", authed, s.rotateAPIKey},
 
 		{"PATCH", "/v1/users/{id}", authed, s.patchUser},
+		{"GET", "/v1/users/me/sessions", authed, s.listOwnSessions},
+		{"DELETE", "/v1/users/me/sessions/{id}", authed, s.revokeOwnSession},
+		{"GET", "/v1/users/me/export", authed, s.exportMe},
+		{"GET", "/v1/tenants/{id}/sessions", authed, s.listTenantSessions},
+		{"DELETE", "/v1/tenants/{id}/sessions/{sid}", authed, s.revokeTenantSession},
 
 		{"POST", "/v1/ratelimit/check", authed, s.rateLimitCheck},
 		{"GET", "/v1/tenants/{id}/rate-limits", authed, s.getTenantRateLimits},
@@ -241,6 +254,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants", authed, s.listTenants},
 		{"GET", "/v1/tenants/{id}", authed, s.getTenant},
 		{"PATCH", "/v1/tenants/{id}", authed, s.patchTenant},
+		{"GET", "/v1/tenants/{id}/overview", authed, s.tenantOverview},
 
 		{"GET", "/v1/tenants/{id}/members", authed, s.listMembers},
 		{"POST", "/v1/tenants/{id}/members", authed, s.addMember},

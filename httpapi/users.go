@@ -32,8 +32,12 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, userJSON{
+	return writeJSON(w, http.StatusOK, userOut(u))
+}
+
+func userOut(u identity.User) userJSON {
+	return userJSON{
 		ID: u.ID, ActorID: u.ActorID(), Email: u.Email, DisplayName: u.DisplayName, Status: string(u.Status),
 		PlatformAdmin: u.PlatformAdmin, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
-	})
+	}
 }

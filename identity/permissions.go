@@ -31,6 +31,10 @@ const (
 	PermWebhooksRead  Permission = "webhooks:read"
 	PermWebhooksWrite Permission = "webhooks:write"
 	PermOwnersWrite   Permission = "owners:write"
+	// PermSessionsRead lists the sign-in sessions in the tenant;
+	// PermSessionsWrite revokes them (docs/sessions.md).
+	PermSessionsRead  Permission = "sessions:read"
+	PermSessionsWrite Permission = "sessions:write"
 )
 
 // Catalogue lists every permission, sorted.
@@ -38,6 +42,7 @@ var catalogue = []Permission{
 	PermAgentsRead, PermAgentsWrite, PermAPIKeysRead, PermAPIKeysWrite,
 	PermAuditRead, PermMembersRead, PermMembersWrite, PermOwnersWrite,
 	PermPoliciesRead, PermPoliciesWrite, PermRolesRead, PermRolesWrite,
+	PermSessionsRead, PermSessionsWrite,
 	PermTenantRead, PermTenantWrite, PermUsageRead, PermUsageWrite,
 	PermWebhooksRead, PermWebhooksWrite,
 }
@@ -62,7 +67,8 @@ var memberPerms = []Permission{PermTenantRead, PermMembersRead, PermRolesRead, P
 var adminPerms = append(slices.Clone(memberPerms),
 	PermTenantWrite, PermMembersWrite, PermRolesWrite, PermAPIKeysRead,
 	PermAPIKeysWrite, PermAgentsWrite, PermUsageRead, PermUsageWrite, PermAuditRead,
-	PermPoliciesRead, PermPoliciesWrite, PermWebhooksRead, PermWebhooksWrite)
+	PermPoliciesRead, PermPoliciesWrite, PermWebhooksRead, PermWebhooksWrite,
+	PermSessionsRead, PermSessionsWrite)
 
 // Only owners may grant or take away the owner role.
 var ownerPerms = append(slices.Clone(adminPerms), PermOwnersWrite)

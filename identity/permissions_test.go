@@ -203,7 +203,7 @@ func catalogueSet() map[identity.Permission]struct{} {
 
 func TestCatalogueIsSortedKnownAndCopied(t *testing.T) {
 	cat := identity.Catalogue()
-	if !slices.IsSorted(cat) || len(cat) != 18 {
+	if !slices.IsSorted(cat) || len(cat) != 20 {
 		t.Fatalf("catalogue %v", cat)
 	}
 	for _, p := range cat {

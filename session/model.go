@@ -18,8 +18,11 @@ type Session struct {
 	// RefreshedAt is when the latest refresh token was issued.
 	RefreshedAt time.Time
 	// ExpiresAt is when the current refresh token stops working; it slides
-	// forward on every rotation.
+	// forward on every rotation, never past EndsAt.
 	ExpiresAt time.Time
+	// EndsAt is when the session ends however often it is refreshed:
+	// session_absolute_lifetime after the sign-in.
+	EndsAt    time.Time
 	RevokedAt *time.Time
 	// RevokeReason is "logout", "logout_all", "refresh_reuse", "switch" or an
 	// admin reason.
@@ -36,13 +39,15 @@ type Store interface {
 	// GetSession: NotFound "session_not_found".
 	GetSession(ctx context.Context, id string) (Session, error)
 	// RotateRefresh atomically consumes the refresh token oldHash and stores
-	// newHash in its place, sliding the session's ExpiresAt to expiresAt and
-	// RefreshedAt to now; tenantID, when not "", becomes the session's tenant.
-	// Errors:
+	// newHash in its place, sliding the session's ExpiresAt to expiresAt
+	// (but never past its EndsAt) and RefreshedAt to now; tenantID, when
+	// not "", becomes the session's tenant. Errors:
 	//   - Unauthenticated "invalid_refresh_token": unknown hash, or session
 	//     revoked or expired at now;
 	//   - *ReuseError: oldHash was already consumed. The session is NOT
 	//     revoked by the store; the caller decides.
+	//   - *EndedError: the session is live but its EndsAt is not after
+	//     now. The token is not consumed; the caller ends the session.
 	RotateRefresh(ctx context.Context, oldHash, newHash []byte, tenantID string, now, expiresAt time.Time) (Session, error)
 	// RevokeSession marks a session revoked (idempotent: the first reason and
 	// time win). NotFound "session_not_found".
@@ -62,3 +67,14 @@ type ReuseError struct {
 }
 
 func (e *ReuseError) Error() string { return "refresh token reused in session " + e.SessionID }
+
+// EndedError reports a refresh of a session past its absolute lifetime.
+type EndedError struct {
+	SessionID string
+	ActorID   string
+	TenantID  string
+}
+
+func (e *EndedError) Error() string {
+	return "session " + e.SessionID + " reached its absolute lifetime"
+}

@@ -28,7 +28,13 @@ type Options struct {
 	Audience   string
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
+	// AbsoluteLifetime ends a session this long after its sign-in however
+	// often it is refreshed; 0 is 30 days.
+	AbsoluteLifetime time.Duration
 }
+
+// DefaultAbsoluteLifetime is session_absolute_lifetime's default.
+const DefaultAbsoluteLifetime = 30 * 24 * time.Hour
 
 // Service signs people in and keeps their sessions.
 type Service struct {
@@ -150,6 +156,9 @@ func NewService(d Deps, opts Options) *Service {
 	}
 	if d.LoginOutcome == nil {
 		d.LoginOutcome = func(string) {}
+	}
+	if opts.AbsoluteLifetime <= 0 {
+		opts.AbsoluteLifetime = DefaultAbsoluteLifetime
 	}
 	return &Service{
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
@@ -382,7 +391,7 @@ func (s *Service) open(ctx context.Context, actorID, tenantID string, roles []st
 	raw, hash := newRefreshToken()
 	sess := Session{
 		ID: ids.NewAt(now), ActorID: actorID, TenantID: tenantID, CreatedAt: now, RefreshedAt: now,
-		ExpiresAt: now.Add(s.opts.RefreshTTL), UserAgent: truncate(c.UserAgent, 256), IP: c.IP,
+		ExpiresAt: now.Add(min(s.opts.RefreshTTL, s.opts.AbsoluteLifetime)), EndsAt: now.Add(s.opts.AbsoluteLifetime), UserAgent: truncate(c.UserAgent, 256), IP: c.IP,
 	}
 	if err := s.sessions.CreateSession(ctx, sess, hash); err != nil {
 		return Tokens{}, err
@@ -442,6 +451,15 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client, reused **Re
 		}
 		return Tokens{}, errInvalidRefresh()
 	}
+	var ended *EndedError
+	if errors.As(err, &ended) {
+		// The client is told what it is told for an expired token; the
+		// session is ended for good, in the audit log and on every replica.
+		if rerr := s.revoke(ctx, sessionEnd{id: ended.SessionID, tenantID: ended.TenantID, holder: ended.ActorID, reason: ReasonLifetimeEnded}, now); rerr != nil {
+			return Tokens{}, rerr
+		}
+		return Tokens{}, errInvalidRefresh()
+	}
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -487,6 +505,10 @@ func (s *Service) currentRoles(ctx context.Context, sess Session) (string, []str
 	}
 	return sess.TenantID, m.Roles, nil
 }
+
+// ReasonLifetimeEnded is the revoke reason of a session refreshed after
+// its absolute lifetime.
+const ReasonLifetimeEnded = "lifetime_ended"
 
 // sessionEnd is a session being revoked, and why.
 type sessionEnd struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate/tollgate/credential"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/mail"
+	"github.com/tollgate/tollgate/overview"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
 	"github.com/tollgate/tollgate/serviceaccount"
@@ -28,6 +29,7 @@ type Store interface {
 	credential.BlockStore
 	credential.RevocationStore
 	session.Store
+	session.Directory
 	session.PasswordStore
 	session.SignupStore
 	token.KeyStore
@@ -39,6 +41,7 @@ type Store interface {
 	usage.QuotaStore
 	usage.MeterStore
 	mail.Store
+	overview.Store
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

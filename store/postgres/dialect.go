@@ -84,6 +84,8 @@ func (dialect) InList(column string) string { return column + ` = ANY (?)` }
 
 func (dialect) ListHas(column string) string { return `? = ANY (` + column + `)` }
 
+func (dialect) ListElements(column string) string { return `unnest(` + column + `) AS elem(value)` }
+
 func (dialect) ForUpdate() string { return ` FOR UPDATE` }
 
 func (dialect) TimeType() string { return "timestamptz" }

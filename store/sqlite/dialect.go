@@ -46,6 +46,8 @@ func (dialect) ListHas(column string) string {
 	return `? IN (SELECT value FROM json_each(` + column + `))`
 }
 
+func (dialect) ListElements(column string) string { return `json_each(` + column + `) AS elem` }
+
 // ForUpdate is empty: the write pool has one connection and begins
 // IMMEDIATE, so a write transaction sees no other writer until it ends.
 func (dialect) ForUpdate() string { return "" }

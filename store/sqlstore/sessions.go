@@ -6,11 +6,12 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/session"
 )
 
-const sessionCols = `id, actor_id, tenant_id, created_at, refreshed_at, expires_at, revoked_at, revoke_reason, user_agent, ip`
+const sessionCols = `id, actor_id, tenant_id, created_at, refreshed_at, expires_at, revoked_at, revoke_reason, user_agent, ip, ends_at`
 
 func errSessionNotFound() error {
 	return fault.NotFoundf(session.CodeSessionNotFound, "session not found")
@@ -22,7 +23,7 @@ func errInvalidRefresh() error {
 
 func scanSession(r scanner) (s session.Session, err error) {
 	err = r.Scan(&s.ID, &s.ActorID, &s.TenantID, at(&s.CreatedAt), at(&s.RefreshedAt), at(&s.ExpiresAt),
-		atNull(&s.RevokedAt), &s.RevokeReason, &s.UserAgent, &s.IP)
+		atNull(&s.RevokedAt), &s.RevokeReason, &s.UserAgent, &s.IP, at(&s.EndsAt))
 	return s, err
 }
 
@@ -30,9 +31,10 @@ func scanSession(r scanner) (s session.Session, err error) {
 func (s *Store) CreateSession(ctx context.Context, sess session.Session, refreshHash []byte) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx,
-			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sess.ID, sess.ActorID, sess.TenantID, s.d.Time(sess.CreatedAt), s.d.Time(sess.RefreshedAt),
-			s.d.Time(sess.ExpiresAt), s.nullTime(sess.RevokedAt), sess.RevokeReason, sess.UserAgent, sess.IP)
+			s.d.Time(sess.ExpiresAt), s.nullTime(sess.RevokedAt), sess.RevokeReason, sess.UserAgent, sess.IP,
+			s.d.Time(sess.EndsAt))
 		if s.violates(err, "sessions_pkey") {
 			return fault.Conflictf(session.CodeSessionExists, "a session with this id exists")
 		}
@@ -83,8 +85,19 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, tena
 		if used != nil {
 			return &session.ReuseError{SessionID: sess.ID, ActorID: sess.ActorID}
 		}
-		if sess.RevokedAt != nil || !sess.ExpiresAt.After(now) {
+		if sess.RevokedAt != nil {
 			return errInvalidRefresh()
+		}
+		// Checked before the sliding expiry, which never passes EndsAt: a
+		// refresh after the end is told apart from an idle timeout.
+		if !sess.EndsAt.After(now) {
+			return &session.EndedError{SessionID: sess.ID, ActorID: sess.ActorID, TenantID: sess.TenantID}
+		}
+		if !sess.ExpiresAt.After(now) {
+			return errInvalidRefresh()
+		}
+		if expiresAt.After(sess.EndsAt) {
+			expiresAt = sess.EndsAt
 		}
 		if _, err := s.exec(ctx, tx,
 			`UPDATE refresh_tokens SET used_at = ? WHERE hash = ?`, s.d.Time(now), oldHash); err != nil {
@@ -107,6 +120,10 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, tena
 	if errors.As(err, &reuse) {
 		// Returned bare, not as a fault: callers match on the type.
 		return session.Session{}, reuse
+	}
+	var ended *session.EndedError
+	if errors.As(err, &ended) {
+		return session.Session{}, ended
 	}
 	if err != nil {
 		return session.Session{}, err
@@ -149,4 +166,19 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 // tokens go with them by cascade.
 func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int, error) {
 	return s.affected(s.exec(ctx, s.write, `DELETE FROM sessions WHERE expires_at < ?`, s.d.Time(cutoff)))
+}
+
+// ListSessions pages through the live sessions f selects by id: those of
+// an actor (sessions_actor_idx), of a tenant (sessions_tenant_idx) or of
+// both.
+func (s *Store) ListSessions(ctx context.Context, f session.Filter, p cursor.Page) ([]session.Session, error) {
+	where, args := `revoked_at IS NULL AND expires_at > ?`, []any{s.d.Time(f.LiveAt)}
+	if f.ActorID != "" {
+		where, args = where+` AND actor_id = ?`, append(args, f.ActorID)
+	}
+	if f.TenantID != "" {
+		where, args = where+` AND tenant_id = ?`, append(args, f.TenantID)
+	}
+	return list(ctx, s, p, scanSession,
+		`SELECT `+sessionCols+` FROM sessions WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`, args...)
 }

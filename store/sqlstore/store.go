@@ -42,6 +42,10 @@ type Dialect interface {
 	InList(column string) string
 	// ListHas renders "the list column holds the value bound to the next ?".
 	ListHas(column string) string
+	// ListElements renders a table expression, for a FROM clause after
+	// the column's table, of the list column's elements: one row each,
+	// named elem with the column value.
+	ListElements(column string) string
 	// ForUpdate is the clause that locks the rows a SELECT inside a write
 	// transaction reads, or "" where a write transaction already excludes
 	// every other writer.

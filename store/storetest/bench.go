@@ -43,7 +43,7 @@ func BenchLogin(b *testing.B, s store.Store) {
 		}
 		at := time.Now()
 		sess := session.Session{ID: fmt.Sprintf("s%09d", n), ActorID: got.ActorID(), TenantID: tenants[0].Tenant.ID,
-			CreatedAt: at, RefreshedAt: at, ExpiresAt: at.Add(time.Hour), UserAgent: "bench", IP: "127.0.0.1"}
+			CreatedAt: at, RefreshedAt: at, ExpiresAt: at.Add(time.Hour), EndsAt: at.Add(time.Hour), UserAgent: "bench", IP: "127.0.0.1"}
 		hash := sha256.Sum256([]byte(sess.ID))
 		if err := s.CreateSession(ctx, sess, hash[:]); err != nil {
 			b.Fatal(err)

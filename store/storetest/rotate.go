@@ -39,6 +39,8 @@ func rotateTests() []test {
 		{"ConcurrentWithRevokeStaysRevoked", testRotateRefreshConcurrentWithRevokeStaysRevoked},
 		{"SessionsAreSeparate", testRotateRefreshSessionsAreSeparate},
 		{"DuplicateSessionStoresNoToken", testRotateRefreshDuplicateSessionStoresNoToken},
+		{"ExpiryStopsAtTheEnd", testRotateRefreshExpiryStopsAtTheEnd},
+		{"PastTheEndReportsEnded", testRotateRefreshPastTheEndReportsEnded},
 	}
 }
 

@@ -21,13 +21,13 @@ func hash(token string) []byte {
 func sess(id, actor string) session.Session {
 	return session.Session{
 		ID: id, ActorID: actor, TenantID: "t1",
-		CreatedAt: at(0), RefreshedAt: at(0), ExpiresAt: at(24 * time.Hour),
+		CreatedAt: at(0), RefreshedAt: at(0), ExpiresAt: at(24 * time.Hour), EndsAt: at(72 * time.Hour),
 		UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", IP: "2001:db8::1",
 	}
 }
 
 func truncSession(s session.Session) session.Session {
-	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = us(s.CreatedAt), us(s.RefreshedAt), us(s.ExpiresAt)
+	s.CreatedAt, s.RefreshedAt, s.ExpiresAt, s.EndsAt = us(s.CreatedAt), us(s.RefreshedAt), us(s.ExpiresAt), us(s.EndsAt)
 	if s.RevokedAt != nil {
 		r := us(*s.RevokedAt)
 		s.RevokedAt = &r

@@ -32,6 +32,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Roles", roleTests()},
 		{"Isolation", isolationTests()},
 		{"Sessions", sessionTests()},
+		{"ListSessions", sessionListTests()},
+		{"Overview", overviewTests()},
 		{"RevocationFeed", revocationFeedTests()},
 		{"RotateRefresh", rotateTests()},
 		{"SigningKeys", keyTests()},
