@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/audit"
+	"github.com/tollgate/tollgate/audit/forward"
 	"github.com/tollgate/tollgate/bus"
 	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/config"
@@ -69,6 +70,9 @@ type App struct {
 	// usageStream records usage from NATS JetStream once OpenUsageStream
 	// has opened it.
 	usageStream *stream.Consumer
+	// auditForward publishes the audit log to NATS once OpenAuditForward
+	// has connected it; nil otherwise.
+	auditForward *forward.Forwarder
 	// webhookWorker delivers webhooks from the outbox.
 	webhookWorker *webhook.Worker
 	// origin tells this replica's events from others' on the bus.
@@ -270,6 +274,11 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	if a.usageStream != nil {
 		wg.Go(func() { a.usageStream.Run(ctx) })
 	}
+	// Every replica publishes the audit log; leases keep two from
+	// publishing one stream at once.
+	if a.auditForward != nil {
+		wg.Go(func() { a.auditForward.Run(ctx) })
+	}
 	// Every replica delivers webhooks; claims keep them from sending one
 	// delivery twice at once.
 	wg.Go(func() { a.webhookWorker.Run(ctx) })
@@ -311,6 +320,9 @@ func (a *App) Close(ctx context.Context) error {
 	closeQuietly(a.limits.redis, a.log, "closing the Redis client failed")
 	if a.usageStream != nil {
 		closeQuietly(a.usageStream, a.log, "closing the usage stream connection failed")
+	}
+	if a.auditForward != nil {
+		closeQuietly(a.auditForward, a.log, "closing the audit stream connection failed")
 	}
 	// After the API has drained: the queue holds the last requests' events.
 	a.auditRec.Close(ctx)

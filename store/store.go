@@ -34,6 +34,7 @@ type Store interface {
 	ratelimit.TenantStore
 	policy.Store
 	audit.Store
+	audit.ForwardStore
 	usage.Store
 	webhook.Store
 	usage.QuotaStore

@@ -67,6 +67,9 @@ func RunAudit(t *testing.T, open func(t *testing.T) AuditBackend) {
 		{"QueryCrossTenantImpossible", testAuditQueryCrossTenant},
 		{"QueryInvalid", testAuditQueryInvalid},
 		{"SeqRange", testAuditSeqRange},
+		{"ForwardClaimAndAdvance", testAuditForwardClaimAndAdvance},
+		{"ForwardLeaseTakeover", testAuditForwardLeaseTakeover},
+		{"ForwardClaimsNeverShared", testAuditForwardClaimsNeverShared},
 	}
 	t.Run("Audit", func(t *testing.T) {
 		t.Parallel()
