@@ -46,8 +46,10 @@ type Report struct {
 	// From is the first Seq verified; Through the last one that verified.
 	From, Through int64
 	Events        int64
-	// Digests counts the digests that verified.
-	Digests int
+	// Digests counts the digests that verified; Anchored is the seq the
+	// last of them covers: the chain through it is as signed.
+	Digests  int
+	Anchored int64
 	// Break is the first broken link; nil when the stream verified.
 	Break *Break
 }
@@ -68,7 +70,11 @@ func (r *Report) String() string {
 		stream = "tenant " + r.TenantID
 	}
 	if r.Break == nil {
-		return fmt.Sprintf("%s: ok, %d events (seq %d..%d), %d digests", stream, r.Events, r.From, r.Through, r.Digests)
+		out := fmt.Sprintf("%s: ok, %d events (seq %d..%d), %d digests", stream, r.Events, r.From, r.Through, r.Digests)
+		if r.Digests > 0 {
+			out += fmt.Sprintf(", anchored through seq %d", r.Anchored)
+		}
+		return out
 	}
 	return fmt.Sprintf("%s: broken at seq %d: %s: %s", stream, r.Break.Seq, r.Break.Kind, r.Break.Detail)
 }
@@ -336,6 +342,7 @@ func (v *verifier) check(e *Event) bool {
 			return broke(BreakDigest, "the signature of the digest through seq %d does not verify", d.ThroughSeq)
 		}
 		v.rep.Digests++
+		v.rep.Anchored = d.ThroughSeq
 	}
 	return true
 }
