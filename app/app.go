@@ -59,6 +59,7 @@ type App struct {
 	auditRec    *audit.Recorder
 	auditKeys   *token.Keyring
 	digester    *audit.Digester
+	pruner      *audit.Pruner
 	mailer      *mail.Worker
 	limits      limits
 	log         *slog.Logger
@@ -200,6 +201,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		quotas:   quotas,
 		mailer:   mailer,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
+		pruner:   audit.NewPruner(st, auditKeys, cfg.AuditRetentionDays, nil),
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
 		closeRedis()
@@ -264,6 +266,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 		{"sweeping expired rows", sweepInterval, func(ctx context.Context) error { a.Sweep(ctx); return nil }},
 		{"dropping idle rate-limit counters", time.Minute, a.sweepLimits},
 		{"delivering email", mailInterval, func(ctx context.Context) error { _, err := a.mailer.DeliverDue(ctx); return err }},
+		{"pruning the audit log", pruneInterval, a.pruneAudit},
 	} {
 		wg.Add(1)
 		go func() {
@@ -305,6 +308,19 @@ func (a *App) Sweep(ctx context.Context) {
 	} else if len(kids) > 0 {
 		a.log.Info("pruned retired signing keys", "kids", kids)
 	}
+}
+
+// pruneInterval spaces the audit log's retention runs; events outlive
+// their retention by at most this.
+const pruneInterval = 6 * time.Hour
+
+// pruneAudit deletes the audit events past their retention.
+func (a *App) pruneAudit(ctx context.Context) error {
+	n, err := a.pruner.PruneAll(ctx)
+	if n > 0 {
+		a.log.Info("pruned audit events past their retention", "count", n)
+	}
+	return err
 }
 
 // touchInterval spaces the batched writes of API keys' last_used_at.

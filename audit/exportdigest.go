@@ -27,7 +27,9 @@ const DigestLineType = "tollgate.audit.digest"
 // digestLine is a digest as an export line holds it: every field its
 // signature covers (DigestMessage), so that it verifies offline.
 type digestLine struct {
-	Type       string `json:"type"`
+	Type string `json:"type"`
+	// Kind is "prune" for a prune anchor, omitted for a periodic digest.
+	Kind       string `json:"kind,omitempty"`
 	Tenant     string `json:"tenant"`
 	ThroughSeq int64  `json:"through_seq"`
 	HeadHash   string `json:"head_hash"`
@@ -37,7 +39,11 @@ type digestLine struct {
 }
 
 func toDigestLine(d *Digest) digestLine {
-	return digestLine{Type: DigestLineType, Tenant: d.TenantID, ThroughSeq: d.ThroughSeq, HeadHash: hex.EncodeToString(d.HeadHash),
+	kind := ""
+	if d.Kind == DigestPrune {
+		kind = string(DigestPrune)
+	}
+	return digestLine{Type: DigestLineType, Kind: kind, Tenant: d.TenantID, ThroughSeq: d.ThroughSeq, HeadHash: hex.EncodeToString(d.HeadHash),
 		Time: d.Time.UnixMicro(), KeyID: d.KeyID, Signature: base64.StdEncoding.EncodeToString(d.Signature)}
 }
 
@@ -53,12 +59,23 @@ func (l *digestLine) digest() (Digest, error) {
 	if l.ThroughSeq < 1 {
 		return Digest{}, fmt.Errorf("through_seq %d", l.ThroughSeq)
 	}
-	return Digest{TenantID: l.Tenant, ThroughSeq: l.ThroughSeq, HeadHash: hash, Time: microTime(l.Time), KeyID: l.KeyID, Signature: sig}, nil
+	kind := DigestHead
+	switch l.Kind {
+	case "":
+	case string(DigestPrune):
+		kind = DigestPrune
+	default:
+		return Digest{}, fmt.Errorf("kind %q", l.Kind)
+	}
+	return Digest{TenantID: l.Tenant, ThroughSeq: l.ThroughSeq, HeadHash: hash, Time: microTime(l.Time), KeyID: l.KeyID,
+		Signature: sig, Kind: kind}, nil
 }
 
-// coveringDigests returns the stream's digests through first..last.
+// coveringDigests returns the stream's digests through first-1..last:
+// the one through first-1 anchors the run's first prev_hash (after a
+// prune, it is the prune anchor).
 func coveringDigests(ctx context.Context, r Reader, stream string, first, last int64) ([]Digest, error) {
-	all, err := readDigests(ctx, r, stream, first-1)
+	all, err := readDigests(ctx, r, stream, max(first-2, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +88,8 @@ func coveringDigests(ctx context.Context, r Reader, stream string, first, last i
 
 // ExportStream is Export without the rule, for the command line, which
 // reads the database directly. The digests through the exported run are
-// written after the events they cover.
+// written after the events they cover; the one through the seq before the
+// run, if any, comes first.
 func ExportStream(ctx context.Context, st ServiceStore, stream string, from, to time.Time, w ExportWriter) error {
 	first, last, err := st.AuditSeqRange(ctx, stream, from.Truncate(time.Microsecond), to.Truncate(time.Microsecond))
 	if err != nil || first == 0 {
@@ -91,10 +109,16 @@ func ExportStream(ctx context.Context, st ServiceStore, stream string, from, to 
 			return nil
 		}
 		for i := range evs {
+			for len(digests) > 0 && digests[0].ThroughSeq < evs[i].Seq {
+				if err := w.WriteDigest(&digests[0]); err != nil {
+					return err
+				}
+				digests = digests[1:]
+			}
 			if err := w.Write(&evs[i]); err != nil {
 				return err
 			}
-			for len(digests) > 0 && digests[0].ThroughSeq <= evs[i].Seq {
+			for len(digests) > 0 && digests[0].ThroughSeq == evs[i].Seq {
 				if err := w.WriteDigest(&digests[0]); err != nil {
 					return err
 				}

@@ -108,6 +108,9 @@ type Config struct {
 	AuditFlushInterval  time.Duration
 	AuditQueueSize      int
 	AuditDigestInterval time.Duration
+	// AuditRetentionDays is how long audit events are kept, unless a
+	// tenant has a retention of its own (tollgate audit retention).
+	AuditRetentionDays int
 	// Publishing the audit log to NATS when NATSURL is set: whether, the
 	// JetStream stream, its subject prefix and limits.
 	AuditForward         bool

@@ -260,6 +260,9 @@ var fields = []field{
 		bind: func(c *Config) setting {
 			return durationSetting(&c.AuditDigestInterval, between(time.Minute, 24*time.Hour))
 		}},
+	{name: "AuditRetentionDays", key: "audit_retention_days", def: "400",
+		help: "Days audit events are kept before serve prunes them (leaving a signed anchor, so that the rest still verifies); a tenant may have its own (tollgate audit retention)",
+		bind: func(c *Config) setting { return intSetting(&c.AuditRetentionDays, between(1, 36500)) }},
 	{name: "AuditForward", key: "audit_forward", def: "true",
 		help: "With nats_url set, publish every audit event to JetStream (audit_stream) on <audit_subject_prefix>.<tenant id> and <audit_subject_prefix>.platform, at least once",
 		bind: func(c *Config) setting { return boolSetting(&c.AuditForward) }},

@@ -35,6 +35,7 @@ type Store interface {
 	policy.Store
 	audit.Store
 	audit.ForwardStore
+	audit.RetentionStore
 	usage.Store
 	webhook.Store
 	usage.QuotaStore
