@@ -112,24 +112,34 @@ func allStreams(ctx context.Context, st audit.Store) ([]string, error) {
 	}
 }
 
-func runAuditDigest(ctx context.Context, env *environment, args []string) error {
-	cfg, _, err := parseConfig(env, "tollgate audit digest", "tollgate audit digest [flags]", args, nil)
+// openSigning parses the flags of the signing command name and opens the
+// store and the audit digest keyring; the caller closes a.store.
+func openSigning(ctx context.Context, env *environment, name string, args []string) (*adminSession, *token.Keyring, error) {
+	cfg, _, err := parseConfig(env, "tollgate audit "+name, "tollgate audit "+name+" [flags]", args, nil)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	a, err := openAdmin(ctx, env, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	mk, err := masterKey(cfg, a.log)
+	if err == nil {
+		var kr *token.Keyring
+		if kr, err = app.NewAuditKeyring(ctx, a.store, mk); err == nil {
+			return a, kr, nil
+		}
+	}
+	a.store.Close()
+	return nil, nil, err
+}
+
+func runAuditDigest(ctx context.Context, env *environment, args []string) error {
+	a, kr, err := openSigning(ctx, env, "digest", args)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	mk, err := masterKey(cfg, a.log)
-	if err != nil {
-		return err
-	}
-	kr, err := app.NewAuditKeyring(ctx, a.store, mk)
-	if err != nil {
-		return err
-	}
 	n, err := audit.NewDigester(a.store, kr, audit.DigesterOptions{}).DigestAll(ctx)
 	if err != nil {
 		return err

@@ -7,30 +7,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tollgate/tollgate/app"
 	"github.com/tollgate/tollgate/audit"
 )
 
 // runAuditPrune runs retention once, as serve does every few hours.
 func runAuditPrune(ctx context.Context, env *environment, args []string) error {
-	cfg, _, err := parseConfig(env, "tollgate audit prune", "tollgate audit prune [flags]", args, nil)
-	if err != nil {
-		return err
-	}
-	a, err := openAdmin(ctx, env, cfg)
+	a, kr, err := openSigning(ctx, env, "prune", args)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	mk, err := masterKey(cfg, a.log)
-	if err != nil {
-		return err
-	}
-	kr, err := app.NewAuditKeyring(ctx, a.store, mk)
-	if err != nil {
-		return err
-	}
-	n, err := audit.NewPruner(a.store, kr, cfg.AuditRetentionDays, nil).PruneAll(ctx)
+	n, err := audit.NewPruner(a.store, kr, a.cfg.AuditRetentionDays, nil).PruneAll(ctx)
 	fmt.Fprintf(env.stdout, "pruned %d events\n", n)
 	return err
 }
