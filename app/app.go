@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate/tollgate/apikey"
 	"github.com/tollgate/tollgate/audit"
+	"github.com/tollgate/tollgate/audit/forward"
 	"github.com/tollgate/tollgate/bus"
 	"github.com/tollgate/tollgate/clientip"
 	"github.com/tollgate/tollgate/config"
@@ -60,6 +61,7 @@ type App struct {
 	auditRec    *audit.Recorder
 	auditKeys   *token.Keyring
 	digester    *audit.Digester
+	pruner      *audit.Pruner
 	mailer      *mail.Worker
 	limits      limits
 	log         *slog.Logger
@@ -71,6 +73,9 @@ type App struct {
 	// usageStream records usage from NATS JetStream once OpenUsageStream
 	// has opened it.
 	usageStream *stream.Consumer
+	// auditForward publishes the audit log to NATS once OpenAuditForward
+	// has connected it; nil otherwise.
+	auditForward *forward.Forwarder
 	// webhookWorker delivers webhooks from the outbox.
 	webhookWorker *webhook.Worker
 	// origin tells this replica's events from others' on the bus.
@@ -203,6 +208,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		quotas:   quotas,
 		mailer:   mailer,
 		digester: audit.NewDigester(st, auditKeys, audit.DigesterOptions{Interval: cfg.AuditDigestInterval, Log: log}),
+		pruner:   audit.NewPruner(st, auditKeys, cfg.AuditRetentionDays, nil),
 	}
 	if a.bus, err = openBus(ctx, cfg, a); err != nil {
 		closeRedis()
@@ -267,6 +273,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 		{"sweeping expired rows", sweepInterval, func(ctx context.Context) error { a.Sweep(ctx); return nil }},
 		{"dropping idle rate-limit counters", time.Minute, a.sweepLimits},
 		{"delivering email", mailInterval, func(ctx context.Context) error { _, err := a.mailer.DeliverDue(ctx); return err }},
+		{"pruning the audit log", pruneInterval, a.pruneAudit},
 	} {
 		wg.Add(1)
 		go func() {
@@ -276,6 +283,11 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	}
 	if a.usageStream != nil {
 		wg.Go(func() { a.usageStream.Run(ctx) })
+	}
+	// Every replica publishes the audit log; leases keep two from
+	// publishing one stream at once.
+	if a.auditForward != nil {
+		wg.Go(func() { a.auditForward.Run(ctx) })
 	}
 	// Every replica delivers webhooks; claims keep them from sending one
 	// delivery twice at once.
@@ -305,6 +317,19 @@ func (a *App) Sweep(ctx context.Context) {
 	}
 }
 
+// pruneInterval spaces the audit log's retention runs; events outlive
+// their retention by at most this.
+const pruneInterval = 6 * time.Hour
+
+// pruneAudit deletes the audit events past their retention.
+func (a *App) pruneAudit(ctx context.Context) error {
+	n, err := a.pruner.PruneAll(ctx)
+	if n > 0 {
+		a.log.Info("pruned audit events past their retention", "count", n)
+	}
+	return err
+}
+
 // touchInterval spaces the batched writes of API keys' last_used_at.
 const touchInterval = 10 * time.Second
 
@@ -318,6 +343,9 @@ func (a *App) Close(ctx context.Context) error {
 	closeQuietly(a.limits.redis, a.log, "closing the Redis client failed")
 	if a.usageStream != nil {
 		closeQuietly(a.usageStream, a.log, "closing the usage stream connection failed")
+	}
+	if a.auditForward != nil {
+		closeQuietly(a.auditForward, a.log, "closing the audit stream connection failed")
 	}
 	// After the API has drained: the queue holds the last requests' events.
 	a.auditRec.Close(ctx)

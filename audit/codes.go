@@ -45,3 +45,11 @@ const CodeExportInvalid fault.Code = "audit_export_invalid"
 // or the caller is not its member (which is not told apart, as everywhere
 // in the API).
 const CodeStreamNotFound fault.Code = "audit_stream_not_found"
+
+// The key set given to verify an export's digests (tollgate audit verify
+// --keys) is not a JWK Set of Ed25519 keys.
+const CodeKeysInvalid fault.Code = "audit_keys_invalid"
+
+// A tenant's audit retention is out of bounds (1 to 36,500 days, or 0 to
+// remove it).
+const CodeRetentionInvalid fault.Code = "audit_retention_invalid"

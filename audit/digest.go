@@ -27,21 +27,46 @@ type Digest struct {
 	// KeyID names the Ed25519 key of the audit keyring that signed.
 	KeyID     string
 	Signature []byte
+	// Kind is DigestHead ("" reads as it) for a periodic digest, or
+	// DigestPrune for the anchor of a pruned stream.
+	Kind DigestKind
 }
+
+// DigestKind tells a periodic digest of a head from the anchor retention
+// leaves when it deletes a stream's oldest events.
+type DigestKind string
+
+const (
+	DigestHead DigestKind = "head"
+	// DigestPrune states that every event through ThroughSeq was deleted
+	// by retention, the last of them with HeadHash: the remaining chain
+	// starts at ThroughSeq+1 and links to HeadHash. Its signature has a
+	// prefix of its own, so that a periodic digest can never pass for one
+	// (which would let whoever can write to the database cut a stream's
+	// start at any digest and call it pruning).
+	DigestPrune DigestKind = "prune"
+)
 
 // digestDomain leads every signed digest message. It keeps a signature
 // over a digest from ever being valid for anything else the key might
 // sign, and holds a space and a newline, which no JWT signing input does.
 const digestDomain = "tollgate audit digest v1\n"
 
-// DigestMessage is what a digest's signature covers: digestDomain, then a
-// JSON object with its members in this order, strings escaped as in
+// pruneDomain leads the message of a DigestPrune.
+const pruneDomain = "tollgate audit prune v1\n"
+
+// DigestMessage is what a digest's signature covers: digestDomain
+// (pruneDomain for a DigestPrune), then a JSON object with its members in this order, strings escaped as in
 // Canonical, the hash in lower-case hex and the time in UTC microseconds.
 //
 //	{"tenant":"…","through_seq":42,"head_hash":"…","time":1700000000000000,"key_id":"…"}
 func DigestMessage(d *Digest) []byte {
 	b := make([]byte, 0, 200)
-	b = append(b, digestDomain...)
+	if d.Kind == DigestPrune {
+		b = append(b, pruneDomain...)
+	} else {
+		b = append(b, digestDomain...)
+	}
 	b = append(b, `{"tenant":`...)
 	b = appendString(b, d.TenantID)
 	b = append(b, `,"through_seq":`...)
@@ -230,7 +255,7 @@ func (d *Digester) DigestStream(ctx context.Context, tenantID string) (Digest, b
 }
 
 func (d *Digester) sign(ctx context.Context, h Head) (Digest, bool, error) {
-	dg, err := d.build(h)
+	dg, err := d.build(h, DigestHead)
 	if err != nil {
 		return Digest{}, false, err
 	}
@@ -241,10 +266,10 @@ func (d *Digester) sign(ctx context.Context, h Head) (Digest, bool, error) {
 	return dg, err == nil, err
 }
 
-func (d *Digester) build(h Head) (Digest, error) {
+func (d *Digester) build(h Head, kind DigestKind) (Digest, error) {
 	dg := Digest{
 		TenantID: h.TenantID, ThroughSeq: h.Seq, HeadHash: h.Hash,
-		Time: d.now().UTC().Truncate(time.Microsecond),
+		Time: d.now().UTC().Truncate(time.Microsecond), Kind: kind,
 	}
 	kid, sig, err := d.signer.SignMessage(func(kid string) []byte {
 		dg.KeyID = kid

@@ -85,6 +85,12 @@ const (
 	// ActionQuotaThreshold: a quota's 80 % or 100 % was reached (the
 	// event usage.quota.threshold announces it).
 	ActionQuotaThreshold = "usage.quota_threshold"
+	// ActionRetentionPut: the operator set or removed a tenant's own
+	// audit retention.
+	ActionRetentionPut = "audit.retention_put"
+	// ActionPrune: retention deleted the stream's oldest events (Tollgate
+	// itself, no actor).
+	ActionPrune = "audit.prune"
 )
 
 // Event is one security-relevant act. The chain fields (Seq, PrevHash,

@@ -35,7 +35,7 @@ func exported(t *testing.T, n int) [][]byte {
 	}
 	var buf bytes.Buffer
 	w := audit.NewNDJSONWriter(&buf)
-	if err := audit.ExportStream(ctx, st, "t1", time.Time{}, time.Time{}, w.Write); err != nil {
+	if err := audit.ExportStream(ctx, st, "t1", time.Time{}, time.Time{}, w); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Flush(); err != nil {
@@ -109,7 +109,7 @@ func TestVerifyExport(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			lines := exported(t, 10)
-			rep, err := audit.VerifyExport(ctx, writeLines(t, c.edit(lines)))
+			rep, err := audit.VerifyExport(ctx, writeLines(t, c.edit(lines)), nil)
 			if c.code != "" {
 				var fe *fault.Error
 				if !strings.Contains(errString(err), string(c.code)) && !(asFault(err, &fe) && fe.Code == c.code) {

@@ -2,10 +2,12 @@ package audit
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/tollgate/tollgate/fault"
@@ -20,9 +22,9 @@ const maxExportLine = 64 << 10
 // FileReader reads an NDJSON export (NDJSONWriter's) as a Reader of its
 // one stream, so that Verify checks it offline. The file carries no
 // head: its last event stands in, so a cut tail goes unseen unless a
-// digest covers it; the file carries no digests either, so the export
-// proves its own consistency, and its first prev_hash and last hash are
-// what to compare with the database's digests.
+// digest in the file covers it. The digests it carries, verified with the
+// published keys, anchor the events up to the last of them; without
+// them an export proves only its own consistency.
 type FileReader struct {
 	f    *os.File
 	sc   *bufio.Scanner
@@ -32,6 +34,10 @@ type FileReader struct {
 	first  int64
 	head   Head
 	n      int64
+	// digests are the file's digest lines, in file order, gathered by
+	// the first pass (collect).
+	digests []Digest
+	collect bool
 }
 
 // OpenExport opens an export and reads it once to learn its stream, first
@@ -44,6 +50,7 @@ func OpenExport(path string) (*FileReader, error) {
 	}
 	r := &FileReader{f: f}
 	r.rewind()
+	r.collect = true
 	for {
 		e, ok, err := r.next()
 		if err != nil {
@@ -65,6 +72,13 @@ func OpenExport(path string) (*FileReader, error) {
 	if r.n == 0 {
 		r.head = Head{Hash: Genesis()}
 	}
+	for _, d := range r.digests {
+		if d.TenantID != r.stream {
+			f.Close()
+			return nil, exportInvalid(0, "holds a digest of another stream")
+		}
+	}
+	r.collect = false
 	r.rewind()
 	return r, nil
 }
@@ -86,6 +100,15 @@ func (r *FileReader) next() (Event, bool, error) {
 		r.line++
 		b := r.sc.Bytes()
 		if len(b) == 0 {
+			continue
+		}
+		if d, ok, err := parseDigestLine(b); ok || err != nil {
+			if err != nil {
+				return Event{}, false, exportInvalid(r.line, "not an exported digest: "+err.Error())
+			}
+			if r.collect {
+				r.digests = append(r.digests, d)
+			}
 			continue
 		}
 		e, err := parseExportLine(b)
@@ -138,20 +161,39 @@ func (r *FileReader) AuditHead(_ context.Context, tenantID string) (Head, error)
 	return r.head, nil
 }
 
-// ListAuditDigests implements Reader: an export holds none.
-func (r *FileReader) ListAuditDigests(context.Context, string, int64, int) ([]Digest, error) {
-	return nil, nil
+// Digests is how many digest lines the export holds.
+func (r *FileReader) Digests() int { return len(r.digests) }
+
+// ListAuditDigests implements Reader: the file's digests after afterSeq,
+// in ThroughSeq order.
+func (r *FileReader) ListAuditDigests(_ context.Context, tenantID string, afterSeq int64, limit int) ([]Digest, error) {
+	if tenantID != r.stream {
+		return nil, nil
+	}
+	var out []Digest
+	for _, d := range r.digests {
+		if d.ThroughSeq > afterSeq {
+			out = append(out, d)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Digest) int { return cmp.Compare(a.ThroughSeq, b.ThroughSeq) })
+	return out[:min(len(out), limit)], nil
 }
 
-// VerifyExport verifies the export at path from its first event.
-func VerifyExport(ctx context.Context, path string) (*Report, error) {
+// VerifyExport verifies the export at path from its first event. With
+// keys, the digests it holds are verified too, anchoring the events up to
+// the last of them; without, they are left aside (Report.Digests is 0).
+func VerifyExport(ctx context.Context, path string, keys KeySet) (*Report, error) {
 	r, err := OpenExport(path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
+	if keys == nil {
+		r.digests = nil
+	}
 	if r.n == 0 {
 		return &Report{TenantID: r.stream, From: 1}, nil
 	}
-	return Verify(ctx, r, r.stream, VerifyOptions{From: r.first})
+	return Verify(ctx, r, r.stream, VerifyOptions{From: r.first, Keys: keys})
 }

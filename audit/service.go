@@ -146,12 +146,12 @@ func (s *Service) Query(ctx context.Context, r Requester, q Query) (Page, error)
 // exportPage is how many events an export reads at once.
 const exportPage = 1000
 
-// Export calls write for each event of the stream tenant names from the
+// Export writes to w each event of the stream tenant names from the
 // first at or after from through the last before to, in Seq order. It is
 // the contiguous run between those two, so that it verifies as a whole:
 // an event is timed when its act happened and appended up to a flush
 // interval later, so a few near the edges may lie just outside the range.
-func (s *Service) Export(ctx context.Context, r Requester, tenant string, from, to time.Time, write func(*Event) error) error {
+func (s *Service) Export(ctx context.Context, r Requester, tenant string, from, to time.Time, w ExportWriter) error {
 	if err := checkRange(from, to); err != nil {
 		return err
 	}
@@ -159,31 +159,5 @@ func (s *Service) Export(ctx context.Context, r Requester, tenant string, from, 
 	if err != nil {
 		return err
 	}
-	return ExportStream(ctx, s.store, stream, from, to, write)
-}
-
-// ExportStream is Export without the rule, for the command line, which
-// reads the database directly.
-func ExportStream(ctx context.Context, st ServiceStore, stream string, from, to time.Time, write func(*Event) error) error {
-	first, last, err := st.AuditSeqRange(ctx, stream, from.Truncate(time.Microsecond), to.Truncate(time.Microsecond))
-	if err != nil || first == 0 {
-		return err
-	}
-	after := first - 1
-	for after < last {
-		evs, err := st.ReadAudit(ctx, stream, after, int(min(exportPage, last-after)))
-		if err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		for i := range evs {
-			if err := write(&evs[i]); err != nil {
-				return err
-			}
-		}
-		after = evs[len(evs)-1].Seq
-	}
-	return nil
+	return ExportStream(ctx, s.store, stream, from, to, w)
 }

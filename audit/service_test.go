@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -76,7 +77,7 @@ func TestReadRule(t *testing.T) {
 				if !errors.Is(err, c.want) {
 					t.Fatalf("err %v, want %v", err, c.want)
 				}
-				if err := svc.Export(ctx, c.r, c.tenant, time.Time{}, time.Time{}, func(*audit.Event) error { return nil }); !errors.Is(err, c.want) {
+				if err := svc.Export(ctx, c.r, c.tenant, time.Time{}, time.Time{}, audit.NewNDJSONWriter(io.Discard)); !errors.Is(err, c.want) {
 					t.Fatalf("export err %v, want %v", err, c.want)
 				}
 				return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 
 	"github.com/tollgate/tollgate/fault"
 )
@@ -46,8 +47,13 @@ type Report struct {
 	// From is the first Seq verified; Through the last one that verified.
 	From, Through int64
 	Events        int64
-	// Digests counts the digests that verified.
-	Digests int
+	// Digests counts the digests that verified; Anchored is the seq the
+	// last of them covers: the chain through it is as signed.
+	Digests  int
+	Anchored int64
+	// Pruned is the seq through which retention deleted the stream's
+	// events; the chain verified from the signed anchor it left.
+	Pruned int64
 	// Break is the first broken link; nil when the stream verified.
 	Break *Break
 }
@@ -68,7 +74,14 @@ func (r *Report) String() string {
 		stream = "tenant " + r.TenantID
 	}
 	if r.Break == nil {
-		return fmt.Sprintf("%s: ok, %d events (seq %d..%d), %d digests", stream, r.Events, r.From, r.Through, r.Digests)
+		out := fmt.Sprintf("%s: ok, %d events (seq %d..%d), %d digests", stream, r.Events, r.From, r.Through, r.Digests)
+		if r.Digests > 0 {
+			out += fmt.Sprintf(", anchored through seq %d", r.Anchored)
+		}
+		if r.Pruned > 0 {
+			out += fmt.Sprintf(", pruned through seq %d", r.Pruned)
+		}
+		return out
 	}
 	return fmt.Sprintf("%s: broken at seq %d: %s: %s", stream, r.Break.Seq, r.Break.Kind, r.Break.Detail)
 }
@@ -76,7 +89,9 @@ func (r *Report) String() string {
 // VerifyOptions tune Verify.
 type VerifyOptions struct {
 	// From is the first Seq to verify (default 1). The PrevHash of event
-	// From is taken on trust; digests through earlier events are skipped.
+	// From is taken on trust unless a digest through From-1 anchors it;
+	// digests through earlier events are skipped. A pruned stream is
+	// verified from its prune anchor on.
 	From int64
 	// PageSize is how many events one read returns (default 5000).
 	PageSize int
@@ -176,20 +191,34 @@ func Verify(ctx context.Context, r Reader, tenantID string, opts VerifyOptions) 
 	if pageSize <= 0 || pageSize > MaxPage {
 		pageSize = 5000
 	}
-	rep := &Report{TenantID: tenantID, From: from, Through: from - 1}
 	// Digests first: each was signed over a head that existed before the
 	// head read next, so a digest beyond that head means a cut chain, not
-	// a race with the digester.
-	digests, err := readDigests(ctx, r, tenantID, from-1)
+	// a race with the digester. The one through from-1, if any, anchors
+	// the first event's prev_hash.
+	digests, err := readDigests(ctx, r, tenantID, max(from-2, 0))
 	if err != nil {
 		return nil, err
 	}
+	// A pruned stream starts after its newest prune anchor: the events
+	// through it were deleted by retention, and the digests before it
+	// with them.
+	if p := lastPrune(digests); p >= 0 && from <= digests[p].ThroughSeq+1 {
+		from = digests[p].ThroughSeq + 1
+		digests = digests[p:]
+	}
+	rep := &Report{TenantID: tenantID, From: from, Through: from - 1}
 	head, err := r.AuditHead(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	v := verifier{rep: rep, next: from, digests: digests, keys: opts.Keys}
-	if from == 1 {
+	switch {
+	case len(digests) > 0 && digests[0].ThroughSeq == from-1:
+		if !v.anchor(&digests[0]) {
+			return rep, nil
+		}
+		v.di = 1
+	case from == 1:
 		v.prev = Genesis()
 	}
 
@@ -255,6 +284,30 @@ func Verify(ctx context.Context, r Reader, tenantID string, opts VerifyOptions) 
 		return rep, nil
 	}
 	return rep, nil
+}
+
+// lastPrune is the index of the newest DigestPrune of ds, or -1.
+func lastPrune(ds []Digest) int {
+	for i := len(ds) - 1; i >= 0; i-- {
+		if ds[i].Kind == DigestPrune {
+			return i
+		}
+	}
+	return -1
+}
+
+// anchor takes the prev_hash of the first event from d, the digest
+// through the seq before it, once d verifies; false means rep.Break is set.
+func (v *verifier) anchor(d *Digest) bool {
+	if !v.signed(d, d.ThroughSeq+1) {
+		return false
+	}
+	v.prev = slices.Clone(d.HeadHash)
+	v.rep.Anchored = d.ThroughSeq
+	if d.Kind == DigestPrune {
+		v.rep.Pruned = d.ThroughSeq
+	}
+	return true
 }
 
 // readDigests returns the stream's digests after seq, in ThroughSeq order.
@@ -325,17 +378,30 @@ func (v *verifier) check(e *Event) bool {
 		if !bytes.Equal(d.HeadHash, v.sum[:]) {
 			return broke(BreakDigest, "the digest through seq %d holds another head hash: the chain was rewritten, or the digest forged", d.ThroughSeq)
 		}
-		if v.keys == nil {
-			return broke(BreakDigest, "no keys to verify the digest through seq %d", d.ThroughSeq)
+		if !v.signed(d, e.Seq) {
+			return false
 		}
-		pub, ok := v.keys.DigestKey(d.KeyID)
-		if !ok {
-			return broke(BreakDigest, "the digest through seq %d is signed with unknown key %q", d.ThroughSeq, d.KeyID)
-		}
-		if !ed25519.Verify(pub, DigestMessage(d), d.Signature) {
-			return broke(BreakDigest, "the signature of the digest through seq %d does not verify", d.ThroughSeq)
-		}
-		v.rep.Digests++
+		v.rep.Anchored = d.ThroughSeq
 	}
+	return true
+}
+
+// signed checks d's signature; false sets rep.Break at seq.
+func (v *verifier) signed(d *Digest, seq int64) bool {
+	broke := func(format string, args ...any) bool {
+		v.rep.Break = &Break{Seq: seq, Kind: BreakDigest, Detail: fmt.Sprintf(format, args...)}
+		return false
+	}
+	if v.keys == nil {
+		return broke("no keys to verify the digest through seq %d", d.ThroughSeq)
+	}
+	pub, ok := v.keys.DigestKey(d.KeyID)
+	if !ok {
+		return broke("the digest through seq %d is signed with unknown key %q", d.ThroughSeq, d.KeyID)
+	}
+	if !ed25519.Verify(pub, DigestMessage(d), d.Signature) {
+		return broke("the signature of the digest through seq %d does not verify", d.ThroughSeq)
+	}
+	v.rep.Digests++
 	return true
 }

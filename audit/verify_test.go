@@ -61,7 +61,7 @@ func chain(n int) (*exported, Keys) {
 	x := &exported{events: evs, head: head}
 	d := &Digester{signer: keySigner{"k1", priv}, now: time.Now}
 	for _, through := range []int{3, n} {
-		dg, err := d.build(Head{TenantID: "t1", Seq: int64(through), Hash: evs[through-1].Hash})
+		dg, err := d.build(Head{TenantID: "t1", Seq: int64(through), Hash: evs[through-1].Hash}, DigestHead)
 		if err != nil {
 			panic(err)
 		}

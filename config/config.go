@@ -110,6 +110,16 @@ type Config struct {
 	AuditFlushInterval  time.Duration
 	AuditQueueSize      int
 	AuditDigestInterval time.Duration
+	// AuditRetentionDays is how long audit events are kept, unless a
+	// tenant has a retention of its own (tollgate audit retention).
+	AuditRetentionDays int
+	// Publishing the audit log to NATS when NATSURL is set: whether, the
+	// JetStream stream, its subject prefix and limits.
+	AuditForward         bool
+	AuditStream          string
+	AuditSubjectPrefix   string
+	AuditStreamMaxAge    time.Duration
+	AuditDuplicateWindow time.Duration
 	// Webhooks: the networks deliveries may reach besides the public
 	// internet, one attempt's time limit, how many are in flight, and how
 	// long an endpoint may fail before it is disabled.

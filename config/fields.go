@@ -263,6 +263,28 @@ var fields = []field{
 		bind: func(c *Config) setting {
 			return durationSetting(&c.AuditDigestInterval, between(time.Minute, 24*time.Hour))
 		}},
+	{name: "AuditRetentionDays", key: "audit_retention_days", def: "400",
+		help: "Days audit events are kept before serve prunes them (leaving a signed anchor, so that the rest still verifies); a tenant may have its own (tollgate audit retention)",
+		bind: func(c *Config) setting { return intSetting(&c.AuditRetentionDays, between(1, 36500)) }},
+	{name: "AuditForward", key: "audit_forward", def: "true",
+		help: "With nats_url set, publish every audit event to JetStream (audit_stream) on <audit_subject_prefix>.<tenant id> and <audit_subject_prefix>.platform, at least once",
+		bind: func(c *Config) setting { return boolSetting(&c.AuditForward) }},
+	{name: "AuditStream", key: "audit_stream", def: "TOLLGATE_AUDIT",
+		help: "Name of the JetStream stream audit events are published to, created at start-up when missing",
+		bind: func(c *Config) setting { return stringSetting(&c.AuditStream, checkStreamName) }},
+	{name: "AuditSubjectPrefix", key: "audit_subject_prefix", def: "audit",
+		help: "First token of the subjects audit events are published on; the stream captures <prefix>.>",
+		bind: func(c *Config) setting { return stringSetting(&c.AuditSubjectPrefix, checkPrefix("NATS subject")) }},
+	{name: "AuditStreamMaxAge", key: "audit_stream_max_age", def: "168h",
+		help: "How long the audit stream keeps messages (limits retention), applied when it is created; the database is the record",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.AuditStreamMaxAge, between(time.Hour, 365*24*time.Hour))
+		}},
+	{name: "AuditDuplicateWindow", key: "audit_duplicate_window", def: "10m",
+		help: "The audit stream's duplicate_window, applied when it is created: a publish repeated after a crash within it (its Nats-Msg-Id is the event id) is dropped by the broker",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.AuditDuplicateWindow, between(2*time.Minute, 24*time.Hour))
+		}},
 	{name: "WebhookAllowedNetworks", key: "webhook_allowed_networks", def: "",
 		help: "Comma-separated IP addresses and CIDR prefixes that webhook deliveries may reach although they are internal (loopback, private, link-local, CGNAT, metadata); empty allows only public addresses",
 		bind: func(c *Config) setting { return stringSetting(&c.WebhookAllowedNetworks, checkWebhookNetworks) }},

@@ -126,11 +126,24 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 	tenant := r.URL.Query().Get("tenant_id")
 	nd := audit.NewNDJSONWriter(w)
 	x := newExportStream(w, "application/x-ndjson")
-	err = s.Audit.Export(r.Context(), requester(r), tenant, from, to, func(e *audit.Event) error {
-		x.row()
-		return nd.Write(e)
-	})
+	err = s.Audit.Export(r.Context(), requester(r), tenant, from, to, auditExportRows{x: x, nd: nd})
 	return x.finish(r.Context(), s.Log, err, nd.Flush)
+}
+
+// auditExportRows moves the export's write deadline on before each line.
+type auditExportRows struct {
+	x  *exportStream
+	nd *audit.NDJSONWriter
+}
+
+func (a auditExportRows) Write(e *audit.Event) error {
+	a.x.row()
+	return a.nd.Write(e)
+}
+
+func (a auditExportRows) WriteDigest(d *audit.Digest) error {
+	a.x.row()
+	return a.nd.WriteDigest(d)
 }
 
 // auditKeys is GET /.well-known/audit-keys.json: the Ed25519 keys that

@@ -133,7 +133,7 @@ func TestAuditExport(t *testing.T) {
 		if err := os.WriteFile(p, r.raw, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := audit.VerifyExport(ctx, p)
+		rep, err := audit.VerifyExport(ctx, p, nil)
 		if err != nil || rep.Break != nil || rep.Events != int64(len(lines)) {
 			t.Fatalf("verify: %v %v", err, rep)
 		}

@@ -26,6 +26,7 @@ type Metrics struct {
 	evalErr   *prometheus.CounterVec
 	usage     *prometheus.CounterVec
 	auditDrop *prometheus.CounterVec
+	auditFwd  prometheus.Counter
 	pdp       pdpMetrics
 }
 
@@ -72,8 +73,12 @@ func NewMetrics() *Metrics {
 		Name: "tollgate_audit_events_dropped_total",
 		Help: "Queued audit events (decisions, sign-ins, token grants) dropped, by reason: queue_full, store_error, invalid, closed.",
 	}, []string{"reason"})
+	m.auditFwd = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "tollgate_audit_events_forwarded_total",
+		Help: "Audit events this replica published to NATS and the broker acknowledged (a republished event after a crash counts again).",
+	})
 	m.pdp = newPDPMetrics()
-	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr, m.usage, m.auditDrop,
+	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr, m.usage, m.auditDrop, m.auditFwd,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Registry.MustRegister(m.pdp.collectors()...)
 	return m
@@ -153,3 +158,7 @@ func (m *Metrics) PolicyEvaluationError(policyID string) { m.evalErr.WithLabelVa
 func (m *Metrics) AuditDropped(reason string, n int) {
 	m.auditDrop.WithLabelValues(reason).Add(float64(n))
 }
+
+// AuditForwarded counts audit events published to NATS; pass it to the
+// audit forwarder.
+func (m *Metrics) AuditForwarded(n int) { m.auditFwd.Add(float64(n)) }

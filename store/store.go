@@ -36,6 +36,8 @@ type Store interface {
 	ratelimit.TenantStore
 	policy.Store
 	audit.Store
+	audit.ForwardStore
+	audit.RetentionStore
 	usage.Store
 	webhook.Store
 	usage.QuotaStore

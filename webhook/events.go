@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -21,6 +22,13 @@ const (
 	TypeAgentDeleted         = "agent.deleted"
 	TypePolicyUpdated        = "policy.updated"
 	TypeRefreshReuseDetected = "security.refresh_reuse_detected"
+	TypeInvitationAccepted   = "invitation.accepted"
+	TypeQuotaThreshold       = "usage.quota.threshold"
+	// TypeAuditEvent carries every event of the tenant's audit stream,
+	// whatever its action and outcome. It is opt-in: an endpoint that
+	// subscribes to every type (an empty list) does not receive it, since
+	// the decision log alone can be many events a second.
+	TypeAuditEvent = "audit.event"
 	// TypeTest is what POST …/webhooks/{id}/test sends, whatever the
 	// endpoint subscribes to; it cannot be subscribed to.
 	TypeTest = "webhook.test"
@@ -28,9 +36,9 @@ const (
 
 // catalogue lists the types an endpoint may subscribe to, sorted.
 var catalogue = []string{
-	TypeAgentCreated, TypeAgentDeleted, TypeAPIKeyCreated, TypeAPIKeyRevoked,
-	TypeMemberAdded, TypeMemberRemoved, TypeMemberRolesChanged,
-	TypePolicyUpdated, TypeRefreshReuseDetected,
+	TypeAgentCreated, TypeAgentDeleted, TypeAPIKeyCreated, TypeAPIKeyRevoked, TypeAuditEvent,
+	TypeInvitationAccepted, TypeMemberAdded, TypeMemberRemoved, TypeMemberRolesChanged,
+	TypePolicyUpdated, TypeRefreshReuseDetected, TypeQuotaThreshold,
 }
 
 // EventTypes returns the catalogue.
@@ -88,6 +96,13 @@ func FromAudit(e audit.Event) (string, Message, bool) {
 		if r := d["rollback_of"]; r != "" {
 			data["rollback_of"] = r
 		}
+	case audit.ActionInvitationAccept:
+		t = TypeInvitationAccepted
+		data["invitation_id"], data["member_id"], data["roles"] = e.TargetID, d["member"], split(d["roles"])
+	case audit.ActionQuotaThreshold:
+		t = TypeQuotaThreshold
+		data["meter"], data["quota_actor"], data["threshold"] = e.TargetID, d["actor"], d["threshold"]
+		data["limit"], data["used"], data["period_start"] = d["limit"], d["used"], d["period_start"]
 	case audit.ActionSessionRevoke:
 		if d["reason"] != "refresh_reuse" {
 			return "", Message{}, false
@@ -100,6 +115,26 @@ func FromAudit(e audit.Event) (string, Message, bool) {
 		return "", Message{}, false
 	}
 	return t, Message{Type: t, Timestamp: e.Time.UTC(), Data: data}, true
+}
+
+// AuditMessage is the audit.event message of any event of a tenant's
+// stream: its fields as GET /v1/audit shows them, with its place in the
+// chain.
+func AuditMessage(e audit.Event) (Message, bool) {
+	if e.TenantID == "" {
+		return Message{}, false
+	}
+	detail := e.Detail
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	return Message{Type: TypeAuditEvent, Timestamp: e.Time.UTC(), Data: map[string]any{
+		"tenant_id": e.TenantID, "event_id": e.ID, "actor_id": e.ActorID, "on_behalf_of": e.OnBehalfOf,
+		"credential_kind": e.CredentialKind, "credential_id": e.CredentialID, "action": e.Action,
+		"target_type": e.TargetType, "target_id": e.TargetID, "outcome": string(e.Outcome), "reason": e.Reason,
+		"client_ip": e.ClientIP, "user_agent": e.UserAgent, "request_id": e.RequestID, "trace_id": e.TraceID,
+		"detail": detail, "seq": e.Seq, "hash": hex.EncodeToString(e.Hash),
+	}}, true
 }
 
 // split reads a comma-separated audit detail list.
@@ -119,28 +154,34 @@ func Router(now func() time.Time) Route {
 	return func(tenantID string, events []audit.Event, endpoints []Endpoint) []Delivery {
 		var out []Delivery
 		at := now().UTC().Truncate(time.Microsecond)
-		for _, e := range events {
-			t, msg, ok := FromAudit(e)
-			if !ok {
-				continue
-			}
+		route := func(e audit.Event, msg Message, msgID string, wants func(Endpoint) bool) {
 			var body []byte
 			for _, ep := range endpoints {
-				if ep.Status != Enabled || !ep.Wants(t) || e.Time.Before(ep.CreatedAt) {
+				if ep.Status != Enabled || !wants(ep) || e.Time.Before(ep.CreatedAt) {
 					continue
 				}
 				if body == nil {
 					var err error
 					if body, err = json.Marshal(msg); err != nil {
-						// A map of strings and string lists always
-						// marshals.
+						// A map of strings, numbers and string lists
+						// always marshals.
 						panic(err)
 					}
 				}
 				out = append(out, Delivery{
-					ID: ids.NewAt(at), TenantID: tenantID, EndpointID: ep.ID, MessageID: "msg_" + e.ID,
-					EventType: t, Payload: body, Status: Pending, NextAttemptAt: at, CreatedAt: at,
+					ID: ids.NewAt(at), TenantID: tenantID, EndpointID: ep.ID, MessageID: msgID,
+					EventType: msg.Type, Payload: body, Status: Pending, NextAttemptAt: at, CreatedAt: at,
 				})
+			}
+		}
+		for _, e := range events {
+			if t, msg, ok := FromAudit(e); ok {
+				route(e, msg, "msg_"+e.ID, func(ep Endpoint) bool { return ep.Wants(t) })
+			}
+			// The same act as audit.event is another message: its own
+			// webhook-id, so that both reach an endpoint that takes both.
+			if msg, ok := AuditMessage(e); ok {
+				route(e, msg, "msg_audit_"+e.ID, func(ep Endpoint) bool { return slices.Contains(ep.EventTypes, TypeAuditEvent) })
 			}
 		}
 		return out

@@ -20,7 +20,7 @@ import (
 var errChainBroken = errors.New("audit verification failed")
 
 func runAuditVerify(ctx context.Context, env *environment, args []string) error {
-	var tenant, file string
+	var tenant, file, keysFile string
 	var platform, all bool
 	var from int64
 	usage := "tollgate audit verify (--tenant ID | --platform | --all | --file EXPORT) [--from SEQ] [flags]"
@@ -29,6 +29,7 @@ func runAuditVerify(ctx context.Context, env *environment, args []string) error 
 		fs.BoolVar(&platform, "platform", false, "verify the platform stream")
 		fs.BoolVar(&all, "all", false, "verify every stream")
 		fs.StringVar(&file, "file", "", "verify an export (tollgate audit export, GET /v1/audit/export) instead of the database")
+		fs.StringVar(&keysFile, "keys", "", "with --file: verify the export's digests with this JWK Set (GET /.well-known/audit-keys.json)")
 		fs.Int64Var(&from, "from", 1, "first sequence number to verify; its predecessor's hash is taken on trust")
 	})
 	if err != nil {
@@ -38,8 +39,11 @@ func runAuditVerify(ctx context.Context, env *environment, args []string) error 
 		fset.Usage()
 		return errors.New("give exactly one of --tenant, --platform, --all and --file")
 	}
+	if keysFile != "" && file == "" {
+		return errors.New("--keys goes with --file; the database's own keys verify its digests")
+	}
 	if file != "" {
-		return verifyExportFile(ctx, env, file)
+		return verifyExportFile(ctx, env, file, keysFile)
 	}
 	if from < 1 {
 		return errors.New("--from must be at least 1")
@@ -108,24 +112,34 @@ func allStreams(ctx context.Context, st audit.Store) ([]string, error) {
 	}
 }
 
-func runAuditDigest(ctx context.Context, env *environment, args []string) error {
-	cfg, _, err := parseConfig(env, "tollgate audit digest", "tollgate audit digest [flags]", args, nil)
+// openSigning parses the flags of the signing command name and opens the
+// store and the audit digest keyring; the caller closes a.store.
+func openSigning(ctx context.Context, env *environment, name string, args []string) (*adminSession, *token.Keyring, error) {
+	cfg, _, err := parseConfig(env, "tollgate audit "+name, "tollgate audit "+name+" [flags]", args, nil)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	a, err := openAdmin(ctx, env, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	mk, err := masterKey(cfg, a.log)
+	if err == nil {
+		var kr *token.Keyring
+		if kr, err = app.NewAuditKeyring(ctx, a.store, mk); err == nil {
+			return a, kr, nil
+		}
+	}
+	a.store.Close()
+	return nil, nil, err
+}
+
+func runAuditDigest(ctx context.Context, env *environment, args []string) error {
+	a, kr, err := openSigning(ctx, env, "digest", args)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	mk, err := masterKey(cfg, a.log)
-	if err != nil {
-		return err
-	}
-	kr, err := app.NewAuditKeyring(ctx, a.store, mk)
-	if err != nil {
-		return err
-	}
 	n, err := audit.NewDigester(a.store, kr, audit.DigesterOptions{}).DigestAll(ctx)
 	if err != nil {
 		return err
@@ -170,9 +184,24 @@ func btoi(b bool) int {
 // by seq and serve reads in parallel (SQLite has four read connections).
 const storeReadAhead = 4
 
-// verifyExportFile verifies an export offline: no database, no keys.
-func verifyExportFile(ctx context.Context, env *environment, path string) error {
-	r, err := audit.VerifyExport(ctx, path)
+// verifyExportFile verifies an export offline, without the database: its
+// digests too when the published keys are given.
+func verifyExportFile(ctx context.Context, env *environment, path, keysFile string) error {
+	var keys audit.KeySet
+	if keysFile != "" {
+		b, err := os.ReadFile(keysFile)
+		if err != nil {
+			return err
+		}
+		k, err := audit.ParseJWKS(b)
+		if err != nil {
+			return err
+		}
+		keys = k
+	} else {
+		fmt.Fprintln(env.stderr, "note: no --keys: the export's digests are not checked, so it proves only its own consistency")
+	}
+	r, err := audit.VerifyExport(ctx, path, keys)
 	if err != nil {
 		return err
 	}
@@ -221,7 +250,7 @@ func runAuditExport(ctx context.Context, env *environment, args []string) error 
 	nd := audit.NewNDJSONWriter(w)
 	// The operator reads the database directly: no read rule, and no
 	// range limit either, since nothing is held in memory.
-	if err := audit.ExportStream(ctx, st, tenant, from, to, nd.Write); err != nil {
+	if err := audit.ExportStream(ctx, st, tenant, from, to, nd); err != nil {
 		return err
 	}
 	return nd.Flush()

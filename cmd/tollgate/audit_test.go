@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -95,18 +96,41 @@ func TestAuditExportAndVerifyFile(t *testing.T) {
 	if _, err := st.AppendAudit(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := run(t, env, "", "audit", "digest"); err != nil {
+		t.Fatal(err)
+	}
+	// The published key set, as GET /.well-known/audit-keys.json serves it.
+	keys, err := audit.LoadKeys(context.Background(), st.AuditKeyStore(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jwks []string
+	for kid, pub := range keys {
+		jwks = append(jwks, fmt.Sprintf(`{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid":%q,"x":%q}`, kid, base64.RawURLEncoding.EncodeToString(pub)))
+	}
+	keysFile := filepath.Join(dir, "audit-keys.json")
+	if err := os.WriteFile(keysFile, []byte(`{"keys":[`+strings.Join(jwks, ",")+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	file := filepath.Join(dir, "t1.ndjson")
 	if _, _, err := run(t, env, "", "audit", "export", "--tenant", "t1", "--out", file); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := run(t, env, "", "audit", "verify", "--file", file)
-	if err != nil || !strings.Contains(out, "tenant t1: ok, 20 events (seq 1..20)") {
-		t.Fatalf("verify --file: %q %v", out, err)
+	out, errOut, err := run(t, env, "", "audit", "verify", "--file", file)
+	if err != nil || !strings.Contains(out, "tenant t1: ok, 20 events (seq 1..20), 0 digests") || !strings.Contains(errOut, "no --keys") {
+		t.Fatalf("verify --file: %q %q %v", out, errOut, err)
 	}
-	// To stdout, and a range far in the future holds nothing.
-	if out, _, err := run(t, env, "", "audit", "export", "--tenant", "t1"); err != nil || strings.Count(out, "\n") != 20 {
+	out, _, err = run(t, env, "", "audit", "verify", "--file", file, "--keys", keysFile)
+	if err != nil || !strings.Contains(out, "tenant t1: ok, 20 events (seq 1..20), 1 digests, anchored through seq 20") {
+		t.Fatalf("verify --file --keys: %q %v", out, err)
+	}
+	if _, _, err := run(t, env, "", "audit", "verify", "--tenant", "t1", "--keys", keysFile); err == nil {
+		t.Fatal("--keys without --file: no error")
+	}
+	// To stdout (the events and the digest), and a range far in the future holds nothing.
+	if out, _, err := run(t, env, "", "audit", "export", "--tenant", "t1"); err != nil || strings.Count(out, "\n") != 21 {
 		t.Fatalf("export to stdout: %d lines, %v", strings.Count(out, "\n"), err)
 	}
 	if out, _, err := run(t, env, "", "audit", "export", "--tenant", "t1", "--from", "2999-01-01T00:00:00Z"); err != nil || out != "" {

@@ -52,6 +52,8 @@ func rootCommand() *command {
 			{name: "verify", summary: "recompute audit chains and digests, or an export's chain, and name the first broken link", run: runAuditVerify},
 			{name: "export", summary: "write one stream as OCSF NDJSON, verifiable with verify --file", run: runAuditExport},
 			{name: "digest", summary: "sign the head of every audit stream that moved since its last digest", run: runAuditDigest},
+			{name: "prune", summary: "delete audit events past their retention, leaving a signed anchor so that the rest still verifies", run: runAuditPrune},
+			{name: "retention", summary: "give a tenant an audit retention of its own (--days 0 removes it)", run: runAuditRetention},
 		}},
 		{name: "usage", summary: "report metered usage", children: []*command{
 			{name: "report", summary: "write usage per tenant, meter, dimensions and hour or day as CSV or NDJSON, as GET /v1/usage/export does", run: runUsageReport},

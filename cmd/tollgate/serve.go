@@ -109,7 +109,10 @@ func buildServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*ser
 	}
 	a, err := app.New(ctx, cfg, st, mk, log, hashOpts...)
 	if err == nil {
-		if err = a.OpenUsageStream(ctx); err != nil {
+		if err = a.OpenUsageStream(ctx); err == nil {
+			err = a.OpenAuditForward(ctx)
+		}
+		if err != nil {
 			_ = a.Close(ctx)
 		}
 	}

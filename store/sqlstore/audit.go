@@ -249,23 +249,33 @@ func (s *Store) InsertAuditDigest(ctx context.Context, d audit.Digest) error {
 		return fault.Invalidf("through_seq", audit.CodeInvalidEvent, "a digest covers at least seq 1")
 	}
 	_, err := s.exec(ctx, s.write,
-		`INSERT INTO audit_digests (tenant_id, through_seq, head_hash, signed_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)`,
-		d.TenantID, d.ThroughSeq, d.HeadHash, s.d.Time(d.Time), d.KeyID, d.Signature)
+		`INSERT INTO audit_digests (tenant_id, through_seq, head_hash, signed_at, key_id, signature, kind) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		d.TenantID, d.ThroughSeq, d.HeadHash, s.d.Time(d.Time), d.KeyID, d.Signature, digestKind(d.Kind))
 	if s.violates(err, "audit_digests_pkey") {
 		return fault.Conflictf(audit.CodeDigestExists, "the stream has a digest through seq %d", d.ThroughSeq)
 	}
 	return s.dbErr(err)
 }
 
+// digestKind is the stored kind: a digest built without one is a head's.
+func digestKind(k audit.DigestKind) string {
+	if k == "" {
+		return string(audit.DigestHead)
+	}
+	return string(k)
+}
+
 // ListAuditDigests implements audit.Reader.
 func (s *Store) ListAuditDigests(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]audit.Digest, error) {
 	rows, err := s.query(ctx, s.read,
-		`SELECT tenant_id, through_seq, head_hash, signed_at, key_id, signature FROM audit_digests
+		`SELECT tenant_id, through_seq, head_hash, signed_at, key_id, signature, kind FROM audit_digests
 		 WHERE tenant_id = ? AND through_seq > ? ORDER BY through_seq LIMIT ?`,
 		tenantID, afterSeq, auditLimit(limit))
 	return collect(s, rows, err, func(r scanner) (audit.Digest, error) {
 		var d audit.Digest
-		err := r.Scan(&d.TenantID, &d.ThroughSeq, &d.HeadHash, at(&d.Time), &d.KeyID, &d.Signature)
+		var kind string
+		err := r.Scan(&d.TenantID, &d.ThroughSeq, &d.HeadHash, at(&d.Time), &d.KeyID, &d.Signature, &kind)
+		d.Kind = audit.DigestKind(kind)
 		return d, err
 	})
 }
