@@ -30,6 +30,7 @@ type Store interface {
 	session.Store
 	session.PasswordStore
 	session.SignupStore
+	session.MFAStore
 	token.KeyStore
 	ratelimit.TenantStore
 	policy.Store

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageExport", usageExportTests()},
 		{"Webhooks", webhookTests()},
 		{"UsageQuotas", quotaTests()},
+		{"MFA", mfaTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
