@@ -39,7 +39,7 @@ func (s *Service) challenge(ctx context.Context, u identity.User, tenantID strin
 	if err := s.mfa.Store.CreateChallenge(ctx, c, hash); err != nil {
 		return err
 	}
-	ce := &ChallengeError{Token: raw, ExpiresAt: c.ExpiresAt, Enrol: enrol}
+	ce := &ChallengeError{Token: raw, ExpiresIn: s.mfa.ChallengeTTL, Enrol: enrol}
 	if !enrol {
 		ce.Factors = []string{FactorTOTP, FactorRecoveryCode}
 	}

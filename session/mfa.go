@@ -124,8 +124,9 @@ const maxChallengeAttempts = 5
 // factor is needed: no session yet, and Token to finish with. It unwraps
 // to the fault a client that does not know MFA sees.
 type ChallengeError struct {
-	Token     string
-	ExpiresAt time.Time
+	Token string
+	// ExpiresIn is how long Token lasts.
+	ExpiresIn time.Duration
 	// Factors are what CompleteMFA accepts; empty when Enrol.
 	Factors []string
 	// Enrol: the tenant requires a second factor the user has not got;
