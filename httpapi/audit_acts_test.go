@@ -35,7 +35,7 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 		joiner := ts.user("joiner@b.example", false)
 		joinerTok := ts.login(joiner.Email, "").str("access_token")
 		var invID string
-		var agentID, keyID, svcID, created, hookID string
+		var agentID, keyID, svcID, created, hookID, totpSecret string
 		type act struct {
 			name           string
 			do             func() response
@@ -179,6 +179,17 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"change the tenant's usage quotas", func() response {
 				return ts.do("PUT", "/v1/tenants/"+A+"/quotas", rootTok, map[string]any{"quotas": []any{map[string]any{"meter": "tool_runs", "limit": 100}}})
 			}, 200, in(A), audit.ActionQuotaPut, "tenant", in(A), root, "quotas", "tool_runs/tenant=100"},
+			{"start enrolling an authenticator app", func() response {
+				r := ts.do("POST", "/v1/users/me/mfa/totp", w.adminTok, nil)
+				totpSecret = r.str("secret")
+				return r
+			}, 200, in(""), audit.ActionMFAEnrolStart, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},
+			{"confirm it", func() response {
+				return ts.do("POST", "/v1/users/me/mfa/totp/confirm", w.adminTok, map[string]any{"code": nowCode(t, totpSecret)})
+			}, 200, in(""), audit.ActionMFAEnrol, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},
+			{"remove it", func() response {
+				return ts.do("POST", "/v1/users/me/mfa/totp/disable", w.adminTok, map[string]any{"password": testPassword})
+			}, 204, in(""), audit.ActionMFADisable, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},
 			{"change a password", func() response {
 				return ts.do("POST", "/v1/auth/password/change", w.adminTok, map[string]any{"current_password": testPassword, "new_password": "a different long passphrase 42"})
 			}, 204, in(""), audit.ActionPasswordChange, "user", in(w.admin.ActorID()), w.admin, "", ""},
