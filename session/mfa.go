@@ -140,7 +140,7 @@ func (e *ChallengeError) Unwrap() error {
 	if e.Enrol {
 		return fault.Forbiddenf(CodeMFAEnrollmentRequired, "this tenant requires a second factor: enrol one with the mfa_token")
 	}
-	return fault.Unauthenticatedf(CodeMFARequired, "a second factor is required: complete the sign-in with the mfa_token")
+	return fault.Forbiddenf(CodeMFARequired, "a second factor is required: complete the sign-in with the mfa_token")
 }
 
 func errInvalidMFAToken() error {

@@ -286,9 +286,9 @@ func TestDisableTOTP(t *testing.T) {
 	if tok := e.login(t, "ann@example.com", ""); !slices.Equal(tok.AMR, []string{"pwd"}) {
 		t.Fatalf("amr %v", tok.AMR)
 	}
-	// Re-enrolling with the password works too.
+	// A new enrolment's codes replace the old ones.
 	_, _ = e.enrol(t, w.ann)
-	tok, err = e.svc.CompleteMFA(ctx, session.MFARequest{Token: e.challenge(t, "ann@example.com", "").Token, RecoveryCode: codes[1]})
+	_, err = e.svc.CompleteMFA(ctx, session.MFARequest{Token: e.challenge(t, "ann@example.com", "").Token, RecoveryCode: codes[1]})
 	wantFault(t, err, fault.Unauthenticated, "invalid_mfa_code")
 	evs, err := e.st.ReadAudit(ctx, "", 0, 1000)
 	if err != nil {
