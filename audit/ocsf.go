@@ -43,7 +43,7 @@ func classOf(action string) ocsfClass {
 	switch obj {
 	case "session", "token":
 		return classAuthentication
-	case "password", "apikey", "service_secret", "member", "role", "user":
+	case "password", "apikey", "service_secret", "member", "role", "user", "mfa":
 		return classAccountChange
 	}
 	return classAPIActivity

@@ -161,7 +161,7 @@ func (r *Resolver) resolveToken(ctx context.Context, raw string) (identity.Actor
 		}
 		ac.Tenants, ac.ResourceTypes = re.tenants, re.types
 	default:
-		ac.Credential = identity.CredentialSession
+		ac.Credential, ac.AMR = identity.CredentialSession, c.AMR
 		if ac.Permissions, err = r.d.RolePermissions(ctx, c.TenantID, c.Roles); err != nil {
 			return identity.ActorContext{}, err
 		}

@@ -57,10 +57,11 @@ func TestResolveAccessTokens(t *testing.T) {
 		{"session token", ann.AccessToken, identity.ActorContext{
 			ActorID: w.ann.ActorID(), ActorType: identity.ActorHuman, TenantID: w.alpha.ID, Roles: []string{"owner"},
 			Permissions: ownerPerms, Credential: identity.CredentialSession, SessionID: ann.SessionID, ExpiresAt: exp,
+			AMR: []string{"pwd"},
 		}},
 		{"tenantless session token", tenantless.AccessToken, identity.ActorContext{
 			ActorID: hank.ActorID(), ActorType: identity.ActorHuman, Roles: []string{}, Permissions: []string{},
-			Credential: identity.CredentialSession, SessionID: tenantless.SessionID, ExpiresAt: exp,
+			Credential: identity.CredentialSession, SessionID: tenantless.SessionID, ExpiresAt: exp, AMR: []string{"pwd"},
 		}},
 		{"service token", e.sign(t, token.Claims{
 			Subject: "service:gateway", ActorType: identity.ActorService, SessionID: secretID, Scope: []string{"authz:check"},

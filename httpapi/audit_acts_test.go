@@ -37,7 +37,7 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 		memberSID := ts.login(w.member.Email, A).str("session_id")
 		adminSID := ts.login(w.admin.Email, A).str("session_id")
 		var invID string
-		var agentID, keyID, svcID, created, hookID string
+		var agentID, keyID, svcID, created, hookID, totpSecret string
 		type act struct {
 			name           string
 			do             func() response
@@ -185,6 +185,17 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 				return ts.do("PUT", "/v1/tenants/"+A+"/meters", w.ownerTok, map[string]any{"meters": []any{
 					map[string]any{"name": "pages", "event_type": "usage.ocr", "aggregation": "SUM", "value_path": "pages"}}})
 			}, 200, in(A), audit.ActionMetersPut, "tenant", in(A), w.owner, "meters", "pages=SUM(usage.ocr)"},
+			{"start enrolling an authenticator app", func() response {
+				r := ts.do("POST", "/v1/users/me/mfa/totp", w.adminTok, nil)
+				totpSecret = r.str("secret")
+				return r
+			}, 200, in(""), audit.ActionMFAEnrolStart, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},
+			{"confirm it", func() response {
+				return ts.do("POST", "/v1/users/me/mfa/totp/confirm", w.adminTok, map[string]any{"code": nowCode(t, totpSecret)})
+			}, 200, in(""), audit.ActionMFAEnrol, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},
+			{"remove it", func() response {
+				return ts.do("POST", "/v1/users/me/mfa/totp/disable", w.adminTok, map[string]any{"password": testPassword})
+			}, 204, in(""), audit.ActionMFADisable, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},
 			{"change a password", func() response {
 				return ts.do("POST", "/v1/auth/password/change", w.adminTok, map[string]any{"current_password": testPassword, "new_password": "a different long passphrase 42"})
 			}, 204, in(""), audit.ActionPasswordChange, "user", in(w.admin.ActorID()), w.admin, "", ""},

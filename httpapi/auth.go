@@ -22,18 +22,20 @@ type tokenActor struct {
 }
 
 type tokenResponse struct {
-	AccessToken  string     `json:"access_token"`
-	TokenType    string     `json:"token_type"`
-	ExpiresIn    int64      `json:"expires_in"`
-	RefreshToken string     `json:"refresh_token"`
-	SessionID    string     `json:"session_id"`
-	Actor        tokenActor `json:"actor"`
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	SessionID    string `json:"session_id"`
+	// AMR is how the session was signed in, as its access tokens say.
+	AMR   []string   `json:"amr"`
+	Actor tokenActor `json:"actor"`
 }
 
 func tokenJSON(t session.Tokens) tokenResponse {
 	return tokenResponse{
 		AccessToken: t.AccessToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn / time.Second),
-		RefreshToken: t.RefreshToken, SessionID: t.SessionID,
+		RefreshToken: t.RefreshToken, SessionID: t.SessionID, AMR: t.AMR,
 		Actor: tokenActor{ID: t.ActorID, Type: identity.ActorHuman, TenantID: t.TenantID, Roles: t.Roles},
 	}
 }
@@ -51,6 +53,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.Sessions.Login(r.Context(), session.LoginRequest{
 		Email: in.Email, Password: in.Password, Tenant: in.Tenant, Client: s.client(r),
 	})
+	if c, ok := challengeOf(err); ok {
+		return writeJSON(w, http.StatusOK, c)
+	}
 	if err != nil {
 		return err
 	}

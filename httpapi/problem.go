@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/policy"
 	"github.com/tollgate/tollgate/ratelimit"
+	"github.com/tollgate/tollgate/session"
 )
 
 // problemBase prefixes problem "type" URIs; each code documents itself at
@@ -36,6 +38,10 @@ type Problem struct {
 	// Dependency names what a failed /readyz probe found down: "store"
 	// or "ratelimit".
 	Dependency string `json:"dependency,omitempty"`
+	// MFAToken enrols a second factor (mfa_enrollment_required), within
+	// ExpiresIn seconds.
+	MFAToken  string `json:"mfa_token,omitempty"`
+	ExpiresIn int64  `json:"expires_in,omitempty"`
 }
 
 // quotaExceededType is the problem type the RateLimit header fields draft
@@ -88,6 +94,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	var down *notReady
 	if errors.As(err, &down) {
 		p.Dependency = down.dependency
+	}
+	var challenge *session.ChallengeError
+	if errors.As(err, &challenge) {
+		p.MFAToken, p.ExpiresIn = challenge.Token, int64(challenge.ExpiresIn/time.Second)
 	}
 	var invalid *policy.InvalidError
 	if errors.As(err, &invalid) {

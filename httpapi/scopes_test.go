@@ -271,6 +271,31 @@ func scopeMatrix() map[string]scopeRow {
 			req:  at("/v1/auth/verify", map[string]any{"token": "tgver_not-a-token"}),
 			want: same(outcome{http.StatusBadRequest, "invalid_verification_token"}),
 		},
+		"POST /v1/auth/mfa": {
+			open: "public: the mfa_token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/mfa", map[string]any{"mfa_token": "tgmfa_not-a-token", "code": "123456"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_mfa_token"}),
+		},
+		"POST /v1/auth/mfa/totp/enrol": {
+			open: "public: the mfa_token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/mfa/totp/enrol", map[string]any{"mfa_token": "tgmfa_not-a-token"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_mfa_token"}),
+		},
+		"POST /v1/auth/mfa/totp/confirm": {
+			open: "public: the mfa_token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/mfa/totp/confirm", map[string]any{"mfa_token": "tgmfa_not-a-token", "code": "123456"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_mfa_token"}),
+		},
+		"POST /v1/users/me/mfa/totp": {req: at("/v1/users/me/mfa/totp", nil), want: sessionOnly(http.StatusOK)},
+		// The factor the session has not got decides, after the session.
+		"POST /v1/users/me/mfa/totp/confirm": {
+			req:  at("/v1/users/me/mfa/totp/confirm", map[string]any{"code": "123456"}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "totp_not_enrolled"}},
+		},
+		"POST /v1/users/me/mfa/totp/disable": {
+			req:  at("/v1/users/me/mfa/totp/disable", map[string]any{"password": "not the password"}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "totp_not_enrolled"}},
+		},
 		"POST /v1/auth/logout": {req: at("/v1/auth/logout", nil), want: sessionOnly(http.StatusNoContent)},
 		"POST /v1/auth/switch-tenant": {req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 			return scopeRequest{path: "/v1/auth/switch-tenant", body: map[string]any{"tenant_id": f.tenant}}

@@ -223,6 +223,12 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/auth/password/change", authed, s.changePassword},
 		{"POST", "/v1/auth/signup", signIn, s.signup},
 		{"POST", "/v1/auth/verify", signIn, s.verifySignup},
+		{"POST", "/v1/auth/mfa", signIn, s.completeMFA},
+		{"POST", "/v1/auth/mfa/totp/enrol", signIn, s.startTOTPEnrolment},
+		{"POST", "/v1/auth/mfa/totp/confirm", signIn, s.confirmTOTPEnrolment},
+		{"POST", "/v1/users/me/mfa/totp", authed, s.startTOTP},
+		{"POST", "/v1/users/me/mfa/totp/confirm", authed, s.confirmTOTP},
+		{"POST", "/v1/users/me/mfa/totp/disable", authed, s.disableTOTP},
 		{"POST", "/oauth/token", tokenGrant, s.oauthToken},
 
 		{"POST", "/v1/api-keys", authed, s.createAPIKey},

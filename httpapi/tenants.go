@@ -12,13 +12,14 @@ type tenantJSON struct {
 	Slug      string    `json:"slug"`
 	Name      string    `json:"name"`
 	Status    string    `json:"status"`
+	MFA       string    `json:"mfa"`
 	Roles     []string  `json:"roles,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func tenantOut(t identity.Tenant) tenantJSON {
-	return tenantJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, Status: string(t.Status), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+	return tenantJSON{ID: t.ID, Slug: t.Slug, Name: t.Name, Status: string(t.Status), MFA: string(t.MFA), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 func tenantWithRoles(tm identity.TenantMembership) tenantJSON {
@@ -80,6 +81,7 @@ func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) error {
 type patchTenantRequest struct {
 	Name   *string `json:"name"`
 	Status *string `json:"status"`
+	MFA    *string `json:"mfa"`
 }
 
 func (s *Server) patchTenant(w http.ResponseWriter, r *http.Request) error {
@@ -91,6 +93,10 @@ func (s *Server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 	if in.Status != nil {
 		st := identity.TenantStatus(*in.Status)
 		p.Status = &st
+	}
+	if in.MFA != nil {
+		m := identity.TenantMFA(*in.MFA)
+		p.MFA = &m
 	}
 	t, err := s.Identity.UpdateTenant(r.Context(), caller(r), r.PathValue("id"), p)
 	if err != nil {

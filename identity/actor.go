@@ -50,6 +50,9 @@ type ActorContext struct {
 	// service token, or the agent key id of a delegated token.
 	CredentialID string `json:"credential_id,omitempty"`
 	SessionID    string `json:"session_id,omitempty"`
+	// AMR is how a session's user signed in (RFC 8176: "pwd", "otp",
+	// "hwk", "swk", "mfa"), from the access token.
+	AMR []string `json:"amr,omitempty"`
 	// OnBehalfOf is the human a delegated agent acts for.
 	OnBehalfOf string `json:"on_behalf_of,omitempty"`
 	// ExpiresAt is when the credential stops working; zero for an API key

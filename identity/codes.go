@@ -99,6 +99,8 @@ const (
 	CodeReservedSlug fault.Code = "reserved_slug"
 	// A status the resource does not have.
 	CodeInvalidStatus fault.Code = "invalid_status"
+	// A tenant's mfa is neither optional nor required.
+	CodeInvalidMFA fault.Code = "invalid_mfa"
 
 	// Scopes.
 

@@ -18,6 +18,10 @@ const (
 	ResetTokenPrefix = "tgpwr_"
 	// VerifyTokenPrefix starts sign-up verification tokens.
 	VerifyTokenPrefix = "tgver_"
+	// MFATokenPrefix starts the challenge tokens between a right password
+	// and its second factor; they never travel in a link, but need the
+	// same shape and handling.
+	MFATokenPrefix = "tgmfa_"
 
 	linkTokenBody = 43
 )

@@ -13,6 +13,18 @@ const (
 	TenantSuspended TenantStatus = "suspended"
 )
 
+// TenantMFA is whether a tenant's members must sign in with a second
+// factor.
+type TenantMFA string
+
+const (
+	// MFAOptional: each member chooses.
+	MFAOptional TenantMFA = "optional"
+	// MFARequired: no session enters the tenant without a second factor;
+	// a member without one must enrol first.
+	MFARequired TenantMFA = "required"
+)
+
 // Tenant is an organisation (a microDAO). Every tenant-scoped record belongs
 // to exactly one.
 type Tenant struct {
@@ -20,6 +32,7 @@ type Tenant struct {
 	Slug      string
 	Name      string
 	Status    TenantStatus
+	MFA       TenantMFA
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -50,7 +50,7 @@ func (s *Service) CreateTenant(ctx context.Context, ownerActorID string, in NewT
 		}
 	}
 	now := s.timestamp()
-	t := Tenant{ID: ids.NewAt(now), Slug: in.Slug, Name: in.Name, Status: TenantActive, CreatedAt: now, UpdatedAt: now}
+	t := Tenant{ID: ids.NewAt(now), Slug: in.Slug, Name: in.Name, Status: TenantActive, MFA: MFAOptional, CreatedAt: now, UpdatedAt: now}
 	owner := Membership{TenantID: t.ID, ActorID: ownerActorID, Roles: []string{RoleOwner}, CreatedAt: now, UpdatedAt: now}
 	ctx = audit.Record(ctx, audit.Event{TenantID: t.ID, Action: audit.ActionTenantCreate, TargetType: "tenant", TargetID: t.ID,
 		Detail: map[string]string{"slug": t.Slug, "owner": ownerActorID}})
@@ -101,10 +101,12 @@ func (s *Service) ListAllTenants(ctx context.Context, c Caller, p cursor.Page) (
 type TenantPatch struct {
 	Name   *string
 	Status *TenantStatus
+	MFA    *TenantMFA
 }
 
-// UpdateTenant renames a tenant (tenant:write) or changes its status (platform
-// admins only: a tenant's own admins must not be able to lift a suspension).
+// UpdateTenant renames a tenant or sets its MFA rule (tenant:write), or
+// changes its status (platform admins only: a tenant's own admins must not
+// be able to lift a suspension).
 func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p TenantPatch) (Tenant, error) {
 	a, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
@@ -129,6 +131,12 @@ func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p
 		}
 		t.Status = *p.Status
 	}
+	if p.MFA != nil {
+		if *p.MFA != MFAOptional && *p.MFA != MFARequired {
+			return Tenant{}, fault.Invalidf("mfa", CodeInvalidMFA, "mfa must be optional or required")
+		}
+		t.MFA = *p.MFA
+	}
 	statusChanged := t.Status != a.tenant.Status
 	t.UpdatedAt = s.timestamp()
 	action := audit.ActionTenantUpdate
@@ -139,7 +147,7 @@ func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p
 		action = audit.ActionTenantActivate
 	}
 	ctx = audit.Record(ctx, audit.Event{TenantID: t.ID, Action: action, TargetType: "tenant", TargetID: t.ID,
-		Detail: map[string]string{"status": string(t.Status)}})
+		Detail: map[string]string{"status": string(t.Status), "mfa": string(t.MFA)}})
 	if err := s.store.UpdateTenant(ctx, t); err != nil {
 		return Tenant{}, err
 	}

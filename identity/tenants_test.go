@@ -419,3 +419,36 @@ func TestAdminListsSeeEveryTenantAndUser(t *testing.T) {
 		t.Fatalf("second page of users = %v, %v", page, err)
 	}
 }
+
+func TestTenantMFARuleNeedsTenantWrite(t *testing.T) {
+	w := newWorld(t)
+	required, optional, bad := identity.MFARequired, identity.MFAOptional, identity.TenantMFA("always")
+	for _, c := range []struct {
+		name   string
+		caller identity.Caller
+		set    *identity.TenantMFA
+		kind   fault.Kind
+		code   string
+		want   identity.TenantMFA
+	}{
+		{"member", w.as(w.member), &required, fault.Forbidden, "permission_denied", identity.MFAOptional},
+		{"key without tenant:write", bounded(w.owner, w.tenantA.ID, identity.PermTenantRead), &required, fault.Forbidden, "permission_denied", identity.MFAOptional},
+		{"unknown rule", w.as(w.owner), &bad, fault.Invalid, "invalid_mfa", identity.MFAOptional},
+		{"admin requires it", w.as(w.admin), &required, 0, "", identity.MFARequired},
+		{"a rename keeps it", w.as(w.owner), nil, 0, "", identity.MFARequired},
+		{"owner lifts it", w.as(w.owner), &optional, 0, "", identity.MFAOptional},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := "Tenant A"
+			got, err := w.svc.UpdateTenant(w.ctx, c.caller, w.tenantA.ID, identity.TenantPatch{Name: &name, MFA: c.set})
+			want(t, err, c.kind, c.code)
+			stored, _ := w.st.GetTenant(w.ctx, w.tenantA.ID)
+			if stored.MFA != c.want || c.code == "" && got.MFA != c.want {
+				t.Fatalf("returned %q, stored %q, want %q", got.MFA, stored.MFA, c.want)
+			}
+		})
+	}
+	if tb, _ := w.st.GetTenant(w.ctx, w.tenantB.ID); tb.MFA != identity.MFAOptional {
+		t.Fatalf("another tenant's rule %q", tb.MFA)
+	}
+}

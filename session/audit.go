@@ -67,6 +67,7 @@ func (s *Service) auditLogin(ctx context.Context, note loginNote, t Tokens, err 
 		e.TenantID, e.ActorID = t.TenantID, t.ActorID
 		e.CredentialKind, e.CredentialID = identity.CredentialSession, t.SessionID
 		e.TargetType, e.TargetID, e.Outcome = "user", t.ActorID, audit.Success
+		e.Detail = map[string]string{"amr": amrString(t.AMR)}
 	case note.reason == "":
 		// Bad input (no password, a malformed email) or a failure of
 		// Tollgate itself: no credential was tried.

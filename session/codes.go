@@ -54,3 +54,30 @@ const (
 	// signup_verification_ttl.
 	CodeVerifyTokenExpired fault.Code = "verification_token_expired"
 )
+
+// Multi-factor sign-in.
+const (
+	// CodeMFARequired: a second factor is needed — at sign-in, with an
+	// mfa_token to give it; on a tenant switch, the tenant requires one
+	// and the session was not signed in with it.
+	CodeMFARequired fault.Code = "mfa_required"
+	// CodeMFAEnrollmentRequired: the tenant requires a second factor and
+	// the user has none; the problem's mfa_token enrols one.
+	CodeMFAEnrollmentRequired fault.Code = "mfa_enrollment_required"
+	// CodeInvalidMFAToken: the mfa_token is malformed (400), or unknown,
+	// expired, used or out of attempts (401).
+	CodeInvalidMFAToken fault.Code = "invalid_mfa_token"
+	// CodeInvalidMFACode: the code is malformed (400) or wrong (401 at
+	// sign-in, 403 when disabling).
+	CodeInvalidMFACode fault.Code = "invalid_mfa_code"
+	// CodeTOTPAlreadyEnabled: the user has an authenticator app; disable
+	// it before enrolling another.
+	CodeTOTPAlreadyEnabled fault.Code = "totp_already_enabled"
+	// CodeTOTPNotEnrolled: no authenticator app (to confirm or disable).
+	CodeTOTPNotEnrolled fault.Code = "totp_not_enrolled"
+	// CodeTOTPNotPending: the enrolment was confirmed or replaced
+	// meanwhile.
+	CodeTOTPNotPending fault.Code = "totp_not_pending"
+	// CodeMFAUnavailable: this server has no second factors configured.
+	CodeMFAUnavailable fault.Code = "mfa_unavailable"
+)

@@ -373,7 +373,7 @@ func (e *env) session(t *testing.T, id string) session.Session {
 func actor(tok session.Tokens) identity.ActorContext {
 	return identity.ActorContext{
 		ActorID: tok.ActorID, ActorType: identity.ActorHuman, TenantID: tok.TenantID, Roles: tok.Roles,
-		Credential: identity.CredentialSession, SessionID: tok.SessionID,
+		Credential: identity.CredentialSession, SessionID: tok.SessionID, AMR: tok.AMR,
 	}
 }
 

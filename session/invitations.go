@@ -73,7 +73,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, req AcceptRequest) (Acce
 	}
 	out := Accepted{Membership: m}
 	if existing == nil {
-		t, err := s.open(ctx, u.ActorID(), m.TenantID, m.Roles, req.Client)
+		t, err := s.open(ctx, u.ActorID(), m.TenantID, m.Roles, req.Client, []string{AMRPassword})
 		if err != nil {
 			return Accepted{}, err
 		}

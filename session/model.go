@@ -29,6 +29,9 @@ type Session struct {
 	RevokeReason string
 	UserAgent    string
 	IP           string
+	// AMR is how the session was signed in (RFC 8176 values); every
+	// access token of the session carries it.
+	AMR []string
 }
 
 // Store persists sessions and hashed refresh tokens. A refresh token is

@@ -57,6 +57,7 @@ type Service struct {
 	reset       ResetOptions
 	signups     SignupStore
 	signup      SignupOptions
+	mfa         MFAOptions
 	// resets queues forgot-password requests for RunResets.
 	resets chan resetJob
 }
@@ -93,8 +94,11 @@ type Deps struct {
 	// configures them.
 	Signups SignupStore
 	Signup  SignupOptions
-	// LoginOutcome is called with "success", "invalid_credentials",
-	// "rate_limited" or "error" after every login attempt.
+	// MFA configures second factors.
+	MFA MFAOptions
+	// LoginOutcome is called with "success", "mfa_required",
+	// "invalid_credentials", "rate_limited" or "error" after every login
+	// attempt and every second factor.
 	LoginOutcome func(outcome string)
 }
 
@@ -160,13 +164,19 @@ func NewService(d Deps, opts Options) *Service {
 	if opts.AbsoluteLifetime <= 0 {
 		opts.AbsoluteLifetime = DefaultAbsoluteLifetime
 	}
+	if d.MFA.Issuer == "" {
+		d.MFA.Issuer = "Tollgate"
+	}
+	if d.MFA.ChallengeTTL <= 0 {
+		d.MFA.ChallengeTTL = 5 * time.Minute
+	}
 	return &Service{
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
 		keys: d.Keys, throttle: d.Throttle, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
 		audit: d.Audit, emailKey: d.AuditEmailKey, invitations: d.Invitations,
 		passwords: d.Passwords, reset: d.Reset, resets: make(chan resetJob, resetQueue),
-		signups: d.Signups, signup: d.Signup,
+		signups: d.Signups, signup: d.Signup, mfa: d.MFA,
 	}
 }
 
@@ -179,6 +189,8 @@ type Tokens struct {
 	TenantID     string
 	Roles        []string
 	SessionID    string
+	// AMR is how the session was signed in (RFC 8176).
+	AMR []string
 }
 
 // Client describes where a request came from, for the session record and
@@ -214,9 +226,18 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, error) {
 	var note loginNote
 	tokens, err := s.login(ctx, req, &note)
 	s.auditLogin(ctx, note, tokens, err)
+	s.recordOutcome(err)
+	return tokens, err
+}
+
+// recordOutcome reports a sign-in step's outcome to LoginOutcome.
+func (s *Service) recordOutcome(err error) {
+	var challenged *ChallengeError
 	switch {
 	case err == nil:
 		s.outcome("success")
+	case errors.As(err, &challenged):
+		s.outcome("mfa_required")
 	case errors.Is(err, fault.ErrRateLimited):
 		s.outcome("rate_limited")
 	case errors.Is(err, fault.ErrUnauthenticated):
@@ -224,7 +245,6 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, error) {
 	default:
 		s.outcome("error")
 	}
-	return tokens, err
 }
 
 func (s *Service) login(ctx context.Context, req LoginRequest, note *loginNote) (Tokens, error) {
@@ -286,20 +306,32 @@ func (s *Service) login(ctx context.Context, req LoginRequest, note *loginNote) 
 		}
 		return Tokens{}, errInvalidCredentials()
 	}
-	if s.throttle != nil {
-		s.throttle.LoginSucceeded(ctx, attempt)
-	}
 	if rehash {
 		s.upgradeHash(ctx, user, req.Password)
 	}
-	tenantID, roles, err := s.pickTenant(ctx, user.ActorID(), req.Tenant)
+	tenant, roles, err := s.pickTenant(ctx, user.ActorID(), req.Tenant)
 	if err != nil {
+		if s.throttle != nil {
+			s.throttle.LoginSucceeded(ctx, attempt)
+		}
 		if fault.KindOf(err) == fault.Forbidden {
 			note.reason, note.actorID = ReasonTenantDenied, user.ActorID()
 		}
 		return Tokens{}, err
 	}
-	return s.open(ctx, user.ActorID(), tenantID, roles, req.Client)
+	need, has, err := s.needsSecondFactor(ctx, user, tenant)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if need {
+		// The pair's failures are forgotten only once the second factor
+		// is right too: CompleteMFA.
+		return Tokens{}, s.challenge(ctx, user, tenant.ID, !has)
+	}
+	if s.throttle != nil {
+		s.throttle.LoginSucceeded(ctx, attempt)
+	}
+	return s.open(ctx, user.ActorID(), tenant.ID, roles, req.Client, []string{AMRPassword})
 }
 
 // upgradeHash moves a legacy or weaker hash to the current parameters. A
@@ -327,19 +359,19 @@ func errNoSuchTenant() error {
 
 // pickTenant chooses the session's tenant: the one asked for (by id or
 // slug), else the user's first. A user with no tenant gets a tenantless
-// session, enough to create one.
-func (s *Service) pickTenant(ctx context.Context, actorID, want string) (string, []string, error) {
+// session, enough to create one: the zero Tenant.
+func (s *Service) pickTenant(ctx context.Context, actorID, want string) (identity.Tenant, []string, error) {
 	if want == "" {
 		list, err := s.identities.ListTenantsOf(ctx, actorID, cursor.Page{Limit: cursor.MaxLimit})
 		if err != nil {
-			return "", nil, err
+			return identity.Tenant{}, nil, err
 		}
 		for _, tm := range list {
 			if tm.Tenant.Status == identity.TenantActive {
-				return tm.Tenant.ID, tm.Roles, nil
+				return tm.Tenant, tm.Roles, nil
 			}
 		}
-		return "", nil, nil
+		return identity.Tenant{}, nil, nil
 	}
 	var t identity.Tenant
 	var err error
@@ -348,25 +380,25 @@ func (s *Service) pickTenant(ctx context.Context, actorID, want string) (string,
 	} else if identity.ValidateSlug(want) == nil {
 		t, err = s.identities.GetTenantBySlug(ctx, want)
 	} else {
-		return "", nil, fault.Invalidf("tenant", CodeInvalidTenant, "tenant must be a tenant id or slug")
+		return identity.Tenant{}, nil, fault.Invalidf("tenant", CodeInvalidTenant, "tenant must be a tenant id or slug")
 	}
 	if errors.Is(err, fault.ErrNotFound) {
-		return "", nil, errNoSuchTenant()
+		return identity.Tenant{}, nil, errNoSuchTenant()
 	}
 	if err != nil {
-		return "", nil, err
+		return identity.Tenant{}, nil, err
 	}
 	m, err := s.identities.GetMember(ctx, t.ID, actorID)
 	if errors.Is(err, fault.ErrNotFound) {
-		return "", nil, errNoSuchTenant()
+		return identity.Tenant{}, nil, errNoSuchTenant()
 	}
 	if err != nil {
-		return "", nil, err
+		return identity.Tenant{}, nil, err
 	}
 	if t.Status != identity.TenantActive {
-		return "", nil, fault.Forbiddenf(identity.CodeTenantSuspended, "that tenant is suspended")
+		return identity.Tenant{}, nil, fault.Forbiddenf(identity.CodeTenantSuspended, "that tenant is suspended")
 	}
-	return t.ID, m.Roles, nil
+	return t, m.Roles, nil
 }
 
 // refreshPrefix marks Tollgate refresh tokens so that secret scanners and
@@ -385,13 +417,26 @@ func hashRefresh(raw string) []byte {
 	return sum[:]
 }
 
-// open starts a new session and issues its first tokens.
-func (s *Service) open(ctx context.Context, actorID, tenantID string, roles []string, c Client) (Tokens, error) {
+// open starts a new session, signed in as amr, and issues its first
+// tokens. It is the one door into a tenant: a session without a second
+// factor opened into a tenant that requires one is opened tenantless
+// instead, whichever path led here.
+func (s *Service) open(ctx context.Context, actorID, tenantID string, roles []string, c Client, amr []string) (Tokens, error) {
+	if tenantID != "" && !hasMFA(amr) {
+		t, err := s.identities.GetTenant(ctx, tenantID)
+		if err != nil {
+			return Tokens{}, err
+		}
+		if !admits(t, amr) {
+			tenantID, roles = "", nil
+		}
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	raw, hash := newRefreshToken()
 	sess := Session{
 		ID: ids.NewAt(now), ActorID: actorID, TenantID: tenantID, CreatedAt: now, RefreshedAt: now,
 		ExpiresAt: now.Add(min(s.opts.RefreshTTL, s.opts.AbsoluteLifetime)), EndsAt: now.Add(s.opts.AbsoluteLifetime), UserAgent: truncate(c.UserAgent, 256), IP: c.IP,
+		AMR: amr,
 	}
 	if err := s.sessions.CreateSession(ctx, sess, hash); err != nil {
 		return Tokens{}, err
@@ -413,14 +458,14 @@ func (s *Service) issue(ctx context.Context, sess Session, roles []string, refre
 	access, err := s.keys.Sign(token.Claims{
 		Issuer: s.opts.Issuer, Subject: sess.ActorID, Audience: []string{s.opts.Audience},
 		ExpiresAt: exp, IssuedAt: now, NotBefore: now, ID: ids.NewAt(now), SessionID: sess.ID,
-		TenantID: sess.TenantID, Roles: roles, ActorType: identity.ActorHuman, Scope: perms,
+		TenantID: sess.TenantID, Roles: roles, ActorType: identity.ActorHuman, Scope: perms, AMR: sess.AMR,
 	})
 	if err != nil {
 		return Tokens{}, fault.Wrap(fault.Internal, token.CodeSigningFailed, err)
 	}
 	return Tokens{
 		AccessToken: access, ExpiresIn: s.opts.AccessTTL, RefreshToken: refresh,
-		ActorID: sess.ActorID, TenantID: sess.TenantID, Roles: roles, SessionID: sess.ID,
+		ActorID: sess.ActorID, TenantID: sess.TenantID, Roles: roles, SessionID: sess.ID, AMR: sess.AMR,
 	}, nil
 }
 
@@ -476,7 +521,8 @@ func (s *Service) refresh(ctx context.Context, raw string, c Client, reused **Re
 
 // currentRoles re-reads the user, tenant and membership so that a refresh
 // reflects role changes, stops for disabled users, and leaves a tenant the
-// user was removed from or that was suspended: the new token is tenantless.
+// user was removed from, that was suspended, or that came to require a
+// second factor this session did not give: the new token is tenantless.
 func (s *Service) currentRoles(ctx context.Context, sess Session) (string, []string, error) {
 	id, _ := strings.CutPrefix(sess.ActorID, identity.UserActorPrefix)
 	u, err := s.identities.GetUser(ctx, id)
@@ -490,7 +536,7 @@ func (s *Service) currentRoles(ctx context.Context, sess Session) (string, []str
 		return "", nil, nil
 	}
 	t, err := s.identities.GetTenant(ctx, sess.TenantID)
-	if errors.Is(err, fault.ErrNotFound) || err == nil && t.Status != identity.TenantActive {
+	if errors.Is(err, fault.ErrNotFound) || err == nil && (t.Status != identity.TenantActive || !admits(t, sess.AMR)) {
 		return "", nil, nil
 	}
 	if err != nil {
@@ -561,11 +607,14 @@ func (s *Service) switchTenant(ctx context.Context, ac identity.ActorContext, te
 	if !ids.Valid(tenantID) {
 		return Tokens{}, errNoSuchTenant()
 	}
-	tid, roles, err := s.pickTenant(ctx, ac.ActorID, tenantID)
+	t, roles, err := s.pickTenant(ctx, ac.ActorID, tenantID)
 	if err != nil {
 		return Tokens{}, err
 	}
-	tokens, err := s.open(ctx, ac.ActorID, tid, roles, c)
+	if !admits(t, ac.AMR) {
+		return Tokens{}, fault.Forbiddenf(CodeMFARequired, "that tenant requires a second factor: sign in again with yours")
+	}
+	tokens, err := s.open(ctx, ac.ActorID, t.ID, roles, c, ac.AMR)
 	if err != nil {
 		return Tokens{}, err
 	}

@@ -135,5 +135,5 @@ func (s *Service) Verify(ctx context.Context, token string, c Client) (Tokens, e
 	if err := s.signups.CompleteSignup(ctx, hash, u, now); err != nil {
 		return Tokens{}, err
 	}
-	return s.open(ctx, u.ActorID(), "", nil, c)
+	return s.open(ctx, u.ActorID(), "", nil, c, []string{AMRPassword})
 }

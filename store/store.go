@@ -32,6 +32,7 @@ type Store interface {
 	session.Directory
 	session.PasswordStore
 	session.SignupStore
+	session.MFAStore
 	token.KeyStore
 	ratelimit.TenantStore
 	policy.Store

@@ -35,6 +35,9 @@ type Claims struct {
 	// Scope is the permissions the token grants (RFC 8693 §4.2 "scope",
 	// space-separated on the wire), fixed when it was issued.
 	Scope []string // scope
+	// AMR is how the subject signed in (RFC 8176 values: "pwd", "otp",
+	// "hwk", "swk", "mfa"); empty for tokens not issued to a sign-in.
+	AMR []string // amr
 }
 
 // Actor is an RFC 8693 "act" claim. A nested Act records a delegation
@@ -69,6 +72,7 @@ type wireClaims struct {
 	Act       *Actor   `json:"act,omitempty"`
 	CID       string   `json:"cid,omitempty"`
 	Scope     scope    `json:"scope,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
 }
 
 // scope is RFC 6749 §3.3's space-delimited list in a JSON string.
@@ -133,7 +137,7 @@ func (c *Claims) wire() wireClaims {
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience,
 		ExpiresAt: seconds(c.ExpiresAt), IssuedAt: seconds(c.IssuedAt), NotBefore: seconds(c.NotBefore),
 		ID: c.ID, SessionID: c.SessionID, TenantID: c.TenantID, Roles: roles, ActorType: c.ActorType, Act: c.Act,
-		CID: c.CredentialID, Scope: c.Scope,
+		CID: c.CredentialID, Scope: c.Scope, AMR: c.AMR,
 	}
 }
 
@@ -142,7 +146,7 @@ func (w *wireClaims) claims() *Claims {
 		Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience,
 		ExpiresAt: timeOf(w.ExpiresAt), IssuedAt: timeOf(w.IssuedAt), NotBefore: timeOf(w.NotBefore),
 		ID: w.ID, SessionID: w.SessionID, TenantID: w.TenantID, Roles: w.Roles, ActorType: w.ActorType, Act: w.Act,
-		CredentialID: w.CID, Scope: w.Scope,
+		CredentialID: w.CID, Scope: w.Scope, AMR: w.AMR,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/tollgate/tollgate/cursor"
@@ -11,7 +12,7 @@ import (
 	"github.com/tollgate/tollgate/session"
 )
 
-const sessionCols = `id, actor_id, tenant_id, created_at, refreshed_at, expires_at, revoked_at, revoke_reason, user_agent, ip, ends_at`
+const sessionCols = `id, actor_id, tenant_id, created_at, refreshed_at, expires_at, revoked_at, revoke_reason, user_agent, ip, ends_at, amr`
 
 func errSessionNotFound() error {
 	return fault.NotFoundf(session.CodeSessionNotFound, "session not found")
@@ -22,8 +23,14 @@ func errInvalidRefresh() error {
 }
 
 func scanSession(r scanner) (s session.Session, err error) {
+	// amr is stored space-separated, as scope is on the wire: the values
+	// are RFC 8176 tokens without spaces.
+	var amr string
 	err = r.Scan(&s.ID, &s.ActorID, &s.TenantID, at(&s.CreatedAt), at(&s.RefreshedAt), at(&s.ExpiresAt),
-		atNull(&s.RevokedAt), &s.RevokeReason, &s.UserAgent, &s.IP, at(&s.EndsAt))
+		atNull(&s.RevokedAt), &s.RevokeReason, &s.UserAgent, &s.IP, at(&s.EndsAt), &amr)
+	if amr != "" {
+		s.AMR = strings.Fields(amr)
+	}
 	return s, err
 }
 
@@ -31,10 +38,10 @@ func scanSession(r scanner) (s session.Session, err error) {
 func (s *Store) CreateSession(ctx context.Context, sess session.Session, refreshHash []byte) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx,
-			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sess.ID, sess.ActorID, sess.TenantID, s.d.Time(sess.CreatedAt), s.d.Time(sess.RefreshedAt),
 			s.d.Time(sess.ExpiresAt), s.nullTime(sess.RevokedAt), sess.RevokeReason, sess.UserAgent, sess.IP,
-			s.d.Time(sess.EndsAt))
+			s.d.Time(sess.EndsAt), strings.Join(sess.AMR, " "))
 		if s.violates(err, "sessions_pkey") {
 			return fault.Conflictf(session.CodeSessionExists, "a session with this id exists")
 		}
@@ -163,8 +170,12 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 }
 
 // DeleteExpired deletes sessions that expired before cutoff; their refresh
-// tokens go with them by cascade.
+// tokens go with them by cascade. MFA challenges expired by then go too:
+// they live minutes, and are sessions not yet opened.
 func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int, error) {
+	if _, err := s.exec(ctx, s.write, `DELETE FROM mfa_challenges WHERE expires_at < ?`, s.d.Time(cutoff)); err != nil {
+		return 0, s.dbErr(err)
+	}
 	return s.affected(s.exec(ctx, s.write, `DELETE FROM sessions WHERE expires_at < ?`, s.d.Time(cutoff)))
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/tollgate/tollgate/identity"
 )
 
-const tenantCols = `t.id, t.slug, t.name, t.status, t.created_at, t.updated_at`
+const tenantCols = `t.id, t.slug, t.name, t.status, t.mfa, t.created_at, t.updated_at`
 
 func errTenantNotFound() error {
 	return fault.NotFoundf(identity.CodeTenantNotFound, "tenant not found")
@@ -17,7 +17,7 @@ func errTenantNotFound() error {
 
 // tenantDest is the scan destination of tenantCols.
 func tenantDest(t *identity.Tenant) []any {
-	return []any{&t.ID, &t.Slug, &t.Name, &t.Status, at(&t.CreatedAt), at(&t.UpdatedAt)}
+	return []any{&t.ID, &t.Slug, &t.Name, &t.Status, &t.MFA, at(&t.CreatedAt), at(&t.UpdatedAt)}
 }
 
 func scanTenant(r scanner) (t identity.Tenant, err error) {
@@ -29,8 +29,8 @@ func scanTenant(r scanner) (t identity.Tenant, err error) {
 func (s *Store) CreateTenant(ctx context.Context, t identity.Tenant, owner identity.Membership) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx,
-			`INSERT INTO tenants (id, slug, name, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			t.ID, t.Slug, t.Name, string(t.Status), s.d.Time(t.CreatedAt), s.d.Time(t.UpdatedAt))
+			`INSERT INTO tenants (id, slug, name, status, mfa, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.Slug, t.Name, string(t.Status), string(tenantMFA(t.MFA)), s.d.Time(t.CreatedAt), s.d.Time(t.UpdatedAt))
 		switch {
 		case s.violates(err, "tenants_slug_key"):
 			return fault.Conflictf(identity.CodeTenantSlugTaken, "a tenant with this slug exists")
@@ -58,11 +58,20 @@ func (s *Store) GetTenantBySlug(ctx context.Context, slug string) (identity.Tena
 	return get(ctx, s, scanTenant, errTenantNotFound, `SELECT `+tenantCols+` FROM tenants t WHERE t.slug = ?`, slug)
 }
 
-// UpdateTenant writes t's name, status and update time.
+// tenantMFA is the rule stored for m: a tenant made before MFA existed,
+// or by a caller that did not say, is optional.
+func tenantMFA(m identity.TenantMFA) identity.TenantMFA {
+	if m == "" {
+		return identity.MFAOptional
+	}
+	return m
+}
+
+// UpdateTenant writes t's name, status, MFA rule and update time.
 func (s *Store) UpdateTenant(ctx context.Context, t identity.Tenant) error {
 	res, err := s.exec(ctx, s.write,
-		`UPDATE tenants SET name = ?, status = ?, updated_at = ? WHERE id = ?`,
-		t.Name, string(t.Status), s.d.Time(t.UpdatedAt), t.ID)
+		`UPDATE tenants SET name = ?, status = ?, mfa = ?, updated_at = ? WHERE id = ?`,
+		t.Name, string(t.Status), string(tenantMFA(t.MFA)), s.d.Time(t.UpdatedAt), t.ID)
 	return s.affectedOne(res, err, errTenantNotFound)
 }
 

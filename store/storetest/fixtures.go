@@ -21,7 +21,7 @@ func us(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
 
 func tenant(id, slug string) identity.Tenant {
 	return identity.Tenant{
-		ID: id, Slug: slug, Name: "Tenant " + id, Status: identity.TenantActive,
+		ID: id, Slug: slug, Name: "Tenant " + id, Status: identity.TenantActive, MFA: identity.MFAOptional,
 		CreatedAt: at(time.Second), UpdatedAt: at(2 * time.Second),
 	}
 }
