@@ -3,6 +3,7 @@ package usage
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,6 +55,10 @@ type tollgate struct {
 	faults []fault // for the next requests to the usage endpoint, in order
 	// posts counts the requests to the usage endpoint.
 	posts atomic.Int32
+	// lost counts the events Tollgate accepted behind answers failAfter
+	// lost: the reporter sends them again and must hear them back as
+	// duplicates.
+	lost  atomic.Uint64
 	stop  chan struct{}
 	admin identity.ActorContext
 }
@@ -116,9 +121,13 @@ func (tg *tollgate) serve(w http.ResponseWriter, r *http.Request) {
 	case failAfter:
 		rec := httptest.NewRecorder()
 		tg.app.API.ServeHTTP(rec, r)
-		if rec.Code != http.StatusAccepted {
+		var answer struct {
+			Accepted int64 `json:"accepted"`
+		}
+		if rec.Code != http.StatusAccepted || json.Unmarshal(rec.Body.Bytes(), &answer) != nil {
 			tg.t.Errorf("the request behind a lost answer: %d %s", rec.Code, rec.Body)
 		}
+		tg.lost.Add(uint64(answer.Accepted))
 		http.Error(w, "bad gateway", http.StatusBadGateway)
 	case throttle:
 		w.Header().Set("Retry-After", "7")

@@ -78,10 +78,12 @@ func TestFlakyTollgateLosesAndDoublesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := r.Stats()
-	// The two batches whose answers were lost were counted by Tollgate at
-	// the first attempt, and answered as duplicates at the next.
-	if st.Reported != n || st.Accepted+st.Duplicates != n || st.Duplicates != 2*40 || st.Rejected != 0 || st.Dropped != 0 || st.Queued != 0 {
-		t.Fatalf("stats %+v: want %d answered, 80 of them as duplicates", st, n)
+	// The events behind lost answers were counted by Tollgate at the
+	// first attempt, and answered as duplicates at a later one. (How many
+	// depends on how the flush interval cut the batches.)
+	lost := tg.lost.Load()
+	if lost == 0 || st.Reported != n || st.Accepted+st.Duplicates != n || st.Duplicates != lost || st.Rejected != 0 || st.Dropped != 0 || st.Queued != 0 {
+		t.Fatalf("stats %+v: want %d answered, %d of them (> 0) as duplicates", st, n, lost)
 	}
 	if calls, inputs := tg.total(tenant, "api_calls", tgusage.Count), tg.total(tenant, "llm_input_tokens", tgusage.Sum); calls != n/2 || inputs != 3*n/2 {
 		t.Fatalf("Tollgate counted %v API calls and %v input tokens, want %d and %d", calls, inputs, n/2, 3*n/2)
