@@ -111,7 +111,7 @@ func fitDetail(d map[string]string) {
 	for _, v := range d {
 		n += len(v)
 	}
-	for limit := detailText; n >= 600 && len(audit.CanonicalDetail(d)) > audit.MaxDetailBytes; limit /= 2 {
+	for limit := detailText; n >= 600 && audit.DetailSize(d) > audit.MaxDetailBytes; limit /= 2 {
 		for k, v := range d {
 			d[k] = audit.FitText(v, limit)
 		}

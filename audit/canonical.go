@@ -34,7 +34,11 @@ func Canonical(e *Event) []byte { return AppendCanonical(nil, e) }
 
 // AppendCanonical appends Canonical(e) to b; Verify reuses one buffer for
 // a whole stream.
-func AppendCanonical(b []byte, e *Event) []byte {
+func AppendCanonical(b []byte, e *Event) []byte { return appendCanonical(b, e, nil) }
+
+// appendCanonical is AppendCanonical with the detail already encoded by
+// CanonicalDetail, or encoded here when detail is nil.
+func appendCanonical(b []byte, e *Event, detail []byte) []byte {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, canonicalVersion, 10)
 	b = append(b, `,"tenant":`...)
@@ -57,8 +61,40 @@ func AppendCanonical(b []byte, e *Event) []byte {
 		}
 	}
 	b = append(b, `,"detail":`...)
-	b = appendDetail(b, e.Detail)
+	if detail != nil {
+		b = append(b, detail...)
+	} else {
+		b = appendDetail(b, e.Detail)
+	}
 	return append(b, '}')
+}
+
+// DetailSize is len(CanonicalDetail(d)), counted without encoding: Validate
+// bounds every event's detail with it, and the bound does not depend on
+// the order of the keys.
+func DetailSize(d map[string]string) int {
+	n := 2 // {}
+	for k, v := range d {
+		n += quotedSize(k) + 1 + quotedSize(v) + 1 // "k":"v",
+	}
+	if len(d) > 0 {
+		n-- // no comma after the last
+	}
+	return n
+}
+
+// quotedSize is len(appendString(nil, s)).
+func quotedSize(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			n++
+		case c < 0x20:
+			n += 5
+		}
+	}
+	return n
 }
 
 // appendDetail writes d as a JSON object with sorted keys.
@@ -115,8 +151,13 @@ func appendString(b []byte, s string) []byte {
 // HashEvent returns SHA-256(prev || Canonical(e)), appending the canonical
 // form to scratch (which it returns for reuse).
 func HashEvent(prev []byte, e *Event, scratch []byte) (sum [HashSize]byte, buf []byte) {
+	return hashEvent(prev, e, nil, scratch)
+}
+
+// hashEvent is HashEvent with the detail already encoded (or nil).
+func hashEvent(prev []byte, e *Event, detail, scratch []byte) (sum [HashSize]byte, buf []byte) {
 	buf = append(scratch[:0], prev...)
-	buf = AppendCanonical(buf, e)
+	buf = appendCanonical(buf, e, detail)
 	return sha256.Sum256(buf), buf
 }
 
@@ -134,7 +175,12 @@ type Head struct {
 // Link chains events, all of head's stream, onto head: it assigns Seq,
 // PrevHash and Hash and returns the new head. Stores call it while holding
 // the stream's lock.
-func Link(head Head, events []Event) Head {
+func Link(head Head, events []Event) Head { return LinkEncoded(head, events, nil) }
+
+// LinkEncoded is Link for a store that has already encoded each event's
+// CanonicalDetail to keep it (details[i] for events[i]), so that no detail
+// is encoded twice; details may be nil.
+func LinkEncoded(head Head, events []Event, details [][]byte) Head {
 	prev := head.Hash
 	if len(prev) == 0 {
 		prev = Genesis()
@@ -147,7 +193,11 @@ func Link(head Head, events []Event) Head {
 		e.Seq = seq
 		e.PrevHash = prev
 		var sum [HashSize]byte
-		sum, scratch = HashEvent(prev, e, scratch)
+		var detail []byte
+		if details != nil {
+			detail = details[i]
+		}
+		sum, scratch = hashEvent(prev, e, detail, scratch)
 		e.Hash = sum[:]
 		prev = e.Hash
 	}

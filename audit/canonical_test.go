@@ -147,3 +147,17 @@ func TestParseDetail(t *testing.T) {
 		}
 	}
 }
+
+func TestDetailSize(t *testing.T) {
+	for _, d := range []map[string]string{
+		nil,
+		{},
+		{"k": "v"},
+		{"a": "1", "b": "2", "c": ""},
+		{"quote": `say "hi"\`, "ctl": "\x00\x1f\n", "utf8": "é\u2028"},
+	} {
+		if got, want := DetailSize(d), len(CanonicalDetail(d)); got != want {
+			t.Errorf("DetailSize(%q) = %d, want %d", d, got, want)
+		}
+	}
+}

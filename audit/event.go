@@ -213,7 +213,7 @@ func (e *Event) Validate() error {
 			return err
 		}
 	}
-	if n := len(appendDetail(nil, e.Detail)); n > MaxDetailBytes {
+	if n := DetailSize(e.Detail); n > MaxDetailBytes {
 		return invalid("detail", fmt.Sprintf("the detail encodes to %d bytes, more than %d", n, MaxDetailBytes))
 	}
 	return nil

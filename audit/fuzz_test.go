@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"maps"
 	"testing"
 	"time"
@@ -27,6 +28,12 @@ func FuzzCanonical(f *testing.F) {
 			copyDetail[k1] = v2
 			e.Detail[k1] = v2
 			a = Canonical(&e)
+		}
+		if n := DetailSize(e.Detail); n != len(CanonicalDetail(e.Detail)) {
+			t.Fatalf("DetailSize = %d, CanonicalDetail is %d bytes: %s", n, len(CanonicalDetail(e.Detail)), CanonicalDetail(e.Detail))
+		}
+		if sum, _ := hashEvent(nil, &e, CanonicalDetail(e.Detail), nil); sum != sha256.Sum256(a) {
+			t.Fatal("hashing with the detail encoded beforehand differs from Canonical")
 		}
 		e2 := e
 		e2.Detail = copyDetail

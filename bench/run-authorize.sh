@@ -23,7 +23,7 @@ me="$(curl -sf "$base/v1/auth/me" -H "Authorization: Bearer $admin")"
 export TENANT="$(jq -r .tenant_id <<<"$me")" PRINCIPAL="$(jq -r .actor_id <<<"$me")" CHANNEL=general
 curl -sf -X PUT "$base/v1/tenants/$TENANT/resources/channel/$CHANNEL" -H "Authorization: Bearer $admin" \
 	--json "{\"attrs\":{\"members\":[\"$PRINCIPAL\"]}}" >/dev/null
-svc="$(curl -sf "$base/v1/services" -H "Authorization: Bearer $admin" --json '{"name":"bench-pdp","scopes":["authz:check"]}')"
+svc="$(curl -sf "$base/v1/services" -H "Authorization: Bearer $admin" --json "{\"name\":\"bench-pdp\",\"scopes\":[\"authz:check\"],\"tenants\":[\"$TENANT\"]}")"
 SERVICE_TOKEN="$(curl -sf "$base/oauth/token" -u "$(jq -r .client_id <<<"$svc"):$(jq -r .client_secret <<<"$svc")" -d grant_type=client_credentials | jq -r .access_token)"
 export SERVICE_TOKEN
 

@@ -98,6 +98,11 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, events []audit.Ev
 	}
 	slices.Sort(streams)
 
+	// Each detail is encoded once, for the hash and for its column.
+	details := make([][]byte, len(out))
+	for i := range out {
+		details[i] = audit.CanonicalDetail(out[i].Detail)
+	}
 	heads := make([]audit.Head, len(streams))
 	for i, t := range streams {
 		h, err := s.lockAuditHead(ctx, tx, t)
@@ -106,10 +111,11 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, events []audit.Ev
 		}
 		idx := byStream[t]
 		chain := make([]audit.Event, len(idx))
+		chainDetails := make([][]byte, len(idx))
 		for j, k := range idx {
-			chain[j] = out[k]
+			chain[j], chainDetails[j] = out[k], details[k]
 		}
-		heads[i] = audit.Link(h, chain)
+		heads[i] = audit.LinkEncoded(h, chain, chainDetails)
 		for j, k := range idx {
 			out[k] = chain[j]
 		}
@@ -124,12 +130,11 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, events []audit.Ev
 				break
 			}
 		}
-		chunk := out[start : start+n]
-		start += n
 		args = args[:0]
-		for i := range chunk {
-			args = s.auditArgs(args, &chunk[i])
+		for i := start; i < start+n; i++ {
+			args = s.auditArgs(args, &out[i], details[i])
 		}
+		start += n
 		_, err := s.execIn(ctx, tx, s.auditInsert[n], args...)
 		if s.violates(err, "audit_events_pkey") {
 			return nil, fault.Conflictf(audit.CodeSeqConflict, "another writer stored the same audit sequence number")
@@ -159,16 +164,12 @@ func (s *Store) lockAuditHead(ctx context.Context, tx *sql.Tx, tenantID string) 
 	return h, s.dbErr(err)
 }
 
-func (s *Store) auditArgs(args []any, e *audit.Event) []any {
-	detail := "{}"
-	if len(e.Detail) > 0 {
-		// Validate bounded it, and this is the canonical object the hash
-		// covers, so verify can decode it back unchanged.
-		detail = string(audit.CanonicalDetail(e.Detail))
-	}
+// auditArgs appends e's columns; detail is its CanonicalDetail, the object
+// the hash covers, so that verify decodes it back unchanged.
+func (s *Store) auditArgs(args []any, e *audit.Event, detail []byte) []any {
 	return append(args, e.TenantID, e.Seq, e.ID, s.d.Time(e.Time), e.ActorID, e.OnBehalfOf,
 		e.CredentialKind, e.CredentialID, e.Action, e.TargetType, e.TargetID, string(e.Outcome),
-		e.Reason, e.ClientIP, e.UserAgent, e.RequestID, e.TraceID, detail, e.PrevHash, e.Hash)
+		e.Reason, e.ClientIP, e.UserAgent, e.RequestID, e.TraceID, string(detail), e.PrevHash, e.Hash)
 }
 
 func scanAuditEvent(r scanner) (audit.Event, error) {
