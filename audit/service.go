@@ -108,7 +108,8 @@ func (s *Service) Authorize(ctx context.Context, r Requester, tenant string) (st
 }
 
 // Page is one page of a query, newest first; NextBefore is the cursor of
-// the next page, 0 on the last.
+// the next page, 0 on the last. A page may be short, even empty, and
+// still have a next one, when the query stopped at its decision window.
 type Page struct {
 	Events     []Event
 	NextBefore int64
@@ -129,7 +130,7 @@ func (s *Service) Query(ctx context.Context, r Requester, q Query) (Page, error)
 	if limit < MaxQueryLimit {
 		q.Limit++ // one more tells whether a next page exists
 	}
-	evs, err := s.store.QueryAudit(ctx, q)
+	evs, resume, err := s.store.QueryAudit(ctx, q)
 	if err != nil {
 		return Page{}, err
 	}
@@ -137,8 +138,13 @@ func (s *Service) Query(ctx context.Context, r Requester, q Query) (Page, error)
 	if len(evs) > limit {
 		p.Events = evs[:limit]
 	}
-	if len(evs) > limit || len(evs) == MaxQueryLimit && limit == MaxQueryLimit {
+	switch {
+	case len(evs) > limit || len(evs) == MaxQueryLimit && limit == MaxQueryLimit:
 		p.NextBefore = p.Events[len(p.Events)-1].Seq
+	case resume > 0:
+		// A short page that stopped at its decision window: the events
+		// below it are still to be read.
+		p.NextBefore = resume
 	}
 	return p, nil
 }

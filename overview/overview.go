@@ -32,7 +32,7 @@ type Store interface {
 	// TenantCounts counts tenantID's members, live sessions and keys at
 	// now, and agents.
 	TenantCounts(ctx context.Context, tenantID string, now time.Time) (Counts, error)
-	QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, error)
+	QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, int64, error)
 }
 
 // Usage summarises the billing period (usage.Service).
@@ -126,7 +126,8 @@ func (s *Service) Get(ctx context.Context, ac identity.ActorContext, tenantID st
 func (s *Service) securityEvents(ctx context.Context, tenantID string) ([]audit.Event, error) {
 	var all []audit.Event
 	for _, a := range SecurityActions {
-		evs, err := s.d.Store.QueryAudit(ctx, audit.Query{TenantID: tenantID, Action: a, Limit: MaxSecurityEvents})
+		// By action alone: never stopped by a decision window.
+		evs, _, err := s.d.Store.QueryAudit(ctx, audit.Query{TenantID: tenantID, Action: a, Limit: MaxSecurityEvents})
 		if err != nil {
 			return nil, err
 		}

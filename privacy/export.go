@@ -32,7 +32,7 @@ type Keys interface {
 
 // AuditLog queries the audit log (the store).
 type AuditLog interface {
-	QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, error)
+	QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, int64, error)
 }
 
 // Deps are what a Service is built from.
@@ -160,11 +160,13 @@ func (s *Service) auditEvents(ctx context.Context, out *Export, actorID string) 
 			out.truncated("audit_events")
 			return nil
 		}
-		evs, err := s.d.Audit.QueryAudit(ctx, audit.Query{TenantID: stream, ActorID: actorID, Limit: room})
+		evs, resume, err := s.d.Audit.QueryAudit(ctx, audit.Query{TenantID: stream, ActorID: actorID, Limit: room})
 		if err != nil {
 			return err
 		}
-		if len(evs) == room {
+		if len(evs) == room || resume > 0 {
+			// Full, or the person's decisions older than the query's
+			// window were not read: the export says it is not whole.
 			out.truncated("audit_events")
 		}
 		out.AuditEvents = append(out.AuditEvents, evs...)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/pressly/goose/v3"
 	"github.com/tollgate/tollgate/fault"
@@ -56,6 +57,11 @@ type Store struct {
 	// migrations is also sqlstore's; kept here for the migration tests,
 	// which migrate down.
 	migrations *goose.Provider
+	// stopOptimize ends the statistics loop (optimize.go); optimized
+	// closes when it has.
+	stopOptimize chan struct{}
+	optimized    chan struct{}
+	closeOnce    sync.Once
 }
 
 // Open opens (creating if needed) the database file at path, which is a
@@ -96,7 +102,28 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = read.Close()
 		return nil, fault.Wrap(fault.Internal, store.CodeStoreError, err)
 	}
-	return &Store{Store: sqlstore.New(read, write, dialect{}, p), write: write, read: read, migrations: p}, nil
+	s := &Store{
+		Store: sqlstore.New(read, write, dialect{}, p), write: write, read: read, migrations: p,
+		stopOptimize: make(chan struct{}), optimized: make(chan struct{}),
+	}
+	go s.optimize(s.stopOptimize, s.optimized)
+	return s, nil
+}
+
+// Migrate migrates the database and refreshes the planner's statistics
+// of the tables it finds with data.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.Store.Migrate(ctx); err != nil {
+		return err
+	}
+	return s.Optimize(ctx)
+}
+
+// Close stops the statistics loop and closes the pools.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stopOptimize) })
+	<-s.optimized
+	return s.Store.Close()
 }
 
 // openPool opens a pool of up to conns connections to dsn and checks that

@@ -305,10 +305,67 @@ func withIndex(err error, i int) error {
 
 // QueryAudit implements audit.Querier. Every filter is an equality on a
 // column that an index of 00008 leads with after the stream, or a bound.
-func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, error) {
+// The actor and target indexes leave out decision events (00018), so a
+// query by actor or target that may match decisions is two: the other
+// events from those indexes, and the decisions from the action index
+// over a bounded window of seqs.
+func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, int64, error) {
 	if err := q.Normalize(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	if q.ActorID == "" && q.TargetID == "" || q.Action != "" && q.Action != audit.ActionDecision {
+		evs, err := s.queryAudit(ctx, q, auditNotDecisions(q), 0)
+		return evs, 0, err
+	}
+	// The newest seq a decision can have: the cursor, or the head.
+	hi := q.BeforeSeq
+	if hi == 0 {
+		h, err := s.AuditHead(ctx, q.TenantID)
+		if err != nil {
+			return nil, 0, err
+		}
+		hi = h.Seq + 1
+	}
+	lo := max(hi-q.DecisionWindow, 1)
+	var others []audit.Event
+	if q.Action == "" {
+		var err error
+		if others, err = s.queryAudit(ctx, q, true, 0); err != nil {
+			return nil, 0, err
+		}
+		if len(others) == q.Limit {
+			// A full page of other events: decisions below its last
+			// cannot be on it, so the window need not reach further.
+			lo = max(lo, others[len(others)-1].Seq)
+		}
+	}
+	dq := q
+	dq.Action = audit.ActionDecision
+	decisions, err := s.queryAudit(ctx, dq, false, lo)
+	if err != nil {
+		return nil, 0, err
+	}
+	evs := mergeAudit(others, decisions, lo, q.Limit)
+	resume := int64(0)
+	if lo > 1 && (len(others) < q.Limit || others[len(others)-1].Seq < lo) {
+		// The window, not a full page of others, bounded the read: no
+		// decision below lo was looked at.
+		resume = lo
+	}
+	return evs, resume, nil
+}
+
+// auditNotDecisions tells queryAudit to state the partial indexes'
+// predicate: for a query by actor or target whose action is not a
+// decision, so that the database may use them.
+func auditNotDecisions(q audit.Query) bool {
+	return (q.ActorID != "" || q.TargetID != "") && q.Action != ""
+}
+
+// queryAudit runs one SELECT for q, newest first: with notDecisions it
+// leaves decision events out in the words of 00018's partial indexes, and
+// with minSeq > 0 it reads no seq below it.
+func (s *Store) queryAudit(ctx context.Context, q audit.Query, notDecisions bool, minSeq int64) ([]audit.Event, error) {
 	var b strings.Builder
 	b.WriteString(`SELECT ` + auditColumns + ` FROM audit_events WHERE tenant_id = ?`)
 	args := []any{q.TenantID}
@@ -320,6 +377,9 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, e
 	}
 	eq("actor_id", q.ActorID)
 	eq("action", q.Action)
+	if notDecisions {
+		b.WriteString(` AND action <> 'authz.decision'`)
+	}
 	eq("target_id", q.TargetID)
 	eq("outcome", string(q.Outcome))
 	if !q.From.IsZero() {
@@ -334,10 +394,36 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, e
 		b.WriteString(` AND seq < ?`)
 		args = append(args, q.BeforeSeq)
 	}
+	if minSeq > 0 {
+		b.WriteString(` AND seq >= ?`)
+		args = append(args, minSeq)
+	}
 	b.WriteString(` ORDER BY seq DESC LIMIT ?`)
 	args = append(args, q.Limit)
 	rows, err := s.query(ctx, s.read, b.String(), args...)
 	return collect(s, rows, err, scanAuditEvent)
+}
+
+// mergeAudit merges two lists, each newest first, into the newest limit
+// events at or above lo.
+func mergeAudit(a, b []audit.Event, lo int64, limit int) []audit.Event {
+	out := make([]audit.Event, 0, min(limit, len(a)+len(b)))
+	for len(out) < limit {
+		var next audit.Event
+		switch {
+		case len(a) > 0 && (len(b) == 0 || a[0].Seq > b[0].Seq):
+			next, a = a[0], a[1:]
+		case len(b) > 0:
+			next, b = b[0], b[1:]
+		default:
+			return out
+		}
+		if next.Seq < lo {
+			return out
+		}
+		out = append(out, next)
+	}
+	return out
 }
 
 // AuditSeqRange implements audit.Querier.

@@ -64,6 +64,7 @@ func RunAudit(t *testing.T, open func(t *testing.T) AuditBackend) {
 		{"OutboxInvalidEventFailsTheAct", testAuditOutboxInvalidEventFailsTheAct},
 		{"QueryFilters", testAuditQueryFilters},
 		{"QueryPages", testAuditQueryPages},
+		{"QueryDecisionWindow", testAuditQueryDecisionWindow},
 		{"QueryCrossTenantImpossible", testAuditQueryCrossTenant},
 		{"QueryInvalid", testAuditQueryInvalid},
 		{"SeqRange", testAuditSeqRange},

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -30,6 +31,17 @@ func queryFixture(t *testing.T, b AuditBackend) []audit.Event {
 	}
 	appendAudit(t, b.Store, other, 5)
 	return appendAudit(t, b.Store, evs, 30)
+}
+
+// whole runs q, which must not stop at its decision window.
+func whole(t *testing.T, s audit.Querier, q audit.Query) []audit.Event {
+	t.Helper()
+	evs, resume, err := s.QueryAudit(t.Context(), q)
+	must(t, err)
+	if resume != 0 {
+		t.Fatalf("%+v stopped at its decision window, at seq %d", q, resume)
+	}
+	return evs
 }
 
 // seqs lists the Seqs of events.
@@ -75,7 +87,7 @@ func testAuditQueryFilters(t *testing.T, b AuditBackend) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.q.TenantID = "t1"
-			got := ok(b.Store.QueryAudit(t.Context(), c.q))(t)
+			got := whole(t, b.Store, c.q)
 			if want := wantSeqs(all, c.keep); !slices.Equal(seqs(got), want) {
 				t.Fatalf("seqs %v, want %v", seqs(got), want)
 			}
@@ -87,7 +99,7 @@ func testAuditQueryFilters(t *testing.T, b AuditBackend) {
 		})
 	}
 	// The events come back whole: they still hash.
-	got := ok(b.Store.QueryAudit(t.Context(), audit.Query{TenantID: "t1", Limit: 1}))(t)
+	got := whole(t, b.Store, audit.Query{TenantID: "t1", Limit: 1})
 	if sum, _ := audit.HashEvent(got[0].PrevHash, &got[0], nil); string(sum[:]) != string(got[0].Hash) {
 		t.Fatal("a queried event does not match its hash")
 	}
@@ -98,7 +110,7 @@ func testAuditQueryPages(t *testing.T, b AuditBackend) {
 	var got []int64
 	q := audit.Query{TenantID: "t1", Action: audit.ActionDecision, Limit: 4}
 	for range 10 {
-		page := ok(b.Store.QueryAudit(t.Context(), q))(t)
+		page := whole(t, b.Store, q)
 		got = append(got, seqs(page)...)
 		if len(page) < q.Limit {
 			break
@@ -113,7 +125,7 @@ func testAuditQueryPages(t *testing.T, b AuditBackend) {
 func testAuditQueryCrossTenant(t *testing.T, b AuditBackend) {
 	queryFixture(t, b)
 	for _, q := range []audit.Query{{TenantID: "t2"}, {TenantID: "t2", BeforeSeq: 100}, {TenantID: "t2", ActorID: "user:0"}} {
-		got := ok(b.Store.QueryAudit(t.Context(), q))(t)
+		got := whole(t, b.Store, q)
 		if len(got) == 0 || len(got) > 5 {
 			t.Fatalf("%+v: %d events", q, len(got))
 		}
@@ -123,10 +135,10 @@ func testAuditQueryCrossTenant(t *testing.T, b AuditBackend) {
 			}
 		}
 	}
-	if got := ok(b.Store.QueryAudit(t.Context(), audit.Query{TenantID: "t3"}))(t); len(got) != 0 {
+	if got := whole(t, b.Store, audit.Query{TenantID: "t3"}); len(got) != 0 {
 		t.Fatalf("an unknown stream returned %d events", len(got))
 	}
-	if got := ok(b.Store.QueryAudit(t.Context(), audit.Query{}))(t); len(got) != 0 {
+	if got := whole(t, b.Store, audit.Query{}); len(got) != 0 {
 		t.Fatalf("the platform stream returned %d events of tenants", len(got))
 	}
 }
@@ -146,7 +158,7 @@ func testAuditQueryInvalid(t *testing.T, b AuditBackend) {
 		{"a negative cursor", audit.Query{TenantID: "t1", BeforeSeq: -5}, "cursor"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := b.Store.QueryAudit(t.Context(), c.q)
+			_, _, err := b.Store.QueryAudit(t.Context(), c.q)
 			wantFault(t, err, fault.Invalid, audit.CodeQueryInvalid)
 			if fe := err.(*fault.Error); fe.Field != c.field {
 				t.Fatalf("field %q, want %q", fe.Field, c.field)
@@ -178,4 +190,75 @@ func testAuditSeqRange(t *testing.T, b AuditBackend) {
 	if first, last, err := b.Store.AuditSeqRange(t.Context(), "t3", time.Time{}, time.Time{}); err != nil || first != 0 || last != 0 {
 		t.Fatalf("unknown stream: %d..%d %v", first, last, err)
 	}
+}
+
+// testAuditQueryDecisionWindow pages through queries by actor or target,
+// which read decision events a bounded window of seqs at a time (00018
+// leaves them out of those indexes), with windows and pages of several
+// sizes, following the cursor as audit.Service does: the last seq of a
+// full page, else where the query stopped. Every page must keep to its
+// window, and the pages together must be exactly what the filter selects.
+func testAuditQueryDecisionWindow(t *testing.T, b AuditBackend) {
+	all := queryFixture(t, b)
+	queries := []struct {
+		name string
+		q    audit.Query
+		keep func(e audit.Event) bool
+	}{
+		{"by actor", audit.Query{ActorID: "user:1"}, func(e audit.Event) bool { return e.ActorID == "user:1" }},
+		{"by target", audit.Query{TargetID: "doc:3"}, func(e audit.Event) bool { return e.TargetID == "doc:3" }},
+		{"by actor, decisions only", audit.Query{ActorID: "user:2", Action: audit.ActionDecision},
+			func(e audit.Event) bool { return e.ActorID == "user:2" && e.Action == audit.ActionDecision }},
+		{"by target and outcome", audit.Query{TargetID: "doc:1", Outcome: audit.Denied},
+			func(e audit.Event) bool { return e.TargetID == "doc:1" && e.Outcome == audit.Denied }},
+		{"by actor within a time range", audit.Query{ActorID: "user:0", From: all[4].Time, To: all[25].Time},
+			func(e audit.Event) bool {
+				return e.ActorID == "user:0" && !e.Time.Before(all[4].Time) && e.Time.Before(all[25].Time)
+			}},
+		{"an unknown actor", audit.Query{ActorID: "user:404"}, func(audit.Event) bool { return false }},
+	}
+	for _, c := range queries {
+		for _, window := range []int64{1, 3, 7, 100} {
+			for _, limit := range []int{1, 2, 5} {
+				t.Run(fmt.Sprintf("%s/window=%d/limit=%d", c.name, window, limit), func(t *testing.T) {
+					q := c.q
+					q.TenantID, q.DecisionWindow, q.Limit = "t1", window, limit
+					var got []int64
+					for pages := 0; ; pages++ {
+						if pages > len(all)+2 {
+							t.Fatalf("no end after %d pages: %v", pages, got)
+						}
+						page, resume, err := b.Store.QueryAudit(t.Context(), q)
+						must(t, err)
+						before := q.BeforeSeq
+						if before == 0 {
+							before = all[len(all)-1].Seq + 1
+						}
+						for _, e := range page {
+							if e.Action == audit.ActionDecision && e.Seq < before-window {
+								t.Fatalf("decision seq %d read below the window %d..%d", e.Seq, before-window, before)
+							}
+						}
+						got = append(got, seqs(page)...)
+						switch {
+						case len(page) == limit:
+							q.BeforeSeq = page[len(page)-1].Seq
+						case resume > 0:
+							if resume >= before {
+								t.Fatalf("resume %d does not move below the cursor %d", resume, before)
+							}
+							q.BeforeSeq = resume
+						default:
+							if want := wantSeqs(all, c.keep); !slices.Equal(got, want) {
+								t.Fatalf("pages %v, want %v", got, want)
+							}
+							return
+						}
+					}
+				})
+			}
+		}
+	}
+	// Another action's events never need the window.
+	whole(t, b.Store, audit.Query{TenantID: "t1", ActorID: "user:1", Action: audit.ActionSessionLogin, DecisionWindow: 1})
 }

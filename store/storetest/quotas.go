@@ -116,6 +116,6 @@ func testQuotaThresholdClaimAudited(t *testing.T, s store.Store) {
 	}
 	check(t, "first claim", claim(), true)
 	check(t, "second claim", claim(), false)
-	evs := ok(s.QueryAudit(t.Context(), audit.Query{TenantID: "t1", Action: audit.ActionQuotaThreshold, Limit: 10}))(t)
+	evs := whole(t, s, audit.Query{TenantID: "t1", Action: audit.ActionQuotaThreshold, Limit: 10})
 	check(t, "audit events of the claims", len(evs), 1)
 }
