@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,6 +28,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tollgate/tollgate/audit"
+	busnats "github.com/tollgate/tollgate/bus/nats"
 	"github.com/tollgate/tollgate/ids"
 )
 
@@ -129,26 +129,12 @@ func (f *Forwarder) setUp(ctx context.Context) error {
 		return fmt.Errorf("audit forward: %w", err)
 	}
 	f.js = js
-	subjects := f.opts.Prefix + ".>"
-	st, err := js.Stream(ctx, f.opts.Stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		st, err = js.CreateStream(ctx, jetstream.StreamConfig{
-			Name: f.opts.Stream, Description: "Tollgate audit events (OCSF)",
-			Subjects: []string{subjects}, Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
-			MaxAge: f.opts.MaxAge, Duplicates: f.opts.DuplicateWindow, Discard: jetstream.DiscardOld,
-		})
-		// Another replica may have created it meanwhile.
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			st, err = js.Stream(ctx, f.opts.Stream)
-		}
-	}
+	_, err = busnats.EnsureStream(ctx, js, busnats.StreamSpec{
+		Name: f.opts.Stream, Description: "Tollgate audit events (OCSF)", Subjects: f.opts.Prefix + ".>",
+		MaxAge: f.opts.MaxAge, DuplicateWindow: f.opts.DuplicateWindow,
+	})
 	if err != nil {
-		return fmt.Errorf("audit forward: stream %s: %w", f.opts.Stream, err)
-	}
-	// An existing stream's limits are the operator's to tune; it must
-	// capture the subjects, or publishes would find no stream.
-	if cfg := st.CachedInfo().Config; !slices.Contains(cfg.Subjects, subjects) {
-		return fmt.Errorf("audit forward: stream %s exists and does not capture %q (its subjects: %v)", f.opts.Stream, subjects, cfg.Subjects)
+		return fmt.Errorf("audit forward: %w", err)
 	}
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +25,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	busnats "github.com/tollgate/tollgate/bus/nats"
 	"github.com/tollgate/tollgate/usage"
 )
 
@@ -117,26 +117,15 @@ func (c *Consumer) setUp(ctx context.Context) error {
 		return fmt.Errorf("usage stream: %w", err)
 	}
 	c.js = js
-	st, err := js.Stream(ctx, c.opts.Stream)
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
-			Name: c.opts.Stream, Description: "Tollgate usage events",
-			Subjects: []string{c.opts.Subjects}, Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage,
-			MaxAge: c.opts.MaxAge, Duplicates: c.opts.DuplicateWindow, Discard: jetstream.DiscardOld,
-		})
-		// Another replica may have created it meanwhile: then verify it.
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			st, err = js.Stream(ctx, c.opts.Stream)
-			if err == nil {
-				err = c.verify(st)
-			}
-		}
-	case err == nil:
-		err = c.verify(st)
-	}
+	st, err := busnats.EnsureStream(ctx, js, busnats.StreamSpec{
+		Name: c.opts.Stream, Description: "Tollgate usage events", Subjects: c.opts.Subjects,
+		MaxAge: c.opts.MaxAge, DuplicateWindow: c.opts.DuplicateWindow,
+	})
 	if err != nil {
-		return fmt.Errorf("usage stream %s: %w", c.opts.Stream, err)
+		return fmt.Errorf("usage %w", err)
+	}
+	if cfg := st.CachedInfo().Config; cfg.Duplicates != c.opts.DuplicateWindow || cfg.MaxAge != c.opts.MaxAge {
+		c.log.Info("usage stream: keeping the existing stream's limits", "duplicate_window", cfg.Duplicates, "max_age", cfg.MaxAge)
 	}
 	c.cons, err = js.CreateOrUpdateConsumer(ctx, c.opts.Stream, jetstream.ConsumerConfig{
 		Durable: c.opts.Consumer, Description: "Tollgate replicas recording usage",
@@ -147,19 +136,6 @@ func (c *Consumer) setUp(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("usage stream %s: consumer %s: %w", c.opts.Stream, c.opts.Consumer, err)
-	}
-	return nil
-}
-
-// verify accepts an existing stream that captures the subjects. Its limits
-// are the operator's to tune and are left as they are.
-func (c *Consumer) verify(st jetstream.Stream) error {
-	cfg := st.CachedInfo().Config
-	if !slices.Contains(cfg.Subjects, c.opts.Subjects) {
-		return fmt.Errorf("the stream exists and does not capture %q (its subjects: %v)", c.opts.Subjects, cfg.Subjects)
-	}
-	if cfg.Duplicates != c.opts.DuplicateWindow || cfg.MaxAge != c.opts.MaxAge {
-		c.log.Info("usage stream: keeping the existing stream's limits", "duplicate_window", cfg.Duplicates, "max_age", cfg.MaxAge)
 	}
 	return nil
 }
