@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -61,27 +60,21 @@ func testAPIKeyConcurrentTouchesLatestWins(t *testing.T, s store.Store) {
 	// Overlapping sets flushed at once, as replicas do: none may
 	// fail, and the latest time wins per key.
 	const n = 8
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	errs := make([]error, n)
-	for i := range n {
+	race(t, n, func(i int) func() {
 		used := map[string]time.Time{}
 		for j, id := range keys {
 			used[id] = at(time.Duration((i*7+j*3)%n+1) * time.Minute)
 		}
-		wg.Go(func() {
-			<-start
+		return func() {
 			for range 5 {
 				if err := s.TouchAPIKeys(ctx, used); err != nil {
 					errs[i] = err
 					return
 				}
 			}
-		})
-	}
-	warmUp(t, s)
-	close(start)
-	wg.Wait()
+		}
+	}, s)
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("flush %d: %v", i, err)

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 )
 
@@ -13,18 +12,13 @@ import (
 func testAuditConcurrentReplicas(t *testing.T, b AuditBackend) {
 	const writers, batches, size = 6, 8, 25
 	appendAudit(t, b.Store, auditEvents("t1", 0, 1), 1)
-	warmUp(t, b.Store)
-	warmUp(t, b.Replica)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	errs := make([]error, writers)
-	for w := range writers {
+	race(t, writers, func(w int) func() {
 		s := b.Store
 		if w%2 == 1 {
 			s = b.Replica
 		}
-		wg.Go(func() {
-			<-start
+		return func() {
 			for i := range batches {
 				base := 1 + (w*batches+i)*size
 				evs := auditEvents("t1", base, size)
@@ -37,10 +31,8 @@ func testAuditConcurrentReplicas(t *testing.T, b AuditBackend) {
 					return
 				}
 			}
-		})
-	}
-	close(start)
-	wg.Wait()
+		}
+	}, b.Store, b.Replica)
 	for w, err := range errs {
 		if err != nil {
 			t.Fatalf("writer %d: %v", w, err)

@@ -119,6 +119,28 @@ func ok[T any](v T, err error) func(t *testing.T) T {
 	}
 }
 
+// race runs n goroutines released at once: ready(i) prepares the i-th
+// before the start and returns what it runs after it. Every store given is
+// warmed up first, so that the goroutines race instead of queueing for
+// connections. It returns when all have run.
+func race(t *testing.T, n int, ready func(i int) func(), stores ...store.Store) {
+	t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		run := ready(i)
+		wg.Go(func() {
+			<-start
+			run()
+		})
+	}
+	for _, s := range stores {
+		warmUp(t, s)
+	}
+	close(start)
+	wg.Wait()
+}
+
 // warmUp opens connections before a race: a pooled backend would otherwise
 // spend the race dialling, serving the first goroutines one by one on the
 // idle connection it has.

@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/tollgate/tollgate/fault"
@@ -95,20 +94,11 @@ func raceOwners(t *testing.T, s store.Store, unown func(tenantID, actor string) 
 		newTenant(t, s, id, "user:a")
 		addMember(t, s, id, "user:b", owner)
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	errs := make([][2]error, rounds)
-	for i := range rounds {
-		for j, actor := range []string{"user:a", "user:b"} {
-			wg.Go(func() {
-				<-start
-				errs[i][j] = unown(fmt.Sprintf("t%d", i), actor)
-			})
-		}
-	}
-	warmUp(t, s)
-	close(start)
-	wg.Wait()
+	race(t, 2*rounds, func(k int) func() {
+		i, j := k/2, k%2
+		return func() { errs[i][j] = unown(fmt.Sprintf("t%d", i), []string{"user:a", "user:b"}[j]) }
+	}, s)
 
 	for i, pair := range errs {
 		id := fmt.Sprintf("t%d", i)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -181,10 +180,8 @@ func testResourceConcurrentPutsSucceed(t *testing.T, s store.Store) {
 	// others insert: none may fail (no deadlock), and every
 	// resource ends as one of the writers left it.
 	const n = 8
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	errs := make([]error, n)
-	for i := range n {
+	race(t, n, func(i int) func() {
 		order := slices.Clone(keys)
 		switch i % 3 {
 		case 1:
@@ -196,19 +193,15 @@ func testResourceConcurrentPutsSucceed(t *testing.T, s store.Store) {
 		for _, id := range order {
 			rs = append(rs, resource("tool", id, map[string]any{"writer": i}))
 		}
-		wg.Go(func() {
-			<-start
+		return func() {
 			for range 5 {
 				if err := s.PutResources(ctx, "t1", rs); err != nil {
 					errs[i] = err
 					return
 				}
 			}
-		})
-	}
-	warmUp(t, s)
-	close(start)
-	wg.Wait()
+		}
+	}, s)
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("writer %d: %v", i, err)

@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,19 +17,11 @@ func testPolicySetConcurrentAddOneWins(t *testing.T, s store.Store) {
 	newTenant(t, s, "t1", "user:alice")
 	const writers, rounds = 8, 4
 	for round := range int64(rounds) {
-		var wg sync.WaitGroup
-		start := make(chan struct{})
 		errs := make([]error, writers)
-		for i := range writers {
+		race(t, writers, func(i int) func() {
 			ps := policySet("t1", fmt.Sprintf("// round %d writer %d", round, i), time.Duration(i)*time.Second)
-			wg.Go(func() {
-				<-start
-				errs[i] = s.AddPolicySet(ctx, ps, round)
-			})
-		}
-		warmUp(t, s)
-		close(start)
-		wg.Wait()
+			return func() { errs[i] = s.AddPolicySet(ctx, ps, round) }
+		}, s)
 
 		winner := oneWinner(t, round, errs, policy.CodePolicyVersionConflict)
 		want := storedSet(policySet("t1", fmt.Sprintf("// round %d writer %d", round, winner), time.Duration(winner)*time.Second), round+1)
@@ -46,23 +37,17 @@ func testPolicySetConcurrentTenantsNoConflict(t *testing.T, s store.Store) {
 	for i := range n {
 		newTenant(t, s, fmt.Sprintf("t%d", i), "user:alice")
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() {
-			<-start
+	race(t, n, func(i int) func() {
+		return func() {
 			for v := range int64(3) {
 				if err := s.AddPolicySet(ctx, policySet(fmt.Sprintf("t%d", i), "// x", 0), v); err != nil {
 					errs[i] = err
 					return
 				}
 			}
-		})
-	}
-	warmUp(t, s)
-	close(start)
-	wg.Wait()
+		}
+	}, s)
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("tenant t%d: %v", i, err)

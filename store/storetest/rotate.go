@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -121,21 +120,14 @@ func testRotateRefreshConcurrentOneWins(t *testing.T, s store.Store) {
 	for i := range sessions {
 		newSession(t, s, fmt.Sprintf("s%d", i), "user:alice")
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	errs := make([][n]error, sessions)
-	for i := range sessions {
-		for j := range n {
-			wg.Go(func() {
-				<-start
-				id := fmt.Sprintf("s%d", i)
-				_, errs[i][j] = s.RotateRefresh(ctx, hash(id+"-0"), hash(fmt.Sprintf("%s-new-%d", id, j)), "", at(time.Minute), at(time.Hour))
-			})
+	race(t, sessions*n, func(k int) func() {
+		i, j := k/n, k%n
+		id := fmt.Sprintf("s%d", i)
+		return func() {
+			_, errs[i][j] = s.RotateRefresh(ctx, hash(id+"-0"), hash(fmt.Sprintf("%s-new-%d", id, j)), "", at(time.Minute), at(time.Hour))
 		}
-	}
-	warmUp(t, s)
-	close(start)
-	wg.Wait()
+	}, s)
 
 	for i := range sessions {
 		id := fmt.Sprintf("s%d", i)
@@ -168,21 +160,16 @@ func testRotateRefreshConcurrentOneWins(t *testing.T, s store.Store) {
 func testRotateRefreshConcurrentWithRevokeStaysRevoked(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	newSession(t, s, "s1", "user:alice")
-	var wg sync.WaitGroup
 	var rotated session.Session
 	var rotateErr, revokeErr error
-	start := make(chan struct{})
-	wg.Go(func() {
-		<-start
-		rotated, rotateErr = s.RotateRefresh(ctx, hash("s1-0"), hash("s1-1"), "", at(time.Minute), at(time.Hour))
-	})
-	wg.Go(func() {
-		<-start
-		revokeErr = s.RevokeSession(ctx, "s1", "logout", at(time.Minute))
-	})
-	warmUp(t, s)
-	close(start)
-	wg.Wait()
+	race(t, 2, func(i int) func() {
+		if i == 0 {
+			return func() {
+				rotated, rotateErr = s.RotateRefresh(ctx, hash("s1-0"), hash("s1-1"), "", at(time.Minute), at(time.Hour))
+			}
+		}
+		return func() { revokeErr = s.RevokeSession(ctx, "s1", "logout", at(time.Minute)) }
+	}, s)
 	must(t, revokeErr)
 	// Either order is fine, but the revocation must stick.
 	if rotateErr != nil {

@@ -3,7 +3,6 @@ package storetest
 import (
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -174,19 +173,11 @@ func testSchemaConcurrentAddOneWins(t *testing.T, s store.Store) {
 	newTenant(t, s, "t1", "user:alice")
 	const writers, rounds = 6, 3
 	for round := range int64(rounds) {
-		var wg sync.WaitGroup
-		start := make(chan struct{})
 		errs := make([]error, writers)
-		for i := range writers {
+		race(t, writers, func(i int) func() {
 			sv := schemaVersion("t1", fmt.Sprintf("// round %d writer %d", round, i), time.Duration(i)*time.Second)
-			wg.Go(func() {
-				<-start
-				errs[i] = s.AddSchema(ctx, sv, round, 0)
-			})
-		}
-		warmUp(t, s)
-		close(start)
-		wg.Wait()
+			return func() { errs[i] = s.AddSchema(ctx, sv, round, 0) }
+		}, s)
 		oneWinner(t, round, errs, policy.CodeSchemaVersionConflict)
 	}
 	check(t, "versions", schemaVersionsOf(ok(s.ListSchemaVersions(ctx, "t1", cursor.Page{}))(t)), []int64{3, 2, 1})

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -109,21 +108,13 @@ func testServiceConcurrentRotationsLeaveOneLive(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	newService(t, s, "svc1", "mailer")
 	const n = 8
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	errs := make([]error, n)
 	all := []string{"svc1-0"}
-	for i := range n {
+	race(t, n, func(i int) func() {
 		id := fmt.Sprintf("svc1-r%d", i)
 		all = append(all, id)
-		wg.Go(func() {
-			<-start
-			_, errs[i] = s.RotateServiceSecret(ctx, "svc1", secret(id, "svc1", at(time.Hour)), nil)
-		})
-	}
-	warmUp(t, s)
-	close(start)
-	wg.Wait()
+		return func() { _, errs[i] = s.RotateServiceSecret(ctx, "svc1", secret(id, "svc1", at(time.Hour)), nil) }
+	}, s)
 	for _, err := range errs {
 		must(t, err)
 	}
