@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Decision auditing on against off, over HTTP (issue 14's throughput target;
-# figures in BENCHMARKS.md):
+# Two settings of one Tollgate build side by side over HTTP (figures in
+# BENCHMARKS.md):
 #
-#   bench/run-audit.sh [rounds] [denies-per-ten]
+#   A_ENV='…' B_ENV='…' bench/run-ab.sh [rounds] [denies-per-ten]
 #
-# Starts two Tollgate servers from one build on SQLite, each with its own
-# data folder: one with its defaults (every deny and 1 % of permits written
-# to the audit log), one with TOLLGATE_AUDIT_DECISIONS=false. In each, a
-# service holding authz:check asks POST /v1/authorize about the tenant's
-# owner: SEND_MESSAGE to a channel listing them (a permit), and, for
-# DENIES of every ten requests (default 1), SEND_MESSAGE to a channel that
-# does not list them (a deny). wrk rounds (DURATION each, default 10s)
-# alternate between the two, the audited one first in odd rounds; each
-# reports req/s and the server's CPU µs per request (utime+stime from
-# /proc/<pid>/stat over the round), and the ratios off→on. Needs wrk, jq,
-# bc, curl and Go. PROFILE_OUT=FILE keeps the audited server's profile
-# (and its binary as FILE.bin).
+# Starts two servers from one build on SQLite, each with its own data
+# folder, A with the environment in A_ENV and B with B_ENV (space-separated
+# NAME=value settings on top of bench/lib.sh's), by default A with
+# Tollgate's defaults and B with TOLLGATE_AUDIT_DECISIONS=false: decision
+# auditing on against off, issue 14's target. In each, a service holding
+# authz:check asks POST /v1/authorize about the tenant's owner:
+# SEND_MESSAGE to a channel listing them (a permit) and, for DENIES of every
+# ten requests (default 1), to a channel that does not (a deny). wrk rounds
+# (DURATION each, default 10s) alternate between the two, A first in odd
+# rounds; each reports req/s and the server's CPU µs per request
+# (utime+stime from /proc/<pid>/stat over the round), and the ratios A/B.
+# The access log's cost, issue 16's:
+#
+#   A_ENV='TOLLGATE_LOG_LEVEL=info' B_ENV='TOLLGATE_LOG_LEVEL=warn' bench/run-ab.sh 9 1
+#
+# Needs wrk, jq, bc, curl and Go. PROFILE_OUT=FILE keeps A's CPU profile
+# during one more round (and its binary as FILE.bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-5}"
@@ -24,19 +29,30 @@ dur="${DURATION:-10s}"
 backend=sqlite
 port=9301
 cpuprofile=1
+a_env="${A_ENV-}"
+b_env="${B_ENV-TOLLGATE_AUDIT_DECISIONS=false}"
 export TOLLGATE_ACCESS_TOKEN_TTL=1h
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-on_pid="$tollgate_pid" on_base="$base"
+# lib.sh started one server; A and B are started here with their settings.
+kill "$tollgate_pid"
+wait "$tollgate_pid" 2>/dev/null || true
 
-# The same binary without decision auditing, on a data folder of its own.
-off_base="http://127.0.0.1:$((port + 2))"
-TOLLGATE_AUDIT_DECISIONS=false TOLLGATE_DATA_DIR="$work/data-off" TOLLGATE_LISTEN="127.0.0.1:$((port + 2))" \
-	"$work/tollgate" serve >/dev/null 2>&1 & pids+=($!)
-off_pid=$!
-for _ in $(seq 1 100); do curl -sf "$off_base/readyz" >/dev/null && break; sleep 0.1; done
-echo 'a long and unusual passphrase' | TOLLGATE_DATA_DIR="$work/data-off" \
-	"$work/tollgate" admin bootstrap --email bench@example.com --tenant bench --password-stdin >/dev/null
+# start NAME PORT ENV starts a server on a data folder of its own and
+# bootstraps its account; it sets NAME_pid and NAME_base.
+start() {
+	local dir="$work/data-$1"
+	# shellcheck disable=SC2086 # ENV is a list of NAME=value words
+	env $3 TOLLGATE_DATA_DIR="$dir" TOLLGATE_LISTEN="127.0.0.1:$2" "$work/tollgate" serve >/dev/null 2>&1 &
+	pids+=($!)
+	printf -v "$1_pid" %s "$!"
+	printf -v "$1_base" %s "http://127.0.0.1:$2"
+	for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/readyz" >/dev/null && break; sleep 0.1; done
+	echo 'a long and unusual passphrase' | TOLLGATE_DATA_DIR="$dir" \
+		"$work/tollgate" admin bootstrap --email bench@example.com --tenant bench --password-stdin >/dev/null
+}
+start a $((port + 2)) "$a_env"
+start b $((port + 3)) "$b_env"
 
 # prepare BASE NAME registers two channels and a PEP service in BASE's
 # tenant and writes NAME.bodies (ten requests, $denies of them denied) and
@@ -66,8 +82,8 @@ prepare() {
 		exit 1
 	fi
 }
-prepare "$on_base" on
-prepare "$off_base" off
+prepare "$a_base" a
+prepare "$b_base" b
 
 clk="$(getconf CLK_TCK)"
 cpu() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
@@ -86,12 +102,12 @@ round() {
 	echo "$(rps <<<"$out") $(echo "scale=1; ($after - $before) * 1000000 / $clk / $reqs" | bc)"
 }
 
-echo "# cpus=$(nproc) duration=$dur rounds=$rounds denies=$denies/10 load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "round  on: req/s cpuµs/request  |  off: req/s cpuµs/request  |  on/off: req/s, off/on cpu"
+echo "# cpus=$(nproc) duration=$dur rounds=$rounds denies=$denies/10 A=[$a_env] B=[$b_env] load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "round  A: req/s cpuµs/request  |  B: req/s cpuµs/request  |  A/B: req/s, B/A cpu"
 rr=() cr=()
 for i in $(seq 1 "$rounds"); do
-	if [ $((i % 2)) = 1 ]; then a="$(round on "$on_pid" "$on_base")"; o="$(round off "$off_pid" "$off_base")"
-	else o="$(round off "$off_pid" "$off_base")"; a="$(round on "$on_pid" "$on_base")"; fi
+	if [ $((i % 2)) = 1 ]; then a="$(round a "$a_pid" "$a_base")"; o="$(round b "$b_pid" "$b_base")"
+	else o="$(round b "$b_pid" "$b_base")"; a="$(round a "$a_pid" "$a_base")"; fi
 	read -r arps acpu <<<"$a"
 	read -r orps ocpu <<<"$o"
 	r="$(echo "scale=3; $arps / $orps" | bc)" c="$(echo "scale=3; $ocpu / $acpu" | bc)"
@@ -99,13 +115,13 @@ for i in $(seq 1 "$rounds"); do
 	rr+=("$r") cr+=("$c")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-echo "median of the rounds' ratios: throughput $(median "${rr[@]}"), by CPU $(median "${cr[@]}") (target ≥ 0.9)"
+echo "median of the rounds' ratios: throughput $(median "${rr[@]}"), by CPU $(median "${cr[@]}")"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-echo "## the audited server's CPU profile during one more round (not counted), cumulative"
-kill -USR1 "$on_pid"
-round on "$on_pid" "$on_base" >/dev/null
-kill -USR2 "$on_pid"
+echo "## A's CPU profile during one more round (not counted), cumulative"
+kill -USR1 "$a_pid"
+round a "$a_pid" "$a_base" >/dev/null
+kill -USR2 "$a_pid"
 sleep 1
 go tool pprof -top -cum -nodecount=60 "$work/tollgate" "$work/cpu.pprof" 2>/dev/null | tail -n +6
 if [ -n "${PROFILE_OUT:-}" ]; then cp "$work/cpu.pprof" "$PROFILE_OUT"; cp "$work/tollgate" "$PROFILE_OUT.bin"; fi
