@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -126,7 +127,7 @@ func checkPasskeyName(name string) (string, error) {
 	if name == "" {
 		return "Passkey", nil
 	}
-	if len(name) > maxPasskeyName || strings.ContainsFunc(name, unicode.IsControl) {
+	if len(name) > maxPasskeyName || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
 		return "", errPasskeyName()
 	}
 	return name, nil
