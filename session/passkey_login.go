@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate/tollgate/fault"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/ratelimit"
 )
 
@@ -116,7 +117,7 @@ func (s *Service) passkeyLogin(ctx context.Context, req PasskeyLoginRequest, not
 
 // userByHandle finds the user a user handle names, if any.
 func (s *Service) userByHandle(ctx context.Context, handle []byte) (identity.User, bool, error) {
-	if len(handle) == 0 || len(handle) > maxUserHandle {
+	if len(handle) == 0 || len(handle) > maxUserHandle || !ids.Valid(string(handle)) {
 		return identity.User{}, false, nil
 	}
 	u, err := s.identities.GetUser(ctx, string(handle))
