@@ -95,9 +95,6 @@ type PasskeyStore interface {
 	CreatePasskey(ctx context.Context, p Passkey, max int) error
 	// ListPasskeys returns the user's passkeys, oldest first.
 	ListPasskeys(ctx context.Context, userID string) ([]Passkey, error)
-	// GetPasskeyByCredential finds a passkey by its credential id.
-	// NotFound "passkey_not_found".
-	GetPasskeyByCredential(ctx context.Context, credentialID []byte) (Passkey, error)
 	// RenamePasskey renames the user's passkey id. NotFound
 	// "passkey_not_found" when the user has no such passkey.
 	RenamePasskey(ctx context.Context, userID, id, name string) (Passkey, error)

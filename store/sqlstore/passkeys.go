@@ -71,11 +71,6 @@ func (s *Store) ListPasskeys(ctx context.Context, userID string) ([]session.Pass
 	return readAll(ctx, s, scanPasskey, `SELECT `+passkeyCols+` FROM passkeys WHERE user_id = ? ORDER BY id`, userID)
 }
 
-// GetPasskeyByCredential finds a passkey by credential id.
-func (s *Store) GetPasskeyByCredential(ctx context.Context, credentialID []byte) (session.Passkey, error) {
-	return get(ctx, s, scanPasskey, errPasskeyNotFound, `SELECT `+passkeyCols+` FROM passkeys WHERE credential_id = ?`, credentialID)
-}
-
 // RenamePasskey renames a passkey of the user's.
 func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) (session.Passkey, error) {
 	res, err := s.exec(ctx, s.write, `UPDATE passkeys SET name = ? WHERE id = ? AND user_id = ?`, name, id, userID)
