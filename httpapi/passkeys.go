@@ -171,3 +171,36 @@ func (s *Server) finishPasskeyLogin(w http.ResponseWriter, r *http.Request) erro
 	}
 	return writeJSON(w, http.StatusOK, tokenJSON(t))
 }
+
+// beginPasskeyEnrolment starts registering a passkey with a sign-in's
+// enrolment challenge (mfa_enrollment_required).
+func (s *Server) beginPasskeyEnrolment(w http.ResponseWriter, r *http.Request) error {
+	var in mfaTokenRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	opts, err := s.Sessions.BeginPasskeyEnrolment(r.Context(), in.MFAToken)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, opts)
+}
+
+type passkeyEnrolment struct {
+	MFAToken   string          `json:"mfa_token"`
+	Name       string          `json:"name"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+// confirmPasskeyEnrolment stores the passkey and signs in with it.
+func (s *Server) confirmPasskeyEnrolment(w http.ResponseWriter, r *http.Request) error {
+	var in passkeyEnrolment
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	t, err := s.Sessions.ConfirmPasskeyEnrolment(r.Context(), in.MFAToken, in.Name, in.Credential, s.client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tokenJSON(t))
+}

@@ -157,3 +157,35 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+func TestPasskeyEnrolmentOverHTTP(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, ts *testServer) {
+		w := newWorld(t, ts)
+		expect(t, ts.do("PATCH", "/v1/tenants/"+w.tenantA, w.ownerTok, map[string]any{"mfa": "required"}), http.StatusOK, "")
+		p := ts.do("POST", "/v1/auth/login", "", map[string]any{"email": w.admin.Email, "password": testPassword, "tenant": w.tenantA})
+		expect(t, p, http.StatusForbidden, "mfa_enrollment_required")
+		tok := p.str("mfa_token")
+
+		expect(t, ts.do("POST", "/v1/auth/mfa/webauthn/enrol", "", map[string]any{"mfa_token": "tgmfa_bad"}), http.StatusBadRequest, "invalid_mfa_token")
+		key := passkeytest.New(passkeyOrigin)
+		r := ts.do("POST", "/v1/auth/mfa/webauthn/enrol", "", map[string]any{"mfa_token": tok})
+		expect(t, r, http.StatusOK, "")
+		answer, err := key.Register(r.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		confirm := "/v1/auth/mfa/webauthn/confirm"
+		expect(t, ts.do("POST", confirm, "", map[string]any{"mfa_token": tok, "credential": strings.Repeat("x", 17<<10)}), http.StatusBadRequest, "invalid_passkey")
+		s := ts.do("POST", confirm, "", map[string]any{"mfa_token": tok, "name": "Laptop", "credential": json.RawMessage(answer)})
+		expect(t, s, http.StatusOK, "")
+		if s.body["actor"].(map[string]any)["tenant_id"] != w.tenantA || !slices.Equal(amrOf(s), []string{"pwd", "hwk", "mfa"}) {
+			t.Fatalf("enrolled session %s", s.raw)
+		}
+		expect(t, ts.do("POST", confirm, "", map[string]any{"mfa_token": tok, "credential": json.RawMessage(answer)}), http.StatusUnauthorized, "invalid_mfa_token")
+		// The passkey is the factor from now on.
+		r = ts.do("POST", "/v1/auth/login", "", map[string]any{"email": w.admin.Email, "password": testPassword, "tenant": w.tenantA})
+		if r.body["mfa_required"] != true || !slices.Equal(anyStrings(r.body["factors"]), []string{"webauthn"}) {
+			t.Fatalf("login %s", r.raw)
+		}
+	})
+}

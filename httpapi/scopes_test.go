@@ -301,6 +301,16 @@ func scopeMatrix() map[string]scopeRow {
 			req:  at("/v1/auth/mfa/webauthn", map[string]any{"mfa_token": "tgmfa_not-a-token"}),
 			want: same(outcome{http.StatusBadRequest, "invalid_mfa_token"}),
 		},
+		"POST /v1/auth/mfa/webauthn/enrol": {
+			open: "public: the mfa_token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/mfa/webauthn/enrol", map[string]any{"mfa_token": "tgmfa_not-a-token"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_mfa_token"}),
+		},
+		"POST /v1/auth/mfa/webauthn/confirm": {
+			open: "public: the mfa_token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/mfa/webauthn/confirm", map[string]any{"mfa_token": "tgmfa_not-a-token", "credential": map[string]any{"id": "x"}}),
+			want: same(outcome{http.StatusBadRequest, "invalid_passkey"}),
+		},
 		"POST /v1/auth/passkey/begin": {
 			open: "public: a passwordless sign-in begins before anyone is known",
 			req:  at("/v1/auth/passkey/begin", nil),

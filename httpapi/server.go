@@ -230,6 +230,8 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/users/me/mfa/totp/confirm", authed, s.confirmTOTP},
 		{"POST", "/v1/users/me/mfa/totp/disable", authed, s.disableTOTP},
 		{"POST", "/v1/auth/mfa/webauthn", signIn, s.beginPasskeyMFA},
+		{"POST", "/v1/auth/mfa/webauthn/enrol", signIn, s.beginPasskeyEnrolment},
+		{"POST", "/v1/auth/mfa/webauthn/confirm", signIn, s.confirmPasskeyEnrolment},
 		{"POST", "/v1/auth/passkey/begin", signIn, s.beginPasskeyLogin},
 		{"POST", "/v1/auth/passkey/finish", signIn, s.finishPasskeyLogin},
 		{"GET", "/v1/users/me/passkeys", authed, s.listPasskeys},

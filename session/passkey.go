@@ -65,6 +65,9 @@ const (
 	CeremonyReauth CeremonyKind = "reauth"
 	// CeremonyMFA is a passkey as the second factor of a challenge.
 	CeremonyMFA CeremonyKind = "mfa"
+	// CeremonyEnrol registers a first factor with an enrolment
+	// challenge, in a tenant that requires one.
+	CeremonyEnrol CeremonyKind = "enrol"
 	// CeremonyLogin is a passwordless sign-in: no user is known yet.
 	CeremonyLogin CeremonyKind = "login"
 )
@@ -78,8 +81,8 @@ type PasskeyCeremony struct {
 	// UserID is whose ceremony it is; "" for CeremonyLogin.
 	UserID string
 	// Binding is what must present the answer: the session id for
-	// register and reauth, the hex hash of the mfa_token for mfa, "" for
-	// login.
+	// register and reauth, the hex hash of the mfa_token for mfa and
+	// enrol, "" for login.
 	Binding string
 	// State is go-webauthn's SessionData, as JSON.
 	State     []byte

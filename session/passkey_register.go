@@ -47,6 +47,12 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, ac identity.Acto
 	if err != nil {
 		return nil, err
 	}
+	return s.beginRegistration(ctx, wu, CeremonyRegister, ac.SessionID)
+}
+
+// beginRegistration starts a registration ceremony of wu's, bound to
+// binding.
+func (s *Service) beginRegistration(ctx context.Context, wu webauthnUser, kind CeremonyKind, binding string) (*protocol.CredentialCreation, error) {
 	if len(wu.keys) >= MaxPasskeysPerUser {
 		return nil, errPasskeyLimit()
 	}
@@ -65,7 +71,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, ac identity.Acto
 	if err != nil {
 		return nil, fault.Wrap(fault.Internal, CodeMFAUnavailable, err)
 	}
-	if err := s.saveCeremony(ctx, CeremonyRegister, wu.id, ac.SessionID, state); err != nil {
+	if err := s.saveCeremony(ctx, kind, wu.id, binding, state); err != nil {
 		return nil, err
 	}
 	return creation, nil
@@ -96,9 +102,23 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, ac identity.Act
 	if err != nil {
 		return Passkey{}, err
 	}
+	p, err := s.createPasskey(ctx, wu, u, name, state, parsed)
+	if errors.Is(err, errAttestation) {
+		return Passkey{}, errPasskeyRefused()
+	}
+	return p, err
+}
+
+// errAttestation is an answer to a registration that does not verify;
+// the callers answer it each in their own way.
+var errAttestation = errors.New("the attestation does not verify")
+
+// createPasskey verifies a registration's answer against its ceremony
+// and stores the passkey, audited.
+func (s *Service) createPasskey(ctx context.Context, wu webauthnUser, u identity.User, name string, state webauthn.SessionData, parsed *protocol.ParsedCredentialCreationData) (Passkey, error) {
 	cred, err := s.passkeys.RP.w.CreateCredential(wu, state, parsed)
 	if err != nil {
-		return Passkey{}, errPasskeyRefused()
+		return Passkey{}, errAttestation
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	p := Passkey{

@@ -423,3 +423,56 @@ func TestPasskeysOff(t *testing.T) {
 	_, err = e.svc.FinishPasskeyLogin(ctx, session.PasskeyLoginRequest{Credential: b})
 	wantFault(t, err, fault.Forbidden, "mfa_unavailable")
 }
+
+func TestPasskeyEnrolmentInATenantThatRequiresMFA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, withPasskeys(t))
+	w := newWorld(t, e)
+	e.requireMFA(t, w.beta)
+	enrolWith := func(token string, a *passkeytest.Authenticator) []byte {
+		opts, err := e.svc.BeginPasskeyEnrolment(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := a.Register(asJSON(t, opts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	// A phishing page's registration is refused and counted.
+	ce := e.challenge(t, "ann@example.com", "beta")
+	if !ce.Enrol {
+		t.Fatalf("challenge %+v, want an enrolment", ce)
+	}
+	_, err := e.svc.ConfirmPasskeyEnrolment(ctx, ce.Token, "", enrolWith(ce.Token, passkeytest.New("https://tollgate.test.evil.example")), session.Client{})
+	wantFault(t, err, fault.Unauthenticated, "invalid_passkey")
+	if calls := e.throttle.all(); calls[len(calls)-1].what != "failed" {
+		t.Fatalf("throttle %+v", calls)
+	}
+
+	a := passkeytest.New(rpOrigin)
+	answer := enrolWith(ce.Token, a)
+	tok, err := e.svc.ConfirmPasskeyEnrolment(ctx, ce.Token, "Laptop", answer, session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.TenantID != w.beta.ID || !slices.Equal(tok.AMR, []string{"pwd", "hwk", "mfa"}) {
+		t.Fatalf("tokens %+v", tok)
+	}
+	// The challenge is used.
+	_, err = e.svc.ConfirmPasskeyEnrolment(ctx, ce.Token, "Laptop", answer, session.Client{})
+	wantFault(t, err, fault.Unauthenticated, "invalid_mfa_token")
+	// From now on the passkey is asked for; a second-factor challenge
+	// enrols nothing.
+	ce = e.challenge(t, "ann@example.com", "beta")
+	if ce.Enrol || !slices.Equal(ce.Factors, []string{"webauthn"}) {
+		t.Fatalf("challenge %+v", ce)
+	}
+	_, err = e.svc.BeginPasskeyEnrolment(ctx, ce.Token)
+	wantFault(t, err, fault.Unauthenticated, "invalid_mfa_token")
+	if _, err := e.svc.CompleteMFA(ctx, session.MFARequest{Token: ce.Token, Passkey: e.mfaAnswer(t, ce.Token, a)}); err != nil {
+		t.Fatal(err)
+	}
+}
