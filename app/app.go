@@ -134,6 +134,11 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		rec.Close(ctx)
 		return nil, err
 	}
+	passkeys, err := passkeyOptions(cfg, st, log)
+	if err != nil {
+		rec.Close(ctx)
+		return nil, err
+	}
 	idents := identity.NewService(identity.Deps{Store: st, Notify: notify, Mail: templates}, identity.Options{
 		MaxTenantsPerUser: cfg.MaxTenantsPerUser, MaxAgentsPerTenant: cfg.MaxAgentsPerTenant,
 		InvitationTTL: cfg.InvitationTTL, LinkBase: cfg.EffectiveLinkBaseURL(),
@@ -153,7 +158,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Audit: rec, AuditEmailKey: auditEmailKey(masterKey), Invitations: idents,
 		Passwords: st, Reset: session.ResetOptions{TTL: cfg.PasswordResetTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
 		Signups: st, Signup: session.SignupOptions{Mode: cfg.Signup, TTL: cfg.SignupVerificationTTL, LinkBase: cfg.EffectiveLinkBaseURL(), Mail: templates},
-		MFA: session.MFAOptions{Store: st, Sealer: mfaSealer},
+		MFA: session.MFAOptions{Store: st, Sealer: mfaSealer}, Passkeys: passkeys,
 	}, session.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
 		AbsoluteLifetime: cfg.SessionAbsoluteLifetime,

@@ -58,6 +58,8 @@ const (
 	ActionMFAEnrol            = "mfa.enrol"
 	ActionMFADisable          = "mfa.disable"
 	ActionMFARecoveryUse      = "mfa.recovery_code_use"
+	ActionMFAPasskeyRegister  = "mfa.passkey_register"
+	ActionMFAPasskeyDelete    = "mfa.passkey_delete"
 	ActionRolePut             = "role.put"
 	ActionRoleDelete          = "role.delete"
 	ActionAgentCreate         = "agent.create"

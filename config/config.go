@@ -157,6 +157,13 @@ type Config struct {
 	// long its emailed link works.
 	Signup                string
 	SignupVerificationTTL time.Duration
+
+	// Passkeys: the WebAuthn relying party id, its name as
+	// authenticators show it, and the comma-separated web origins that
+	// may run ceremonies; see EffectiveWebAuthn.
+	WebAuthnRPID    string
+	WebAuthnRPName  string
+	WebAuthnOrigins string
 }
 
 // MasterKeyFileName is the file in the data directory that holds the master
@@ -217,6 +224,9 @@ func (c Config) validate(origins map[string]string) error {
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
 		errs = append(errs, fmt.Errorf("%s must differ from %s (leave it empty to serve /metrics on the main listener)",
 			describe("metrics_addr"), describe("listen")))
+	}
+	if err := c.checkWebAuthn(describe); err != nil {
+		errs = append(errs, err)
 	}
 	// Argon2 (RFC 9106, section 3.1) requires at least 8 KiB per lane.
 	if uint64(c.Argon2MemoryKiB) < 8*uint64(c.Argon2Parallelism) {

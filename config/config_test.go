@@ -84,6 +84,7 @@ func TestDefaults(t *testing.T) {
 		MaxTenantsPerUser: 20, MaxAgentsPerTenant: 1000, MaxAPIKeysPerActor: 100, MaxResourcesPerTenant: 100000,
 		SMTPFrom: "Tollgate <noreply@localhost>", MailMaxAttempts: 8, InvitationTTL: 168 * time.Hour, PasswordResetTTL: time.Hour,
 		Signup: "off", SignupVerificationTTL: 24 * time.Hour,
+		WebAuthnRPName: "Tollgate",
 		TokenCacheSize: 10000, KeyRefreshInterval: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -355,6 +355,15 @@ var fields = []field{
 		bind: func(c *Config) setting {
 			return durationSetting(&c.SignupVerificationTTL, between(10*time.Minute, 7*24*time.Hour))
 		}},
+	{name: "WebAuthnRPID", key: "webauthn_rp_id", def: "",
+		help: "WebAuthn relying party id passkeys are bound to: a domain name, the front end's or one above it (changing it orphans every passkey); empty means the link base URL's host, and passkeys are off when that is an IP address",
+		bind: func(c *Config) setting { return stringSetting(&c.WebAuthnRPID, checkRPID) }},
+	{name: "WebAuthnRPName", key: "webauthn_rp_name", def: "Tollgate",
+		help: "Name of the service as authenticators show it beside a passkey",
+		bind: func(c *Config) setting { return stringSetting(&c.WebAuthnRPName, nonEmpty) }},
+	{name: "WebAuthnOrigins", key: "webauthn_origins", def: "",
+		help: "Comma-separated web origins (https://host[:port]; http only on localhost) whose pages may run passkey ceremonies, each within webauthn_rp_id; empty means the link base URL's origin",
+		bind: func(c *Config) setting { return stringSetting(&c.WebAuthnOrigins, checkOrigins) }},
 }
 
 // fieldsByKey indexes fields by YAML key. It is built once and never modified.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/internal/passkeytest"
 )
 
 // auditHeads is how far each audit stream has gone.
@@ -37,7 +38,7 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 		memberSID := ts.login(w.member.Email, A).str("session_id")
 		adminSID := ts.login(w.admin.Email, A).str("session_id")
 		var invID string
-		var agentID, keyID, svcID, created, hookID, totpSecret string
+		var agentID, keyID, svcID, created, hookID, totpSecret, passkeyID string
 		type act struct {
 			name           string
 			do             func() response
@@ -196,6 +197,14 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"remove it", func() response {
 				return ts.do("POST", "/v1/users/me/mfa/totp/disable", w.adminTok, map[string]any{"password": testPassword})
 			}, 204, in(""), audit.ActionMFADisable, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},
+			{"register a passkey", func() response {
+				r := registerPasskey(t, ts, w.adminTok, passkeytest.New(passkeyOrigin))
+				passkeyID = r.str("id")
+				return r
+			}, 201, in(""), audit.ActionMFAPasskeyRegister, "user", in(w.admin.ActorID()), w.admin, "factor", "webauthn"},
+			{"remove it", func() response {
+				return ts.do("POST", "/v1/users/me/passkeys/"+passkeyID+"/delete", w.adminTok, map[string]any{"password": testPassword})
+			}, 204, in(""), audit.ActionMFAPasskeyDelete, "user", in(w.admin.ActorID()), w.admin, "factor", "webauthn"},
 			{"change a password", func() response {
 				return ts.do("POST", "/v1/auth/password/change", w.adminTok, map[string]any{"current_password": testPassword, "new_password": "a different long passphrase 42"})
 			}, 204, in(""), audit.ActionPasswordChange, "user", in(w.admin.ActorID()), w.admin, "", ""},

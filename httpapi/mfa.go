@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -32,17 +33,20 @@ type mfaRequest struct {
 	MFAToken     string `json:"mfa_token"`
 	Code         string `json:"code"`
 	RecoveryCode string `json:"recovery_code"`
+	// WebAuthn is a passkey's answer to the challenge's ceremony
+	// (POST /v1/auth/mfa/webauthn).
+	WebAuthn json.RawMessage `json:"webauthn"`
 }
 
-// completeMFA finishes a challenged sign-in with a code or a recovery
-// code.
+// completeMFA finishes a challenged sign-in with a code, a recovery code
+// or a passkey.
 func (s *Server) completeMFA(w http.ResponseWriter, r *http.Request) error {
 	var in mfaRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	t, err := s.Sessions.CompleteMFA(r.Context(), session.MFARequest{
-		Token: in.MFAToken, Code: in.Code, RecoveryCode: in.RecoveryCode, Client: s.client(r),
+		Token: in.MFAToken, Code: in.Code, RecoveryCode: in.RecoveryCode, Passkey: in.WebAuthn, Client: s.client(r),
 	})
 	if err != nil {
 		return err

@@ -296,6 +296,49 @@ func scopeMatrix() map[string]scopeRow {
 			req:  at("/v1/users/me/mfa/totp/disable", map[string]any{"password": "not the password"}),
 			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "totp_not_enrolled"}},
 		},
+		"POST /v1/auth/mfa/webauthn": {
+			open: "public: the mfa_token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/mfa/webauthn", map[string]any{"mfa_token": "tgmfa_not-a-token"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_mfa_token"}),
+		},
+		"POST /v1/auth/mfa/webauthn/enrol": {
+			open: "public: the mfa_token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/mfa/webauthn/enrol", map[string]any{"mfa_token": "tgmfa_not-a-token"}),
+			want: same(outcome{http.StatusBadRequest, "invalid_mfa_token"}),
+		},
+		"POST /v1/auth/mfa/webauthn/confirm": {
+			open: "public: the mfa_token in the body is the credential; the request's own plays no part",
+			req:  at("/v1/auth/mfa/webauthn/confirm", map[string]any{"mfa_token": "tgmfa_not-a-token", "credential": map[string]any{"id": "x"}}),
+			want: same(outcome{http.StatusBadRequest, "invalid_passkey"}),
+		},
+		"POST /v1/auth/passkey/begin": {
+			open: "public: a passwordless sign-in begins before anyone is known",
+			req:  at("/v1/auth/passkey/begin", nil),
+			want: same(outcome{http.StatusOK, ""}),
+		},
+		"POST /v1/auth/passkey/finish": {
+			open: "public: the passkey's answer is the credential; the request's own plays no part",
+			req:  at("/v1/auth/passkey/finish", map[string]any{"credential": map[string]any{"id": "x"}}),
+			want: same(outcome{http.StatusBadRequest, "invalid_passkey"}),
+		},
+		"POST /v1/users/me/passkeys/register/begin": {req: at("/v1/users/me/passkeys/register/begin", nil), want: sessionOnly(http.StatusOK)},
+		// The answer the session has not got decides, after the session.
+		"POST /v1/users/me/passkeys/register/finish": {
+			req:  at("/v1/users/me/passkeys/register/finish", map[string]any{"credential": map[string]any{"id": "x"}}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusBadRequest, "invalid_passkey"}},
+		},
+		"POST /v1/users/me/passkeys/reauth/begin": {
+			req:  at("/v1/users/me/passkeys/reauth/begin", nil),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "passkey_not_found"}},
+		},
+		"PATCH /v1/users/me/passkeys/{id}": {
+			req:  at("/v1/users/me/passkeys/"+ids.New(), map[string]any{"name": "mine"}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "passkey_not_found"}},
+		},
+		"POST /v1/users/me/passkeys/{id}/delete": {
+			req:  at("/v1/users/me/passkeys/"+ids.New()+"/delete", map[string]any{"password": "not the password"}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "passkey_not_found"}},
+		},
 		"POST /v1/auth/logout": {req: at("/v1/auth/logout", nil), want: sessionOnly(http.StatusNoContent)},
 		"POST /v1/auth/switch-tenant": {req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 			return scopeRequest{path: "/v1/auth/switch-tenant", body: map[string]any{"tenant_id": f.tenant}}

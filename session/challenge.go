@@ -17,33 +17,41 @@ import (
 const ReasonBadMFACode = "bad_mfa_code"
 
 // needsSecondFactor reports whether a sign-in of u into t needs a second
-// factor, and whether u has one to give.
-func (s *Service) needsSecondFactor(ctx context.Context, u identity.User, t identity.Tenant) (need, has bool, err error) {
+// factor, and the factors u has to give.
+func (s *Service) needsSecondFactor(ctx context.Context, u identity.User, t identity.Tenant) (need bool, factors []string, err error) {
 	if s.mfa.Store == nil {
-		return false, false, nil
+		return false, nil, nil
 	}
 	f, err := s.mfa.Store.GetTOTP(ctx, u.ID)
 	if err != nil && !errors.Is(err, fault.ErrNotFound) {
-		return false, false, err
+		return false, nil, err
 	}
-	has = err == nil && f.Status == TOTPActive
-	return has || t.MFA == identity.MFARequired, has, nil
+	if err == nil && f.Status == TOTPActive {
+		factors = append(factors, FactorTOTP, FactorRecoveryCode)
+	}
+	if s.passkeysOn() {
+		keys, err := s.passkeys.Store.ListPasskeys(ctx, u.ID)
+		if err != nil {
+			return false, nil, err
+		}
+		if len(keys) > 0 {
+			factors = append(factors, FactorWebAuthn)
+		}
+	}
+	return len(factors) > 0 || t.MFA == identity.MFARequired, factors, nil
 }
 
 // challenge stores a challenge for u's sign-in into tenantID and returns
-// it as Login's answer.
-func (s *Service) challenge(ctx context.Context, u identity.User, tenantID string, enrol bool) error {
+// it as Login's answer: one to enrol a factor with when u has none.
+func (s *Service) challenge(ctx context.Context, u identity.User, tenantID string, factors []string) error {
+	enrol := len(factors) == 0
 	now := s.now().UTC().Truncate(time.Microsecond)
 	raw, hash := identity.NewLinkToken(identity.MFATokenPrefix)
 	c := Challenge{UserID: u.ID, TenantID: tenantID, AMR: []string{AMRPassword}, Enrol: enrol, CreatedAt: now, ExpiresAt: now.Add(s.mfa.ChallengeTTL)}
 	if err := s.mfa.Store.CreateChallenge(ctx, c, hash); err != nil {
 		return err
 	}
-	ce := &ChallengeError{Token: raw, ExpiresIn: s.mfa.ChallengeTTL, Enrol: enrol}
-	if !enrol {
-		ce.Factors = []string{FactorTOTP, FactorRecoveryCode}
-	}
-	return ce
+	return &ChallengeError{Token: raw, ExpiresIn: s.mfa.ChallengeTTL, Enrol: enrol, Factors: factors}
 }
 
 // openChallenge reads the challenge raw names, with its user, refusing a
@@ -72,11 +80,13 @@ func (s *Service) openChallenge(ctx context.Context, raw string, enrol bool) ([]
 }
 
 // MFARequest is the input of CompleteMFA: the challenge and exactly one
-// of a code from the authenticator app and a recovery code.
+// of a code from the authenticator app, a recovery code and a passkey's
+// answer to the challenge's ceremony (BeginPasskeyMFA).
 type MFARequest struct {
 	Token        string
 	Code         string
 	RecoveryCode string
+	Passkey      []byte
 	Client       Client
 }
 
@@ -93,6 +103,12 @@ func (s *Service) CompleteMFA(ctx context.Context, req MFARequest) (Tokens, erro
 }
 
 func (s *Service) completeMFA(ctx context.Context, req MFARequest, note *loginNote) (Tokens, error) {
+	if len(req.Passkey) > 0 {
+		if req.Code != "" || req.RecoveryCode != "" {
+			return Tokens{}, fault.Invalidf("code", CodeInvalidMFACode, "give one of code, recovery_code and webauthn")
+		}
+		return s.completeWithPasskey(ctx, req, note)
+	}
 	if (req.Code == "") == (req.RecoveryCode == "") {
 		return Tokens{}, fault.Invalidf("code", CodeInvalidMFACode, "give either code or recovery_code")
 	}
@@ -129,7 +145,7 @@ func (s *Service) completeMFA(ctx context.Context, req MFARequest, note *loginNo
 		return Tokens{}, err
 	}
 	if !ok {
-		return Tokens{}, s.secondFactorFailed(ctx, hash, attempt, note)
+		return Tokens{}, s.secondFactorFailed(ctx, hash, attempt, note, errWrongCode())
 	}
 	return s.finish(ctx, hash, c, u, amr, attempt, req.Client)
 }
@@ -149,9 +165,9 @@ func (s *Service) beginSecondFactor(ctx context.Context, u identity.User, c Clie
 	return attempt, nil
 }
 
-// secondFactorFailed charges a wrong code to the challenge and to the
-// sign-in limits.
-func (s *Service) secondFactorFailed(ctx context.Context, hash []byte, attempt ratelimit.LoginAttempt, note *loginNote) error {
+// secondFactorFailed charges a wrong factor to the challenge and to the
+// sign-in limits, and answers wrong.
+func (s *Service) secondFactorFailed(ctx context.Context, hash []byte, attempt ratelimit.LoginAttempt, note *loginNote, wrong error) error {
 	note.reason = ReasonBadMFACode
 	if s.throttle != nil {
 		s.throttle.LoginFailed(ctx, attempt)
@@ -159,7 +175,7 @@ func (s *Service) secondFactorFailed(ctx context.Context, hash []byte, attempt r
 	if err := s.mfa.Store.FailChallenge(ctx, hash); err != nil {
 		return err
 	}
-	return errWrongCode()
+	return wrong
 }
 
 // finish uses the challenge and opens the session it was for. The
@@ -218,7 +234,7 @@ func (s *Service) confirmEnrolment(ctx context.Context, token, code string, c Cl
 	}
 	codes, err := s.confirmTOTP(ctx, u, code)
 	if errors.Is(err, errCodeWrong) {
-		return Tokens{}, nil, s.secondFactorFailed(ctx, hash, attempt, note)
+		return Tokens{}, nil, s.secondFactorFailed(ctx, hash, attempt, note, errWrongCode())
 	}
 	if err != nil {
 		return Tokens{}, nil, err

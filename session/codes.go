@@ -81,3 +81,24 @@ const (
 	// CodeMFAUnavailable: this server has no second factors configured.
 	CodeMFAUnavailable fault.Code = "mfa_unavailable"
 )
+
+// Passkeys (WebAuthn).
+const (
+	// CodeInvalidPasskey: the passkey's answer is malformed or too large
+	// (400), or did not verify — wrong signature, origin or relying
+	// party, unknown credential, replayed or expired ceremony, counter
+	// gone backwards (401 at sign-in, 403 when registering or removing).
+	CodeInvalidPasskey fault.Code = "invalid_passkey"
+	// CodeInvalidPasskeyName: the name is too long or not printable.
+	CodeInvalidPasskeyName fault.Code = "invalid_passkey_name"
+	// CodePasskeyNotFound: no such passkey of yours, or you have none.
+	CodePasskeyNotFound fault.Code = "passkey_not_found"
+	// CodePasskeyLimit: you have as many passkeys as allowed.
+	CodePasskeyLimit fault.Code = "passkey_limit"
+	// CodePasskeyExists: the authenticator's credential is registered
+	// already.
+	CodePasskeyExists fault.Code = "passkey_exists"
+	// CodePasskeyCeremony: the ceremony is unknown, used or expired (the
+	// store's answer; clients see invalid_passkey).
+	CodePasskeyCeremony fault.Code = "passkey_ceremony_invalid"
+)

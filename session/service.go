@@ -58,6 +58,7 @@ type Service struct {
 	signups     SignupStore
 	signup      SignupOptions
 	mfa         MFAOptions
+	passkeys    PasskeyOptions
 	// resets queues forgot-password requests for RunResets.
 	resets chan resetJob
 }
@@ -96,6 +97,9 @@ type Deps struct {
 	Signup  SignupOptions
 	// MFA configures second factors.
 	MFA MFAOptions
+	// Passkeys configures WebAuthn, as a second factor and to sign in
+	// without a password.
+	Passkeys PasskeyOptions
 	// LoginOutcome is called with "success", "mfa_required",
 	// "invalid_credentials", "rate_limited" or "error" after every login
 	// attempt and every second factor.
@@ -170,13 +174,16 @@ func NewService(d Deps, opts Options) *Service {
 	if d.MFA.ChallengeTTL <= 0 {
 		d.MFA.ChallengeTTL = 5 * time.Minute
 	}
+	if d.Passkeys.CeremonyTTL <= 0 {
+		d.Passkeys.CeremonyTTL = 5 * time.Minute
+	}
 	return &Service{
 		sessions: d.Sessions, identities: d.Identities, roles: d.Roles, hasher: d.Hasher,
 		keys: d.Keys, throttle: d.Throttle, revocations: d.Revocations,
 		opts: opts, log: d.Log, now: d.Now, outcome: d.LoginOutcome, notify: d.Notify,
 		audit: d.Audit, emailKey: d.AuditEmailKey, invitations: d.Invitations,
 		passwords: d.Passwords, reset: d.Reset, resets: make(chan resetJob, resetQueue),
-		signups: d.Signups, signup: d.Signup, mfa: d.MFA,
+		signups: d.Signups, signup: d.Signup, mfa: d.MFA, passkeys: d.Passkeys,
 	}
 }
 
@@ -319,14 +326,14 @@ func (s *Service) login(ctx context.Context, req LoginRequest, note *loginNote) 
 		}
 		return Tokens{}, err
 	}
-	need, has, err := s.needsSecondFactor(ctx, user, tenant)
+	need, factors, err := s.needsSecondFactor(ctx, user, tenant)
 	if err != nil {
 		return Tokens{}, err
 	}
 	if need {
 		// The pair's failures are forgotten only once the second factor
 		// is right too: CompleteMFA.
-		return Tokens{}, s.challenge(ctx, user, tenant.ID, !has)
+		return Tokens{}, s.challenge(ctx, user, tenant.ID, factors)
 	}
 	if s.throttle != nil {
 		s.throttle.LoginSucceeded(ctx, attempt)

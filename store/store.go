@@ -33,6 +33,7 @@ type Store interface {
 	session.PasswordStore
 	session.SignupStore
 	session.MFAStore
+	session.PasskeyStore
 	token.KeyStore
 	ratelimit.TenantStore
 	policy.Store

@@ -170,11 +170,14 @@ func (s *Store) RevokeActorSessions(ctx context.Context, actorID, reason string,
 }
 
 // DeleteExpired deletes sessions that expired before cutoff; their refresh
-// tokens go with them by cascade. MFA challenges expired by then go too:
-// they live minutes, and are sessions not yet opened.
+// tokens go with them by cascade. MFA challenges and passkey ceremonies
+// expired by then go too: they live minutes, and are sessions not yet
+// opened.
 func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time) (int, error) {
-	if _, err := s.exec(ctx, s.write, `DELETE FROM mfa_challenges WHERE expires_at < ?`, s.d.Time(cutoff)); err != nil {
-		return 0, s.dbErr(err)
+	for _, table := range []string{"mfa_challenges", "passkey_ceremonies"} {
+		if _, err := s.exec(ctx, s.write, `DELETE FROM `+table+` WHERE expires_at < ?`, s.d.Time(cutoff)); err != nil {
+			return 0, s.dbErr(err)
+		}
 	}
 	return s.affected(s.exec(ctx, s.write, `DELETE FROM sessions WHERE expires_at < ?`, s.d.Time(cutoff)))
 }
