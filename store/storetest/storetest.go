@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageCorrections", usageCorrectionTests()},
 		{"UsageMeters", usageMeterTests()},
 		{"MFA", mfaTests()},
+		{"TenantDeletion", deletionTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
