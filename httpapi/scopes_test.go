@@ -337,6 +337,8 @@ func scopeMatrix() map[string]scopeRow {
 			want: platformOnly,
 		},
 		"POST /v1/ratelimit/check":         {req: at("/v1/ratelimit/check", map[string]any{"name": "x", "key": "y"}), want: same(outcome{http.StatusForbidden, "scope_required"})},
+		"POST /v1/tenants/{id}/deletion":   {req: withBody(tenantPath("/deletion"), fixed(map[string]any{"confirm": "x"})), want: platformOnly},
+		"DELETE /v1/tenants/{id}/deletion": {req: tenantPath("/deletion"), want: platformOnly},
 		"PUT /v1/tenants/{id}/rate-limits": {req: withBody(tenantPath("/rate-limits"), fixed(map[string]any{"limits": map[string]any{}})), want: platformOnly},
 		"PUT /v1/tenants/{id}/quotas":      {req: withBody(tenantPath("/quotas"), fixed(map[string]any{"quotas": []any{}})), want: platformOnly},
 		"PUT /v1/tenants/{id}/meters":      {req: withBody(tenantPath("/meters"), fixed(map[string]any{"meters": []any{}})), want: deniedBut(http.StatusOK)},

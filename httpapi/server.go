@@ -261,6 +261,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}", authed, s.getTenant},
 		{"PATCH", "/v1/tenants/{id}", authed, s.patchTenant},
 		{"GET", "/v1/tenants/{id}/overview", authed, s.tenantOverview},
+		{"POST", "/v1/tenants/{id}/deletion", authed, s.scheduleTenantDeletion},
+		{"GET", "/v1/tenants/{id}/deletion", authed, s.getTenantDeletion},
+		{"DELETE", "/v1/tenants/{id}/deletion", authed, s.cancelTenantDeletion},
 
 		{"GET", "/v1/tenants/{id}/members", authed, s.listMembers},
 		{"POST", "/v1/tenants/{id}/members", authed, s.addMember},
