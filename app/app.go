@@ -188,7 +188,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
 	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Tenants: idents, Rights: idents, Notify: notify, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
-	hooks, hookWorker, err := openWebhooks(cfg, st, idents, masterKey, log)
+	hooks, hookWorker, err := openWebhooks(cfg, st, idents, masterKey, templates, metrics, log)
 	if err != nil {
 		closeRedis()
 		return nil, err

@@ -105,6 +105,9 @@ const (
 	ActionTenantDeleted           = "tenant.deleted"
 )
 
+// ActionMFARecoveryRegenerate: a person replaced their recovery codes.
+const ActionMFARecoveryRegenerate = "mfa.recovery_codes_regenerate"
+
 // Event is one security-relevant act. The chain fields (Seq, PrevHash,
 // Hash) are assigned by Store.Append and never by the caller.
 type Event struct {

@@ -296,6 +296,10 @@ func scopeMatrix() map[string]scopeRow {
 			req:  at("/v1/users/me/mfa/totp/disable", map[string]any{"password": "not the password"}),
 			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "totp_not_enrolled"}},
 		},
+		"POST /v1/users/me/mfa/recovery-codes": {
+			req:  at("/v1/users/me/mfa/recovery-codes", map[string]any{"password": "not the password"}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "totp_not_enrolled"}},
+		},
 		"POST /v1/auth/logout": {req: at("/v1/auth/logout", nil), want: sessionOnly(http.StatusNoContent)},
 		"POST /v1/auth/switch-tenant": {req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 			return scopeRequest{path: "/v1/auth/switch-tenant", body: map[string]any{"tenant_id": f.tenant}}

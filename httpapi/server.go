@@ -229,6 +229,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/users/me/mfa/totp", authed, s.startTOTP},
 		{"POST", "/v1/users/me/mfa/totp/confirm", authed, s.confirmTOTP},
 		{"POST", "/v1/users/me/mfa/totp/disable", authed, s.disableTOTP},
+		{"POST", "/v1/users/me/mfa/recovery-codes", authed, s.regenerateRecoveryCodes},
 		{"POST", "/oauth/token", tokenGrant, s.oauthToken},
 
 		{"POST", "/v1/api-keys", authed, s.createAPIKey},
