@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	}
 	idents := identity.NewService(identity.Deps{Store: st, Notify: notify, Mail: templates}, identity.Options{
 		MaxTenantsPerUser: cfg.MaxTenantsPerUser, MaxAgentsPerTenant: cfg.MaxAgentsPerTenant,
-		InvitationTTL: cfg.InvitationTTL, LinkBase: cfg.EffectiveLinkBaseURL(),
+		InvitationTTL: cfg.InvitationTTL, LinkBase: cfg.EffectiveLinkBaseURL(), DeletionGrace: cfg.TenantDeletionGrace,
 	})
 	lim, err := openLimiter(ctx, cfg, st, metrics, log, notify)
 	if err != nil {
@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
 	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Tenants: idents, Rights: idents, Notify: notify, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
-	hooks, hookWorker, err := openWebhooks(cfg, st, idents, masterKey, log)
+	hooks, hookWorker, err := openWebhooks(cfg, st, idents, masterKey, templates, metrics, log)
 	if err != nil {
 		closeRedis()
 		return nil, err
@@ -267,6 +267,10 @@ func NewHasher(cfg config.Config, opts ...password.Option) (*password.Hasher, er
 // sweepInterval spaces the clean-up of expired rows.
 const sweepInterval = 10 * time.Minute
 
+// erasureInterval spaces the looks for tenant deletions whose grace
+// period ended.
+const erasureInterval = time.Minute
+
 // RunBackground starts the loops that keep this replica in step with the
 // store — signing keys and revocations made by other processes — the
 // clean-up and the audit digests. It returns a function that waits for them after ctx ends.
@@ -287,6 +291,8 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 		{"dropping idle rate-limit counters", time.Minute, a.sweepLimits},
 		{"delivering email", mailInterval, func(ctx context.Context) error { _, err := a.mailer.DeliverDue(ctx); return err }},
 		{"pruning the audit log", pruneInterval, a.pruneAudit},
+		// Every replica looks for due deletions; a lease gives each to one.
+		{"erasing deleted tenants", erasureInterval, a.Identity.EraseDue},
 	} {
 		wg.Add(1)
 		go func() {

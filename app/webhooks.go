@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/tollgate/tollgate/config"
+	"github.com/tollgate/tollgate/httpapi"
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/token"
@@ -14,7 +15,7 @@ import (
 // openWebhooks builds the webhook API's rules and the delivery worker.
 // Secrets are sealed with the master key, as the signing keys are, under
 // names of their own.
-func openWebhooks(cfg config.Config, st store.Store, idents *identity.Service, masterKey []byte, log *slog.Logger) (*webhook.Service, *webhook.Worker, error) {
+func openWebhooks(cfg config.Config, st store.Store, idents *identity.Service, masterKey []byte, templates webhook.Mail, metrics *httpapi.Metrics, log *slog.Logger) (*webhook.Service, *webhook.Worker, error) {
 	sealer, err := token.NewSealer(masterKey)
 	if err != nil {
 		return nil, nil, err
@@ -25,8 +26,11 @@ func openWebhooks(cfg config.Config, st store.Store, idents *identity.Service, m
 	}
 	guard := webhook.NewGuard(allowed)
 	svc := webhook.NewService(webhook.Deps{Store: st, Rights: idents, Sealer: sealer}, webhook.Options{Guard: guard})
-	worker := webhook.NewWorker(webhook.WorkerDeps{Store: st, Sealer: sealer, Client: webhook.NewClient(guard, cfg.WebhookTimeout)},
+	worker := webhook.NewWorker(webhook.WorkerDeps{Store: st, Sealer: sealer, Client: webhook.NewClient(guard, cfg.WebhookTimeout),
+		Mail: templates, Observe: metrics.WebhookAttempt},
 		webhook.WorkerOptions{Concurrency: cfg.WebhookConcurrency, Timeout: cfg.WebhookTimeout, DisableAfter: cfg.WebhookDisableAfter, Log: log})
+	metrics.RegisterGauge("tollgate_webhook_attempts_in_flight", "Webhook delivery attempts waiting on the network now.",
+		func() float64 { return float64(worker.InFlight()) })
 	return svc, worker, nil
 }
 

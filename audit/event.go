@@ -99,6 +99,17 @@ const (
 	ActionPrune = "audit.prune"
 )
 
+// Tenant deletion, in the platform stream; tenant.deleted also ends the
+// deleted tenant's own stream.
+const (
+	ActionTenantDeletionScheduled = "tenant.deletion_scheduled"
+	ActionTenantDeletionCancelled = "tenant.deletion_cancelled"
+	ActionTenantDeleted           = "tenant.deleted"
+)
+
+// ActionMFARecoveryRegenerate: a person replaced their recovery codes.
+const ActionMFARecoveryRegenerate = "mfa.recovery_codes_regenerate"
+
 // Event is one security-relevant act. The chain fields (Seq, PrevHash,
 // Hash) are assigned by Store.Append and never by the caller.
 type Event struct {

@@ -88,9 +88,9 @@ func apiActivity(verb string) (int, string) {
 	switch verb {
 	case "create":
 		return 1, "Create"
-	case "update", "put", "suspend", "activate", "plan_change":
+	case "update", "put", "suspend", "activate", "plan_change", "deletion_scheduled", "deletion_cancelled":
 		return 3, "Update"
-	case "delete":
+	case "delete", "deleted":
 		return 4, "Delete"
 	}
 	return 99, "Other"

@@ -153,6 +153,9 @@ type Config struct {
 	LinkBaseURL      string // "" means EffectiveIssuer; see EffectiveLinkBaseURL
 	InvitationTTL    time.Duration
 	PasswordResetTTL time.Duration
+	// TenantDeletionGrace is how long a scheduled tenant deletion waits
+	// before erasure.
+	TenantDeletionGrace time.Duration
 	// Signup is open, invite_only or off; SignupVerificationTTL is how
 	// long its emailed link works.
 	Signup                string

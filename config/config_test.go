@@ -82,7 +82,7 @@ func TestDefaults(t *testing.T) {
 		AuditDuplicateWindow: 10 * time.Minute,
 		WebhookTimeout:       10 * time.Second, WebhookConcurrency: 64, WebhookDisableAfter: 120 * time.Hour,
 		MaxTenantsPerUser: 20, MaxAgentsPerTenant: 1000, MaxAPIKeysPerActor: 100, MaxResourcesPerTenant: 100000,
-		SMTPFrom: "Tollgate <noreply@localhost>", MailMaxAttempts: 8, InvitationTTL: 168 * time.Hour, PasswordResetTTL: time.Hour,
+		SMTPFrom: "Tollgate <noreply@localhost>", MailMaxAttempts: 8, InvitationTTL: 168 * time.Hour, TenantDeletionGrace: 168 * time.Hour, PasswordResetTTL: time.Hour,
 		Signup: "off", SignupVerificationTTL: 24 * time.Hour,
 		WebAuthnRPName: "Tollgate",
 		TokenCacheSize: 10000, KeyRefreshInterval: 30 * time.Second,

@@ -342,6 +342,11 @@ var fields = []field{
 	{name: "InvitationTTL", key: "invitation_ttl", def: "168h",
 		help: "How long an invitation can be accepted (1h to 720h)",
 		bind: func(c *Config) setting { return durationSetting(&c.InvitationTTL, between(time.Hour, 30*24*time.Hour)) }},
+	{name: "TenantDeletionGrace", key: "tenant_deletion_grace", def: "168h",
+		help: "How long a scheduled tenant deletion waits, cancellable, before its data is erased (1m to 2160h)",
+		bind: func(c *Config) setting {
+			return durationSetting(&c.TenantDeletionGrace, between(time.Minute, 90*24*time.Hour))
+		}},
 	{name: "PasswordResetTTL", key: "password_reset_ttl", def: "1h",
 		help: "How long a password-reset link works (5m to 24h)",
 		bind: func(c *Config) setting {

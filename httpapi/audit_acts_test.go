@@ -66,6 +66,17 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"activate it", func() response {
 				return ts.do("PATCH", "/v1/tenants/"+A, rootTok, map[string]any{"status": "active"})
 			}, 200, in(A), audit.ActionTenantActivate, "tenant", in(A), root, "status", "active"},
+			// Scheduling suspends an active tenant too (a second event):
+			// the new tenant is suspended first, so that each act is one.
+			{"suspend the new tenant", func() response {
+				return ts.do("PATCH", "/v1/tenants/"+created, rootTok, map[string]any{"status": "suspended"})
+			}, 200, func() string { return created }, audit.ActionTenantSuspend, "tenant", func() string { return created }, root, "status", "suspended"},
+			{"schedule its deletion", func() response {
+				return ts.do("POST", "/v1/tenants/"+created+"/deletion", rootTok, map[string]any{"confirm": "audited"})
+			}, 202, in(""), audit.ActionTenantDeletionScheduled, "tenant", func() string { return created }, root, "", ""},
+			{"cancel its deletion", func() response {
+				return ts.do("DELETE", "/v1/tenants/"+created+"/deletion", rootTok, nil)
+			}, 200, in(""), audit.ActionTenantDeletionCancelled, "tenant", func() string { return created }, root, "", ""},
 			{"add a member", func() response {
 				return ts.do("POST", "/v1/tenants/"+A+"/members", w.ownerTok, map[string]any{"actor_id": newcomer.ActorID(), "roles": []string{"member"}})
 			}, 201, in(A), audit.ActionMemberAdd, "member", in(newcomer.ActorID()), w.owner, "roles", "member"},
@@ -194,6 +205,9 @@ func TestEveryActIsAuditedOnce(t *testing.T) {
 			{"confirm it", func() response {
 				return ts.do("POST", "/v1/users/me/mfa/totp/confirm", w.adminTok, map[string]any{"code": nowCode(t, totpSecret)})
 			}, 200, in(""), audit.ActionMFAEnrol, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},
+			{"replace the recovery codes", func() response {
+				return ts.do("POST", "/v1/users/me/mfa/recovery-codes", w.adminTok, map[string]any{"password": testPassword})
+			}, 200, in(""), audit.ActionMFARecoveryRegenerate, "user", in(w.admin.ActorID()), w.admin, "factor", "recovery_code"},
 			{"remove it", func() response {
 				return ts.do("POST", "/v1/users/me/mfa/totp/disable", w.adminTok, map[string]any{"password": testPassword})
 			}, 204, in(""), audit.ActionMFADisable, "user", in(w.admin.ActorID()), w.admin, "factor", "totp"},

@@ -27,6 +27,8 @@ type Metrics struct {
 	usage     *prometheus.CounterVec
 	auditDrop *prometheus.CounterVec
 	auditFwd  prometheus.Counter
+	hooks     *prometheus.CounterVec
+	hookTime  prometheus.Histogram
 	pdp       pdpMetrics
 }
 
@@ -77,8 +79,17 @@ func NewMetrics() *Metrics {
 		Name: "tollgate_audit_events_forwarded_total",
 		Help: "Audit events this replica published to NATS and the broker acknowledged (a republished event after a crash counts again).",
 	})
+	m.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tollgate_webhook_attempts_total",
+		Help: "Webhook delivery attempts by outcome: delivered, retry (failed, another attempt scheduled), failed (the last attempt, or the endpoint disabled).",
+	}, []string{"outcome"})
+	m.hookTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "tollgate_webhook_attempt_duration_seconds", Help: "Time from sending a webhook delivery to its answer (or failure).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
 	m.pdp = newPDPMetrics()
 	m.Registry.MustRegister(m.requests, m.latency, m.logins, m.grants, m.rejected, m.events, m.limited, m.limitErr, m.evalErr, m.usage, m.auditDrop, m.auditFwd,
+		m.hooks, m.hookTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Registry.MustRegister(m.pdp.collectors()...)
 	return m
@@ -157,6 +168,15 @@ func (m *Metrics) PolicyEvaluationError(policyID string) { m.evalErr.WithLabelVa
 // audit.Recorder. Reasons are the recorder's Drop… constants.
 func (m *Metrics) AuditDropped(reason string, n int) {
 	m.auditDrop.WithLabelValues(reason).Add(float64(n))
+}
+
+// WebhookAttempt counts one delivery attempt and, when it reached the
+// network, its latency; pass it to the webhook worker.
+func (m *Metrics) WebhookAttempt(outcome string, latency time.Duration) {
+	m.hooks.WithLabelValues(outcome).Inc()
+	if latency > 0 {
+		m.hookTime.Observe(latency.Seconds())
+	}
 }
 
 // AuditForwarded counts audit events published to NATS; pass it to the

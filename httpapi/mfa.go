@@ -136,3 +136,17 @@ func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// regenerateRecoveryCodes replaces the signed-in user's recovery codes,
+// after a current code or the password.
+func (s *Server) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
+	var in codeRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	codes, err := s.Sessions.RegenerateRecoveryCodes(r.Context(), *actor(r), in.Code, in.Password, s.client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, recoveryCodesResponse{RecoveryCodes: codes})
+}

@@ -107,10 +107,33 @@ func TestTOTPSignIn(t *testing.T) {
 		tok = ts.do("POST", "/v1/auth/login", "", map[string]any{"email": w.member.Email, "password": testPassword}).str("mfa_token")
 		expect(t, ts.do("POST", mfa, "", map[string]any{"mfa_token": tok, "recovery_code": codes[0]}), http.StatusUnauthorized, "invalid_mfa_code")
 
-		// Disabling takes the password; then the password alone signs in.
+		// New recovery codes take the password or a code, as disabling
+		// does; the old ones stop working.
+		regen := "/v1/users/me/mfa/recovery-codes"
+		expect(t, ts.withKey("POST", regen, key, map[string]any{"password": testPassword}), http.StatusForbidden, "session_required")
+		expect(t, ts.do("POST", regen, w.memberTok, map[string]any{}), http.StatusBadRequest, "invalid_mfa_code")
+		expect(t, ts.do("POST", regen, w.memberTok, map[string]any{"password": "not it"}), http.StatusForbidden, "wrong_password")
+		expect(t, ts.do("POST", regen, w.memberTok, map[string]any{"password": testPassword, "code": "123456"}), http.StatusBadRequest, "invalid_mfa_code")
+		fresh := ts.do("POST", regen, w.memberTok, map[string]any{"password": testPassword})
+		expect(t, fresh, http.StatusOK, "")
+		newCodes := fresh.strs("recovery_codes")
+		if len(newCodes) != 10 || slices.Contains(newCodes, codes[1]) {
+			t.Fatalf("new recovery codes %s", fresh.raw)
+		}
+		tok = ts.do("POST", "/v1/auth/login", "", map[string]any{"email": w.member.Email, "password": testPassword}).str("mfa_token")
+		expect(t, ts.do("POST", mfa, "", map[string]any{"mfa_token": tok, "recovery_code": codes[1]}), http.StatusUnauthorized, "invalid_mfa_code")
+		expect(t, ts.do("POST", mfa, "", map[string]any{"mfa_token": tok, "recovery_code": newCodes[0]}), http.StatusOK, "")
+
+		// Disabling takes the password and ends the other sessions; then
+		// the password alone signs in.
+		other := signed.str("access_token")
+		expect(t, ts.do("GET", "/v1/auth/me", other, nil), http.StatusOK, "")
 		expect(t, ts.do("POST", disable, w.memberTok, map[string]any{}), http.StatusBadRequest, "invalid_mfa_code")
 		expect(t, ts.do("POST", disable, w.memberTok, map[string]any{"password": "not it"}), http.StatusForbidden, "wrong_password")
 		expect(t, ts.do("POST", disable, w.memberTok, map[string]any{"password": testPassword}), http.StatusNoContent, "")
+		expect(t, ts.do("GET", "/v1/auth/me", other, nil), http.StatusUnauthorized, "token_revoked")
+		expect(t, ts.do("GET", "/v1/auth/me", w.memberTok, nil), http.StatusOK, "")
+		expect(t, ts.do("POST", regen, w.memberTok, map[string]any{"password": testPassword}), http.StatusNotFound, "totp_not_enrolled")
 		if amr := ts.login(w.member.Email, w.tenantA).strs("amr"); !slices.Equal(amr, []string{"pwd"}) {
 			t.Fatalf("amr %v", amr)
 		}

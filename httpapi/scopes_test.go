@@ -339,6 +339,10 @@ func scopeMatrix() map[string]scopeRow {
 			req:  at("/v1/users/me/passkeys/"+ids.New()+"/delete", map[string]any{"password": "not the password"}),
 			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "passkey_not_found"}},
 		},
+		"POST /v1/users/me/mfa/recovery-codes": {
+			req:  at("/v1/users/me/mfa/recovery-codes", map[string]any{"password": "not the password"}),
+			want: [3]outcome{{http.StatusForbidden, "session_required"}, {http.StatusForbidden, "session_required"}, {http.StatusNotFound, "totp_not_enrolled"}},
+		},
 		"POST /v1/auth/logout": {req: at("/v1/auth/logout", nil), want: sessionOnly(http.StatusNoContent)},
 		"POST /v1/auth/switch-tenant": {req: func(f *scopeFixture, _ scopeCaller) scopeRequest {
 			return scopeRequest{path: "/v1/auth/switch-tenant", body: map[string]any{"tenant_id": f.tenant}}
@@ -380,6 +384,8 @@ func scopeMatrix() map[string]scopeRow {
 			want: platformOnly,
 		},
 		"POST /v1/ratelimit/check":         {req: at("/v1/ratelimit/check", map[string]any{"name": "x", "key": "y"}), want: same(outcome{http.StatusForbidden, "scope_required"})},
+		"POST /v1/tenants/{id}/deletion":   {req: withBody(tenantPath("/deletion"), fixed(map[string]any{"confirm": "x"})), want: platformOnly},
+		"DELETE /v1/tenants/{id}/deletion": {req: tenantPath("/deletion"), want: platformOnly},
 		"PUT /v1/tenants/{id}/rate-limits": {req: withBody(tenantPath("/rate-limits"), fixed(map[string]any{"limits": map[string]any{}})), want: platformOnly},
 		"PUT /v1/tenants/{id}/quotas":      {req: withBody(tenantPath("/quotas"), fixed(map[string]any{"quotas": []any{}})), want: platformOnly},
 		"PUT /v1/tenants/{id}/meters":      {req: withBody(tenantPath("/meters"), fixed(map[string]any{"meters": []any{}})), want: deniedBut(http.StatusOK)},

@@ -240,6 +240,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/users/me/passkeys/reauth/begin", authed, s.beginPasskeyReauth},
 		{"PATCH", "/v1/users/me/passkeys/{id}", authed, s.renamePasskey},
 		{"POST", "/v1/users/me/passkeys/{id}/delete", authed, s.deletePasskey},
+		{"POST", "/v1/users/me/mfa/recovery-codes", authed, s.regenerateRecoveryCodes},
 		{"POST", "/oauth/token", tokenGrant, s.oauthToken},
 
 		{"POST", "/v1/api-keys", authed, s.createAPIKey},
@@ -272,6 +273,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tenants/{id}", authed, s.getTenant},
 		{"PATCH", "/v1/tenants/{id}", authed, s.patchTenant},
 		{"GET", "/v1/tenants/{id}/overview", authed, s.tenantOverview},
+		{"POST", "/v1/tenants/{id}/deletion", authed, s.scheduleTenantDeletion},
+		{"GET", "/v1/tenants/{id}/deletion", authed, s.getTenantDeletion},
+		{"DELETE", "/v1/tenants/{id}/deletion", authed, s.cancelTenantDeletion},
 
 		{"GET", "/v1/tenants/{id}/members", authed, s.listMembers},
 		{"POST", "/v1/tenants/{id}/members", authed, s.addMember},

@@ -39,6 +39,9 @@ type Options struct {
 	// LinkBase is the base URL of the links in emails, without a
 	// trailing slash.
 	LinkBase string
+	// DeletionGrace is how long a scheduled tenant deletion waits before
+	// erasure starts; 0 is DefaultDeletionGrace.
+	DeletionGrace time.Duration
 }
 
 // LimitReached is the error of a creation refused by a configured limit:
@@ -81,6 +84,9 @@ func NewService(d Deps, opts Options) *Service {
 	if opts.InvitationTTL <= 0 {
 		opts.InvitationTTL = 7 * 24 * time.Hour
 	}
+	if opts.DeletionGrace <= 0 {
+		opts.DeletionGrace = DefaultDeletionGrace
+	}
 	return &Service{store: d.Store, now: d.Now, notify: d.Notify, mail: d.Mail, opts: opts}
 }
 
@@ -119,6 +125,10 @@ func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (acces
 			return access{}, errTenantNotFound()
 		}
 		return access{}, err
+	}
+	if t.Status == TenantDeleted {
+		// A tombstone is nobody's to see or change.
+		return access{}, errTenantNotFound()
 	}
 	m, err := s.store.GetMember(ctx, tenantID, c.ActorID)
 	member := err == nil

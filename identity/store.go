@@ -16,6 +16,7 @@ import (
 type Store interface {
 	AgentStore
 	InvitationStore
+	DeletionStore
 
 	// CreateTenant inserts t and makes owner its first owner, atomically.
 	// Conflict "tenant_slug_taken" when the slug exists.

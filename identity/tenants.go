@@ -129,6 +129,11 @@ func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p
 		if *p.Status != t.Status && !a.platform() {
 			return Tenant{}, fault.Forbiddenf(CodePlatformAdminRequired, "only a platform admin may change a tenant's status")
 		}
+		if *p.Status == TenantActive && t.Status != TenantActive {
+			if err := s.refuseReactivation(ctx, t.ID); err != nil {
+				return Tenant{}, err
+			}
+		}
 		t.Status = *p.Status
 	}
 	if p.MFA != nil {

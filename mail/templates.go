@@ -22,10 +22,13 @@ const (
 	KindInvitation    = "invitation"
 	KindPasswordReset = "password_reset"
 	KindVerifyEmail   = "verify_email"
+	// KindWebhookDisabled tells a tenant's owners that Tollgate disabled a
+	// webhook endpoint that kept failing.
+	KindWebhookDisabled = "webhook_disabled"
 )
 
 // Kinds lists every kind a Templates must render.
-var Kinds = []string{KindInvitation, KindPasswordReset, KindVerifyEmail}
+var Kinds = []string{KindInvitation, KindPasswordReset, KindVerifyEmail, KindWebhookDisabled}
 
 // Templates renders messages: the embedded templates, each replaceable by
 // a file of the same name in an operator's directory.

@@ -83,9 +83,15 @@ type MFAStore interface {
 	// UseRecoveryCode marks one unused recovery code of the user used and
 	// reports whether there was one.
 	UseRecoveryCode(ctx context.Context, userID string, codeHash []byte, now time.Time) (bool, error)
-	// DeleteTOTP removes the user's factor and recovery codes. NotFound
-	// "totp_not_enrolled" when there is no factor.
-	DeleteTOTP(ctx context.Context, userID string) error
+	// DeleteTOTP removes the user's factor and recovery codes and revokes
+	// their live sessions other than keep (reason "mfa_disabled"), in one
+	// transaction; it returns the revoked session ids in ascending order.
+	// NotFound "totp_not_enrolled" when there is no factor.
+	DeleteTOTP(ctx context.Context, userID, keep string, now time.Time) ([]string, error)
+	// ReplaceRecoveryCodes replaces the user's recovery codes by
+	// codeHashes. NotFound "totp_not_enrolled" unless the user's factor is
+	// active.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes [][]byte) error
 	// CreateChallenge stores a challenge under its token's hash.
 	CreateChallenge(ctx context.Context, c Challenge, tokenHash []byte) error
 	// GetChallenge reads a challenge. Unauthenticated "invalid_mfa_token"

@@ -148,31 +148,77 @@ func (s *Service) checkTOTP(ctx context.Context, u identity.User, code string) (
 }
 
 // DisableTOTP removes the session's user's authenticator app and recovery
-// codes. It takes a current code or the password; wrong ones count
-// against the account's sign-in limits, as at sign-in.
+// codes and ends their other sessions, as a password change does: a
+// session opened with the factor must not outlive it. It takes a current
+// code or the password (reauthenticate).
 func (s *Service) DisableTOTP(ctx context.Context, ac identity.ActorContext, code, password string, c Client) error {
 	u, err := s.sessionUser(ctx, ac)
 	if err != nil {
 		return err
 	}
-	if (code == "") == (password == "") {
-		return fault.Invalidf("code", CodeInvalidMFACode, "give either a current code or your password")
+	if _, err := s.reauthenticateTOTP(ctx, u, code, password, c); err != nil {
+		return err
 	}
+	ctx = audit.Record(ctx, audit.Event{ActorID: u.ActorID(), Action: audit.ActionMFADisable, TargetType: "user", TargetID: u.ActorID(),
+		Detail: map[string]string{"factor": FactorTOTP}})
+	now := s.now().UTC().Truncate(time.Microsecond)
+	revoked, err := s.mfa.Store.DeleteTOTP(ctx, u.ID, ac.SessionID, now)
+	if err != nil {
+		return err
+	}
+	s.revoked(ctx, now, revoked...)
+	return nil
+}
+
+// RegenerateRecoveryCodes replaces the session's user's recovery codes
+// with new ones, shown this once; the old ones stop working. It needs an
+// active authenticator app and, as disabling it does, a current code or
+// the password: a stolen session alone must not mint codes.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, ac identity.ActorContext, code, password string, c Client) ([]string, error) {
+	u, err := s.sessionUser(ctx, ac)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.reauthenticateTOTP(ctx, u, code, password, c)
+	if err != nil {
+		return nil, err
+	}
+	if f.Status != TOTPActive {
+		return nil, fault.NotFoundf(CodeTOTPNotEnrolled, "you have no authenticator app enrolled")
+	}
+	codes, hashes := newRecoveryCodes(u.ID)
+	ctx = audit.Record(ctx, audit.Event{ActorID: u.ActorID(), Action: audit.ActionMFARecoveryRegenerate, TargetType: "user", TargetID: u.ActorID(),
+		Detail: map[string]string{"factor": FactorRecoveryCode}})
+	if err := s.mfa.Store.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// reauthenticateTOTP checks that the session's person is present: a current
+// code from their authenticator app (of a pending enrolment, which it
+// cancels) or their password. Wrong ones count against the account's
+// sign-in limits, as at sign-in. It returns the user's factor.
+func (s *Service) reauthenticateTOTP(ctx context.Context, u identity.User, code, password string, c Client) (TOTPFactor, error) {
+	if (code == "") == (password == "") {
+		return TOTPFactor{}, fault.Invalidf("code", CodeInvalidMFACode, "give either a current code or your password")
+	}
+	var err error
 	if code != "" {
 		if code, err = parseTOTPCode("code", code); err != nil {
-			return err
+			return TOTPFactor{}, err
 		}
 	} else if len(password) > maxPasswordInput {
-		return fault.Invalidf("password", CodeInvalidPassword, "password is too long")
+		return TOTPFactor{}, fault.Invalidf("password", CodeInvalidPassword, "password is too long")
 	}
 	f, err := s.mfa.Store.GetTOTP(ctx, u.ID)
 	if err != nil {
-		return err
+		return TOTPFactor{}, err
 	}
 	attempt := ratelimit.LoginAttempt{Account: accountKey(u.Email), IP: c.IP}
 	if s.throttle != nil {
 		if err := s.throttle.BeginLogin(ctx, attempt); err != nil {
-			return err
+			return TOTPFactor{}, err
 		}
 	}
 	var ok bool
@@ -193,18 +239,16 @@ func (s *Service) DisableTOTP(ctx context.Context, ac identity.ActorContext, cod
 		}
 	}
 	if err != nil {
-		return err
+		return TOTPFactor{}, err
 	}
 	if !ok {
 		if s.throttle != nil {
 			s.throttle.LoginFailed(ctx, attempt)
 		}
 		if code != "" {
-			return fault.Forbiddenf(CodeInvalidMFACode, "the code is wrong")
+			return TOTPFactor{}, fault.Forbiddenf(CodeInvalidMFACode, "the code is wrong")
 		}
-		return fault.Forbiddenf(CodeWrongPassword, "password is wrong")
+		return TOTPFactor{}, fault.Forbiddenf(CodeWrongPassword, "password is wrong")
 	}
-	ctx = audit.Record(ctx, audit.Event{ActorID: u.ActorID(), Action: audit.ActionMFADisable, TargetType: "user", TargetID: u.ActorID(),
-		Detail: map[string]string{"factor": FactorTOTP}})
-	return s.mfa.Store.DeleteTOTP(ctx, u.ID)
+	return f, nil
 }

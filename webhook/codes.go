@@ -30,4 +30,7 @@ const (
 	CodeWebhookDisabled fault.Code = "webhook_disabled"
 	// A secret that is not whsec_ and base64.
 	CodeInvalidWebhookSecret fault.Code = "invalid_webhook_secret"
+	// The endpoint changed since the worker read it (it was enabled
+	// again); internal, never answered.
+	CodeWebhookChanged fault.Code = "webhook_changed"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/internal/testclock"
+	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/store/sqlite"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 	"github.com/tollgate/tollgate/token"
@@ -35,6 +37,21 @@ type world struct {
 	outsider identity.User
 	ownerS   identity.ActorContext
 	outB     identity.ActorContext
+	// observed counts the worker's attempts by outcome.
+	mu       sync.Mutex
+	observed map[string]int
+}
+
+func (w *world) observe(outcome string, _ time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.observed[outcome]++
+}
+
+func (w *world) outcomes() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.observed)
 }
 
 func newWorld(t *testing.T, opts webhook.WorkerOptions) *world {
@@ -44,13 +61,16 @@ func newWorld(t *testing.T, opts webhook.WorkerOptions) *world {
 	// The clock starts at the real time: audit events are timed by the
 	// store's clock, and an endpoint receives only events after its
 	// creation.
-	w := &world{ctx: ctx, st: st, clock: testclock.New(time.Now().UTC())}
+	w := &world{ctx: ctx, st: st, clock: testclock.New(time.Now().UTC()), observed: map[string]int{}}
 	w.idents = identity.NewService(identity.Deps{Store: st, Now: w.clock.Now}, identity.Options{})
 	sealer := sealerFor(t)
 	guard := webhook.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})
 	w.hooks = webhook.NewService(webhook.Deps{Store: st, Rights: w.idents, Sealer: sealer, Now: w.clock.Now}, webhook.Options{Guard: guard})
 	opts.Timeout = 5 * time.Second
-	w.worker = webhook.NewWorker(webhook.WorkerDeps{Store: st, Sealer: sealer, Client: webhook.NewClient(guard, opts.Timeout), Now: w.clock.Now}, opts)
+	templates, terr := mail.LoadTemplates("", nil)
+	must(t, terr)
+	w.worker = webhook.NewWorker(webhook.WorkerDeps{Store: st, Sealer: sealer, Client: webhook.NewClient(guard, opts.Timeout), Now: w.clock.Now,
+		Mail: templates, Observe: w.observe}, opts)
 
 	user := func(email string) identity.User {
 		u, err := w.idents.CreateUser(ctx, identity.NewUser{Email: email})

@@ -118,6 +118,15 @@ type EndpointPatch struct {
 	Description *string
 	EventTypes  *[]string
 	Status      *Status
+	// DisabledReason is why Status disables the endpoint (ReasonByUser,
+	// ReasonFailing); an endpoint already disabled keeps its reason, and
+	// enabling clears it.
+	DisabledReason string
+	// IfFailing applies the patch only while the endpoint is enabled and
+	// has been failing since exactly this time: the worker's disable, which
+	// must not undo an enable made since it read the endpoint (Conflict
+	// "webhook_changed").
+	IfFailing *time.Time
 }
 
 // Result is the outcome of one attempt, as the worker writes it back.
@@ -152,11 +161,18 @@ type Store interface {
 	ListWebhooks(ctx context.Context, tenantID string, p cursor.Page) ([]Endpoint, error)
 	// CountWebhooks counts the tenant's endpoints.
 	CountWebhooks(ctx context.Context, tenantID string) (int, error)
-	// UpdateWebhook writes URL, description, event types, status and the
-	// disabled reason of e (not its secrets) and UpdatedAt; a change of
-	// status to Disabled also fails the endpoint's pending deliveries, and
-	// enabling clears FailingSince. NotFound "webhook_not_found".
-	UpdateWebhook(ctx context.Context, e Endpoint) (Endpoint, error)
+	// UpdateWebhook writes the fields p sets, and at as UpdatedAt, in one
+	// statement that reads nothing from the caller's earlier read: a
+	// PATCH of the description cannot re-enable an endpoint the worker
+	// disabled meanwhile. Disabling also fails the endpoint's pending
+	// deliveries, and enabling clears FailingSince. NotFound
+	// "webhook_not_found"; Conflict "webhook_changed" when p.IfFailing no
+	// longer holds.
+	UpdateWebhook(ctx context.Context, tenantID, id string, p EndpointPatch, at time.Time) (Endpoint, error)
+	// TenantOwnerEmails lists the addresses of at most limit active users
+	// who own the tenant, ordered by address: who is told when an endpoint
+	// is disabled.
+	TenantOwnerEmails(ctx context.Context, tenantID string, limit int) ([]string, error)
 	// RotateWebhookSecret makes next the secret and keeps the current one
 	// as the previous until previousUntil (nil drops it).
 	RotateWebhookSecret(ctx context.Context, tenantID, id string, next SealedSecret, previousUntil *time.Time, at time.Time) (Endpoint, error)

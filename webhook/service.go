@@ -247,44 +247,48 @@ func (s *Service) List(ctx context.Context, ac identity.ActorContext, tenantID s
 }
 
 // Update changes an endpoint's URL, description, subscription or status.
+// Only the fields the patch sets are written, so a concurrent change of
+// the others (the worker disabling the endpoint) stays.
 func (s *Service) Update(ctx context.Context, ac identity.ActorContext, tenantID, id string, p EndpointPatch) (Endpoint, error) {
-	e, err := s.endpoint(ctx, ac, tenantID, id, identity.PermWebhooksWrite)
-	if err != nil {
+	if _, err := s.endpoint(ctx, ac, tenantID, id, identity.PermWebhooksWrite); err != nil {
 		return Endpoint{}, err
 	}
+	var err error
+	// What the audit event says changed: the patched fields only.
+	detail := map[string]string{}
 	if p.URL != nil {
-		if e.URL, err = s.opts.Guard.CheckURL(*p.URL); err != nil {
+		u, err := s.opts.Guard.CheckURL(*p.URL)
+		if err != nil {
 			return Endpoint{}, err
 		}
+		p.URL, detail["url"] = &u, audit.FitText(u, 1024)
 	}
 	if p.Description != nil {
 		if err := checkDescription(*p.Description); err != nil {
 			return Endpoint{}, err
 		}
-		e.Description = *p.Description
 	}
 	if p.EventTypes != nil {
-		if e.EventTypes, err = checkEventTypes(*p.EventTypes); err != nil {
+		types, err := checkEventTypes(*p.EventTypes)
+		if err != nil {
 			return Endpoint{}, err
 		}
+		p.EventTypes, detail["event_types"] = &types, audit.List(types)
 	}
 	if p.Status != nil {
-		switch *p.Status {
-		case Enabled:
-			e.DisabledReason = ""
-		case Disabled:
-			if e.Status != Disabled {
-				e.DisabledReason = ReasonByUser
-			}
-		default:
+		if *p.Status != Enabled && *p.Status != Disabled {
 			return Endpoint{}, fault.Invalidf("status", CodeInvalidWebhookStatus, "status must be enabled or disabled")
 		}
-		e.Status = *p.Status
+		p.DisabledReason, detail["status"] = ReasonByUser, string(*p.Status)
 	}
-	e.UpdatedAt = s.timestamp()
-	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionWebhookUpdate, TargetType: "webhook", TargetID: e.ID,
-		Detail: map[string]string{"url": audit.FitText(e.URL, 1024), "event_types": audit.List(e.EventTypes), "status": string(e.Status)}})
-	return s.store.UpdateWebhook(ctx, e)
+	p.IfFailing = nil
+	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionWebhookUpdate, TargetType: "webhook", TargetID: id,
+		Detail: detail})
+	e, err := s.store.UpdateWebhook(ctx, tenantID, id, p, s.timestamp())
+	if err != nil {
+		return Endpoint{}, err
+	}
+	return e, nil
 }
 
 // Delete removes an endpoint with its deliveries.

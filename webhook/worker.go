@@ -10,10 +10,13 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/tollgate/tollgate/audit"
+	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/mail"
 )
 
 // Bounds of what the worker reads back and keeps.
@@ -50,13 +53,33 @@ type WorkerOptions struct {
 // PostgreSQL, the single writer on SQLite), and a claim that is never
 // finished comes back after a lease.
 type Worker struct {
-	store  Store
-	sealer Sealer
-	client *http.Client
-	route  Route
-	opts   WorkerOptions
-	now    func() time.Time
+	store   Store
+	sealer  Sealer
+	client  *http.Client
+	route   Route
+	mail    Mail
+	observe func(outcome string, latency time.Duration)
+	opts    WorkerOptions
+	now     func() time.Time
+	// inFlight counts the attempts waiting on the network now.
+	inFlight atomic.Int64
 }
+
+// Mail renders the email that tells a tenant's owners their endpoint was
+// disabled (mail.Templates).
+type Mail interface {
+	Render(kind, to string, data any) (mail.Message, error)
+}
+
+// Outcomes of an attempt, as Observe receives them.
+const (
+	OutcomeDelivered = "delivered"
+	// OutcomeRetry: the attempt failed and another is scheduled.
+	OutcomeRetry = "retry"
+	// OutcomeFailed: the attempt failed and was the last (attempts spent,
+	// or the endpoint disabled).
+	OutcomeFailed = "failed"
+)
 
 // WorkerDeps are what a Worker is built from.
 type WorkerDeps struct {
@@ -66,6 +89,12 @@ type WorkerDeps struct {
 	Client *http.Client
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Mail renders the notice to a tenant's owners when an endpoint is
+	// disabled; nil sends none.
+	Mail Mail
+	// Observe receives every attempt's outcome and latency (metrics); nil
+	// drops them.
+	Observe func(outcome string, latency time.Duration)
 }
 
 // NewWorker wires a Worker.
@@ -91,7 +120,27 @@ func NewWorker(d WorkerDeps, opts WorkerOptions) *Worker {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Worker{store: d.Store, sealer: d.Sealer, client: d.Client, route: Router(d.Now), opts: opts, now: d.Now}
+	if d.Observe == nil {
+		d.Observe = func(string, time.Duration) {}
+	}
+	return &Worker{store: d.Store, sealer: d.Sealer, client: d.Client, route: Router(d.Now), mail: d.Mail, observe: d.Observe, opts: opts, now: d.Now}
+}
+
+// InFlight reports how many attempts are waiting on the network now.
+func (w *Worker) InFlight() int64 { return w.inFlight.Load() }
+
+// observeResults reports each result's outcome.
+func (w *Worker) observeResults(results []Result) {
+	for _, r := range results {
+		switch {
+		case r.OK:
+			w.observe(OutcomeDelivered, r.Latency)
+		case r.Next != nil:
+			w.observe(OutcomeRetry, r.Latency)
+		default:
+			w.observe(OutcomeFailed, r.Latency)
+		}
+	}
 }
 
 // lanes is how many batches a worker has in hand at once: while one
@@ -173,6 +222,7 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 	}
 	close(jobs)
 	wg.Wait()
+	w.observeResults(results)
 	// The results are written even when ctx has ended, so that a
 	// shutdown does not send everything again.
 	failing, err := w.store.FinishDeliveries(context.WithoutCancel(ctx), results, w.now().Add(-w.opts.DisableAfter))
@@ -240,7 +290,9 @@ func (w *Worker) attempt(ctx context.Context, d Delivery, e Endpoint, keys [][]b
 	req.Header.Set(HeaderID, d.MessageID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(start.Unix(), 10))
 	req.Header.Set(HeaderSignature, Sign(keys, d.MessageID, start, d.Payload))
+	w.inFlight.Add(1)
 	resp, err := w.client.Do(req)
+	w.inFlight.Add(-1)
 	r.Latency = w.now().Sub(start)
 	if err != nil {
 		r.Error = errorClass(err)
@@ -287,18 +339,54 @@ func validPrefix(b []byte) string {
 }
 
 // disable turns off an endpoint that has failed for DisableAfter, recording
-// it in the tenant's audit log.
+// it in the tenant's audit log and telling the tenant's owners by email, in
+// the transaction that disables it.
 func (w *Worker) disable(ctx context.Context, e Endpoint) {
-	e.Status, e.DisabledReason = Disabled, ReasonFailing
-	e.UpdatedAt = w.now().UTC().Truncate(time.Microsecond)
+	disabled := Disabled
 	ctx = audit.Record(ctx, audit.Event{TenantID: e.TenantID, Action: audit.ActionWebhookDisable, TargetType: "webhook", TargetID: e.ID,
 		Reason: ReasonFailing, Detail: map[string]string{"url": audit.FitText(e.URL, 1024), "failing_since": e.FailingSince.UTC().Format(time.RFC3339)}})
-	if _, err := w.store.UpdateWebhook(ctx, e); err != nil {
+	ctx = mail.Queue(ctx, w.disabledNotices(ctx, e)...)
+	_, err := w.store.UpdateWebhook(ctx, e.TenantID, e.ID,
+		EndpointPatch{Status: &disabled, DisabledReason: ReasonFailing, IfFailing: e.FailingSince}, w.now().UTC().Truncate(time.Microsecond))
+	var fe *fault.Error
+	if errors.As(err, &fe) && fe.Code == CodeWebhookChanged {
+		// Enabled again (or recovered) since the worker read it: leave it.
+		return
+	}
+	if err != nil {
 		w.opts.Log.Warn("disabling a failing webhook endpoint failed", "tenant_id", e.TenantID, "webhook_id", e.ID, "err", err)
 		return
 	}
-	// The owners are to be told by email once the email outbox exists;
-	// until then the audit event and this line are the record.
 	w.opts.Log.Warn("disabled a webhook endpoint after sustained failure",
 		"tenant_id", e.TenantID, "webhook_id", e.ID, "failing_since", e.FailingSince)
+}
+
+// maxNotified bounds the owners one disabled endpoint emails.
+const maxNotified = 20
+
+// disabledNotices renders the email to each owner of e's tenant. A
+// failure to find or render them is logged and disables the endpoint all
+// the same: the audit event remains the record.
+func (w *Worker) disabledNotices(ctx context.Context, e Endpoint) []mail.Message {
+	if w.mail == nil {
+		return nil
+	}
+	owners, err := w.store.TenantOwnerEmails(ctx, e.TenantID, maxNotified)
+	if err != nil {
+		w.opts.Log.Warn("finding the owners to tell of a disabled webhook failed", "tenant_id", e.TenantID, "webhook_id", e.ID, "err", err)
+		return nil
+	}
+	out := make([]mail.Message, 0, len(owners))
+	for _, to := range owners {
+		m, err := w.mail.Render(mail.KindWebhookDisabled, to, map[string]any{
+			"URL": e.URL, "WebhookID": e.ID, "TenantID": e.TenantID, "FailingSince": e.FailingSince.UTC().Format(time.RFC3339),
+		})
+		if err != nil {
+			w.opts.Log.Warn("rendering the disabled-webhook email failed", "webhook_id", e.ID, "err", err)
+			return nil
+		}
+		m.TenantID = e.TenantID
+		out = append(out, m)
+	}
+	return out
 }

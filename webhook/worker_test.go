@@ -2,12 +2,15 @@ package webhook_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/cursor"
+	"github.com/tollgate/tollgate/mail"
 	"github.com/tollgate/tollgate/webhook"
 )
 
@@ -49,12 +52,16 @@ func TestWorkerDeliversOnceSigned(t *testing.T) {
 	if len(ds) != 1 || ds[0].Status != webhook.Succeeded || ds[0].Attempts != 1 || ds[0].LastStatus != 200 || ds[0].LastResponse != "answered" {
 		t.Fatalf("deliveries %+v", ds)
 	}
+	if got, want := w.outcomes(), map[string]int{webhook.OutcomeDelivered: 1}; !maps.Equal(got, want) || w.worker.InFlight() != 0 {
+		t.Fatalf("observed %v (in flight %d), want %v", got, w.worker.InFlight(), want)
+	}
 }
 
 // TestWorkerRetriesThenDisables: a failing endpoint is tried on the
 // specification's schedule, the delivery fails after the last attempt, and
 // the endpoint is disabled once it has failed for DisableAfter, with an
-// audit event.
+// audit event and an email to the tenant's owners (not its members); every
+// attempt is observed with its outcome.
 func TestWorkerRetriesThenDisables(t *testing.T) {
 	w := newWorld(t, webhook.WorkerOptions{DisableAfter: 24 * time.Hour})
 	rc := newReceiver(t, http.StatusInternalServerError)
@@ -100,6 +107,15 @@ func TestWorkerRetriesThenDisables(t *testing.T) {
 	must(t, err)
 	if len(evs) != 1 || evs[0].Action != audit.ActionWebhookDisable || evs[0].TargetID != e.ID || evs[0].Reason != webhook.ReasonFailing {
 		t.Fatalf("last audit event %+v", evs)
+	}
+	msgs, err := w.st.ListMail(w.ctx, cursor.Page{Limit: 10})
+	must(t, err)
+	if len(msgs) != 1 || msgs[0].To != w.owner.Email || msgs[0].Kind != mail.KindWebhookDisabled || msgs[0].TenantID != w.tenantA ||
+		!strings.Contains(msgs[0].Text, rc.URL) || !strings.Contains(msgs[0].Text, e.ID) {
+		t.Fatalf("outbox %+v", msgs)
+	}
+	if got, want := w.outcomes(), map[string]int{webhook.OutcomeRetry: webhook.MaxAttempts - 1, webhook.OutcomeFailed: 1}; !maps.Equal(got, want) {
+		t.Fatalf("observed %v, want %v", got, want)
 	}
 	// Re-enabled, it works again and its failure streak is forgotten.
 	enabled := webhook.Enabled

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/session"
 )
 
@@ -105,15 +106,54 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID string, codeHash []b
 	return err == nil, err
 }
 
-// DeleteTOTP removes the factor and the recovery codes, at once.
-func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+// DeleteTOTP removes the factor and the recovery codes and revokes the
+// user's other live sessions, at once: a session opened with the factor
+// must not outlive it.
+func (s *Store) DeleteTOTP(ctx context.Context, userID, keep string, now time.Time) ([]string, error) {
+	var revoked []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := s.exec(ctx, tx, `DELETE FROM mfa_totp WHERE user_id = ?`, userID)
 		if err := s.affectedOne(res, err, errTOTPNotEnrolled); err != nil {
 			return err
 		}
-		_, err = s.exec(ctx, tx, `DELETE FROM mfa_recovery_codes WHERE user_id = ?`, userID)
+		if _, err = s.exec(ctx, tx, `DELETE FROM mfa_recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		rows, err := s.query(ctx, tx, `UPDATE sessions SET revoked_at = ?, revoke_reason = 'mfa_disabled'
+			WHERE actor_id = ? AND revoked_at IS NULL AND id <> ? RETURNING id`,
+			s.d.Time(now), identity.UserActorPrefix+userID, keep)
+		revoked, err = sortedIDs(s, rows, err)
 		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return revoked, nil
+}
+
+// ReplaceRecoveryCodes replaces the recovery codes of a user whose factor
+// is active, in one transaction.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes [][]byte) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// Locking the factor orders this against a concurrent disable.
+		var one int
+		err := s.queryRow(ctx, tx, `SELECT 1 FROM mfa_totp WHERE user_id = ? AND status = ?`+s.d.ForUpdate(),
+			userID, string(session.TOTPActive)).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errTOTPNotEnrolled()
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM mfa_recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		for _, h := range codeHashes {
+			if _, err := s.exec(ctx, tx, `INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

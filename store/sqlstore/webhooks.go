@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate/tollgate/cursor"
 	"github.com/tollgate/tollgate/fault"
+	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/webhook"
 )
 
@@ -79,31 +80,80 @@ func (s *Store) CountWebhooks(ctx context.Context, tenantID string) (int, error)
 	return s.count(ctx, `SELECT count(*) FROM webhook_endpoints WHERE tenant_id = ?`, tenantID)
 }
 
-// UpdateWebhook implements webhook.Store.
-func (s *Store) UpdateWebhook(ctx context.Context, e webhook.Endpoint) (webhook.Endpoint, error) {
+// UpdateWebhook implements webhook.Store. Each column is set from the
+// patch only when the patch names it (CASE WHEN set THEN value ELSE column),
+// so the one UPDATE reads the rest from the row as it is now.
+func (s *Store) UpdateWebhook(ctx context.Context, tenantID, id string, p webhook.EndpointPatch, at time.Time) (webhook.Endpoint, error) {
 	var out webhook.Endpoint
+	url, description, status := deref(p.URL), deref(p.Description), webhook.Status(deref((*string)(p.Status)))
+	var types []string
+	if p.EventTypes != nil {
+		types = *p.EventTypes
+	}
+	guard, guardArgs := ``, []any{}
+	if p.IfFailing != nil {
+		guard, guardArgs = ` AND status = ? AND failing_since = ?`, []any{string(webhook.Enabled), s.d.Time(*p.IfFailing)}
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
+		disabling, enabling := p.Status != nil && status == webhook.Disabled, p.Status != nil && status == webhook.Enabled
+		args := []any{
+			p.URL != nil, url, p.Description != nil, description, p.EventTypes != nil, s.d.List(types),
+			// disabled_reason and failing_since read the status before this
+			// UPDATE: SET expressions see the old row.
+			disabling, p.DisabledReason, enabling, enabling,
+			p.Status != nil, string(status),
+			s.d.Time(at), tenantID, id,
+		}
 		out, err = s.scanWebhook(s.queryRow(ctx, tx, `UPDATE webhook_endpoints SET
-			   url = ?, description = ?, event_types = ?, status = ?, disabled_reason = ?, updated_at = ?,
-			   failing_since = CASE WHEN status = ? AND ? = ? THEN NULL ELSE failing_since END
-			 WHERE tenant_id = ? AND id = ?
-			 RETURNING `+webhookCols,
-			e.URL, e.Description, s.d.List(e.EventTypes), string(e.Status), e.DisabledReason, s.d.Time(e.UpdatedAt),
-			string(webhook.Disabled), string(e.Status), string(webhook.Enabled), e.TenantID, e.ID))
+			   url = CASE WHEN ? THEN ? ELSE url END,
+			   description = CASE WHEN ? THEN ? ELSE description END,
+			   event_types = CASE WHEN ? THEN ? ELSE event_types END,
+			   disabled_reason = CASE WHEN ? THEN CASE WHEN status = 'disabled' THEN disabled_reason ELSE ? END
+			     WHEN ? THEN '' ELSE disabled_reason END,
+			   failing_since = CASE WHEN ? AND status = 'disabled' THEN NULL ELSE failing_since END,
+			   status = CASE WHEN ? THEN ? ELSE status END,
+			   updated_at = ?
+			 WHERE tenant_id = ? AND id = ?`+guard+`
+			 RETURNING `+webhookCols, append(args, guardArgs...)...))
 		if errors.Is(err, sql.ErrNoRows) {
+			if p.IfFailing != nil {
+				if err := s.mustExistIn(ctx, tx, tenantID, id); err != nil {
+					return err
+				}
+				return fault.Conflictf(webhook.CodeWebhookChanged, "the endpoint changed since it was read")
+			}
 			return errWebhookNotFound()
 		}
-		if err != nil || out.Status != webhook.Disabled {
+		if err != nil || out.Status != webhook.Disabled || p.Status == nil {
 			return err
 		}
 		// A disabled endpoint receives nothing: its waiting deliveries
 		// fail now (a redelivery can send them once it is enabled again).
 		_, err = s.exec(ctx, tx, `UPDATE webhook_deliveries SET status = ?, last_error = ?
-			WHERE endpoint_id = ? AND status = ?`, string(webhook.Failed), "endpoint_disabled", e.ID, string(webhook.Pending))
+			WHERE endpoint_id = ? AND status = ?`, string(webhook.Failed), "endpoint_disabled", id, string(webhook.Pending))
 		return err
 	})
 	return out, err
+}
+
+// mustExistIn fails with webhook_not_found unless the tenant has endpoint
+// id.
+func (s *Store) mustExistIn(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+	var one int
+	err := s.queryRow(ctx, tx, `SELECT 1 FROM webhook_endpoints WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errWebhookNotFound()
+	}
+	return err
+}
+
+// deref is *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // RotateWebhookSecret implements webhook.Store. The one UPDATE reads the
@@ -142,4 +192,11 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 			AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE tenant_id = ?)`, tenantID, tenantID)
 		return err
 	})
+}
+
+// TenantOwnerEmails implements webhook.Store.
+func (s *Store) TenantOwnerEmails(ctx context.Context, tenantID string, limit int) ([]string, error) {
+	return readAll(ctx, s, scanString, `SELECT u.email FROM memberships m JOIN users u ON m.actor_id = 'user:' || u.id
+		WHERE m.tenant_id = ? AND `+s.d.ListHas("m.roles")+` AND u.status = ? ORDER BY u.email LIMIT ?`,
+		tenantID, identity.RoleOwner, string(identity.UserActive), limit)
 }

@@ -17,6 +17,7 @@ func mfaTests() []test {
 		{"TOTPStepUsedOnce", testMFATOTPStepUsedOnce},
 		{"RecoveryCodeUsedOnce", testMFARecoveryCodeUsedOnce},
 		{"DeleteTOTPTakesRecoveryCodes", testMFADeleteTOTPTakesRecoveryCodes},
+		{"ReplaceRecoveryCodes", testMFAReplaceRecoveryCodes},
 		{"ChallengeUsedOnceBeforeExpiry", testMFAChallengeUsedOnceBeforeExpiry},
 		{"SessionKeepsAMR", testMFASessionKeepsAMR},
 		{"TenantKeepsMFARule", testMFATenantKeepsMFARule},
@@ -104,7 +105,7 @@ func testMFARecoveryCodeUsedOnce(t *testing.T, s store.Store) {
 	if ok(s.UseRecoveryCode(ctx, "u1", tokenHash("r1"), at(time.Hour)))(t) {
 		t.Fatal("a used code worked again")
 	}
-	must(t, s.DeleteTOTP(ctx, "u1"))
+	ok(s.DeleteTOTP(ctx, "u1", "", at(time.Hour)))(t)
 	must(t, s.PutPendingTOTP(ctx, pendingTOTP("u1", "k9")))
 	must(t, s.ActivateTOTP(ctx, "u1", 1, [][]byte{tokenHash("r3")}, at(time.Hour)))
 	if ok(s.UseRecoveryCode(ctx, "u1", tokenHash("r2"), at(time.Hour)))(t) {
@@ -116,18 +117,28 @@ func testMFARecoveryCodeUsedOnce(t *testing.T, s store.Store) {
 }
 
 // testMFADeleteTOTPTakesRecoveryCodes: disabling removes the factor and
-// its codes; a second delete finds nothing.
+// its codes and revokes the user's other sessions, not the one kept nor
+// anyone else's; a second delete finds nothing.
 func testMFADeleteTOTPTakesRecoveryCodes(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	activeTOTP(t, s)
-	must(t, s.DeleteTOTP(ctx, "u1"))
+	for _, id := range []string{"s1", "s2", "s3"} {
+		newSession(t, s, id, "user:u1")
+	}
+	newSession(t, s, "other", "user:u2")
+	check(t, "revoked", ok(s.DeleteTOTP(ctx, "u1", "s2", at(time.Hour)))(t), []string{"s1", "s3"})
+	for id, revoked := range map[string]bool{"s1": true, "s2": false, "s3": true, "other": false} {
+		if ss := ok(s.GetSession(ctx, id))(t); (ss.RevokedAt != nil) != revoked || revoked && ss.RevokeReason != "mfa_disabled" {
+			t.Fatalf("session %s after disabling: %+v", id, ss)
+		}
+	}
 	if _, err := s.GetTOTP(ctx, "u1"); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("factor after delete: %v", err)
 	}
 	if ok(s.UseRecoveryCode(ctx, "u1", tokenHash("r2"), at(time.Hour)))(t) {
 		t.Fatal("a code outlived its factor")
 	}
-	if err := s.DeleteTOTP(ctx, "u1"); fault.KindOf(err) != fault.NotFound {
+	if _, err := s.DeleteTOTP(ctx, "u1", "", at(time.Hour)); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("second delete: %v", err)
 	}
 }
@@ -208,4 +219,22 @@ func testMFATenantKeepsMFARule(t *testing.T, s store.Store) {
 	if got := ok(s.GetTenantBySlug(ctx, "acme"))(t); got.MFA != identity.MFARequired {
 		t.Fatalf("rule %q", got.MFA)
 	}
+}
+
+// testMFAReplaceRecoveryCodes: new codes work and the old ones, used or
+// not, stop; a user without an active factor gets none.
+func testMFAReplaceRecoveryCodes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	activeTOTP(t, s)
+	ok(s.UseRecoveryCode(ctx, "u1", tokenHash("r1"), at(time.Hour)))(t)
+	must(t, s.ReplaceRecoveryCodes(ctx, "u1", [][]byte{tokenHash("n1"), tokenHash("n2")}))
+	for code, works := range map[string]bool{"r1": false, "r2": false, "n1": true, "n2": true} {
+		if got := ok(s.UseRecoveryCode(ctx, "u1", tokenHash(code), at(time.Hour)))(t); got != works {
+			t.Fatalf("code %s works = %v, want %v", code, got, works)
+		}
+	}
+	must(t, s.CreateUser(ctx, user("u2", "b@x.example")))
+	wantNotFound(t, s.ReplaceRecoveryCodes(ctx, "u2", [][]byte{tokenHash("n3")}), session.CodeTOTPNotEnrolled)
+	must(t, s.PutPendingTOTP(ctx, pendingTOTP("u2", "k2")))
+	wantNotFound(t, s.ReplaceRecoveryCodes(ctx, "u2", [][]byte{tokenHash("n3")}), session.CodeTOTPNotEnrolled)
 }

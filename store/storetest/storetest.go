@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageMeters", usageMeterTests()},
 		{"MFA", mfaTests()},
 		{"Passkeys", passkeyTests()},
+		{"TenantDeletion", deletionTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -21,6 +21,8 @@ func webhookTests() []test {
 		{"DispatchFollowsTheAuditStream", testWebhookDispatch},
 		{"ClaimLeaseAndFinish", testWebhookClaimAndFinish},
 		{"DisablingFailsPending", testWebhookDisableFailsPending},
+		{"PatchKeepsConcurrentDisable", testWebhookPatchKeepsConcurrentDisable},
+		{"TenantOwnerEmails", testWebhookTenantOwnerEmails},
 	}
 }
 
@@ -62,9 +64,8 @@ func testWebhookEndpoints(t *testing.T, s store.Store) {
 		t.Fatalf("count %d", n)
 	}
 	e.URL, e.Description, e.EventTypes, e.UpdatedAt = "https://other.example.com/", "changed", []string{}, at(time.Hour)
-	check(t, "update", ok(s.UpdateWebhook(ctx, e))(t), truncEndpoint(e))
-	missing := endpoint("w9", "ta")
-	_, err := s.UpdateWebhook(ctx, missing)
+	check(t, "update", ok(s.UpdateWebhook(ctx, "ta", "w1", webhook.EndpointPatch{URL: &e.URL, Description: &e.Description, EventTypes: &e.EventTypes}, e.UpdatedAt))(t), truncEndpoint(e))
+	_, err := s.UpdateWebhook(ctx, "ta", "w9", webhook.EndpointPatch{Description: &e.Description}, at(time.Hour))
 	wantNotFound(t, err, webhook.CodeWebhookNotFound)
 	must(t, s.DeleteWebhook(ctx, "ta", "w1"))
 	wantNotFound(t, s.DeleteWebhook(ctx, "ta", "w1"), webhook.CodeWebhookNotFound)
@@ -104,8 +105,8 @@ func testWebhookIsolation(t *testing.T, s store.Store) {
 	must(t, s.EnqueueDelivery(ctx, delivery("da", "ta", "wa", "msg_a", at(0))))
 	_, err := s.GetWebhook(ctx, "tb", "wa")
 	wantNotFound(t, err, webhook.CodeWebhookNotFound)
-	other := endpoint("wa", "tb")
-	_, err = s.UpdateWebhook(ctx, other)
+	disabled := webhook.Disabled
+	_, err = s.UpdateWebhook(ctx, "tb", "wa", webhook.EndpointPatch{Status: &disabled, DisabledReason: webhook.ReasonByUser}, at(0))
 	wantNotFound(t, err, webhook.CodeWebhookNotFound)
 	wantNotFound(t, s.DeleteWebhook(ctx, "tb", "wa"), webhook.CodeWebhookNotFound)
 	if l := ok(s.ListWebhooks(ctx, "tb", cursor.Page{Limit: 10}))(t); len(l) != 0 {
@@ -272,9 +273,9 @@ func testWebhookDisableFailsPending(t *testing.T, s store.Store) {
 	must(t, s.CreateWebhook(ctx, e))
 	must(t, s.EnqueueDelivery(ctx, delivery("d1", "ta", "w1", "msg_1", at(0))))
 	ok(s.FinishDeliveries(ctx, []webhook.Result{{DeliveryID: "none", EndpointID: "w1", At: at(0), Error: "timeout"}}, at(-time.Hour)))(t)
-	e.Status, e.DisabledReason = webhook.Disabled, webhook.ReasonByUser
-	got := ok(s.UpdateWebhook(ctx, e))(t)
-	if got.Status != webhook.Disabled || got.FailingSince == nil {
+	disabled, enabled := webhook.Disabled, webhook.Enabled
+	got := ok(s.UpdateWebhook(ctx, "ta", "w1", webhook.EndpointPatch{Status: &disabled, DisabledReason: webhook.ReasonByUser}, at(time.Minute)))(t)
+	if got.Status != webhook.Disabled || got.DisabledReason != webhook.ReasonByUser || got.FailingSince == nil {
 		t.Fatalf("disabled %+v", got)
 	}
 	if ds, _ := claim(t, s, at(time.Hour), at(2*time.Hour), 10); len(ds) != 0 {
@@ -283,9 +284,36 @@ func testWebhookDisableFailsPending(t *testing.T, s store.Store) {
 	if d := ok(s.GetDelivery(ctx, "ta", "w1", "d1"))(t); d.Status != webhook.Failed || d.LastError != "endpoint_disabled" {
 		t.Fatalf("pending delivery of a disabled endpoint: %+v", d)
 	}
-	e.Status, e.DisabledReason = webhook.Enabled, ""
-	if got := ok(s.UpdateWebhook(ctx, e))(t); got.FailingSince != nil {
+	if got := ok(s.UpdateWebhook(ctx, "ta", "w1", webhook.EndpointPatch{Status: &enabled}, at(time.Minute)))(t); got.FailingSince != nil || got.DisabledReason != "" {
 		t.Fatalf("enabled %+v", got)
+	}
+}
+
+// testWebhookPatchKeepsConcurrentDisable: the race of a PATCH with the
+// worker, played in both orders. A PATCH read before the worker disabled
+// the endpoint and written after writes only its own fields, so the
+// endpoint stays disabled; a disable read before a user re-enabled the
+// endpoint and written after changes nothing.
+func testWebhookPatchKeepsConcurrentDisable(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newTenant(t, s, "ta", "user:owner")
+	must(t, s.CreateWebhook(ctx, endpoint("w1", "ta")))
+	ok(s.FinishDeliveries(ctx, []webhook.Result{{DeliveryID: "none", EndpointID: "w1", At: at(0), Error: "timeout"}}, at(-time.Hour)))(t)
+	stale := ok(s.GetWebhook(ctx, "ta", "w1"))(t) // the PATCH's read, and the worker's
+	disabled, enabled := webhook.Disabled, webhook.Enabled
+	ok(s.UpdateWebhook(ctx, "ta", "w1", webhook.EndpointPatch{Status: &disabled, DisabledReason: webhook.ReasonFailing, IfFailing: stale.FailingSince}, at(time.Minute)))(t)
+	desc := "renamed"
+	got := ok(s.UpdateWebhook(ctx, "ta", "w1", webhook.EndpointPatch{Description: &desc}, at(2*time.Minute)))(t)
+	if got.Status != webhook.Disabled || got.DisabledReason != webhook.ReasonFailing || got.Description != desc || got.URL != stale.URL {
+		t.Fatalf("after the PATCH: %+v", got)
+	}
+	// The user re-enables; the worker's disable from its earlier read
+	// (failing since stale.FailingSince) no longer applies.
+	ok(s.UpdateWebhook(ctx, "ta", "w1", webhook.EndpointPatch{Status: &enabled}, at(3*time.Minute)))(t)
+	_, err := s.UpdateWebhook(ctx, "ta", "w1", webhook.EndpointPatch{Status: &disabled, DisabledReason: webhook.ReasonFailing, IfFailing: stale.FailingSince}, at(4*time.Minute))
+	wantConflict(t, err, webhook.CodeWebhookChanged)
+	if got := ok(s.GetWebhook(ctx, "ta", "w1"))(t); got.Status != webhook.Enabled {
+		t.Fatalf("after the stale disable: %+v", got)
 	}
 }
 
@@ -335,4 +363,27 @@ func testWebhookClaimsNeverShared(t *testing.T, b AuditBackend) {
 			t.Fatalf("%s was claimed %d times", id, c)
 		}
 	}
+}
+
+// testWebhookTenantOwnerEmails: the active owners of the tenant, by
+// address, at most limit; not its other members, nor another tenant's
+// owners, nor a disabled owner.
+func testWebhookTenantOwnerEmails(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, u := range []identity.User{user("o1", "zed@x.example"), user("o2", "amy@x.example"), user("o3", "off@x.example"),
+		user("m1", "member@x.example"), user("b1", "other@x.example")} {
+		must(t, s.CreateUser(ctx, u))
+	}
+	off := ok(s.GetUser(ctx, "o3"))(t)
+	off.Status = identity.UserDisabled
+	must(t, s.UpdateUser(ctx, off))
+	newTenant(t, s, "ta", "user:o1")
+	newTenant(t, s, "tb", "user:b1")
+	addMember(t, s, "ta", "user:o2", identity.RoleAdmin, identity.RoleOwner)
+	addMember(t, s, "ta", "user:o3", identity.RoleOwner)
+	addMember(t, s, "ta", "user:m1", identity.RoleAdmin)
+	addMember(t, s, "ta", "agent:a1", identity.RoleOwner)
+	check(t, "owners", ok(s.TenantOwnerEmails(ctx, "ta", 10))(t), []string{"amy@x.example", "zed@x.example"})
+	check(t, "limited", ok(s.TenantOwnerEmails(ctx, "ta", 1))(t), []string{"amy@x.example"})
+	check(t, "unknown tenant", ok(s.TenantOwnerEmails(ctx, "nope", 10))(t), []string{})
 }

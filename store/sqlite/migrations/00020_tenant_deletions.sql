@@ -1,0 +1,42 @@
+-- +goose Up
+-- Tenant deletion (issue 15): one row per tenant a platform admin asked to
+-- delete. The tenant's row stays, as a tombstone with status 'deleted', so
+-- that its audit stream keeps a name and its credentials stay blocked.
+
+CREATE TABLE tenant_deletions (
+    tenant_id    TEXT    NOT NULL PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    -- The deletion's own id, answered to the admin who asked; a new
+    -- request after a cancellation gets a new one.
+    id           TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    requested_by TEXT    NOT NULL,
+    requested_at INTEGER NOT NULL,
+    -- The end of the grace period: erasure starts no earlier.
+    delete_after INTEGER NOT NULL,
+    cancelled_by TEXT    NOT NULL DEFAULT '',
+    -- The eraser's lease and fence: a worker holds the row until
+    -- lease_until, and its batches match attempts, so a worker that outlived
+    -- its lease stops at its next batch.
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    lease_until  INTEGER,
+    -- Where erasure is (the index of its step) and how many rows it erased.
+    step         INTEGER NOT NULL DEFAULT 0,
+    erased       INTEGER NOT NULL DEFAULT 0,
+    finished_at  INTEGER,
+    updated_at   INTEGER NOT NULL
+) STRICT;
+
+-- Workers look for due deletions; finished ones are not indexed.
+CREATE INDEX tenant_deletions_due_idx ON tenant_deletions (delete_after) WHERE status IN ('pending', 'running');
+
+-- Erasure deletes a tenant's outbox messages and invitations, and an erased
+-- person's messages, by these keys rather than by scanning the tables.
+CREATE INDEX mail_outbox_tenant_idx ON mail_outbox (tenant_id) WHERE tenant_id <> '';
+CREATE INDEX mail_outbox_recipient_idx ON mail_outbox (recipient);
+CREATE INDEX invitations_tenant_idx ON invitations (tenant_id, id);
+
+-- +goose Down
+DROP INDEX invitations_tenant_idx;
+DROP INDEX mail_outbox_recipient_idx;
+DROP INDEX mail_outbox_tenant_idx;
+DROP TABLE tenant_deletions;
