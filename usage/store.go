@@ -76,8 +76,8 @@ type PageQuery struct {
 	FromMinute, ToMinute int64
 	WindowMinutes        int64
 	// Hours are the minutes the hour roll-ups answer (see HourRange).
-	Hours MinuteRange
-	Subject              string
+	Hours   MinuteRange
+	Subject string
 	// After, when not nil, is the last aggregate of the page before.
 	After *PageKey
 	Limit int
