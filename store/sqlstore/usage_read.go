@@ -33,32 +33,52 @@ func (r rollupRange) check() error {
 	return nil
 }
 
+// hourStart is the first minute the hour roll-ups hold whole: 0, or on a
+// database upgraded with usage recorded, the hour after migration 00021
+// (minutes before it have no hour rows unless a rebuild wrote them).
+const hourStart = `(SELECT minute FROM usage_hour_start)`
+
 // source returns " FROM …" over the range's rows of the aggregates, or of
 // the distinct values when uniques, with cols (column names) and the
 // condition extra (bound to extraArgs) on each table, and its arguments.
 // Each table is read by its key's range: with hours, a UNION ALL of the
-// hour rows and the minute rows of the edges before and after them.
+// hour rows from hourStart on, the minute rows of the hours before it,
+// and the minute rows of the edges before and after the hours.
 func (r rollupRange) source(uniques bool, cols, extra string, extraArgs ...any) (string, []any) {
+	// A part is minutes [from, to) of a table, each bound an SQL
+	// expression of its arguments.
 	type part struct {
-		t        *rollupTable
-		from, to int64
+		t                *rollupTable
+		from, to         string
+		fromArgs, toArgs []any
 	}
-	parts := []part{{minuteTable, r.from, r.to}}
+	parts := []part{{t: minuteTable, from: "?", to: "?", fromArgs: []any{r.from}, toArgs: []any{r.to}}}
 	if !r.hours.Empty() {
-		parts = []part{{minuteTable, r.from, r.hours.From}, {hourTable, r.hours.From, r.hours.To}, {minuteTable, r.hours.To, r.to}}
+		h := r.hours
+		parts = []part{
+			{t: minuteTable, from: "?", to: "?", fromArgs: []any{r.from}, toArgs: []any{h.From}},
+			{t: minuteTable, from: "?", to: `CASE WHEN ? < ` + hourStart + ` THEN ? ELSE ` + hourStart + ` END`,
+				fromArgs: []any{h.From}, toArgs: []any{h.To, h.To}},
+			{t: hourTable, from: `CASE WHEN ? > ` + hourStart + ` THEN ? ELSE ` + hourStart + ` END`, to: "?",
+				fromArgs: []any{h.From, h.From}, toArgs: []any{h.To}},
+			{t: minuteTable, from: "?", to: "?", fromArgs: []any{h.To}, toArgs: []any{r.to}},
+		}
+		if r.from == h.From {
+			parts = parts[1:]
+		}
+		if h.To == r.to {
+			parts = parts[:len(parts)-1]
+		}
 	}
 	var branches []string
 	var args []any
 	for _, p := range parts {
-		if p.to <= p.from {
-			continue
-		}
 		table := p.t.rollups
 		if uniques {
 			table = p.t.uniques
 		}
-		where := ` FROM ` + table + ` WHERE tenant_id = ? AND meter = ? AND minute >= ? AND minute < ?`
-		args = append(args, r.tenant, r.meter, p.from, p.to)
+		where := ` FROM ` + table + ` WHERE tenant_id = ? AND meter = ? AND minute >= ` + p.from + ` AND minute < ` + p.to
+		args = append(append(append(args, r.tenant, r.meter), p.fromArgs...), p.toArgs...)
 		if r.subject != "" {
 			where += ` AND subject = ?`
 			args = append(args, r.subject)
