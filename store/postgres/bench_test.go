@@ -37,7 +37,7 @@ func BenchmarkAuditAppend(b *testing.B) {
 func BenchmarkAuditVerify(b *testing.B) { storetest.BenchAuditVerify(b, pgtest.Open(b)) }
 
 // BenchmarkUsageRecord: decoding and recording batches of new usage events
-// (raw rows and minute roll-ups in one transaction); see BENCHMARKS.md.
+// (raw rows, minute and hour roll-ups in one transaction); see BENCHMARKS.md.
 func BenchmarkUsageRecord(b *testing.B) {
 	for _, batch := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { storetest.BenchUsageRecord(b, pgtest.Open(b), batch) })
@@ -45,8 +45,8 @@ func BenchmarkUsageRecord(b *testing.B) {
 }
 
 // BenchmarkUsageQueryMonth: one tenant-month of raw events (how many:
-// storetest.MonthEventsEnv), queried at hourly resolution; see
-// BENCHMARKS.md.
+// storetest.MonthEventsEnv), queried at hourly resolution from minutes
+// and from hours; see BENCHMARKS.md.
 func BenchmarkUsageQueryMonth(b *testing.B) { storetest.BenchUsageQueryMonth(b, pgtest.Open(b)) }
 
 // BenchmarkWebhookThroughput: audit events to signed deliveries on a
