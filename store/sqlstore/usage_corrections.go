@@ -333,16 +333,38 @@ func (s *Store) measurable(ctx context.Context, tx *sql.Tx, tenantID, typ, subje
 	return records, nil
 }
 
-// RebuildUsage implements usage.Store.
+// rebuildAttempts bounds how often a rebuild step runs again after its
+// snapshot lost to a concurrent write (or the database did not answer).
+const rebuildAttempts = 5
+
+// RebuildUsage implements usage.Store. Where writers run side by side
+// (PostgreSQL), the step reads and writes one snapshot (REPEATABLE READ):
+// an event committed after the step began is neither in the raw events it
+// reads nor in the rows it deletes, and if its roll-up rows are ones the
+// step writes too, the database refuses the step (a serialization
+// failure) and the step runs again. Without the snapshot, an event
+// committed between the step's delete and its read was counted by both.
+// Recording still never waits for a rebuild.
 func (s *Store) RebuildUsage(ctx context.Context, tenantID string, m usage.Meter, fromMinute, toMinute int64) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockTenant(ctx, tx, tenantID); err != nil {
+	var err error
+	for range rebuildAttempts {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if s.d.ForUpdate() != "" {
+				if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`); err != nil {
+					return s.dbErr(err)
+				}
+			}
+			if err := s.lockTenant(ctx, tx, tenantID); err != nil {
+				return err
+			}
+			var err error
+			n, err = s.remeasure(ctx, tx, tenantID, m.EventType, "", fromMinute, toMinute, []usage.Meter{m})
 			return err
+		})
+		if fault.KindOf(err) != fault.Unavailable || ctx.Err() != nil {
+			break
 		}
-		var err error
-		n, err = s.remeasure(ctx, tx, tenantID, m.EventType, "", fromMinute, toMinute, []usage.Meter{m})
-		return err
-	})
+	}
 	return n, err
 }
