@@ -46,7 +46,7 @@ func BenchmarkUsageRecord(b *testing.B) {
 // BenchmarkUsageQueryMonth: one tenant-month of raw events (how many:
 // storetest.MonthEventsEnv), queried at hourly resolution from minutes
 // and from hours; see BENCHMARKS.md.
-func BenchmarkUsageQueryMonth(b *testing.B) { storetest.BenchUsageQueryMonth(b, open(b)) }
+func BenchmarkUsageQueryMonth(b *testing.B) { storetest.BenchUsageQueryMonth(b, open(b), nil) }
 
 // BenchmarkWebhookThroughput: audit events to signed deliveries on a
 // loopback receiver; see BENCHMARKS.md.

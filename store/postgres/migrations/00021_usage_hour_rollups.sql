@@ -15,7 +15,10 @@ CREATE TABLE usage_hour_rollups (
     events     bigint           NOT NULL,
     latest_at  bigint           NOT NULL,
     latest_key text COLLATE "C" NOT NULL,
-    CONSTRAINT usage_hour_rollups_pkey PRIMARY KEY (tenant_id, meter, minute, subject, dims)
+    -- INCLUDE (value): a month's query reads value beside the key, so it
+    -- is answered from the index alone (an index-only scan of a vacuumed
+    -- month: 57,600 rows per meter) instead of visiting each row's page.
+    CONSTRAINT usage_hour_rollups_pkey PRIMARY KEY (tenant_id, meter, minute, subject, dims) INCLUDE (value)
 );
 
 -- The distinct values of UNIQUE_COUNT meters per hour: a set per hour, as
