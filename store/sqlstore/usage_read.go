@@ -12,8 +12,8 @@ import (
 )
 
 // rollupRange is the roll-up rows of one meter of one tenant (and one
-// subject, when set) over minutes [from, to): hour rows for the minutes
-// hours, minute rows for the rest.
+// subject, when set) over minutes [from, to): hour rows for the whole
+// hours of hours, minute rows for the rest.
 type rollupRange struct {
 	tenant, meter, subject string
 	from, to               int64
@@ -34,8 +34,8 @@ func (r rollupRange) check() error {
 }
 
 // hourStart is the first minute the hour roll-ups hold whole: 0, or on a
-// database upgraded with usage recorded, the hour after migration 00021
-// (minutes before it have no hour rows unless a rebuild wrote them).
+// database that held usage when migration 00021 ran, the hour it chose
+// (hours before it may lack rows, so their minutes are read).
 const hourStart = `(SELECT minute FROM usage_hour_start)`
 
 // source returns " FROM …" over the range's rows of the aggregates, or of
@@ -45,7 +45,7 @@ const hourStart = `(SELECT minute FROM usage_hour_start)`
 // hour rows from hourStart on, the minute rows of the hours before it,
 // and the minute rows of the edges before and after the hours.
 func (r rollupRange) source(uniques bool, cols, extra string, extraArgs ...any) (string, []any) {
-	// A part is minutes [from, to) of a table, each bound an SQL
+	// A part is minutes [from, to) of a table; each bound is an SQL
 	// expression of its arguments.
 	type part struct {
 		t                *rollupTable
