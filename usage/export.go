@@ -149,9 +149,10 @@ func exportRows(ctx context.Context, st Store, meters []Meter, q ExportQuery, em
 		// A slice is a whole number of windows, since exportSlice is a
 		// multiple of every window's length.
 		for slice := from; slice < to; slice += exportSlice {
+			end := min(slice+exportSlice, to)
 			pq := PageQuery{
 				TenantID: q.TenantID, Meter: m.Name, Aggregation: m.Aggregation, Subject: q.Subject,
-				FromMinute: slice, ToMinute: min(slice+exportSlice, to), WindowMinutes: wm, Limit: exportPage,
+				FromMinute: slice, ToMinute: end, WindowMinutes: wm, Hours: HourRange(slice, end, wm, 0), Limit: exportPage,
 			}
 			for {
 				parts, err := st.ReadUsagePage(ctx, pq)

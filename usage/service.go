@@ -456,6 +456,7 @@ func (s *Service) Query(ctx context.Context, ac identity.ActorContext, q Query) 
 	var all []Partial
 	for _, sp := range parts {
 		sq.FromMinute, sq.ToMinute, sq.OffsetMinutes = sp.from, sp.to, sp.offset
+		sq.Hours = HourRange(sp.from, sp.to, wm, sp.offset)
 		got, err := s.store.ReadUsage(ctx, sq)
 		if err != nil {
 			return Answer{}, err

@@ -30,12 +30,12 @@ type Outcome struct {
 	Err    error
 }
 
-// Store keeps raw events and their per-minute roll-ups.
+// Store keeps raw events and their roll-ups per minute and per hour.
 type Store interface {
 	// RecordUsage records a batch of at most MaxBatch events in one
 	// transaction: for each event whose (tenant, source, id) is new, its
-	// raw row and its contributions to the minute roll-ups of its tenant,
-	// meter, subject and dimensions; an event seen before (in the store or
+	// raw row and its contributions to the minute and hour roll-ups of its
+	// tenant, meter, subject and dimensions; an event seen before (in the store or
 	// earlier in the batch) changes nothing. Events of tenants that do not
 	// exist are rejected, and the others still count. It returns one
 	// Outcome per record, in order; on an error nothing is recorded.
@@ -52,15 +52,17 @@ type Store interface {
 	// CorrectUsage records a void or an amendment in one transaction: its
 	// raw row (a duplicate of a recorded correction changes nothing), the
 	// corrected event marked voided, and the roll-ups of the corrected
-	// event's minute and subject measured again from the raw events that
+	// event's minute, hour and subject moved: SUM and COUNT by the
+	// difference, the others measured again from the raw events that
 	// still count (an amendment's replacement data counting at the
 	// corrected event's time). A correction of an unknown event, or of one
 	// voided already, is Rejected and recorded nowhere.
 	CorrectUsage(ctx context.Context, c CorrectionRecord) (Outcome, error)
-	// RebuildUsage replaces, in one transaction, meter m's roll-ups of
-	// tenantID over minutes [fromMinute, toMinute) by what the raw events
+	// RebuildUsage replaces, in one transaction, meter m's minute roll-ups
+	// of tenantID over minutes [fromMinute, toMinute), and its hour
+	// roll-ups of every hour the range touches, by what the raw events
 	// that still count give (as CorrectUsage measures a minute again), and
-	// returns how many raw events it measured.
+	// returns how many raw events of the range it measured.
 	RebuildUsage(ctx context.Context, tenantID string, m Meter, fromMinute, toMinute int64) (int, error)
 }
 
@@ -73,7 +75,9 @@ type PageQuery struct {
 	// WindowMinutes (at least 1).
 	FromMinute, ToMinute int64
 	WindowMinutes        int64
-	Subject              string
+	// Hours are the minutes the hour roll-ups answer (see HourRange).
+	Hours   MinuteRange
+	Subject string
 	// After, when not nil, is the last aggregate of the page before.
 	After *PageKey
 	Limit int
@@ -93,6 +97,10 @@ type StoreQuery struct {
 	Aggregation Aggregation
 	// FromMinute and ToMinute are minutes since the Unix epoch.
 	FromMinute, ToMinute int64
+	// Hours are the minutes of [FromMinute, ToMinute) that the hour
+	// roll-ups answer, whole hours (see HourRange); the minute roll-ups
+	// answer the rest. Empty reads minutes only.
+	Hours MinuteRange
 	// WindowMinutes buckets minutes into windows starting at multiples of
 	// it (1, 60, 1440) less OffsetMinutes, the offset from UTC of the zone
 	// whose hours or days they are (constant over the range, |offset| <

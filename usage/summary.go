@@ -66,7 +66,8 @@ func (s *Service) Summary(ctx context.Context, ac identity.ActorContext, tenantI
 // "": 0 when nothing was counted.
 func periodTotal(ctx context.Context, st Store, tenantID string, m Meter, p Period, subject string) (float64, error) {
 	from, to := p.minutes()
-	sq := StoreQuery{TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, FromMinute: from, ToMinute: to, Subject: subject}
+	sq := StoreQuery{TenantID: tenantID, Meter: m.Name, Aggregation: m.Aggregation, FromMinute: from, ToMinute: to, Subject: subject,
+		Hours: HourRange(from, to, 0, 0)}
 	parts, err := st.ReadUsage(ctx, sq)
 	if err != nil {
 		return 0, err

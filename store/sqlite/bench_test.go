@@ -36,12 +36,17 @@ func BenchmarkAuditAppend(b *testing.B) {
 func BenchmarkAuditVerify(b *testing.B) { storetest.BenchAuditVerify(b, open(b)) }
 
 // BenchmarkUsageRecord: decoding and recording batches of new usage events
-// (raw rows and minute roll-ups in one transaction); see BENCHMARKS.md.
+// (raw rows, minute and hour roll-ups in one transaction); see BENCHMARKS.md.
 func BenchmarkUsageRecord(b *testing.B) {
 	for _, batch := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { storetest.BenchUsageRecord(b, open(b), batch) })
 	}
 }
+
+// BenchmarkUsageQueryMonth: one tenant-month of raw events (how many:
+// storetest.MonthEventsEnv), queried at hourly resolution from minutes
+// and from hours; see BENCHMARKS.md.
+func BenchmarkUsageQueryMonth(b *testing.B) { storetest.BenchUsageQueryMonth(b, open(b), nil) }
 
 // BenchmarkWebhookThroughput: audit events to signed deliveries on a
 // loopback receiver; see BENCHMARKS.md.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/policy"
+	"github.com/tollgate/tollgate/store/storetest"
 )
 
 // TestMigrationsDownUp checks that every Down section undoes its Up: rolled
@@ -84,4 +86,20 @@ func tables(t *testing.T, s *Store) []string {
 		t.Fatal(err)
 	}
 	return names
+}
+
+func TestUsageHoursAfterUpgrade(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "tollgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.UsageHoursAfterUpgrade(t, s, storetest.Upgrade{
+		Down: func(ctx context.Context) error { _, err := s.migrations.DownTo(ctx, 19); return err },
+		Up:   s.Migrate,
+		Exec: func(ctx context.Context, query string) error { _, err := s.write.ExecContext(ctx, query); return err },
+	})
 }

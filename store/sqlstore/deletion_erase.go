@@ -49,6 +49,8 @@ var erasedTables = []tenantTable{
 	{"usage_meters", nil},
 	{"usage_uniques", []string{"meter", "minute", "subject", "dims", "value"}},
 	{"usage_rollups", []string{"meter", "minute", "subject", "dims"}},
+	{"usage_hour_uniques", []string{"meter", "minute", "subject", "dims", "value"}},
+	{"usage_hour_rollups", []string{"meter", "minute", "subject", "dims"}},
 	{"usage_events", []string{"source", "id"}},
 }
 
@@ -165,6 +167,9 @@ func (s *Store) erasePersonIfLast(ctx context.Context, tx *sql.Tx, tenantID, use
 		{`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE actor_id = ?)`, []any{actor}},
 		{`DELETE FROM mail_outbox WHERE recipient = ?`, []any{email}},
 		{`DELETE FROM signups WHERE email = ?`, []any{email}},
+		// Passkeys and the rest of the person's second factors go with
+		// the account (ON DELETE CASCADE); a ceremony under way has none.
+		{`DELETE FROM passkey_ceremonies WHERE user_id = ?`, []any{userID}},
 		{`DELETE FROM users WHERE id = ?`, []any{userID}},
 	} {
 		if _, err := s.exec(ctx, tx, q.query, q.args...); err != nil {

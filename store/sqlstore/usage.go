@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -60,48 +59,70 @@ var usageEventInsert = newSQLCache(func(n int) string {
 		"ON CONFLICT (tenant_id, source, id) DO NOTHING RETURNING tenant_id, source, id")
 })
 
-// newer is "the excluded row's event is later than the stored one's".
-const newer = `(excluded.latest_at > usage_rollups.latest_at OR
-	(excluded.latest_at = usage_rollups.latest_at AND excluded.latest_key > usage_rollups.latest_key))`
-
-// rollupValue is how each aggregation updates a stored minute.
-var rollupValue = map[usage.Aggregation]string{
-	usage.Sum:    `usage_rollups.value + excluded.value`,
-	usage.Count:  `usage_rollups.value + excluded.value`,
-	usage.Max:    `CASE WHEN excluded.value > usage_rollups.value THEN excluded.value ELSE usage_rollups.value END`,
-	usage.Latest: `CASE WHEN ` + newer + ` THEN excluded.value ELSE usage_rollups.value END`,
+// rollupTable is one resolution of the roll-ups: a table of aggregates
+// and a table of UNIQUE_COUNT's distinct values, whose minute column holds
+// the first minute of a bucket of width minutes.
+type rollupTable struct {
+	rollups, uniques string
+	width            int64
+	upsert           map[usage.Aggregation]*sqlCache
+	unique           *sqlCache
 }
+
+// The two resolutions every event is written to, minutes first: every
+// transaction writes them in this order, so two lock their rows in the
+// same order.
+var (
+	minuteTable  = newRollupTable("usage_rollups", "usage_uniques", 1)
+	hourTable    = newRollupTable("usage_hour_rollups", "usage_hour_uniques", 60)
+	rollupTables = []*rollupTable{minuteTable, hourTable}
+)
+
+func newRollupTable(rollups, uniques string, width int64) *rollupTable {
+	t := &rollupTable{rollups: rollups, uniques: uniques, width: width, upsert: map[usage.Aggregation]*sqlCache{}}
+	for agg := range rollupMerge {
+		t.upsert[agg] = newSQLCache(func(n int) string {
+			return multiRow(rollups, rollupColumns, 9, n, t.conflict(agg))
+		})
+	}
+	t.unique = newSQLCache(func(n int) string {
+		return multiRow(uniques, uniqueColumns, 6, n, uniqueConflict)
+	})
+	return t
+}
+
+// bucket is the first minute of the bucket holding minute.
+func (t *rollupTable) bucket(minute int64) int64 { return minute / t.width * t.width }
+
+// rollupMerge is how each aggregation updates a stored row; T stands for
+// the table's name.
+var rollupMerge = map[usage.Aggregation]string{
+	usage.Sum:    `T.value + excluded.value`,
+	usage.Count:  `T.value + excluded.value`,
+	usage.Max:    `CASE WHEN excluded.value > T.value THEN excluded.value ELSE T.value END`,
+	usage.Latest: `CASE WHEN ` + newer + ` THEN excluded.value ELSE T.value END`,
+}
+
+// newer is "the excluded row's event is later than the stored one's".
+const newer = `(excluded.latest_at > T.latest_at OR
+	(excluded.latest_at = T.latest_at AND excluded.latest_key > T.latest_key))`
 
 const rollupColumns = "tenant_id, meter, minute, subject, dims, value, events, latest_at, latest_key"
 
-// rollupConflict is how a roll-up row written again is merged into the
-// stored one.
-func rollupConflict(agg usage.Aggregation) string {
-	return `ON CONFLICT (tenant_id, meter, minute, subject, dims) DO UPDATE SET
-		value = ` + rollupValue[agg] + `,
-		events = usage_rollups.events + excluded.events,
-		latest_at = CASE WHEN ` + newer + ` THEN excluded.latest_at ELSE usage_rollups.latest_at END,
-		latest_key = CASE WHEN ` + newer + ` THEN excluded.latest_key ELSE usage_rollups.latest_key END`
+// conflict is how a roll-up row written again is merged into the stored
+// one.
+func (t *rollupTable) conflict(agg usage.Aggregation) string {
+	return strings.ReplaceAll(`ON CONFLICT (tenant_id, meter, minute, subject, dims) DO UPDATE SET
+		value = `+rollupMerge[agg]+`,
+		events = T.events + excluded.events,
+		latest_at = CASE WHEN `+newer+` THEN excluded.latest_at ELSE T.latest_at END,
+		latest_key = CASE WHEN `+newer+` THEN excluded.latest_key ELSE T.latest_key END`, "T.", t.rollups+".")
 }
-
-var rollupUpsert = func() map[usage.Aggregation]*sqlCache {
-	out := map[usage.Aggregation]*sqlCache{}
-	for agg := range rollupValue {
-		out[agg] = newSQLCache(func(n int) string {
-			return multiRow("usage_rollups", rollupColumns, 9, n, rollupConflict(agg))
-		})
-	}
-	return out
-}()
 
 const (
 	uniqueColumns  = "tenant_id, meter, minute, subject, dims, value"
 	uniqueConflict = "ON CONFLICT (tenant_id, meter, minute, subject, dims, value) DO NOTHING"
 )
-
-var uniqueInsert = newSQLCache(func(n int) string {
-	return multiRow("usage_uniques", uniqueColumns, 6, n, uniqueConflict)
-})
 
 // rollupKey is one roll-up row's key.
 type rollupKey struct {
@@ -183,12 +204,14 @@ func (s *Store) RecordUsage(ctx context.Context, records []usage.Record) ([]usag
 		if err != nil {
 			return err
 		}
-		rollups, uniques := usageRollups(records, todo, inserted)
-		if err := s.upsertRollups(ctx, tx, rollups); err != nil {
-			return err
-		}
-		if err := s.insertUniques(ctx, tx, uniques); err != nil {
-			return err
+		for _, t := range rollupTables {
+			rollups, uniques := usageRollups(t, records, todo, inserted)
+			if err := s.upsertRollups(ctx, tx, t, rollups); err != nil {
+				return err
+			}
+			if err := s.insertUniques(ctx, tx, t, uniques); err != nil {
+				return err
+			}
 		}
 		for _, i := range todo {
 			if !inserted[i] {
@@ -253,9 +276,9 @@ func (s *Store) insertUsageEvents(ctx context.Context, tx *sql.Tx, records []usa
 	return inserted, nil
 }
 
-// usageRollups sums the contributions of the inserted events per roll-up
-// row (a statement may not update one row twice), in key order.
-func usageRollups(records []usage.Record, todo []int, inserted map[int]bool) ([]rollup, []uniqueRow) {
+// usageRollups sums the contributions of the inserted events per row of
+// t (a statement may not update one row twice), in key order.
+func usageRollups(t *rollupTable, records []usage.Record, todo []int, inserted map[int]bool) ([]rollup, []uniqueRow) {
 	byKey := map[rollupKey]*rollup{}
 	uniqueSet := map[uniqueRow]struct{}{}
 	for _, i := range todo {
@@ -265,7 +288,7 @@ func usageRollups(records []usage.Record, todo []int, inserted map[int]bool) ([]
 		e := &records[i].Event
 		at, key := e.Time.UnixMicro(), e.Key()
 		for _, c := range records[i].Contributions {
-			k := rollupKey{tenant: e.TenantID, meter: c.Meter, minute: e.Minute(), subject: e.Subject, dims: c.Dims}
+			k := rollupKey{tenant: e.TenantID, meter: c.Meter, minute: t.bucket(e.Minute()), subject: e.Subject, dims: c.Dims}
 			if c.Aggregation == usage.UniqueCount {
 				uniqueSet[uniqueRow{key: k, value: c.Unique}] = struct{}{}
 				continue
@@ -309,9 +332,9 @@ func usageRollups(records []usage.Record, todo []int, inserted map[int]bool) ([]
 	return rollups, uniques
 }
 
-func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rollups []rollup) error {
+func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, t *rollupTable, rollups []rollup) error {
 	if a, ok := s.d.(ArrayRows); ok {
-		return s.upsertRollupArrays(ctx, tx, a, rollups)
+		return s.upsertRollupArrays(ctx, tx, a, t, rollups)
 	}
 	args := make([]any, 0, 9*min(len(rollups), usageRowsPerInsert))
 	for start := 0; start < len(rollups); {
@@ -325,7 +348,7 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rollups []rollup)
 		for _, r := range rollups[start:end] {
 			args = append(args, r.key.tenant, r.key.meter, r.key.minute, r.key.subject, r.key.dims, r.value, r.events, r.latestAt, r.latestKey)
 		}
-		if _, err := s.exec(ctx, tx, rollupUpsert[agg].get(end-start), args...); err != nil {
+		if _, err := s.exec(ctx, tx, t.upsert[agg].get(end-start), args...); err != nil {
 			return s.dbErr(err)
 		}
 		start = end
@@ -333,9 +356,9 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rollups []rollup)
 	return nil
 }
 
-func (s *Store) insertUniques(ctx context.Context, tx *sql.Tx, uniques []uniqueRow) error {
+func (s *Store) insertUniques(ctx context.Context, tx *sql.Tx, t *rollupTable, uniques []uniqueRow) error {
 	if a, ok := s.d.(ArrayRows); ok {
-		return s.insertUniqueArrays(ctx, tx, a, uniques)
+		return s.insertUniqueArrays(ctx, tx, a, t, uniques)
 	}
 	args := make([]any, 0, 6*min(len(uniques), usageRowsPerInsert))
 	for start := 0; start < len(uniques); start += usageRowsPerInsert {
@@ -344,137 +367,9 @@ func (s *Store) insertUniques(ctx context.Context, tx *sql.Tx, uniques []uniqueR
 		for _, u := range chunk {
 			args = append(args, u.key.tenant, u.key.meter, u.key.minute, u.key.subject, u.key.dims, u.value)
 		}
-		if _, err := s.exec(ctx, tx, uniqueInsert.get(len(chunk)), args...); err != nil {
+		if _, err := s.exec(ctx, tx, t.unique.get(len(chunk)), args...); err != nil {
 			return s.dbErr(err)
 		}
 	}
 	return nil
-}
-
-// ReadUsage implements usage.Store. The window, subject and dimension
-// columns are fixed by the query's shape (integers and column names from
-// code, never from the caller), and SUM, COUNT and MAX aggregate in the
-// database; LATEST and UNIQUE_COUNT return their rows for usage to fold.
-func (s *Store) ReadUsage(ctx context.Context, q usage.StoreQuery) ([]usage.Partial, error) {
-	window := strconv.FormatInt(q.FromMinute, 10)
-	var group []string
-	if q.WindowMinutes > 0 {
-		// Minutes since 1970 exceed any offset, so minute + offset is
-		// positive and integer division floors it.
-		n, off := strconv.FormatInt(q.WindowMinutes, 10), strconv.FormatInt(q.OffsetMinutes, 10)
-		window = "((minute + " + off + ") / " + n + ") * " + n + " - " + off
-		if q.OffsetMinutes == 0 {
-			window = "(minute / " + n + ") * " + n
-		}
-		group = append(group, window)
-	}
-	subject, dims := "''", "''"
-	if q.BySubject {
-		subject = "subject"
-		group = append(group, subject)
-	}
-	if q.ByDims {
-		dims = "dims"
-		group = append(group, dims)
-	}
-	where := ` WHERE tenant_id = ? AND meter = ? AND minute >= ? AND minute < ?`
-	args := []any{q.TenantID, q.Meter, q.FromMinute, q.ToMinute}
-	if q.Subject != "" {
-		where += ` AND subject = ?`
-		args = append(args, q.Subject)
-	}
-	cols := window + `, ` + subject + `, ` + dims
-	groupBy := ""
-	if len(group) > 0 {
-		groupBy = ` GROUP BY ` + strings.Join(group, ", ")
-	}
-	switch q.Aggregation {
-	case usage.Sum, usage.Count, usage.Max:
-		agg := "sum"
-		if q.Aggregation == usage.Max {
-			agg = "max"
-		}
-		// Without GROUP BY an aggregate over no rows is one row of NULL.
-		type maybe struct {
-			p  usage.Partial
-			ok bool
-		}
-		rows, err := s.query(ctx, s.read, `SELECT `+cols+`, `+agg+`(value) FROM usage_rollups`+where+groupBy, args...)
-		got, err := collect(s, rows, err, func(r scanner) (maybe, error) {
-			var m maybe
-			var v sql.NullFloat64
-			err := r.Scan(&m.p.Window, &m.p.Subject, &m.p.Dims, &v)
-			m.p.Value, m.ok = v.Float64, v.Valid
-			return m, err
-		})
-		if err != nil {
-			return nil, err
-		}
-		parts := make([]usage.Partial, 0, len(got))
-		for _, m := range got {
-			if m.ok {
-				parts = append(parts, m.p)
-			}
-		}
-		return parts, nil
-	case usage.Latest:
-		rows, err := s.query(ctx, s.read, `SELECT `+cols+`, value, latest_at, latest_key FROM usage_rollups`+where, args...)
-		return collect(s, rows, err, func(r scanner) (usage.Partial, error) {
-			var p usage.Partial
-			return p, r.Scan(&p.Window, &p.Subject, &p.Dims, &p.Value, &p.LatestAt, &p.LatestKey)
-		})
-	case usage.UniqueCount:
-		rows, err := s.query(ctx, s.read, `SELECT DISTINCT `+cols+`, value FROM usage_uniques`+where, args...)
-		return collect(s, rows, err, func(r scanner) (usage.Partial, error) {
-			var p usage.Partial
-			return p, r.Scan(&p.Window, &p.Subject, &p.Dims, &p.Unique)
-		})
-	}
-	return nil, fault.Invalidf("meter", usage.CodeInvalidQuery, "unknown aggregation %q", q.Aggregation)
-}
-
-// ReadUsagePage implements usage.Store. It aggregates over subjects per
-// window and dimension set in the database, for every aggregation (LATEST
-// by ranking each group's rows, UNIQUE_COUNT by counting distinct values),
-// and pages by (window, dims): a group lies whole in one page, since the
-// keyset condition keeps or skips whole groups. The window length is an
-// integer from code, never from the caller.
-func (s *Store) ReadUsagePage(ctx context.Context, q usage.PageQuery) ([]usage.Partial, error) {
-	n := strconv.FormatInt(max(q.WindowMinutes, 1), 10)
-	window := "(minute / " + n + ") * " + n
-	where := ` WHERE tenant_id = ? AND meter = ? AND minute >= ? AND minute < ?`
-	args := []any{q.TenantID, q.Meter, q.FromMinute, q.ToMinute}
-	if q.Subject != "" {
-		where += ` AND subject = ?`
-		args = append(args, q.Subject)
-	}
-	if q.After != nil {
-		// After (window, dims): a later window, or the same one with
-		// greater dimensions.
-		where += ` AND minute >= ? AND (minute >= ? OR dims > ?)`
-		args = append(args, q.After.Window, q.After.Window+max(q.WindowMinutes, 1), q.After.Dims)
-	}
-	tail := ` GROUP BY ` + window + `, dims ORDER BY 1, 2 LIMIT ?`
-	var query string
-	switch q.Aggregation {
-	case usage.Sum, usage.Count:
-		query = `SELECT ` + window + `, dims, sum(value) FROM usage_rollups` + where + tail
-	case usage.Max:
-		query = `SELECT ` + window + `, dims, max(value) FROM usage_rollups` + where + tail
-	case usage.UniqueCount:
-		query = `SELECT ` + window + `, dims, count(DISTINCT value) FROM usage_uniques` + where + tail
-	case usage.Latest:
-		query = `SELECT w, dims, value FROM (
-			SELECT ` + window + ` AS w, dims, value,
-			       row_number() OVER (PARTITION BY ` + window + `, dims ORDER BY latest_at DESC, latest_key DESC) AS rank
-			FROM usage_rollups` + where + `) latest WHERE rank = 1 ORDER BY 1, 2 LIMIT ?`
-	default:
-		return nil, fault.Invalidf("meter", usage.CodeInvalidQuery, "unknown aggregation %q", q.Aggregation)
-	}
-	args = append(args, q.Limit)
-	rows, err := s.query(ctx, s.read, query, args...)
-	return collect(s, rows, err, func(r scanner) (usage.Partial, error) {
-		var p usage.Partial
-		return p, r.Scan(&p.Window, &p.Dims, &p.Value)
-	})
 }

@@ -123,12 +123,13 @@ func (s *Store) CorrectUsage(ctx context.Context, c usage.CorrectionRecord) (usa
 	return out, nil
 }
 
-// applyCorrection moves the roll-ups of the root's minute and subject.
-// SUM and COUNT take the difference (the voided data's contributions
-// subtracted, an amendment's added), which commutes with events recorded
-// at the same time by other transactions. MAX, LATEST and UNIQUE_COUNT
-// cannot be undone by a difference, so their rows are measured again from
-// the raw events (remeasure).
+// applyCorrection moves the roll-ups of the root's minute, hour and
+// subject. SUM and COUNT take the difference (the voided data's
+// contributions subtracted, an amendment's added) in both tables, which
+// commutes with events recorded at the same time by other transactions.
+// MAX, LATEST and UNIQUE_COUNT cannot be undone by a difference, so their
+// rows are measured again from the raw events (remeasure: the minute, and
+// the hour around it).
 func (s *Store) applyCorrection(ctx context.Context, tx *sql.Tx, c usage.CorrectionRecord, root, target storedEvent) error {
 	var additive, others []usage.Meter
 	for _, m := range c.Meters(root.typ) {
@@ -139,12 +140,24 @@ func (s *Store) applyCorrection(ctx context.Context, tx *sql.Tx, c usage.Correct
 		}
 	}
 	minute := root.at.Unix() / 60
+	for _, t := range rollupTables {
+		if err := s.moveAdditive(ctx, tx, t, c, root, target, minute, additive); err != nil {
+			return err
+		}
+	}
+	_, err := s.remeasure(ctx, tx, c.Event.TenantID, root.typ, root.subject, minute, minute+1, others)
+	return err
+}
+
+// moveAdditive applies a correction's difference to the SUM and COUNT
+// rows of t.
+func (s *Store) moveAdditive(ctx context.Context, tx *sql.Tx, t *rollupTable, c usage.CorrectionRecord, root, target storedEvent, minute int64, additive []usage.Meter) error {
 	byKey := map[rollupKey]*rollup{}
-	add := func(data []byte, sign float64) error {
+	add := func(data []byte, sign float64) {
 		e, err := usage.Restore(c.Event.TenantID, root.source, root.id, root.typ, root.subject, root.at, data)
 		if err != nil {
 			// Data that no meter measured adds nothing to take back.
-			return nil
+			return
 		}
 		for _, m := range additive {
 			cs, err := usage.Contributions(&e, []usage.Meter{m})
@@ -152,7 +165,7 @@ func (s *Store) applyCorrection(ctx context.Context, tx *sql.Tx, c usage.Correct
 				continue
 			}
 			for _, ct := range cs {
-				k := rollupKey{tenant: e.TenantID, meter: ct.Meter, minute: minute, subject: e.Subject, dims: ct.Dims}
+				k := rollupKey{tenant: e.TenantID, meter: ct.Meter, minute: t.bucket(minute), subject: e.Subject, dims: ct.Dims}
 				r := byKey[k]
 				if r == nil {
 					r = &rollup{key: k, agg: usage.Sum, latestKey: ""}
@@ -167,30 +180,21 @@ func (s *Store) applyCorrection(ctx context.Context, tx *sql.Tx, c usage.Correct
 				}
 			}
 		}
-		return nil
 	}
 	old, err := effectiveData(target)
 	if err != nil {
 		return err
 	}
-	if err := add(old, -1); err != nil {
-		return err
-	}
+	add(old, -1)
 	if c.Event.Type == usage.TypeAmend {
-		if err := add(c.Correction.Data, 1); err != nil {
-			return err
-		}
+		add(c.Correction.Data, 1)
 	}
 	rollups := make([]rollup, 0, len(byKey))
 	for _, r := range byKey {
 		rollups = append(rollups, *r)
 	}
 	slices.SortFunc(rollups, func(a, b rollup) int { return a.key.compare(b.key) })
-	if err := s.upsertRollups(ctx, tx, rollups); err != nil {
-		return err
-	}
-	_, err = s.remeasure(ctx, tx, c.Event.TenantID, root.typ, root.subject, minute, minute+1, others)
-	return err
+	return s.upsertRollups(ctx, tx, t, rollups)
 }
 
 // effectiveData is the data an event counts with: an amendment's
@@ -210,34 +214,76 @@ func effectiveData(e storedEvent) ([]byte, error) {
 
 // remeasure measures again the roll-ups of meters (all of event type typ)
 // in tenantID over minutes [from, to), of subject or of every subject when
-// it is "": their rows are deleted and written again from the raw events
-// that still count — those not voided, and amendments' replacement data
-// at the time of the event they amend. A raw event that a meter cannot
-// measure (a dimension of the wrong kind, for a meter defined after it was
-// recorded) is left out of that meter, as it would have been refused.
-// Rows are written back with the aggregations' own merge (max, latest,
-// distinct), so a row that an event recorded meanwhile by another
-// transaction writes too ends up right. It returns how many raw events it
+// it is "": their minute rows, and the hour rows of every hour the range
+// touches, are deleted and written again from the raw events that still
+// count — those not voided, and amendments' replacement data at the time
+// of the event they amend. A raw event that a meter cannot measure (a
+// dimension of the wrong kind, for a meter defined after it was recorded)
+// is left out of that meter, as it would have been refused. Rows are
+// written back with the aggregations' own merge (max, latest, distinct),
+// so a row that an event recorded meanwhile by another transaction writes
+// too ends up right. It returns how many raw events of [from, to) it
 // measured.
 func (s *Store) remeasure(ctx context.Context, tx *sql.Tx, tenantID, typ, subject string, from, to int64, meters []usage.Meter) (int, error) {
 	if len(meters) == 0 {
 		return 0, nil
 	}
+	// The hours around [from, to): an hour row is measured whole.
+	hourFrom, hourTo := hourTable.bucket(from), hourTable.bucket(to+hourTable.width-1)
 	names := make([]string, len(meters))
 	for i, m := range meters {
 		names[i] = m.Name
 	}
-	where := ` WHERE tenant_id = ? AND ` + s.d.InList("meter") + ` AND minute >= ? AND minute < ?`
-	args := []any{tenantID, s.d.List(names), from, to}
-	if subject != "" {
-		where += ` AND subject = ?`
-		args = append(args, subject)
-	}
-	for _, table := range []string{"usage_rollups", "usage_uniques"} {
-		if _, err := s.exec(ctx, tx, `DELETE FROM `+table+where, args...); err != nil {
-			return 0, s.dbErr(err)
+	for _, t := range rollupTables {
+		lo, hi := from, to
+		if t == hourTable {
+			lo, hi = hourFrom, hourTo
+		}
+		where := ` WHERE tenant_id = ? AND ` + s.d.InList("meter") + ` AND minute >= ? AND minute < ?`
+		args := []any{tenantID, s.d.List(names), lo, hi}
+		if subject != "" {
+			where += ` AND subject = ?`
+			args = append(args, subject)
+		}
+		for _, table := range []string{t.rollups, t.uniques} {
+			if _, err := s.exec(ctx, tx, `DELETE FROM `+table+where, args...); err != nil {
+				return 0, s.dbErr(err)
+			}
 		}
 	}
+	records, err := s.measurable(ctx, tx, tenantID, typ, subject, hourFrom, hourTo, meters)
+	if err != nil {
+		return 0, err
+	}
+	all := make([]int, len(records))
+	inRange := make([]int, 0, len(records))
+	inserted := make(map[int]bool, len(records))
+	for i := range records {
+		all[i], inserted[i] = i, true
+		if m := records[i].Event.Minute(); m >= from && m < to {
+			inRange = append(inRange, i)
+		}
+	}
+	for _, t := range rollupTables {
+		todo := all
+		if t == minuteTable {
+			todo = inRange
+		}
+		rollups, uniques := usageRollups(t, records, todo, inserted)
+		if err := s.upsertRollups(ctx, tx, t, rollups); err != nil {
+			return 0, err
+		}
+		if err := s.insertUniques(ctx, tx, t, uniques); err != nil {
+			return 0, err
+		}
+	}
+	return len(inRange), nil
+}
+
+// measurable reads the raw events of type typ in tenantID over minutes
+// [from, to) (of subject alone unless it is "") that still count, with
+// their contributions to meters.
+func (s *Store) measurable(ctx context.Context, tx *sql.Tx, tenantID, typ, subject string, from, to int64, meters []usage.Meter) ([]usage.Record, error) {
 	fromAt, toAt := s.d.Time(time.Unix(from*60, 0)), s.d.Time(time.Unix(to*60, 0))
 	own := ` AND e.subject = ?`
 	if subject == "" {
@@ -261,14 +307,14 @@ func (s *Store) remeasure(ctx context.Context, tx *sql.Tx, tenantID, typ, subjec
 		return x, r.Scan(&x.source, &x.id, &x.subject, at(&x.at), &x.data, &x.amended)
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	records := make([]usage.Record, 0, len(got))
 	for _, x := range got {
 		data := []byte(x.data)
 		if x.amended {
 			if data, err = effectiveData(storedEvent{typ: usage.TypeAmend, id: x.id, data: x.data}); err != nil {
-				return 0, err
+				return nil, err
 			}
 		}
 		e, err := usage.Restore(tenantID, x.source, x.id, typ, x.subject, x.at, data)
@@ -284,28 +330,41 @@ func (s *Store) remeasure(ctx context.Context, tx *sql.Tx, tenantID, typ, subjec
 		}
 		records = append(records, usage.Record{Event: e, Contributions: cs})
 	}
-	todo := make([]int, len(records))
-	inserted := make(map[int]bool, len(records))
-	for i := range records {
-		todo[i], inserted[i] = i, true
-	}
-	rollups, uniques := usageRollups(records, todo, inserted)
-	if err := s.upsertRollups(ctx, tx, rollups); err != nil {
-		return 0, err
-	}
-	return len(records), s.insertUniques(ctx, tx, uniques)
+	return records, nil
 }
 
-// RebuildUsage implements usage.Store.
+// rebuildAttempts bounds how often a rebuild step runs again after its
+// snapshot lost to a concurrent write (or the database did not answer).
+const rebuildAttempts = 5
+
+// RebuildUsage implements usage.Store. Where writers run side by side
+// (PostgreSQL), the step reads and writes one snapshot (REPEATABLE READ):
+// an event committed after the step began is neither in the raw events it
+// reads nor in the rows it deletes, and if its roll-up rows are ones the
+// step writes too, the database refuses the step (a serialization
+// failure) and the step runs again. Without the snapshot, an event
+// committed between the step's delete and its read was counted by both.
+// Recording still never waits for a rebuild.
 func (s *Store) RebuildUsage(ctx context.Context, tenantID string, m usage.Meter, fromMinute, toMinute int64) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockTenant(ctx, tx, tenantID); err != nil {
+	var err error
+	for range rebuildAttempts {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if s.d.ForUpdate() != "" {
+				if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`); err != nil {
+					return s.dbErr(err)
+				}
+			}
+			if err := s.lockTenant(ctx, tx, tenantID); err != nil {
+				return err
+			}
+			var err error
+			n, err = s.remeasure(ctx, tx, tenantID, m.EventType, "", fromMinute, toMinute, []usage.Meter{m})
 			return err
+		})
+		if fault.KindOf(err) != fault.Unavailable || ctx.Err() != nil {
+			break
 		}
-		var err error
-		n, err = s.remeasure(ctx, tx, tenantID, m.EventType, "", fromMinute, toMinute, []usage.Meter{m})
-		return err
-	})
+	}
 	return n, err
 }

@@ -61,7 +61,7 @@ func (s *Store) insertUsageEventArrays(ctx context.Context, tx *sql.Tx, a ArrayR
 
 // upsertRollupArrays is upsertRollups through ArrayRows: one statement
 // per aggregation (rollups are sorted by it first).
-func (s *Store) upsertRollupArrays(ctx context.Context, tx *sql.Tx, a ArrayRows, rollups []rollup) error {
+func (s *Store) upsertRollupArrays(ctx context.Context, tx *sql.Tx, a ArrayRows, t *rollupTable, rollups []rollup) error {
 	for start := 0; start < len(rollups); {
 		agg := rollups[start].agg
 		end := start
@@ -76,8 +76,8 @@ func (s *Store) upsertRollupArrays(ctx context.Context, tx *sql.Tx, a ArrayRows,
 			tenant[j], meter[j], minute[j], subject[j], dims[j] = r.key.tenant, r.key.meter, r.key.minute, r.key.subject, r.key.dims
 			value[j], events[j], latestAt[j], latestKey[j] = r.value, r.events, r.latestAt, r.latestKey
 		}
-		query := `INSERT INTO usage_rollups (` + rollupColumns + `) ` +
-			a.ArrayRows("text", "text", "bigint", "text", "text", "double precision", "bigint", "bigint", "text") + ` ` + rollupConflict(agg)
+		query := `INSERT INTO ` + t.rollups + ` (` + rollupColumns + `) ` +
+			a.ArrayRows("text", "text", "bigint", "text", "text", "double precision", "bigint", "bigint", "text") + ` ` + t.conflict(agg)
 		if _, err := s.exec(ctx, tx, query, tenant, meter, minute, subject, dims, value, events, latestAt, latestKey); err != nil {
 			return s.dbErr(err)
 		}
@@ -87,7 +87,7 @@ func (s *Store) upsertRollupArrays(ctx context.Context, tx *sql.Tx, a ArrayRows,
 }
 
 // insertUniqueArrays is insertUniques through ArrayRows.
-func (s *Store) insertUniqueArrays(ctx context.Context, tx *sql.Tx, a ArrayRows, uniques []uniqueRow) error {
+func (s *Store) insertUniqueArrays(ctx context.Context, tx *sql.Tx, a ArrayRows, t *rollupTable, uniques []uniqueRow) error {
 	if len(uniques) == 0 {
 		return nil
 	}
@@ -97,7 +97,7 @@ func (s *Store) insertUniqueArrays(ctx context.Context, tx *sql.Tx, a ArrayRows,
 	for j, u := range uniques {
 		tenant[j], meter[j], minute[j], subject[j], dims[j], value[j] = u.key.tenant, u.key.meter, u.key.minute, u.key.subject, u.key.dims, u.value
 	}
-	query := `INSERT INTO usage_uniques (` + uniqueColumns + `) ` +
+	query := `INSERT INTO ` + t.uniques + ` (` + uniqueColumns + `) ` +
 		a.ArrayRows("text", "text", "bigint", "text", "text", "text") + ` ` + uniqueConflict
 	if _, err := s.exec(ctx, tx, query, tenant, meter, minute, subject, dims, value); err != nil {
 		return s.dbErr(err)

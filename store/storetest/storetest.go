@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageZones", usageZoneTests()},
 		{"UsageCorrections", usageCorrectionTests()},
 		{"UsageMeters", usageMeterTests()},
+		{"UsageHours", usageHourTests()},
 		{"MFA", mfaTests()},
 		{"Passkeys", passkeyTests()},
 		{"TenantDeletion", deletionTests()},

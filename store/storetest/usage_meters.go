@@ -19,6 +19,7 @@ func usageMeterTests() []test {
 		{"UnknownTenant", testTenantMetersUnknownTenant},
 		{"MeasureTheirTenantsEvents", testTenantMetersMeasure},
 		{"RebuildFromRawEvents", testUsageRebuild},
+		{"RebuildWhileRecordingCountsOnce", testUsageRebuildWhileRecording},
 	}
 }
 
