@@ -118,6 +118,13 @@ func Decode(raw []byte) (Event, error) {
 	if !json.Valid(raw) {
 		return Event{}, invalid("", "the event must be a JSON object")
 	}
+	return decodeValid(raw)
+}
+
+// decodeValid is Decode after its checks of the bytes: raw is bounded
+// (checkShape), valid UTF-8 and valid JSON. A batch checks the JSON of all
+// its events at once and comes in here.
+func decodeValid(raw []byte) (Event, error) {
 	var e Event
 	var specversion string
 	extensions := 0
