@@ -66,3 +66,31 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 	})
 }
+
+// stringEndByByte is stringEnd as a byte-by-byte state machine, the
+// reference FuzzStringEnd holds it to.
+func stringEndByByte(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// FuzzStringEnd: the vectorised stringEnd ends every string, closed or
+// not, where the byte-by-byte reading ends it.
+func FuzzStringEnd(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b"`, `"a\\"b"`, `"a\\\"b"`, `"\\`, `"`, `"abc`, `"a\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		b = append([]byte{'"'}, b...)
+		if got, want := min(stringEnd(b, 0), len(b)), min(stringEndByByte(b, 0), len(b)); got != want {
+			t.Fatalf("stringEnd(%q) = %d, want %d", b, got, want)
+		}
+	})
+}

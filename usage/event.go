@@ -204,22 +204,12 @@ func checkShape(raw []byte) error {
 		return tooLarge("the event encodes to %d bytes, more than %d", len(raw), MaxEventBytes)
 	}
 	depth, members := 0, 0
-	inString, escaped := false, false
-	for _, c := range raw {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
 		case '"':
-			inString = true
+			// Strings are most of an event's bytes and hold nothing
+			// counted here: skip to the end of this one.
+			i = stringEnd(raw, i) - 1
 		case '{', '[':
 			if depth++; depth > MaxDepth {
 				return tooLarge("the event nests deeper than %d", MaxDepth)
