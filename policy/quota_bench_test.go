@@ -34,12 +34,16 @@ func (benchTotals) ClaimQuotaThreshold(context.Context, usage.Crossing) (bool, e
 
 // quotaEngine is benchEngine deciding with a quota cache over totals.
 func quotaEngine(b *testing.B, totals benchTotals) *policy.Engine {
+	return quotaEngineWith(b, totals, usage.QuotaCacheOptions{})
+}
+
+func quotaEngineWith(b *testing.B, totals benchTotals, opts usage.QuotaCacheOptions) *policy.Engine {
 	b.Helper()
 	c, err := policy.NewCompiler()
 	if err != nil {
 		b.Fatal(err)
 	}
-	cache := usage.NewQuotaCache(usage.QuotaCacheDeps{Store: totals, Quotas: totals}, usage.QuotaCacheOptions{})
+	cache := usage.NewQuotaCache(usage.QuotaCacheDeps{Store: totals, Quotas: totals}, opts)
 	return policy.NewEngine(policy.EngineDeps{Source: benchTenants(b), Compiler: c, Quotas: cache}, policy.EngineOptions{SnapshotTTL: time.Hour})
 }
 
@@ -112,5 +116,27 @@ func BenchmarkQuotaAwareRatio(b *testing.B) {
 			b.ReportMetric(p50(1)/p50(0), "p50-ratio")
 			b.ReportMetric(float64(sum[1])/float64(sum[0]), "mean-ratio")
 		})
+	}
+}
+
+// BenchmarkQuotaSteady is BenchmarkDecisionQuotas with totals that are
+// never read again (MaxAge an hour): the decision path alone, for counting
+// instructions under valgrind, where decisions run slowly enough to
+// re-read every tenant's totals many times a run. See BENCHMARKS.md
+// (issue 13 re-measured).
+func BenchmarkQuotaSteady(b *testing.B) {
+	aware := benchTotals{quotas: []usage.Quota{{Meter: "tool_runs", Limit: 1000}, {Meter: "tool_runs", Actor: "user:0-1", Limit: 10}}}
+	held := usage.QuotaCacheOptions{MaxAge: time.Hour, NoQuotasTTL: time.Hour}
+	for _, c := range []struct {
+		name   string
+		action string
+		e      func(b *testing.B) *policy.Engine
+	}{
+		{"send/plain", "SEND_MESSAGE", func(b *testing.B) *policy.Engine { return benchEngine(b, benchTenants(b)) }},
+		{"send/aware", "SEND_MESSAGE", func(b *testing.B) *policy.Engine { return quotaEngineWith(b, aware, held) }},
+		{"tool/plain", "EXECUTE_TOOL", func(b *testing.B) *policy.Engine { return benchEngine(b, benchTenants(b)) }},
+		{"tool/aware", "EXECUTE_TOOL", func(b *testing.B) *policy.Engine { return quotaEngineWith(b, aware, held) }},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchDecisions(b, c.e(b), c.action) })
 	}
 }
