@@ -146,14 +146,17 @@ func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, n
 	if v, ok := c.tenants.Load(tenantID); ok {
 		e = v.(*quotaEntry)
 	}
-	switch {
-	case e == nil || !now.Before(e.until):
-		var err error
-		if e, err = c.refresh(ctx, tenantID); err != nil {
-			return nil, err
+	// ahead is never after until: a fresh entry costs one comparison.
+	if e == nil || !now.Before(e.ahead) {
+		switch {
+		case e == nil || !now.Before(e.until):
+			var err error
+			if e, err = c.refresh(ctx, tenantID); err != nil {
+				return nil, err
+			}
+		case e.refreshing.CompareAndSwap(false, true):
+			go c.refreshAhead(tenantID)
 		}
-	case !now.Before(e.ahead) && e.refreshing.CompareAndSwap(false, true):
-		go c.refreshAhead(tenantID)
 	}
 	if e.none {
 		return nil, nil
