@@ -366,6 +366,9 @@ func (a *App) Close(ctx context.Context) error {
 	if a.auditForward != nil {
 		closeQuietly(a.auditForward, a.log, "closing the audit stream connection failed")
 	}
+	// A refresh of quota totals may be claiming a threshold crossing,
+	// which writes to the store and the audit outbox.
+	a.quotas.Close()
 	// After the API has drained: the queue holds the last requests' events.
 	a.auditRec.Close(ctx)
 	if a.decisionLog != nil {

@@ -93,6 +93,8 @@ type namedPolicy struct {
 	// orig is the scope as written when policy is an evaluation copy with
 	// a wider action scope (see index.go).
 	orig *xast.Policy
+	// readsQuota: the policy may read context.quota (quotascope.go).
+	readsQuota bool
 }
 
 // policyList is an ordered set of compiled policies; it implements
@@ -291,7 +293,7 @@ func (c *Compiler) compile(s *Schema, file string, text []byte, seen map[cedar.P
 				}
 			}
 		}
-		out = append(out, namedPolicy{id: cedar.PolicyID(id), policy: p})
+		out = append(out, namedPolicy{id: cedar.PolicyID(id), policy: p, readsQuota: readsQuota((*xast.Policy)(p.AST()))})
 	}
 	if len(problems) > 0 {
 		return nil, &InvalidError{Problems: problems}

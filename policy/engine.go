@@ -190,7 +190,7 @@ func (e *Engine) record(ctx context.Context, tenantID string, req Request, d Dec
 // adds to the snapshot.
 func (e *Engine) decide(ctx context.Context, snap *snapshot, req Request) Decision {
 	d := Decision{DecisionID: ids.New(), PolicyVersion: snap.version}
-	creq, getter, err := e.translate(ctx, snap, req)
+	creq, getter, policies, err := e.translate(ctx, snap, req)
 	if errors.Is(err, errQuotaUnavailable) {
 		d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonUnavailable}, []string{"the tenant's consumption against its quotas could not be read"}
 		e.d.Log.ErrorContext(ctx, "reading quota consumption failed; the decision is a deny", "tenant_id", snap.tenantID, "err", err)
@@ -200,8 +200,7 @@ func (e *Engine) decide(ctx context.Context, snap *snapshot, req Request) Decisi
 		d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonInvalidRequest}, []string{faultDetail(err)}
 		return d
 	}
-	k := scopeKey{creq.Action, creq.Principal.Type, creq.Resource.Type}
-	dec, diag := cedar.Authorize(both{e.d.Compiler.defaultIndex[k], snap.index[k]}, getter, creq)
+	dec, diag := cedar.Authorize(policies, getter, creq)
 	if len(diag.Errors) > 0 {
 		// Cedar skips a policy that errors, so an erroring forbid would
 		// not deny: any error denies.

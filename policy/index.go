@@ -22,7 +22,15 @@ type scopeKey struct {
 	resource  cedar.EntityType
 }
 
-type policyIndex map[scopeKey]policyList
+type policyIndex map[scopeKey]scoped
+
+// scoped are the policies that may apply to requests of one scope key.
+type scoped struct {
+	list policyList
+	// readsQuota: some of them may read context.quota (readsQuota), so a
+	// decision must carry it.
+	readsQuota bool
+}
 
 // index builds the index of list for every combination the schema allows.
 //
@@ -41,7 +49,10 @@ func (s *Schema) index(list policyList) policyIndex {
 				k := scopeKey{uid, pt, rt}
 				for _, p := range list {
 					if s.mayApply(p.scope(), k) {
-						idx[k] = append(idx[k], p)
+						sc := idx[k]
+						sc.list = append(sc.list, p)
+						sc.readsQuota = sc.readsQuota || p.readsQuota
+						idx[k] = sc
 					}
 				}
 			}

@@ -77,7 +77,7 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 		// What is wrong with the request (its context, the principal) is
 		// wrong for every candidate: say so, rather than list nothing.
 		req.Resource = ResourceRef{Type: q.ResourceType, ID: all[i]}
-		if _, _, err := e.translate(ctx, snap, req); errors.Is(err, errQuotaUnavailable) {
+		if _, _, _, err := e.translate(ctx, snap, req); errors.Is(err, errQuotaUnavailable) {
 			return LookupPage{}, fault.Wrap(fault.Unavailable, CodePolicyUnavailable, err)
 		} else if err != nil {
 			return LookupPage{}, err

@@ -50,13 +50,18 @@ func NewQuotaState(over, near []string) *QuotaState {
 	})}
 }
 
-// quotaContext adds context.quota to out when the tenant has quotas.
-func (e *Engine) quotaContext(ctx context.Context, tenantID, actorID string, now time.Time, out cedar.RecordMap) error {
+// quotaContext adds context.quota to out when the tenant has quotas and
+// some policy that may apply reads it (read). The state is looked up
+// either way, so that a decision fails closed alike when it cannot be had;
+// leaving it out where no policy reads it spares the decision a larger
+// context, which costs more than the lookup (BENCHMARKS.md, issue 13
+// re-measured).
+func (e *Engine) quotaContext(ctx context.Context, tenantID, actorID string, now time.Time, read bool, out cedar.RecordMap) error {
 	if e.d.Quotas == nil {
 		return nil
 	}
 	st, err := e.d.Quotas.QuotaState(ctx, tenantID, actorID, now)
-	if err != nil || st == nil {
+	if err != nil || st == nil || !read {
 		return err
 	}
 	out[contextQuota] = st.value

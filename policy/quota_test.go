@@ -35,6 +35,11 @@ func TestQuotaInDecisions(t *testing.T) {
 	src.set(free)
 	near := seedTenant(t)
 	near.TenantID = "9"
+	// A tenant's own policy reading context.quota on an action the
+	// shipped ones do not read it for.
+	near.Policies = policy.PolicySet{TenantID: "9", Version: 1, Text: `@id("tokens_spent")
+forbid (principal, action == Action::"SEND_MESSAGE", resource)
+when { context has quota && context.quota.over.contains("llm_input_tokens") };`}
 	src.set(near)
 	c, err := policy.NewCompiler()
 	if err != nil {
@@ -49,6 +54,9 @@ func TestQuotaInDecisions(t *testing.T) {
 	run := func(principal string) policy.Request {
 		return policy.Request{Principal: principal, Action: "EXECUTE_TOOL", Resource: policy.ResourceRef{Type: "tool", ID: "search"}}
 	}
+	send := func(principal string) policy.Request {
+		return policy.Request{Principal: principal, Action: "SEND_MESSAGE", Resource: policy.ResourceRef{Type: "channel", ID: "channel-general-daarion"}}
+	}
 	for _, tc := range []struct {
 		name, tenant string
 		req          policy.Request
@@ -60,6 +68,8 @@ func TestQuotaInDecisions(t *testing.T) {
 		{"no quotas: unaffected", "8", run("user:93"), policy.Permit, "tool_role"},
 		{"near the tenant's quota: tools still run", "9", run("user:94"), policy.Permit, "tool_role"},
 		{"near the tenant's, over the actor's", "9", run("user:93"), policy.Deny, "quota_exceeded"},
+		{"a tenant's policy reads it on another action", "9", send("user:93"), policy.Deny, "tokens_spent"},
+		{"a tenant's policy under its limit", "9", send("user:94"), policy.Permit, "channel_manager"},
 		{"the caller sets quota", "8", policy.Request{Principal: "user:93", Action: "EXECUTE_TOOL", Resource: policy.ResourceRef{Type: "tool", ID: "search"},
 			Context: map[string]any{"quota": map[string]any{"exceeded": false}}}, policy.Deny, policy.ReasonInvalidRequest},
 	} {
@@ -70,8 +80,12 @@ func TestQuotaInDecisions(t *testing.T) {
 			}
 		})
 	}
+	// Consumption that cannot be read denies every decision, those whose
+	// policies do not read it included (they carry no context.quota).
 	qs.err = errors.New("store down")
-	if d := e.Authorize(t.Context(), "8", run("user:93")); d.Decision != policy.Deny || d.Reasons[0] != policy.ReasonUnavailable {
-		t.Fatalf("quota source failing: got %s %v, want a deny %s", d.Decision, d.Reasons, policy.ReasonUnavailable)
+	for _, req := range []policy.Request{run("user:93"), send("user:93")} {
+		if d := e.Authorize(t.Context(), "8", req); d.Decision != policy.Deny || d.Reasons[0] != policy.ReasonUnavailable {
+			t.Fatalf("quota source failing, %s: got %s %v, want a deny %s", req.Action, d.Decision, d.Reasons, policy.ReasonUnavailable)
+		}
 	}
 }

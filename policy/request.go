@@ -66,33 +66,36 @@ func visitor(uid cedar.EntityUID, actorID string) cedar.Entity {
 	return cedar.Entity{UID: uid, Attributes: cedar.NewRecord(attrs)}
 }
 
-// translate turns req into a Cedar request over snap.
-func (e *Engine) translate(ctx context.Context, snap *snapshot, req Request) (cedar.Request, *overlay, error) {
+// translate turns req into a Cedar request over snap, with the policies
+// that may apply to it.
+func (e *Engine) translate(ctx context.Context, snap *snapshot, req Request) (cedar.Request, *overlay, both, error) {
 	sc := snap.schema
 	o := &overlay{base: snap}
 	principal, err := actorUID(req.Principal)
 	if err != nil {
-		return cedar.Request{}, nil, err
+		return cedar.Request{}, nil, both{}, err
 	}
 	if !o.has(principal) {
 		o.extra = append(o.extra, visitor(principal, req.Principal))
 	}
 	action, err := sc.actionUID(req.Action)
 	if err != nil {
-		return cedar.Request{}, nil, err
+		return cedar.Request{}, nil, both{}, err
 	}
 	resource, err := sc.resourceUID(req.Resource, "resource")
 	if err != nil {
-		return cedar.Request{}, nil, err
+		return cedar.Request{}, nil, both{}, err
 	}
 	if at := sc.resolved.Actions[action].AppliesTo; at == nil || !slices.Contains(at.Principals, principal.Type) || !slices.Contains(at.Resources, resource.Type) {
-		return cedar.Request{}, nil, invalidf("action", "%s does not apply to a %s acting on a %s", req.Action, principal.Type, req.Resource.Type)
+		return cedar.Request{}, nil, both{}, invalidf("action", "%s does not apply to a %s acting on a %s", req.Action, principal.Type, req.Resource.Type)
 	}
+	k := scopeKey{action, principal.Type, resource.Type}
+	defaults, own := e.d.Compiler.defaultIndex[k], snap.index[k]
 	if resource.Type == typeUsage && !o.has(resource) {
 		actor := ""
 		if req.Resource.ID != "tenant" {
 			if _, err := actorUID(req.Resource.ID); err != nil {
-				return cedar.Request{}, nil, invalidf("resource.id", `a usage resource id is an actor id ("user:93") or "tenant"`)
+				return cedar.Request{}, nil, both{}, invalidf("resource.id", `a usage resource id is an actor id ("user:93") or "tenant"`)
 			}
 			actor = req.Resource.ID
 		}
@@ -100,28 +103,28 @@ func (e *Engine) translate(ctx context.Context, snap *snapshot, req Request) (ce
 			Attributes: cedar.NewRecord(cedar.RecordMap{"actor": cedar.String(actor)})})
 	}
 	if len(req.Entities) > MaxRequestEntities {
-		return cedar.Request{}, nil, invalidf("entities", "at most %d entities", MaxRequestEntities)
+		return cedar.Request{}, nil, both{}, invalidf("entities", "at most %d entities", MaxRequestEntities)
 	}
 	for i, r := range req.Entities {
 		ent, err := sc.ValidateResource(r)
 		if err != nil {
-			return cedar.Request{}, nil, fieldPrefix(err, fmt.Sprintf("entities[%d].", i))
+			return cedar.Request{}, nil, both{}, fieldPrefix(err, fmt.Sprintf("entities[%d].", i))
 		}
 		if o.has(ent.UID) {
-			return cedar.Request{}, nil, invalidf(fmt.Sprintf("entities[%d]", i), "%s::%q is already known; a request cannot replace it", ent.UID.Type, string(ent.UID.ID))
+			return cedar.Request{}, nil, both{}, invalidf(fmt.Sprintf("entities[%d]", i), "%s::%q is already known; a request cannot replace it", ent.UID.Type, string(ent.UID.ID))
 		}
 		ent.Parents = cedar.NewEntityUIDSet(append(ent.Parents.Slice(), snap.tenant)...)
 		o.extra = append(o.extra, ent)
 	}
 	now := e.d.Now()
 	cctx := cedar.RecordMap{contextTenant: snap.tenant, contextNow: cedar.NewDatetime(now)}
-	if err := e.quotaContext(ctx, snap.tenantID, req.Principal, now, cctx); err != nil {
-		return cedar.Request{}, nil, fmt.Errorf("%w: %w", errQuotaUnavailable, err)
+	if err := e.quotaContext(ctx, snap.tenantID, req.Principal, now, defaults.readsQuota || own.readsQuota, cctx); err != nil {
+		return cedar.Request{}, nil, both{}, fmt.Errorf("%w: %w", errQuotaUnavailable, err)
 	}
 	if req.OnBehalfOf != "" {
 		human, err := actorUID(req.OnBehalfOf)
 		if err != nil || human.Type != typeUser {
-			return cedar.Request{}, nil, invalidf("on_behalf_of", "on_behalf_of must be a user's actor id, user:<id>")
+			return cedar.Request{}, nil, both{}, invalidf("on_behalf_of", "on_behalf_of must be a user's actor id, user:<id>")
 		}
 		if !o.has(human) {
 			o.extra = append(o.extra, visitor(human, req.OnBehalfOf))
@@ -129,9 +132,9 @@ func (e *Engine) translate(ctx context.Context, snap *snapshot, req Request) (ce
 		cctx[contextOnBehalfOf] = human
 	}
 	if err := sc.callerContext(action, req.Context, cctx); err != nil {
-		return cedar.Request{}, nil, err
+		return cedar.Request{}, nil, both{}, err
 	}
-	return cedar.Request{Principal: principal, Action: action, Resource: resource, Context: cedar.NewRecord(cctx)}, o, nil
+	return cedar.Request{Principal: principal, Action: action, Resource: resource, Context: cedar.NewRecord(cctx)}, o, both{defaults.list, own.list}, nil
 }
 
 // fieldPrefix qualifies an Invalid fault's field.

@@ -200,27 +200,6 @@ func Contributions(e *Event, meters []Meter) ([]Contribution, error) {
 	return out, nil
 }
 
-// dimensions encodes the meter's dimensions of e.
-func dimensions(e *Event, m Meter) (string, error) {
-	if len(m.GroupBy) == 0 {
-		return "{}", nil
-	}
-	d := make(map[string]string, len(m.GroupBy))
-	for _, g := range m.GroupBy {
-		s, ok := scalar(e.Field(g))
-		if !ok || len(s) > maxString {
-			return "", invalid("data."+g, "data.%s (a dimension of meter %s) must be a string, number or boolean of at most %d bytes", g, m.Name, maxString)
-		}
-		d[g] = s
-	}
-	// encoding/json sorts map keys: one dimension set, one encoding.
-	b, err := json.Marshal(d)
-	if err != nil {
-		return "", invalid("data", "dimensions: %v", err)
-	}
-	return string(b), nil
-}
-
 // parseDims decodes a stored dimension set.
 func parseDims(s string) (map[string]string, error) {
 	var m map[string]string

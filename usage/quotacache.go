@@ -3,6 +3,7 @@ package usage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -28,6 +29,8 @@ type Publisher interface {
 type QuotaCacheOptions struct {
 	// MaxAge is the oldest consumption a decision sees (default 1 s): a
 	// tenant's totals older than it are read again before the decision.
+	// They are read again in the background once RefreshAhead of it has
+	// passed, so that a tenant decided for steadily never waits.
 	MaxAge time.Duration
 	// NoQuotasTTL is how long a tenant is known to have no quotas before
 	// it is asked again (default 1 minute); a change of quotas drops it at
@@ -37,11 +40,17 @@ type QuotaCacheOptions struct {
 	MaxTenants int
 }
 
+// RefreshAhead is the share of MaxAge after which a decision that finds
+// its tenant's totals starts reading them again in the background and
+// decides on the ones held: reading takes milliseconds, so the new totals
+// are held before the old reach MaxAge and no decision waits.
+const RefreshAhead = 0.75
+
 // QuotaCache keeps, per replica, each quota'd tenant's consumption of the
 // current period, read from the store at most once per MaxAge and only
 // for tenants being decided for; decisions read it from memory
-// (policy.QuotaSource). Reading totals, it announces the thresholds they
-// crossed.
+// (policy.QuotaSource) without a lock. Reading totals, it announces the
+// thresholds they crossed.
 type QuotaCache struct {
 	store  Store
 	quotas QuotaStore
@@ -56,17 +65,30 @@ type QuotaCache struct {
 	// change does not keep what it read.
 	gen atomic.Uint64
 
-	mu      sync.RWMutex
-	tenants map[string]*quotaEntry
+	// tenants maps a tenant id to its *quotaEntry. Decisions load from it
+	// without a lock; writers hold mu, which keeps held (the entries'
+	// count, for MaxTenants) and closed.
+	tenants sync.Map
+	mu      sync.Mutex
+	held    int
+	closed  bool
+	// reading counts the refreshes running, which Close waits for.
+	reading sync.WaitGroup
 }
 
-// quotaEntry is one tenant's quotas and where they stood at readAt.
+// quotaEntry is one tenant's quotas and where they stood at readAt. It is
+// not changed once held, except for the refreshing flag.
 type quotaEntry struct {
 	readAt time.Time
 	// until is when the entry must be read again: MaxAge after readAt
 	// (NoQuotasTTL when none), and at the latest at the period's end.
-	until  time.Time
-	period Period
+	until time.Time
+	// ahead is when a decision starts reading it again in the background
+	// (RefreshAhead of MaxAge after readAt; until when none).
+	ahead time.Time
+	// refreshing is set by the decision that started that read.
+	refreshing atomic.Bool
+	period     Period
 	// none: the tenant has no quotas.
 	none   bool
 	tenant *policy.QuotaState
@@ -115,19 +137,25 @@ func NewQuotaCache(d QuotaCacheDeps, opts QuotaCacheOptions) *QuotaCache {
 	if opts.MaxTenants <= 0 {
 		opts.MaxTenants = 10_000
 	}
-	return &QuotaCache{store: d.Store, quotas: d.Quotas, meters: d.Meters, bus: d.Bus, log: d.Log, now: d.Now,
-		opts: opts, tenants: map[string]*quotaEntry{}}
+	return &QuotaCache{store: d.Store, quotas: d.Quotas, meters: d.Meters, bus: d.Bus, log: d.Log, now: d.Now, opts: opts}
 }
 
 // QuotaState implements policy.QuotaSource.
 func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, now time.Time) (*policy.QuotaState, error) {
-	c.mu.RLock()
-	e := c.tenants[tenantID]
-	c.mu.RUnlock()
-	if e == nil || !now.Before(e.until) {
-		var err error
-		if e, err = c.refresh(ctx, tenantID); err != nil {
-			return nil, err
+	var e *quotaEntry
+	if v, ok := c.tenants.Load(tenantID); ok {
+		e = v.(*quotaEntry)
+	}
+	// ahead is never after until: a fresh entry costs one comparison.
+	if e == nil || !now.Before(e.ahead) {
+		switch {
+		case e == nil || !now.Before(e.until):
+			var err error
+			if e, err = c.refresh(ctx, tenantID); err != nil {
+				return nil, err
+			}
+		case e.refreshing.CompareAndSwap(false, true):
+			go c.refreshAhead(tenantID)
 		}
 	}
 	if e.none {
@@ -143,49 +171,33 @@ func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, n
 func (c *QuotaCache) Invalidate(tenantID string) {
 	c.mu.Lock()
 	c.gen.Add(1)
-	delete(c.tenants, tenantID)
+	if _, ok := c.tenants.LoadAndDelete(tenantID); ok {
+		c.held--
+	}
 	c.mu.Unlock()
 }
+
+// Close waits for the refreshes running, whose threshold claims write to
+// the store; decisions after it fail closed. Call it before the store
+// closes.
+func (c *QuotaCache) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.reading.Wait()
+}
+
+// errQuotaCacheClosed refuses a refresh after Close.
+var errQuotaCacheClosed = errors.New("usage: the quota cache is closed")
 
 // refreshTimeout bounds one refresh of a tenant.
 const refreshTimeout = 5 * time.Second
 
 // refresh reads tenantID's quotas and totals once for every decision
-// waiting on them. The read runs on a context of its own: it is shared by
-// every waiting decision, and the audit events of a crossing must not
-// pick up the origin or the pending events of the request that happened
-// to start it. A decision whose ctx ends stops waiting.
+// waiting on them. A decision whose ctx ends stops waiting.
 func (c *QuotaCache) refresh(ctx context.Context, tenantID string) (*quotaEntry, error) {
-	ch := c.flight.DoChan(tenantID, func() (any, error) {
-		rctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
-		defer cancel()
-		c.mu.RLock()
-		prev := c.tenants[tenantID]
-		gen := c.gen.Load()
-		c.mu.RUnlock()
-		e, err := c.read(rctx, tenantID, prev)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		if c.gen.Load() != gen {
-			// Quotas changed while they were read: serve this once,
-			// read again next time.
-			e.until = time.Time{}
-		}
-		if _, ok := c.tenants[tenantID]; !ok && len(c.tenants) >= c.opts.MaxTenants {
-			for k := range c.tenants {
-				// Any one: map order is random.
-				delete(c.tenants, k)
-				break
-			}
-		}
-		c.tenants[tenantID] = e
-		c.mu.Unlock()
-		return e, nil
-	})
 	select {
-	case r := <-ch:
+	case r := <-c.start(tenantID):
 		if r.Err != nil {
 			return nil, r.Err
 		}
@@ -193,6 +205,69 @@ func (c *QuotaCache) refresh(ctx context.Context, tenantID string) (*quotaEntry,
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// refreshAhead reads tenantID's totals while decisions go on with those
+// held. A failure leaves them held until MaxAge, when a decision reads
+// them itself (and fails closed if it cannot).
+func (c *QuotaCache) refreshAhead(tenantID string) {
+	if r := <-c.start(tenantID); r.Err != nil && !errors.Is(r.Err, errQuotaCacheClosed) {
+		c.log.Warn("reading quota consumption ahead failed; decisions wait for it once the totals held reach MaxAge", "tenant_id", tenantID, "err", r.Err)
+	}
+}
+
+// start reads tenantID's entry and holds it, unless a read of it is
+// running already, whose result it shares. The read runs on a context of
+// its own: it is shared by every waiting decision, and the audit events of
+// a crossing must not pick up the origin or the pending events of the
+// request that happened to start it.
+func (c *QuotaCache) start(tenantID string) <-chan singleflight.Result {
+	return c.flight.DoChan(tenantID, func() (any, error) {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, errQuotaCacheClosed
+		}
+		c.reading.Add(1)
+		gen := c.gen.Load()
+		c.mu.Unlock()
+		defer c.reading.Done()
+		rctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+		defer cancel()
+		var prev *quotaEntry
+		if v, ok := c.tenants.Load(tenantID); ok {
+			prev = v.(*quotaEntry)
+		}
+		e, err := c.read(rctx, tenantID, prev)
+		if err != nil {
+			return nil, err
+		}
+		c.hold(tenantID, e, gen)
+		return e, nil
+	})
+}
+
+// hold keeps e as tenantID's entry, read at Invalidate generation gen.
+func (c *QuotaCache) hold(tenantID string, e *quotaEntry, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		// Quotas changed while they were read: serve this once, read
+		// again next time.
+		e.until, e.ahead = time.Time{}, time.Time{}
+	}
+	if _, ok := c.tenants.Load(tenantID); !ok {
+		if c.held >= c.opts.MaxTenants {
+			c.tenants.Range(func(k, _ any) bool {
+				// Any one: the order is not the insertion's.
+				c.tenants.Delete(k)
+				c.held--
+				return false
+			})
+		}
+		c.held++
+	}
+	c.tenants.Store(tenantID, e)
 }
 
 // read builds tenantID's entry from the store, announcing the thresholds
@@ -206,11 +281,16 @@ func (c *QuotaCache) read(ctx context.Context, tenantID string, prev *quotaEntry
 	e := &quotaEntry{readAt: now, period: PeriodOf(now), none: len(qs.Quotas) == 0, announced: map[crossingKey]bool{}}
 	if e.none {
 		e.until = now.Add(c.opts.NoQuotasTTL)
+		e.ahead = e.until
 		return e, nil
 	}
 	e.until = now.Add(c.opts.MaxAge)
+	e.ahead = now.Add(time.Duration(float64(c.opts.MaxAge) * RefreshAhead))
 	if e.until.After(e.period.End) {
 		e.until = e.period.End
+	}
+	if e.ahead.After(e.until) {
+		e.ahead = e.until
 	}
 	if prev != nil && prev.period.Start.Equal(e.period.Start) {
 		for k := range prev.announced {
