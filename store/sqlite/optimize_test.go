@@ -15,7 +15,7 @@ import (
 // TestOptimizeLetsAuditQueriesUseTheirIndexes: with statistics, a page by
 // actor, target or action reads its index — the queries are written as
 // sqlstore.queryAudit writes them, with the partial indexes' predicate
-// (00018) — where without them SQLite scans the tenant's stream through
+// (00022) — where without them SQLite scans the tenant's stream through
 // the primary key.
 func TestOptimizeLetsAuditQueriesUseTheirIndexes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tollgate.db")

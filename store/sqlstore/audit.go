@@ -305,7 +305,7 @@ func withIndex(err error, i int) error {
 
 // QueryAudit implements audit.Querier. Every filter is an equality on a
 // column that an index of 00008 leads with after the stream, or a bound.
-// The actor and target indexes leave out decision events (00018), so a
+// The actor and target indexes leave out decision events (00022), so a
 // query by actor or target that may match decisions is two: the other
 // events from those indexes, and the decisions from the action index
 // over a bounded window of seqs.
@@ -363,7 +363,7 @@ func auditNotDecisions(q audit.Query) bool {
 }
 
 // queryAudit runs one SELECT for q, newest first: with notDecisions it
-// leaves decision events out in the words of 00018's partial indexes, and
+// leaves decision events out in the words of 00022's partial indexes, and
 // with minSeq > 0 it reads no seq below it.
 func (s *Store) queryAudit(ctx context.Context, q audit.Query, notDecisions bool, minSeq int64) ([]audit.Event, error) {
 	var b strings.Builder

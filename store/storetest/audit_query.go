@@ -193,7 +193,7 @@ func testAuditSeqRange(t *testing.T, b AuditBackend) {
 }
 
 // testAuditQueryDecisionWindow pages through queries by actor or target,
-// which read decision events a bounded window of seqs at a time (00018
+// which read decision events a bounded window of seqs at a time (00022
 // leaves them out of those indexes), with windows and pages of several
 // sizes, following the cursor as audit.Service does: the last seq of a
 // full page, else where the query stopped. Every page must keep to its
