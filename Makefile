@@ -9,9 +9,11 @@ run:
 	$(GO) run ./cmd/tollgate serve
 
 ## test: every test, with the race detector; PostgreSQL, Redis and NATS tests run when
-## TOLLGATE_TEST_POSTGRES_URL, TOLLGATE_TEST_REDIS_URL and TOLLGATE_TEST_NATS_URL are set (.ci/run sets them)
+## TOLLGATE_TEST_POSTGRES_URL, TOLLGATE_TEST_REDIS_URL and TOLLGATE_TEST_NATS_URL are set (.ci/run sets them).
+## The store packages run every conformance case on both databases under -race: on a busy
+## 2-core machine that takes longer than go test's default 10 minutes per package.
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 build:
 	$(GO) build -o bin/tollgate ./cmd/tollgate
