@@ -13,18 +13,29 @@ import (
 // not got (Login's ChallengeError with Enrol), as StartTOTPEnrolment
 // starts an app's: the options for navigator.credentials.create.
 func (s *Service) BeginPasskeyEnrolment(ctx context.Context, token string) (*protocol.CredentialCreation, error) {
-	if !s.passkeysOn() {
-		return nil, errPasskeysUnavailable()
-	}
-	hash, _, u, err := s.openChallenge(ctx, token, true)
+	hash, wu, err := s.challengePasskeys(ctx, token, true)
 	if err != nil {
 		return nil, err
+	}
+	return s.beginRegistration(ctx, wu, CeremonyEnrol, hex.EncodeToString(hash))
+}
+
+// challengePasskeys opens a sign-in's challenge (one of Enrol's when
+// enrol) for a passkey ceremony, which needs passkeys on, and returns the
+// challenge's hash and its user with their passkeys.
+func (s *Service) challengePasskeys(ctx context.Context, token string, enrol bool) ([]byte, webauthnUser, error) {
+	if !s.passkeysOn() {
+		return nil, webauthnUser{}, errPasskeysUnavailable()
+	}
+	hash, _, u, err := s.openChallenge(ctx, token, enrol)
+	if err != nil {
+		return nil, webauthnUser{}, err
 	}
 	keys, err := s.passkeys.Store.ListPasskeys(ctx, u.ID)
 	if err != nil {
-		return nil, err
+		return nil, webauthnUser{}, err
 	}
-	return s.beginRegistration(ctx, webauthnUser{id: u.ID, name: u.Email, keys: keys}, CeremonyEnrol, hex.EncodeToString(hash))
+	return hash, webauthnUser{id: u.ID, name: u.Email, keys: keys}, nil
 }
 
 // ConfirmPasskeyEnrolment stores the passkey BeginPasskeyEnrolment's

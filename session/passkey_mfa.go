@@ -14,26 +14,18 @@ import (
 // the options for navigator.credentials.get, allowing the user's
 // passkeys. The answer goes to CompleteMFA with the same mfa_token.
 func (s *Service) BeginPasskeyMFA(ctx context.Context, token string) (*protocol.CredentialAssertion, error) {
-	if !s.passkeysOn() {
-		return nil, errPasskeysUnavailable()
-	}
-	hash, _, u, err := s.openChallenge(ctx, token, false)
+	hash, wu, err := s.challengePasskeys(ctx, token, false)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.passkeys.Store.ListPasskeys(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(keys) == 0 {
+	if len(wu.keys) == 0 {
 		return nil, errPasskeyNotFound()
 	}
-	wu := webauthnUser{id: u.ID, name: u.Email, keys: keys}
 	assertion, state, err := s.passkeys.RP.w.BeginLogin(wu)
 	if err != nil {
 		return nil, fault.Wrap(fault.Internal, CodeMFAUnavailable, err)
 	}
-	if err := s.saveCeremony(ctx, CeremonyMFA, u.ID, hex.EncodeToString(hash), state); err != nil {
+	if err := s.saveCeremony(ctx, CeremonyMFA, wu.id, hex.EncodeToString(hash), state); err != nil {
 		return nil, err
 	}
 	return assertion, nil
