@@ -86,7 +86,7 @@ func DetailSize(d map[string]string) int {
 // quotedSize is len(appendString(nil, s)).
 func quotedSize(s string) int {
 	n := len(s) + 2
-	for i := 0; i < len(s); i++ {
+	for i := plainPrefix(s); i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '"' || c == '\\':
 			n++
@@ -130,7 +130,7 @@ const hexDigits = "0123456789abcdef"
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); i++ {
+	for i := plainPrefix(s); i < len(s); i++ {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
@@ -181,13 +181,27 @@ func Link(head Head, events []Event) Head { return LinkEncoded(head, events, nil
 // CanonicalDetail to keep it (details[i] for events[i]), so that no detail
 // is encoded twice; details may be nil.
 func LinkEncoded(head Head, events []Event, details [][]byte) Head {
+	return linkEach(head, len(events), func(j int) int { return j }, events, details)
+}
+
+// LinkSubset is LinkEncoded for one stream's events among a batch that
+// mixes streams: it links events[i] for each i of idx, in that order, so
+// that a store links each stream in place instead of copying its events
+// out and back (details, when not nil, is indexed like events).
+func LinkSubset(head Head, events []Event, idx []int, details [][]byte) Head {
+	return linkEach(head, len(idx), func(j int) int { return idx[j] }, events, details)
+}
+
+// linkEach chains n events, the j-th being events[at(j)], onto head.
+func linkEach(head Head, n int, at func(j int) int, events []Event, details [][]byte) Head {
 	prev := head.Hash
 	if len(prev) == 0 {
 		prev = Genesis()
 	}
 	seq := head.Seq
 	var scratch []byte
-	for i := range events {
+	for j := range n {
+		i := at(j)
 		e := &events[i]
 		seq++
 		e.Seq = seq

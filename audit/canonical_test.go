@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -122,6 +123,48 @@ func TestLinkChains(t *testing.T) {
 	Link(head, more)
 	if more[0].Seq != 4 || string(more[0].PrevHash) != string(head.Hash) {
 		t.Fatalf("continued: %+v", more[0])
+	}
+}
+
+// TestLinkSubsetLinksOneStreamInPlace: linking each stream of a mixed
+// batch through its indexes gives every event what linking that stream's
+// events alone gives them, and leaves the other streams' events untouched.
+func TestLinkSubsetLinksOneStreamInPlace(t *testing.T) {
+	mixed := make([]Event, 7)
+	for i := range mixed {
+		mixed[i] = sample()
+		mixed[i].Seq, mixed[i].Reason = 0, fmt.Sprint("event ", i)
+		mixed[i].TenantID = []string{"t1", "t2"}[i%3%2]
+	}
+	details := make([][]byte, len(mixed))
+	for i := range mixed {
+		details[i] = CanonicalDetail(mixed[i].Detail)
+	}
+	for _, tenant := range []string{"t1", "t2"} {
+		var idx []int
+		var alone []Event
+		for i, e := range mixed {
+			if e.TenantID == tenant {
+				idx = append(idx, i)
+				alone = append(alone, e)
+			}
+		}
+		start := Head{TenantID: tenant, Seq: 10, Hash: Genesis()}
+		want := Link(start, alone)
+		got := LinkSubset(start, mixed, idx, details)
+		if got.Seq != want.Seq || string(got.Hash) != string(want.Hash) {
+			t.Fatalf("%s: head %d %x, linked alone %d %x", tenant, got.Seq, got.Hash, want.Seq, want.Hash)
+		}
+		for j, i := range idx {
+			if mixed[i].Seq != alone[j].Seq || string(mixed[i].Hash) != string(alone[j].Hash) || string(mixed[i].PrevHash) != string(alone[j].PrevHash) {
+				t.Fatalf("%s: event %d linked as seq %d, alone as %d", tenant, i, mixed[i].Seq, alone[j].Seq)
+			}
+		}
+	}
+	for i, e := range mixed {
+		if e.Seq == 0 || len(e.Hash) != HashSize {
+			t.Fatalf("event %d was not linked", i)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzCanonical checks the encoder on any strings: it never panics, is
@@ -50,6 +51,64 @@ func FuzzCanonical(f *testing.F) {
 		got := decodeCanonical(t, a)
 		if b := Canonical(&got); !bytes.Equal(a, b) {
 			t.Fatalf("round trip:\n got %s\nwant %s", b, a)
+		}
+	})
+}
+
+// FuzzStringProblem holds the one-pass field check to the rule it
+// replaced: valid UTF-8 (utf8.ValidString), no NUL, and for identifiers
+// no space or control character, within the length.
+func FuzzStringProblem(f *testing.F) {
+	for _, s := range []string{"", "user:93", "a b", "\x00", "\x7f", "é", "\xff", "\xed\xa0\x80", "\uFFFD", "ok\xc3", "\u2028",
+		// Longer than a word, so that asciiPrefix's eight-byte test meets
+		// each kind of byte in each place.
+		"0123456789abcdef", "01234567 9abcdef", "0123456789abcde\x7f", "0123456789abcdef\x00", "\x1f1234567",
+		"0123456\x80 89abcdef", "0123456é89abcdef", "!!!!!!!!~~~~~~~~", "\x20\x21\x7e\x7f\x00\x01abcdefgh"} {
+		f.Add(s, 64, true)
+		f.Add(s, 64, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, max int, ident bool) {
+		want := len(s) <= max && utf8.ValidString(s)
+		if want {
+			for _, r := range s {
+				if r == 0 || ident && (r <= ' ' || r == 0x7f) {
+					want = false
+				}
+			}
+		}
+		if got := stringProblem(s, max, ident) == ""; got != want {
+			t.Fatalf("stringProblem(%q, %d, %v) accepts = %v, the rule says %v", s, max, ident, got, want)
+		}
+	})
+}
+
+// FuzzPrefixes: the word-at-a-time scans never pass over a byte their
+// byte loops would have to judge, so skipping their prefix changes nothing.
+func FuzzPrefixes(f *testing.F) {
+	for _, s := range []string{"", "0123456789abcdef", "0123456\"89abcdef", "01234567\\9abcdef", "0123456789abcde\x1f",
+		"0123456é89abcdef", "01234567 9abcdef\x7f", "\x00bcdefgh", "abcdefgh\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, ident := range []bool{false, true} {
+			n := asciiPrefix(s, ident)
+			if n%8 != 0 || n > len(s) {
+				t.Fatalf("asciiPrefix(%q, %v) = %d", s, ident, n)
+			}
+			for i := range n {
+				if c := s[i]; c >= 0x80 || c == 0 || ident && (c <= ' ' || c == 0x7f) {
+					t.Fatalf("asciiPrefix(%q, %v) = %d passes byte %d (%#x)", s, ident, n, i, c)
+				}
+			}
+		}
+		n := plainPrefix(s)
+		if n%8 != 0 || n > len(s) {
+			t.Fatalf("plainPrefix(%q) = %d", s, n)
+		}
+		for i := range n {
+			if c := s[i]; c >= 0x80 || c < 0x20 || c == '"' || c == '\\' {
+				t.Fatalf("plainPrefix(%q) = %d passes byte %d (%#x)", s, n, i, c)
+			}
 		}
 	})
 }

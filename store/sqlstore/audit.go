@@ -109,16 +109,7 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, events []audit.Ev
 		if err != nil {
 			return nil, err
 		}
-		idx := byStream[t]
-		chain := make([]audit.Event, len(idx))
-		chainDetails := make([][]byte, len(idx))
-		for j, k := range idx {
-			chain[j], chainDetails[j] = out[k], details[k]
-		}
-		heads[i] = audit.LinkEncoded(h, chain, chainDetails)
-		for j, k := range idx {
-			out[k] = chain[j]
-		}
+		heads[i] = audit.LinkSubset(h, out, byStream[t], details)
 	}
 
 	args := make([]any, 0, auditColumnCount*auditInsertRows[0])
