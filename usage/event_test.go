@@ -57,6 +57,24 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// TestDecodeEscapedNames: member names and the specversion are read
+// unescaped, as encoding/json reads them, whether or not they hold escapes
+// (the decoder reads unescaped ones in place).
+func TestDecodeEscapedNames(t *testing.T) {
+	raw := strings.NewReplacer(`"id"`, `"\u0069d"`, `"specversion":"1.0"`, `"spec\u0076ersion":"1\u002e0"`,
+		`"model"`, `"mod\u0065l"`).Replace(string(encode(t, good())))
+	e, err := Decode([]byte(raw))
+	if err != nil {
+		t.Fatalf("Decode(%s): %v", raw, err)
+	}
+	if e.ID != "01J9Z" || e.Field("model") != "gpt-4o" {
+		t.Fatalf("id %q, model %v; want 01J9Z, gpt-4o", e.ID, e.Field("model"))
+	}
+	if _, err := Decode([]byte(strings.Replace(raw, `"1\u002e0"`, `"1.1"`, 1))); err == nil {
+		t.Fatal("specversion 1.1 accepted")
+	}
+}
+
 func TestDecodeRefuses(t *testing.T) {
 	deep := map[string]any{"x": 1}
 	for range MaxDepth {

@@ -100,6 +100,8 @@ type Store struct {
 	// auditInsert is the audit INSERT of each row count of auditInsertRows,
 	// in the dialect's words.
 	auditInsert map[int]string
+	// usage is when RecordUsage last met a duplicate (usage.go).
+	usage usageDuplicates
 }
 
 // New returns a Store over the two pools (which may be the same), migrated

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate/fault"
@@ -199,8 +201,9 @@ func (s *Store) RecordUsage(ctx context.Context, records []usage.Record) ([]usag
 		return out, nil
 	}
 	now := s.d.Time(time.Now())
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		inserted, err := s.insertUsageEvents(ctx, tx, records, todo, now)
+	allNew := s.usage.allNew()
+	record := func(tx *sql.Tx) error {
+		inserted, err := s.insertUsageEvents(ctx, tx, records, todo, now, allNew)
 		if err != nil {
 			return err
 		}
@@ -218,13 +221,40 @@ func (s *Store) RecordUsage(ctx context.Context, records []usage.Record) ([]usag
 				out[i].Status = usage.Duplicate
 			}
 		}
+		if len(inserted) < len(todo) {
+			s.usage.sawDuplicate()
+		}
 		return nil
-	})
+	}
+	err = s.inTx(ctx, record)
+	if allNew && errors.Is(err, errUsageNotNew) {
+		// Nothing was written: again, telling the duplicates apart.
+		s.usage.sawDuplicate()
+		allNew = false
+		err = s.inTx(ctx, record)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
+
+// usageDuplicates remembers when a batch last held an event already
+// recorded, so that RecordUsage writes batches as all new (a plain INSERT,
+// usagearrays.go) only while duplicates are rare: a batch that is not all
+// new pays for its failed INSERT and its second transaction. Duplicates
+// come in runs — a replica redelivering after a crash, a publisher
+// retrying — so for usageDuplicateQuiet after one every batch goes through
+// ON CONFLICT.
+type usageDuplicates struct{ last atomic.Int64 }
+
+const usageDuplicateQuiet = time.Minute
+
+func (u *usageDuplicates) allNew() bool {
+	return time.Since(time.Unix(0, u.last.Load())) > usageDuplicateQuiet
+}
+
+func (u *usageDuplicates) sawDuplicate() { u.last.Store(time.Now().UnixNano()) }
 
 // existingTenants reports which of ids are tenants.
 func (s *Store) existingTenants(ctx context.Context, ids []string) (map[string]bool, error) {
@@ -244,10 +274,11 @@ func (s *Store) existingTenants(ctx context.Context, ids []string) (map[string]b
 }
 
 // insertUsageEvents inserts the raw rows of records[todo] and reports
-// which were new.
-func (s *Store) insertUsageEvents(ctx context.Context, tx *sql.Tx, records []usage.Record, todo []int, now any) (map[int]bool, error) {
+// which were new. allNew is the dialect's fast path's (usagearrays.go);
+// the multi-row INSERTs ignore it.
+func (s *Store) insertUsageEvents(ctx context.Context, tx *sql.Tx, records []usage.Record, todo []int, now any, allNew bool) (map[int]bool, error) {
 	if a, ok := s.d.(ArrayRows); ok {
-		return s.insertUsageEventArrays(ctx, tx, a, records, todo)
+		return s.insertUsageEventArrays(ctx, tx, a, records, todo, allNew)
 	}
 	type eventKey struct{ tenant, source, id string }
 	at := make(map[eventKey]int, len(todo))

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/tollgate/tollgate/usage"
@@ -23,28 +24,66 @@ type ArrayRows interface {
 	ArrayRows(types ...string) string
 }
 
-func usageEventArraysInsert(a ArrayRows, timeType string) string {
-	return `INSERT INTO usage_events (tenant_id, source, id, type, subject, occurred_at, received_at, data) ` +
-		a.ArrayRows("text", "text", "text", "text", "text", timeType, timeType, "text") +
-		` ON CONFLICT (tenant_id, source, id) DO NOTHING RETURNING tenant_id, source, id`
+// The raw events go in with a plain INSERT when no duplicate has been
+// seen lately (usageAllNew), instead of INSERT … ON CONFLICT DO NOTHING
+// RETURNING: PostgreSQL inserts each row of an ON CONFLICT statement
+// speculatively (check the unique index, insert the row and its index
+// entry with a token, confirm it), which BenchmarkNATSToStore measured at
+// about 2.5 of the server's ~11 CPU-µs per event (BENCHMARKS.md, "Usage
+// ingestion, CPU per event by process"); looking the keys up first cost as
+// much as it saved. The unique key is still the de-duplication record: a
+// batch holding an event already recorded, or recorded meanwhile by
+// another transaction, fails its plain INSERT, the transaction rolls back
+// whole, and RecordUsage runs it again through ON CONFLICT, which tells
+// the duplicates apart.
+
+func usageEventArraysInsert(a ArrayRows, timeType string, allNew bool) string {
+	q := `INSERT INTO usage_events (tenant_id, source, id, type, subject, occurred_at, received_at, data) ` +
+		a.ArrayRows("text", "text", "text", "text", "text", timeType, timeType, "text")
+	if allNew {
+		return q
+	}
+	return q + ` ON CONFLICT (tenant_id, source, id) DO NOTHING RETURNING tenant_id, source, id`
 }
 
+// errUsageNotNew is a plain INSERT's unique-key violation on usage_events:
+// the batch holds an event already recorded.
+var errUsageNotNew = errors.New("sqlstore: the batch holds a usage event already recorded")
+
 // insertUsageEventArrays is insertUsageEvents through ArrayRows, in one
-// statement.
-func (s *Store) insertUsageEventArrays(ctx context.Context, tx *sql.Tx, a ArrayRows, records []usage.Record, todo []int) (map[int]bool, error) {
+// statement; allNew inserts without ON CONFLICT and fails with
+// errUsageNotNew on a duplicate.
+func (s *Store) insertUsageEventArrays(ctx context.Context, tx *sql.Tx, a ArrayRows, records []usage.Record, todo []int, allNew bool) (map[int]bool, error) {
 	type eventKey struct{ tenant, source, id string }
-	at := make(map[eventKey]int, len(todo))
 	n := len(todo)
 	now := time.Now().Truncate(time.Microsecond).UTC()
 	tenant, source, id, typ, subject, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	occurred, received := make([]time.Time, n), make([]time.Time, n)
 	for j, i := range todo {
 		e := &records[i].Event
-		at[eventKey{e.TenantID, e.Source, e.ID}] = i
 		tenant[j], source[j], id[j], typ[j], subject[j], data[j] = e.TenantID, e.Source, e.ID, e.Type, e.Subject, string(e.Data)
 		occurred[j], received[j] = e.Time.Truncate(time.Microsecond).UTC(), now
 	}
-	rows, err := s.query(ctx, tx, usageEventArraysInsert(a, s.d.TimeType()), tenant, source, id, typ, subject, occurred, received, data)
+	query := usageEventArraysInsert(a, s.d.TimeType(), allNew)
+	inserted := make(map[int]bool, n)
+	if allNew {
+		if _, err := s.exec(ctx, tx, query, tenant, source, id, typ, subject, occurred, received, data); err != nil {
+			if s.violates(err, "usage_events_id_key") {
+				return nil, errUsageNotNew
+			}
+			return nil, s.dbErr(err)
+		}
+		for _, i := range todo {
+			inserted[i] = true
+		}
+		return inserted, nil
+	}
+	at := make(map[eventKey]int, n)
+	for _, i := range todo {
+		e := &records[i].Event
+		at[eventKey{e.TenantID, e.Source, e.ID}] = i
+	}
+	rows, err := s.query(ctx, tx, query, tenant, source, id, typ, subject, occurred, received, data)
 	keys, err := collect(s, rows, err, func(r scanner) (eventKey, error) {
 		var k eventKey
 		return k, r.Scan(&k.tenant, &k.source, &k.id)
@@ -52,7 +91,6 @@ func (s *Store) insertUsageEventArrays(ctx context.Context, tx *sql.Tx, a ArrayR
 	if err != nil {
 		return nil, err
 	}
-	inserted := make(map[int]bool, len(keys))
 	for _, k := range keys {
 		inserted[at[k]] = true
 	}

@@ -18,6 +18,7 @@ func usageTests() []test {
 	return []test{
 		{"RecordsAndRollsUp", testUsageRecordsAndRollsUp},
 		{"DuplicatesCountedOnce", testUsageDuplicatesCountedOnce},
+		{"RecordedEventAmongNewOnes", testUsageRecordedEventAmongNewOnes},
 		{"CrossTenantIsolation", testUsageCrossTenantIsolation},
 		{"BatchWithOneBadEvent", testUsageBatchWithOneBadEvent},
 		{"LateEventsLandInTheirMinute", testUsageLateEvents},
@@ -176,6 +177,28 @@ func testUsageDuplicatesCountedOnce(t *testing.T, s store.Store) {
 	wantResult(t, record(t, svc, other), 1, 0)
 	if got := total(t, svc, "t1", "llm_input_tokens"); got != 20 {
 		t.Errorf("llm_input_tokens = %v, want 20 (two distinct events of 10)", got)
+	}
+}
+
+// testUsageRecordedEventAmongNewOnes: a batch of new events holding one
+// recorded by an earlier batch counts the new ones and only them, the first
+// time (when PostgreSQL's batch went in as all new and failed on the
+// recorded one) and again right after (when it goes through ON CONFLICT).
+func testUsageRecordedEventAmongNewOnes(t *testing.T, s store.Store) {
+	usageTenants(t, s)
+	svc := usageService(t, s)
+	a, b, c, d, e := llm("t1", "a", "user:1", "gpt", 0, 1, 0), llm("t1", "b", "user:1", "gpt", 0, 10, 0),
+		llm("t1", "c", "user:2", "gpt", time.Minute, 100, 0), llm("t1", "d", "user:1", "gpt", 0, 1000, 0),
+		llm("t1", "e", "user:2", "gpt", time.Minute, 10000, 0)
+	wantResult(t, record(t, svc, a, b), 2, 0)
+	r := record(t, svc, c, b, d)
+	wantResult(t, r, 2, 1)
+	if r.Statuses[1] != usage.Duplicate || r.Statuses[0] != usage.Accepted || r.Statuses[2] != usage.Accepted {
+		t.Fatalf("statuses %v; want accepted, duplicate, accepted", r.Statuses)
+	}
+	wantResult(t, record(t, svc, e, a), 1, 1)
+	if got := total(t, svc, "t1", "llm_input_tokens"); got != 11111 {
+		t.Errorf("llm_input_tokens = %v, want 11111 (a, b, c, d, e once each)", got)
 	}
 }
 

@@ -57,7 +57,12 @@ type fixture struct {
 
 func newFixture(tb testing.TB, st store.Store) *fixture {
 	tb.Helper()
-	url := natsURL(tb)
+	return newFixtureAt(tb, st, natsURL(tb))
+}
+
+// newFixtureAt is newFixture on the NATS server at url.
+func newFixtureAt(tb testing.TB, st store.Store, url string) *fixture {
+	tb.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
