@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tollgate/tollgate/fault"
 )
 
 // Appender is what a Recorder needs of a Store.
@@ -233,23 +235,18 @@ func (r *Recorder) run() {
 
 // write appends batch, trying again with back-off on failure, and drops
 // it, counted, once the retries are spent: a store outage must neither
-// block the callers nor grow the queue without bound. Invalid events are
-// taken out first, since one would fail the whole batch.
+// block the callers nor grow the queue without bound. The store checks
+// every event and refuses a whole batch for one invalid event; events are
+// nearly always valid, so the batch goes as it is, and only such a refusal
+// makes the recorder check each event and write the valid ones at once
+// (checking every event here as well cost a decision event 6,600
+// instructions, BenchmarkValidateDecision).
 func (r *Recorder) write(batch []Event) {
-	valid := batch[:0]
-	for _, e := range batch {
-		e.Prepare(r.opts.Now())
-		if err := e.Validate(); err != nil {
-			r.opts.Dropped(DropInvalid, 1)
-			r.opts.Log.Error("dropping an invalid audit event", "action", e.Action, "tenant_id", e.TenantID, "err", err)
-			continue
-		}
-		valid = append(valid, e)
-	}
-	if len(valid) == 0 {
-		return
+	for i := range batch {
+		batch[i].Prepare(r.opts.Now())
 	}
 	backoff := r.opts.Backoff
+	checked := false
 	var err error
 	for attempt := 0; attempt <= r.opts.Retries; attempt++ {
 		if attempt > 0 {
@@ -262,14 +259,39 @@ func (r *Recorder) write(batch []Event) {
 			backoff *= 2
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), maxWriteTime)
-		_, err = r.st.AppendAudit(ctx, valid)
+		_, err = r.st.AppendAudit(ctx, batch)
+		if err != nil && !checked && fault.KindOf(err) == fault.Invalid {
+			checked = true
+			batch = r.dropInvalid(batch)
+			if len(batch) == 0 {
+				cancel()
+				return
+			}
+			_, err = r.st.AppendAudit(ctx, batch)
+		}
 		cancel()
 		if err == nil {
-			r.written.Add(int64(len(valid)))
+			r.written.Add(int64(len(batch)))
 			return
 		}
 	}
-	r.opts.Dropped(DropStoreError, len(valid))
+	r.opts.Dropped(DropStoreError, len(batch))
 	r.opts.Log.Error("dropping audit events: the store refused them on every attempt",
-		"events", len(valid), "attempts", r.opts.Retries+1, "err", err)
+		"events", len(batch), "attempts", r.opts.Retries+1, "err", err)
+}
+
+// dropInvalid takes the events that break a rule of the event model out
+// of batch, counted and logged: each would fail the whole batch it
+// travels in.
+func (r *Recorder) dropInvalid(batch []Event) []Event {
+	valid := batch[:0]
+	for _, e := range batch {
+		if err := e.Validate(); err != nil {
+			r.opts.Dropped(DropInvalid, 1)
+			r.opts.Log.Error("dropping an invalid audit event", "action", e.Action, "tenant_id", e.TenantID, "err", err)
+			continue
+		}
+		valid = append(valid, e)
+	}
+	return valid
 }
