@@ -100,6 +100,18 @@ func benchDecisions(b *testing.B, e *policy.Engine, action string) {
 // tenants and decides each once, so that every snapshot is warm.
 func warmRequests(b *testing.B, e *policy.Engine, action string) []benchRequest {
 	ctx := context.Background()
+	reqs := benchRequests(action)
+	for i := range reqs {
+		if d := e.Authorize(ctx, reqs[i].tenant, reqs[i].req); !d.Permitted() {
+			b.Fatalf("warm-up %d: %+v", i, d)
+		}
+	}
+	return reqs
+}
+
+// benchRequests builds 1,000 requests of action by members of the bench
+// tenants, each of them permitted.
+func benchRequests(action string) []benchRequest {
 	reqs := make([]benchRequest, 1000)
 	for i := range reqs {
 		t, c, u := i%100, (i/100)%10, i%10
@@ -108,9 +120,6 @@ func warmRequests(b *testing.B, e *policy.Engine, action string) []benchRequest 
 			Resource: policy.ResourceRef{Type: "channel", ID: fmt.Sprintf("ch-%d", c)}}
 		if action == "EXECUTE_TOOL" {
 			reqs[i].req.Resource = policy.ResourceRef{Type: "tool", ID: fmt.Sprintf("tool-%d", c)}
-		}
-		if d := e.Authorize(ctx, reqs[i].tenant, reqs[i].req); !d.Permitted() {
-			b.Fatalf("warm-up %d: %+v", i, d)
 		}
 	}
 	return reqs

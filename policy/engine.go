@@ -121,11 +121,11 @@ func (e *Engine) Known(ctx context.Context, tenantID string) error {
 // is a deny with the reason and the error.
 func (e *Engine) Authorize(ctx context.Context, tenantID string, req Request) Decision {
 	start := time.Now()
-	snap, err := e.snapshot(ctx, tenantID)
+	st, snap, err := e.current(ctx, tenantID)
 	if err != nil {
 		return e.record(ctx, tenantID, req, e.unavailable(ctx, tenantID, err), start)
 	}
-	return e.record(ctx, tenantID, req, e.decide(ctx, snap, req), start)
+	return e.record(ctx, tenantID, req, e.decide(ctx, st, snap, req), start)
 }
 
 // MaxBatch is the most requests one batch may hold.
@@ -138,12 +138,12 @@ func (e *Engine) AuthorizeBatch(ctx context.Context, tenantID string, reqs []Req
 	// Each decision's time runs from the end of the previous one, so that
 	// the first carries the wait for the snapshot.
 	start := time.Now()
-	snap, err := e.snapshot(ctx, tenantID)
+	st, snap, err := e.current(ctx, tenantID)
 	for i, r := range reqs {
 		if err != nil {
 			out[i] = e.record(ctx, tenantID, r, e.unavailable(ctx, tenantID, err), start)
 		} else {
-			out[i] = e.record(ctx, tenantID, r, e.decide(ctx, snap, r), start)
+			out[i] = e.record(ctx, tenantID, r, e.decide(ctx, st, snap, r), start)
 		}
 		start = time.Now()
 	}
@@ -186,11 +186,11 @@ func (e *Engine) record(ctx context.Context, tenantID string, req Request, d Dec
 	return d
 }
 
-// decide evaluates req against snap. It allocates only what the request
-// adds to the snapshot.
-func (e *Engine) decide(ctx context.Context, snap *snapshot, req Request) Decision {
+// decide evaluates req against snap, st's snapshot. It allocates only
+// what the request adds to the snapshot.
+func (e *Engine) decide(ctx context.Context, st *tenantState, snap *snapshot, req Request) Decision {
 	d := Decision{DecisionID: ids.New(), PolicyVersion: snap.version}
-	creq, getter, policies, err := e.translate(ctx, snap, req)
+	creq, getter, policies, err := e.translate(ctx, st, snap, req)
 	if errors.Is(err, errQuotaUnavailable) {
 		d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonUnavailable}, []string{"the tenant's consumption against its quotas could not be read"}
 		e.d.Log.ErrorContext(ctx, "reading quota consumption failed; the decision is a deny", "tenant_id", snap.tenantID, "err", err)

@@ -55,7 +55,7 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 	case q.Limit < 0 || q.Limit > MaxLookupLimit:
 		return LookupPage{}, fault.Invalidf("limit", cursor.CodeInvalidLimit, "limit must be between 1 and %d", MaxLookupLimit)
 	}
-	snap, err := e.snapshot(ctx, tenantID)
+	st, snap, err := e.current(ctx, tenantID)
 	if err != nil {
 		e.unavailable(ctx, tenantID, err) // logs why, as a decision would
 		return LookupPage{}, fault.Wrap(fault.Unavailable, CodePolicyUnavailable, err)
@@ -77,7 +77,7 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 		// What is wrong with the request (its context, the principal) is
 		// wrong for every candidate: say so, rather than list nothing.
 		req.Resource = ResourceRef{Type: q.ResourceType, ID: all[i]}
-		if _, _, _, err := e.translate(ctx, snap, req); errors.Is(err, errQuotaUnavailable) {
+		if _, _, _, err := e.translate(ctx, st, snap, req); errors.Is(err, errQuotaUnavailable) {
 			return LookupPage{}, fault.Wrap(fault.Unavailable, CodePolicyUnavailable, err)
 		} else if err != nil {
 			return LookupPage{}, err
@@ -90,7 +90,7 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 		}
 		scanned++
 		req.Resource = ResourceRef{Type: q.ResourceType, ID: all[i]}
-		if e.decide(ctx, snap, req).Permitted() {
+		if e.decide(ctx, st, snap, req).Permitted() {
 			page.IDs = append(page.IDs, all[i])
 		}
 	}

@@ -66,9 +66,9 @@ func visitor(uid cedar.EntityUID, actorID string) cedar.Entity {
 	return cedar.Entity{UID: uid, Attributes: cedar.NewRecord(attrs)}
 }
 
-// translate turns req into a Cedar request over snap, with the policies
-// that may apply to it.
-func (e *Engine) translate(ctx context.Context, snap *snapshot, req Request) (cedar.Request, *overlay, both, error) {
+// translate turns req into a Cedar request over snap, st's snapshot, with
+// the policies that may apply to it.
+func (e *Engine) translate(ctx context.Context, st *tenantState, snap *snapshot, req Request) (cedar.Request, *overlay, both, error) {
 	sc := snap.schema
 	o := &overlay{base: snap}
 	principal, err := actorUID(req.Principal)
@@ -118,7 +118,7 @@ func (e *Engine) translate(ctx context.Context, snap *snapshot, req Request) (ce
 	}
 	now := e.d.Now()
 	cctx := cedar.RecordMap{contextTenant: snap.tenant, contextNow: cedar.NewDatetime(now)}
-	if err := e.quotaContext(ctx, snap.tenantID, req.Principal, now, defaults.readsQuota || own.readsQuota, cctx); err != nil {
+	if err := e.quotaContext(ctx, st, req.Principal, now, defaults.readsQuota || own.readsQuota, cctx); err != nil {
 		return cedar.Request{}, nil, both{}, fmt.Errorf("%w: %w", errQuotaUnavailable, err)
 	}
 	if req.OnBehalfOf != "" {

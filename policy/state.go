@@ -21,6 +21,9 @@ import (
 type tenantState struct {
 	id   string
 	snap atomic.Pointer[snapshot]
+	// quota is the QuotaSource's last answer for the tenant, kept beside
+	// snap (on its cache line) so that a decision finds it with one load.
+	quota atomic.Pointer[TenantQuotas]
 	// staleSince is when the oldest change not in snap was announced
 	// (Unix nanoseconds; 0 when there is none).
 	staleSince atomic.Int64
@@ -85,23 +88,30 @@ func (e *Engine) drop(st *tenantState) {
 
 // snapshot returns tenantID's current snapshot, building it on first use.
 func (e *Engine) snapshot(ctx context.Context, tenantID string) (*snapshot, error) {
+	_, snap, err := e.current(ctx, tenantID)
+	return snap, err
+}
+
+// current returns tenantID's state and its current snapshot, building it
+// on first use: decisions take their tenant's quotas from the state.
+func (e *Engine) current(ctx context.Context, tenantID string) (*tenantState, *snapshot, error) {
 	st := e.state(tenantID, true)
 	snap := st.snap.Load()
 	if snap == nil {
 		v, err, _ := e.first.Do(tenantID, func() (any, error) { return e.firstBuild(ctx, st) })
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return v.(*snapshot), nil
+		return st, v.(*snapshot), nil
 	}
 	now := e.d.Now()
 	if stale := st.staleSince.Load(); stale != 0 && now.Sub(time.Unix(0, stale)) > e.opts.MaxStaleness {
-		return nil, errStale
+		return nil, nil, errStale
 	}
 	if now.Sub(snap.readAt) > e.opts.SnapshotTTL && st.refreshQueued.CompareAndSwap(false, true) {
 		e.enqueue(st, []Change{{TenantID: tenantID, Part: PartAll}}, nil)
 	}
-	return snap, nil
+	return st, snap, nil
 }
 
 // firstBuild reads the tenant whole. Changes announced meanwhile are

@@ -77,7 +77,8 @@ type QuotaCache struct {
 }
 
 // quotaEntry is one tenant's quotas and where they stood at readAt. It is
-// not changed once held, except for the refreshing flag.
+// not changed once held, except for the refreshing flag and its answer's
+// superseded one.
 type quotaEntry struct {
 	readAt time.Time
 	// until is when the entry must be read again: MaxAge after readAt
@@ -89,12 +90,12 @@ type quotaEntry struct {
 	// refreshing is set by the decision that started that read.
 	refreshing atomic.Bool
 	period     Period
-	// none: the tenant has no quotas.
-	none   bool
-	tenant *policy.QuotaState
-	// actors holds the state of each actor with quotas of its own,
-	// merged with the tenant's.
-	actors map[string]*policy.QuotaState
+	// answer is what decisions see, usable until ahead: engines keep it
+	// beside the tenant's snapshot and ask again only after ahead or once
+	// it is superseded, which it is as soon as this entry stops being the
+	// one held (hold, Invalidate, eviction). So an engine's copy is never
+	// used where this cache would answer otherwise.
+	answer *policy.TenantQuotas
 	// announced are the crossings of period already claimed.
 	announced map[crossingKey]bool
 }
@@ -140,8 +141,18 @@ func NewQuotaCache(d QuotaCacheDeps, opts QuotaCacheOptions) *QuotaCache {
 	return &QuotaCache{store: d.Store, quotas: d.Quotas, meters: d.Meters, bus: d.Bus, log: d.Log, now: d.Now, opts: opts}
 }
 
-// QuotaState implements policy.QuotaSource.
+// QuotaState returns the state a decision of actorID in tenantID sees at
+// now, nil when the tenant has no quotas.
 func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, now time.Time) (*policy.QuotaState, error) {
+	q, err := c.TenantQuotas(ctx, tenantID, now)
+	if err != nil {
+		return nil, err
+	}
+	return q.Of(actorID), nil
+}
+
+// TenantQuotas implements policy.QuotaSource.
+func (c *QuotaCache) TenantQuotas(ctx context.Context, tenantID string, now time.Time) (*policy.TenantQuotas, error) {
 	var e *quotaEntry
 	if v, ok := c.tenants.Load(tenantID); ok {
 		e = v.(*quotaEntry)
@@ -158,20 +169,15 @@ func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, n
 			go c.refreshAhead(tenantID)
 		}
 	}
-	if e.none {
-		return nil, nil
-	}
-	if st, ok := e.actors[actorID]; ok {
-		return st, nil
-	}
-	return e.tenant, nil
+	return e.answer, nil
 }
 
 // Invalidate drops what is held of tenantID, whose quotas changed.
 func (c *QuotaCache) Invalidate(tenantID string) {
 	c.mu.Lock()
 	c.gen.Add(1)
-	if _, ok := c.tenants.LoadAndDelete(tenantID); ok {
+	if v, ok := c.tenants.LoadAndDelete(tenantID); ok {
+		v.(*quotaEntry).answer.Supersede()
 		c.held--
 	}
 	c.mu.Unlock()
@@ -255,19 +261,23 @@ func (c *QuotaCache) hold(tenantID string, e *quotaEntry, gen uint64) {
 		// Quotas changed while they were read: serve this once, read
 		// again next time.
 		e.until, e.ahead = time.Time{}, time.Time{}
+		e.answer.Supersede()
 	}
 	if _, ok := c.tenants.Load(tenantID); !ok {
 		if c.held >= c.opts.MaxTenants {
-			c.tenants.Range(func(k, _ any) bool {
+			c.tenants.Range(func(k, v any) bool {
 				// Any one: the order is not the insertion's.
 				c.tenants.Delete(k)
+				v.(*quotaEntry).answer.Supersede()
 				c.held--
 				return false
 			})
 		}
 		c.held++
 	}
-	c.tenants.Store(tenantID, e)
+	if prev, ok := c.tenants.Swap(tenantID, e); ok {
+		prev.(*quotaEntry).answer.Supersede()
+	}
 }
 
 // read builds tenantID's entry from the store, announcing the thresholds
@@ -278,10 +288,11 @@ func (c *QuotaCache) read(ctx context.Context, tenantID string, prev *quotaEntry
 	if err != nil {
 		return nil, err
 	}
-	e := &quotaEntry{readAt: now, period: PeriodOf(now), none: len(qs.Quotas) == 0, announced: map[crossingKey]bool{}}
-	if e.none {
+	e := &quotaEntry{readAt: now, period: PeriodOf(now), announced: map[crossingKey]bool{}}
+	if len(qs.Quotas) == 0 {
 		e.until = now.Add(c.opts.NoQuotasTTL)
 		e.ahead = e.until
+		e.answer = policy.NewTenantQuotas(nil, nil, e.ahead)
 		return e, nil
 	}
 	e.until = now.Add(c.opts.MaxAge)
@@ -316,11 +327,14 @@ func (c *QuotaCache) read(ctx context.Context, tenantID string, prev *quotaEntry
 		}
 		c.announce(ctx, e, Crossing{TenantID: tenantID, Meter: q.Meter, Actor: q.Actor, Limit: q.Limit, Used: used, Period: e.period, At: now})
 	}
-	e.tenant = policy.NewQuotaState(over, near)
-	e.actors = make(map[string]*policy.QuotaState, len(actorOver))
-	for a := range actorOver {
-		e.actors[a] = policy.NewQuotaState(append(actorOver[a], over...), append(actorNear[a], near...))
+	var actors map[string]*policy.QuotaState
+	if len(actorOver) > 0 {
+		actors = make(map[string]*policy.QuotaState, len(actorOver))
 	}
+	for a := range actorOver {
+		actors[a] = policy.NewQuotaState(append(actorOver[a], over...), append(actorNear[a], near...))
+	}
+	e.answer = policy.NewTenantQuotas(policy.NewQuotaState(over, near), actors, e.ahead)
 	return e, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate/policy"
 )
 
 // waitRead waits until qs has served more than n quota reads: a read
@@ -173,6 +175,11 @@ func TestQuotaCacheInvalidateDuringRead(t *testing.T) {
 	c.Invalidate("t1")
 	totals.mu.Unlock()
 	c.reading.Wait()
+	// What the read begun before the change holds is not kept by an
+	// engine either.
+	if v, ok := c.tenants.Load("t1"); !ok || v.(*quotaEntry).answer.Usable(clk.now()) {
+		t.Fatalf("the read begun before the change: held %v, want it held and not usable", ok)
+	}
 	// A decision may still share the read that began before the change
 	// (it is served once); the next reads again.
 	if _, err := c.QuotaState(ctx, "t1", "user:1", clk.now()); err != nil {
@@ -231,4 +238,70 @@ func TestQuotaCacheConcurrentDecisions(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestQuotaCacheSupersedesWhatItStopsHolding: an answer handed out is
+// usable (engines keep it beside the tenant's snapshot) until RefreshAhead
+// of MaxAge has passed, and no longer once the cache stops holding it: the
+// quotas changed, newer totals were read, or the tenant was evicted. So an
+// engine never uses an answer where the cache would answer otherwise.
+func TestQuotaCacheSupersedesWhatItStopsHolding(t *testing.T) {
+	_, totals, qs, _, clk := newQuotaWorld(t)
+	c := NewQuotaCache(QuotaCacheDeps{Store: totals, Quotas: qs, Now: clk.now}, QuotaCacheOptions{MaxTenants: 2})
+	defer c.Close()
+	qs.quotas["t1"] = []Quota{{Meter: "tool_runs", Limit: 100}}
+	ctx := t.Context()
+	answer := func(tenantID string) *policy.TenantQuotas {
+		t.Helper()
+		q, err := c.TenantQuotas(ctx, tenantID, clk.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	start := clk.now()
+	first := answer("t1")
+	if !first.Usable(start) || !first.Usable(start.Add(749*time.Millisecond)) || first.Usable(start.Add(750*time.Millisecond)) {
+		t.Fatal("an answer read at start is usable for RefreshAhead of MaxAge, 750 ms, and no longer")
+	}
+	if answer("t1") != first {
+		t.Fatal("a held answer is not the one handed out")
+	}
+	none := answer("t2") // no quotas: usable for NoQuotasTTL
+	if none.Of("user:1") != nil || !none.Usable(start.Add(59*time.Second)) {
+		t.Fatal("a tenant without quotas: want no state, usable for a minute")
+	}
+
+	c.Invalidate("t1")
+	if first.Usable(start) {
+		t.Fatal("an answer still usable after its quotas changed")
+	}
+	second := answer("t1")
+	if second == first || !second.Usable(start) {
+		t.Fatal("after the change: want a new, usable answer")
+	}
+
+	// Past RefreshAhead a decision starts a read; once its totals are held
+	// the answer before is superseded, though not yet MaxAge old.
+	clk.add(800 * time.Millisecond)
+	reads := qs.reads
+	if answer("t1") != second {
+		t.Fatal("past RefreshAhead the held answer is served while reading")
+	}
+	waitRead(t, qs, reads)
+	held(t, c, "t1", clk.now())
+	if second.Usable(start) {
+		t.Fatal("an answer still usable after newer totals were held")
+	}
+
+	// A third tenant evicts one of the two held; whichever it is, its
+	// answer is superseded.
+	third := answer("t1")
+	answer("t3")
+	if _, ok := c.tenants.Load("t1"); ok == !third.Usable(clk.now()) {
+		t.Fatalf("t1 held %v, its answer usable %v", ok, third.Usable(clk.now()))
+	}
+	if _, ok := c.tenants.Load("t2"); ok == !none.Usable(clk.now()) {
+		t.Fatalf("t2 held %v, its answer usable %v", ok, none.Usable(clk.now()))
+	}
 }
