@@ -35,8 +35,9 @@ type Query struct {
 	// may match decision events (ActionDecision), which those indexes
 	// leave out: their decisions are read from the action index in the
 	// DecisionWindow seqs below BeforeSeq (or the head) at most, and
-	// QueryAudit says where it stopped. 0 means DefaultDecisionWindow,
-	// which is also the most; tests set it small.
+	// QueryAudit says where it stopped. A query by outcome alone, which
+	// no index serves, reads the stream in windows the same way. 0 means
+	// DefaultDecisionWindow, which is also the most; tests set it small.
 	DecisionWindow int64
 }
 

@@ -304,20 +304,32 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, i
 	if err := q.Normalize(); err != nil {
 		return nil, 0, err
 	}
+	if onlyOutcome(q) {
+		// No index leads with the outcome (three values), so such a
+		// query reads the stream itself: a window of it per page, as for
+		// decisions, or a rare outcome would read the whole stream.
+		lo, err := s.auditWindowStart(ctx, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		evs, err := s.queryAudit(ctx, q, false, lo)
+		if err != nil {
+			return nil, 0, err
+		}
+		resume := int64(0)
+		if lo > 1 && len(evs) < q.Limit {
+			resume = lo
+		}
+		return evs, resume, nil
+	}
 	if q.ActorID == "" && q.TargetID == "" || q.Action != "" && q.Action != audit.ActionDecision {
 		evs, err := s.queryAudit(ctx, q, auditNotDecisions(q), 0)
 		return evs, 0, err
 	}
-	// The newest seq a decision can have: the cursor, or the head.
-	hi := q.BeforeSeq
-	if hi == 0 {
-		h, err := s.AuditHead(ctx, q.TenantID)
-		if err != nil {
-			return nil, 0, err
-		}
-		hi = h.Seq + 1
+	lo, err := s.auditWindowStart(ctx, q)
+	if err != nil {
+		return nil, 0, err
 	}
-	lo := max(hi-q.DecisionWindow, 1)
 	var others []audit.Event
 	if q.Action == "" {
 		var err error
@@ -344,6 +356,26 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Event, i
 		resume = lo
 	}
 	return evs, resume, nil
+}
+
+// onlyOutcome: q filters by outcome and by no indexed column; a time
+// range alone is not enough either, since one range may hold the stream.
+func onlyOutcome(q audit.Query) bool {
+	return q.Outcome != "" && q.ActorID == "" && q.TargetID == "" && q.Action == ""
+}
+
+// auditWindowStart is the lowest seq a windowed page of q reads:
+// q.DecisionWindow below the cursor, or below the head for a first page.
+func (s *Store) auditWindowStart(ctx context.Context, q audit.Query) (int64, error) {
+	hi := q.BeforeSeq
+	if hi == 0 {
+		h, err := s.AuditHead(ctx, q.TenantID)
+		if err != nil {
+			return 0, err
+		}
+		hi = h.Seq + 1
+	}
+	return max(hi-q.DecisionWindow, 1), nil
 }
 
 // auditNotDecisions tells queryAudit to state the partial indexes'
