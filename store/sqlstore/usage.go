@@ -65,18 +65,27 @@ var usageEventInsert = newSQLCache(func(n int) string {
 type rollupTable struct {
 	rollups, uniques string
 	width            int64
-	upsert           map[usage.Aggregation]*sqlCache
-	unique           *sqlCache
+	// allSubjects: the table folds every subject into one row, whose
+	// subject is "".
+	allSubjects bool
+	upsert      map[usage.Aggregation]*sqlCache
+	unique      *sqlCache
 }
 
-// The two resolutions every event is written to, minutes first: every
+// The resolutions every event is written to, minutes first: every
 // transaction writes them in this order, so two lock their rows in the
 // same order.
 var (
-	minuteTable  = newRollupTable("usage_rollups", "usage_uniques", 1)
-	hourTable    = newRollupTable("usage_hour_rollups", "usage_hour_uniques", 60)
-	rollupTables = []*rollupTable{minuteTable, hourTable}
+	minuteTable     = newRollupTable("usage_rollups", "usage_uniques", 1)
+	hourTable       = newRollupTable("usage_hour_rollups", "usage_hour_uniques", 60)
+	tenantHourTable = tenantWide(newRollupTable("usage_tenant_hour_rollups", "usage_tenant_hour_uniques", 60))
+	rollupTables    = []*rollupTable{minuteTable, hourTable, tenantHourTable}
 )
+
+func tenantWide(t *rollupTable) *rollupTable {
+	t.allSubjects = true
+	return t
+}
 
 func newRollupTable(rollups, uniques string, width int64) *rollupTable {
 	t := &rollupTable{rollups: rollups, uniques: uniques, width: width, upsert: map[usage.Aggregation]*sqlCache{}}
@@ -93,6 +102,15 @@ func newRollupTable(rollups, uniques string, width int64) *rollupTable {
 
 // bucket is the first minute of the bucket holding minute.
 func (t *rollupTable) bucket(minute int64) int64 { return minute / t.width * t.width }
+
+// key is the key of the row of t that an event of subject at minute
+// counts in.
+func (t *rollupTable) key(tenant, meter string, minute int64, subject, dims string) rollupKey {
+	if t.allSubjects {
+		subject = ""
+	}
+	return rollupKey{tenant: tenant, meter: meter, minute: t.bucket(minute), subject: subject, dims: dims}
+}
 
 // rollupMerge is how each aggregation updates a stored row; T stands for
 // the table's name.
@@ -288,7 +306,7 @@ func usageRollups(t *rollupTable, records []usage.Record, todo []int, inserted m
 		e := &records[i].Event
 		at, key := e.Time.UnixMicro(), e.Key()
 		for _, c := range records[i].Contributions {
-			k := rollupKey{tenant: e.TenantID, meter: c.Meter, minute: t.bucket(e.Minute()), subject: e.Subject, dims: c.Dims}
+			k := t.key(e.TenantID, c.Meter, e.Minute(), e.Subject, c.Dims)
 			if c.Aggregation == usage.UniqueCount {
 				uniqueSet[uniqueRow{key: k, value: c.Unique}] = struct{}{}
 				continue
