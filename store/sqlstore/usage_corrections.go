@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -346,8 +347,16 @@ func (s *Store) measurable(ctx context.Context, tx *sql.Tx, tenantID, typ, subje
 }
 
 // rebuildAttempts bounds how often a rebuild step runs again after its
-// snapshot lost to a concurrent write (or the database did not answer).
-const rebuildAttempts = 5
+// snapshot lost to a concurrent write (or the database did not answer),
+// and rebuildPause is the first wait between attempts, doubled each time
+// (about 10 s in all). A tenant-wide hour row is written by every event
+// of its tenant and hour, so a step over hours still being recorded
+// loses to a writer on most attempts made while one is busy; waiting,
+// rather than trying again at once, lets a burst of recording pass.
+const (
+	rebuildAttempts = 11
+	rebuildPause    = 10 * time.Millisecond
+)
 
 // RebuildUsage implements usage.Store. Where writers run side by side
 // (PostgreSQL), the step reads and writes one snapshot (REPEATABLE READ):
@@ -360,7 +369,16 @@ const rebuildAttempts = 5
 func (s *Store) RebuildUsage(ctx context.Context, tenantID string, m usage.Meter, fromMinute, toMinute int64) (int, error) {
 	var n int
 	var err error
-	for range rebuildAttempts {
+	for attempt := range rebuildAttempts {
+		if attempt > 0 {
+			// Jittered, so that two rebuilds do not retry in step.
+			pause := rebuildPause << (attempt - 1)
+			select {
+			case <-time.After(pause/2 + rand.N(pause/2)):
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			if s.d.ForUpdate() != "" {
 				if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`); err != nil {
