@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	tgids "github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/identity"
+	tgids "github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/usage"
 )
