@@ -195,8 +195,17 @@ func TestWithSearchPath(t *testing.T) {
 func TestUsageHoursAfterUpgrade(t *testing.T) {
 	s := pgtest.Open(t)
 	storetest.UsageHoursAfterUpgrade(t, s, storetest.Upgrade{
-		Down: func(ctx context.Context) error { return s.MigrateDownTo(ctx, 19) },
-		Up:   s.Migrate,
-		Exec: s.Exec,
+		DownTo: func(ctx context.Context, v int64) error { return s.MigrateDownTo(ctx, v) },
+		Up:     s.Migrate,
+		Exec:   s.Exec,
+	})
+}
+
+func TestUsageTenantHoursAfterUpgrade(t *testing.T) {
+	s := pgtest.Open(t)
+	storetest.UsageTenantHoursAfterUpgrade(t, s, storetest.Upgrade{
+		DownTo: s.MigrateDownTo,
+		Up:     s.Migrate,
+		Exec:   s.Exec,
 	})
 }
