@@ -534,21 +534,31 @@ type group struct {
 func merge(q StoreQuery, agg Aggregation, dims []string, parts []Partial) ([]Row, error) {
 	groups := map[string]*group{}
 	var order []string
+	// A month by model is thousands of partials over a handful of
+	// dimension sets: each set is parsed once.
+	parsed := map[string]map[string]string{}
 	for _, p := range parts {
-		var kv map[string]string
+		var all map[string]string
 		if len(dims) > 0 {
-			all, err := parseDims(p.Dims)
-			if err != nil {
-				return nil, err
-			}
-			kv = make(map[string]string, len(dims))
-			for _, d := range dims {
-				kv[d] = all[d]
+			var ok bool
+			if all, ok = parsed[p.Dims]; !ok {
+				var err error
+				if all, err = parseDims(p.Dims); err != nil {
+					return nil, err
+				}
+				parsed[p.Dims] = all
 			}
 		}
-		key := groupKey(p.Window, q.BySubject, p.Subject, dims, kv)
+		key := groupKey(p.Window, q.BySubject, p.Subject, dims, all)
 		g := groups[key]
 		if g == nil {
+			var kv map[string]string
+			if len(dims) > 0 {
+				kv = make(map[string]string, len(dims))
+				for _, d := range dims {
+					kv[d] = all[d]
+				}
+			}
 			if len(groups) == MaxRows {
 				return nil, fault.Invalidf("", CodeResultTooLarge, "the answer would have more than %d rows; narrow the range, window or groups", MaxRows)
 			}
