@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -603,10 +604,19 @@ func merge(q StoreQuery, agg Aggregation, dims []string, parts []Partial) ([]Row
 	return rows, nil
 }
 
+const zeros = "00000000000000000000"
+
 // groupKey orders rows by window, then subject, then dimension values.
 func groupKey(window int64, bySubject bool, subject string, dims []string, kv map[string]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%020d", window)
+	// Zero-padded to 20 digits, so that keys sort by window; without fmt,
+	// which cost a fifth of a month's merge.
+	if w := strconv.FormatInt(window, 10); window >= 0 && len(w) <= 20 {
+		b.WriteString(zeros[:20-len(w)])
+		b.WriteString(w)
+	} else {
+		fmt.Fprintf(&b, "%020d", window)
+	}
 	if bySubject {
 		b.WriteString("\x00" + subject)
 	}

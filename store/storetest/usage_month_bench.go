@@ -171,11 +171,12 @@ func seedMonth(b *testing.B, s store.Store, n int) {
 // against the seed's own totals.
 func benchMonthQueries(b *testing.B, ms MonthStore, n int, prefix string) {
 	svc := usage.NewService(usage.Deps{Store: ms.Store, Authorizer: permitAll{}}, usage.Options{})
-	const actor = "agent:7"
+	const actorN = 7
+	actor := fmt.Sprintf("agent:%d", actorN)
 	var total, actorTotal float64
 	for i := range n {
 		total += float64(i % 1000)
-		if fmt.Sprintf("agent:%d", i%20) == actor {
+		if i%20 == actorN {
 			actorTotal += float64(i % 1000)
 		}
 	}
