@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -534,21 +535,31 @@ type group struct {
 func merge(q StoreQuery, agg Aggregation, dims []string, parts []Partial) ([]Row, error) {
 	groups := map[string]*group{}
 	var order []string
+	// A month by model is thousands of partials over a handful of
+	// dimension sets: each set is parsed once.
+	parsed := map[string]map[string]string{}
 	for _, p := range parts {
-		var kv map[string]string
+		var all map[string]string
 		if len(dims) > 0 {
-			all, err := parseDims(p.Dims)
-			if err != nil {
-				return nil, err
-			}
-			kv = make(map[string]string, len(dims))
-			for _, d := range dims {
-				kv[d] = all[d]
+			var ok bool
+			if all, ok = parsed[p.Dims]; !ok {
+				var err error
+				if all, err = parseDims(p.Dims); err != nil {
+					return nil, err
+				}
+				parsed[p.Dims] = all
 			}
 		}
-		key := groupKey(p.Window, q.BySubject, p.Subject, dims, kv)
+		key := groupKey(p.Window, q.BySubject, p.Subject, dims, all)
 		g := groups[key]
 		if g == nil {
+			var kv map[string]string
+			if len(dims) > 0 {
+				kv = make(map[string]string, len(dims))
+				for _, d := range dims {
+					kv[d] = all[d]
+				}
+			}
 			if len(groups) == MaxRows {
 				return nil, fault.Invalidf("", CodeResultTooLarge, "the answer would have more than %d rows; narrow the range, window or groups", MaxRows)
 			}
@@ -593,10 +604,19 @@ func merge(q StoreQuery, agg Aggregation, dims []string, parts []Partial) ([]Row
 	return rows, nil
 }
 
+const zeros = "00000000000000000000"
+
 // groupKey orders rows by window, then subject, then dimension values.
 func groupKey(window int64, bySubject bool, subject string, dims []string, kv map[string]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%020d", window)
+	// Zero-padded to 20 digits, so that keys sort by window; without fmt,
+	// which cost a fifth of a month's merge.
+	if w := strconv.FormatInt(window, 10); window >= 0 && len(w) <= 20 {
+		b.WriteString(zeros[:20-len(w)])
+		b.WriteString(w)
+	} else {
+		fmt.Fprintf(&b, "%020d", window)
+	}
 	if bySubject {
 		b.WriteString("\x00" + subject)
 	}

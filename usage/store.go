@@ -30,13 +30,16 @@ type Outcome struct {
 	Err    error
 }
 
-// Store keeps raw events and their roll-ups per minute and per hour.
+// Store keeps raw events and their roll-ups per minute and per hour, and
+// per hour over every subject of a tenant (read by queries that keep no
+// one subject and group by none).
 type Store interface {
 	// RecordUsage records a batch of at most MaxBatch events in one
 	// transaction: for each event whose (tenant, source, id) is new, its
 	// raw row and its contributions to the minute and hour roll-ups of its
-	// tenant, meter, subject and dimensions; an event seen before (in the store or
-	// earlier in the batch) changes nothing. Events of tenants that do not
+	// tenant, meter, subject and dimensions, and to the hour roll-up of its
+	// tenant, meter and dimensions over every subject; an event seen before
+	// (in the store or earlier in the batch) changes nothing. Events of tenants that do not
 	// exist are rejected, and the others still count. It returns one
 	// Outcome per record, in order; on an error nothing is recorded.
 	RecordUsage(ctx context.Context, records []Record) ([]Outcome, error)
@@ -52,15 +55,16 @@ type Store interface {
 	// CorrectUsage records a void or an amendment in one transaction: its
 	// raw row (a duplicate of a recorded correction changes nothing), the
 	// corrected event marked voided, and the roll-ups of the corrected
-	// event's minute, hour and subject moved: SUM and COUNT by the
-	// difference, the others measured again from the raw events that
+	// event's minute, hour and subject (and its hour over every subject)
+	// moved: SUM and COUNT by the difference, the others measured again from the raw events that
 	// still count (an amendment's replacement data counting at the
 	// corrected event's time). A correction of an unknown event, or of one
 	// voided already, is Rejected and recorded nowhere.
 	CorrectUsage(ctx context.Context, c CorrectionRecord) (Outcome, error)
 	// RebuildUsage replaces, in one transaction, meter m's minute roll-ups
 	// of tenantID over minutes [fromMinute, toMinute), and its hour
-	// roll-ups of every hour the range touches, by what the raw events
+	// roll-ups (per subject and over every subject) of every hour the range
+	// touches, by what the raw events
 	// that still count give (as CorrectUsage measures a minute again), and
 	// returns how many raw events of the range it measured.
 	RebuildUsage(ctx context.Context, tenantID string, m Meter, fromMinute, toMinute int64) (int, error)

@@ -3,10 +3,12 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/identity"
+	"github.com/tollgate/tollgate/store/postgres"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
 	"github.com/tollgate/tollgate/store/storetest"
 )
@@ -46,11 +48,24 @@ func BenchmarkUsageRecord(b *testing.B) {
 }
 
 // BenchmarkUsageQueryMonth: one tenant-month of raw events (how many:
-// storetest.MonthEventsEnv), queried at hourly resolution from minutes
-// and from hours, as seeded and after VACUUM ANALYZE; see BENCHMARKS.md.
+// storetest.MonthEventsEnv) on a private server whose data directory is
+// kept between runs, queried at hourly resolution as seeded and after
+// VACUUM ANALYZE; see BENCHMARKS.md.
 func BenchmarkUsageQueryMonth(b *testing.B) {
-	s := pgtest.Open(b)
-	storetest.BenchUsageQueryMonth(b, s, func(ctx context.Context) error { return s.Exec(ctx, "VACUUM ANALYZE") })
+	storetest.BenchUsageQueryMonth(b, "postgres", "migrations", func(b *testing.B, dir string) storetest.MonthStore {
+		p := pgtest.StartKept(b, filepath.Join(dir, "data"))
+		s, err := postgres.Open(b.Context(), p.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+		if err := s.Migrate(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		return storetest.MonthStore{Store: s,
+			Settle:    func(ctx context.Context) error { return s.Exec(ctx, "VACUUM ANALYZE") },
+			ServerCPU: func() time.Duration { return p.CPU(b) }}
+	})
 }
 
 // BenchmarkWebhookThroughput: audit events to signed deliveries on a

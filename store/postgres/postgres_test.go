@@ -58,7 +58,7 @@ func TestSearchPath(t *testing.T) {
 		t.Fatalf("after Migrate: MigrationStatus = (%d, %d, %v)", applied, latest, err)
 	}
 	got := fmt.Sprint(tablesIn(t, base, schema))
-	want := "[agents api_keys audit_digests audit_events audit_forward_cursors audit_heads audit_retention audit_signing_keys goose_db_version invitations mail_outbox memberships mfa_challenges mfa_recovery_codes mfa_totp passkey_ceremonies passkeys password_resets policy_sets refresh_tokens resources roles schema_extensions service_secrets services sessions signing_keys signups tenant_deletions tenant_rate_limits tenants usage_events usage_hour_rollups usage_hour_start usage_hour_uniques usage_meters usage_quota_thresholds usage_quotas usage_rollups usage_uniques users webhook_cursors webhook_deliveries webhook_endpoints]"
+	want := "[agents api_keys audit_digests audit_events audit_forward_cursors audit_heads audit_retention audit_signing_keys goose_db_version invitations mail_outbox memberships mfa_challenges mfa_recovery_codes mfa_totp passkey_ceremonies passkeys password_resets policy_sets refresh_tokens resources roles schema_extensions service_secrets services sessions signing_keys signups tenant_deletions tenant_rate_limits tenants usage_events usage_hour_rollups usage_hour_start usage_hour_uniques usage_meters usage_quota_thresholds usage_quotas usage_rollups usage_tenant_hour_rollups usage_tenant_hour_start usage_tenant_hour_uniques usage_uniques users webhook_cursors webhook_deliveries webhook_endpoints]"
 	if got != want {
 		t.Fatalf("tables in %s = %s, want %s", schema, got, want)
 	}
@@ -195,8 +195,17 @@ func TestWithSearchPath(t *testing.T) {
 func TestUsageHoursAfterUpgrade(t *testing.T) {
 	s := pgtest.Open(t)
 	storetest.UsageHoursAfterUpgrade(t, s, storetest.Upgrade{
-		Down: func(ctx context.Context) error { return s.MigrateDownTo(ctx, 19) },
-		Up:   s.Migrate,
-		Exec: s.Exec,
+		DownTo: func(ctx context.Context, v int64) error { return s.MigrateDownTo(ctx, v) },
+		Up:     s.Migrate,
+		Exec:   s.Exec,
+	})
+}
+
+func TestUsageTenantHoursAfterUpgrade(t *testing.T) {
+	s := pgtest.Open(t)
+	storetest.UsageTenantHoursAfterUpgrade(t, s, storetest.Upgrade{
+		DownTo: s.MigrateDownTo,
+		Up:     s.Migrate,
+		Exec:   s.Exec,
 	})
 }

@@ -98,8 +98,24 @@ func TestUsageHoursAfterUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.UsageHoursAfterUpgrade(t, s, storetest.Upgrade{
-		Down: func(ctx context.Context) error { _, err := s.migrations.DownTo(ctx, 19); return err },
-		Up:   s.Migrate,
-		Exec: func(ctx context.Context, query string) error { _, err := s.write.ExecContext(ctx, query); return err },
+		DownTo: func(ctx context.Context, v int64) error { _, err := s.migrations.DownTo(ctx, v); return err },
+		Up:     s.Migrate,
+		Exec:   func(ctx context.Context, query string) error { _, err := s.write.ExecContext(ctx, query); return err },
+	})
+}
+
+func TestUsageTenantHoursAfterUpgrade(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "tollgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.UsageTenantHoursAfterUpgrade(t, s, storetest.Upgrade{
+		DownTo: func(ctx context.Context, v int64) error { _, err := s.migrations.DownTo(ctx, v); return err },
+		Up:     s.Migrate,
+		Exec:   func(ctx context.Context, query string) error { _, err := s.write.ExecContext(ctx, query); return err },
 	})
 }

@@ -52,6 +52,10 @@ var erasedTables = []tenantTable{
 	{"usage_hour_uniques", []string{"meter", "minute", "subject", "dims", "value"}},
 	{"usage_hour_rollups", []string{"meter", "minute", "subject", "dims"}},
 	{"usage_events", []string{"source", "id"}},
+	// Added by migration 00024 after usage_events, so that a deletion in
+	// progress across the upgrade keeps its step index.
+	{"usage_tenant_hour_uniques", []string{"meter", "minute", "dims", "value"}},
+	{"usage_tenant_hour_rollups", []string{"meter", "minute", "dims"}},
 }
 
 // erasureSteps are the steps of erasing a tenant, in order; the index of

@@ -67,18 +67,27 @@ var usageEventInsert = newSQLCache(func(n int) string {
 type rollupTable struct {
 	rollups, uniques string
 	width            int64
-	upsert           map[usage.Aggregation]*sqlCache
-	unique           *sqlCache
+	// allSubjects: the table folds every subject into one row, whose
+	// subject is "".
+	allSubjects bool
+	upsert      map[usage.Aggregation]*sqlCache
+	unique      *sqlCache
 }
 
-// The two resolutions every event is written to, minutes first: every
+// The resolutions every event is written to, minutes first: every
 // transaction writes them in this order, so two lock their rows in the
 // same order.
 var (
-	minuteTable  = newRollupTable("usage_rollups", "usage_uniques", 1)
-	hourTable    = newRollupTable("usage_hour_rollups", "usage_hour_uniques", 60)
-	rollupTables = []*rollupTable{minuteTable, hourTable}
+	minuteTable     = newRollupTable("usage_rollups", "usage_uniques", 1)
+	hourTable       = newRollupTable("usage_hour_rollups", "usage_hour_uniques", 60)
+	tenantHourTable = tenantWide(newRollupTable("usage_tenant_hour_rollups", "usage_tenant_hour_uniques", 60))
+	rollupTables    = []*rollupTable{minuteTable, hourTable, tenantHourTable}
 )
+
+func tenantWide(t *rollupTable) *rollupTable {
+	t.allSubjects = true
+	return t
+}
 
 func newRollupTable(rollups, uniques string, width int64) *rollupTable {
 	t := &rollupTable{rollups: rollups, uniques: uniques, width: width, upsert: map[usage.Aggregation]*sqlCache{}}
@@ -95,6 +104,15 @@ func newRollupTable(rollups, uniques string, width int64) *rollupTable {
 
 // bucket is the first minute of the bucket holding minute.
 func (t *rollupTable) bucket(minute int64) int64 { return minute / t.width * t.width }
+
+// key is the key of the row of t that an event of subject at minute
+// counts in.
+func (t *rollupTable) key(tenant, meter string, minute int64, subject, dims string) rollupKey {
+	if t.allSubjects {
+		subject = ""
+	}
+	return rollupKey{tenant: tenant, meter: meter, minute: t.bucket(minute), subject: subject, dims: dims}
+}
 
 // rollupMerge is how each aggregation updates a stored row; T stands for
 // the table's name.
@@ -207,8 +225,14 @@ func (s *Store) RecordUsage(ctx context.Context, records []usage.Record) ([]usag
 		if err != nil {
 			return err
 		}
-		for _, t := range rollupTables {
-			rollups, uniques := usageRollups(t, records, todo, inserted)
+		var rollups []rollup
+		var uniques []uniqueRow
+		for i, t := range rollupTables {
+			if t.allSubjects && i > 0 && rollupTables[i-1].width == t.width {
+				rollups, uniques = foldSubjects(t, rollups, uniques)
+			} else {
+				rollups, uniques = usageRollups(t, records, todo, inserted)
+			}
 			if err := s.upsertRollups(ctx, tx, t, rollups); err != nil {
 				return err
 			}
@@ -319,33 +343,43 @@ func usageRollups(t *rollupTable, records []usage.Record, todo []int, inserted m
 		e := &records[i].Event
 		at, key := e.Time.UnixMicro(), e.Key()
 		for _, c := range records[i].Contributions {
-			k := rollupKey{tenant: e.TenantID, meter: c.Meter, minute: t.bucket(e.Minute()), subject: e.Subject, dims: c.Dims}
+			k := t.key(e.TenantID, c.Meter, e.Minute(), e.Subject, c.Dims)
 			if c.Aggregation == usage.UniqueCount {
 				uniqueSet[uniqueRow{key: k, value: c.Unique}] = struct{}{}
 				continue
 			}
-			r := byKey[k]
-			if r == nil {
+			if r := byKey[k]; r != nil {
+				r.merge(rollup{agg: c.Aggregation, value: c.Value, events: 1, latestAt: at, latestKey: key})
+			} else {
 				byKey[k] = &rollup{key: k, agg: c.Aggregation, value: c.Value, events: 1, latestAt: at, latestKey: key}
-				continue
 			}
-			later := at > r.latestAt || (at == r.latestAt && key > r.latestKey)
-			switch c.Aggregation {
-			case usage.Max:
-				r.value = max(r.value, c.Value)
-			case usage.Latest:
-				if later {
-					r.value = c.Value
-				}
-			default:
-				r.value += c.Value
-			}
-			if later {
-				r.latestAt, r.latestKey = at, key
-			}
-			r.events++
 		}
 	}
+	return sortedRollups(byKey, uniqueSet)
+}
+
+// merge adds o, a contribution of the same aggregation, to r.
+func (r *rollup) merge(o rollup) {
+	later := o.latestAt > r.latestAt || (o.latestAt == r.latestAt && o.latestKey > r.latestKey)
+	switch r.agg {
+	case usage.Max:
+		r.value = max(r.value, o.value)
+	case usage.Latest:
+		if later {
+			r.value = o.value
+		}
+	default:
+		r.value += o.value
+	}
+	if later {
+		r.latestAt, r.latestKey = o.latestAt, o.latestKey
+	}
+	r.events += o.events
+}
+
+// sortedRollups lists the rows of byKey by aggregation, then key, and
+// the distinct values of uniqueSet by key and value.
+func sortedRollups(byKey map[rollupKey]*rollup, uniqueSet map[uniqueRow]struct{}) ([]rollup, []uniqueRow) {
 	rollups := make([]rollup, 0, len(byKey))
 	for _, r := range byKey {
 		rollups = append(rollups, *r)
@@ -361,6 +395,28 @@ func usageRollups(t *rollupTable, records []usage.Record, todo []int, inserted m
 		return cmp.Or(a.key.compare(b.key), strings.Compare(a.value, b.value))
 	})
 	return rollups, uniques
+}
+
+// foldSubjects folds rows of a per-subject table into the rows of t, a
+// table of the same width over every subject: a batch's tenant-wide hours
+// from its per-subject hours (tens of rows) rather than from its events
+// again (a thousand).
+func foldSubjects(t *rollupTable, rollups []rollup, uniques []uniqueRow) ([]rollup, []uniqueRow) {
+	byKey := map[rollupKey]*rollup{}
+	for _, r := range rollups {
+		r.key = t.key(r.key.tenant, r.key.meter, r.key.minute, r.key.subject, r.key.dims)
+		if f := byKey[r.key]; f != nil {
+			f.merge(r)
+		} else {
+			byKey[r.key] = &r
+		}
+	}
+	uniqueSet := make(map[uniqueRow]struct{}, len(uniques))
+	for _, u := range uniques {
+		u.key = t.key(u.key.tenant, u.key.meter, u.key.minute, u.key.subject, u.key.dims)
+		uniqueSet[u] = struct{}{}
+	}
+	return sortedRollups(byKey, uniqueSet)
 }
 
 func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, t *rollupTable, rollups []rollup) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -124,12 +125,12 @@ func (s *Store) CorrectUsage(ctx context.Context, c usage.CorrectionRecord) (usa
 }
 
 // applyCorrection moves the roll-ups of the root's minute, hour and
-// subject. SUM and COUNT take the difference (the voided data's
-// contributions subtracted, an amendment's added) in both tables, which
-// commutes with events recorded at the same time by other transactions.
-// MAX, LATEST and UNIQUE_COUNT cannot be undone by a difference, so their
-// rows are measured again from the raw events (remeasure: the minute, and
-// the hour around it).
+// subject, and of its hour over every subject. SUM and COUNT take the
+// difference (the voided data's contributions subtracted, an amendment's
+// added) in every table, which commutes with events recorded at the same
+// time by other transactions. MAX, LATEST and UNIQUE_COUNT cannot be
+// undone by a difference, so their rows are measured again from the raw
+// events (remeasure: the minute, and the hour around it).
 func (s *Store) applyCorrection(ctx context.Context, tx *sql.Tx, c usage.CorrectionRecord, root, target storedEvent) error {
 	var additive, others []usage.Meter
 	for _, m := range c.Meters(root.typ) {
@@ -140,6 +141,8 @@ func (s *Store) applyCorrection(ctx context.Context, tx *sql.Tx, c usage.Correct
 		}
 	}
 	minute := root.at.Unix() / 60
+	// The tenant-wide hour row moves by the same difference as the
+	// subject's.
 	for _, t := range rollupTables {
 		if err := s.moveAdditive(ctx, tx, t, c, root, target, minute, additive); err != nil {
 			return err
@@ -165,7 +168,7 @@ func (s *Store) moveAdditive(ctx context.Context, tx *sql.Tx, t *rollupTable, c 
 				continue
 			}
 			for _, ct := range cs {
-				k := rollupKey{tenant: e.TenantID, meter: ct.Meter, minute: t.bucket(minute), subject: e.Subject, dims: ct.Dims}
+				k := t.key(e.TenantID, ct.Meter, minute, e.Subject, ct.Dims)
 				r := byKey[k]
 				if r == nil {
 					r = &rollup{key: k, agg: usage.Sum, latestKey: ""}
@@ -214,10 +217,11 @@ func effectiveData(e storedEvent) ([]byte, error) {
 
 // remeasure measures again the roll-ups of meters (all of event type typ)
 // in tenantID over minutes [from, to), of subject or of every subject when
-// it is "": their minute rows, and the hour rows of every hour the range
-// touches, are deleted and written again from the raw events that still
-// count — those not voided, and amendments' replacement data at the time
-// of the event they amend. A raw event that a meter cannot measure (a
+// it is "": their minute rows, the hour rows of every hour the range
+// touches, and those hours' tenant-wide rows (of every subject, whatever
+// subject is), are deleted and written again from the raw events that
+// still count — those not voided, and amendments' replacement data at the
+// time of the event they amend. A raw event that a meter cannot measure (a
 // dimension of the wrong kind, for a meter defined after it was recorded)
 // is left out of that meter, as it would have been refused. Rows are
 // written back with the aggregations' own merge (max, latest, distinct),
@@ -236,12 +240,12 @@ func (s *Store) remeasure(ctx context.Context, tx *sql.Tx, tenantID, typ, subjec
 	}
 	for _, t := range rollupTables {
 		lo, hi := from, to
-		if t == hourTable {
+		if t != minuteTable {
 			lo, hi = hourFrom, hourTo
 		}
 		where := ` WHERE tenant_id = ? AND ` + s.d.InList("meter") + ` AND minute >= ? AND minute < ?`
 		args := []any{tenantID, s.d.List(names), lo, hi}
-		if subject != "" {
+		if subject != "" && !t.allSubjects {
 			where += ` AND subject = ?`
 			args = append(args, subject)
 		}
@@ -255,21 +259,30 @@ func (s *Store) remeasure(ctx context.Context, tx *sql.Tx, tenantID, typ, subjec
 	if err != nil {
 		return 0, err
 	}
-	all := make([]int, len(records))
-	inRange := make([]int, 0, len(records))
-	inserted := make(map[int]bool, len(records))
-	for i := range records {
-		all[i], inserted[i] = i, true
-		if m := records[i].Event.Minute(); m >= from && m < to {
-			inRange = append(inRange, i)
+	everyone := records
+	if subject != "" {
+		// The tenant-wide hours fold in the other subjects' events too.
+		if everyone, err = s.measurable(ctx, tx, tenantID, typ, "", hourFrom, hourTo, meters); err != nil {
+			return 0, err
 		}
 	}
+	inRange := 0
 	for _, t := range rollupTables {
-		todo := all
-		if t == minuteTable {
-			todo = inRange
+		rs := records
+		if t.allSubjects {
+			rs = everyone
 		}
-		rollups, uniques := usageRollups(t, records, todo, inserted)
+		todo := make([]int, 0, len(rs))
+		inserted := make(map[int]bool, len(rs))
+		for i := range rs {
+			if m := rs[i].Event.Minute(); t != minuteTable || (m >= from && m < to) {
+				todo, inserted[i] = append(todo, i), true
+			}
+		}
+		if t == minuteTable {
+			inRange = len(todo)
+		}
+		rollups, uniques := usageRollups(t, rs, todo, inserted)
 		if err := s.upsertRollups(ctx, tx, t, rollups); err != nil {
 			return 0, err
 		}
@@ -277,7 +290,7 @@ func (s *Store) remeasure(ctx context.Context, tx *sql.Tx, tenantID, typ, subjec
 			return 0, err
 		}
 	}
-	return len(inRange), nil
+	return inRange, nil
 }
 
 // measurable reads the raw events of type typ in tenantID over minutes
@@ -334,8 +347,16 @@ func (s *Store) measurable(ctx context.Context, tx *sql.Tx, tenantID, typ, subje
 }
 
 // rebuildAttempts bounds how often a rebuild step runs again after its
-// snapshot lost to a concurrent write (or the database did not answer).
-const rebuildAttempts = 5
+// snapshot lost to a concurrent write (or the database did not answer),
+// and rebuildPause is the first wait between attempts, doubled each time
+// (about 10 s in all). A tenant-wide hour row is written by every event
+// of its tenant and hour, so a step over hours still being recorded
+// loses to a writer on most attempts made while one is busy; waiting,
+// rather than trying again at once, lets a burst of recording pass.
+const (
+	rebuildAttempts = 11
+	rebuildPause    = 10 * time.Millisecond
+)
 
 // RebuildUsage implements usage.Store. Where writers run side by side
 // (PostgreSQL), the step reads and writes one snapshot (REPEATABLE READ):
@@ -348,7 +369,16 @@ const rebuildAttempts = 5
 func (s *Store) RebuildUsage(ctx context.Context, tenantID string, m usage.Meter, fromMinute, toMinute int64) (int, error) {
 	var n int
 	var err error
-	for range rebuildAttempts {
+	for attempt := range rebuildAttempts {
+		if attempt > 0 {
+			// Jittered, so that two rebuilds do not retry in step.
+			pause := rebuildPause << (attempt - 1)
+			select {
+			case <-time.After(pause/2 + rand.N(pause/2)):
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			if s.d.ForUpdate() != "" {
 				if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`); err != nil {

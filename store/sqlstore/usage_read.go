@@ -13,11 +13,14 @@ import (
 
 // rollupRange is the roll-up rows of one meter of one tenant (and one
 // subject, when set) over minutes [from, to): hour rows for the whole
-// hours of hours, minute rows for the rest.
+// hours of hours, minute rows for the rest. allSubjects says the answer
+// folds every subject together (no subject kept, none grouped), so the
+// tenant-wide hour rows can answer the hours.
 type rollupRange struct {
 	tenant, meter, subject string
 	from, to               int64
 	hours                  usage.MinuteRange
+	allSubjects            bool
 }
 
 // check refuses hours that are not whole hours inside the range: rows
@@ -36,33 +39,56 @@ func (r rollupRange) check() error {
 // hourStart is the first minute the hour roll-ups hold whole: 0, or on a
 // database that held usage when migration 00021 ran, the hour it chose
 // (hours before it may lack rows, so their minutes are read).
-const hourStart = `(SELECT minute FROM usage_hour_start)`
+// tenantHourStart is the same for the tenant-wide hour roll-ups (migration
+// 00024), never before hourStart: the hours between the two are read from
+// the per-subject hour rows.
+const (
+	hourStart       = `(SELECT minute FROM usage_hour_start)`
+	tenantHourStart = `(SELECT minute FROM usage_tenant_hour_start)`
+)
+
+// bound is a minute as an SQL expression of its arguments.
+type bound struct {
+	sql  string
+	args []any
+}
+
+func exactly(m int64) bound { return bound{"?", []any{m}} }
+
+// atLeast is the later of m and the minute start holds; atMost the
+// earlier.
+func atLeast(m int64, start string) bound {
+	return bound{`CASE WHEN ? > ` + start + ` THEN ? ELSE ` + start + ` END`, []any{m, m}}
+}
+
+func atMost(m int64, start string) bound {
+	return bound{`CASE WHEN ? < ` + start + ` THEN ? ELSE ` + start + ` END`, []any{m, m}}
+}
 
 // source returns " FROM …" over the range's rows of the aggregates, or of
 // the distinct values when uniques, with cols (column names) and the
 // condition extra (bound to extraArgs) on each table, and its arguments.
 // Each table is read by its key's range: with hours, a UNION ALL of the
-// hour rows from hourStart on, the minute rows of the hours before it,
-// and the minute rows of the edges before and after the hours.
+// tenant-wide hour rows from tenantHourStart on (when allSubjects), the
+// per-subject hour rows from hourStart on, the minute rows of the hours
+// before it, and the minute rows of the edges before and after the hours.
 func (r rollupRange) source(uniques bool, cols, extra string, extraArgs ...any) (string, []any) {
-	// A part is minutes [from, to) of a table; each bound is an SQL
-	// expression of its arguments.
+	// A part is minutes [from, to) of a table.
 	type part struct {
-		t                *rollupTable
-		from, to         string
-		fromArgs, toArgs []any
+		t        *rollupTable
+		from, to bound
 	}
-	parts := []part{{t: minuteTable, from: "?", to: "?", fromArgs: []any{r.from}, toArgs: []any{r.to}}}
-	if !r.hours.Empty() {
-		h := r.hours
-		parts = []part{
-			{t: minuteTable, from: "?", to: "?", fromArgs: []any{r.from}, toArgs: []any{h.From}},
-			{t: minuteTable, from: "?", to: `CASE WHEN ? < ` + hourStart + ` THEN ? ELSE ` + hourStart + ` END`,
-				fromArgs: []any{h.From}, toArgs: []any{h.To, h.To}},
-			{t: hourTable, from: `CASE WHEN ? > ` + hourStart + ` THEN ? ELSE ` + hourStart + ` END`, to: "?",
-				fromArgs: []any{h.From, h.From}, toArgs: []any{h.To}},
-			{t: minuteTable, from: "?", to: "?", fromArgs: []any{h.To}, toArgs: []any{r.to}},
+	parts := []part{{minuteTable, exactly(r.from), exactly(r.to)}}
+	if h := r.hours; !h.Empty() {
+		parts = []part{{minuteTable, exactly(r.from), exactly(h.From)}, {minuteTable, exactly(h.From), atMost(h.To, hourStart)}}
+		if r.allSubjects {
+			parts = append(parts,
+				part{hourTable, atLeast(h.From, hourStart), atMost(h.To, tenantHourStart)},
+				part{tenantHourTable, atLeast(h.From, tenantHourStart), exactly(h.To)})
+		} else {
+			parts = append(parts, part{hourTable, atLeast(h.From, hourStart), exactly(h.To)})
 		}
+		parts = append(parts, part{minuteTable, exactly(h.To), exactly(r.to)})
 		if r.from == h.From {
 			parts = parts[1:]
 		}
@@ -77,8 +103,8 @@ func (r rollupRange) source(uniques bool, cols, extra string, extraArgs ...any) 
 		if uniques {
 			table = p.t.uniques
 		}
-		where := ` FROM ` + table + ` WHERE tenant_id = ? AND meter = ? AND minute >= ` + p.from + ` AND minute < ` + p.to
-		args = append(append(append(args, r.tenant, r.meter), p.fromArgs...), p.toArgs...)
+		where := ` FROM ` + table + ` WHERE tenant_id = ? AND meter = ? AND minute >= ` + p.from.sql + ` AND minute < ` + p.to.sql
+		args = append(append(append(args, r.tenant, r.meter), p.from.args...), p.to.args...)
 		if r.subject != "" {
 			where += ` AND subject = ?`
 			args = append(args, r.subject)
@@ -121,7 +147,8 @@ func (s *Store) ReadUsage(ctx context.Context, q usage.StoreQuery) ([]usage.Part
 		dims = "dims"
 		group = append(group, dims)
 	}
-	rng := rollupRange{tenant: q.TenantID, meter: q.Meter, subject: q.Subject, from: q.FromMinute, to: q.ToMinute, hours: q.Hours}
+	rng := rollupRange{tenant: q.TenantID, meter: q.Meter, subject: q.Subject, from: q.FromMinute, to: q.ToMinute, hours: q.Hours,
+		allSubjects: q.Subject == "" && !q.BySubject}
 	if err := rng.check(); err != nil {
 		return nil, err
 	}
@@ -187,7 +214,8 @@ func (s *Store) ReadUsage(ctx context.Context, q usage.StoreQuery) ([]usage.Part
 func (s *Store) ReadUsagePage(ctx context.Context, q usage.PageQuery) ([]usage.Partial, error) {
 	n := strconv.FormatInt(max(q.WindowMinutes, 1), 10)
 	window := "(minute / " + n + ") * " + n
-	rng := rollupRange{tenant: q.TenantID, meter: q.Meter, subject: q.Subject, from: q.FromMinute, to: q.ToMinute, hours: q.Hours}
+	rng := rollupRange{tenant: q.TenantID, meter: q.Meter, subject: q.Subject, from: q.FromMinute, to: q.ToMinute, hours: q.Hours,
+		allSubjects: q.Subject == ""}
 	if err := rng.check(); err != nil {
 		return nil, err
 	}

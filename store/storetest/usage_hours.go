@@ -16,6 +16,7 @@ func usageHourTests() []test {
 	return []test{
 		{"HoursAnswerAsMinutesOnRandomData", testUsageHoursMatchMinutes},
 		{"HoursKeptRightByRebuild", testUsageHoursRebuild},
+		{"TenantHoursAnswerAsMinutesOnRandomData", testUsageTenantHoursMatchMinutes},
 		{"ZoneAtAQuarterHour", testUsageZoneKathmandu},
 	}
 }
@@ -116,6 +117,13 @@ func folded(agg usage.Aggregation, parts []usage.Partial) []string {
 // same answers with the hour roll-ups for their whole hours as from the
 // minute roll-ups alone, and that the hours were used.
 func compareHours(t *testing.T, s store.Store, r *rand.Rand, queries int) {
+	compareHoursOf(t, s, r, queries, false)
+}
+
+// compareHoursOf is compareHours, with queries over every subject alone
+// (no subject kept or grouped: the tenant-wide hours answer) when
+// allSubjects.
+func compareHoursOf(t *testing.T, s store.Store, r *rand.Rand, queries int, allSubjects bool) {
 	t.Helper()
 	base := usageT0.Add(-52*time.Hour).Unix() / 60
 	usedHours := 0
@@ -128,6 +136,9 @@ func compareHours(t *testing.T, s store.Store, r *rand.Rand, queries int) {
 		q.ToMinute = q.FromMinute + 1 + int64(r.IntN(30*60))
 		if r.IntN(4) == 0 {
 			q.Subject = fmt.Sprintf("agent:%d", r.IntN(3))
+		}
+		if allSubjects {
+			q.Subject, q.BySubject = "", false
 		}
 		want := folded(m.agg, ok(s.ReadUsage(t.Context(), q))(t))
 		q.Hours = usage.HourRange(q.FromMinute, q.ToMinute, q.WindowMinutes, q.OffsetMinutes)
@@ -145,6 +156,9 @@ func compareHours(t *testing.T, s store.Store, r *rand.Rand, queries int) {
 		from := (base + int64(r.IntN(54*60))) / wm * wm
 		q := usage.PageQuery{TenantID: "t1", Meter: m.name, Aggregation: m.agg, WindowMinutes: wm,
 			FromMinute: from, ToMinute: from + wm*int64(1+r.IntN(3))}
+		if !allSubjects && r.IntN(4) == 0 {
+			q.Subject = fmt.Sprintf("agent:%d", r.IntN(3))
+		}
 		want := readPages(t, s, q, 7)
 		q.Hours = usage.HourRange(q.FromMinute, q.ToMinute, wm, 0)
 		check(t, fmt.Sprintf("page %d %+v", i, q), readPages(t, s, q, 7), want)
@@ -160,6 +174,18 @@ func testUsageHoursMatchMinutes(t *testing.T, s store.Store) {
 	r := rand.New(rand.NewPCG(13, 21))
 	randomUsage(t, svc, r, 600)
 	compareHours(t, s, r, 120)
+}
+
+// testUsageTenantHoursMatchMinutes: on random events with voids and
+// amendments, every aggregation read over every subject (the tenant-wide
+// hour roll-ups) reads the same from hours and edges as from minutes,
+// with windows in zones at whole and at quarter hours; so do pages.
+func testUsageTenantHoursMatchMinutes(t *testing.T, s store.Store) {
+	usageTenants(t, s)
+	svc := usageService(t, s, toolMeters...)
+	r := rand.New(rand.NewPCG(24, 13))
+	randomUsage(t, svc, r, 600)
+	compareHoursOf(t, s, r, 120, true)
 }
 
 // testUsageHoursRebuild: a rebuild whose steps cut hours in parts leaves

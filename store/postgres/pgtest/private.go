@@ -68,6 +68,47 @@ func StartPrivate(t testing.TB) *Private {
 	return p
 }
 
+// StartKept runs a server on the data directory dir, created with initdb
+// when it holds none, and stops it cleanly when t ends, keeping the data:
+// for benchmarks that seed a large database once and reuse it. Run as
+// root, the server runs as the postgres user, which must be able to reach
+// dir (a directory under /root is not reachable).
+func StartKept(t testing.TB, dir string) *Private {
+	t.Helper()
+	bin := binDir()
+	if bin == "" {
+		t.Skip("initdb not found (PATH, /usr/lib/postgresql/*/bin): skipping the private PostgreSQL benchmark")
+	}
+	p := &Private{bin: bin, dir: dir, logFile: filepath.Join(filepath.Dir(dir), "server.log")}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Skip("running as root and no postgres user to run PostgreSQL as: skipping")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		p.runAs = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chown(d, uid, gid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err != nil {
+		if out, err := p.cmd("initdb", "-D", dir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8").CombinedOutput(); err != nil {
+			t.Fatalf("pgtest: initdb %s (the postgres user must reach it): %v\n%s", dir, err, out)
+		}
+	}
+	p.port = freePort(t)
+	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
+	p.Start(t)
+	t.Cleanup(func() { _ = p.cmd("pg_ctl", "-D", p.dir, "-m", "fast", "-w", "stop").Run() })
+	return p
+}
+
 // Start starts the server and waits until it accepts connections; it
 // listens on the same port every time.
 func (p *Private) Start(t testing.TB) {
