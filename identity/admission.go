@@ -22,7 +22,7 @@ type Admission struct {
 // address has an account: adding at once, or answering user_not_found,
 // would tell the caller which addresses have accounts.
 func (s *Service) AddOrInvite(ctx context.Context, c Caller, tenantID string, in MemberRequest) (Admission, error) {
-	a, err := s.writeAccess(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermMembersWrite)
 	if err != nil {
 		return Admission{}, err
 	}

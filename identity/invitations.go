@@ -90,7 +90,7 @@ func errInvitationNotFound() error {
 // account makes no difference to the answer: the token goes to the address
 // only, never to the inviter.
 func (s *Service) Invite(ctx context.Context, c Caller, tenantID string, in NewInvitation) (Invitation, error) {
-	a, err := s.writeAccess(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermMembersWrite)
 	if err != nil {
 		return Invitation{}, err
 	}

@@ -50,7 +50,7 @@ func (s *Service) GetMember(ctx context.Context, c Caller, tenantID, actorID str
 // AddMember adds an existing user to a tenant (members:write; granting owner
 // needs owners:write).
 func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in NewMember) (Membership, error) {
-	a, err := s.writeAccess(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermMembersWrite)
 	if err != nil {
 		return Membership{}, err
 	}
@@ -80,14 +80,14 @@ func (s *Service) addMember(ctx context.Context, a access, in MemberRequest) (Me
 	return m, nil
 }
 
-// writeAccess resolves the caller in the tenant and requires members:write,
-// the permission both adding and inviting need.
-func (s *Service) writeAccess(ctx context.Context, c Caller, tenantID string) (access, error) {
+// resolveFor resolves the caller in the tenant and requires p, for the acts
+// that share their checks with another (adding and inviting members).
+func (s *Service) resolveFor(ctx context.Context, c Caller, tenantID string, p Permission) (access, error) {
 	a, err := s.resolve(ctx, c, tenantID)
 	if err != nil {
 		return access{}, err
 	}
-	if err := a.require(PermMembersWrite); err != nil {
+	if err := a.require(p); err != nil {
 		return access{}, err
 	}
 	return a, nil
