@@ -34,16 +34,16 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	return s.invite(w, r, in)
-}
-
-// invite answers 202 alike whether or not the address has an account: the
-// email, not the answer, carries what happens next.
-func (s *Server) invite(w http.ResponseWriter, r *http.Request, in inviteRequest) error {
 	inv, err := s.Identity.Invite(r.Context(), caller(r), r.PathValue("id"), identity.NewInvitation{Email: in.Email, Roles: in.Roles})
 	if err != nil {
 		return err
 	}
+	return writeInvitation(w, inv)
+}
+
+// writeInvitation answers 202 alike whether or not the address has an
+// account: the email, not the answer, carries what happens next.
+func writeInvitation(w http.ResponseWriter, inv identity.Invitation) error {
 	w.Header().Set("Location", "/v1/tenants/"+inv.TenantID+"/invitations/"+inv.ID)
 	return writeJSON(w, http.StatusAccepted, invitationOut(inv))
 }

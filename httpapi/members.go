@@ -42,16 +42,15 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if in.Email != "" && in.ActorID == "" {
-		// By address, a member is invited: whether the address has an
-		// account must not show in the answer.
-		return s.invite(w, r, inviteRequest{Email: in.Email, Roles: in.Roles})
-	}
-	m, err := s.Identity.AddMember(r.Context(), caller(r), r.PathValue("id"),
-		identity.NewMember{ActorID: in.ActorID, Email: in.Email, Roles: in.Roles})
+	ad, err := s.Identity.AddOrInvite(r.Context(), caller(r), r.PathValue("id"),
+		identity.MemberRequest{ActorID: in.ActorID, Email: in.Email, Roles: in.Roles})
 	if err != nil {
 		return err
 	}
+	if ad.Invitation != nil {
+		return writeInvitation(w, *ad.Invitation)
+	}
+	m := *ad.Member
 	w.Header().Set("Location", "/v1/tenants/"+m.TenantID+"/members/"+m.ActorID)
 	return writeJSON(w, http.StatusCreated, memberOut(m))
 }

@@ -90,13 +90,16 @@ func errInvitationNotFound() error {
 // account makes no difference to the answer: the token goes to the address
 // only, never to the inviter.
 func (s *Service) Invite(ctx context.Context, c Caller, tenantID string, in NewInvitation) (Invitation, error) {
-	a, err := s.resolve(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermMembersWrite)
 	if err != nil {
 		return Invitation{}, err
 	}
-	if err := a.require(PermMembersWrite); err != nil {
-		return Invitation{}, err
-	}
+	return s.invite(ctx, a, c, in)
+}
+
+// invite invites in.Email for a caller already allowed members:write.
+func (s *Service) invite(ctx context.Context, a access, c Caller, in NewInvitation) (Invitation, error) {
+	tenantID := a.tenant.ID
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return Invitation{}, err

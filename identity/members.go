@@ -13,10 +13,9 @@ import (
 	"github.com/tollgate/tollgate/ids"
 )
 
-// NewMember names an existing user by actor id or by email, with roles.
+// NewMember names an existing user by actor id, with roles.
 type NewMember struct {
 	ActorID string
-	Email   string
 	Roles   []string
 }
 
@@ -51,13 +50,16 @@ func (s *Service) GetMember(ctx context.Context, c Caller, tenantID, actorID str
 // AddMember adds an existing user to a tenant (members:write; granting owner
 // needs owners:write).
 func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in NewMember) (Membership, error) {
-	a, err := s.resolve(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermMembersWrite)
 	if err != nil {
 		return Membership{}, err
 	}
-	if err := a.require(PermMembersWrite); err != nil {
-		return Membership{}, err
-	}
+	return s.addMember(ctx, a, MemberRequest{ActorID: in.ActorID, Roles: in.Roles})
+}
+
+// addMember adds the user in.ActorID names for a caller already allowed
+// members:write. in.Email only matters to refuse a request naming both.
+func (s *Service) addMember(ctx context.Context, a access, in MemberRequest) (Membership, error) {
 	roles, err := s.checkAssignable(ctx, a, in.Roles)
 	if err != nil {
 		return Membership{}, err
@@ -66,6 +68,7 @@ func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in N
 	if err != nil {
 		return Membership{}, err
 	}
+	tenantID := a.tenant.ID
 	now := s.timestamp()
 	m := Membership{TenantID: tenantID, ActorID: actorID, Roles: roles, CreatedAt: now, UpdatedAt: now}
 	ctx = audit.Record(ctx, audit.Event{TenantID: tenantID, Action: audit.ActionMemberAdd, TargetType: "member", TargetID: actorID,
@@ -77,42 +80,42 @@ func (s *Service) AddMember(ctx context.Context, c Caller, tenantID string, in N
 	return m, nil
 }
 
-// resolveUser finds the user a NewMember names. Only users are members in
+// resolveFor resolves the caller in the tenant and requires p, for the acts
+// that share their checks with another (adding and inviting members).
+func (s *Service) resolveFor(ctx context.Context, c Caller, tenantID string, p Permission) (access, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return access{}, err
+	}
+	if err := a.require(p); err != nil {
+		return access{}, err
+	}
+	return a, nil
+}
+
+// resolveUser finds the user in.ActorID names. Only users are members in
 // this release; agents and services join with the credentials work.
-func (s *Service) resolveUser(ctx context.Context, in NewMember) (string, error) {
+func (s *Service) resolveUser(ctx context.Context, in MemberRequest) (string, error) {
 	switch {
 	case in.ActorID != "" && in.Email != "":
 		return "", fault.Invalidf("actor_id", CodeAmbiguousMember, "give either actor_id or email, not both")
-	case in.ActorID != "":
-		id, ok := strings.CutPrefix(in.ActorID, UserActorPrefix)
-		if !ok || !ids.Valid(id) {
-			return "", fault.Invalidf("actor_id", CodeInvalidActorID, "actor_id must look like user:<id>")
-		}
-		u, err := s.store.GetUser(ctx, id)
-		if err != nil {
-			return "", userNotFound(err)
-		}
-		return u.ActorID(), nil
-	case in.Email != "":
-		email, err := NormalizeEmail(in.Email)
-		if err != nil {
-			return "", err
-		}
-		u, err := s.store.GetUserByEmail(ctx, email)
-		if err != nil {
-			return "", userNotFound(err)
-		}
-		return u.ActorID(), nil
-	default:
+	case in.ActorID == "":
 		return "", fault.Invalidf("actor_id", CodeMissingMember, "give actor_id or email")
 	}
-}
-
-func userNotFound(err error) error {
-	if errors.Is(err, fault.ErrNotFound) {
-		return fault.NotFoundf(CodeUserNotFound, "no user matches; the person needs an account before they can be added")
+	id, ok := strings.CutPrefix(in.ActorID, UserActorPrefix)
+	if !ok || !ids.Valid(id) {
+		return "", fault.Invalidf("actor_id", CodeInvalidActorID, "actor_id must look like user:<id>")
 	}
-	return err
+	u, err := s.store.GetUser(ctx, id)
+	if errors.Is(err, fault.ErrNotFound) {
+		// An actor id is not a guessable address: saying it has no user
+		// tells nothing about who has an account.
+		return "", fault.NotFoundf(CodeUserNotFound, "no user has this actor id")
+	}
+	if err != nil {
+		return "", err
+	}
+	return u.ActorID(), nil
 }
 
 // UpdateMemberRoles replaces a member's roles. Changing who is an owner, in

@@ -10,29 +10,94 @@ import (
 	"github.com/tollgate/tollgate/identity"
 )
 
-func TestAddMemberByActorIDOrEmail(t *testing.T) {
+func TestAddOrInviteByActorIDAdds(t *testing.T) {
 	w := newWorld(t)
 	byID := w.user("newbie@a.example", false)
-	byEmail := w.user("Second.Person@A.example", false)
 
-	m, err := w.svc.AddMember(w.ctx, w.as(w.admin), w.tenantA.ID, identity.NewMember{ActorID: byID.ActorID(), Roles: []string{"member", "member"}})
-	if err != nil || m.ActorID != byID.ActorID() || m.TenantID != w.tenantA.ID || !slices.Equal(m.Roles, []string{"member"}) {
-		t.Fatalf("AddMember by id = %+v, %v", m, err)
+	ad, err := w.svc.AddOrInvite(w.ctx, w.as(w.admin), w.tenantA.ID, identity.MemberRequest{ActorID: byID.ActorID(), Roles: []string{"member", "member"}})
+	if err != nil || ad.Invitation != nil || ad.Member == nil {
+		t.Fatalf("AddOrInvite by id = %+v, %v", ad, err)
+	}
+	if m := *ad.Member; m.ActorID != byID.ActorID() || m.TenantID != w.tenantA.ID || !slices.Equal(m.Roles, []string{"member"}) {
+		t.Fatalf("AddOrInvite by id added %+v", m)
 	}
 	wantEvents(t, w.events.Take(), evIn(event.KindActorChanged, byID.ActorID(), w.tenantA.ID))
-
-	m, err = w.svc.AddMember(w.ctx, w.as(w.admin), w.tenantA.ID, identity.NewMember{Email: " second.person@a.EXAMPLE", Roles: []string{"member"}})
-	if err != nil || m.ActorID != byEmail.ActorID() {
-		t.Fatalf("AddMember by email = %+v, %v", m, err)
-	}
-	_, err = w.svc.AddMember(w.ctx, w.as(w.admin), w.tenantA.ID, identity.NewMember{ActorID: byID.ActorID(), Roles: []string{"member"}})
-	wantFault(t, err, fault.Conflict, "member_exists")
-	if got := w.rolesOf(w.tenantA.ID, byEmail.ActorID()); !slices.Equal(got, []string{"member"}) {
+	if got := w.rolesOf(w.tenantA.ID, byID.ActorID()); !slices.Equal(got, []string{"member"}) {
 		t.Fatalf("stored roles %v", got)
+	}
+	_, err = w.svc.AddOrInvite(w.ctx, w.as(w.admin), w.tenantA.ID, identity.MemberRequest{ActorID: byID.ActorID(), Roles: []string{"admin"}})
+	wantFault(t, err, fault.Conflict, "member_exists")
+	if got := w.rolesOf(w.tenantA.ID, byID.ActorID()); !slices.Equal(got, []string{"member"}) {
+		t.Fatalf("stored roles %v after a refused second add", got)
 	}
 }
 
-func TestAddMemberRejectsBadInput(t *testing.T) {
+// TestAddOrInviteByEmailInvites: an address is invited, never added, and
+// the answer is alike whether or not it has an account — no user_not_found
+// to tell the caller which addresses are registered.
+func TestAddOrInviteByEmailInvites(t *testing.T) {
+	w := newMailWorld(t)
+	registered := w.user("Second.Person@A.example", false)
+	var seen []identity.Invitation
+	for _, addr := range []string{" second.person@a.EXAMPLE", "Nobody@A.example"} {
+		ad, err := w.svc.AddOrInvite(w.ctx, w.as(w.admin), w.tenantA.ID, identity.MemberRequest{Email: addr, Roles: []string{"member"}})
+		if err != nil || ad.Member != nil || ad.Invitation == nil {
+			t.Fatalf("AddOrInvite %q = %+v, %v", addr, ad, err)
+		}
+		inv := *ad.Invitation
+		if inv.TenantID != w.tenantA.ID || inv.Status != identity.InvitationPending || inv.InvitedBy != w.admin.ActorID() || !slices.Equal(inv.Roles, []string{"member"}) {
+			t.Fatalf("invitation %+v", inv)
+		}
+		seen = append(seen, inv)
+	}
+	if seen[0].Email != "second.person@a.example" || seen[1].Email != "nobody@a.example" {
+		t.Fatalf("invited %q and %q, want normalised addresses", seen[0].Email, seen[1].Email)
+	}
+	if slices.Contains(w.memberIDs(w.tenantA.ID), registered.ActorID()) {
+		t.Fatal("an address with an account was added, not invited")
+	}
+	if got := w.memberIDs(w.tenantA.ID); len(got) != 3 {
+		t.Fatalf("inviting changed members: %v", got)
+	}
+	wantEvents(t, w.events.Take())
+	list, err := w.svc.ListInvitations(w.ctx, w.as(w.admin), w.tenantA.ID, cursor.Page{})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("pending invitations %+v, %v", list, err)
+	}
+}
+
+// TestAddOrInviteAcrossTenants: neither branch reaches a tenant the caller
+// has no standing in, and a refused request leaves nothing there.
+func TestAddOrInviteAcrossTenants(t *testing.T) {
+	w := newMailWorld(t)
+	for _, c := range []struct {
+		name   string
+		caller identity.Caller
+		in     identity.MemberRequest
+	}{
+		{"admin of A adds to B", w.as(w.admin), identity.MemberRequest{ActorID: w.stranger.ActorID(), Roles: []string{"member"}}},
+		{"admin of A invites to B", w.as(w.admin), identity.MemberRequest{Email: "x@b.example", Roles: []string{"member"}}},
+		{"A's key adds to B", bounded(w.owner, w.tenantA.ID, identity.PermMembersWrite), identity.MemberRequest{ActorID: w.stranger.ActorID(), Roles: []string{"member"}}},
+		{"A's key invites to B", bounded(w.owner, w.tenantA.ID, identity.PermMembersWrite), identity.MemberRequest{Email: "x@b.example", Roles: []string{"member"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ad, err := w.svc.AddOrInvite(w.ctx, c.caller, w.tenantB.ID, c.in)
+			wantFault(t, err, fault.NotFound, "tenant_not_found")
+			if ad.Member != nil || ad.Invitation != nil {
+				t.Fatalf("refused request answered %+v", ad)
+			}
+		})
+	}
+	if got := w.memberIDs(w.tenantB.ID); !slices.Equal(got, []string{w.outB.ActorID()}) {
+		t.Fatalf("B's members now %v", got)
+	}
+	if list, err := w.st.ListInvitations(w.ctx, w.tenantB.ID, cursor.Page{}); err != nil || len(list) != 0 {
+		t.Fatalf("B's invitations %+v, %v", list, err)
+	}
+	wantEvents(t, w.events.Take())
+}
+
+func TestAddOrInviteRejectsBadInput(t *testing.T) {
 	w := newWorld(t)
 	many := make([]string, identity.MaxRolesPerMember+1)
 	for i := range many {
@@ -41,25 +106,25 @@ func TestAddMemberRejectsBadInput(t *testing.T) {
 	id := w.stranger.ActorID()
 	for _, c := range []struct {
 		name  string
-		in    identity.NewMember
+		in    identity.MemberRequest
 		kind  fault.Kind
 		field string
 		code  string
 	}{
-		{"no roles", identity.NewMember{ActorID: id}, fault.Invalid, "roles", "invalid_roles"},
-		{"too many roles", identity.NewMember{ActorID: id, Roles: many}, fault.Invalid, "roles", "invalid_roles"},
-		{"bad role name", identity.NewMember{ActorID: id, Roles: []string{"member", "Robert'); DROP"}}, fault.Invalid, "roles[1]", "invalid_role_name"},
-		{"undefined role", identity.NewMember{ActorID: id, Roles: []string{"auditor"}}, fault.Invalid, "roles", "unknown_role"},
-		{"both ids", identity.NewMember{ActorID: id, Email: w.stranger.Email, Roles: []string{"member"}}, fault.Invalid, "actor_id", "ambiguous_member"},
-		{"neither id", identity.NewMember{Roles: []string{"member"}}, fault.Invalid, "actor_id", "missing_member"},
-		{"agent id", identity.NewMember{ActorID: w.agent.ActorID(), Roles: []string{"member"}}, fault.Invalid, "actor_id", "invalid_actor_id"},
-		{"malformed user id", identity.NewMember{ActorID: "user:7f3a", Roles: []string{"member"}}, fault.Invalid, "actor_id", "invalid_actor_id"},
-		{"unknown user", identity.NewMember{ActorID: "user:" + missingTenant, Roles: []string{"member"}}, fault.NotFound, "", "user_not_found"},
-		{"unknown email", identity.NewMember{Email: "nobody@a.example", Roles: []string{"member"}}, fault.NotFound, "", "user_not_found"},
-		{"bad email", identity.NewMember{Email: "@@", Roles: []string{"member"}}, fault.Invalid, "email", "invalid_email"},
+		{"no roles", identity.MemberRequest{ActorID: id}, fault.Invalid, "roles", "invalid_roles"},
+		{"too many roles", identity.MemberRequest{ActorID: id, Roles: many}, fault.Invalid, "roles", "invalid_roles"},
+		{"bad role name", identity.MemberRequest{ActorID: id, Roles: []string{"member", "Robert'); DROP"}}, fault.Invalid, "roles[1]", "invalid_role_name"},
+		{"undefined role", identity.MemberRequest{ActorID: id, Roles: []string{"auditor"}}, fault.Invalid, "roles", "unknown_role"},
+		{"both ids", identity.MemberRequest{ActorID: id, Email: w.stranger.Email, Roles: []string{"member"}}, fault.Invalid, "actor_id", "ambiguous_member"},
+		{"neither id", identity.MemberRequest{Roles: []string{"member"}}, fault.Invalid, "actor_id", "missing_member"},
+		{"agent id", identity.MemberRequest{ActorID: w.agent.ActorID(), Roles: []string{"member"}}, fault.Invalid, "actor_id", "invalid_actor_id"},
+		{"malformed user id", identity.MemberRequest{ActorID: "user:7f3a", Roles: []string{"member"}}, fault.Invalid, "actor_id", "invalid_actor_id"},
+		{"unknown user", identity.MemberRequest{ActorID: "user:" + missingTenant, Roles: []string{"member"}}, fault.NotFound, "", "user_not_found"},
+		{"bad email", identity.MemberRequest{Email: "@@", Roles: []string{"member"}}, fault.Invalid, "email", "invalid_email"},
+		{"email with undefined role", identity.MemberRequest{Email: "r@a.example", Roles: []string{"auditor"}}, fault.Invalid, "roles", "unknown_role"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := w.svc.AddMember(w.ctx, w.as(w.admin), w.tenantA.ID, c.in)
+			_, err := w.svc.AddOrInvite(w.ctx, w.as(w.admin), w.tenantA.ID, c.in)
 			if fe := wantFault(t, err, c.kind, c.code); fe.Field != c.field {
 				t.Fatalf("field %q, want %q", fe.Field, c.field)
 			}

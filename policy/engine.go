@@ -189,8 +189,15 @@ func (e *Engine) record(ctx context.Context, tenantID string, req Request, d Dec
 // decide evaluates req against snap, st's snapshot. It allocates only
 // what the request adds to the snapshot.
 func (e *Engine) decide(ctx context.Context, st *tenantState, snap *snapshot, req Request) Decision {
-	d := Decision{DecisionID: ids.New(), PolicyVersion: snap.version}
 	creq, getter, policies, err := e.translate(ctx, st, snap, req)
+	return e.decideTranslated(ctx, snap, req, creq, getter, policies, err)
+}
+
+// decideTranslated is decide given what translating req gave, so that a
+// caller which translated req already (Lookup, to refuse a bad request with
+// a typed error) does not pay for it twice.
+func (e *Engine) decideTranslated(ctx context.Context, snap *snapshot, req Request, creq cedar.Request, getter *overlay, policies both, err error) Decision {
+	d := Decision{DecisionID: ids.New(), PolicyVersion: snap.version}
 	if errors.Is(err, errQuotaUnavailable) {
 		d.Decision, d.Reasons, d.Errors = Deny, []string{ReasonUnavailable}, []string{"the tenant's consumption against its quotas could not be read"}
 		e.d.Log.ErrorContext(ctx, "reading quota consumption failed; the decision is a deny", "tenant_id", snap.tenantID, "err", err)

@@ -75,15 +75,22 @@ func (e *Engine) Lookup(ctx context.Context, tenantID string, q LookupQuery) (Lo
 	req := Request{Principal: q.Principal, OnBehalfOf: q.OnBehalfOf, Action: q.Action, Context: q.Context}
 	if i < len(all) {
 		// What is wrong with the request (its context, the principal) is
-		// wrong for every candidate: say so, rather than list nothing.
+		// wrong for every candidate: say so, rather than list nothing. The
+		// translation is then decided, not made again.
 		req.Resource = ResourceRef{Type: q.ResourceType, ID: all[i]}
-		if _, _, _, err := e.translate(ctx, st, snap, req); errors.Is(err, errQuotaUnavailable) {
+		creq, getter, policies, err := e.translate(ctx, st, snap, req)
+		if errors.Is(err, errQuotaUnavailable) {
 			return LookupPage{}, fault.Wrap(fault.Unavailable, CodePolicyUnavailable, err)
 		} else if err != nil {
 			return LookupPage{}, err
 		}
+		if e.decideTranslated(ctx, snap, req, creq, getter, policies, nil).Permitted() {
+			page.IDs = append(page.IDs, all[i])
+		}
+		i++
 	}
-	for scanned := 0; i < len(all); i++ {
+	// The first candidate, if any, is scanned above; a limit is at least 1.
+	for scanned := 1; i < len(all); i++ {
 		if len(page.IDs) == q.Limit || scanned == maxLookupScan {
 			page.NextCursor = all[i-1]
 			break

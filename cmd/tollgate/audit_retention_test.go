@@ -3,30 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/identity"
-	"github.com/tollgate/tollgate/store/sqlite"
 )
 
 // TestAuditRetentionAndPrune: a tenant's own retention prunes its old
 // events; the platform stream, on the default 400 days, keeps its own; and
 // both still verify.
 func TestAuditRetentionAndPrune(t *testing.T) {
-	dir := t.TempDir()
-	env := testEnv(dir)
-	if _, _, err := run(t, env, "", "migrate", "up"); err != nil {
-		t.Fatal(err)
-	}
+	dir, env := migratedEnv(t)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openDB(t, dir)
 	now := time.Now()
 	if err := st.CreateTenant(ctx, identity.Tenant{ID: "t1", Slug: "t1", Name: "T1", Status: identity.TenantActive, CreatedAt: now, UpdatedAt: now},
 		identity.Membership{TenantID: "t1", ActorID: "user:1", Roles: []string{identity.RoleOwner}, CreatedAt: now, UpdatedAt: now}); err != nil {

@@ -12,20 +12,12 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/audit"
-	"github.com/tollgate/tollgate/store/sqlite"
 )
 
 func TestAuditVerify(t *testing.T) {
-	dir := t.TempDir()
-	env := testEnv(dir)
-	if _, _, err := run(t, env, "", "migrate", "up"); err != nil {
-		t.Fatal(err)
-	}
+	dir, env := migratedEnv(t)
 	path := filepath.Join(dir, "tollgate.db")
-	st, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openDB(t, dir)
 	for _, tenant := range []string{"t1", "t2", ""} {
 		evs := make([]audit.Event, 20)
 		for i := range evs {
@@ -80,15 +72,8 @@ func TestAuditVerify(t *testing.T) {
 }
 
 func TestAuditExportAndVerifyFile(t *testing.T) {
-	dir := t.TempDir()
-	env := testEnv(dir)
-	if _, _, err := run(t, env, "", "migrate", "up"); err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, env := migratedEnv(t)
+	st := openDB(t, dir)
 	evs := make([]audit.Event, 20)
 	for i := range evs {
 		evs[i] = audit.Event{ActorID: "user:1", Action: audit.ActionSessionLogin, Outcome: audit.Success, TenantID: "t1", RequestID: fmt.Sprint(i)}

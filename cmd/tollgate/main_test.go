@@ -17,7 +17,6 @@ import (
 
 	"github.com/tollgate/tollgate/audit"
 	"github.com/tollgate/tollgate/password"
-	"github.com/tollgate/tollgate/store/sqlite"
 )
 
 // TestMain lets the test binary stand in for tollgate when serve starts its
@@ -250,10 +249,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if got := login("old@example.com", "legacy password from 2019"); got != 200 {
 		t.Fatalf("legacy login: %d", got)
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openDB(t, dir)
 	u, err := st.GetUserByEmail(context.Background(), "old@example.com")
 	// The admin commands' acts are the operator's, in the audit log.
 	platform, aerr := st.ReadAudit(context.Background(), "", 0, 10)

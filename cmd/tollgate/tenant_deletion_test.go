@@ -2,29 +2,20 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/identity"
 	"github.com/tollgate/tollgate/internal/testclock"
-	"github.com/tollgate/tollgate/store/sqlite"
 )
 
 // TestAuditVerifyAfterTenantDeletion: `tollgate audit verify` passes on a
 // deleted tenant's stream, before and after the digests that follow it.
 func TestAuditVerifyAfterTenantDeletion(t *testing.T) {
-	dir := t.TempDir()
-	env := testEnv(dir)
-	if _, _, err := run(t, env, "", "migrate", "up"); err != nil {
-		t.Fatal(err)
-	}
+	dir, env := migratedEnv(t)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openDB(t, dir)
 	clock := testclock.New(time.Now().UTC())
 	svc := identity.NewService(identity.Deps{Store: st, Now: clock.Now}, identity.Options{DeletionGrace: time.Minute})
 	owner, err := svc.CreateUser(ctx, identity.NewUser{Email: "owner@gone.example"})
@@ -48,10 +39,7 @@ func TestAuditVerifyAfterTenantDeletion(t *testing.T) {
 		t.Fatalf("digest: %q %v", out, err)
 	}
 
-	st, err = sqlite.Open(ctx, filepath.Join(dir, "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = openDB(t, dir)
 	svc = identity.NewService(identity.Deps{Store: st, Now: clock.Now}, identity.Options{DeletionGrace: time.Minute})
 	if _, err := svc.ScheduleTenantDeletion(ctx, identity.Caller{ActorID: root.ActorID()}, tn.ID, "gone"); err != nil {
 		t.Fatal(err)

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tollgate/tollgate/store/sqlite"
 	"github.com/tollgate/tollgate/usage"
 )
 
@@ -24,10 +22,7 @@ func TestUsageRebuild(t *testing.T) {
 	}
 	acme := tenantIDs(t, env)["acme"]
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openDB(t, dir)
 	day := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
 	var batch []usage.Decoded
 	for i := range 10 {
@@ -49,10 +44,7 @@ func TestUsageRebuild(t *testing.T) {
 	st.Close()
 	// The command opens the database itself; each look opens it anew.
 	total := func() float64 {
-		st, err := sqlite.Open(ctx, filepath.Join(dir, "tollgate.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := openDB(t, dir)
 		defer st.Close()
 		ms, err := usage.NewMeters(append([]usage.Meter{pages}, usage.Shipped...))
 		if err != nil {

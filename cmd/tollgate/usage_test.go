@@ -5,13 +5,11 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tollgate/tollgate/store/sqlite"
 	"github.com/tollgate/tollgate/usage"
 )
 
@@ -45,10 +43,7 @@ func TestUsageReport(t *testing.T) {
 	acme, beta := ids["acme"], ids["beta"]
 
 	// Events recorded as the server records them.
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openDB(t, dir)
 	day := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
 	svc := usage.NewService(usage.Deps{Store: st}, usage.Options{})
 	var batch []usage.Decoded
