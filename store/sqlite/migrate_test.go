@@ -89,33 +89,29 @@ func tables(t *testing.T, s *Store) []string {
 }
 
 func TestUsageHoursAfterUpgrade(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "tollgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	storetest.UsageHoursAfterUpgrade(t, s, storetest.Upgrade{
-		DownTo: func(ctx context.Context, v int64) error { _, err := s.migrations.DownTo(ctx, v); return err },
-		Up:     s.Migrate,
-		Exec:   func(ctx context.Context, query string) error { _, err := s.write.ExecContext(ctx, query); return err },
-	})
+	s, up := upgradable(t)
+	storetest.UsageHoursAfterUpgrade(t, s, up)
 }
 
 func TestUsageTenantHoursAfterUpgrade(t *testing.T) {
+	s, up := upgradable(t)
+	storetest.UsageTenantHoursAfterUpgrade(t, s, up)
+}
+
+// upgradable is a migrated store on a new file and the means to take its
+// schema back to an older migration and up again, for the upgrade cases.
+func upgradable(t *testing.T) (*Store, storetest.Upgrade) {
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "tollgate.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { _ = s.Close() })
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	storetest.UsageTenantHoursAfterUpgrade(t, s, storetest.Upgrade{
+	return s, storetest.Upgrade{
 		DownTo: func(ctx context.Context, v int64) error { _, err := s.migrations.DownTo(ctx, v); return err },
 		Up:     s.Migrate,
 		Exec:   func(ctx context.Context, query string) error { _, err := s.write.ExecContext(ctx, query); return err },
-	})
+	}
 }

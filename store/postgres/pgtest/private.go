@@ -46,15 +46,8 @@ func StartPrivate(t testing.TB) *Private {
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	p.dir = filepath.Join(dir, "data")
 	p.logFile = filepath.Join(dir, "server.log")
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Skip("running as root and no postgres user to run PostgreSQL as: skipping")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		p.runAs = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
+	if p.runAs = postgresUser(t); p.runAs != nil {
+		if err := os.Chown(dir, int(p.runAs.Uid), int(p.runAs.Gid)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -83,16 +76,9 @@ func StartKept(t testing.TB, dir string) *Private {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Skip("running as root and no postgres user to run PostgreSQL as: skipping")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		p.runAs = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if p.runAs = postgresUser(t); p.runAs != nil {
 		for _, d := range []string{filepath.Dir(dir), dir} {
-			if err := os.Chown(d, uid, gid); err != nil {
+			if err := os.Chown(d, int(p.runAs.Uid), int(p.runAs.Gid)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -219,4 +205,20 @@ func sumTicks(fields []string) int64 {
 		n += v
 	}
 	return n
+}
+
+// postgresUser is who the server runs as: nil (this process's user)
+// unless this process is root, which PostgreSQL refuses to run as; then
+// the postgres user, or the test is skipped when there is none.
+func postgresUser(t testing.TB) *syscall.Credential {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		t.Skip("running as root and no postgres user to run PostgreSQL as: skipping")
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 }
