@@ -44,6 +44,9 @@ func TestConfiguredMeters(t *testing.T) {
 		if n := len(r.body["shipped"].([]any)); n != 7 || !strings.Contains(string(r.raw), `"name":"email_bytes"`) {
 			t.Errorf("GET %s: %d shipped meters, want 7 with email_bytes: %s", path, n, r.raw)
 		}
+		if strings.Contains(string(r.raw), `"group_by":null`) {
+			t.Errorf("a configured meter without group_by is listed with null, not []: %s", r.raw)
+		}
 		expect(t, ts.do("PUT", path, w.adminTok, map[string]any{"meters": []any{
 			map[string]any{"name": "emails_sent", "event_type": "usage.mail", "aggregation": "COUNT"},
 		}}), 400, "usage_meter_invalid")
