@@ -178,7 +178,13 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 		apikey.Options{Env: cfg.APIKeyEnvironment, MaxKeysPerActor: cfg.MaxAPIKeysPerActor})
 	services := serviceaccount.NewRegistry(serviceaccount.Deps{Store: st, Admins: idents, KnownResourceType: policy.KnownResourceType, Notify: notify},
 		serviceaccount.Options{Env: cfg.APIKeyEnvironment})
-	quotas := usage.NewQuotaCache(usage.QuotaCacheDeps{Store: st, Quotas: st, Bus: busOf{a}, Log: log}, usage.QuotaCacheOptions{})
+	// The configuration was validated on load; this only indexes it.
+	meters, err := cfg.UsageMeters()
+	if err != nil {
+		closeRedis()
+		return nil, err
+	}
+	quotas := usage.NewQuotaCache(usage.QuotaCacheDeps{Store: st, Quotas: st, Meters: meters, Bus: busOf{a}, Log: log}, usage.QuotaCacheOptions{})
 	pd, err := openPolicy(cfg, st, idents, rec, metrics, log, notify, quotas)
 	if err != nil {
 		closeRedis()
@@ -192,7 +198,7 @@ func New(ctx context.Context, cfg config.Config, st store.Store, masterKey []byt
 	endpoint := oauth.NewEndpoint(oauth.Deps{Resolver: creds, Clients: services, Agents: idents, Signer: keys, Audit: rec}, oauth.Options{
 		Issuer: cfg.EffectiveIssuer(), Audience: cfg.Audience, TokenTTL: cfg.AccessTokenTTL,
 	})
-	usageSvc := usage.NewService(usage.Deps{Store: st, Authorizer: pd.service, Tenants: idents, Rights: idents, Notify: notify, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
+	usageSvc := usage.NewService(usage.Deps{Store: st, Meters: meters, Authorizer: pd.service, Tenants: idents, Rights: idents, Notify: notify, Log: log}, usage.Options{MaxFutureSkew: cfg.UsageMaxFutureSkew})
 	hooks, hookWorker, err := openWebhooks(cfg, st, idents, masterKey, templates, metrics, log)
 	if err != nil {
 		closeRedis()

@@ -79,6 +79,9 @@ type Config struct {
 	UsageStreamMaxAge    time.Duration
 	UsageDuplicateWindow time.Duration
 	UsageFetchBatch      int
+	// Meters is a JSON array of installation-wide meters every tenant has
+	// besides the shipped ones; see ParseMeters and UsageMeters.
+	Meters string
 
 	APIKeyEnvironment   string // "live" or "test"
 	APIKeyCacheTTL      time.Duration

@@ -35,7 +35,10 @@ type field struct {
 	secret bool // no flag; redacted when printed
 	// secretURL values may carry a password, removed when printed.
 	secretURL bool
-	bind      func(*Config) setting
+	// structured values may be written in the YAML file as a list or
+	// mapping, read as their JSON.
+	structured bool
+	bind       func(*Config) setting
 }
 
 func (f *field) flagName() string {
@@ -184,6 +187,9 @@ var fields = []field{
 	{name: "UsageFetchBatch", key: "usage_fetch_batch", def: "1000",
 		help: "Messages a replica fetches from the usage stream and records in one transaction (1 to 1000)",
 		bind: func(c *Config) setting { return intSetting(&c.UsageFetchBatch, between(1, 1000)) }},
+	{name: "Meters", key: "meters", def: "", structured: true,
+		help: "Meters every tenant has besides the shipped ones, a JSON array (in the file also a YAML list) of {name, event_type, aggregation, value_path, group_by}; at most 64, named apart from the shipped meters",
+		bind: func(c *Config) setting { return stringSetting(&c.Meters, checkMeters) }},
 	{name: "APIKeyEnvironment", key: "api_key_environment", def: "live",
 		help: "Environment marker in new API keys and client secrets (tg_<env>_…): live or test",
 		bind: func(c *Config) setting { return enumSetting(&c.APIKeyEnvironment, "live", "test") }},

@@ -208,15 +208,23 @@ func loadFile(c *Config, path string, origins map[string]string) error {
 		if v.Kind == yaml.AliasNode && v.Alias != nil {
 			v = v.Alias
 		}
-		if v.Kind != yaml.ScalarNode {
+		src := fmt.Sprintf("%s:%d", path, v.Line)
+		var raw string
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!null": // "key:" with nothing after it
+		case v.Kind == yaml.ScalarNode:
+			raw = v.Value
+		case f.structured && (v.Kind == yaml.SequenceNode || v.Kind == yaml.MappingNode):
+			js, err := yamlToJSON(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s: %w", src, key, err))
+				continue
+			}
+			raw = js
+		default:
 			errs = append(errs, fmt.Errorf("%s:%d: %s: want a single value, not a list or mapping", path, v.Line, key))
 			continue
 		}
-		raw := v.Value
-		if v.Tag == "!!null" { // "key:" with nothing after it
-			raw = ""
-		}
-		src := fmt.Sprintf("%s:%d", path, v.Line)
 		if err := f.bind(c).set(raw); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", src, key, err))
 			continue

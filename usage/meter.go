@@ -208,3 +208,36 @@ func parseDims(s string) (map[string]string, error) {
 	}
 	return m, nil
 }
+
+// MaxConfiguredMeters bounds the meters an installation defines in its
+// configuration: like a tenant's own, every event of a type is measured by
+// each of that type's meters in the transaction recording it.
+const MaxConfiguredMeters = 64
+
+// BaseMeters returns the meters in force for every tenant: the shipped
+// ones and the installation's configured ones, which must each be valid
+// and named apart from each other and from the shipped ones. Errors name
+// the offending meter by its position and name.
+func BaseMeters(configured []Meter) (*Meters, error) {
+	if len(configured) > MaxConfiguredMeters {
+		return nil, fmt.Errorf("at most %d configured meters, not %d", MaxConfiguredMeters, len(configured))
+	}
+	all := slices.Clone(Shipped)
+	for i, m := range configured {
+		if m.GroupBy == nil {
+			// Answers list group_by as [] rather than null, as for a tenant's.
+			m.GroupBy = []string{}
+		}
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("meters[%d]: %w", i, err)
+		}
+		if slices.ContainsFunc(Shipped, func(s Meter) bool { return s.Name == m.Name }) {
+			return nil, fmt.Errorf("meters[%d]: meter %s is a shipped meter", i, m.Name)
+		}
+		if slices.ContainsFunc(configured[:i], func(o Meter) bool { return o.Name == m.Name }) {
+			return nil, fmt.Errorf("meters[%d]: meter %s is defined twice", i, m.Name)
+		}
+		all = append(all, m)
+	}
+	return NewMeters(all)
+}

@@ -61,7 +61,10 @@ func runUsageReport(ctx context.Context, env *environment, args []string) error 
 	}
 	// One writer for every tenant: one CSV header, rows tenant by tenant.
 	rw := usage.NewRowWriter(w, f)
-	meters := usage.ShippedMeters()
+	meters, err := cfg.UsageMeters()
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	for _, id := range tenants {
 		q.TenantID = id

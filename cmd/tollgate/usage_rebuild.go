@@ -55,7 +55,11 @@ func runUsageRebuild(ctx context.Context, env *environment, args []string) error
 			return err
 		}
 	}
-	svc := usage.NewService(usage.Deps{Store: st}, usage.Options{})
+	meters, err := cfg.UsageMeters()
+	if err != nil {
+		return err
+	}
+	svc := usage.NewService(usage.Deps{Store: st, Meters: meters}, usage.Options{})
 	for _, id := range tenants {
 		q.TenantID = id
 		if all {
@@ -64,7 +68,7 @@ func runUsageRebuild(ctx context.Context, env *environment, args []string) error
 			if err != nil {
 				return err
 			}
-			if _, shipped := usage.ShippedMeters().Lookup(id, meter); !shipped && !slices.ContainsFunc(ms.Meters, func(m usage.Meter) bool { return m.Name == meter }) {
+			if _, base := meters.Lookup(id, meter); !base && !slices.ContainsFunc(ms.Meters, func(m usage.Meter) bool { return m.Name == meter }) {
 				continue
 			}
 		}

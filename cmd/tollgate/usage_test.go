@@ -126,3 +126,62 @@ func TestUsageReport(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageReportConfiguredMeter: the report reads the meters setting, so
+// a configured meter is reported like a shipped one.
+func TestUsageReportConfiguredMeter(t *testing.T) {
+	dir := t.TempDir()
+	env := testEnv(dir)
+	const pw = "a long and unusual passphrase"
+	if _, _, err := run(t, env, pw+"\n", "admin", "bootstrap", "--email", "root@example.com", "--tenant", "acme", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	acme := tenantIDs(t, env)["acme"]
+	const meters = `[{"name":"emails_sent","event_type":"usage.email","aggregation":"COUNT"}]`
+	base, err := usage.BaseMeters([]usage.Meter{{Name: "emails_sent", EventType: "usage.email", Aggregation: usage.Count}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	st := openDB(t, dir)
+	day := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	svc := usage.NewService(usage.Deps{Store: st, Meters: base}, usage.Options{})
+	var batch []usage.Decoded
+	for i := range 4 {
+		raw, _ := json.Marshal(map[string]any{
+			"specversion": "1.0", "id": fmt.Sprint(i), "source": "//mailer", "type": "usage.email", "subject": "agent:1", "tenant": acme,
+			"time": day.Add(time.Duration(i) * time.Hour).Format(time.RFC3339), "data": map[string]any{},
+		})
+		e, err := usage.Decode(raw)
+		batch = append(batch, usage.Decoded{Event: e, Err: err})
+	}
+	if res, err := svc.Record(context.Background(), batch); err != nil || res.Accepted != 4 {
+		t.Fatalf("recording: %+v %v", res, err)
+	}
+	st.Close()
+
+	args := []string{"usage", "report", "--tenant", acme, "--meter", "emails_sent", "--format", "ndjson",
+		"--from", day.Format(time.RFC3339), "--to", day.Add(24 * time.Hour).Format(time.RFC3339)}
+	if _, _, err := run(t, env, "", args...); err == nil {
+		t.Fatal("reported a meter that is not configured")
+	}
+	env["TOLLGATE_METERS"] = meters
+	out, _, err := run(t, env, "", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for line := range strings.Lines(out) {
+		var row struct {
+			Meter string  `json:"meter"`
+			Value float64 `json:"value"`
+		}
+		if err := json.Unmarshal([]byte(line), &row); err != nil || row.Meter != "emails_sent" {
+			t.Fatalf("%q: %v", line, err)
+		}
+		total += row.Value
+	}
+	if total != 4 {
+		t.Fatalf("emails_sent = %v, want 4\n%s", total, out)
+	}
+}
