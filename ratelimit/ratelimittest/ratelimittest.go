@@ -231,16 +231,20 @@ func testGCRABurstZero(t *testing.T, b ratelimit.Backend) {
 }
 
 func testGCRASteadyRate(t *testing.T, b ratelimit.Backend) {
-	// Burst 1: exactly one request per T, never two within T.
-	l, key := GCRALimit(20, time.Second, 1), Key()
-	const T = 50 * time.Millisecond
+	// Burst 1: exactly one request per T, never two within T. T is a
+	// second, not less: a backend may expire the key after ResetAfter of
+	// its own (wall) clock, so the check at now+T/2 must run within T of
+	// the one before it, which a loaded CI machine did not always manage
+	// at 50 ms.
+	l, key := GCRALimit(1, time.Second, 1), Key()
+	const T = time.Second
 	for i := 0; i < 100; i++ {
 		now := Base.Add(time.Duration(i) * T)
 		Check(t, b, l, key, 1, now, Want{Allowed: true, Quota: 1, Remaining: 0, ResetAfter: T, RetryAfter: 0})
 		Check(t, b, l, key, 1, now.Add(T/2), Want{Allowed: false, Quota: 1, Remaining: 0, ResetAfter: T / 2, RetryAfter: T / 2})
 	}
 	// With a burst, a steady stream at the rate never runs dry either.
-	l2, key2 := GCRALimit(20, time.Second, 10), Key()
+	l2, key2 := GCRALimit(1, time.Second, 10), Key()
 	for i := 0; i < 100; i++ {
 		Check(t, b, l2, key2, 1, Base.Add(time.Duration(i)*T), Want{Allowed: true, Quota: 10, Remaining: 9, ResetAfter: T, RetryAfter: 0})
 	}
