@@ -20,6 +20,19 @@ func migratedEnv(t *testing.T) (string, map[string]string) {
 	return dir, env
 }
 
+// bootstrappedEnv is a fresh data directory after `tollgate admin
+// bootstrap` made root@example.com the owner of tenant acme, and the
+// environment naming it.
+func bootstrappedEnv(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	env := testEnv(dir)
+	if _, _, err := run(t, env, "a long and unusual passphrase\n", "admin", "bootstrap", "--email", "root@example.com", "--tenant", "acme", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	return dir, env
+}
+
 // openDB opens the SQLite database the commands keep in dir, to seed it or
 // look at what a command did. The caller closes it before running a command
 // that opens it too.

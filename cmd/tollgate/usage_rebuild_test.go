@@ -14,12 +14,7 @@ import (
 // TestUsageRebuild back-fills a tenant's meter defined after its events;
 // a second run gives the same total.
 func TestUsageRebuild(t *testing.T) {
-	dir := t.TempDir()
-	env := testEnv(dir)
-	const pw = "a long and unusual passphrase"
-	if _, _, err := run(t, env, pw+"\n", "admin", "bootstrap", "--email", "root@example.com", "--tenant", "acme", "--password-stdin"); err != nil {
-		t.Fatal(err)
-	}
+	dir, env := bootstrappedEnv(t)
 	acme := tenantIDs(t, env)["acme"]
 	ctx := context.Background()
 	st := openDB(t, dir)

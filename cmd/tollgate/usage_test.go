@@ -30,12 +30,7 @@ func tenantIDs(t *testing.T, env map[string]string) map[string]string {
 }
 
 func TestUsageReport(t *testing.T) {
-	dir := t.TempDir()
-	env := testEnv(dir)
-	const pw = "a long and unusual passphrase"
-	if _, _, err := run(t, env, pw+"\n", "admin", "bootstrap", "--email", "root@example.com", "--tenant", "acme", "--password-stdin"); err != nil {
-		t.Fatal(err)
-	}
+	dir, env := bootstrappedEnv(t)
 	if _, _, err := run(t, env, "", "admin", "tenant", "create", "--slug", "beta", "--owner", "root@example.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -130,12 +125,7 @@ func TestUsageReport(t *testing.T) {
 // TestUsageReportConfiguredMeter: the report reads the meters setting, so
 // a configured meter is reported like a shipped one.
 func TestUsageReportConfiguredMeter(t *testing.T) {
-	dir := t.TempDir()
-	env := testEnv(dir)
-	const pw = "a long and unusual passphrase"
-	if _, _, err := run(t, env, pw+"\n", "admin", "bootstrap", "--email", "root@example.com", "--tenant", "acme", "--password-stdin"); err != nil {
-		t.Fatal(err)
-	}
+	dir, env := bootstrappedEnv(t)
 	acme := tenantIDs(t, env)["acme"]
 	const meters = `[{"name":"emails_sent","event_type":"usage.email","aggregation":"COUNT"}]`
 	base, err := usage.BaseMeters([]usage.Meter{{Name: "emails_sent", EventType: "usage.email", Aggregation: usage.Count}})
