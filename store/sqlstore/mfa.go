@@ -63,15 +63,7 @@ func (s *Store) ActivateTOTP(ctx context.Context, userID string, step int64, cod
 		if n == 0 {
 			return fault.Conflictf(session.CodeTOTPNotPending, "this enrolment was confirmed or replaced meanwhile")
 		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM mfa_recovery_codes WHERE user_id = ?`, userID); err != nil {
-			return err
-		}
-		for _, h := range codeHashes {
-			if _, err := s.exec(ctx, tx, `INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.replaceRecoveryCodes(ctx, tx, userID, codeHashes)
 	})
 }
 
@@ -145,15 +137,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, codeHas
 		if err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM mfa_recovery_codes WHERE user_id = ?`, userID); err != nil {
-			return err
-		}
-		for _, h := range codeHashes {
-			if _, err := s.exec(ctx, tx, `INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.replaceRecoveryCodes(ctx, tx, userID, codeHashes)
 	})
 }
 
@@ -199,4 +183,18 @@ func (s *Store) UseChallenge(ctx context.Context, tokenHash []byte, now time.Tim
 		`UPDATE mfa_challenges SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`,
 		s.d.Time(now), tokenHash, s.d.Time(now))
 	return s.affectedOne(res, err, errMFAToken)
+}
+
+// replaceRecoveryCodes makes codeHashes userID's only recovery codes, in
+// tx: on enrolment and on regeneration alike, the old set stops working.
+func (s *Store) replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID string, codeHashes [][]byte) error {
+	if _, err := s.exec(ctx, tx, `DELETE FROM mfa_recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	for _, h := range codeHashes {
+		if _, err := s.exec(ctx, tx, `INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
