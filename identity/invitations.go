@@ -151,11 +151,7 @@ func (s *Service) queueInvitation(ctx context.Context, t Tenant, inv Invitation,
 
 // ListInvitations lists a tenant's pending invitations (members:read).
 func (s *Service) ListInvitations(ctx context.Context, c Caller, tenantID string, p cursor.Page) ([]Invitation, error) {
-	a, err := s.resolve(ctx, c, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.require(PermMembersRead); err != nil {
+	if _, err := s.resolveFor(ctx, c, tenantID, PermMembersRead); err != nil {
 		return nil, err
 	}
 	return s.store.ListInvitations(ctx, tenantID, p.Normalize())
@@ -181,11 +177,8 @@ func (s *Service) RevokeInvitation(ctx context.Context, c Caller, tenantID, id s
 // new expiry (members:write, and the right to grant its roles now): the
 // old link stops working.
 func (s *Service) ResendInvitation(ctx context.Context, c Caller, tenantID, id string) (Invitation, error) {
-	a, err := s.resolve(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermMembersWrite)
 	if err != nil {
-		return Invitation{}, err
-	}
-	if err := a.require(PermMembersWrite); err != nil {
 		return Invitation{}, err
 	}
 	if !ids.Valid(id) {

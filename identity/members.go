@@ -21,11 +21,7 @@ type NewMember struct {
 
 // ListMembers lists a tenant's members (members:read).
 func (s *Service) ListMembers(ctx context.Context, c Caller, tenantID string, p cursor.Page) ([]Membership, error) {
-	a, err := s.resolve(ctx, c, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.require(PermMembersRead); err != nil {
+	if _, err := s.resolveFor(ctx, c, tenantID, PermMembersRead); err != nil {
 		return nil, err
 	}
 	return s.store.ListMembers(ctx, tenantID, p.Normalize())
@@ -80,19 +76,6 @@ func (s *Service) addMember(ctx context.Context, a access, in MemberRequest) (Me
 	return m, nil
 }
 
-// resolveFor resolves the caller in the tenant and requires p, for the acts
-// that share their checks with another (adding and inviting members).
-func (s *Service) resolveFor(ctx context.Context, c Caller, tenantID string, p Permission) (access, error) {
-	a, err := s.resolve(ctx, c, tenantID)
-	if err != nil {
-		return access{}, err
-	}
-	if err := a.require(p); err != nil {
-		return access{}, err
-	}
-	return a, nil
-}
-
 // resolveUser finds the user in.ActorID names. Only users are members in
 // this release; agents and services join with the credentials work.
 func (s *Service) resolveUser(ctx context.Context, in MemberRequest) (string, error) {
@@ -121,11 +104,8 @@ func (s *Service) resolveUser(ctx context.Context, in MemberRequest) (string, er
 // UpdateMemberRoles replaces a member's roles. Changing who is an owner, in
 // either direction, needs owners:write; the store keeps at least one owner.
 func (s *Service) UpdateMemberRoles(ctx context.Context, c Caller, tenantID, actorID string, roles []string) (Membership, error) {
-	a, err := s.resolve(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermMembersWrite)
 	if err != nil {
-		return Membership{}, err
-	}
-	if err := a.require(PermMembersWrite); err != nil {
 		return Membership{}, err
 	}
 	current, err := s.store.GetMember(ctx, tenantID, actorID)

@@ -19,11 +19,7 @@ type RoleInput struct {
 
 // ListRoles lists a tenant's custom roles (roles:read).
 func (s *Service) ListRoles(ctx context.Context, c Caller, tenantID string) ([]Role, error) {
-	a, err := s.resolve(ctx, c, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.require(PermRolesRead); err != nil {
+	if _, err := s.resolveFor(ctx, c, tenantID, PermRolesRead); err != nil {
 		return nil, err
 	}
 	return s.store.ListRoles(ctx, tenantID)
@@ -32,11 +28,7 @@ func (s *Service) ListRoles(ctx context.Context, c Caller, tenantID string) ([]R
 // GetRole returns a custom or built-in role (roles:read). Built-in roles are
 // readable so clients can show what they grant.
 func (s *Service) GetRole(ctx context.Context, c Caller, tenantID, name string) (Role, error) {
-	a, err := s.resolve(ctx, c, tenantID)
-	if err != nil {
-		return Role{}, err
-	}
-	if err := a.require(PermRolesRead); err != nil {
+	if _, err := s.resolveFor(ctx, c, tenantID, PermRolesRead); err != nil {
 		return Role{}, err
 	}
 	if IsBuiltinRole(name) {
@@ -57,11 +49,8 @@ func (s *Service) GetRole(ctx context.Context, c Caller, tenantID, name string) 
 // be replaced: the caller must hold every permission of the old definition
 // and of the new one.
 func (s *Service) PutRole(ctx context.Context, c Caller, tenantID, name string, in RoleInput) (Role, error) {
-	a, err := s.resolve(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermRolesWrite)
 	if err != nil {
-		return Role{}, err
-	}
-	if err := a.require(PermRolesWrite); err != nil {
 		return Role{}, err
 	}
 	if IsBuiltinRole(name) {

@@ -161,6 +161,19 @@ func (s *Service) resolve(ctx context.Context, c Caller, tenantID string) (acces
 	return access{tenant: t, membership: m, perms: perms, platform: platform}, nil
 }
 
+// resolveFor resolves the caller in the tenant and requires p: the check
+// of every act that needs one permission in one tenant.
+func (s *Service) resolveFor(ctx context.Context, c Caller, tenantID string, p Permission) (access, error) {
+	a, err := s.resolve(ctx, c, tenantID)
+	if err != nil {
+		return access{}, err
+	}
+	if err := a.require(p); err != nil {
+		return access{}, err
+	}
+	return a, nil
+}
+
 func (s *Service) customRolesFor(ctx context.Context, tenantID string, roles []string) (map[string]Role, error) {
 	if !slices.ContainsFunc(roles, func(r string) bool { return !IsBuiltinRole(r) }) {
 		return nil, nil

@@ -63,11 +63,8 @@ func (s *Service) CreateTenant(ctx context.Context, ownerActorID string, in NewT
 // GetTenant returns a tenant the caller belongs to (or any, for a platform
 // admin) together with the caller's roles in it.
 func (s *Service) GetTenant(ctx context.Context, c Caller, tenantID string) (TenantMembership, error) {
-	a, err := s.resolve(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermTenantRead)
 	if err != nil {
-		return TenantMembership{}, err
-	}
-	if err := a.require(PermTenantRead); err != nil {
 		return TenantMembership{}, err
 	}
 	return TenantMembership{Tenant: a.tenant, Roles: a.membership.Roles}, nil
@@ -108,11 +105,8 @@ type TenantPatch struct {
 // changes its status (platform admins only: a tenant's own admins must not
 // be able to lift a suspension).
 func (s *Service) UpdateTenant(ctx context.Context, c Caller, tenantID string, p TenantPatch) (Tenant, error) {
-	a, err := s.resolve(ctx, c, tenantID)
+	a, err := s.resolveFor(ctx, c, tenantID, PermTenantWrite)
 	if err != nil {
-		return Tenant{}, err
-	}
-	if err := a.require(PermTenantWrite); err != nil {
 		return Tenant{}, err
 	}
 	t := a.tenant
