@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tollgate/tollgate/store/postgres"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
 	"github.com/tollgate/tollgate/store/storetest"
 )
@@ -21,7 +20,7 @@ func TestAuditConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, replica := openAt(t, dsn), openAt(t, dsn)
+		s, replica := pgtest.OpenAt(t, dsn), pgtest.OpenAt(t, dsn)
 		return storetest.AuditBackend{Store: s, Replica: replica, Exec: func(t *testing.T, q string, args ...any) {
 			t.Helper()
 			ctx := context.Background()
@@ -35,21 +34,6 @@ func TestAuditConformance(t *testing.T) {
 			}
 		}}
 	})
-}
-
-// openAt opens and migrates a store on dsn; a second call opens another
-// instance on the same schema, as a second replica would.
-func openAt(t *testing.T, dsn string) *postgres.Store {
-	t.Helper()
-	s, err := postgres.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
 }
 
 // numbered turns "?" placeholders into $1, $2, ….

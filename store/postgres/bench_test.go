@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/identity"
-	"github.com/tollgate/tollgate/store/postgres"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
 	"github.com/tollgate/tollgate/store/storetest"
 )
@@ -54,14 +53,7 @@ func BenchmarkUsageRecord(b *testing.B) {
 func BenchmarkUsageQueryMonth(b *testing.B) {
 	storetest.BenchUsageQueryMonth(b, "postgres", "migrations", func(b *testing.B, dir string) storetest.MonthStore {
 		p := pgtest.StartKept(b, filepath.Join(dir, "data"))
-		s, err := postgres.Open(b.Context(), p.URL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = s.Close() })
-		if err := s.Migrate(b.Context()); err != nil {
-			b.Fatal(err)
-		}
+		s := pgtest.OpenAt(b, p.URL)
 		return storetest.MonthStore{Store: s,
 			Settle:    func(ctx context.Context) error { return s.Exec(ctx, "VACUUM ANALYZE") },
 			ServerCPU: func() time.Duration { return p.CPU(b) }}

@@ -1,7 +1,6 @@
 package stream_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"syscall"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/tollgate/tollgate/ids"
 	"github.com/tollgate/tollgate/store"
-	"github.com/tollgate/tollgate/store/postgres"
 	"github.com/tollgate/tollgate/store/postgres/pgtest"
 	"github.com/tollgate/tollgate/store/sqlite/sqlitetest"
 )
@@ -29,14 +27,7 @@ var benchBackends = []struct {
 	{"postgres", func(b *testing.B) (store.Store, func() time.Duration) {
 		pgtest.URL(b)
 		pg := pgtest.StartPrivate(b)
-		st, err := postgres.Open(context.Background(), pg.URL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = st.Close() })
-		if err := st.Migrate(context.Background()); err != nil {
-			b.Fatal(err)
-		}
+		st := pgtest.OpenAt(b, pg.URL)
 		return st, func() time.Duration { return pg.CPU(b) }
 	}},
 }

@@ -163,15 +163,7 @@ func newPostgresFixture(t *testing.T) (*fixture, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := postgres.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return newFixture(t, st), dsn
+	return newFixture(t, pgtest.OpenAt(t, dsn)), dsn
 }
 
 // TestReplicaKilledMidway: two replica processes on one durable consumer;
@@ -231,14 +223,7 @@ func TestDatabaseDownDuringIngestion(t *testing.T) {
 	natsURL(t)
 	pg := pgtest.StartPrivate(t)
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, pg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := pgtest.OpenAt(t, pg.URL)
 	f := newFixture(t, st)
 	f.opts.Batch = 100
 	rec := &failing{next: f.svc}

@@ -43,6 +43,13 @@ func Open(t testing.TB) *postgres.Store {
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
+	return OpenAt(t, dsn)
+}
+
+// OpenAt returns a migrated store on dsn (a schema of NewSchema, a private
+// server's URL), closed when t ends.
+func OpenAt(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
 	// Cleanups run after t's context is cancelled, so setup uses its own.
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, dsn)
