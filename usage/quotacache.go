@@ -141,16 +141,6 @@ func NewQuotaCache(d QuotaCacheDeps, opts QuotaCacheOptions) *QuotaCache {
 	return &QuotaCache{store: d.Store, quotas: d.Quotas, meters: d.Meters, bus: d.Bus, log: d.Log, now: d.Now, opts: opts}
 }
 
-// QuotaState returns the state a decision of actorID in tenantID sees at
-// now, nil when the tenant has no quotas.
-func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, now time.Time) (*policy.QuotaState, error) {
-	q, err := c.TenantQuotas(ctx, tenantID, now)
-	if err != nil {
-		return nil, err
-	}
-	return q.Of(actorID), nil
-}
-
 // TenantQuotas implements policy.QuotaSource.
 func (c *QuotaCache) TenantQuotas(ctx context.Context, tenantID string, now time.Time) (*policy.TenantQuotas, error) {
 	var e *quotaEntry

@@ -305,3 +305,15 @@ func TestQuotaCacheSupersedesWhatItStopsHolding(t *testing.T) {
 		t.Fatalf("t2 held %v, its answer usable %v", ok, none.Usable(clk.now()))
 	}
 }
+
+// QuotaState is the state a decision of actorID in tenantID sees at now,
+// nil when the tenant has no quotas: what the engine takes from
+// TenantQuotas, for the tests that ask about one actor. The engine itself
+// keeps the tenant's answer and calls Of.
+func (c *QuotaCache) QuotaState(ctx context.Context, tenantID, actorID string, now time.Time) (*policy.QuotaState, error) {
+	q, err := c.TenantQuotas(ctx, tenantID, now)
+	if err != nil {
+		return nil, err
+	}
+	return q.Of(actorID), nil
+}
